@@ -1,0 +1,89 @@
+"""The household registry (ledger, 台账): one row per retrofitted household."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RetrofitType(StrEnum):
+    DISTRICT_HEATING = "district_heating"
+    BOILER_ULTRA_LOW_EMISSION = "boiler_ultra_low_emission"
+    COAL_TO_ELECTRIC = "coal_to_electric"
+    COAL_TO_GAS = "coal_to_gas"
+    BIOMASS_CHP = "biomass_chp"
+    BIOMASS_DISTRICT = "biomass_district"
+    WIND_ELECTRIC = "wind_electric"
+    SOLAR = "solar"
+
+
+class HeatingDevice(StrEnum):
+    STORAGE_HEATER = "storage_heater"
+    HEAT_PUMP = "heat_pump"
+    DIRECT_ELECTRIC = "direct_electric"
+    GAS_BOILER = "gas_boiler"
+    DISTRICT = "district"
+    SOLAR_THERMAL = "solar_thermal"
+
+
+class PriorityGroup(StrEnum):
+    NONE = "none"
+    KINDERGARTEN = "kindergarten"
+    SCHOOL = "school"
+    ELDERLY_HOME = "elderly_home"
+    HARDSHIP = "hardship"
+
+
+# Retrofits whose heat depends on a gas supply (telemetry kind `gas`); all others are metered
+# on a feeder (telemetry kind `electric`).
+GAS_RETROFITS = frozenset({RetrofitType.COAL_TO_GAS})
+# Retrofits that heat with electricity and therefore must hang on a feeder.
+ELECTRIC_RETROFITS = frozenset(
+    {RetrofitType.COAL_TO_ELECTRIC, RetrofitType.WIND_ELECTRIC, RetrofitType.SOLAR}
+)
+
+
+class Household(BaseModel):
+    """One registry row. Telemetry carries only ``household_id``: no names, phones or addresses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    household_id: str = Field(min_length=1, max_length=64)
+    county: str = Field(min_length=1)
+    village: str = Field(min_length=1)
+    township: str | None = None
+    retrofit_type: RetrofitType
+    heating_device: HeatingDevice
+    feeder_id: str | None = Field(
+        default=None, description="Distribution transformer / feeder of the meter (electric)."
+    )
+    gas_station_id: str | None = Field(
+        default=None, description="Village gas regulator station (gas households)."
+    )
+    priority_group: PriorityGroup
+    rated_kw: float = Field(gt=0, le=1000, description="Rated heating power, kW.")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    retrofit_completed: date | None = None
+    old_heating_present: bool | None = None
+    gas_quota_m3: float | None = Field(
+        default=None, ge=0, description="Contracted gas for the season, m³."
+    )
+
+    @model_validator(mode="after")
+    def _supply_link_present(self) -> Household:
+        if self.retrofit_type in GAS_RETROFITS and not self.gas_station_id:
+            raise ValueError("gas_station_id is required for coal_to_gas households")
+        if self.retrofit_type in ELECTRIC_RETROFITS and not self.feeder_id:
+            raise ValueError(f"feeder_id is required for {self.retrofit_type.value} households")
+        return self
+
+    @property
+    def is_gas(self) -> bool:
+        return self.retrofit_type in GAS_RETROFITS
+
+    @property
+    def is_priority(self) -> bool:
+        return self.priority_group is not PriorityGroup.NONE

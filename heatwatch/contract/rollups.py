@@ -1,0 +1,44 @@
+"""Daily household rollups: the evidence the season stability report is built from."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from heatwatch.contract.registry import HeatingDevice, PriorityGroup, RetrofitType
+
+
+class HouseholdDay(BaseModel):
+    """One household's local (China Standard Time) calendar day.
+
+    Minutes are accounted from readings and incidents: ``heating_available_minutes`` had
+    working supply (voltage present / gas pressure above the low threshold);
+    ``outage_minutes`` had no power (including the silent gap after a last gasp);
+    ``shortfall_minutes`` had gas pressure below the low threshold; ``no_data_minutes`` are
+    neither (communication loss or no meter yet). The four add up to 1440 for a full day.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    household_id: str
+    day: date
+    county: str
+    village: str
+    retrofit_type: RetrofitType
+    heating_device: HeatingDevice
+    priority_group: PriorityGroup
+    readings: int = Field(ge=0, description="Distinct readings accepted for the day.")
+    heating_available_minutes: float = Field(ge=0)
+    outage_minutes: float = Field(ge=0)
+    shortfall_minutes: float = Field(ge=0)
+    no_data_minutes: float = Field(ge=0)
+    interruptions: int = Field(ge=0, description="Outage/shortfall episodes that began this day.")
+    energy_kwh: float = Field(ge=0)
+    valley_kwh: float = Field(ge=0, description="Energy drawn inside the valley-tariff window.")
+    valley_share: float | None = Field(default=None, ge=0, le=1)
+    gas_m3: float = Field(ge=0)
+    county_min_temp_c: float | None = Field(
+        default=None, description="Coldest outdoor temperature in the county that day."
+    )
+    county_mean_temp_c: float | None = None

@@ -1,0 +1,135 @@
+"""What a person sees in the terminal and in the small HTML summary (Chinese first)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from heatwatch.contract.incidents import Incident
+from heatwatch.scoring import Score
+
+KIND_LABELS = {
+    "household_outage": "住户停电 household outage",
+    "comm_loss": "通信中断 comm loss",
+    "feeder_outage": "台区停电 feeder outage",
+    "peak_charging": "峰段蓄热 peak charging",
+    "feeder_overload": "台区过载 feeder overload",
+    "gas_low_pressure": "住户低压 gas low pressure",
+    "gas_supply_shortfall": "气源不足 gas supply shortfall",
+    "gas_quota_risk": "气量超限风险 gas quota risk",
+}
+
+
+def incidents_table(data: dict[str, Any]) -> Table:
+    table = Table(title="事件 Incidents", show_lines=False)
+    table.add_column("类型 kind")
+    table.add_column("数量 count", justify="right")
+    for kind, count in data["incidents_by_kind"].items():
+        table.add_row(KIND_LABELS.get(kind, kind), str(count))
+    return table
+
+
+def print_summary(console: Console, data: dict[str, Any], out: Path) -> None:
+    console.print(incidents_table(data))
+    console.print(
+        f"读取 lines {data['lines_read']:,} · 读数 readings {data['readings_received']:,} · "
+        f"接受 accepted {data['accepted']:,} · 重复 duplicates {data['duplicates']:,} · "
+        f"拒收 dead-lettered {data['rejected']:,} · 日汇总 rollup rows {data['rollup_rows']:,}"
+    )
+    console.print(
+        f"用时 {data['elapsed_s']} s · {data['readings_per_s'] or 0:,} readings/s"
+        + (
+            " · 最后一天不完整，未汇总 (last day partial, not rolled up)"
+            if data["last_day_partial"]
+            else ""
+        )
+    )
+    console.print(f"结果 results: [bold]{out}[/bold]")
+
+
+def score_table(score: Score) -> Table:
+    table = Table(title="对照注入故障 Against injected faults (ground truth)")
+    table.add_column("类型 kind")
+    table.add_column("注入 expected", justify="right")
+    table.add_column("检出 found", justify="right")
+    table.add_column("多报 unexpected", justify="right")
+    for kind, (exp, found, extra) in score.by_kind().items():
+        style = "green" if exp == found and not extra else "red"
+        table.add_row(
+            KIND_LABELS.get(kind, kind), str(exp), f"[{style}]{found}[/{style}]", str(extra)
+        )
+    return table
+
+
+def write_html_summary(
+    path: Path, data: dict[str, Any], incidents: list[Incident], score: Score | None
+) -> Path:
+    """A single self-contained page a dispatcher can open without any server."""
+    rows = []
+    top = sorted(
+        (i for i in incidents if i.parent_id is None),
+        key=lambda i: (i.severity != "critical", -i.households_affected, i.started_at),
+    )[:200]
+    for inc in top:
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (
+                    KIND_LABELS.get(inc.kind.value, inc.kind.value),
+                    inc.severity.value,
+                    inc.county,
+                    inc.village or "",
+                    inc.entity_id,
+                    inc.started_at.strftime("%m-%d %H:%M"),
+                    inc.ended_at.strftime("%m-%d %H:%M") if inc.ended_at else "进行中 open",
+                    inc.households_affected,
+                    inc.priority_households,
+                )
+            )
+            + "</tr>"
+        )
+    kinds = "".join(
+        f"<tr><td>{html.escape(KIND_LABELS.get(k, k))}</td><td>{v}</td></tr>"
+        for k, v in data["incidents_by_kind"].items()
+    )
+    score_html = ""
+    if score is not None:
+        score_rows = "".join(
+            f"<tr><td>{html.escape(KIND_LABELS.get(k, k))}</td><td>{e}</td><td>{f}</td><td>{x}</td></tr>"
+            for k, (e, f, x) in score.by_kind().items()
+        )
+        verdict = (
+            "全部检出，无误报 all faults found, no false alarms"
+            if score.perfect
+            else "有遗漏或误报 misses or false alarms"
+        )
+        score_html = (
+            f"<h2>对照注入故障 Against injected faults</h2><p>{verdict}</p>"
+            f"<table><tr><th>类型 kind</th><th>注入 expected</th><th>检出 found</th><th>多报 unexpected</th></tr>{score_rows}</table>"
+            f"<p>畸形记录 malformed lines: {score.malformed_dead_lettered}/{score.malformed_expected} 已拒收 dead-lettered</p>"
+        )
+    page = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>heatwatch 运行摘要 run summary</title>
+<style>body{{font-family:"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;margin:2em;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:14px}}
+th{{background:#f3f3f3}}.k{{display:inline-block;margin-right:2em}}</style></head><body>
+<h1>heatwatch 运行摘要 <small>run summary</small></h1>
+<p><span class="k">读数 readings: <b>{data["readings_received"]:,}</b></span>
+<span class="k">拒收 dead-lettered: <b>{data["rejected"]:,}</b></span>
+<span class="k">重复 duplicates: <b>{data["duplicates"]:,}</b></span>
+<span class="k">住户 households: <b>{data["households_registered"]:,}</b></span>
+<span class="k">日汇总 rollup rows: <b>{data["rollup_rows"]:,}</b></span></p>
+<h2>事件 Incidents</h2><table><tr><th>类型 kind</th><th>数量 count</th></tr>{kinds}</table>
+{score_html}
+<h2>顶层事件 Top-level incidents (household incidents inside a feeder/station incident are folded into it)</h2>
+<table><tr><th>类型 kind</th><th>级别 severity</th><th>县 county</th><th>村 village</th><th>对象 entity</th>
+<th>开始 start</th><th>结束 end</th><th>影响户数 households</th><th>重点户 priority</th></tr>{"".join(rows)}</table>
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+    return path

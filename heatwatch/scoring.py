@@ -1,0 +1,138 @@
+"""Score incidents against a simulator's ground truth: every injected fault found, nothing
+raised on healthy entities, every malformed line dead-lettered."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from heatwatch.contract.incidents import Incident, IncidentKind
+
+# Daily judgements (valley share, quota projection) are made at day close: their start is a
+# day boundary, so they match within two days; everything else within two meter intervals.
+_DAILY_KINDS = {IncidentKind.PEAK_CHARGING, IncidentKind.GAS_QUOTA_RISK}
+
+
+@dataclass(frozen=True)
+class ExpectedIncident:
+    fault: str
+    kind: IncidentKind
+    entity_id: str
+    start: float
+    parent: tuple[str, str] | None
+
+
+@dataclass
+class Score:
+    found: list[tuple[ExpectedIncident, Incident]] = field(default_factory=list)
+    missed: list[ExpectedIncident] = field(default_factory=list)
+    wrong_parent: list[tuple[ExpectedIncident, Incident]] = field(default_factory=list)
+    unexpected: list[Incident] = field(default_factory=list)
+    malformed_expected: int = 0
+    malformed_dead_lettered: int = 0
+    malformed_missed: list[int] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def perfect(self) -> bool:
+        return not (self.missed or self.wrong_parent or self.unexpected or self.malformed_missed)
+
+    def by_kind(self) -> dict[str, tuple[int, int, int]]:
+        """kind → (expected, found, unexpected)."""
+        exp: Counter[str] = Counter(e.kind.value for e, _ in self.found)
+        exp.update(e.kind.value for e in self.missed)
+        found: Counter[str] = Counter(e.kind.value for e, _ in self.found)
+        extra: Counter[str] = Counter(i.kind.value for i in self.unexpected)
+        kinds = sorted(set(exp) | set(extra))
+        return {k: (exp[k], found[k], extra[k]) for k in kinds}
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def load_ground_truth(
+    path: Path,
+) -> tuple[list[ExpectedIncident], list[dict[str, Any]], dict[str, Any]]:
+    expected: list[ExpectedIncident] = []
+    malformed: list[dict[str, Any]] = []
+    facts: dict[str, Any] = {}
+    for line in path.read_bytes().splitlines():
+        if not line.strip():
+            continue
+        row = orjson.loads(line)
+        if row["fault"] == "malformed":
+            malformed.append(row)
+        elif "kind" in row:
+            parent = row.get("parent")
+            expected.append(
+                ExpectedIncident(
+                    fault=row["fault"],
+                    kind=IncidentKind(row["kind"]),
+                    entity_id=row["entity_id"],
+                    start=_epoch(row["start"]),
+                    parent=(parent["kind"], parent["entity_id"]) if parent else None,
+                )
+            )
+        else:
+            facts[row["fault"]] = row
+    return expected, malformed, facts
+
+
+def score(
+    incidents: list[Incident],
+    ground_truth: Path,
+    dead_letter_lines: set[int],
+    interval_s: int = 900,
+) -> Score:
+    expected, malformed, facts = load_ground_truth(ground_truth)
+    result = Score(facts=facts)
+    by_id = {i.incident_id: i for i in incidents}
+    pool: dict[tuple[str, str], list[Incident]] = {}
+    for inc in incidents:
+        pool.setdefault((inc.kind.value, inc.entity_id), []).append(inc)
+    matched: set[str] = set()
+    for exp in expected:
+        tolerance = 2 * 86_400 if exp.kind in _DAILY_KINDS else 2 * interval_s
+        candidates = [
+            i
+            for i in pool.get((exp.kind.value, exp.entity_id), [])
+            if i.incident_id not in matched
+            and abs(i.started_at.timestamp() - exp.start) <= tolerance
+        ]
+        if not candidates:
+            result.missed.append(exp)
+            continue
+        best = min(candidates, key=lambda i: abs(i.started_at.timestamp() - exp.start))
+        matched.add(best.incident_id)
+        parent = by_id.get(best.parent_id) if best.parent_id else None
+        got_parent = (parent.kind.value, parent.entity_id) if parent else None
+        if got_parent != exp.parent:
+            result.wrong_parent.append((exp, best))
+        else:
+            result.found.append((exp, best))
+    result.unexpected = [i for i in incidents if i.incident_id not in matched]
+    result.malformed_expected = len(malformed)
+    missed_lines = [m["line_no"] for m in malformed if m["line_no"] not in dead_letter_lines]
+    result.malformed_missed = missed_lines
+    result.malformed_dead_lettered = len(malformed) - len(missed_lines)
+    return result
+
+
+def read_incidents(path: Path) -> list[Incident]:
+    return [
+        Incident.model_validate_json(line)
+        for line in path.read_bytes().splitlines()
+        if line.strip()
+    ]
+
+
+def read_dead_letter_lines(path: Path) -> set[int]:
+    return {
+        orjson.loads(line)["line_no"] for line in path.read_bytes().splitlines() if line.strip()
+    }

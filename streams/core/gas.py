@@ -1,0 +1,193 @@
+"""Gas supply (以气定改): household low pressure, station/village shortfall, delivered vs
+expected volume, the gas connection rate (通气率) and contracted-quota burn-down."""
+
+from __future__ import annotations
+
+from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
+from heatwatch.contract.telemetry import GasReading, GasStationReading
+from streams.core.clock import date_day_index, day_start_s
+from streams.core.context import DetectorContext, Metric
+from streams.core.state import HouseholdState, StationState
+
+
+def on_gas(ctx: DetectorContext, st: HouseholdState, r: GasReading, ts: int) -> None:
+    s = ctx.settings
+    start = ts - r.interval_s
+    covered_from = max(start, st.accounted_until) if st.accounted_until else start
+    low = r.pressure_kpa < s.gas_low_pressure_kpa
+    if low:
+        st.d_short += ts - covered_from
+    else:
+        st.d_avail += ts - covered_from
+    st.accounted_until = ts
+    st.d_readings += 1
+    st.d_gas += r.m3
+    st.last_ts = ts
+    station = st.station
+    if station is not None:
+        station.d_delivered += r.m3
+    if st.comm is not None:
+        ctx.book.resolve(st.comm, ts)
+        st.comm = None
+    if low:
+        if st.low_run == 0:
+            st.low_first_ts = ts
+        st.low_run += 1
+        if st.low is None and st.low_run >= s.gas_low_min_readings:
+            _open_low_pressure(ctx, st, r.pressure_kpa)
+    else:
+        st.low_run = 0
+        if st.low is not None and r.pressure_kpa >= s.gas_clear_pressure_kpa:
+            ctx.book.resolve(st.low, ts)
+            st.low = None
+            if station is not None:
+                station.low_count -= 1
+                ctx.dirty_stations.add(station)
+
+
+def _open_low_pressure(ctx: DetectorContext, st: HouseholdState, pressure: float) -> None:
+    hh = st.household
+    station = st.station
+    parent = station.shortfall.incident_id if station is not None and station.shortfall else None
+    st.low = ctx.book.open(
+        IncidentKind.GAS_LOW_PRESSURE,
+        EntityType.HOUSEHOLD,
+        hh.household_id,
+        hh.county,
+        st.low_first_ts,
+        Severity.CRITICAL if hh.is_priority else Severity.WARNING,
+        village=hh.village,
+        priority_households=int(hh.is_priority),
+        parent_id=parent,
+        details={"gas_station_id": hh.gas_station_id, "pressure_kpa": pressure},
+    )
+    st.d_interruptions += 1
+    if station is not None:
+        station.low_count += 1
+        ctx.dirty_stations.add(station)
+
+
+def on_station(ctx: DetectorContext, ss: StationState, r: GasStationReading, ts: int) -> None:
+    s = ctx.settings
+    ss.last_ts = ts
+    if r.outlet_pressure_kpa < s.station_low_outlet_kpa:
+        if ss.outlet_run == 0:
+            ss.outlet_first_low = ts
+        ss.outlet_run += 1
+        ss.outlet_low = ss.outlet_run >= s.station_low_min_readings
+    elif r.outlet_pressure_kpa >= s.station_clear_outlet_kpa:
+        ss.outlet_run = 0
+        ss.outlet_low = False
+    ctx.dirty_stations.add(ss)
+    ctx.output.metric(
+        Metric(
+            "station_pressure",
+            {"county": ss.county, "village": ss.village, "station_id": ss.station_id},
+            {
+                "outlet_pressure_kpa": r.outlet_pressure_kpa,
+                "flow_m3h": r.flow_m3h,
+                "low_pressure_households": ss.low_count,
+                "households": len(ss.members),
+                "shortfall": int(ss.shortfall is not None or ss.outlet_low),
+            },
+            ts,
+        )
+    )
+
+
+def roll_up_station(ctx: DetectorContext, ss: StationState, now: int) -> None:
+    """A station/village shortfall: low outlet pressure, or many members low at once."""
+    s = ctx.settings
+    members = len(ss.members)
+    member_share = ss.low_count / members if members else 0.0
+    members_low = members >= s.station_member_min and member_share >= s.station_member_low_share
+    low_members = [m for m in ss.members if m.low is not None] if ss.low_count else []
+    priority_low = sum(1 for m in low_members if m.household.is_priority)
+    if ss.shortfall is None:
+        if not (ss.outlet_low or members_low):
+            return
+        starts = [int(m.low.started_at.timestamp()) for m in low_members if m.low]
+        if ss.outlet_low:
+            starts.append(ss.outlet_first_low)
+        ss.shortfall = ctx.book.open(
+            IncidentKind.GAS_SUPPLY_SHORTFALL,
+            EntityType.GAS_STATION,
+            ss.station_id,
+            ss.county,
+            min(starts),
+            Severity.CRITICAL,
+            village=ss.village,
+            households_affected=max(len(low_members), members if ss.outlet_low else 0),
+            priority_households=ss.priority_members if ss.outlet_low else priority_low,
+            details={
+                "trigger": "outlet_pressure" if ss.outlet_low else "member_pressure",
+                "members": members,
+                "members_low": len(low_members),
+            },
+        )
+    elif not ss.outlet_low and member_share < ctx.settings.feeder_restore_share:
+        ctx.book.resolve(ss.shortfall, now, members_low=len(low_members))
+        ss.shortfall = None
+        return
+    elif len(low_members) > ss.shortfall.details.get("members_low", 0):
+        ctx.book.update(
+            ss.shortfall, details={**ss.shortfall.details, "members_low": len(low_members)}
+        )
+    parent = ss.shortfall.incident_id
+    for m in low_members:
+        if m.low is not None and m.low.parent_id != parent:
+            ctx.book.update(m.low, parent_id=parent)
+
+
+def expected_m3(ctx: DetectorContext, mean_temp_c: float | None) -> float:
+    """Degree-day model: expected gas per household for a day of this mean temperature."""
+    if mean_temp_c is None:
+        return 0.0
+    hdd = max(0.0, ctx.settings.gas_base_temp_c - mean_temp_c)
+    return hdd * ctx.settings.gas_m3_per_degree_day
+
+
+def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float | None:
+    """At day close: project the season's use at the recent burn rate against the quota.
+
+    Returns the projected season use (m³), or None when the household has no quota.
+    """
+    quota = st.household.gas_quota_m3
+    st.gas_used += st.d_gas
+    st.gas_recent.append(st.d_gas)
+    if quota is None:
+        return None
+    s = ctx.settings
+    recent = list(st.gas_recent)[-s.quota_burn_days :]
+    burn = sum(recent) / len(recent)
+    days_left = max(0, date_day_index(s.season_end) - day - 1)
+    projected = st.gas_used + burn * days_left
+    if projected > quota and st.quota_risk is None:
+        hh = st.household
+        exhaustion_day = day + 1 + int((quota - st.gas_used) / burn) if burn > 0 else None
+        st.quota_risk = ctx.book.open(
+            IncidentKind.GAS_QUOTA_RISK,
+            EntityType.HOUSEHOLD,
+            hh.household_id,
+            hh.county,
+            day_start_s(day + 1),
+            Severity.WARNING,
+            village=hh.village,
+            priority_households=int(hh.is_priority),
+            details={
+                "gas_station_id": hh.gas_station_id,
+                "quota_m3": quota,
+                "used_m3": round(st.gas_used, 1),
+                "burn_m3_per_day": round(burn, 2),
+                "projected_season_m3": round(projected, 1),
+                "projected_exhaustion": (
+                    day_start_s(max(exhaustion_day, day + 1))
+                    if exhaustion_day is not None
+                    else None
+                ),
+            },
+        )
+    elif st.quota_risk is not None and projected <= quota * s.quota_clear_share:
+        ctx.book.resolve(st.quota_risk, day_start_s(day + 1))
+        st.quota_risk = None
+    return projected

@@ -1,0 +1,94 @@
+"""Incident lifecycle: open → update → resolve, with deterministic ids.
+
+An id is a hash of (kind, entity, start): replaying the same readings — in any arrival order
+within the lateness bound, with duplicates, after a crash — gives the same ids, which is what
+makes the Kafka → InfluxDB path effectively-once without transactions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
+from streams.core.clock import to_datetime
+
+
+class Change(StrEnum):
+    OPENED = "open"
+    UPDATED = "update"
+    RESOLVED = "resolved"
+
+
+IncidentListener = Callable[[Change, Incident], None]
+
+
+def incident_id(kind: IncidentKind, entity_id: str, started_at_s: int) -> str:
+    digest = hashlib.blake2b(
+        f"{kind.value}|{entity_id}|{started_at_s}".encode(), digest_size=8
+    ).hexdigest()
+    return f"{kind.value}-{digest}"
+
+
+class IncidentBook:
+    """Holds open incidents and tells a listener about every change."""
+
+    __slots__ = ("_listener", "open_incidents", "opened")
+
+    def __init__(self, listener: IncidentListener) -> None:
+        self._listener = listener
+        self.open_incidents: dict[str, Incident] = {}
+        self.opened = 0
+
+    def open(
+        self,
+        kind: IncidentKind,
+        entity_type: EntityType,
+        entity_id: str,
+        county: str,
+        started_at_s: int,
+        severity: Severity,
+        *,
+        village: str | None = None,
+        households_affected: int = 1,
+        priority_households: int = 0,
+        parent_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Incident:
+        incident = Incident(
+            incident_id=incident_id(kind, entity_id, started_at_s),
+            kind=kind,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            county=county,
+            village=village,
+            started_at=to_datetime(started_at_s),
+            severity=severity,
+            households_affected=households_affected,
+            priority_households=priority_households,
+            parent_id=parent_id,
+            details=details or {},
+        )
+        self.open_incidents[incident.incident_id] = incident
+        self.opened += 1
+        self._listener(Change.OPENED, incident)
+        return incident
+
+    def update(self, incident: Incident, **changes: Any) -> None:
+        """Apply changes; tell the listener only if something really changed."""
+        changed = False
+        for name, value in changes.items():
+            if getattr(incident, name) != value:
+                setattr(incident, name, value)
+                changed = True
+        if changed:
+            self._listener(Change.UPDATED, incident)
+
+    def resolve(self, incident: Incident, ended_at_s: int, **details: Any) -> None:
+        incident.ended_at = to_datetime(max(ended_at_s, int(incident.started_at.timestamp())))
+        if details:
+            incident.details.update(details)
+        self.open_incidents.pop(incident.incident_id, None)
+        self._listener(Change.RESOLVED, incident)

@@ -1,0 +1,149 @@
+"""Outages: household power loss (last gasp / zero voltage), communication loss, and the
+feeder roll-up that turns forty household pages into one feeder page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
+from heatwatch.contract.telemetry import ElectricReading
+from streams.core.context import DetectorContext
+from streams.core.state import FeederState, HouseholdState
+
+
+def on_electric(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts: int) -> None:
+    """Account one meter interval and move the household's outage / comm-loss state."""
+    start = ts - r.interval_s
+    covered_from = st.accounted_until
+    if covered_from:
+        if st.outage is not None and start > covered_from:
+            st.d_outage += start - covered_from  # the silent gap after a last gasp
+        covered_from = max(start, covered_from)
+    else:
+        covered_from = start
+    dead = r.event == "power_down" or r.voltage_v < ctx.voltage_min
+    if dead:
+        st.d_outage += ts - covered_from
+    else:
+        st.d_avail += ts - covered_from
+    st.accounted_until = ts
+    st.d_readings += 1
+    st.d_energy += r.kwh
+    if ctx.valley.contains(ts - r.interval_s / 2):
+        st.d_valley += r.kwh
+    st.last_ts = ts
+    if st.comm is not None:
+        ctx.book.resolve(st.comm, ts)
+        st.comm = None
+    if dead:
+        if st.outage is None:
+            _open_household_outage(ctx, st, ts, "power_down" if r.event else "zero_voltage")
+    elif st.outage is not None:
+        ctx.book.resolve(st.outage, ts, restored_by=r.event or "data_returned")
+        st.outage = None
+        feeder = st.feeder
+        if feeder is not None:
+            feeder.out_count -= 1
+            ctx.dirty_feeders.add(feeder)
+
+
+def _open_household_outage(ctx: DetectorContext, st: HouseholdState, ts: int, cause: str) -> None:
+    hh = st.household
+    feeder = st.feeder
+    parent = feeder.outage.incident_id if feeder is not None and feeder.outage else None
+    st.outage = ctx.book.open(
+        IncidentKind.HOUSEHOLD_OUTAGE,
+        EntityType.HOUSEHOLD,
+        hh.household_id,
+        hh.county,
+        ts,
+        Severity.CRITICAL if hh.is_priority else Severity.WARNING,
+        village=hh.village,
+        priority_households=int(hh.is_priority),
+        parent_id=parent,
+        details={"cause": cause, "feeder_id": hh.feeder_id, "priority_group": hh.priority_group},
+    )
+    st.d_interruptions += 1
+    if feeder is not None:
+        feeder.out_count += 1
+        ctx.dirty_feeders.add(feeder)
+
+
+def roll_up_feeder(ctx: DetectorContext, feeder: FeederState, now: int) -> None:
+    """Open, grow or end the feeder outage from its members' outage states."""
+    members = len(feeder.members)
+    if members < ctx.settings.feeder_outage_min_households:
+        return
+    share = feeder.out_count / members
+    out = [m for m in feeder.members if m.outage is not None] if feeder.out_count else []
+    priority_out = sum(1 for m in out if m.household.is_priority)
+    if feeder.outage is None:
+        if share >= ctx.settings.feeder_outage_share:
+            started = min(int(m.outage.started_at.timestamp()) for m in out if m.outage)
+            feeder.outage = ctx.book.open(
+                IncidentKind.FEEDER_OUTAGE,
+                EntityType.FEEDER,
+                feeder.feeder_id,
+                feeder.county,
+                started,
+                Severity.CRITICAL,
+                village=feeder.village,
+                households_affected=len(out),
+                priority_households=priority_out,
+                details={"members": members, "share_out": round(share, 3)},
+            )
+            _adopt(ctx, feeder, out)
+        return
+    if share < ctx.settings.feeder_restore_share:
+        ctx.book.resolve(feeder.outage, now, still_out=len(out))
+        feeder.outage = None
+        return
+    if len(out) > feeder.outage.households_affected:
+        ctx.book.update(
+            feeder.outage, households_affected=len(out), priority_households=priority_out
+        )
+    _adopt(ctx, feeder, out)
+
+
+def _adopt(ctx: DetectorContext, feeder: FeederState, out: Iterable[HouseholdState]) -> None:
+    assert feeder.outage is not None
+    parent = feeder.outage.incident_id
+    for m in out:
+        if m.outage is not None and m.outage.parent_id != parent:
+            ctx.book.update(m.outage, parent_id=parent)
+
+
+def scan_comm_loss(
+    ctx: DetectorContext, households: Iterable[HouseholdState], now: int, stream_start: int
+) -> None:
+    """Open comm_loss for meters silent beyond the threshold (including never-reporting ones).
+
+    A meter that sent a last gasp is in outage, not comm loss; a meter on a feeder that is out
+    as a whole is covered by the feeder incident.
+    """
+    limit = now - ctx.comm_after_s
+    for st in households:
+        if st.comm is not None or st.outage is not None:
+            continue
+        last = st.last_ts or stream_start
+        if last > limit:
+            continue
+        feeder = st.feeder
+        if feeder is not None and feeder.outage is not None:
+            continue
+        hh = st.household
+        st.comm = ctx.book.open(
+            IncidentKind.COMM_LOSS,
+            EntityType.HOUSEHOLD,
+            hh.household_id,
+            hh.county,
+            last,
+            Severity.INFO,
+            village=hh.village,
+            priority_households=int(hh.is_priority),
+            details={
+                "feeder_id": hh.feeder_id,
+                "gas_station_id": hh.gas_station_id,
+                "never_reported": st.last_ts == 0,
+            },
+        )

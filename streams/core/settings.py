@@ -1,0 +1,156 @@
+"""Every detection threshold in one place, with the reason for its default.
+
+The core never reads the environment: the entry point builds a ``DetectionSettings`` (from
+``heatwatch.settings``, which reads ``HEATWATCH_DETECT_*`` variables) and passes it down.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class DetectionSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # --- stream handling -------------------------------------------------------------------
+    interval_s: int = Field(
+        900,
+        gt=0,
+        description="Expected meter cadence. AMI meters in the programme read every 15 min.",
+    )
+    lateness_s: int = Field(
+        1800,
+        ge=0,
+        description="How late a reading may arrive and still be processed in event-time order. "
+        "Concentrators retry uploads for up to two intervals; later readings are dead-lettered.",
+    )
+
+    # --- outages ---------------------------------------------------------------------------
+    outage_voltage_v: float = Field(
+        50.0,
+        description="Below this a meter reports no supply (a live 220 V line never reads this low).",
+    )
+    comm_loss_intervals: int = Field(
+        4,
+        ge=1,
+        description="A meter silent for this many intervals, without a last gasp and on a healthy "
+        "feeder, has lost communication (1 h at 15-min cadence: short gaps are routine retries).",
+    )
+    feeder_outage_share: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Share of a feeder's meters out at once that makes it one feeder outage "
+        "(a dispatcher gets one page, not forty).",
+    )
+    feeder_outage_min_households: int = Field(
+        5,
+        ge=1,
+        description="Smallest feeder for a roll-up: below this, households page separately.",
+    )
+    feeder_restore_share: float = Field(
+        0.2, ge=0, lt=1, description="The feeder outage ends when fewer than this share remain out."
+    )
+
+    # --- off-peak storage use and feeder load ---------------------------------------------
+    valley_start: time = Field(time(22, 0), description="Valley tariff window start (local time).")
+    valley_end: time = Field(time(8, 0), description="Valley tariff window end (local time).")
+    peak_charging_valley_share: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="A storage heater drawing less than this share of its daily energy in the "
+        "valley window is charging on peak power (healthy ones draw 80-95%).",
+    )
+    peak_charging_clear_share: float = Field(
+        0.65,
+        ge=0,
+        le=1,
+        description="Hysteresis: the incident ends on a day at or above this share.",
+    )
+    peak_charging_min_kwh: float = Field(
+        5.0,
+        ge=0,
+        description="Days with less energy than this are not judged (heater off, mild day).",
+    )
+    peak_charging_min_days: int = Field(1, ge=1, description="Consecutive bad days before opening.")
+    power_factor: float = Field(
+        0.9, gt=0, le=1, description="kW → kVA: rated kVA × power factor is the usable kW."
+    )
+    overload_ratio: float = Field(
+        1.0, gt=0, description="Load / usable kW that counts as overload."
+    )
+    overload_clear_ratio: float = Field(
+        0.95, gt=0, description="Hysteresis: clear below this ratio."
+    )
+    overload_min_intervals: int = Field(
+        2, ge=1, description="Consecutive readings over the limit before opening (30 min)."
+    )
+    overload_critical_ratio: float = Field(
+        1.2, gt=0, description="Overload severity turns critical."
+    )
+    rebound_window_s: int = Field(
+        3600,
+        ge=0,
+        description="An overload starting this soon after valley start is a rebound peak.",
+    )
+    rebound_jump: float = Field(
+        1.3, ge=1, description="Load jump (vs the last pre-valley reading) that marks a rebound."
+    )
+
+    # --- gas supply ------------------------------------------------------------------------
+    gas_low_pressure_kpa: float = Field(
+        1.5,
+        gt=0,
+        description="Household supply pressure below which wall-hung boilers cut out (nominal 2 kPa).",
+    )
+    gas_clear_pressure_kpa: float = Field(
+        1.7, gt=0, description="Hysteresis for the household alarm."
+    )
+    gas_low_min_readings: int = Field(
+        2, ge=1, description="Consecutive low readings before opening."
+    )
+    station_low_outlet_kpa: float = Field(
+        1.6,
+        gt=0,
+        description="Station outlet pressure below which members run short (nominal 2.4 kPa).",
+    )
+    station_clear_outlet_kpa: float = Field(1.8, gt=0, description="Hysteresis for the station.")
+    station_low_min_readings: int = Field(2, ge=1)
+    station_member_low_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a station's households low at once that is a shortfall.",
+    )
+    station_member_min: int = Field(3, ge=1, description="Smallest station for the member rule.")
+    gas_base_temp_c: float = Field(18.0, description="Degree-day base temperature.")
+    gas_m3_per_degree_day: float = Field(
+        1.2,
+        gt=0,
+        description="Expected household gas per heating degree-day (wall-hung boiler, ~80 m²).",
+    )
+    season_end: date = Field(
+        date(2022, 3, 15), description="Heating season end for quota projection."
+    )
+    quota_burn_days: int = Field(3, ge=1, description="Trailing days averaged into the burn rate.")
+    quota_clear_share: float = Field(
+        0.95,
+        gt=0,
+        le=1,
+        description="Hysteresis: the risk ends when the projection falls below this share of quota.",
+    )
+
+    @model_validator(mode="after")
+    def _hysteresis_is_consistent(self) -> DetectionSettings:
+        if self.overload_clear_ratio > self.overload_ratio:
+            raise ValueError("overload_clear_ratio must not exceed overload_ratio")
+        if self.gas_clear_pressure_kpa < self.gas_low_pressure_kpa:
+            raise ValueError("gas_clear_pressure_kpa must be >= gas_low_pressure_kpa")
+        if self.station_clear_outlet_kpa < self.station_low_outlet_kpa:
+            raise ValueError("station_clear_outlet_kpa must be >= station_low_outlet_kpa")
+        if self.peak_charging_clear_share < self.peak_charging_valley_share:
+            raise ValueError("peak_charging_clear_share must be >= peak_charging_valley_share")
+        return self

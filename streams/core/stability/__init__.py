@@ -1,0 +1,29 @@
+"""Season stability evaluation (先立后破): pure policy + verdict logic over numpy columns.
+
+No I/O here: loaders live in :mod:`heatwatch.report.loading`.
+"""
+
+from streams.core.stability.columns import HouseholdTable, RollupColumns
+from streams.core.stability.evaluate import SeasonResult, evaluate_season
+from streams.core.stability.policy import (
+    PolicyError,
+    Season,
+    StabilityPolicy,
+    parse_policy,
+    policy_from_mapping,
+)
+from streams.core.stability.reasons import Reason, Verdict
+
+__all__ = [
+    "HouseholdTable",
+    "PolicyError",
+    "Reason",
+    "RollupColumns",
+    "Season",
+    "SeasonResult",
+    "StabilityPolicy",
+    "Verdict",
+    "evaluate_season",
+    "parse_policy",
+    "policy_from_mapping",
+]

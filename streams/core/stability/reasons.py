@@ -1,0 +1,150 @@
+"""Verdicts, reason codes and the words a county officer reads (zh default, en)."""
+
+from __future__ import annotations
+
+from enum import IntFlag, StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    ELIGIBLE = "eligible"
+    NOT_YET = "not_yet"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+VERDICT_ORDER = (Verdict.ELIGIBLE, Verdict.NOT_YET, Verdict.INSUFFICIENT_DATA)
+
+
+class Reason(IntFlag):
+    """Why a verdict was reached; stored per household as a bit mask."""
+
+    NO_DATA = 1
+    COVERAGE_LOW = 2
+    COLD_DAYS_NO_DATA = 4
+    COLD_TEMPERATURE_UNKNOWN = 8
+    AVAILABILITY_LOW = 16
+    TOO_MANY_LONG_INTERRUPTIONS = 32
+    INTERRUPTION_TOO_LONG = 64
+    GAS_SHORTFALL = 128
+    COLD_AVAILABILITY_LOW = 256
+    PARTIAL_SEASON = 512
+    ALL_CRITERIA_MET = 1024
+
+
+# Reasons that make a household not_yet (the system did not work well enough).
+FAILURE_REASONS = (
+    Reason.AVAILABILITY_LOW
+    | Reason.TOO_MANY_LONG_INTERRUPTIONS
+    | Reason.INTERRUPTION_TOO_LONG
+    | Reason.GAS_SHORTFALL
+    | Reason.COLD_AVAILABILITY_LOW
+    | Reason.PARTIAL_SEASON
+)
+# Reasons that make a household insufficient_data (we cannot tell yet).
+DATA_REASONS = (
+    Reason.NO_DATA
+    | Reason.COVERAGE_LOW
+    | Reason.COLD_DAYS_NO_DATA
+    | Reason.COLD_TEMPERATURE_UNKNOWN
+)
+
+REASON_ORDER: tuple[Reason, ...] = (
+    Reason.PARTIAL_SEASON,
+    Reason.AVAILABILITY_LOW,
+    Reason.COLD_AVAILABILITY_LOW,
+    Reason.INTERRUPTION_TOO_LONG,
+    Reason.TOO_MANY_LONG_INTERRUPTIONS,
+    Reason.GAS_SHORTFALL,
+    Reason.NO_DATA,
+    Reason.COVERAGE_LOW,
+    Reason.COLD_DAYS_NO_DATA,
+    Reason.COLD_TEMPERATURE_UNKNOWN,
+    Reason.ALL_CRITERIA_MET,
+)
+
+REASON_CODES: dict[Reason, str] = {r: (r.name or "").lower() for r in REASON_ORDER}
+
+Lang = str  # "zh" | "en"
+
+_TEXT: dict[str, dict[Reason | str, str]] = {
+    "zh": {
+        Reason.NO_DATA: "采暖季内没有任何有效数据（请核查计量表和通信）",
+        Reason.COVERAGE_LOW: "采暖季有效数据天数 {days_with_data}/{season_days} 天，"
+        "低于 {min_coverage:.0%} 的要求",
+        Reason.COLD_DAYS_NO_DATA: "最冷的 {coldest_days} 天中仅 {cold_days_with_data} 天有数据，"
+        "少于 {min_cold_days_with_data} 天，无法判断严寒天气下的运行情况",
+        Reason.COLD_TEMPERATURE_UNKNOWN: "本县采暖季缺少气温数据，无法确定最冷的日子",
+        Reason.AVAILABILITY_LOW: (
+            "采暖季供热可用率 {availability:.1%}，低于 {min_availability:.0%} 的要求"
+        ),
+        Reason.COLD_AVAILABILITY_LOW: "最冷的 {coldest_days} 天供热可用率 {cold_availability:.1%}，"
+        "低于 {min_cold_availability:.0%} 的要求",
+        Reason.INTERRUPTION_TOO_LONG: (
+            "最长一次中断 {longest_h:.1f} 小时，超过 {max_h:g} 小时的上限"
+        ),
+        Reason.TOO_MANY_LONG_INTERRUPTIONS: "超过 {long_h:g} 小时的中断 {long_count} 次，"
+        "超过 {max_long} 次的上限",
+        Reason.GAS_SHORTFALL: "燃气供应不足累计 {gas_h:.1f} 小时，超过 {max_gas_h:g} 小时的上限",
+        Reason.PARTIAL_SEASON: "改造于 {completed} 完工，晚于采暖季开始（{season_start}），"
+        "尚未运行满一个完整采暖季",
+        Reason.ALL_CRITERIA_MET: "各项指标均达标：有效数据 {days_with_data}/{season_days} 天，"
+        "供热可用率 {availability:.1%}，最冷 {coldest_days} 天可用率 {cold_availability:.1%}，"
+        "最长中断 {longest_h:.1f} 小时",
+        Verdict.ELIGIBLE: "可拆除旧取暖设施",
+        Verdict.NOT_YET: "暂不拆除",
+        Verdict.INSUFFICIENT_DATA: "数据不足",
+    },
+    "en": {
+        Reason.NO_DATA: "no usable data in the heating season (check the meter and its link)",
+        Reason.COVERAGE_LOW: "usable data on {days_with_data}/{season_days} season days, "
+        "below the {min_coverage:.0%} required",
+        Reason.COLD_DAYS_NO_DATA: "data on only {cold_days_with_data} of the {coldest_days} "
+        "coldest days (needs {min_cold_days_with_data}); cold-weather performance unknown",
+        Reason.COLD_TEMPERATURE_UNKNOWN: "no county temperature data: coldest days unknown",
+        Reason.AVAILABILITY_LOW: "heat available {availability:.1%} of the season, "
+        "below the {min_availability:.0%} required",
+        Reason.COLD_AVAILABILITY_LOW: "heat available {cold_availability:.1%} on the "
+        "{coldest_days} coldest days, below the {min_cold_availability:.0%} required",
+        Reason.INTERRUPTION_TOO_LONG: "longest interruption {longest_h:.1f} h, "
+        "above the {max_h:g} h limit",
+        Reason.TOO_MANY_LONG_INTERRUPTIONS: "{long_count} interruptions longer than {long_h:g} h, "
+        "above the limit of {max_long}",
+        Reason.GAS_SHORTFALL: (
+            "gas shortfall {gas_h:.1f} h in total, above the {max_gas_h:g} h limit"
+        ),
+        Reason.PARTIAL_SEASON: "retrofit completed {completed}, after the season start "
+        "({season_start}): not yet a full heating season",
+        Reason.ALL_CRITERIA_MET: "all criteria met: data on {days_with_data}/{season_days} days, "
+        "heat available {availability:.1%}, {cold_availability:.1%} on the {coldest_days} "
+        "coldest days, longest interruption {longest_h:.1f} h",
+        Verdict.ELIGIBLE: "old heating may be removed",
+        Verdict.NOT_YET: "not yet",
+        Verdict.INSUFFICIENT_DATA: "insufficient data",
+    },
+}
+
+
+def check_lang(lang: str) -> str:
+    if lang not in _TEXT:
+        raise ValueError(f"unknown language {lang!r}; use one of: {', '.join(_TEXT)}")
+    return lang
+
+
+def verdict_text(verdict: Verdict, lang: str = "zh") -> str:
+    return _TEXT[check_lang(lang)][verdict]
+
+
+def reason_text(reason: Reason, values: dict[str, Any], lang: str = "zh") -> str:
+    template = _TEXT[check_lang(lang)][reason]
+    try:
+        return template.format(**values)
+    except (KeyError, ValueError, TypeError):
+        return template.split("{")[0].rstrip("：: ,，") or REASON_CODES[reason]
+
+
+def reasons_in(mask: int) -> list[Reason]:
+    return [r for r in REASON_ORDER if mask & r]
+
+
+def reason_codes(mask: int) -> list[str]:
+    return [REASON_CODES[r] for r in reasons_in(mask)]

@@ -1,0 +1,174 @@
+"""Per-entity detector state: plain slotted objects, one per household, feeder and station.
+
+Kept small on purpose (the target is under 1 KB per household) and free of I/O, so the same
+state runs in the embedded runner and inside a Faust worker, and pickles for changelogs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from heatwatch.contract.incidents import Incident
+from heatwatch.contract.registry import HeatingDevice, Household
+
+
+class HouseholdState:
+    __slots__ = (
+        "accounted_until",
+        "comm",
+        "d_avail",
+        "d_energy",
+        "d_gas",
+        "d_interruptions",
+        "d_outage",
+        "d_readings",
+        "d_short",
+        "d_valley",
+        "feeder",
+        "gas_recent",
+        "gas_used",
+        "household",
+        "is_storage",
+        "last_ts",
+        "low",
+        "low_first_ts",
+        "low_run",
+        "outage",
+        "peak",
+        "peak_first_day",
+        "peak_run",
+        "quota_risk",
+        "station",
+    )
+
+    def __init__(
+        self, household: Household, feeder: FeederState | None, station: StationState | None
+    ) -> None:
+        self.household = household
+        self.feeder = feeder
+        self.station = station
+        self.is_storage = household.heating_device is HeatingDevice.STORAGE_HEATER
+        self.last_ts = 0
+        self.accounted_until = 0
+        self.outage: Incident | None = None
+        self.comm: Incident | None = None
+        self.low: Incident | None = None
+        self.low_run = 0
+        self.low_first_ts = 0
+        self.peak: Incident | None = None
+        self.peak_run = 0
+        self.peak_first_day = 0
+        self.quota_risk: Incident | None = None
+        self.gas_used = 0.0
+        self.gas_recent: deque[float] = deque(maxlen=7)
+        self.reset_day()
+
+    def reset_day(self) -> None:
+        self.d_readings = 0
+        self.d_avail = 0
+        self.d_outage = 0
+        self.d_short = 0
+        self.d_interruptions = 0
+        self.d_energy = 0.0
+        self.d_valley = 0.0
+        self.d_gas = 0.0
+
+
+class FeederState:
+    """A distribution transformer area: its meters, its load and its roll-up incidents."""
+
+    __slots__ = (
+        "county",
+        "feeder_id",
+        "last_ts",
+        "max_ratio",
+        "members",
+        "out_count",
+        "outage",
+        "over_first_ts",
+        "over_rebound",
+        "over_run",
+        "overload",
+        "pre_valley_kw",
+        "priority_members",
+        "under_first_ts",
+        "under_run",
+        "village",
+    )
+
+    def __init__(self, feeder_id: str, county: str, village: str) -> None:
+        self.feeder_id = feeder_id
+        self.county = county
+        self.village = village
+        self.members: list[HouseholdState] = []
+        self.priority_members = 0
+        self.out_count = 0
+        self.outage: Incident | None = None
+        self.overload: Incident | None = None
+        self.last_ts = 0
+        self.over_run = 0
+        self.over_first_ts = 0
+        self.over_rebound = False
+        self.under_run = 0
+        self.under_first_ts = 0
+        self.max_ratio = 0.0
+        self.pre_valley_kw = 0.0
+
+
+class StationState:
+    """A village gas regulator station and the households it feeds."""
+
+    __slots__ = (
+        "county",
+        "d_delivered",
+        "last_ts",
+        "low_count",
+        "members",
+        "outlet_first_low",
+        "outlet_low",
+        "outlet_run",
+        "priority_members",
+        "shortfall",
+        "station_id",
+        "village",
+    )
+
+    def __init__(self, station_id: str, county: str, village: str) -> None:
+        self.station_id = station_id
+        self.county = county
+        self.village = village
+        self.members: list[HouseholdState] = []
+        self.priority_members = 0
+        self.low_count = 0
+        self.shortfall: Incident | None = None
+        self.last_ts = 0
+        self.outlet_run = 0
+        self.outlet_first_low = 0
+        self.outlet_low = False
+        self.d_delivered = 0.0
+
+
+class CountyWeather:
+    """Today's temperatures for one county, folded into rollups at day close."""
+
+    __slots__ = ("day", "last_ts", "n", "t_min", "t_sum")
+
+    def __init__(self) -> None:
+        self.day = -1
+        self.last_ts = 0
+        self.n = 0
+        self.t_min = 0.0
+        self.t_sum = 0.0
+
+    def add(self, day: int, temp_c: float) -> None:
+        if day != self.day:
+            self.day, self.n, self.t_min, self.t_sum = day, 0, temp_c, 0.0
+        self.n += 1
+        self.t_sum += temp_c
+        self.t_min = min(self.t_min, temp_c)
+
+    def min_for(self, day: int) -> float | None:
+        return self.t_min if self.day == day and self.n else None
+
+    def mean_for(self, day: int) -> float | None:
+        return self.t_sum / self.n if self.day == day and self.n else None

@@ -1,0 +1,138 @@
+"""Off-peak storage use: valley share of storage heaters (peak charging) and feeder load
+against rated capacity, including the rebound peak when the valley window opens."""
+
+from __future__ import annotations
+
+from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
+from heatwatch.contract.telemetry import FeederReading
+from streams.core.clock import day_start_s
+from streams.core.context import DetectorContext, Metric
+from streams.core.state import FeederState, HouseholdState
+
+
+def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float | None:
+    """At day close: the household's valley share, and the peak-charging incident's state."""
+    share = st.d_valley / st.d_energy if st.d_energy > 0 else None
+    if not st.is_storage or share is None or st.d_energy < ctx.settings.peak_charging_min_kwh:
+        return share
+    s = ctx.settings
+    if share < s.peak_charging_valley_share:
+        if st.peak_run == 0:
+            st.peak_first_day = day
+        st.peak_run += 1
+        if st.peak is None and st.peak_run >= s.peak_charging_min_days:
+            hh = st.household
+            st.peak = ctx.book.open(
+                IncidentKind.PEAK_CHARGING,
+                EntityType.HOUSEHOLD,
+                hh.household_id,
+                hh.county,
+                day_start_s(st.peak_first_day),
+                Severity.INFO,
+                village=hh.village,
+                priority_households=int(hh.is_priority),
+                details={"feeder_id": hh.feeder_id, "valley_share": round(share, 3)},
+            )
+        elif st.peak is not None:
+            ctx.book.update(st.peak, details={**st.peak.details, "valley_share": round(share, 3)})
+    elif share >= s.peak_charging_clear_share:
+        st.peak_run = 0
+        if st.peak is not None:
+            ctx.book.resolve(st.peak, day_start_s(day))
+            st.peak = None
+    return share
+
+
+def on_feeder(ctx: DetectorContext, fs: FeederState, r: FeederReading, ts: int) -> None:
+    """Feeder load vs rated capacity with hysteresis and a minimum duration."""
+    s = ctx.settings
+    ratio = r.kw / (r.rated_kva * ctx.usable_kw_factor)
+    interval_mid = ts - s.interval_s / 2
+    in_valley = ctx.valley.contains(interval_mid)
+    rebound = (
+        in_valley
+        and ctx.valley.seconds_since_start(ts - s.interval_s) < s.rebound_window_s
+        and fs.pre_valley_kw > 0
+        and r.kw >= fs.pre_valley_kw * s.rebound_jump
+    )
+    if not in_valley:
+        fs.pre_valley_kw = r.kw
+    fs.last_ts = ts
+    if ratio >= s.overload_ratio:
+        if fs.over_run == 0:
+            fs.over_first_ts = ts
+            fs.over_rebound = False
+            if fs.overload is None:
+                fs.max_ratio = ratio
+        fs.over_run += 1
+        fs.over_rebound = fs.over_rebound or rebound
+        fs.under_run = 0
+        fs.max_ratio = max(fs.max_ratio, ratio)
+        if fs.overload is None and fs.over_run >= s.overload_min_intervals:
+            fs.overload = ctx.book.open(
+                IncidentKind.FEEDER_OVERLOAD,
+                EntityType.FEEDER,
+                fs.feeder_id,
+                fs.county,
+                fs.over_first_ts,
+                _overload_severity(ctx, fs.max_ratio),
+                village=fs.village,
+                households_affected=len(fs.members),
+                priority_households=fs.priority_members,
+                details={
+                    "rated_kva": r.rated_kva,
+                    "max_load_ratio": round(fs.max_ratio, 3),
+                    "rebound": fs.over_rebound,
+                },
+            )
+        elif fs.overload is not None:
+            ctx.book.update(
+                fs.overload,
+                severity=_overload_severity(ctx, fs.max_ratio),
+                details={**fs.overload.details, "max_load_ratio": round(fs.max_ratio, 3)},
+            )
+    elif ratio < s.overload_clear_ratio:
+        fs.over_run = 0
+        if fs.under_run == 0:
+            fs.under_first_ts = ts
+        fs.under_run += 1
+        if fs.overload is not None and fs.under_run >= s.overload_min_intervals:
+            ctx.book.resolve(fs.overload, fs.under_first_ts)
+            fs.overload = None
+    else:
+        fs.over_run = 0
+        fs.under_run = 0
+    ctx.output.metric(
+        Metric(
+            "feeder_load",
+            {"county": fs.county, "village": fs.village, "feeder_id": fs.feeder_id},
+            {
+                "kw": r.kw,
+                "rated_kva": r.rated_kva,
+                "load_ratio": round(ratio, 4),
+                "overloaded": int(fs.overload is not None),
+                "rebound": int(rebound),
+            },
+            ts,
+        )
+    )
+
+
+def _overload_severity(ctx: DetectorContext, ratio: float) -> Severity:
+    return Severity.CRITICAL if ratio >= ctx.settings.overload_critical_ratio else Severity.WARNING
+
+
+def storage_day_metrics(
+    feeder: FeederState, shares: list[float], peak_chargers: int, day: int
+) -> Metric:
+    return Metric(
+        "storage_daily",
+        {"county": feeder.county, "feeder_id": feeder.feeder_id},
+        {
+            "storage_households": len(shares),
+            "valley_share_mean": round(sum(shares) / len(shares), 4) if shares else 0.0,
+            "valley_share_min": round(min(shares), 4) if shares else 0.0,
+            "peak_chargers": peak_chargers,
+        },
+        day_start_s(day),
+    )
