@@ -6,9 +6,11 @@ either used or written to ``dead_letters.jsonl`` with a reason; blank lines are 
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -127,6 +129,25 @@ class ReplaySummary:
         return dict(self.data["incidents_by_kind"])
 
 
+@contextmanager
+def long_lived_state() -> Iterator[None]:
+    """Keep the cyclic GC from rescanning detector state millions of times.
+
+    The registry and per-household state are long-lived and acyclic in practice; each reading
+    allocates a few short-lived objects. With default thresholds the collector ran a full
+    scan of every live object thousands of times per million readings (measured: ~3× slower).
+    """
+    gc.collect()
+    gc.freeze()
+    old = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def _lines(stream: BinaryIO, progress: ProgressCallback | None, total: int) -> Iterable[bytes]:
     done = 0
     every = 1 << 22
@@ -169,7 +190,11 @@ def replay(
 
     validate = WIRE_ADAPTER.validate_json
     push = engine.push
-    with input_path.open("rb") as src, (out_dir / "dead_letters.jsonl").open("wb") as dead:
+    with (
+        long_lived_state(),
+        input_path.open("rb") as src,
+        (out_dir / "dead_letters.jsonl").open("wb") as dead,
+    ):
 
         def dead_letter(line_no: int, raw: bytes | str, reason: str) -> None:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw

@@ -25,6 +25,7 @@ from heatwatch.contract.telemetry import (
     GasReading,
     GasStationReading,
     WeatherReading,
+    event_epoch,
 )
 from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index
 from streams.core.context import DetectorContext, EngineOutput, Metric
@@ -119,7 +120,7 @@ class Engine:
 
     def push(self, r: AnyReading) -> None:
         """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used."""
-        ts = int(r.ts.timestamp())
+        ts = event_epoch(r.ts)
         target: Target | None
         if type(r) is ElectricReading or type(r) is GasReading:
             target = self.households.get(r.household_id)

@@ -118,7 +118,8 @@ class SeasonResult:
 
 
 def _nan0(x: float) -> float:
-    return 0.0 if np.isnan(x) else float(x)
+    """NaN → 0; shares are truncated to 0.1 % so 97.96 % never reads as "98.0 % < 98 %"."""
+    return 0.0 if np.isnan(x) else float(np.floor(x * 1000) / 1000)
 
 
 def _month_starts(first: date, last: date) -> list[date]:

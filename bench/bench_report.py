@@ -1,0 +1,189 @@
+"""Benchmark: the whole city (191,634 households x 121 season days) through `report season`.
+
+    PYTHONPATH=. .venv/bin/python bench/bench_report.py [--households N] [--dir DIR]
+
+Synthesises rollups as Parquet (one row group per day, vectorised) and a registry CSV, then
+times load + evaluate + render (PDF, HTML, XLSX, CSV) in a fresh process and prints seconds,
+peak RSS and rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+COUNTIES = ["忻府区", "原平市", "定襄县", "五台县", "代县", "繁峙县", "宁武县", "静乐县",
+            "神池县", "五寨县", "岢岚县", "河曲县", "保德县", "偏关县"]  # fmt: skip
+RETROFITS = {
+    "district_heating": 60836, "boiler_ultra_low_emission": 61200, "coal_to_electric": 37321,
+    "coal_to_gas": 10266, "biomass_chp": 11917, "biomass_district": 4037, "wind_electric": 800,
+    "solar": 5257,
+}  # fmt: skip
+DEVICE = {"coal_to_electric": "storage_heater", "coal_to_gas": "gas_boiler",
+          "wind_electric": "direct_electric", "solar": "solar_thermal"}  # fmt: skip
+PRIORITY = ["none", "kindergarten", "school", "elderly_home", "hardship"]
+SEASON_START = date(2021, 11, 15)
+SEASON_DAYS = 121
+
+
+def synthesise(n: int, out: Path, seed: int = 7) -> None:
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rollups").mkdir(exist_ok=True)
+    ids = np.char.add("HH", np.char.zfill(np.arange(n).astype(str), 7))
+    county = rng.integers(0, len(COUNTIES), n)
+    village = rng.integers(0, 120, n)
+    shares = np.array(list(RETROFITS.values()), float)
+    retrofit = rng.choice(len(shares), n, p=shares / shares.sum())
+    rnames = np.array(list(RETROFITS))
+    prio = rng.choice(len(PRIORITY), n, p=[0.97, 0.003, 0.007, 0.005, 0.015])
+    is_gas = rnames[retrofit] == "coal_to_gas"
+    lat = 38.4 + county * 0.08 + rng.normal(0, 0.02, n) + village * 0.001
+    lon = 111.6 + (county % 5) * 0.3 + rng.normal(0, 0.02, n) + village * 0.001
+    county_names = np.array(COUNTIES)[county]
+    village_names = np.char.add(np.char.add(county_names, "第"), village.astype(str)) + "村"
+    devices = np.array([DEVICE.get(r, "district") for r in rnames])[retrofit]
+    old = rng.random(n) < 0.9
+    reg = pa.table({
+        "household_id": ids, "county": county_names, "village": village_names,
+        "retrofit_type": rnames[retrofit], "heating_device": devices,
+        "feeder_id": np.char.add("F", (county * 1000 + village).astype(str)),
+        "gas_station_id": np.where(is_gas, np.char.add("G", village.astype(str)), ""),
+        "priority_group": np.array(PRIORITY)[prio], "rated_kw": np.full(n, 8.0),
+        "lat": np.round(lat, 5), "lon": np.round(lon, 5),
+        "retrofit_completed": np.full(n, "2021-10-10"),
+        "old_heating_present": np.where(old, "true", "false"),
+    })  # fmt: skip
+    pacsv.write_csv(reg, out / "registry.csv")
+
+    # Per-household propensities: most systems are fine, some are flaky, some lose data.
+    p_out = np.where(rng.random(n) < 0.08, 0.06, 0.004)
+    p_gap = np.where(rng.random(n) < 0.05, 0.25, 0.01)
+    p_short = np.where(is_gas, np.where(rng.random(n) < 0.2, 0.04, 0.003), 0.0)
+    ids_a = pa.array(ids)
+    consts = {
+        "county": pa.array(county_names).dictionary_encode(),
+        "village": pa.array(village_names).dictionary_encode(),
+        "retrofit_type": pa.array(rnames[retrofit]).dictionary_encode(),
+        "heating_device": pa.array(devices).dictionary_encode(),
+        "priority_group": pa.array(np.array(PRIORITY)[prio]).dictionary_encode(),
+    }
+    writer = None
+    for k in range(SEASON_DAYS):
+        d = SEASON_START + timedelta(days=k)
+        seasonal = -10 * np.cos((k - 60) / 121 * np.pi)  # coldest mid-January
+        cidx = np.arange(len(COUNTIES))
+        ctemp = (-6 + seasonal - cidx * 0.5 + rng.normal(0, 3, len(COUNTIES))).astype(np.float32)
+        gap = rng.random(n) < p_gap
+        ep = rng.random(n) < p_out
+        sh = rng.random(n) < p_short
+        outage = np.where(ep, np.minimum(rng.exponential(150, n), 1440), 0).astype(np.float32)
+        short = np.where(sh, np.minimum(rng.exponential(90, n), 1440 - outage), 0)
+        short = short.astype(np.float32)
+        no_data = np.where(gap, 1440 - outage - short, 0).astype(np.float32)
+        avail = (1440 - outage - short - no_data).astype(np.float32)
+        tbl = pa.table({
+            "household_id": ids_a, "day": pa.array(np.full(n, d), pa.date32()),
+            **{k2: v for k2, v in consts.items() if k2 in ("county", "village")},
+            "retrofit_type": consts["retrofit_type"],
+            "heating_device": consts["heating_device"],
+            "priority_group": consts["priority_group"],
+            "readings": np.where(gap, 0, 96).astype(np.int32),
+            "heating_available_minutes": avail, "outage_minutes": outage,
+            "shortfall_minutes": short, "no_data_minutes": no_data,
+            "interruptions": (ep.astype(np.int32) + sh.astype(np.int32)),
+            "energy_kwh": rng.uniform(20, 60, n).astype(np.float32),
+            "valley_kwh": rng.uniform(10, 40, n).astype(np.float32),
+            "valley_share": pa.nulls(n, pa.float32()),
+            "gas_m3": np.where(is_gas, rng.uniform(3, 9, n), 0).astype(np.float32),
+            "county_min_temp_c": ctemp[county],
+            "county_mean_temp_c": (ctemp[county] + 6).astype(np.float32),
+        })  # fmt: skip
+        if writer is None:
+            writer = pq.ParquetWriter(out / "rollups" / "household_days.parquet", tbl.schema)
+        writer.write_table(tbl, row_group_size=n)
+    assert writer is not None
+    writer.close()
+
+
+def measure(run: Path, out: Path, lang: str) -> dict[str, float]:
+    from heatwatch.report.loading import ParquetRollups, load_registry
+    from heatwatch.report.season import run_season
+    from streams.core.stability import StabilityPolicy
+
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+    last = [t0]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        marks[f"before_{name}"] = round(now - last[0], 2)
+        last[0] = now
+
+    reg = load_registry(run / "registry.csv")
+    marks["registry"] = round(time.perf_counter() - t0, 2)
+    last[0] = time.perf_counter()
+    res = run_season(
+        ParquetRollups(run / "rollups" / "household_days.parquet"),
+        reg,
+        StabilityPolicy(),
+        "2021-2022",
+        out,
+        lang,
+        step=step,
+    )
+    total = time.perf_counter() - t0
+    marks["pdf"] = round(time.perf_counter() - last[0], 2)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    counts = np.bincount(res.result.verdict, minlength=3).tolist()
+    return {
+        "households": res.households,
+        "rows": res.rows,
+        "seconds": round(total, 2),
+        "peak_rss_mb": round(rss_mb, 1),
+        "rows_per_s": round(res.rows / total),
+        "eligible_notyet_insufficient": counts,
+        "steps_s": marks,
+        "pdf_kb": res.pdf.stat().st_size // 1024,
+        "xlsx_mb": round(res.xlsx.stat().st_size / 2**20, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--households", type=int, default=191_634)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/heatwatch-bench"))
+    ap.add_argument("--lang", default="zh")
+    ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    run = args.dir / f"run-{args.households}"
+    if args.measure:
+        print(json.dumps(measure(run, args.dir / f"out-{args.households}", args.lang)))
+        return
+    if not (run / "rollups" / "household_days.parquet").exists():
+        t0 = time.perf_counter()
+        synthesise(args.households, run)
+        print(
+            f"synthesised {args.households} x {SEASON_DAYS} rows in {time.perf_counter() - t0:.1f}s"
+        )
+    cmd = [sys.executable, __file__, "--measure", "--households", str(args.households),
+           "--dir", str(args.dir), "--lang", args.lang]  # fmt: skip
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    figures = json.loads(res.stdout.strip().splitlines()[-1])
+    for k, v in figures.items():
+        print(f"{k:>30}: {v}")
+
+
+if __name__ == "__main__":
+    main()

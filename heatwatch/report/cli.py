@@ -1,0 +1,158 @@
+"""`heatwatch report …` — a typer sub-app (mounted by the lead as `heatwatch report`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from heatwatch.report.fonts import FontMissingError
+from heatwatch.report.loading import InputError, load_registry, rollup_source
+from streams.core.stability import PolicyError, StabilityPolicy, parse_policy
+
+app = typer.Typer(help="Season stability report (先立后破) and the monthly county report (月报).")
+console = Console(stderr=True)
+
+DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "stability.yaml"
+
+STEPS = {
+    "load": "loading rollups and registry",
+    "evaluate": "evaluating households",
+    "ledger": "writing CSV ledger",
+    "xlsx": "writing XLSX ledger",
+    "charts": "drawing charts",
+    "html": "writing HTML",
+    "pdf": "writing PDF",
+    "incidents": "reading incidents",
+}
+
+
+def load_policy(path: Path | None) -> StabilityPolicy:
+    p = path or DEFAULT_POLICY
+    if path is None and not p.exists():
+        return StabilityPolicy()
+    if not p.exists():
+        raise InputError(f"policy file not found: {p}")
+    return parse_policy(p.read_text(encoding="utf-8"), str(p))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except (InputError, PolicyError, FontMissingError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress() -> Iterator[object]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as prog:
+        task = prog.add_task("starting", total=None)
+
+        def step(name: str) -> None:
+            prog.update(task, description=STEPS.get(name, name))
+
+        yield step
+        prog.update(task, description="done")
+
+
+def _lang(lang: str) -> str:
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("use zh or en", param_hint="--lang")
+    return lang
+
+
+@app.command()
+def season(
+    season: Annotated[str, typer.Option(help="Heating season, e.g. 2021-2022.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    run: Annotated[
+        Path | None,
+        typer.Option(help="Run directory (rollups/household_days.parquet, registry.csv)."),
+    ] = None,
+    rollups: Annotated[
+        Path | None, typer.Option(help="Rollups file (.parquet or .jsonl) instead of --run.")
+    ] = None,
+    registry: Annotated[Path | None, typer.Option(help="Registry CSV.")] = None,
+    county: Annotated[str | None, typer.Option(help="Only this county (registry name).")] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="Stability policy YAML (default deploy/policy).")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh (default) or en.")] = "zh",
+) -> None:
+    """Household-by-household stability verdicts: PDF, HTML, XLSX and CSV."""
+    from heatwatch.report.season import run_season
+
+    lang = _lang(lang)
+    with _errors():
+        pol = load_policy(policy)
+        if rollups is None and run is None:
+            raise InputError("give --run DIR, or --rollups FILE (and --registry FILE)")
+        rpath = rollups or _run_rollups(run)  # type: ignore[arg-type]
+        reg_path = registry or (run / "registry.csv" if run else None)
+        t0 = time.perf_counter()
+        with _progress() as step:
+            reg = load_registry(reg_path) if reg_path and (registry or reg_path.exists()) else None
+            res = run_season(
+                rollup_source(rpath),
+                reg,
+                pol,
+                season,
+                out,
+                lang,
+                county,
+                step=step,  # type: ignore[arg-type]
+            )
+        r = res.result
+        counts = {
+            v: int((r.verdict == i).sum())
+            for i, v in enumerate(("eligible", "not_yet", "insufficient_data"))
+        }
+        console.print(
+            f"{res.households} households, {res.rows} rollup rows in "
+            f"{time.perf_counter() - t0:.1f}s: {counts}"
+        )
+        for p in (res.pdf, res.html, res.xlsx, res.csv):
+            console.print(f"  wrote {p}")
+
+
+def _run_rollups(run: Path) -> Path:
+    if not run.is_dir():
+        raise InputError(f"run directory not found: {run}")
+    for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
+        if (run / cand).exists():
+            return run / cand
+    raise InputError(
+        f"no rollups in {run}: expected {run}/rollups/household_days.parquet "
+        "(written by the embedded runner) or pass --rollups FILE"
+    )
+
+
+@app.command()
+def monthly(
+    month: Annotated[str, typer.Option(help="Month, e.g. 2021-12.")],
+    run: Annotated[Path, typer.Option(help="Run directory (incidents.jsonl, rollups).")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    lang: Annotated[str, typer.Option(help="zh (default) or en.")] = "zh",
+) -> None:
+    """Monthly report to the Leading Group Office: HTML, PDF and CSV."""
+    from heatwatch.report.monthly import run_monthly
+
+    lang = _lang(lang)
+    with _errors(), _progress() as step:
+        res = run_monthly(month, run, out, lang, step=step)  # type: ignore[arg-type]
+    for p in res:
+        console.print(f"  wrote {p}")

@@ -1,0 +1,326 @@
+"""Loading rollups, the registry and incidents into the columnar core inputs.
+
+Rollup sources implement :class:`RollupSource`; Parquet and JSONL are implemented here, an
+InfluxDB (`household_day` measurement) source can be added later with the same interface.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from heatwatch.contract.incidents import Incident
+from heatwatch.contract.registry import PriorityGroup, RetrofitType
+from heatwatch.contract.rollups import HouseholdDay
+from streams.core.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
+
+
+class InputError(Exception):
+    """An input that cannot be used; the message says what to fix."""
+
+
+ROLLUP_COLUMNS = [
+    "household_id",
+    "day",
+    "county",
+    "village",
+    "retrofit_type",
+    "priority_group",
+    "heating_available_minutes",
+    "outage_minutes",
+    "shortfall_minutes",
+    "no_data_minutes",
+    "interruptions",
+    "county_min_temp_c",
+]
+
+ROLLUP_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.string()),
+        ("day", pa.date32()),
+        ("county", pa.string()),
+        ("village", pa.string()),
+        ("retrofit_type", pa.string()),
+        ("heating_device", pa.string()),
+        ("priority_group", pa.string()),
+        ("readings", pa.int32()),
+        ("heating_available_minutes", pa.float32()),
+        ("outage_minutes", pa.float32()),
+        ("shortfall_minutes", pa.float32()),
+        ("no_data_minutes", pa.float32()),
+        ("interruptions", pa.int32()),
+        ("energy_kwh", pa.float32()),
+        ("valley_kwh", pa.float32()),
+        ("valley_share", pa.float32()),
+        ("gas_m3", pa.float32()),
+        ("county_min_temp_c", pa.float32()),
+        ("county_mean_temp_c", pa.float32()),
+    ]
+)
+
+
+class RollupSource(Protocol):
+    """Anything that yields HouseholdDay rows for a day range as an Arrow table."""
+
+    def read(self, first: date, last: date) -> pa.Table:
+        """Rows with ``first <= day <= last`` and (at least) the ``ROLLUP_COLUMNS``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ParquetRollups:
+    path: Path
+
+    def read(self, first: date, last: date) -> pa.Table:
+        _require(self.path, "daily rollups (Parquet)")
+        try:
+            schema = pq.read_schema(self.path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{self.path}: not a readable Parquet file ({exc})") from None
+        missing = [c for c in ROLLUP_COLUMNS if c not in schema.names]
+        if missing:
+            raise InputError(f"{self.path}: missing rollup columns: {', '.join(missing)}")
+        return pq.read_table(
+            self.path,
+            columns=ROLLUP_COLUMNS,
+            filters=[("day", ">=", first), ("day", "<=", last)],
+        )
+
+
+@dataclass(frozen=True)
+class JsonlRollups:
+    """One HouseholdDay JSON object per line (small runs and tests)."""
+
+    path: Path
+
+    def read(self, first: date, last: date) -> pa.Table:
+        _require(self.path, "daily rollups (JSONL)")
+        rows = []
+        with self.path.open("rb") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    hd = HouseholdDay.model_validate(orjson.loads(line))
+                except (orjson.JSONDecodeError, ValidationError) as exc:
+                    raise InputError(f"{self.path}:{n}: not a HouseholdDay: {exc}") from None
+                if first <= hd.day <= last:
+                    rows.append(hd.model_dump(mode="python"))
+        return pa.Table.from_pylist(rows, schema=ROLLUP_SCHEMA)
+
+
+def rollup_source(path: Path) -> RollupSource:
+    if path.suffix in (".jsonl", ".json", ".ndjson"):
+        return JsonlRollups(path)
+    return ParquetRollups(path)
+
+
+def write_rollups_jsonl(days: list[HouseholdDay], path: Path) -> None:
+    with path.open("wb") as fh:
+        for d in days:
+            fh.write(orjson.dumps(d.model_dump(mode="json")) + b"\n")
+
+
+def _require(path: Path, what: str) -> None:
+    if not path.exists():
+        raise InputError(f"{what} not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{what}: expected a file, got a directory: {path}")
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Registry:
+    ids: list[str]
+    county: list[str]
+    village: list[str]
+    retrofit: list[str]
+    priority: list[str]
+    lat: np.ndarray
+    lon: np.ndarray
+    old_heating_present: np.ndarray  # int8: -1 unknown, 0, 1
+    retrofit_completed: np.ndarray  # int32 day number or NO_DATE
+
+
+REGISTRY_REQUIRED = ["household_id", "county", "village", "retrofit_type", "priority_group"]
+_TRUE = {"true", "1", "yes", "y", "t", "是"}
+_FALSE = {"false", "0", "no", "n", "f", "否"}
+
+
+def load_registry(path: Path) -> Registry:
+    _require(path, "registry CSV")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        missing = [c for c in REGISTRY_REQUIRED if c not in header]
+        if missing:
+            raise InputError(f"{path}: registry is missing columns: {', '.join(missing)}")
+        rows = list(reader)
+    retrofits = {r.value for r in RetrofitType}
+    priorities = {p.value for p in PriorityGroup}
+    n = len(rows)
+    lat = np.full(n, np.nan)
+    lon = np.full(n, np.nan)
+    old = np.full(n, -1, np.int8)
+    comp = np.full(n, NO_DATE, np.int32)
+    for i, r in enumerate(rows):
+        line = i + 2
+        if not r["household_id"]:
+            raise InputError(f"{path}:{line}: empty household_id")
+        if r["retrofit_type"] not in retrofits:
+            raise InputError(
+                f"{path}:{line}: unknown retrofit_type {r['retrofit_type']!r} "
+                f"(expected one of {', '.join(sorted(retrofits))})"
+            )
+        if r["priority_group"] not in priorities:
+            raise InputError(f"{path}:{line}: unknown priority_group {r['priority_group']!r}")
+        try:
+            if r.get("lat"):
+                lat[i] = float(r["lat"])
+            if r.get("lon"):
+                lon[i] = float(r["lon"])
+            if r.get("retrofit_completed"):
+                comp[i] = day_number(date.fromisoformat(r["retrofit_completed"]))
+        except ValueError as exc:
+            raise InputError(f"{path}:{line}: {exc}") from None
+        ohp = (r.get("old_heating_present") or "").strip().lower()
+        if ohp in _TRUE:
+            old[i] = 1
+        elif ohp in _FALSE:
+            old[i] = 0
+    return Registry(
+        ids=[r["household_id"] for r in rows],
+        county=[r["county"] for r in rows],
+        village=[r["village"] for r in rows],
+        retrofit=[r["retrofit_type"] for r in rows],
+        priority=[r["priority_group"] for r in rows],
+        lat=lat,
+        lon=lon,
+        old_heating_present=old,
+        retrofit_completed=comp,
+    )
+
+
+def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    labels, inv = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
+    return inv.astype(np.int32), [str(x) for x in labels]
+
+
+def build_inputs(
+    rollups: pa.Table, registry: Registry | None
+) -> tuple[RollupColumns, HouseholdTable]:
+    """Join rollup rows to the household universe (registry ∪ households seen in rollups)."""
+    if rollups.num_rows:
+        hid = pc.dictionary_encode(rollups.column("household_id").combine_chunks())
+        dict_ids: list[str] = hid.dictionary.to_pylist()
+        row_dict_code = hid.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    else:
+        dict_ids, row_dict_code = [], np.empty(0, np.int32)
+
+    reg_ids = registry.ids if registry else []
+    pos = {h: i for i, h in enumerate(reg_ids)}
+    if len(pos) != len(reg_ids):
+        raise InputError("registry has duplicate household_id values")
+    extra = [h for h in dict_ids if h not in pos]
+    ids = list(reg_ids) + extra
+    for j, h in enumerate(extra):
+        pos[h] = len(reg_ids) + j
+    dict_to_hh = np.array([pos[h] for h in dict_ids], np.int32)
+    household = dict_to_hh[row_dict_code] if len(dict_ids) else row_dict_code
+
+    # Attributes of households known only from rollups: their first row.
+    county = list(registry.county) if registry else []
+    village = list(registry.village) if registry else []
+    retrofit = list(registry.retrofit) if registry else []
+    priority = list(registry.priority) if registry else []
+    if extra:
+        first = np.full(len(dict_ids), -1, np.int64)
+        first[row_dict_code[::-1]] = np.arange(len(row_dict_code) - 1, -1, -1)
+        extra_codes = np.flatnonzero(dict_to_hh >= len(reg_ids))  # in `extra` order
+        take = pa.array(first[extra_codes])
+        for name, out in (
+            ("county", county),
+            ("village", village),
+            ("retrofit_type", retrofit),
+            ("priority_group", priority),
+        ):
+            out.extend(str(x) for x in rollups.column(name).take(take).to_pylist())
+
+    n = len(ids)
+    c_codes, c_labels = _codes(county)
+    v_codes, v_labels = _codes([f"{c}\x1f{v}" for c, v in zip(county, village, strict=True)])
+    r_codes, r_labels = _codes(retrofit)
+    p_codes, p_labels = _codes(priority)
+
+    def pad(arr: np.ndarray | None, fill: object, dtype: type) -> np.ndarray:
+        out: np.ndarray = np.full(n, fill, dtype=dtype)
+        if arr is not None:
+            out[: len(arr)] = arr
+        return out
+
+    table = HouseholdTable(
+        ids=ids,
+        county=c_codes if n else np.empty(0, np.int32),
+        counties=c_labels,
+        village=v_codes if n else np.empty(0, np.int32),
+        villages=v_labels,
+        retrofit=r_codes if n else np.empty(0, np.int32),
+        retrofits=r_labels,
+        priority=p_codes if n else np.empty(0, np.int32),
+        priorities=p_labels,
+        old_heating_present=pad(registry.old_heating_present if registry else None, -1, np.int8),
+        retrofit_completed=pad(
+            registry.retrofit_completed if registry else None, NO_DATE, np.int32
+        ),
+        lat=pad(registry.lat if registry else None, np.nan, np.float64),
+        lon=pad(registry.lon if registry else None, np.nan, np.float64),
+    )
+
+    def num(name: str, dtype: type) -> np.ndarray:
+        col = rollups.column(name).combine_chunks()
+        if col.null_count:
+            col = pc.fill_null(col, float("nan") if dtype is np.float32 else 0)
+        out: np.ndarray = col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+        return out
+
+    day = rollups.column("day").combine_chunks().cast(pa.int32())
+    cols = RollupColumns(
+        household=household.astype(np.int32, copy=False),
+        day=day.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
+        available=num("heating_available_minutes", np.float32),
+        outage=num("outage_minutes", np.float32),
+        shortfall=num("shortfall_minutes", np.float32),
+        no_data=num("no_data_minutes", np.float32),
+        interruptions=num("interruptions", np.int32),
+        county_min_temp=num("county_min_temp_c", np.float32),
+    )
+    return cols, table
+
+
+def village_name(label: str) -> str:
+    """Village labels are ``county\\x1fvillage`` (village names repeat across counties)."""
+    return label.split("\x1f", 1)[-1]
+
+
+def load_incidents(path: Path) -> list[Incident]:
+    _require(path, "incidents JSONL")
+    out = []
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(Incident.model_validate(orjson.loads(line)))
+            except (orjson.JSONDecodeError, ValidationError) as exc:
+                raise InputError(f"{path}:{n}: not an Incident: {exc}") from None
+    return out

@@ -1,0 +1,212 @@
+"""A tiny document model rendered to both HTML and PDF (reportlab, embedded CJK font)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from heatwatch.report.fonts import register_reportlab_font
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 1
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+    small: bool = False
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    note: str = ""
+    # relative column widths (PDF); None = equal
+    widths: list[float] | None = None
+    wrap: set[int] = field(default_factory=set)  # columns whose cells wrap as paragraphs
+
+
+@dataclass(frozen=True)
+class Image:
+    png: bytes
+    caption: str
+    width_frac: float = 0.9
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    pass
+
+
+Block = Heading | Para | Bullets | Table | Image | PageBreak
+
+_CSS = """
+body{font-family:"WenQuanYi Zen Hei","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
+margin:2em;color:#222;max-width:1200px}
+h1{font-size:1.6em;border-bottom:2px solid #b22;padding-bottom:.2em}
+h2{font-size:1.25em;margin-top:1.6em;color:#822}h3{font-size:1.05em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
+th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#f3e9e9}tr:nth-child(even) td{background:#fafafa}
+.note{color:#666;font-size:.85em}.small{font-size:.85em;color:#444}
+figure{margin:1em 0}figcaption{font-size:.9em;color:#444}img{max-width:100%}
+"""
+
+
+def to_html(title: str, blocks: list[Block], lang: str) -> str:
+    e = html.escape
+    out = [
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head><body>'
+    ]
+    for b in blocks:
+        if isinstance(b, Heading):
+            out.append(f"<h{b.level}>{e(b.text)}</h{b.level}>")
+        elif isinstance(b, Para):
+            out.append(f'<p class="{"small" if b.small else ""}">{e(b.text)}</p>')
+        elif isinstance(b, Bullets):
+            out.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
+        elif isinstance(b, Table):
+            head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in b.rows
+            )
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            if b.note:
+                out.append(f'<p class="note">{e(b.note)}</p>')
+        elif isinstance(b, Image):
+            data = base64.b64encode(b.png).decode("ascii")
+            out.append(
+                f'<figure><img alt="{e(b.caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{e(b.caption)}</figcaption></figure>"
+            )
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_pdf(path: Path, title: str, blocks: list[Block], lang: str) -> None:
+    import io
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image as RLImage
+    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import PageBreak as RLPageBreak
+
+    font = register_reportlab_font()
+    wrap = "CJK" if lang == "zh" else None
+    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12.5, wordWrap=wrap)
+    small = ParagraphStyle("small", parent=base, fontSize=8, leading=10.5)
+    cell = ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5)
+    note = ParagraphStyle("note", parent=small, textColor=colors.HexColor("#666666"))
+    heads = {
+        1: ParagraphStyle("h1", parent=base, fontSize=17, leading=22, spaceAfter=6),
+        2: ParagraphStyle(
+            "h2",
+            parent=base,
+            fontSize=13,
+            leading=17,
+            spaceBefore=10,
+            spaceAfter=4,
+            textColor=colors.HexColor("#882222"),
+        ),
+        3: ParagraphStyle("h3", parent=base, fontSize=10.5, leading=14, spaceBefore=6),
+    }
+    page = landscape(A4)
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=page,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=title,
+    )
+    avail_w = page[0] - 24 * mm
+
+    def footer(canvas: object, d: object) -> None:
+        c = canvas
+        c.saveState()  # type: ignore[attr-defined]
+        c.setFont(font, 7)  # type: ignore[attr-defined]
+        c.drawRightString(  # type: ignore[attr-defined]
+            page[0] - 12 * mm,
+            6 * mm,
+            f"{title} — {d.page}",  # type: ignore[attr-defined]
+        )
+        c.restoreState()  # type: ignore[attr-defined]
+
+    e = html.escape
+    story: list[object] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            story.append(Paragraph(e(b.text), heads.get(b.level, heads[3])))
+        elif isinstance(b, Para):
+            story.append(Paragraph(e(b.text), small if b.small else base))
+        elif isinstance(b, Bullets):
+            for item in b.items:
+                story.append(Paragraph("• " + e(item), base))
+        elif isinstance(b, Table):
+            n = len(b.headers)
+            rel = b.widths or [1.0] * n
+            tot = sum(rel)
+            col_w = [avail_w * w / tot for w in rel]
+            data = [[Paragraph(e(h), cell) for h in b.headers]]
+            for r in b.rows:
+                data.append(
+                    [
+                        Paragraph(e(c), cell) if (i in b.wrap or len(c) > 12) else c
+                        for i, c in enumerate(r)
+                    ]
+                )
+            tbl = LongTable(data, colWidths=col_w, repeatRows=1)
+            tbl.setStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+                    ("LEADING", (0, 0), (-1, -1), 9.5),
+                    ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#999999")),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e9e9")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    (
+                        "ROWBACKGROUNDS",
+                        (0, 1),
+                        (-1, -1),
+                        [colors.white, colors.HexColor("#fafafa")],
+                    ),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ]
+            )
+            story.append(tbl)
+            if b.note:
+                story.append(Paragraph(e(b.note), note))
+            story.append(Spacer(1, 4))
+        elif isinstance(b, Image):
+            img = RLImage(io.BytesIO(b.png))
+            w = avail_w * b.width_frac * 0.6
+            ratio = img.imageHeight / img.imageWidth
+            h = w * ratio
+            max_h = (page[1] - 40 * mm) * 0.8
+            if h > max_h:
+                h = max_h
+                w = h / ratio
+            img.drawWidth, img.drawHeight = w, h
+            story.append(img)
+            story.append(Paragraph(e(b.caption), note))
+            story.append(Spacer(1, 4))
+        elif isinstance(b, PageBreak):
+            story.append(RLPageBreak())
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)

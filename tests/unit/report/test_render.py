@@ -1,0 +1,198 @@
+"""Render smoke tests: a tiny run directory through the `report` CLI."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
+from heatwatch.contract.registry import HeatingDevice, PriorityGroup, RetrofitType
+from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.report.cli import app
+from heatwatch.report.loading import write_rollups_jsonl
+
+CST = timezone(timedelta(hours=8))
+START = date(2021, 11, 15)
+REG_HEADER = (
+    "household_id,county,village,retrofit_type,heating_device,feeder_id,gas_station_id,"
+    "priority_group,rated_kw,lat,lon,retrofit_completed,old_heating_present\n"
+)
+
+
+def _day(hid: str, d: date, county: str, village: str, prio: PriorityGroup,
+         avail: float, outage: float, eps: int) -> HouseholdDay:  # fmt: skip
+    return HouseholdDay(
+        household_id=hid,
+        day=d,
+        county=county,
+        village=village,
+        retrofit_type=RetrofitType.COAL_TO_ELECTRIC,
+        heating_device=HeatingDevice.STORAGE_HEATER,
+        priority_group=prio,
+        readings=96,
+        heating_available_minutes=avail,
+        outage_minutes=outage,
+        shortfall_minutes=0,
+        no_data_minutes=1440 - avail - outage,
+        interruptions=eps,
+        energy_kwh=30,
+        valley_kwh=25,
+        valley_share=0.83,
+        gas_m3=0,
+        county_min_temp_c=-20.0 if d.day == 5 else -5.0,
+    )
+
+
+@pytest.fixture()
+def run_dir(tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    (run / "rollups").mkdir(parents=True)
+    specs = [  # id, county, village, priority, outage minutes per day (0 = stable)
+        ("HH-OK-1", "忻府区", "东楼村", PriorityGroup.NONE, 0.0),
+        ("HH-OK-2", "忻府区", "东楼村", PriorityGroup.NONE, 0.0),
+        ("HH-BAD-1", "忻府区", "西楼村", PriorityGroup.SCHOOL, 60.0),
+        ("HH-BAD-2", "原平市", "南村", PriorityGroup.NONE, 60.0),
+    ]
+    days = []
+    for hid, county, village, prio, out in specs:
+        for k in range(121):
+            d = START + timedelta(days=k)
+            days.append(_day(hid, d, county, village, prio, 1440 - out, out, int(out > 0)))
+    write_rollups_jsonl(days, run / "rollups" / "household_days.jsonl")
+    lines = [REG_HEADER]
+    for hid, county, village, prio, _ in specs:
+        lines.append(
+            f"{hid},{county},{village},coal_to_electric,storage_heater,F1,,{prio.value},8,"
+            f"38.4,112.7,2021-10-01,{'false' if hid == 'HH-BAD-2' else 'true'}\n"
+        )
+    lines.append("HH-NODATA,原平市,南村,coal_to_electric,storage_heater,F2,,none,8,,,,\n")
+    (run / "registry.csv").write_text("".join(lines), encoding="utf-8")
+    incs = [
+        Incident(
+            incident_id=f"i{n}",
+            kind=kind,
+            entity_type=EntityType.HOUSEHOLD,
+            entity_id=eid,
+            county=county,
+            started_at=datetime(2021, 12, 3, 8, tzinfo=CST),
+            ended_at=datetime(2021, 12, 3, 10, tzinfo=CST),
+            severity=Severity.WARNING,
+            households_affected=1,
+            priority_households=int(eid == "HH-BAD-1"),
+        )
+        for n, (kind, eid, county) in enumerate(
+            [
+                (IncidentKind.HOUSEHOLD_OUTAGE, "HH-BAD-1", "忻府区"),
+                (IncidentKind.HOUSEHOLD_OUTAGE, "HH-BAD-2", "原平市"),
+                (IncidentKind.PEAK_CHARGING, "HH-OK-1", "忻府区"),
+            ]
+        )
+    ]
+    (run / "incidents.jsonl").write_bytes(
+        b"".join(orjson.dumps(i.model_dump(mode="json")) + b"\n" for i in incs)
+    )
+    return run
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--run", str(run_dir),
+                                   "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    stem = out / "stability-2021-2022"
+    for ext in ("pdf", "html", "xlsx", "csv"):
+        assert (stem.with_suffix(f".{ext}")).stat().st_size > 0
+    assert stem.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    rows = _read_csv(stem.with_suffix(".csv"))
+    assert len(rows) == 5
+    by_id = {r["户号"]: r for r in rows}
+    assert by_id["HH-OK-1"]["结论"] == "可拆除旧取暖设施"
+    assert by_id["HH-BAD-1"]["结论"] == "暂不拆除"
+    assert "availability_low" in by_id["HH-BAD-1"]["原因代码"]
+    assert by_id["HH-NODATA"]["原因代码"] == "no_data"
+    # Within 忻府区 the priority (school) household comes first.
+    assert next(r["户号"] for r in rows if r["县（市、区）"] == "忻府区") == "HH-BAD-1"
+    html = stem.with_suffix(".html").read_text(encoding="utf-8")
+    assert "HH-BAD-1" in html and "HH-BAD-2" in html and "先立后破" in html
+    assert "HH-OK-1" not in html  # only not_yet households are listed
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(stem.with_suffix(".xlsx"), read_only=True)
+    ws = wb.worksheets[0]
+    values = list(ws.iter_rows(values_only=True))
+    assert values[0][0] == "户号"
+    assert len(values) == 6
+    assert {v[0] for v in values[1:]} == set(by_id)
+
+
+def test_season_en_and_county(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "season", "--season", "2021-2022", "--rollups",
+        str(run_dir / "rollups" / "household_days.jsonl"), "--registry",
+        str(run_dir / "registry.csv"), "--county", "原平市", "--out", str(out), "--lang", "en",
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = _read_csv(out / "stability-2021-2022-原平市.csv")
+    assert {r["household_id"]: r["verdict"] for r in rows} == {
+        "HH-BAD-2": "not yet",
+        "HH-NODATA": "insufficient data",
+    }
+    html = (out / "stability-2021-2022-原平市.html").read_text(encoding="utf-8")
+    assert "already removed" in html  # HH-BAD-2 lost its old heating before being stable
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--run", "/nonexistent"], "run directory not found"),
+        (["--rollups", "/nonexistent.parquet"], "not found"),
+        ([], "--run"),
+    ],
+)
+def test_season_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--out", str(tmp_path),
+                                   *args])  # fmt: skip
+    assert res.exit_code == 2
+    assert message in res.output
+
+
+def test_empty_season_and_bad_policy(run_dir: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["season", "--season", "2019-2020", "--run", str(run_dir),
+                                   "--out", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "no daily rollups" in res.output
+    bad = tmp_path / "p.yaml"
+    bad.write_text("criteria:\n  min_availability: 2\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--run", str(run_dir),
+                                   "--out", str(tmp_path), "--policy", str(bad)])  # fmt: skip
+    assert res.exit_code == 2 and "criteria.min_availability" in res.output
+
+
+def test_monthly(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    res = CliRunner().invoke(app, ["monthly", "--month", "2021-12", "--run", str(run_dir),
+                                   "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    for ext in ("pdf", "html", "csv"):
+        assert (out / f"monthly-2021-12.{ext}").stat().st_size > 0
+    rows = _read_csv(out / "monthly-2021-12.csv")
+    kinds = {(r["县（市、区）"], r["类型"]): r for r in rows}
+    assert kinds[("忻府区", "用户停电")]["事件数"] == "1"
+    assert kinds[("忻府区", "用户停电")]["中断时长(户·小时)"] == "2"
+    assert kinds[("忻府区", "用户停电")]["影响重点群体户数"] == "1"
+    html = (out / "monthly-2021-12.html").read_text(encoding="utf-8")
+    assert "高峰时段蓄热" in html
+    res = CliRunner().invoke(app, ["monthly", "--month", "2021-13", "--run", str(run_dir),
+                                   "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 2 and "2021-12" in res.output
