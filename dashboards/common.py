@@ -1,0 +1,391 @@
+"""Shared pieces of the heatwatch Grafana dashboards and alert rules.
+
+* a small custom Flux dataquery type (grafana-foundation-sdk has no InfluxDB query builder);
+* the datasource reference, the bucket constant and the template variables;
+* panel helpers with the wall-display defaults;
+* :func:`render_flux`, which substitutes dashboard variables and Grafana's Flux macros the way
+  Grafana's InfluxDB datasource does, so tests can run every panel query against a real InfluxDB.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Mapping, Sequence
+
+from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table, timeseries
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import runtime as cogruntime
+from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.models import common as common_models
+from grafana_foundation_sdk.models import dashboard as dashboard_models
+
+DATASOURCE_UID = "heatwatch-influxdb"
+DATASOURCE_TYPE = "influxdb"
+DEFAULT_BUCKET = "heatwatch"
+FOLDER_UID = "heatwatch"
+FOLDER_TITLE = "Heatwatch 清洁取暖调度"
+TIMEZONE = "Asia/Shanghai"
+
+DASHBOARD_UIDS = {
+    "dispatch": "heatwatch-dispatch",
+    "power": "heatwatch-power",
+    "gas": "heatwatch-gas",
+    "season": "heatwatch-season",
+}
+
+# Xinzhou's 14 county-level units (tag values of `county`).
+COUNTIES = (
+    "忻府区",
+    "原平市",
+    "定襄县",
+    "五台县",
+    "代县",
+    "繁峙县",
+    "宁武县",
+    "静乐县",
+    "神池县",
+    "五寨县",
+    "岢岚县",
+    "河曲县",
+    "保德县",
+    "偏关县",
+)
+
+
+# --------------------------------------------------------------------------- Flux dataquery
+
+
+class FluxQuery(cogvariants.Dataquery):
+    """An InfluxDB (Flux) target: ``{"refId", "datasource", "query", "hide"}``.
+
+    This is the JSON Grafana's InfluxDB datasource reads for Flux (``query`` is the Flux text,
+    see ``pkg/tsdb/influxdb/flux/query_models.go``).
+    """
+
+    ref_id: str
+    query: str
+    datasource: dashboard_models.DataSourceRef | None
+    hide: bool | None
+
+    def __init__(
+        self,
+        ref_id: str = "",
+        query: str = "",
+        datasource: dashboard_models.DataSourceRef | None = None,
+        hide: bool | None = None,
+    ) -> None:
+        self.ref_id = ref_id
+        self.query = query
+        self.datasource = datasource
+        self.hide = hide
+
+    def to_json(self) -> dict[str, object]:
+        payload: dict[str, object] = {"refId": self.ref_id, "query": self.query}
+        if self.datasource is not None:
+            payload["datasource"] = self.datasource.to_json()
+        if self.hide is not None:
+            payload["hide"] = self.hide
+        return payload
+
+    @classmethod
+    def from_json(cls, data: dict[str, typing.Any]) -> typing.Self:
+        ds = data.get("datasource")
+        return cls(
+            ref_id=str(data.get("refId", "")),
+            query=str(data.get("query", "")),
+            datasource=dashboard_models.DataSourceRef.from_json(ds) if ds else None,
+            hide=data.get("hide"),
+        )
+
+
+class Flux(cogbuilder.Builder[FluxQuery]):
+    """Builder for :class:`FluxQuery` (usable wherever the SDK takes a dataquery builder)."""
+
+    def __init__(self, query: str, ref_id: str = "A") -> None:
+        self._internal = FluxQuery(ref_id=ref_id, query=query.strip() + "\n", datasource=ds_ref())
+
+    def build(self) -> FluxQuery:
+        return self._internal
+
+    def ref_id(self, ref_id: str) -> typing.Self:
+        self._internal.ref_id = ref_id
+        return self
+
+
+def register_flux_variant() -> None:
+    """Let the SDK's ``Dashboard.from_json`` decode influxdb targets as :class:`FluxQuery`."""
+    cogruntime.register_dataquery_variant(
+        cogruntime.DataqueryConfig(identifier=DATASOURCE_TYPE, from_json_hook=FluxQuery.from_json)
+    )
+
+
+register_flux_variant()
+
+
+def ds_ref() -> dashboard_models.DataSourceRef:
+    return dashboard_models.DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
+
+
+# --------------------------------------------------------------------------- Flux snippets
+
+
+def source(measurement: str, fields: Sequence[str] | None = None, *, bucket: str = "") -> str:
+    """``from |> range |> filter(measurement[, fields])`` with Grafana's time-range macros."""
+    b = bucket or "${bucket}"
+    lines = [
+        f'from(bucket: "{b}")',
+        "  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)",
+        f'  |> filter(fn: (r) => r._measurement == "{measurement}")',
+    ]
+    if fields:
+        cond = " or ".join(f'r._field == "{f}"' for f in fields)
+        lines.append(f"  |> filter(fn: (r) => {cond})")
+    return "\n".join(lines)
+
+
+def tag_filter(*tags: str) -> str:
+    """Filters on tag columns from multi-value template variables of the same name."""
+    return "\n".join(f"  |> filter(fn: (r) => r.{t} =~ /^${{{t}:regex}}$/)" for t in tags)
+
+
+def flux(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+# --------------------------------------------------------------------------- variables
+
+
+def bucket_variable(bucket: str = DEFAULT_BUCKET) -> dashboard.ConstantVariable:
+    return (
+        dashboard.ConstantVariable("bucket")
+        .label("Bucket")
+        .description("InfluxDB bucket the heatwatch sink writes to.")
+        .value(bucket)
+    )
+
+
+def tag_variable(
+    name: str,
+    label: str,
+    measurement: str,
+    *,
+    depends_on: Sequence[str] = (),
+    description: str = "",
+) -> dashboard.QueryVariable:
+    """Multi-value tag variable from ``schema.tagValues`` (chained on ``depends_on``)."""
+    predicate = f'r._measurement == "{measurement}"'
+    for dep in depends_on:
+        predicate += f" and r.{dep} =~ /^${{{dep}:regex}}$/"
+    query = (
+        'import "influxdata/influxdb/schema"\n'
+        f'schema.tagValues(bucket: "${{bucket}}", tag: "{name}", '
+        f"predicate: (r) => {predicate}, start: -30d)"
+    )
+    return (
+        dashboard.QueryVariable(name)
+        .label(label)
+        .description(description or f"Values of tag `{name}` in `{measurement}` (last 30 days).")
+        .datasource(ds_ref())
+        .query(query)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .refresh(dashboard_models.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dashboard_models.VariableSort.ALPHABETICAL_ASC)
+        .current(dashboard_models.VariableOption(selected=True, text="All", value="$__all"))
+    )
+
+
+def county_variable(measurement: str = "active_incidents") -> dashboard.QueryVariable:
+    return tag_variable("county", "县(市、区)", measurement, description="County filter.")
+
+
+# --------------------------------------------------------------------------- dashboards
+
+
+def base_dashboard(
+    key: str, title: str, description: str, tags: Sequence[str]
+) -> dashboard.Dashboard:
+    """A dashboard with the wall-display defaults: 1 min refresh, 24 h window, CST."""
+    return (
+        dashboard.Dashboard(title)
+        .uid(DASHBOARD_UIDS[key])
+        .description(description)
+        .tags(["heatwatch", *tags])
+        .timezone(TIMEZONE)
+        .time("now-24h", "now")
+        .refresh("1m")
+        .readonly()
+        .tooltip(dashboard_models.DashboardCursorSync.CROSSHAIR)
+        .timepicker(dashboard.TimePicker().refresh_intervals(["30s", "1m", "5m", "15m", "1h"]))
+        .link(
+            dashboard.DashboardLink("Heatwatch")
+            .type(dashboard_models.DashboardLinkType.DASHBOARDS)
+            .tags(["heatwatch"])
+            .as_dropdown(True)
+            .include_vars(True)
+            .keep_time(True)
+        )
+    )
+
+
+def thresholds(*steps: tuple[float | None, str]) -> dashboard.ThresholdsConfig:
+    return (
+        dashboard.ThresholdsConfig()
+        .mode(dashboard_models.ThresholdsMode.ABSOLUTE)
+        .steps([dashboard_models.Threshold(value=v, color=c) for v, c in steps])
+    )
+
+
+def stat_panel(
+    title: str,
+    description: str,
+    query: str,
+    *,
+    unit: str = "short",
+    steps: Sequence[tuple[float | None, str]] = ((None, "green"),),
+) -> stat.Panel:
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(ds_ref())
+        .with_target(Flux(query))
+        .unit(unit)
+        .thresholds(thresholds(*steps))
+        .color_mode(common_models.BigValueColorMode.BACKGROUND)
+        .graph_mode(common_models.BigValueGraphMode.NONE)
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .no_value("0")
+        .height(5)
+        .span(6)
+    )
+
+
+def timeseries_panel(
+    title: str,
+    description: str,
+    query: str,
+    *,
+    unit: str = "short",
+    bars: bool = False,
+    steps: Sequence[tuple[float | None, str]] | None = None,
+    span: int = 12,
+) -> timeseries.Panel:
+    p = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(ds_ref())
+        .with_target(Flux(query))
+        .unit(unit)
+        .height(9)
+        .span(span)
+        .legend(
+            common_builders.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(common_models.LegendDisplayMode.TABLE)
+            .placement(common_models.LegendPlacement.RIGHT)
+            .calcs(["lastNotNull", "max"])
+        )
+    )
+    if bars:
+        p = p.draw_style(common_models.GraphDrawStyle.BARS).fill_opacity(80)
+    else:
+        p = p.line_width(2).fill_opacity(10)
+    if steps:
+        p = p.thresholds(thresholds(*steps)).thresholds_style(
+            common_builders.GraphThresholdsStyleConfig().mode(
+                common_models.GraphThresholdsStyleMode.LINE
+            )
+        )
+    return p
+
+
+def table_panel(
+    title: str, description: str, query: str, *, span: int = 24, height: int = 10
+) -> table.Panel:
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(ds_ref())
+        .with_target(Flux(query))
+        .height(height)
+        .span(span)
+    )
+
+
+def bargauge_panel(
+    title: str,
+    description: str,
+    query: str,
+    *,
+    unit: str = "short",
+    steps: Sequence[tuple[float | None, str]] = ((None, "green"),),
+    span: int = 12,
+) -> bargauge.Panel:
+    return (
+        bargauge.Panel()
+        .title(title)
+        .description(description)
+        .datasource(ds_ref())
+        .with_target(Flux(query))
+        .unit(unit)
+        .thresholds(thresholds(*steps))
+        .display_mode(common_models.BarGaugeDisplayMode.GRADIENT)
+        .orientation(common_models.VizOrientation.HORIZONTAL)
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .height(9)
+        .span(span)
+    )
+
+
+def link(title: str, dashboard_key: str, params: Mapping[str, str]) -> dashboard.DashboardLink:
+    """A data link to another heatwatch dashboard, carrying the time range and row values."""
+    query = "&".join(f"var-{k}={v}" for k, v in params.items())
+    url = f"/d/{DASHBOARD_UIDS[dashboard_key]}?{query}&${{__url_time_range}}"
+    return dashboard.DashboardLink(title).url(url)
+
+
+# --------------------------------------------------------------------------- query rendering
+
+_VAR_RE = re.compile(r"\$\{(\w+)(?::(\w+))?\}|\$(\w+)")
+
+
+def render_flux(
+    query: str,
+    variables: Mapping[str, str | Sequence[str] | None],
+    *,
+    start: str,
+    stop: str,
+    window: str = "1m0s",
+) -> str:
+    """Substitute template variables and Flux macros as Grafana does before sending a query.
+
+    ``variables`` maps name → value, list of values, or ``None`` for "All" (the variables'
+    ``allValue`` is ``.*``). ``start``/``stop`` are RFC3339 times; ``window`` is a Go duration
+    (Grafana substitutes ``v.windowPeriod`` with ``time.Duration.String()``, e.g. ``1m0s``).
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(3)
+        fmt = m.group(2)
+        if name.startswith("__") or name not in variables:
+            return m.group(0)
+        value = variables[name]
+        if value is None:
+            return ".*"
+        if isinstance(value, str):
+            return re.escape(value) if fmt == "regex" else value
+        vals = list(value)
+        if fmt == "regex":
+            escaped = [re.escape(v) for v in vals]
+            return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+        return ",".join(vals)
+
+    out = _VAR_RE.sub(sub, query)
+    out = out.replace("v.timeRangeStart", start).replace("v.timeRangeStop", stop)
+    return out.replace("v.windowPeriod", window)

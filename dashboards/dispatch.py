@@ -1,0 +1,304 @@
+"""Dispatch overview 调度总览: what is broken right now, where, and whom it hits."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard, geomap, table
+from grafana_foundation_sdk.models import common as common_models
+from grafana_foundation_sdk.models import dashboard as dashboard_models
+
+from dashboards.common import (
+    Flux,
+    bargauge_panel,
+    base_dashboard,
+    bucket_variable,
+    county_variable,
+    ds_ref,
+    flux,
+    link,
+    source,
+    stat_panel,
+    table_panel,
+    tag_filter,
+    tag_variable,
+    timeseries_panel,
+)
+
+# Last snapshot per (county, kind, severity) series, summed over the whole selection.
+ACTIVE_TOTAL = flux(
+    source("active_incidents", ["top_level"]),
+    tag_filter("county"),
+    "  |> last()",
+    '  |> group(columns: ["_field"])',
+    "  |> sum()",
+)
+
+HOUSEHOLDS_AFFECTED = flux(
+    source("active_incidents", ["households_affected"]),
+    tag_filter("county"),
+    "  |> last()",
+    '  |> group(columns: ["_field"])',
+    "  |> sum()",
+)
+
+PRIORITY_AFFECTED = flux(
+    source("active_incidents", ["priority_households"]),
+    tag_filter("county"),
+    "  |> last()",
+    '  |> group(columns: ["_field"])',
+    "  |> sum()",
+)
+
+CRITICAL_ACTIVE = flux(
+    source("active_incidents", ["count"]),
+    tag_filter("county"),
+    '  |> filter(fn: (r) => r.severity == "critical")',
+    "  |> last()",
+    '  |> group(columns: ["_field"])',
+    "  |> sum()",
+)
+
+# One bar per county × kind: the current number of active incidents.
+ACTIVE_BY_COUNTY_KIND = flux(
+    source("active_incidents", ["count"]),
+    tag_filter("county"),
+    "  |> last()",
+    '  |> group(columns: ["county", "kind"])',
+    "  |> sum()",
+    "  |> filter(fn: (r) => r._value > 0)",
+)
+
+# History: per-series last value in each window, then summed per county × kind.
+ACTIVE_HISTORY = flux(
+    source("active_incidents", ["count"]),
+    tag_filter("county"),
+    "  |> aggregateWindow(every: v.windowPeriod, fn: last, createEmpty: false)",
+    '  |> group(columns: ["_time", "kind"])',
+    "  |> sum()",
+    '  |> group(columns: ["kind"])',
+    '  |> sort(columns: ["_time"])',
+)
+
+_FEEDERS = flux(
+    source("feeder_load", ["load_ratio", "overloaded", "lat", "lon"]),
+    tag_filter("county", "village"),
+    "  |> last()",
+    "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
+    '  |> group(columns: ["county", "village", "feeder_id"])',
+    '  |> pivot(rowKey: ["feeder_id"], columnKey: ["_field"], valueColumn: "_value")',
+    "  |> filter(fn: (r) => exists r.lat and exists r.lon)",
+    "  |> map(fn: (r) => ({",
+    '      name: r.feeder_id, entity: "feeder", county: r.county, village: r.village,',
+    "      lat: float(v: r.lat), lon: float(v: r.lon),",
+    "      state: if exists r.overloaded and int(v: r.overloaded) > 0 then 2",
+    "        else if exists r.load_ratio and float(v: r.load_ratio) >= 0.9 then 1 else 0,",
+    "  }))",
+    "  |> group()",
+)
+
+_STATIONS = flux(
+    source("station_pressure", ["shortfall", "low_pressure_households", "lat", "lon"]),
+    tag_filter("county", "village"),
+    "  |> last()",
+    "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
+    '  |> group(columns: ["county", "village", "station_id"])',
+    '  |> pivot(rowKey: ["station_id"], columnKey: ["_field"], valueColumn: "_value")',
+    "  |> filter(fn: (r) => exists r.lat and exists r.lon)",
+    "  |> map(fn: (r) => ({",
+    '      name: r.station_id, entity: "gas_station", county: r.county, village: r.village,',
+    "      lat: float(v: r.lat), lon: float(v: r.lon),",
+    "      state: if exists r.shortfall and int(v: r.shortfall) > 0 then 2",
+    "        else if exists r.low_pressure_households",
+    "          and int(v: r.low_pressure_households) > 0 then 1 else 0,",
+    "  }))",
+    "  |> group()",
+)
+
+# Feeders and gas stations with their coordinates; state 0 ok / 1 strained / 2 failing.
+MAP_POINTS = (
+    "feeders = "
+    + _FEEDERS.replace("\n", "\n  ")
+    + "\nstations = "
+    + _STATIONS.replace("\n", "\n  ")
+    + "\nunion(tables: [feeders, stations])\n"
+    + '  |> keep(columns: ["name", "entity", "county", "village", "lat", "lon", "state"])'
+)
+
+# Newest incidents: one row per incident (its latest point: open or resolved).
+NEWEST_INCIDENTS = flux(
+    source(
+        "incident",
+        [
+            "entity_id",
+            "village",
+            "households_affected",
+            "priority_households",
+            "started_at",
+            "duration_s",
+        ],
+    ),
+    tag_filter("county"),
+    '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+    '  |> group(columns: ["incident_id"])',
+    '  |> sort(columns: ["_time"])',
+    "  |> tail(n: 1)",
+    "  |> group()",
+    '  |> sort(columns: ["_time"], desc: true)',
+    "  |> limit(n: 50)",
+    "  |> keep(columns: [",
+    '      "_time", "county", "village", "kind", "severity", "state", "entity_type", "entity_id",',
+    '      "households_affected", "priority_households", "duration_s", "incident_id"])',
+)
+
+
+def _geomap() -> geomap.Panel:
+    markers = (
+        common_builders.MapLayerOptions()
+        .type("markers")
+        .name("供热设施 feeders & gas stations")
+        .location(
+            common_builders.FrameGeometrySource()
+            .mode(common_models.FrameGeometrySourceMode.COORDS)
+            .latitude("lat")
+            .longitude("lon")
+        )
+        .tooltip(True)
+        .config(
+            {
+                "showLegend": True,
+                "style": {
+                    "color": {"field": "state", "fixed": "green"},
+                    "size": {"fixed": 8, "min": 4, "max": 16},
+                    "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
+                    "text": {"field": "name", "mode": "field", "fixed": ""},
+                    "textConfig": {"fontSize": 10, "offsetY": -12},
+                },
+            }
+        )
+    )
+    return (
+        geomap.Panel()
+        .title("村庄/线路/气站状态 Map")
+        .description(
+            "Feeders (feeder_load) and gas stations (station_pressure) at their lat/lon, coloured "
+            "by state: 0 ok (green), 1 strained (load ≥ 90 % / low-pressure households, amber), "
+            "2 failing (overloaded / supply shortfall, red). Needs the `lat`/`lon` fields."
+        )
+        .datasource(ds_ref())
+        .with_target(Flux(MAP_POINTS))
+        .view(geomap.MapViewConfig().id("coords").lat(38).lon(112).zoom(8))
+        .basemap(common_builders.MapLayerOptions().type("default").name("Basemap"))
+        .layers([markers])
+        .thresholds(
+            dashboard.ThresholdsConfig()
+            .mode(dashboard_models.ThresholdsMode.ABSOLUTE)
+            .steps(
+                [
+                    dashboard_models.Threshold(value=None, color="green"),
+                    dashboard_models.Threshold(value=1, color="#EAB839"),
+                    dashboard_models.Threshold(value=2, color="red"),
+                ]
+            )
+        )
+        .height(14)
+        .span(12)
+    )
+
+
+def _incidents_table() -> table.Panel:
+    panel = table_panel(
+        "最新事件 Newest incidents",
+        "The 50 most recent incidents (latest point per incident_id: open or resolved). "
+        "Row links open the power or gas dashboard for the incident's county and village.",
+        NEWEST_INCIDENTS,
+        span=24,
+        height=12,
+    )
+    return panel.data_links(
+        [
+            link(
+                "电网负荷详情 Power detail",
+                "power",
+                {"county": "${__data.fields.county}", "village": "${__data.fields.village}"},
+            ),
+            link(
+                "燃气保供详情 Gas detail",
+                "gas",
+                {"county": "${__data.fields.county}", "village": "${__data.fields.village}"},
+            ),
+            link(
+                "采暖季稳定运行 Season detail",
+                "season",
+                {"county": "${__data.fields.county}"},
+            ),
+        ]
+    )
+
+
+def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
+    return (
+        base_dashboard(
+            "dispatch",
+            "调度总览 Dispatch overview",
+            "Live overview for the dispatch centre: active incidents by county and kind, "
+            "households and priority-group households affected, facility map, newest incidents.",
+            ["dispatch"],
+        )
+        .with_variable(bucket_variable(bucket))
+        .with_variable(county_variable())
+        .with_variable(tag_variable("village", "村", "feeder_load", depends_on=["county"]))
+        .with_row(dashboard.Row("当前态势 Now"))
+        .with_panel(
+            stat_panel(
+                "活动事件 Active incidents",
+                "Top-level active incidents (no parent), last snapshot of active_incidents.",
+                ACTIVE_TOTAL,
+                steps=((None, "green"), (1, "orange")),
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "严重事件 Critical incidents",
+                "Active incidents with severity=critical.",
+                CRITICAL_ACTIVE,
+                steps=((None, "green"), (1, "red")),
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "受影响户数 Households affected",
+                "Households affected by active incidents (sum over county × kind × severity).",
+                HOUSEHOLDS_AFFECTED,
+                unit="户",
+                steps=((None, "green"), (1, "orange"), (100, "red")),
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "重点保障户 Priority households affected",
+                "Kindergartens, schools, elderly homes and hardship households affected.",
+                PRIORITY_AFFECTED,
+                unit="户",
+                steps=((None, "green"), (1, "red")),
+            )
+        )
+        .with_panel(
+            bargauge_panel(
+                "活动事件（县/类型）Active by county and kind",
+                "Current active incidents per county and incident kind.",
+                ACTIVE_BY_COUNTY_KIND,
+                steps=((None, "orange"), (5, "red")),
+            )
+        )
+        .with_panel(_geomap())
+        .with_panel(
+            timeseries_panel(
+                "事件趋势 Active incidents over time",
+                "Active incidents per kind over the selected range (all counties selected).",
+                ACTIVE_HISTORY,
+                span=24,
+            )
+        )
+        .with_row(dashboard.Row("事件明细 Incidents"))
+        .with_panel(_incidents_table())
+    )

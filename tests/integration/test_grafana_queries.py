@@ -1,0 +1,407 @@
+"""Every dashboard panel's and alert rule's Flux query, run against the real InfluxDB.
+
+Points shaped per docs/influx-schema.md (plus the requested lat/lon fields) describe a small
+scenario: 忻府区 has faults (critical feeder outage touching priority households, an overloaded
+feeder, a gas station in shortfall, a household at risk), 原平市 is healthy, worker w2's
+heartbeat is stale and lagging. Queries are rendered the way Grafana renders them (template
+variables, v.timeRangeStart/Stop, v.windowPeriod) before they are sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dashboards import alerting
+from dashboards.common import render_flux
+from dashboards.generate import BUILDERS, dashboard_json
+
+influxdb_client = pytest.importorskip("influxdb_client")
+from influxdb_client import InfluxDBClient, Point, WritePrecision  # noqa: E402
+from influxdb_client.client.write_api import SYNCHRONOUS  # noqa: E402
+
+FAULT, HEALTHY = "忻府区", "原平市"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _day_starts(days: int) -> list[datetime]:
+    """Local (UTC+8) day starts of the last ``days`` days, as UTC datetimes."""
+    local_now = NOW + timedelta(hours=8)
+    today = local_now.replace(hour=0, minute=0, second=0) - timedelta(hours=8)
+    return [today - timedelta(days=i) for i in range(days)]
+
+
+def scenario_points() -> list[Point]:
+    pts: list[Point] = []
+    minutes = [NOW - timedelta(minutes=m) for m in range(0, 30)]
+    # active_incidents snapshots (zeros written too)
+    series = [
+        (FAULT, "feeder_outage", "critical", 2, 150, 3),
+        (FAULT, "gas_low_pressure", "warning", 1, 40, 0),
+        (HEALTHY, "feeder_outage", "critical", 0, 0, 0),
+        (HEALTHY, "gas_low_pressure", "warning", 0, 0, 0),
+    ]
+    for t in minutes[:10]:
+        for county, kind, sev, count, hh, ph in series:
+            pts.append(
+                Point("active_incidents")
+                .tag("county", county)
+                .tag("kind", kind)
+                .tag("severity", sev)
+                .field("count", count)
+                .field("households_affected", hh)
+                .field("priority_households", ph)
+                .field("top_level", count)
+                .time(t)
+            )
+    # feeder_load: F1 overloaded with a rebound, F2 healthy
+    for i, t in enumerate(minutes):
+        pts.append(
+            Point("feeder_load")
+            .tag("county", FAULT)
+            .tag("village", "东楼村")
+            .tag("feeder_id", "F1")
+            .field("kw", 480.0)
+            .field("rated_kva", 400.0)
+            .field("load_ratio", 1.26)
+            .field("overloaded", 1)
+            .field("rebound", 1 if i == 5 else 0)
+            .field("lat", 38.42)
+            .field("lon", 112.73)
+            .time(t)
+        )
+        pts.append(
+            Point("feeder_load")
+            .tag("county", HEALTHY)
+            .tag("village", "西村")
+            .tag("feeder_id", "F2")
+            .field("kw", 120.0)
+            .field("rated_kva", 400.0)
+            .field("load_ratio", 0.32)
+            .field("overloaded", 0)
+            .field("rebound", 0)
+            .field("lat", 38.73)
+            .field("lon", 112.71)
+            .time(t)
+        )
+        pts.append(
+            Point("station_pressure")
+            .tag("county", FAULT)
+            .tag("village", "东楼村")
+            .tag("station_id", "S1")
+            .field("outlet_pressure_kpa", 1.2)
+            .field("flow_m3h", 30.0)
+            .field("low_pressure_households", 85)
+            .field("households", 120)
+            .field("shortfall", 1)
+            .field("lat", 38.41)
+            .field("lon", 112.74)
+            .time(t)
+        )
+        pts.append(
+            Point("station_pressure")
+            .tag("county", HEALTHY)
+            .tag("village", "西村")
+            .tag("station_id", "S2")
+            .field("outlet_pressure_kpa", 3.1)
+            .field("flow_m3h", 55.0)
+            .field("low_pressure_households", 0)
+            .field("households", 90)
+            .field("shortfall", 0)
+            .field("lat", 38.74)
+            .field("lon", 112.70)
+            .time(t)
+        )
+    for d in _day_starts(3):
+        for county, st, delivered, drawing in (
+            (FAULT, "S1", 800.0, 70),
+            (HEALTHY, "S2", 950.0, 89),
+        ):
+            pts.append(
+                Point("gas_supply_daily")
+                .tag("county", county)
+                .tag("station_id", st)
+                .field("delivered_m3", delivered)
+                .field("expected_m3", 1000.0)
+                .field("delivery_ratio", delivered / 1000.0)
+                .field("connection_rate", drawing / 90)
+                .field("drawing_households", drawing)
+                .field("households", 90)
+                .time(d)
+            )
+        for county, used, exhaust in (
+            (FAULT, 90000.0, int((NOW + timedelta(days=20)).timestamp())),
+            (HEALTHY, 20000.0, 0),
+        ):
+            pts.append(
+                Point("gas_quota")
+                .tag("county", county)
+                .field("quota_m3", 100000.0)
+                .field("used_m3", used)
+                .field("burn_m3_per_day", 900.0)
+                .field("projected_exhaustion", exhaust)
+                .field("households_at_risk", 12)
+                .time(d)
+            )
+        for county, fid, share, peak in ((FAULT, "F1", 0.55, 14), (HEALTHY, "F2", 0.91, 0)):
+            pts.append(
+                Point("storage_daily")
+                .tag("county", county)
+                .tag("feeder_id", fid)
+                .field("storage_households", 60)
+                .field("valley_share_mean", share)
+                .field("valley_share_min", share - 0.2)
+                .field("peak_chargers", peak)
+                .time(d)
+            )
+        households = [
+            ("H1", FAULT, "coal_to_electric", "school", 800.0, 0.0, 2),  # at risk
+            ("H2", FAULT, "coal_to_gas", "none", 0.0, 30.0, 0),
+            ("H3", HEALTHY, "coal_to_electric", "none", 0.0, 0.0, 0),
+        ]
+        for hid, county, rt, pg, outage, short, intr in households:
+            pts.append(
+                Point("household_day")
+                .tag("county", county)
+                .tag("retrofit_type", rt)
+                .tag("household_id", hid)
+                .field("readings", 1400)
+                .field("heating_available_minutes", 1440.0 - outage - short - 10.0)
+                .field("outage_minutes", outage)
+                .field("shortfall_minutes", short)
+                .field("no_data_minutes", 10.0)
+                .field("interruptions", intr)
+                .field("energy_kwh", 40.0)
+                .field("valley_kwh", 30.0)
+                .field("valley_share", 0.75)
+                .field("gas_m3", 0.0)
+                .field("priority_group", pg)
+                .field("village", "东楼村")
+                .field("heating_device", "storage_heater")
+                .time(d)
+            )
+    # incidents: one open, one resolved (two points, state tag differs)
+    start = NOW - timedelta(minutes=20)
+    pts.append(
+        Point("incident")
+        .tag("kind", "feeder_outage")
+        .tag("severity", "critical")
+        .tag("county", FAULT)
+        .tag("entity_type", "feeder")
+        .tag("incident_id", "inc-1")
+        .tag("state", "open")
+        .field("entity_id", "F1")
+        .field("village", "东楼村")
+        .field("households_affected", 150)
+        .field("priority_households", 3)
+        .field("parent_id", "")
+        .field("started_at", int(start.timestamp()))
+        .field("ended_at", 0)
+        .field("duration_s", 1200)
+        .field("details", "{}")
+        .time(start)
+    )
+    for state, t in (
+        ("open", NOW - timedelta(minutes=50)),
+        ("resolved", NOW - timedelta(minutes=40)),
+    ):
+        pts.append(
+            Point("incident")
+            .tag("kind", "gas_low_pressure")
+            .tag("severity", "warning")
+            .tag("county", HEALTHY)
+            .tag("entity_type", "gas_station")
+            .tag("incident_id", "inc-2")
+            .tag("state", state)
+            .field("entity_id", "S2")
+            .field("village", "西村")
+            .field("households_affected", 20)
+            .field("priority_households", 0)
+            .field("parent_id", "")
+            .field("started_at", int((NOW - timedelta(minutes=50)).timestamp()))
+            .field("ended_at", int(t.timestamp()) if state == "resolved" else 0)
+            .field("duration_s", 600)
+            .field("details", "{}")
+            .time(t)
+        )
+    # worker heartbeats: w1 fresh, w2 stale for 10 minutes and lagging
+    for worker, last_age_min, lag in (("w1", 0, 10), ("w2", 10, 80000)):
+        for m in range(last_age_min, last_age_min + 5):
+            t = NOW - timedelta(minutes=m)
+            pts.append(
+                Point("worker")
+                .tag("worker", worker)
+                .tag("topic", "readings")
+                .tag("partition", "0")
+                .field("lag", lag)
+                .field("watermark", int(t.timestamp()))
+                .field("readings", 1000)
+                .field("dead_letters", 0)
+                .field("last_write", int(t.timestamp()))
+                .time(t)
+            )
+    return pts
+
+
+@pytest.fixture(scope="module")
+def module_bucket(stack: Any) -> Iterator[tuple[Any, str]]:
+    client = InfluxDBClient(url=stack.influx_url, token=stack.influx_token, org=stack.influx_org)
+    buckets = client.buckets_api()
+    name = f"hw-it-grafana-{int(NOW.timestamp())}"
+    bucket = buckets.create_bucket(bucket_name=name, org=stack.influx_org)
+    try:
+        write = client.write_api(write_options=SYNCHRONOUS)
+        write.write(bucket=name, record=scenario_points(), write_precision=WritePrecision.S)
+        yield client, name
+    finally:
+        buckets.delete_bucket(bucket)
+        client.close()
+
+
+def _run(client: Any, query: str) -> list[dict[str, Any]]:
+    tables = client.query_api().query(query)
+    return [dict(rec.values) for table in tables for rec in table.records]
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _panels(name: str) -> list[dict[str, Any]]:
+    return [p for p in dashboard_json(name)["panels"] if p.get("type") != "row"]
+
+
+PANEL_CASES = [(name, p["title"]) for name in BUILDERS for p in _panels(name)]
+
+
+@pytest.mark.parametrize(("dashboard", "title"), PANEL_CASES)
+def test_panel_query_returns_data(
+    module_bucket: tuple[Any, str], dashboard: str, title: str
+) -> None:
+    client, bucket = module_bucket
+    (panel,) = [p for p in _panels(dashboard) if p["title"] == title]
+    variables: dict[str, Any] = {
+        "bucket": bucket,
+        "county": None,
+        "village": None,
+        "feeder_id": None,
+        "station_id": None,
+        "retrofit_type": None,
+    }
+    for target in panel["targets"]:
+        q = render_flux(
+            target["query"],
+            variables,
+            start=_iso(NOW - timedelta(days=3)),
+            stop=_iso(NOW + timedelta(minutes=1)),
+        )
+        assert "${" not in q and "v.timeRange" not in q
+        rows = _run(client, q)
+        assert rows, f"{dashboard} / {title}: no rows"
+        if panel["type"] in ("stat", "timeseries", "bargauge"):
+            assert all("_value" in r for r in rows), f"{title}: rows without _value"
+        if panel["type"] == "geomap":
+            assert {"lat", "lon", "state", "name"} <= set(rows[0])
+            states = {r["name"]: r["state"] for r in rows}
+            assert states == {"F1": 2, "F2": 0, "S1": 2, "S2": 0}
+
+
+def test_single_county_filter(module_bucket: tuple[Any, str]) -> None:
+    client, bucket = module_bucket
+    (panel,) = [p for p in _panels("dispatch-overview") if p["title"].startswith("受影响户数")]
+    q = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": [HEALTHY]},
+        start=_iso(NOW - timedelta(hours=1)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    assert [r["_value"] for r in _run(client, q)] == [0]
+    q = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": [FAULT, HEALTHY]},
+        start=_iso(NOW - timedelta(hours=1)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    assert [r["_value"] for r in _run(client, q)] == [190]
+
+
+def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -> None:
+    client, bucket = module_bucket
+    (panel,) = [p for p in _panels("dispatch-overview") if p["type"] == "table"]
+    q = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": None},
+        start=_iso(NOW - timedelta(hours=2)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    rows = _run(client, q)
+    assert [(r["incident_id"], r["state"]) for r in rows] == [
+        ("inc-1", "open"),
+        ("inc-2", "resolved"),
+    ]
+    assert rows[0]["households_affected"] == 150 and rows[0]["village"] == "东楼村"
+
+
+def test_variable_queries(module_bucket: tuple[Any, str]) -> None:
+    client, bucket = module_bucket
+    for name in BUILDERS:
+        for var in dashboard_json(name)["templating"]["list"]:
+            if var["type"] != "query":
+                continue
+            q = render_flux(
+                var["query"], {"bucket": bucket, "county": None, "village": None}, start="", stop=""
+            )
+            values = {r["_value"] for r in _run(client, q)}
+            assert values, f"{name}: variable {var['name']} has no values"
+
+
+EXPECTED_FIRING: dict[str, set[tuple[tuple[str, str], ...]]] = {
+    "hw-incident-critical": {
+        (("county", FAULT), ("kind", "feeder_outage"), ("severity", "critical"))
+    },
+    "hw-incident-warning": {
+        (("county", FAULT), ("kind", "gas_low_pressure"), ("severity", "warning"))
+    },
+    "hw-priority-households": {(("county", FAULT), ("kind", "feeder_outage"))},
+    "hw-feeder-overload": {(("county", FAULT),)},
+    "hw-gas-shortfall": {(("county", FAULT),)},
+    "hw-worker-heartbeat": {(("worker", "w2"),)},
+    "hw-worker-lag": {(("worker", "w2"),)},
+}
+
+
+def _labels(row: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    skip = {"_value", "_time", "_start", "_stop", "_field", "_measurement", "result", "table"}
+    return tuple(sorted((k, str(v)) for k, v in row.items() if k not in skip))
+
+
+@pytest.mark.parametrize("spec", alerting.rule_specs(), ids=lambda s: s.uid)
+def test_alert_query_fires_for_faults_only(module_bucket: tuple[Any, str], spec: Any) -> None:
+    client, bucket = module_bucket
+    evaluate: Callable[[float], bool] = (
+        (lambda v: v > spec.threshold) if spec.op == "gt" else (lambda v: v < spec.threshold)
+    )
+    results: dict[str, list[dict[str, Any]]] = {}
+    for ref, query in spec.queries.items():
+        q = query.replace('from(bucket: "heatwatch")', f'from(bucket: "{bucket}")')
+        q = render_flux(
+            q,
+            {},
+            start=_iso(NOW - timedelta(seconds=spec.range_s)),
+            stop=_iso(NOW + timedelta(seconds=5)),
+        )
+        assert not re.search(r"\$\{|v\.timeRange", q)
+        results[ref] = _run(client, q)
+    rows = results["A"]
+    assert rows, f"{spec.uid}: no series (would be NoData)"
+    firing = {_labels(r) for r in rows if evaluate(float(r["_value"]))}
+    healthy = {_labels(r) for r in rows} - firing
+    assert firing == EXPECTED_FIRING[spec.uid]
+    assert healthy, f"{spec.uid}: healthy series must stay present (no MissingSeries resolve)"
+    for ref, extra in results.items():
+        # Extra queries (households) must carry the same label sets as A.
+        assert {_labels(r) for r in extra} == {_labels(r) for r in rows}, ref
