@@ -71,7 +71,7 @@ def demo(
         read_dead_letter_lines(run_dir / "dead_letters.jsonl"),
         interval_s=settings.interval_s,
     )
-    print_summary(console, summary.data, run_dir)
+    print_summary(console, summary.data, run_dir, with_table=False)
     console.print(score_table(result))
     html_path = write_html_summary(out / "summary.html", summary.data, incidents, result)
     verdict = (

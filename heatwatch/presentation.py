@@ -33,8 +33,11 @@ def incidents_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def print_summary(console: Console, data: dict[str, Any], out: Path) -> None:
-    console.print(incidents_table(data))
+def print_summary(
+    console: Console, data: dict[str, Any], out: Path, *, with_table: bool = True
+) -> None:
+    if with_table:
+        console.print(incidents_table(data))
     console.print(
         f"读取 lines {data['lines_read']:,} · 读数 readings {data['readings_received']:,} · "
         f"接受 accepted {data['accepted']:,} · 重复 duplicates {data['duplicates']:,} · "

@@ -21,6 +21,11 @@ class Metric(NamedTuple):
     ts: int
 
 
+def location_fields(location: tuple[float, float] | None) -> dict[str, float]:
+    """``lat``/``lon`` fields for map panels, when the registry gave coordinates."""
+    return {"lat": location[0], "lon": location[1]} if location is not None else {}
+
+
 class EngineOutput(Protocol):
     """Where the core's results go: files (embedded runner) or Kafka/InfluxDB (Faust)."""
 

@@ -32,7 +32,13 @@ from streams.core.context import DetectorContext, EngineOutput, Metric
 from streams.core.gas import expected_m3, judge_quota_day, on_gas, on_station, roll_up_station
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
 from streams.core.settings import DetectionSettings
-from streams.core.state import CountyWeather, FeederState, HouseholdState, StationState
+from streams.core.state import (
+    CountyWeather,
+    FeederState,
+    HouseholdState,
+    StationState,
+    mean_location,
+)
 from streams.core.storage import judge_valley_day, on_feeder, storage_day_metrics
 
 AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
@@ -70,6 +76,10 @@ class Engine:
         self.counties: set[str] = set()
         for hh in registry:
             self._register(hh)
+        for feeder in self.feeders.values():
+            feeder.location = mean_location(feeder.members)
+        for station in self.stations.values():
+            station.location = mean_location(station.members)
         self.counters = EngineCounters()
         self._buckets: dict[int, list[tuple[Target, AnyReading]]] = {}
         self._bucket_heap: list[int] = []
@@ -143,9 +153,7 @@ class Engine:
         else:
             assert isinstance(r, WeatherReading)
             target = self.weather.get(r.county)
-            if target is None:
-                if r.county not in self.counties:
-                    self._reject(f"unknown county {r.county!r}")
+            if target is None:  # a county without registered households is harmless: keep it
                 target = self.weather[r.county] = CountyWeather()
         if ts <= self.released_until:
             if target.last_ts == ts:

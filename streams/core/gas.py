@@ -6,7 +6,7 @@ from __future__ import annotations
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from heatwatch.contract.telemetry import GasReading, GasStationReading
 from streams.core.clock import date_day_index, day_start_s
-from streams.core.context import DetectorContext, Metric
+from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.state import HouseholdState, StationState
 
 
@@ -89,6 +89,7 @@ def on_station(ctx: DetectorContext, ss: StationState, r: GasStationReading, ts:
                 "low_pressure_households": ss.low_count,
                 "households": len(ss.members),
                 "shortfall": int(ss.shortfall is not None or ss.outlet_low),
+                **location_fields(ss.location),
             },
             ts,
         )

@@ -81,6 +81,7 @@ class FeederState:
         "county",
         "feeder_id",
         "last_ts",
+        "location",
         "max_ratio",
         "members",
         "out_count",
@@ -100,6 +101,7 @@ class FeederState:
         self.feeder_id = feeder_id
         self.county = county
         self.village = village
+        self.location: tuple[float, float] | None = None  # mean of members' lat/lon, for maps
         self.members: list[HouseholdState] = []
         self.priority_members = 0
         self.out_count = 0
@@ -122,6 +124,7 @@ class StationState:
         "county",
         "d_delivered",
         "last_ts",
+        "location",
         "low_count",
         "members",
         "outlet_first_low",
@@ -137,6 +140,7 @@ class StationState:
         self.station_id = station_id
         self.county = county
         self.village = village
+        self.location: tuple[float, float] | None = None
         self.members: list[HouseholdState] = []
         self.priority_members = 0
         self.low_count = 0
@@ -172,3 +176,17 @@ class CountyWeather:
 
     def mean_for(self, day: int) -> float | None:
         return self.t_sum / self.n if self.day == day and self.n else None
+
+
+def mean_location(members: list[HouseholdState]) -> tuple[float, float] | None:
+    points = [
+        (m.household.lat, m.household.lon)
+        for m in members
+        if m.household.lat is not None and m.household.lon is not None
+    ]
+    if not points:
+        return None
+    return (
+        round(sum(p[0] for p in points) / len(points), 5),
+        round(sum(p[1] for p in points) / len(points), 5),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from heatwatch.contract.telemetry import FeederReading
 from streams.core.clock import day_start_s
-from streams.core.context import DetectorContext, Metric
+from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.state import FeederState, HouseholdState
 
 
@@ -112,6 +112,7 @@ def on_feeder(ctx: DetectorContext, fs: FeederState, r: FeederReading, ts: int) 
                 "load_ratio": round(ratio, 4),
                 "overloaded": int(fs.overload is not None),
                 "rebound": int(rebound),
+                **location_fields(fs.location),
             },
             ts,
         )

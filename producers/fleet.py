@@ -1,0 +1,502 @@
+"""A synthetic, seeded household registry (台账) for Xinzhou's clean-heating programme.
+
+Villages are retrofitted as contiguous blocks (one retrofit type per village). Every non-gas
+household has an electric meter on a feeder (40-80 households within one village); every
+coal-to-gas household has a gas meter behind its village regulator station. Households are
+numbered in village order, so feeder members and station members are contiguous ranges.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+# (Chinese name, pinyin, code, centre lat, centre lon, temperature offset °C, weight)
+COUNTIES: list[tuple[str, str, str, float, float, float, float]] = [
+    ("忻府区", "Xinfu", "XF", 38.42, 112.73, 0.0, 0.14),
+    ("原平市", "Yuanping", "YP", 38.73, 112.71, -0.5, 0.12),
+    ("定襄县", "Dingxiang", "DX", 38.47, 112.96, 0.0, 0.07),
+    ("五台县", "Wutai", "WT", 38.73, 113.25, -2.0, 0.08),
+    ("代县", "Daixian", "DA", 39.07, 112.96, -1.0, 0.07),
+    ("繁峙县", "Fanshi", "FS", 39.19, 113.27, -1.5, 0.07),
+    ("宁武县", "Ningwu", "NW", 39.00, 112.30, -3.0, 0.06),
+    ("静乐县", "Jingle", "JL", 38.36, 111.94, -1.5, 0.06),
+    ("神池县", "Shenchi", "SC", 39.09, 112.21, -3.0, 0.05),
+    ("五寨县", "Wuzhai", "WZ", 38.91, 111.85, -2.5, 0.05),
+    ("岢岚县", "Kelan", "KL", 38.70, 111.57, -2.5, 0.05),
+    ("河曲县", "Hequ", "HQ", 39.38, 111.15, -0.5, 0.05),
+    ("保德县", "Baode", "BD", 39.02, 111.09, -0.5, 0.05),
+    ("偏关县", "Pianguan", "PG", 39.44, 111.51, -2.0, 0.04),
+]
+COUNTY_NAMES = [c[0] for c in COUNTIES]
+FANSHI = COUNTY_NAMES.index("繁峙县")
+CITY_LAT, CITY_LON = 38.42, 112.73
+# County centres are pulled towards the city centre so every household lies within ~1° of it.
+GEO_SQUASH = 0.62
+
+RETROFIT_MIX: dict[str, int] = {
+    "district_heating": 60_836,
+    "boiler_ultra_low_emission": 61_200,
+    "coal_to_electric": 37_321,
+    "coal_to_gas": 10_266,
+    "biomass_chp": 11_917,
+    "biomass_district": 4_037,
+    "wind_electric": 800,
+    "solar": 5_257,
+}
+PROGRAMME_TOTAL = sum(RETROFIT_MIX.values())  # 191,634
+RETROFITS = list(RETROFIT_MIX)
+DISTRICT_RETROFITS = {
+    "district_heating",
+    "boiler_ultra_low_emission",
+    "biomass_chp",
+    "biomass_district",
+}
+DEVICES = [
+    "storage_heater",
+    "heat_pump",
+    "direct_electric",
+    "gas_boiler",
+    "district",
+    "solar_thermal",
+]
+DEV = {name: i for i, name in enumerate(DEVICES)}
+PRIORITY = ["none", "kindergarten", "school", "elderly_home", "hardship"]
+STANDARD_KVA = [100, 200, 315, 400, 500, 630, 800, 1000, 1250]
+FEEDER_LOAD_FACTOR = 1.03  # losses on the feeder: feeder kW = members' kW x 1.03
+HEALTHY_LIMIT = 0.75 * 0.9  # healthy peak <= 75% of kVA x 0.9
+NOISE_MAX = 1.15  # multiplicative load noise is clipped to [0.85, 1.15]
+SEASON_DAYS = 120  # 15 Nov - 15 Mar
+SEASON_MEAN_TEMP = -5.5
+
+_FIRST = "东西南北上下大小前后王李张刘赵高马石杨河沙新古柳郭胡韩曹白黄"
+_SECOND = "营庄家沟峪堡坪寨湾头岭泉口店屯城坡窑"
+_TOWN = "城关东冶阳明永安宏道义井神山崞阳茹越大营砂河"
+
+
+@dataclass
+class Feeder:
+    feeder_id: str
+    county: int
+    village: int
+    first: int  # index range [first, last) in the electric-meter order
+    last: int
+    rated_kva: float
+    nominal_v: float
+
+
+@dataclass
+class Station:
+    station_id: str
+    county: int
+    village: int
+    first: int  # index range [first, last) in the gas-meter order
+    last: int
+
+
+@dataclass
+class Fleet:
+    """The registry plus the per-household load-model parameters (numpy arrays, one per row)."""
+
+    seed: int
+    household_ids: list[str]
+    county: I64
+    village: I64
+    village_names: list[str]
+    village_township: list[str]
+    village_county: list[int]
+    retrofit: I64  # index into RETROFITS
+    device: I64  # index into DEVICES
+    priority: I64  # index into PRIORITY
+    rated_kw: F64
+    lat: F64
+    lon: F64
+    completed: list[date]
+    old_heating: list[bool]
+    # electric meters (all non-gas households), household indices in order
+    electric: I64
+    feeder_of: I64  # per electric meter: feeder index
+    # gas meters, household indices in order
+    gas: I64
+    station_of: I64  # per gas meter: station index
+    feeders: list[Feeder]
+    stations: list[Station]
+    # load-model parameters (per household)
+    base_kw: F64
+    need_factor: F64
+    pickup_h: F64  # storage heaters: full-power "cold core" phase after valley start, hours
+    duty: F64  # storage heaters: thermostat duty after the pickup phase
+    gas_coef: F64  # gas boilers: m3/h per degree below 18 °C
+    gas_quota: F64  # NaN for non-gas
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.household_ids)
+
+    def feeder_id_of_household(self) -> list[str | None]:
+        out: list[str | None] = [None] * self.size
+        for j, h in enumerate(self.electric.tolist()):
+            out[h] = self.feeders[int(self.feeder_of[j])].feeder_id
+        return out
+
+    def station_id_of_household(self) -> list[str | None]:
+        out: list[str | None] = [None] * self.size
+        for j, h in enumerate(self.gas.tolist()):
+            out[h] = self.stations[int(self.station_of[j])].station_id
+        return out
+
+    def expected_season_m3(self, g: int) -> float:
+        """Expected season gas use of gas meter ``g`` (Nov 15 - Mar 15)."""
+        h = int(self.gas[g])
+        temp = SEASON_MEAN_TEMP + COUNTIES[int(self.county[h])][5]
+        return float(self.gas_coef[h] * (18.0 - temp) * 24.0 * SEASON_DAYS)
+
+    def registry_rows(self) -> list[dict[str, str]]:
+        feeder = self.feeder_id_of_household()
+        station = self.station_id_of_household()
+        rows: list[dict[str, str]] = []
+        for i, hid in enumerate(self.household_ids):
+            v = int(self.village[i])
+            quota = self.gas_quota[i]
+            rows.append(
+                {
+                    "household_id": hid,
+                    "county": COUNTY_NAMES[int(self.county[i])],
+                    "village": self.village_names[v],
+                    "township": self.village_township[v],
+                    "retrofit_type": RETROFITS[int(self.retrofit[i])],
+                    "heating_device": DEVICES[int(self.device[i])],
+                    "feeder_id": feeder[i] or "",
+                    "gas_station_id": station[i] or "",
+                    "priority_group": PRIORITY[int(self.priority[i])],
+                    "rated_kw": f"{self.rated_kw[i]:.1f}",
+                    "lat": f"{self.lat[i]:.5f}",
+                    "lon": f"{self.lon[i]:.5f}",
+                    "retrofit_completed": self.completed[i].isoformat(),
+                    "old_heating_present": "true" if self.old_heating[i] else "false",
+                    "gas_quota_m3": "" if math.isnan(quota) else f"{quota:.0f}",
+                }
+            )
+        return rows
+
+    def write_registry(self, path: Path) -> None:
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=REGISTRY_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(self.registry_rows())
+
+    def topology(self) -> dict[str, Any]:
+        """Feeders and stations with their member households (``fleet.json``)."""
+        return {
+            "feeders": [
+                {
+                    "id": f.feeder_id,
+                    "county": COUNTY_NAMES[f.county],
+                    "village": self.village_names[f.village],
+                    "rated_kva": f.rated_kva,
+                    "households": [self.household_ids[h] for h in self.electric[f.first : f.last]],
+                }
+                for f in self.feeders
+            ],
+            "stations": [
+                {
+                    "id": s.station_id,
+                    "county": COUNTY_NAMES[s.county],
+                    "village": self.village_names[s.village],
+                    "households": [self.household_ids[h] for h in self.gas[s.first : s.last]],
+                }
+                for s in self.stations
+            ],
+        }
+
+    def write_topology(self, path: Path) -> None:
+        path.write_text(json.dumps(self.topology(), ensure_ascii=False, indent=1), "utf-8")
+
+
+REGISTRY_COLUMNS = [
+    "household_id",
+    "county",
+    "village",
+    "township",
+    "retrofit_type",
+    "heating_device",
+    "feeder_id",
+    "gas_station_id",
+    "priority_group",
+    "rated_kw",
+    "lat",
+    "lon",
+    "retrofit_completed",
+    "old_heating_present",
+    "gas_quota_m3",
+]
+
+
+def retrofit_counts(households: int) -> dict[str, int]:
+    """The programme mix scaled to ``households`` (largest remainder; all present if >= 500)."""
+    exact = {k: households * v / PROGRAMME_TOTAL for k, v in RETROFIT_MIX.items()}
+    counts = {k: math.floor(x) for k, x in exact.items()}
+    rest = households - sum(counts.values())
+    for k in sorted(exact, key=lambda k: (counts[k] - exact[k], k))[:rest]:
+        counts[k] += 1
+    if households >= 500:
+        for k in RETROFITS:
+            if counts[k] == 0:
+                donor = max(counts, key=lambda d: counts[d])
+                counts[donor] -= 1
+                counts[k] = 1
+    return counts
+
+
+def _village_sizes(n: int, rng: np.random.Generator, hi: int = 300) -> list[int]:
+    sizes: list[int] = []
+    left = n
+    while left > 0:
+        s = int(rng.integers(50, hi + 1))
+        if left - s < 50:
+            s = left if left <= hi else left // 2
+        sizes.append(s)
+        left -= s
+    return sizes
+
+
+def _peak_bound(device: str, rated: float, base: float) -> float:
+    """Upper bound of one household's kW in any healthy interval (load model in loads.py)."""
+    if device == "storage_heater":
+        return rated + base * NOISE_MAX
+    if device == "district":
+        return base * 1.3 * NOISE_MAX
+    return (rated * 0.95 + base) * NOISE_MAX
+
+
+def smallest_kva(peak_kw: float) -> float:
+    for kva in STANDARD_KVA:
+        if FEEDER_LOAD_FACTOR * peak_kw <= HEALTHY_LIMIT * kva:
+            return float(kva)
+    return float(STANDARD_KVA[-1])
+
+
+def build_fleet(households: int, seed: int) -> Fleet:
+    """Build a seeded registry of ``households`` households spread over the 14 counties."""
+    if households < 1:
+        raise ValueError("households must be >= 1")
+    rng = np.random.default_rng([seed, 0])
+    counts = retrofit_counts(households)
+    weights = np.array([c[6] for c in COUNTIES])
+    weights = weights / weights.sum()
+
+    # villages: (retrofit, county, size)
+    villages: list[tuple[int, int, int]] = []
+    for r, name in enumerate(RETROFITS):
+        for size in _village_sizes(counts[name], rng, 120 if name == "coal_to_gas" else 300):
+            if name in ("wind_electric", "solar"):
+                vc = FANSHI
+            else:
+                vc = int(rng.choice(len(COUNTIES), p=weights))
+            villages.append((r, vc, size))
+    order = rng.permutation(len(villages))
+    villages = [villages[i] for i in order]
+
+    # names
+    used: set[tuple[int, str]] = set()
+    towns = {
+        c: [
+            _TOWN[int(rng.integers(len(_TOWN)))] + _TOWN[int(rng.integers(len(_TOWN)))] + "镇"
+            for _ in range(6)
+        ]
+        for c in range(len(COUNTIES))
+    }
+    village_names: list[str] = []
+    village_township: list[str] = []
+    village_county: list[int] = []
+    village_pos: list[tuple[float, float]] = []
+    for _r, c, _s in villages:
+        for attempt in range(1000):
+            nm = _FIRST[int(rng.integers(len(_FIRST)))] + _SECOND[int(rng.integers(len(_SECOND)))]
+            if attempt > 50:
+                nm += _FIRST[int(rng.integers(len(_FIRST)))]
+            nm += "村"
+            if (c, nm) not in used:
+                used.add((c, nm))
+                break
+        village_names.append(nm)
+        village_township.append(towns[c][int(rng.integers(6))])
+        village_county.append(c)
+        _, _, _, lat0, lon0, _, _ = COUNTIES[c]
+        clat = CITY_LAT + GEO_SQUASH * (lat0 - CITY_LAT) + rng.normal(0, 0.06)
+        clon = CITY_LON + GEO_SQUASH * (lon0 - CITY_LON) + rng.normal(0, 0.08)
+        village_pos.append((clat, clon))
+
+    n = households
+    sizes = np.array([s for _, _, s in villages], dtype=np.int64)
+    village = np.repeat(np.arange(len(villages), dtype=np.int64), sizes)
+    retrofit = np.repeat(np.array([r for r, _, _ in villages], dtype=np.int64), sizes)
+    county = np.repeat(np.array([c for _, c, _ in villages], dtype=np.int64), sizes)
+    assert village.shape[0] == n
+
+    # devices and ratings
+    device = np.empty(n, dtype=np.int64)
+    rated = np.empty(n, dtype=np.float64)
+    base = np.empty(n, dtype=np.float64)
+    u = rng.random(n)
+    for r, name in enumerate(RETROFITS):
+        m = retrofit == r
+        k = int(m.sum())
+        if name in DISTRICT_RETROFITS:
+            device[m] = DEV["district"]
+        elif name == "coal_to_electric":
+            uu = u[m]
+            device[m] = np.where(
+                uu < 0.60,
+                DEV["storage_heater"],
+                np.where(uu < 0.95, DEV["heat_pump"], DEV["direct_electric"]),
+            )
+        elif name == "wind_electric":
+            device[m] = DEV["storage_heater"]
+        elif name == "solar":
+            device[m] = DEV["solar_thermal"]
+        else:
+            device[m] = DEV["gas_boiler"]
+        del k
+    lo_hi = {
+        "storage_heater": ((6.0, 10.0), (0.10, 0.30)),
+        "heat_pump": ((3.0, 6.0), (0.15, 0.35)),
+        "direct_electric": ((4.0, 8.0), (0.15, 0.35)),
+        "district": ((0.5, 1.5), (0.20, 0.45)),
+        "gas_boiler": ((18.0, 24.0), (0.10, 0.30)),
+        "solar_thermal": ((2.0, 4.0), (0.12, 0.30)),
+    }
+    for d, name in enumerate(DEVICES):
+        m = device == d
+        k = int(m.sum())
+        (rl, rh), (bl, bh) = lo_hi[name]
+        rated[m] = np.round(rng.uniform(rl, rh, k), 1)
+        base[m] = rng.uniform(bl, bh, k)
+    need_factor = rng.uniform(0.9, 1.1, n)
+    pickup_h = rng.uniform(0.75, 1.75, n)
+    duty = rng.uniform(0.55, 0.70, n)
+    gas_coef = rng.uniform(0.025, 0.045, n)
+
+    # priority groups
+    priority = np.where(rng.random(n) < 0.01, 4, 0).astype(np.int64)
+    for c in range(len(COUNTIES)):
+        idx = np.flatnonzero(county == c)
+        if idx.size == 0:
+            continue
+        per_kind = max(1, round(idx.size / 2500))
+        pick = rng.choice(idx, size=min(idx.size, 3 * per_kind), replace=False)
+        for j, h in enumerate(pick.tolist()):
+            priority[h] = 1 + (j % 3)
+
+    # positions, dates
+    vlat = np.array([p[0] for p in village_pos])
+    vlon = np.array([p[1] for p in village_pos])
+    lat = vlat[village] + rng.normal(0, 0.004, n)
+    lon = vlon[village] + rng.normal(0, 0.005, n)
+    completed: list[date] = []
+    old_heating: list[bool] = []
+    season_start = date(2021, 6, 1)
+    years_back = rng.integers(0, 5, n)
+    days_in = rng.integers(0, 136, n)
+    coin = rng.random(n)
+    for i in range(n):
+        name = RETROFITS[int(retrofit[i])]
+        yb = int(years_back[i]) if name in DISTRICT_RETROFITS else int(years_back[i]) % 3
+        d0 = date(season_start.year - yb, 6, 1) + timedelta(days=int(days_in[i]))
+        completed.append(d0)
+        if name in ("coal_to_electric", "coal_to_gas"):
+            old_heating.append(yb == 0 or bool(coin[i] < 0.3))
+        else:
+            old_heating.append(False)
+
+    # electric meters on feeders: 40-80 households of one village per feeder
+    gas_dev = DEV["gas_boiler"]
+    electric = np.flatnonzero(device != gas_dev).astype(np.int64)
+    gas = np.flatnonzero(device == gas_dev).astype(np.int64)
+    feeders: list[Feeder] = []
+    feeder_of = np.empty(electric.size, dtype=np.int64)
+    county_feeder_n = [0] * len(COUNTIES)
+    county_station_n = [0] * len(COUNTIES)
+    stations: list[Station] = []
+    station_of = np.empty(gas.size, dtype=np.int64)
+    village_first = np.concatenate([[0], np.cumsum(sizes)])
+    e_pos = np.searchsorted(electric, village_first)
+    g_pos = np.searchsorted(gas, village_first)
+    for v, (_r, c, _s) in enumerate(villages):
+        e0, e1 = int(e_pos[v]), int(e_pos[v + 1])
+        if e1 > e0:
+            k = max(1, math.ceil((e1 - e0) / 80))
+            bounds = np.linspace(e0, e1, k + 1).round().astype(int)
+            for a, b in itertools.pairwise(bounds.tolist()):
+                county_feeder_n[c] += 1
+                fid = f"F-{COUNTIES[c][2]}-{county_feeder_n[c]:04d}"
+                members = electric[a:b]
+                peak = sum(
+                    _peak_bound(DEVICES[int(device[h])], float(rated[h]), float(base[h]))
+                    for h in members.tolist()
+                )
+                if FEEDER_LOAD_FACTOR * peak > HEALTHY_LIMIT * STANDARD_KVA[-1]:
+                    # would not fit the largest transformer: derate the heaters a little
+                    scale = HEALTHY_LIMIT * STANDARD_KVA[-1] / (FEEDER_LOAD_FACTOR * peak) * 0.98
+                    rated[members] = np.floor(rated[members] * scale * 10) / 10
+                    peak *= scale
+                feeder_of[a:b] = len(feeders)
+                feeders.append(
+                    Feeder(
+                        fid, c, v, int(a), int(b), smallest_kva(peak), float(rng.uniform(226, 231))
+                    )
+                )
+        g0, g1 = int(g_pos[v]), int(g_pos[v + 1])
+        if g1 > g0:
+            county_station_n[c] += 1
+            sid = f"GS-{COUNTIES[c][2]}-{county_station_n[c]:04d}"
+            station_of[g0:g1] = len(stations)
+            stations.append(Station(sid, c, v, g0, g1))
+
+    gas_quota = np.full(n, np.nan)
+    fleet = Fleet(
+        seed=seed,
+        household_ids=[f"H{i + 1:07d}" for i in range(n)],
+        county=county,
+        village=village,
+        village_names=village_names,
+        village_township=village_township,
+        village_county=village_county,
+        retrofit=retrofit,
+        device=device,
+        priority=priority,
+        rated_kw=rated,
+        lat=lat,
+        lon=lon,
+        completed=completed,
+        old_heating=old_heating,
+        electric=electric,
+        feeder_of=feeder_of,
+        gas=gas,
+        station_of=station_of,
+        feeders=feeders,
+        stations=stations,
+        base_kw=base,
+        need_factor=need_factor,
+        pickup_h=pickup_h,
+        duty=duty,
+        gas_coef=gas_coef,
+        gas_quota=gas_quota,
+    )
+    quota_mult = rng.uniform(1.7, 2.2, gas.size)
+    for g in range(gas.size):
+        gas_quota[int(gas[g])] = round(fleet.expected_season_m3(g) * quota_mult[g])
+    return fleet
