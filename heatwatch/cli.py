@@ -23,22 +23,14 @@ console = Console(stderr=True)
 
 
 def _mount_subcommands() -> None:
-    from producers.cli import app as simulate_app
+    from producers.cli import simulate
 
-    app.add_typer(simulate_app, name="simulate", help="Generate a synthetic fleet with faults.")
-    try:
-        from heatwatch.report.cli import app as report_app
-    except ImportError as exc:  # optional extra not installed
-        _missing("report", exc)
-    else:
-        app.add_typer(report_app, name="report", help="Season stability and monthly reports.")
+    app.command("simulate")(simulate)
+    from dashboards.cli import app as grafana_app
+    from heatwatch.report.cli import app as report_app
 
-
-def _missing(command: str, exc: ImportError) -> None:
-    @app.command(command, help=f"Unavailable: {exc}")
-    def _unavailable() -> None:
-        console.print(f"[red]`heatwatch {command}` needs an optional dependency: {exc}[/red]")
-        raise typer.Exit(3)
+    app.add_typer(report_app, name="report", help="Season stability and monthly reports.")
+    app.add_typer(grafana_app, name="grafana", help="Dashboards and alerting as code.")
 
 
 @app.command()

@@ -56,3 +56,13 @@ class WorkerSettings(BaseSettings):
     store: str = "rocksdb://"
     snapshot_interval_s: float = 10.0
     heartbeat_interval_s: float = 10.0
+    # the production path (heatwatch worker): see docs/production-path.md
+    registry: Path = Path("registry.csv")
+    name: str = ""  # worker tag in the `worker` measurement; hostname-pid when empty
+    checkpoint_interval_s: float = 2.0
+    flush_interval_s: float = 0.5
+    snapshot_every_s: int = 60
+    idle_release_s: float = 0.0
+    session_timeout_s: float = 10.0
+    web_enabled: bool = False
+    loglevel: str = "warning"

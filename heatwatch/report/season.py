@@ -41,6 +41,7 @@ from streams.core.stability.reasons import (
     Verdict,
     reason_codes,
     reason_text,
+    reason_texts,
     reasons_in,
     verdict_text,
 )
@@ -218,10 +219,11 @@ def ledger_columns(
         if m not in mask_cache:
             mask_cache[m] = " ".join(reason_codes(m))
         codes.append(mask_cache[m])
-    comp: list[object] = [
-        from_day_number(d).isoformat() if d != NO_DATE else None
-        for d in tb.retrofit_completed[o].tolist()
+    comp_days, comp_inv = np.unique(tb.retrofit_completed[o], return_inverse=True)
+    comp_labels = [
+        from_day_number(d).isoformat() if d != NO_DATE else None for d in comp_days.tolist()
     ]
+    comp: list[object] = [comp_labels[k] for k in comp_inv.reshape(-1).tolist()]
     cols: list[list[object]] = [
         [tb.ids[i] for i in oi],
         list(counties),
@@ -229,7 +231,7 @@ def ledger_columns(
         [rtr.get(tb.retrofits[x], tb.retrofits[x]) for x in tb.retrofit[o].tolist()],
         [pri.get(tb.priorities[x], tb.priorities[x]) or None for x in tb.priority[o].tolist()],
         [vtext[v] for v in r.verdict[o].tolist()],
-        [_reasons_for(r, i, policy, lang) for i in oi],
+        reason_texts(r.reasons[o].tolist(), r.values_columns(policy, o), lang),
         codes,
         r.season_days[o].tolist(),
         r.days_with_data[o].tolist(),

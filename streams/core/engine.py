@@ -258,7 +258,8 @@ class Engine:
                     agg = quota_by_county.setdefault(hh.county, [0.0, 0.0, 0.0, 0.0])
                     agg[0] += hh.gas_quota_m3
                     agg[1] += st.gas_used
-                    agg[2] += sum(st.gas_recent) / len(st.gas_recent)
+                    recent = st.gas_recent or [0.0]
+                    agg[2] += sum(recent) / len(recent)
                     agg[3] += st.quota_risk is not None
             t_min, t_mean = temps.get(hh.county, (None, None))
             known = st.d_avail + st.d_outage + st.d_short

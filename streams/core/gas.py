@@ -154,12 +154,16 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
     Returns the projected season use (m³), or None when the household has no quota.
     """
     quota = st.household.gas_quota_m3
+    s = ctx.settings
     st.gas_used += st.d_gas
-    st.gas_recent.append(st.d_gas)
+    recent = st.gas_recent
+    if recent is None:
+        return None
+    recent.append(st.d_gas)
+    if len(recent) > s.quota_burn_days:
+        del recent[0]
     if quota is None:
         return None
-    s = ctx.settings
-    recent = list(st.gas_recent)[-s.quota_burn_days :]
     burn = sum(recent) / len(recent)
     days_left = max(0, date_day_index(s.season_end) - day - 1)
     projected = st.gas_used + burn * days_left

@@ -46,9 +46,10 @@ class DetectionSettings(BaseModel):
         "(a dispatcher gets one page, not forty).",
     )
     feeder_outage_min_households: int = Field(
-        5,
+        2,
         ge=1,
-        description="Smallest feeder for a roll-up: below this, households page separately.",
+        description="Smallest feeder for a roll-up: with a single meter a feeder outage cannot be "
+        "told from a household outage (remote villages do have 3-household transformers).",
     )
     feeder_restore_share: float = Field(
         0.2, ge=0, lt=1, description="The feeder outage ends when fewer than this share remain out."

@@ -6,8 +6,6 @@ state runs in the embedded runner and inside a Faust worker, and pickles for cha
 
 from __future__ import annotations
 
-from collections import deque
-
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import HeatingDevice, Household
 
@@ -60,7 +58,8 @@ class HouseholdState:
         self.peak_first_day = 0
         self.quota_risk: Incident | None = None
         self.gas_used = 0.0
-        self.gas_recent: deque[float] = deque(maxlen=7)
+        # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
+        self.gas_recent: list[float] | None = [] if household.is_gas else None
         self.reset_day()
 
     def reset_day(self) -> None:

@@ -116,6 +116,51 @@ class SeasonResult:
             ),
         }
 
+    def values_columns(self, policy: StabilityPolicy, idx: I32) -> dict[str, list[object]]:
+        """:meth:`values_for` for the households ``idx`` at once: one list per key (same
+        values; the policy constants are repeated)."""
+        c = policy.criteria
+        n = len(idx)
+        county = self.table.county[idx]
+        starts = [d.isoformat() for d in self.counties.season_start] + ["?"]
+        start_text = [starts[k] for k in np.where(county >= 0, county, len(starts) - 1).tolist()]
+        comp = self.table.retrofit_completed[idx]
+        uniq, inv = np.unique(comp, return_inverse=True)
+        labels = [from_day_number(d).isoformat() if d != NO_DATE else "?" for d in uniq.tolist()]
+        comp_text = [labels[k] for k in inv.reshape(-1).tolist()]
+
+        def const(x: object) -> list[object]:
+            return [x] * n
+
+        return {
+            "days_with_data": self.days_with_data[idx].tolist(),
+            "season_days": self.season_days[idx].tolist(),
+            "min_coverage": const(c.min_coverage),
+            "availability": _nan0_array(self.availability[idx]).tolist(),
+            "min_availability": const(c.min_availability),
+            "cold_availability": _nan0_array(self.cold_availability[idx]).tolist(),
+            "min_cold_availability": const(c.min_cold_availability),
+            "coldest_days": const(c.coldest_days),
+            "cold_days_with_data": self.cold_days_with_data[idx].tolist(),
+            "min_cold_days_with_data": const(c.min_cold_days_with_data),
+            "longest_h": self.longest_h[idx].astype(np.float64).tolist(),
+            "max_h": const(c.max_interruption_hours),
+            "long_h": const(c.long_interruption_hours),
+            "long_count": self.long_interruptions[idx].tolist(),
+            "max_long": const(c.max_long_interruptions),
+            "gas_h": self.gas_shortfall_h[idx].astype(np.float64).tolist(),
+            "max_gas_h": const(c.max_gas_shortfall_hours),
+            "completed": comp_text,
+            "season_start": start_text,
+        }
+
+
+def _nan0_array(x: F64) -> F64:
+    """:func:`_nan0` element-wise (bit-identical results)."""
+    with np.errstate(invalid="ignore"):
+        out: F64 = np.where(np.isnan(x), 0.0, np.floor(x * 1000) / 1000).astype(np.float64)
+    return out
+
 
 def _nan0(x: float) -> float:
     """NaN → 0; shares are truncated to 0.1 % so 97.96 % never reads as "98.0 % < 98 %"."""

@@ -142,6 +142,43 @@ def reason_text(reason: Reason, values: dict[str, Any], lang: str = "zh") -> str
         return template.split("{")[0].rstrip("：: ,，") or REASON_CODES[reason]
 
 
+def reason_texts(
+    masks: list[int], values: dict[str, list[Any]], lang: str = "zh", sep: str | None = None
+) -> list[str]:
+    """``sep.join(reason_text(r, values_i, lang) for r in reasons_in(masks[i]))`` for every
+    household ``i`` (``values``: one list per key, as ``SeasonResult.values_columns``).
+
+    The reasons of each distinct mask are decoded once; a household's values dict is built
+    from the columns only when one of its reasons quotes figures.
+    """
+    check_lang(lang)
+    if sep is None:
+        sep = "；" if lang == "zh" else "; "
+    keys = list(values)
+    cols = [values[k] for k in keys]
+    by_mask: dict[int, tuple[list[Reason], str | None]] = {}
+    out: list[str] = []
+    append = out.append
+    for i, m in enumerate(masks):
+        hit = by_mask.get(m)
+        if hit is None:
+            rs = reasons_in(m)
+            # Masks whose texts quote nothing are the same for every household.
+            fixed = (
+                None
+                if any("{" in _TEXT[lang][r] for r in rs)
+                else sep.join(reason_text(r, {}, lang) for r in rs)
+            )
+            hit = by_mask[m] = (rs, fixed)
+        rs, fixed = hit
+        if fixed is not None:
+            append(fixed)
+            continue
+        vals = {k: col[i] for k, col in zip(keys, cols, strict=True)}
+        append(sep.join([reason_text(r, vals, lang) for r in rs]))
+    return out
+
+
 def reasons_in(mask: int) -> list[Reason]:
     return [r for r in REASON_ORDER if mask & r]
 

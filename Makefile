@@ -1,0 +1,73 @@
+# heatwatch — the usual targets. `make demo` and `make test` do all set-up on a fresh machine.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install system-deps demo test unit integration lint format typecheck imports check \
+        stack-up stack-down stack-status bench schema dashboards clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev,stream]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages: a CJK TrueType font for the PDF reports; pkg-config for the
+# InfluxDB build (libflux). Installed only when missing.
+system-deps:
+	@bash deploy/system-deps.sh
+
+demo: install
+	$(BIN)/heatwatch demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
+
+check: lint typecheck imports
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+# The integration tests use the running stack or start it (and then stop it again).
+integration: install system-deps
+	$(BIN)/pytest tests/integration
+
+test: install system-deps check
+	$(BIN)/pytest
+
+stack-up: system-deps
+	bash deploy/stack/stack.sh up
+
+stack-down:
+	bash deploy/stack/stack.sh down
+
+stack-status:
+	bash deploy/stack/stack.sh status
+
+bench: install
+	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_simulator.py
+	$(BIN)/python bench/bench_report.py
+
+schema: install
+	$(BIN)/heatwatch schema --out docs/schemas
+
+dashboards: install
+	$(BIN)/python -m dashboards.generate
+
+clean:
+	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache
