@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 Column = tuple[str, list[object]]  # header, values (None = empty)
 
@@ -30,7 +30,7 @@ _URL = re.compile(r"(ftp|http)s?://|mailto:|(in|ex)ternal:|file://")
 _STRMAX_FAST = 32767 // 2  # longer strings need xlsxwriter's UTF-16 length check
 
 
-def write_csv(path: Path, headers: Sequence[str], columns: Sequence[list[object]]) -> None:
+def write_csv(path: Path, headers: Sequence[str], columns: Sequence[Sequence[object]]) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(headers)
@@ -41,7 +41,7 @@ def write_xlsx(
     path: Path,
     sheet: str,
     headers: Sequence[str],
-    columns: Sequence[list[object]],
+    columns: Sequence[Sequence[object]],
     widths: Sequence[float] | None = None,
     *,
     fast: bool = True,
@@ -50,7 +50,7 @@ def write_xlsx(
 
     ``fast=False`` forces xlsxwriter's per-cell path (same file, used by the tests).
     """
-    import xlsxwriter  # type: ignore[import-untyped]
+    import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
     ws = wb.add_worksheet(sheet[:31])
@@ -71,10 +71,10 @@ def write_xlsx(
     wb.close()
 
 
-def _cell_bodies(ws: Any, values: list[object]) -> list[str | None] | None:
+def _cell_bodies(ws: Any, values: Sequence[object]) -> list[str | None] | None:
     """The XML after ``<c r="A1"`` for each value (``None``: no cell), or None if any value
     needs xlsxwriter's general path."""
-    from xlsxwriter.utility import _preserve_whitespace  # type: ignore[import-untyped]
+    from xlsxwriter.utility import _preserve_whitespace
 
     cache: dict[object, str | None] = {"": None}  # "" is a blank cell, like None
     out: list[str | None] = []
@@ -84,19 +84,22 @@ def _cell_bodies(ws: Any, values: list[object]) -> list[str | None] | None:
         if cls is str or cls is int:
             body = cache.get(v, _MISSING)
             if body is _MISSING:
-                body = _string_body(ws, v, _preserve_whitespace) if cls is str else _num(v)
+                if cls is str:
+                    body = _string_body(ws, cast(str, v), _preserve_whitespace)
+                else:
+                    body = _num(v)
                 if body is None:
                     return None
                 cache[v] = body
         elif v is None:
             body = None
         elif cls is float:
-            if not math.isfinite(v):  # type: ignore[arg-type]
+            if not math.isfinite(cast(float, v)):
                 return None
             body = _num(v)
         else:
             return None
-        append(body)  # type: ignore[arg-type]
+        append(body)
     return out
 
 
@@ -123,7 +126,7 @@ def _string_body(ws: Any, s: str, preserve: Any) -> str | None:
     return f' t="inlineStr"><is><t{t_attr}>{s}</t></is></c>'
 
 
-def _write_rows_fast(ws: Any, columns: Sequence[list[object]]) -> bool:
+def _write_rows_fast(ws: Any, columns: Sequence[Sequence[object]]) -> bool:
     """Rows 2.. of the sheet straight into xlsxwriter's constant_memory row-data file.
 
     Returns False (nothing written) when a value or the xlsxwriter version needs the
@@ -164,36 +167,36 @@ def _write_rows_fast(ws: Any, columns: Sequence[list[object]]) -> bool:
         return False
     bodies: list[list[str | None]] = []
     for col in columns:
-        b = _cell_bodies(ws, col)
-        if b is None:
+        col_bodies = _cell_bodies(ws, col)
+        if col_bodies is None:
             return False
-        bodies.append(b)
+        bodies.append(col_bodies)
     n = len(columns[0])
-    used = [j for j, b in enumerate(bodies) if any(x is not None for x in b)]
+    used = [j for j, cb in enumerate(bodies) if any(x is not None for x in cb)]
     if not used:
         return True  # all blank: xlsxwriter writes nothing for unformatted blanks either
-    full = any(None not in b for b in bodies)  # some column has a cell in every row
-    last = n - 1 if full else max(i for i in range(n) if any(b[i] is not None for b in bodies))
+    full = any(None not in cb for cb in bodies)  # some column has a cell in every row
+    last = n - 1 if full else max(i for i in range(n) if any(cb[i] is not None for cb in bodies))
 
     ws._write_single_row(1)  # flush the header row (row 0) as xlsxwriter would
     ws._check_dimensions(last + 1, used[0])
     ws._check_dimensions(last + 1, used[-1])
     letters = [xl_col_to_name(j) for j in range(len(columns))]
     fh = ws.fh
-    for a in range(0, n, _CHUNK_ROWS):
-        b = min(a + _CHUNK_ROWS, n)
-        rownums = [str(i) for i in range(a + 2, b + 2)]
+    for lo in range(0, n, _CHUNK_ROWS):
+        hi = min(lo + _CHUNK_ROWS, n)
+        rownums = [str(i) for i in range(lo + 2, hi + 2)]
         parts: list[list[str]] = [[f'<row r="{r}">' for r in rownums]]
         for letter, col_bodies in zip(letters, bodies, strict=True):
             parts.append(
                 [
                     "" if x is None else f'<c r="{letter}{r}"{x}'
-                    for r, x in zip(rownums, col_bodies[a:b], strict=True)
+                    for r, x in zip(rownums, col_bodies[lo:hi], strict=True)
                 ]
             )
-        parts.append(["</row>"] * (b - a))
+        parts.append(["</row>"] * (hi - lo))
         if not full:  # a row with no cells at all is not written by xlsxwriter either
-            for k in range(b - a):
+            for k in range(hi - lo):
                 if all(p[k] == "" for p in parts[1:-1]):
                     parts[0][k] = parts[-1][k] = ""
         fh.write("".join(map("".join, zip(*parts, strict=True))))

@@ -44,6 +44,11 @@ ROLLUP_COLUMNS = [
     "county_min_temp_c",
 ]
 
+# Low-cardinality string columns, read as Arrow dictionary arrays. (household_id is not: the
+# Parquet writer falls back from dictionary to plain encoding for 191 k distinct ids per row
+# group, so a dictionary read would re-hash every value; see _household_codes instead.)
+DICTIONARY_COLUMNS = ["county", "village", "retrofit_type", "priority_group"]
+
 ROLLUP_SCHEMA = pa.schema(
     [
         ("household_id", pa.string()),
@@ -90,10 +95,13 @@ class ParquetRollups:
         missing = [c for c in ROLLUP_COLUMNS if c not in schema.names]
         if missing:
             raise InputError(f"{self.path}: missing rollup columns: {', '.join(missing)}")
+        # The repeated attribute strings stay dictionary-encoded (codes + a small dictionary
+        # per row group) instead of becoming 4 × 23 M Python-free but still dense strings.
         return pq.read_table(
             self.path,
             columns=ROLLUP_COLUMNS,
             filters=[("day", ">=", first), ("day", "<=", last)],
+            read_dictionary=DICTIONARY_COLUMNS,
         )
 
 
@@ -216,14 +224,54 @@ def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
     return inv.astype(np.int32), [str(x) for x in labels]
 
 
+def _household_codes(col: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """Distinct household ids (in order of first appearance) and each row's index into them.
+
+    Same result as ``pc.dictionary_encode`` over the whole column, but chunk by chunk: daily
+    rollups repeat the same ids in the same order every day, so a chunk equal to an earlier
+    one of the same length (a cheap memory compare) reuses that chunk's codes instead of
+    hashing 191 k strings again; other chunks are encoded and mapped onto the ids so far.
+    """
+    if col.null_count:
+        raise InputError(f"daily rollups: household_id is empty in {col.null_count} rows")
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    out = np.empty(len(col), np.int32)
+    ids = pa.array([], col.type)
+    seen: dict[int, tuple[pa.Array, np.ndarray]] = {}  # chunk length → last chunk, codes
+    pos = 0
+    for ch in col.chunks:
+        n = len(ch)
+        if not n:
+            continue
+        prev = seen.get(n)
+        if prev is not None and ch.equals(prev[0]):
+            codes = prev[1]
+        else:
+            enc = pc.dictionary_encode(ch)
+            local = enc.dictionary
+            idx = enc.indices.to_numpy(zero_copy_only=False)
+            if local.equals(ids[: len(local)]) and len(local) <= len(ids):
+                codes = idx.astype(np.int32)  # same ids in the same order: no remapping
+            else:
+                where = pc.index_in(local, value_set=ids)
+                new = local.filter(pc.is_null(where))
+                if len(new):
+                    ids = pa.concat_arrays([ids, new])
+                    where = pc.index_in(local, value_set=ids)
+                codes = where.to_numpy(zero_copy_only=False).astype(np.int32)[idx]
+            seen[n] = (ch, codes)
+        out[pos : pos + n] = codes
+        pos += n
+    return [str(x) for x in ids.to_pylist()], out
+
+
 def build_inputs(
     rollups: pa.Table, registry: Registry | None
 ) -> tuple[RollupColumns, HouseholdTable]:
     """Join rollup rows to the household universe (registry ∪ households seen in rollups)."""
     if rollups.num_rows:
-        hid = pc.dictionary_encode(rollups.column("household_id").combine_chunks())
-        dict_ids: list[str] = hid.dictionary.to_pylist()
-        row_dict_code = hid.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+        dict_ids, row_dict_code = _household_codes(rollups.column("household_id"))
     else:
         dict_ids, row_dict_code = [], np.empty(0, np.int32)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -116,6 +116,7 @@ def run_season(
     rows, table = build_inputs(rollups, registry)
     n_rows = rollups.num_rows
     del rollups
+    pa.default_memory_pool().release_unused()  # hand the Arrow buffers back before the grid
     step("evaluate")
     result = evaluate_season(rows, table, policy, label)
     del rows
@@ -173,7 +174,7 @@ def _reasons_for(r: SeasonResult, i: int, policy: StabilityPolicy, lang: str) ->
 
 def ledger_columns(
     r: SeasonResult, policy: StabilityPolicy, lang: str, order: np.ndarray
-) -> tuple[list[str], list[list[object]]]:
+) -> tuple[list[str], list[Sequence[object]]]:
     tb = r.table
     o = order
     keys = [
@@ -224,7 +225,7 @@ def ledger_columns(
         from_day_number(d).isoformat() if d != NO_DATE else None for d in comp_days.tolist()
     ]
     comp: list[object] = [comp_labels[k] for k in comp_inv.reshape(-1).tolist()]
-    cols: list[list[object]] = [
+    cols: list[Sequence[object]] = [
         [tb.ids[i] for i in oi],
         list(counties),
         list(villages),

@@ -17,7 +17,7 @@ from streams.core.stability import (
     policy_from_mapping,
 )
 from streams.core.stability.columns import NO_DATE, day_number
-from streams.core.stability.reasons import reason_codes, reason_text
+from streams.core.stability.reasons import reason_codes, reason_text, reason_texts, reasons_in
 
 SEASON = "2021-2022"
 START = date(2021, 11, 15)
@@ -197,6 +197,22 @@ def test_reason_texts_quote_values(result) -> None:  # type: ignore[no-untyped-d
     i = result.index_of("availability")
     en = reason_text(Reason.AVAILABILITY_LOW, result.values_for(i, pol), "en")
     assert en == "heat available 97.4% of the season, below the 98% required"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_reason_texts_match_per_household_texts(result, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """The vectorised ledger texts equal the per-household ones, for every household."""
+    pol = StabilityPolicy()
+    idx = np.arange(len(result.table))[::-1].astype(np.int32)  # any order
+    sep = "；" if lang == "zh" else "; "
+    expected = [
+        sep.join(reason_text(x, result.values_for(i, pol), lang) for x in reasons_in(int(m)))
+        for i, m in zip(idx.tolist(), result.reasons[idx].tolist(), strict=True)
+    ]
+    cols = result.values_columns(pol, idx)
+    assert cols == {k: [result.values_for(i, pol)[k] for i in idx.tolist()] for k in cols}
+    assert reason_texts(result.reasons[idx].tolist(), cols, lang) == expected
+    assert len(set(expected)) > 5
 
 
 def test_failure_beats_missing_data() -> None:
