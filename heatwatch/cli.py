@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -97,6 +98,8 @@ def replay(
             progress=lambda done, total: progress.update(task, completed=done, total=total),
             write_metrics=metrics,
         )
+    # The report reads the registry beside the rollups: keep the run self-contained.
+    shutil.copyfile(registry, out / "registry.csv")
     from heatwatch.presentation import print_summary
 
     print_summary(console, summary.data, out)

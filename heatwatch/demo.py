@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -64,6 +65,7 @@ def demo(
         summary = replay(
             registry, sim_dir / "readings.jsonl", run_dir, settings, observer=on_progress
         )
+    shutil.copyfile(sim_dir / "registry.csv", run_dir / "registry.csv")
     incidents = read_incidents(run_dir / "incidents.jsonl")
     result = score(
         incidents,
@@ -84,6 +86,7 @@ def demo(
     console.print(
         f"\n模拟数据 simulation: {sim_dir}\n检测结果 results: {run_dir} "
         "(incidents.jsonl, dead_letters.jsonl, summary.json, rollups/household_days.parquet)\n"
+        f"稳定性报告 season report: heatwatch report season --season 2021-2022 --run {run_dir} --out {out / 'report'}\n"
         f"摘要页面 HTML summary: {html_path}"
     )
     if not result.perfect:

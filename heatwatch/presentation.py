@@ -23,6 +23,8 @@ KIND_LABELS = {
     "gas_quota_risk": "气量超限风险 gas quota risk",
 }
 
+SEVERITY_LABELS = {"critical": "严重 critical", "warning": "警告 warning", "info": "提示 info"}
+
 
 def incidents_table(data: dict[str, Any]) -> Table:
     table = Table(title="事件 Incidents", show_lines=False)
@@ -84,7 +86,7 @@ def write_html_summary(
                 f"<td>{html.escape(str(v))}</td>"
                 for v in (
                     KIND_LABELS.get(inc.kind.value, inc.kind.value),
-                    inc.severity.value,
+                    SEVERITY_LABELS[inc.severity.value],
                     inc.county,
                     inc.village or "",
                     inc.entity_id,

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
@@ -24,6 +23,7 @@ from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
+from heatwatch.rollup_parquet import ROLLUP_SCHEMA, rollups_to_table
 from streams.core.context import Metric
 from streams.core.engine import Engine, Rejected
 from streams.core.incidents import Change
@@ -31,40 +31,6 @@ from streams.core.settings import DetectionSettings
 from streams.dead_letters import describe_validation_error, validate_batch_readings
 
 ProgressCallback = Callable[[int, int], None]
-
-ROLLUP_SCHEMA = pa.schema(
-    [
-        ("household_id", pa.string()),
-        ("day", pa.date32()),
-        ("county", pa.string()),
-        ("village", pa.string()),
-        ("retrofit_type", pa.string()),
-        ("heating_device", pa.string()),
-        ("priority_group", pa.string()),
-        ("readings", pa.int32()),
-        ("heating_available_minutes", pa.float32()),
-        ("outage_minutes", pa.float32()),
-        ("shortfall_minutes", pa.float32()),
-        ("no_data_minutes", pa.float32()),
-        ("interruptions", pa.int16()),
-        ("energy_kwh", pa.float32()),
-        ("valley_kwh", pa.float32()),
-        ("valley_share", pa.float32()),
-        ("gas_m3", pa.float32()),
-        ("county_min_temp_c", pa.float32()),
-        ("county_mean_temp_c", pa.float32()),
-    ]
-)
-
-
-def rollups_to_table(days: list[HouseholdDay]) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [] for name in ROLLUP_SCHEMA.names}
-    for d in days:
-        for name, values in columns.items():
-            values.append(getattr(d, name))
-    for enum_col in ("retrofit_type", "heating_device", "priority_group"):
-        columns[enum_col] = [v.value for v in columns[enum_col]]
-    return pa.table(columns, schema=ROLLUP_SCHEMA)
 
 
 class DirectoryOutput:

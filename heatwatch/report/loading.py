@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import PriorityGroup, RetrofitType
 from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.rollup_parquet import ROLLUP_SCHEMA
 from streams.core.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
 
 
@@ -48,30 +49,6 @@ ROLLUP_COLUMNS = [
 # Parquet writer falls back from dictionary to plain encoding for 191 k distinct ids per row
 # group, so a dictionary read would re-hash every value; see _household_codes instead.)
 DICTIONARY_COLUMNS = ["county", "village", "retrofit_type", "priority_group"]
-
-ROLLUP_SCHEMA = pa.schema(
-    [
-        ("household_id", pa.string()),
-        ("day", pa.date32()),
-        ("county", pa.string()),
-        ("village", pa.string()),
-        ("retrofit_type", pa.string()),
-        ("heating_device", pa.string()),
-        ("priority_group", pa.string()),
-        ("readings", pa.int32()),
-        ("heating_available_minutes", pa.float32()),
-        ("outage_minutes", pa.float32()),
-        ("shortfall_minutes", pa.float32()),
-        ("no_data_minutes", pa.float32()),
-        ("interruptions", pa.int32()),
-        ("energy_kwh", pa.float32()),
-        ("valley_kwh", pa.float32()),
-        ("valley_share", pa.float32()),
-        ("gas_m3", pa.float32()),
-        ("county_min_temp_c", pa.float32()),
-        ("county_mean_temp_c", pa.float32()),
-    ]
-)
 
 
 class RollupSource(Protocol):

@@ -1,0 +1,365 @@
+"""Telemetry agent: decode → core → write, with offsets committed only behind written results.
+
+One ``Engine`` per assigned partition of the telemetry topic (its households are those whose
+feeder/station key hashes there). Per record: parse the raw bytes with the contract's
+``WIRE_ADAPTER``, push into the engine, route rejects to the dead-letter topic. Results go to
+the InfluxDB sink's buffer. A *commit point* (every ``checkpoint_interval_s``, and from the
+timer when the stream is idle) does, in this order:
+
+1. ``await sink.flush()`` — returns only once InfluxDB acknowledged everything so far;
+2. write each dirty partition's engine checkpoint (with the offset it includes) to the
+   checkpoint table's changelog, explicitly on that partition;
+3. ``event.ack()`` every record folded into that checkpoint.
+
+Faust flushes its producer (changelog, dead letters, incidents) before it commits offsets,
+so a committed offset never runs ahead of a durable checkpoint, and a checkpoint never runs
+ahead of written results. After a crash or rebalance the new owner restores the checkpoint,
+acks and skips records at or below its offset and replays the rest: deterministic ids and
+timestamps make the rewrites overwrite, not duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from heatwatch.contract.incidents import Incident
+from heatwatch.contract.registry import Household
+from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
+from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
+from streams.core.context import Metric
+from streams.core.engine import Engine, Rejected
+from streams.core.incidents import Change
+from streams.core.settings import DetectionSettings
+from streams.dead_letters import describe_validation_error, validate_batch_readings
+from streams.routing import registry_by_partition
+from streams.sinks.influx import InfluxSink
+from streams.sinks.points import household_day_line, incident_line, metric_line, worker_line
+
+log = logging.getLogger(__name__)
+
+# Aggregates over a county: several partitions' engines each hold part of a county, so their
+# points carry a ``partition`` tag to stay separate series (dashboards sum after ``last()``).
+COUNTY_AGGREGATES = frozenset({"active_incidents", "gas_quota"})
+
+SendFn = Callable[[bytes | None, bytes], None]
+
+
+@dataclass
+class PipelineConfig:
+    worker: str = field(default_factory=socket.gethostname)
+    topic: str = "heatwatch.telemetry"
+    checkpoint_interval_s: float = 2.0
+    snapshot_every_s: int = 60  # event time
+    heartbeat_interval_s: float = 10.0
+    # Release the reorder buffer of a partition that is caught up and quiet this long (wall
+    # clock). 0 = never (live data keeps arriving; late readings stay welcome). Replays and
+    # tests set it so the tail of a finite input is processed and committed.
+    idle_release_s: float = 0.0
+
+
+class PartitionOutput:
+    """``EngineOutput`` for one partition: line protocol to the sink, incidents to Kafka."""
+
+    def __init__(
+        self, partition: int, sink: InfluxSink, send_incident: SendFn | None = None
+    ) -> None:
+        self.partition = partition
+        self.sink = sink
+        self.send_incident = send_incident
+        self.engine: Engine | None = None
+        self._extra = {"partition": str(partition)}
+
+    def incident(self, change: Change, incident: Incident) -> None:
+        now = self.engine.released_until if self.engine is not None else None
+        self.sink.add(incident_line(change, incident, now))
+        if self.send_incident is not None:
+            payload = incident.model_dump(mode="json")
+            payload["change"] = change.value
+            self.send_incident(incident.incident_id.encode(), orjson.dumps(payload))
+
+    def rollups(self, days: list[HouseholdDay]) -> None:
+        self.sink.extend([household_day_line(d) for d in days])
+
+    def metric(self, metric: Metric) -> None:
+        extra = self._extra if metric.measurement in COUNTY_AGGREGATES else None
+        self.sink.add(metric_line(metric, extra))
+
+
+@dataclass
+class PartitionState:
+    partition: int
+    engine: Engine
+    output: PartitionOutput
+    checkpoint_offset: int = -1  # records at or below are folded into the restored state
+    last_offset: int = -1  # last record seen
+    slot: int | None = None
+    dirty: bool = False
+    pending: list[Any] = field(default_factory=list)  # events awaiting ack
+    readings: int = 0
+    dead_letters: int = 0
+    last_event_wall: float = field(default_factory=time.monotonic)
+    next_snapshot: int = 0
+    idle_released: bool = False
+
+
+class Pipeline:
+    """All partitions of one worker; every entry point runs under ``lock`` (no interleaving
+    between the agent and the timers, so a checkpoint always matches what was flushed)."""
+
+    def __init__(
+        self,
+        registry: list[Household],
+        settings: DetectionSettings,
+        sink: InfluxSink,
+        config: PipelineConfig,
+        *,
+        table_get: Callable[[int, bytes], bytes | None],
+        table_put: Callable[[int, bytes, bytes], None],
+        send_dead_letter: SendFn,
+        send_incident: SendFn | None = None,
+        highwater: Callable[[int], int | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.sink = sink
+        self.config = config
+        self.table_get = table_get
+        self.table_put = table_put
+        self.send_dead_letter = send_dead_letter
+        self.send_incident = send_incident
+        self.highwater = highwater
+        self.clock = clock
+        self.lock = asyncio.Lock()
+        self.partitions: dict[int, PartitionState] = {}
+        self._registry_split: dict[int, list[Household]] | None = None
+        self._partition_count = 0
+        self._local: dict[int, tuple[Checkpoint, int]] = {}  # our own latest checkpoints
+        self.next_commit = clock() + config.checkpoint_interval_s
+        self.next_heartbeat = clock() + config.heartbeat_interval_s
+        self.counts: Counter[str] = Counter()
+
+    # --- partitions ------------------------------------------------------------------------
+    def set_partition_count(self, n: int) -> None:
+        if n != self._partition_count:
+            self._partition_count = n
+            self._registry_split = registry_by_partition(self.registry, n)
+
+    def _open(self, partition: int) -> PartitionState:
+        if self._registry_split is None:
+            raise RuntimeError("set_partition_count() first")
+        output = PartitionOutput(partition, self.sink, self.send_incident)
+        stored = decode(partition, lambda key: self.table_get(partition, key))
+        local = self._local.get(partition)
+        if local is not None and (stored is None or local[0].offset > stored[0].offset):
+            stored = local
+        if stored is not None:
+            checkpoint, slot = stored
+            engine = import_engine(checkpoint.engine_blob, output)
+            offset = checkpoint.offset
+            log.info("partition %d: restored checkpoint at offset %d", partition, offset)
+        else:
+            engine = Engine(self._registry_split[partition], self.settings, output)
+            offset, slot = -1, None
+        output.engine = engine
+        state = PartitionState(partition, engine, output, offset, offset, slot)
+        state.next_snapshot = self._next_snapshot_after(engine.released_until)
+        self.partitions[partition] = state
+        return state
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        """Forget revoked partitions: unacked records are replayed by the next owner."""
+        for p in partitions:
+            if self.partitions.pop(p, None) is not None:
+                log.info("partition %d revoked", p)
+
+    # --- records ---------------------------------------------------------------------------
+    def handle(
+        self,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: Any,
+        event: Any,
+        headers: Any = None,
+    ) -> None:
+        st = self.partitions.get(partition) or self._open(partition)
+        st.pending.append(event)
+        st.last_event_wall = self.clock()
+        if offset <= st.checkpoint_offset:
+            self.counts["skipped_replayed"] += 1
+            return  # already folded into the restored state; acked with the next checkpoint
+        st.last_offset = offset
+        st.dirty = True
+        st.idle_released = False
+        raw = value if isinstance(value, bytes | bytearray) else bytes(value or b"")
+        ctx = _Origin(partition, offset, key, _line_no(headers))
+        self._decode_and_push(st, bytes(raw), ctx)
+        engine = st.engine
+        if engine.released_until >= st.next_snapshot:
+            self._snapshot(st)
+
+    def _decode_and_push(self, st: PartitionState, raw: bytes, origin: _Origin) -> None:
+        engine = st.engine
+        stripped = raw.strip()
+        if not stripped:
+            self._dead(st, origin, raw, "empty record")
+            return
+        try:
+            msg = WIRE_ADAPTER.validate_json(stripped)
+        except ValidationError as exc:
+            salvaged = validate_batch_readings(stripped) if b'"batch"' in stripped else None
+            if salvaged is None:
+                self._dead(st, origin, stripped, describe_validation_error(exc))
+                return
+            for index, reading, item, reason in salvaged:
+                st.readings += 1
+                if reading is None:
+                    self._dead(st, origin, item, f"readings[{index}]: {reason}", index)
+                    continue
+                try:
+                    engine.push(reading)
+                except Rejected as rejected:
+                    self._dead(st, origin, item, f"readings[{index}]: {rejected}", index)
+            return
+        if type(msg) is Batch:
+            st.readings += len(msg.readings)
+            for index, reason in engine.push_batch(msg):
+                item = orjson.dumps(msg.readings[index].model_dump(mode="json"))
+                self._dead(st, origin, item, f"readings[{index}]: {reason}", index)
+            return
+        st.readings += 1
+        try:
+            engine.push(msg)  # type: ignore[arg-type]
+        except Rejected as exc:
+            self._dead(st, origin, stripped, str(exc))
+
+    def _dead(
+        self, st: PartitionState, origin: _Origin, raw: bytes, reason: str, index: int | None = None
+    ) -> None:
+        st.dead_letters += 1
+        self.counts["dead_letters"] += 1
+        payload = {
+            "line_no": origin.line_no,
+            "raw": raw.decode("utf-8", "replace"),
+            "reason": reason,
+            "partition": origin.partition,
+            "offset": origin.offset,
+            "index": index,
+        }
+        self.send_dead_letter(origin.key, orjson.dumps(payload))
+
+    # --- timers ----------------------------------------------------------------------------
+    def _next_snapshot_after(self, ts: int) -> int:
+        every = self.config.snapshot_every_s
+        return (ts // every + 1) * every if ts else 0
+
+    def _snapshot(self, st: PartitionState) -> None:
+        now = st.engine.released_until
+        if not now:
+            return
+        at = now // self.config.snapshot_every_s * self.config.snapshot_every_s
+        for metric in st.engine.snapshot(at):
+            st.output.metric(metric)
+        st.next_snapshot = self._next_snapshot_after(now)
+
+    def _release_idle(self) -> None:
+        if self.config.idle_release_s <= 0:
+            return
+        now = self.clock()
+        for st in self.partitions.values():
+            if st.idle_released or now - st.last_event_wall < self.config.idle_release_s:
+                continue
+            high = self.highwater(st.partition) if self.highwater is not None else None
+            if high is not None and st.last_offset + 1 < high:
+                continue  # not caught up: more records are on their way
+            if st.engine._bucket_heap:
+                st.engine.flush()
+                self._snapshot(st)
+                st.dirty = True
+            st.idle_released = True
+
+    def due(self) -> bool:
+        return self.clock() >= self.next_commit
+
+    async def commit_point(self) -> None:
+        """Flush results, checkpoint dirty partitions, ack what the checkpoints cover."""
+        await self.sink.flush()
+        for st in list(self.partitions.values()):
+            if st.dirty:
+                blob = export_engine(st.engine)
+                checkpoint = Checkpoint(st.partition, st.last_offset, blob)
+                entries = encode(checkpoint, st.slot)
+                for key, value in entries:
+                    self.table_put(st.partition, key, value)
+                st.slot = 0 if st.slot in (None, 1) else 1
+                self._local[st.partition] = (checkpoint, st.slot)
+                st.checkpoint_offset = st.last_offset
+                st.dirty = False
+                self.counts["checkpoints"] += 1
+                self.counts["checkpoint_bytes"] += len(blob)
+            if st.pending and st.last_offset <= st.checkpoint_offset:
+                for event in st.pending:
+                    event.ack()
+                st.pending.clear()
+        self.next_commit = self.clock() + self.config.checkpoint_interval_s
+
+    async def tick(self, now_wall_s: int | None = None) -> None:
+        """Timer: idle release, heartbeat, and a commit point when due or idle."""
+        self._release_idle()
+        if self.clock() >= self.next_heartbeat:
+            self.heartbeat(now_wall_s or int(time.time()))
+        if self.due() or any(st.idle_released and st.dirty for st in self.partitions.values()):
+            await self.commit_point()
+
+    def heartbeat(self, now_s: int) -> None:
+        for st in self.partitions.values():
+            high = self.highwater(st.partition) if self.highwater is not None else None
+            lag = max(0, high - (st.last_offset + 1)) if high is not None else 0
+            self.sink.add(
+                worker_line(
+                    self.config.worker,
+                    self.config.topic,
+                    st.partition,
+                    lag=lag,
+                    watermark=st.engine.released_until,
+                    readings=st.readings,
+                    dead_letters=st.dead_letters,
+                    last_write=self.sink.stats.last_write_s,
+                    now_s=now_s,
+                )
+            )
+        self.next_heartbeat = self.clock() + self.config.heartbeat_interval_s
+
+
+@dataclass(frozen=True)
+class _Origin:
+    partition: int
+    offset: int
+    key: bytes | None
+    line_no: int | None
+
+
+def _line_no(headers: Any) -> int | None:
+    """The producer's ``line`` header (input line number), for dead-letter reports."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, dict) else headers
+    for name, value in items:
+        if name == "line":
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+    return None
