@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +30,10 @@ def _mount_subcommands() -> None:
     from heatwatch.report.cli import app as report_app
 
     app.add_typer(report_app, name="report", help="Season stability and monthly reports.")
+    from heatwatch.worker_cli import produce_cmd, worker
+
+    app.command("worker")(worker)
+    app.command("produce")(produce_cmd)
     app.add_typer(grafana_app, name="grafana", help="Dashboards and alerting as code.")
 
 
@@ -114,4 +117,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

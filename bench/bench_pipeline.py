@@ -1,0 +1,329 @@
+"""End-to-end throughput and latency of the production path on the real stack (prints figures).
+
+    PYTHONPATH=. .venv/bin/python bench/bench_pipeline.py [--households 3000 --days 2]
+
+Same run, same broker: (a) raw aiokafka getmany + pydantic parse over the batch topic
+(ceiling), (b) the heatwatch worker (one process) over the same topic, (c) a textbook Faust
+agent, one reading per record and a Table write per reading, over a smaller topic (naive
+baseline), (d) p99 latency produce → incident visible in InfluxDB at half the worker's rate.
+Throughput of (b)/(c) is measured from committed consumer-group offsets (what survives).
+The naive app is built here, not in streams/app.py: it is a yardstick, not product code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch  # noqa: E402
+from heatwatch.registry_csv import load_registry_csv  # noqa: E402
+from producers.kafka_producer import Router, jsonl_lines, make_producer, produce  # noqa: E402
+from producers.simulate import SimulationConfig, simulate  # noqa: E402
+from tests.integration.pipeline_support import (  # noqa: E402
+    PipelineEnv,
+    committed_lag,
+    stop,
+)
+
+PARTITIONS = 4
+
+
+def stack_env() -> dict[str, str]:
+    values = {}
+    for line in (REPO / ".stack" / "stack.env").read_text().splitlines():
+        if "=" in line and line.strip().startswith(("HEATWATCH_", "export HEATWATCH_")):
+            k, v = line.replace("export ", "").split("=", 1)
+            values[k.strip()] = v.strip().strip("'\"")
+    return values
+
+
+def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(name, partitions, 1)])
+    admin.close()
+    time.sleep(1)
+
+
+def raw_ceiling(bootstrap: str, topic: str, records: int) -> tuple[int, float]:
+    from aiokafka import AIOKafkaConsumer
+
+    async def run() -> tuple[int, float]:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        await consumer.start()
+        readings = seen = 0
+        t0 = 0.0
+        try:
+            while seen < records:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=2000)
+                if not t0 and batch:
+                    t0 = time.perf_counter()
+                for msgs in batch.values():
+                    for m in msgs:
+                        seen += 1
+                        try:
+                            msg = WIRE_ADAPTER.validate_json(m.value)
+                        except Exception:
+                            continue
+                        readings += len(msg.readings) if type(msg) is Batch else 1
+            return readings, time.perf_counter() - t0
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(run())
+
+
+def measure_group(
+    env: PipelineEnv, total_records: int, readings_per_record: float, timeout: float, proc: Any
+) -> tuple[float, float]:
+    """(readings/s, seconds) between the first committed progress and lag 0."""
+    first: tuple[float, int] | None = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lag = committed_lag(env)
+        done = total_records - sum(lag.values())
+        now = time.perf_counter()
+        if done > 0 and first is None:
+            first = (now, done)
+        if first is not None and done >= total_records:
+            secs = now - first[0]
+            return (done - first[1]) * readings_per_record / secs, secs
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker died ({proc.returncode})")
+        time.sleep(0.25)
+    raise TimeoutError("did not finish")
+
+
+NAIVE = r"""
+import sys, faust
+from heatwatch.contract.telemetry import WIRE_ADAPTER
+topic_name, app_id, bootstrap = sys.argv[1:4]
+app = faust.App(app_id, broker=f"kafka://{bootstrap}", store="memory://", value_serializer="raw",
+                broker_session_timeout=6, web_enabled=False, topic_partitions=4,
+                consumer_auto_offset_reset="earliest")
+topic = app.topic(topic_name, key_type=bytes, value_type=bytes, value_serializer="raw")
+last_kw = app.Table("last_kw", default=float, partitions=4)
+@app.agent(topic)
+async def naive(stream):
+    async for value in stream:
+        r = WIRE_ADAPTER.validate_json(value)
+        hid = getattr(r, "household_id", None) or "other"
+        last_kw[hid] = getattr(r, "kw", 0.0) or 0.0
+faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--households", type=int, default=3000)
+    ap.add_argument("--days", type=int, default=2)
+    ap.add_argument("--naive-readings", type=int, default=60_000)
+    args = ap.parse_args()
+    stack = stack_env()
+    bootstrap = stack["HEATWATCH_KAFKA_BOOTSTRAP"]
+    tmp = Path(tempfile.mkdtemp(prefix="hw-bench-"))
+    tag = uuid.uuid4().hex[:6]
+    sim = tmp / "sim"
+    t = time.perf_counter()
+    simulate(SimulationConfig(households=args.households, days=args.days, batches=True), sim)
+    print(
+        f"simulated {args.households} households x {args.days} days in "
+        f"{time.perf_counter() - t:.1f} s"
+    )
+    registry, _ = load_registry_csv(sim / "registry.csv")
+    router = Router(registry)
+
+    topic = f"bench-telemetry-{tag}"
+    create_topic(bootstrap, topic, PARTITIONS)
+    producer = make_producer(bootstrap, None)
+    stats = produce(producer, topic, jsonl_lines(sim / "readings.jsonl"), router=router)
+    total_records = stats.records + stats.weather_broadcasts * (PARTITIONS - 1)
+    per_record = stats.readings / total_records
+    print(
+        f"produced {stats.records:,} records / {stats.readings:,} readings "
+        f"({stats.readings_per_s:,.0f} readings/s, kafka-python, no compression)"
+    )
+
+    readings, secs = raw_ceiling(bootstrap, topic, total_records)
+    ceiling = readings / secs
+    print(f"(a) raw aiokafka getmany + pydantic parse: {ceiling:,.0f} readings/s")
+
+    def env_for(t_name: str, bucket: str) -> PipelineEnv:
+        return PipelineEnv(
+            bootstrap=bootstrap,
+            influx_url=stack["HEATWATCH_INFLUX_URL"],
+            influx_token=stack["HEATWATCH_INFLUX_TOKEN"],
+            influx_org="heatwatch",
+            bucket=bucket,
+            topic=t_name,
+            dead_topic=f"bench-dead-{tag}",
+            incident_topic=f"bench-inc-{tag}",
+            partitions=PARTITIONS,
+            app_id=f"bench-app-{uuid.uuid4().hex[:6]}",
+            registry=sim / "registry.csv",
+            data_dir=tmp / "data",
+            extra={
+                "HEATWATCH_WORKER_CHECKPOINT_INTERVAL_S": "2",
+                "HEATWATCH_WORKER_LOGLEVEL": "warning",
+            },
+        )
+
+    from influxdb_client import InfluxDBClient
+
+    client = InfluxDBClient(
+        url=stack["HEATWATCH_INFLUX_URL"], token=stack["HEATWATCH_INFLUX_TOKEN"], org="heatwatch"
+    )
+    buckets = client.buckets_api()
+    made = [
+        buckets.create_bucket(bucket_name=f"bench-{tag}-{i}", org="heatwatch") for i in range(2)
+    ]
+    try:
+        env = env_for(topic, made[0].name)
+        worker = env.start_worker("bench", tmp)
+        try:
+            rate, secs = measure_group(env, total_records, per_record, 600, worker)
+        finally:
+            stop(worker)
+        print(
+            f"(b) heatwatch worker (1 process, {PARTITIONS} partitions, InfluxDB writes, "
+            f"checkpoints): {rate:,.0f} readings/s over {secs:.1f} s "
+            f"= {rate / ceiling:.0%} of the raw ceiling"
+        )
+
+        # (c) naive: one reading per record, a table write each
+        flat = tmp / "flat.jsonl"
+        n = 0
+        with flat.open("wb") as fh:
+            for line in jsonl_lines(sim / "readings.jsonl"):
+                try:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                for r in obj.get("readings", [obj]):
+                    fh.write(orjson.dumps(r) + b"\n")
+                    n += 1
+                if n >= args.naive_readings:
+                    break
+        naive_topic = f"bench-naive-{tag}"
+        create_topic(bootstrap, naive_topic, PARTITIONS)
+        nstats = produce(producer, naive_topic, jsonl_lines(flat), router=router)
+        nenv = env_for(naive_topic, made[0].name)
+        naive = subprocess.Popen(
+            [sys.executable, "-c", NAIVE, naive_topic, nenv.app_id, bootstrap],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp / "naive.log").open("wb"),
+        )
+        try:
+            total_naive = nstats.records + nstats.weather_broadcasts * (PARTITIONS - 1)
+            nrate, nsecs = measure_group(nenv, total_naive, 1.0, 600, naive)
+        finally:
+            stop(naive)
+        print(
+            f"(c) naive Faust (1 reading/record, Table write each): {nrate:,.0f} readings/s "
+            f"over {nsecs:.1f} s; heatwatch = {rate / nrate:.1f}x naive"
+        )
+
+        # (d) latency at half the worker's rate
+        lat_topic = f"bench-lat-{tag}"
+        create_topic(bootstrap, lat_topic, PARTITIONS)
+        lenv = env_for(lat_topic, made[1].name)
+        lworker = lenv.start_worker("lat", tmp)
+        try:
+            time.sleep(10)
+            latencies = latency_run(lenv, sim, router, rate / 2, client)
+        finally:
+            stop(lworker)
+        if latencies:
+            latencies.sort()
+            p50 = latencies[len(latencies) // 2]
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+            print(
+                f"(d) produce -> incident visible in InfluxDB at {rate / 2:,.0f} readings/s: "
+                f"p50 {p50:.2f} s, p99 {p99:.2f} s, max {latencies[-1]:.2f} s "
+                f"({len(latencies)} incidents)"
+            )
+        producer.close()
+    finally:
+        for b in made:
+            buckets.delete_bucket(b)
+        client.close()
+
+
+def latency_run(
+    env: PipelineEnv, sim: Path, router: Router, rate: float, client: Any
+) -> list[float]:
+    """Latency of an incident = first seen in InfluxDB − send time of the first record whose
+    readings let the engine release its start (started_at + lateness + one interval)."""
+    import threading
+
+    from streams.core.settings import DetectionSettings
+
+    settings = DetectionSettings()
+    holdback = settings.lateness_s + settings.interval_s
+    producer = make_producer(env.bootstrap, None, linger_ms=5)
+    result: dict[str, Any] = {}
+
+    def send() -> None:
+        result["stats"] = produce(
+            producer,
+            env.topic,
+            jsonl_lines(sim / "readings.jsonl"),
+            router=router,
+            rate=rate,
+            record_send_times=True,
+        )
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    seen: dict[str, tuple[float, int]] = {}
+    query = f'''from(bucket: "{env.bucket}") |> range(start: 2000-01-01T00:00:00Z)
+  |> filter(fn: (r) => r._measurement == "incident" and r._field == "started_at" and r.state == "open")
+  |> last()'''
+    api = client.query_api()
+    while thread.is_alive():
+        now = time.time()
+        for table in api.query(query):
+            for rec in table.records:
+                iid = rec.values["incident_id"]
+                if iid not in seen:
+                    seen[iid] = (now, int(rec.get_value()))
+        time.sleep(0.2)
+    thread.join()
+    producer.close()
+    sent = result["stats"].sent_at
+    times = sorted(sent)
+    out = []
+    import bisect
+
+    for seen_at, started in seen.values():
+        i = bisect.bisect_left(times, started + holdback)
+        if i < len(times):
+            out.append(max(0.0, seen_at - sent[times[i]]))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Production path on the real stack: simulator → Kafka → Faust worker(s) → InfluxDB."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heatwatch.registry_csv import load_registry_csv
+from heatwatch.scoring import score
+from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
+from producers.simulate import SimulationConfig, simulate
+from tests.integration.pipeline_support import (
+    PipelineEnv,
+    committed_lag,
+    count_in_influx,
+    dead_letters,
+    incidents_in_influx,
+    stop,
+    wait_for_lag_zero,
+)
+
+PARTITIONS = 4
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    simulate(SimulationConfig(households=600, days=2, batches=True, faults=True), out)
+    return out
+
+
+def _env(
+    stack: Any, sim: Path, tmp_path: Path, topics: Callable[..., str], buckets: Callable[[], str]
+) -> PipelineEnv:
+    topic = topics(PARTITIONS)
+    return PipelineEnv(
+        bootstrap=stack.kafka_bootstrap,
+        influx_url=stack.influx_url,
+        influx_token=stack.influx_token,
+        influx_org=stack.influx_org,
+        bucket=buckets(),
+        topic=topic,
+        dead_topic=topics(1),
+        incident_topic=topics(2),
+        partitions=PARTITIONS,
+        app_id=f"{topic}-app",
+        registry=sim / "registry.csv",
+        data_dir=tmp_path / "data",
+    )
+
+
+def _produce(env: PipelineEnv, sim: Path, rate: float = 0.0) -> int:
+    registry, _ = load_registry_csv(sim / "registry.csv")
+    producer = make_producer(env.bootstrap)
+    try:
+        stats = produce(
+            producer,
+            env.topic,
+            jsonl_lines(sim / "readings.jsonl"),
+            router=Router(registry),
+            rate=rate,
+        )
+    finally:
+        producer.close()
+    return stats.readings
+
+
+def _assert_scored(env: PipelineEnv, sim: Path) -> set[str]:
+    incidents = incidents_in_influx(env)
+    dead = dead_letters(env)
+    result = score(incidents, sim / "ground_truth.jsonl", {d["line_no"] for d in dead})
+    assert not result.missed, result.missed
+    assert not result.wrong_parent, result.wrong_parent
+    assert not result.unexpected, [(i.kind, i.entity_id) for i in result.unexpected]
+    assert not result.malformed_missed, result.malformed_missed
+    return {i.incident_id for i in incidents}
+
+
+def test_end_to_end_every_fault_found(
+    stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
+) -> None:
+    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
+    _produce(env, sim)
+    worker = env.start_worker("w1", tmp_path)
+    try:
+        wait_for_lag_zero(env, 120, [worker])
+        time.sleep(1)
+        ids = _assert_scored(env, sim)
+        assert ids
+        assert count_in_influx(env, "household_day") > 0
+        assert count_in_influx(env, "active_incidents") > 0
+        assert count_in_influx(env, "worker") > 0
+    finally:
+        stop(worker)
+
+
+def test_kill_9_and_restart_gives_the_same_incidents(
+    stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
+) -> None:
+    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
+    # Produce at a pace so the kill lands mid-stream with offsets partly committed.
+    worker = env.start_worker("w1", tmp_path)
+    try:
+        _produce(env, sim, rate=30_000)
+        time.sleep(2)
+        lag = committed_lag(env)
+        stop(worker, signal.SIGKILL)
+        assert sum(lag.values()) > 0, "the worker finished before the kill: slow it down"
+        worker = env.start_worker("w2", tmp_path)
+        wait_for_lag_zero(env, 120, [worker])
+        time.sleep(1)
+        assert _assert_scored(env, sim) == _replay_ids(sim, tmp_path)
+    finally:
+        stop(worker)
+
+
+def _replay_ids(sim: Path, tmp_path: Path) -> set[str]:
+    import orjson
+
+    from streams.embedded import replay
+
+    registry, _ = load_registry_csv(sim / "registry.csv")
+    replay(registry, sim / "readings.jsonl", tmp_path / "replay")
+    lines = (tmp_path / "replay" / "incidents.jsonl").read_bytes().splitlines()
+    return {orjson.loads(x)["incident_id"] for x in lines}
+
+
+def test_two_workers_one_leaves_the_other_takes_over(
+    stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
+) -> None:
+    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
+    a = env.start_worker("wa", tmp_path)
+    b = env.start_worker("wb", tmp_path)
+    try:
+        time.sleep(12)  # both joined: partitions split
+        _produce(env, sim, rate=30_000)
+        stop(b)  # graceful leave mid-stream
+        wait_for_lag_zero(env, 120, [a])
+        time.sleep(1)
+        assert _assert_scored(env, sim) == _replay_ids(sim, tmp_path)
+        log_a = (tmp_path / "wa.log").read_text(errors="replace")
+        log_b = (tmp_path / "wb.log").read_text(errors="replace")
+        assert "assigned telemetry partitions" in log_a and "assigned telemetry partitions" in log_b
+    finally:
+        stop(a)
+        stop(b)
+
+
+def test_influx_unavailable_mid_run_nothing_lost(
+    stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
+) -> None:
+    import os
+
+    pid = int((Path(__file__).resolve().parents[2] / ".stack" / "run" / "influxd.pid").read_text())
+    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
+    env.extra["HEATWATCH_INFLUX_TIMEOUT_MS"] = "2000"
+    worker = env.start_worker("w1", tmp_path)
+    try:
+        time.sleep(8)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            _produce(env, sim)
+            time.sleep(10)
+            lag = committed_lag(env)
+            assert sum(lag.values()) > 0, "offsets were committed while InfluxDB was down"
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_for_lag_zero(env, 120, [worker])
+        time.sleep(1)
+        assert _assert_scored(env, sim) == _replay_ids(sim, tmp_path)
+    finally:
+        stop(worker)
