@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,10 @@ from heatwatch.report.fonts import matplotlib_font_family
 
 def _plt() -> Any:
     import matplotlib
+
+    # matplotlib logs a "findfont" line per chart for CJK fonts without a 'normal' weight
+    # entry; the font is found and used, so the lines are noise for the person running this.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -37,6 +37,11 @@ class Table:
     wrap: set[int] = field(default_factory=set)  # columns whose cells wrap as paragraphs
 
 
+def _rows(table: Table) -> list[list[str]]:
+    """An empty table shows a dash row, so a reader sees "none", not a broken table."""
+    return table.rows or [["—"] + [""] * (len(table.headers) - 1)]
+
+
 @dataclass(frozen=True)
 class Image:
     png: bytes
@@ -80,7 +85,7 @@ def to_html(title: str, blocks: list[Block], lang: str) -> str:
         elif isinstance(b, Table):
             head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
             body = "".join(
-                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in b.rows
+                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in _rows(b)
             )
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             if b.note:
@@ -164,7 +169,7 @@ def write_pdf(path: Path, title: str, blocks: list[Block], lang: str) -> None:
             tot = sum(rel)
             col_w = [avail_w * w / tot for w in rel]
             data = [[Paragraph(e(h), cell) for h in b.headers]]
-            for r in b.rows:
+            for r in _rows(b):
                 data.append(
                     [
                         Paragraph(e(c), cell) if (i in b.wrap or len(c) > 12) else c
