@@ -42,12 +42,13 @@ check: lint typecheck imports
 unit: install
 	$(BIN)/pytest tests/unit
 
-# The integration tests use the running stack or start it (and then stop it again).
+# Tests that need Kafka and InfluxDB run with the local stack up: started if it is not
+# running (and stopped again afterwards), reused if it is.
 integration: install system-deps
-	$(BIN)/pytest tests/integration
+	bash deploy/stack/with-stack.sh $(BIN)/pytest tests/integration
 
 test: install system-deps check
-	$(BIN)/pytest
+	bash deploy/stack/with-stack.sh $(BIN)/pytest
 
 stack-up: system-deps
 	bash deploy/stack/stack.sh up

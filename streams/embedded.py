@@ -154,7 +154,7 @@ def replay(
                 inner(done, total)
             observer(done, total, Counter(i.kind.value for i in output.incidents.values()))
 
-    validate = WIRE_ADAPTER.validate_json
+    validate = WIRE_ADAPTER.validator.validate_json  # skips TypeAdapter's wrapper (~0.3 µs)
     push = engine.push
     with (
         long_lived_state(),
@@ -194,7 +194,7 @@ def replay(
                 continue
             counts["readings"] += 1
             try:
-                push(msg)  # type: ignore[arg-type]
+                push(msg)
             except Rejected as exc:
                 dead_letter(line_no, stripped, str(exc))
         last_day_closed = engine.flush()

@@ -18,7 +18,7 @@ _READING_CONFIG = ConfigDict(frozen=True, strict=True, extra="ignore")
 # their epoch seconds are shared: a reading's epoch is a dict hit instead of a utcoffset()
 # computation, which was ~15% of the per-reading cost. Bounded: cleared when it grows large.
 _TS_BY_TEXT: dict[str, datetime] = {}
-_EPOCH_BY_ID: dict[int, int] = {}
+EPOCH_BY_ID: dict[int, int] = {}
 _TS_CACHE_LIMIT = 50_000
 
 
@@ -32,15 +32,15 @@ def _shared_timestamp(value: Any) -> Any:
             return parsed  # AwareDatetime rejects it with a clear message
         if len(_TS_BY_TEXT) >= _TS_CACHE_LIMIT:
             _TS_BY_TEXT.clear()
-            _EPOCH_BY_ID.clear()
+            EPOCH_BY_ID.clear()
         _TS_BY_TEXT[value] = parsed
-        _EPOCH_BY_ID[id(parsed)] = int(parsed.timestamp())
+        EPOCH_BY_ID[id(parsed)] = int(parsed.timestamp())
     return parsed
 
 
 def event_epoch(ts: datetime) -> int:
     """Epoch seconds of a reading's timestamp (fast for timestamps parsed from JSON)."""
-    epoch = _EPOCH_BY_ID.get(id(ts))
+    epoch = EPOCH_BY_ID.get(id(ts))
     return epoch if epoch is not None else int(ts.timestamp())
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from heatwatch.contract.incidents import IncidentKind, Severity
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import (
+    EPOCH_BY_ID,
     Batch,
     ElectricReading,
     FeederReading,
@@ -43,6 +44,15 @@ from streams.core.storage import judge_valley_day, on_feeder, storage_day_metric
 
 AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
 Target = HouseholdState | FeederState | StationState | CountyWeather
+Handler = Callable[[DetectorContext, Any, Any, int], None]
+
+
+def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
+    weather.last_ts = ts
+    weather.add(interval_day_index(ts), r.temp_c)
+
+
+_epoch_by_id = EPOCH_BY_ID.get
 
 
 class Rejected(Exception):
@@ -81,7 +91,7 @@ class Engine:
         for station in self.stations.values():
             station.location = mean_location(station.members)
         self.counters = EngineCounters()
-        self._buckets: dict[int, list[tuple[Target, AnyReading]]] = {}
+        self._buckets: dict[int, list[tuple[Handler, Target, AnyReading]]] = {}
         self._bucket_heap: list[int] = []
         self.max_ts = 0
         self.released_until = 0
@@ -130,12 +140,15 @@ class Engine:
 
     def push(self, r: AnyReading) -> None:
         """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used."""
-        ts = event_epoch(r.ts)
+        ts = _epoch_by_id(id(r.ts)) or event_epoch(r.ts)
         target: Target | None
+        handler: Handler
+        # The handler is chosen here, once, so the release loop needs no type dispatch.
         if type(r) is ElectricReading or type(r) is GasReading:
             target = self.households.get(r.household_id)
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
+            handler = on_electric if type(r) is ElectricReading else on_gas
             if not self.released_until:  # the stream starts where its earliest interval does
                 start = ts - r.interval_s
                 if not self.stream_start or start < self.stream_start:
@@ -144,17 +157,20 @@ class Engine:
             target = self.feeders.get(r.feeder_id)
             if target is None:
                 self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
+            handler = on_feeder
         elif type(r) is GasStationReading:
             target = self.stations.get(r.station_id)
             if target is None:
                 self._reject(
                     f"unknown gas station {r.station_id!r} (no registered household on it)"
                 )
+            handler = on_station
         else:
             assert isinstance(r, WeatherReading)
             target = self.weather.get(r.county)
             if target is None:  # a county without registered households is harmless: keep it
                 target = self.weather[r.county] = CountyWeather()
+            handler = _on_weather
         if ts <= self.released_until:
             if target.last_ts == ts:
                 self.counters.duplicates += 1
@@ -167,7 +183,7 @@ class Engine:
         if bucket is None:
             bucket = self._buckets[ts] = []
             heapq.heappush(self._bucket_heap, ts)
-        bucket.append((target, r))
+        bucket.append((handler, target, r))
         self.counters.accepted += 1
         if ts > self.max_ts:
             self.max_ts = ts
@@ -185,7 +201,7 @@ class Engine:
             ts = heapq.heappop(heap)
             self._step(ts, self._buckets.pop(ts))
 
-    def _step(self, ts: int, bucket: list[tuple[Target, AnyReading]]) -> None:
+    def _step(self, ts: int, bucket: list[tuple[Handler, Target, AnyReading]]) -> None:
         day = interval_day_index(ts)
         if self.current_day is None:
             self.current_day = day
@@ -197,24 +213,12 @@ class Engine:
         ctx = self.ctx
         counters = self.counters
         processed = 0
-        for target, r in bucket:
-            kind = type(r)
+        for handler, target, r in bucket:
             if target.last_ts >= ts:
                 counters.duplicates += 1
                 continue
             processed += 1
-            if kind is ElectricReading:
-                on_electric(ctx, target, r, ts)  # type: ignore[arg-type]
-            elif kind is GasReading:
-                on_gas(ctx, target, r, ts)  # type: ignore[arg-type]
-            elif kind is FeederReading:
-                on_feeder(ctx, target, r, ts)  # type: ignore[arg-type]
-            elif kind is GasStationReading:
-                on_station(ctx, target, r, ts)  # type: ignore[arg-type]
-            else:
-                weather: CountyWeather = target  # type: ignore[assignment]
-                weather.last_ts = ts
-                weather.add(day, r.temp_c)  # type: ignore[union-attr]
+            handler(ctx, target, r, ts)
         counters.processed += processed
         self._tick(ts)
 
