@@ -32,6 +32,11 @@ class KafkaSettings(BaseSettings):
     dead_letter_topic: str = "heatwatch.dead-letters"
     incident_topic: str = "heatwatch.incidents"
     partitions: int = 6
+    # Faust consumer: bytes fetched per partition per request, events buffered per stream.
+    # Faust's defaults (1 MiB, 4096) starve the worker: ~1 MiB of batches is < 0.5 s of work
+    # and the next fetch is not in flight meanwhile (docs/production-path.md, "Throughput").
+    fetch_max_bytes_per_partition: int = 32 * 1024 * 1024
+    stream_buffer_maxsize: int = 16384
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
 
@@ -45,6 +50,8 @@ class InfluxSettings(BaseSettings):
     bucket: str = "heatwatch"
     batch_size: int = 5000
     timeout_ms: int = 10_000
+    gzip_level: int = 1  # request body compression, 0 = off (the client library used 9)
+    max_pending_lines: int = 200_000  # lines held for InfluxDB before the agent pauses
 
 
 class WorkerSettings(BaseSettings):
@@ -59,10 +66,12 @@ class WorkerSettings(BaseSettings):
     # the production path (heatwatch worker): see docs/production-path.md
     registry: Path = Path("registry.csv")
     name: str = ""  # worker tag in the `worker` measurement; hostname-pid when empty
-    checkpoint_interval_s: float = 2.0
+    checkpoint_interval_s: float = 5.0  # acks trail by up to this; results do not (sink)
     flush_interval_s: float = 0.5
     snapshot_every_s: int = 60
+    snapshot_zeros_every_s: int = 3600  # all-zero active_incidents rows: once per this (event time)
     idle_release_s: float = 0.0
     session_timeout_s: float = 10.0
     web_enabled: bool = False
     loglevel: str = "warning"
+    tune_gc: bool = True  # freeze the engines out of the cyclic GC (docs/production-path.md)

@@ -58,6 +58,8 @@ def build_app(
         web_enabled=worker.web_enabled,
         web_port=worker.web_port,
         producer_max_request_size=2 * 1024 * 1024,
+        consumer_max_fetch_size=kafka.fetch_max_bytes_per_partition,
+        stream_buffer_maxsize=kafka.stream_buffer_maxsize,
     )
     telemetry = app.topic(
         kafka.telemetry_topic,
@@ -81,7 +83,9 @@ def build_app(
     )
     writer = InfluxWriter(influx)
     if sink is None:
-        sink = InfluxSink(writer, batch_size=influx.batch_size)
+        sink = InfluxSink(
+            writer, batch_size=influx.batch_size, max_pending=influx.max_pending_lines
+        )
 
     def table_get(partition: int, key: bytes) -> bytes | None:
         value = checkpoints.data.get(key)
@@ -113,8 +117,10 @@ def build_app(
             topic=topic_name,
             checkpoint_interval_s=worker.checkpoint_interval_s,
             snapshot_every_s=worker.snapshot_every_s,
+            snapshot_zeros_every_s=worker.snapshot_zeros_every_s,
             heartbeat_interval_s=worker.heartbeat_interval_s,
             idle_release_s=worker.idle_release_s,
+            tune_gc=worker.tune_gc,
         ),
         table_get=table_get,
         table_put=table_put,
@@ -144,12 +150,24 @@ def build_app(
                     message.headers,
                 )
                 if pipeline.due():
-                    await pipeline.commit_point()
+                    pipeline.start_commit()  # finishes in the background (agents.py)
+            if sink.backlogged:  # InfluxDB down or slower than us: wait, holding no lock
+                await sink.wait_for_room()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def write_results() -> None:
+        # writes the sink's lines as they come, one request in flight (sinks/influx.py)
+        await sink.run()
 
     @app.timer(interval=worker.flush_interval_s)  # type: ignore[untyped-decorator]
     async def tick() -> None:
         async with pipeline.lock:
-            await pipeline.tick()
+            await pipeline.tick(wait=False)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def on_shutdown(sender: Any, **kwargs: Any) -> None:
+        await writer.close()  # the aiohttp session; unacked records are replayed next time
+        log.info("InfluxDB writer closed (%d lines written)", sink.stats.lines_written)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(sender: Any, assigned_tps: Any = None, **kwargs: Any) -> None:

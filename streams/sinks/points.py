@@ -108,13 +108,91 @@ def incident_line(change: Change, incident: Incident, now_s: int | None = None) 
     )
 
 
+# "measurement,tag=value,..." per (measurement, tags): a series' key is rendered once, not per
+# point (feeder_load / station_pressure: one point per reading of a few hundred series).
+_SERIES_CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+_FIELD_KEYS: dict[str, str] = {}
+_SERIES_CACHE_MAX = 200_000
+
+
+def _series(measurement: str, tags: Mapping[str, str]) -> str:
+    key = (measurement, tuple(tags.items()))
+    series = _SERIES_CACHE.get(key)
+    if series is None:
+        if len(_SERIES_CACHE) >= _SERIES_CACHE_MAX:
+            _SERIES_CACHE.clear()
+        parts = [measurement.translate(_MEASUREMENT_ESCAPES)]
+        for name in sorted(tags):
+            value = tags[name]
+            if value != "":
+                parts.append(f"{_tag(name)}={_tag(value)}")
+        series = _SERIES_CACHE[key] = ",".join(parts)
+    return series
+
+
+def _fields(measurement: str, fields: Mapping[str, FieldValue | None]) -> str:
+    rendered = []
+    for key, value in fields.items():
+        if value is None:
+            continue
+        # the common types first, in the order ``_field_value`` checks them
+        if type(value) is float:
+            if not math.isfinite(value):
+                continue
+            text = repr(value)
+        elif type(value) is int:
+            text = f"{value}i"
+        else:
+            maybe = _field_value(value)
+            if maybe is None:
+                continue
+            text = maybe
+        name = _FIELD_KEYS.get(key)
+        if name is None:
+            name = _FIELD_KEYS[key] = _tag(key)
+        rendered.append(f"{name}={text}")
+    if not rendered:
+        raise ValueError(f"{measurement}: a point needs at least one field")
+    return ",".join(rendered)
+
+
 def metric_line(metric: Metric, extra_tags: Mapping[str, str] | None = None) -> bytes:
     """A core ``Metric`` is already in schema shape; ``extra_tags`` (e.g. the Kafka partition
-    of a county aggregate) keep points from different engines apart."""
-    tags = dict(metric.tags)
+    of a county aggregate) keep points from different engines apart. Same bytes as ``line()``."""
+    tags = metric.tags
     if extra_tags:
-        tags.update(extra_tags)
-    return line(metric.measurement, tags, metric.fields, metric.ts)
+        tags = {**tags, **extra_tags}
+    series = _series(metric.measurement, tags)
+    return f"{series} {_fields(metric.measurement, metric.fields)} {int(metric.ts)}".encode()
+
+
+_ACTIVE_CACHE: dict[tuple[str, str, str, str], str] = {}
+
+
+def active_incidents_line(
+    county: str,
+    kind: str,
+    severity: str,
+    partition: str,
+    count: int,
+    households_affected: int,
+    priority_households: int,
+    top_level: int,
+    ts_s: int,
+) -> bytes:
+    """``active_incidents`` (tagged with the engine's ``partition``); the same bytes as
+    ``metric_line`` of the core's snapshot ``Metric`` with ``{"partition": partition}``."""
+    key = (county, kind, severity, partition)
+    series = _ACTIVE_CACHE.get(key)
+    if series is None:
+        series = _ACTIVE_CACHE[key] = _series(
+            "active_incidents",
+            {"county": county, "kind": kind, "severity": severity, "partition": partition},
+        )
+    return (
+        f"{series} count={count}i,households_affected={households_affected}i,"
+        f"priority_households={priority_households}i,top_level={top_level}i {ts_s}"
+    ).encode()
 
 
 def household_day_line(day: HouseholdDay) -> bytes:

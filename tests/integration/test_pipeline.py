@@ -34,10 +34,33 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+_APP_IDS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _delete_app_topics(stack: Any) -> Any:
+    """Faust's own topics (``<app_id>-__assignor-__leader``, ``<app_id>-checkpoints-changelog``)
+    are not the topic factory's: delete them after each test."""
+    yield
+    if not _APP_IDS:
+        return
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap, client_id="hw-it-admin")
+    try:
+        names = [t for t in admin.list_topics() if t.startswith(tuple(f"{a}-" for a in _APP_IDS))]
+        if names:
+            admin.delete_topics(names, timeout_ms=30_000)
+    finally:
+        admin.close()
+        _APP_IDS.clear()
+
+
 def _env(
     stack: Any, sim: Path, tmp_path: Path, topics: Callable[..., str], buckets: Callable[[], str]
 ) -> PipelineEnv:
     topic = topics(PARTITIONS)
+    _APP_IDS.append(f"{topic}-app")
     return PipelineEnv(
         bootstrap=stack.kafka_bootstrap,
         influx_url=stack.influx_url,
@@ -156,7 +179,10 @@ def test_influx_unavailable_mid_run_nothing_lost(
 ) -> None:
     import os
 
-    pid = int((Path(__file__).resolve().parents[2] / ".stack" / "run" / "influxd.pid").read_text())
+    stack_dir = Path(
+        os.environ.get("HEATWATCH_STACK_DIR", Path(__file__).resolve().parents[2] / ".stack")
+    )
+    pid = int((stack_dir / "run" / "influxd.pid").read_text())
     env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
     env.extra["HEATWATCH_INFLUX_TIMEOUT_MS"] = "2000"
     worker = env.start_worker("w1", tmp_path)

@@ -62,16 +62,19 @@ class Harness:
         self.written: list[bytes] = []
         self.dead: list[dict[str, Any]] = []
         self.committed = {p: 0 for p in range(PARTITIONS)}
+        self.gate: asyncio.Event | None = None  # set: InfluxDB answers; clear: it hangs
 
-    def pipeline(self, registry: list[Any], clock: Clock) -> Pipeline:
+    def pipeline(self, registry: list[Any], clock: Clock, **config: Any) -> Pipeline:
         async def write(body: bytes) -> None:
+            if self.gate is not None:
+                await self.gate.wait()
             self.written.extend(body.split(b"\n"))
 
         pipe = Pipeline(
             registry,
             DetectionSettings(),
             InfluxSink(write),
-            PipelineConfig(worker="t", checkpoint_interval_s=1.0, idle_release_s=5.0),
+            PipelineConfig(worker="t", checkpoint_interval_s=1.0, idle_release_s=5.0, **config),
             table_get=lambda p, k: self.changelog[p].get(k),
             table_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
             send_dead_letter=lambda k, v: self.dead.append(orjson.loads(v)),
@@ -194,3 +197,73 @@ def test_checkpoint_round_trip_and_chunks(sim: Path, monkeypatch: pytest.MonkeyP
         store[k] = v[:-1]
     again = decode(1, store.get)
     assert again is not None and again[0].offset == 42
+
+
+def _active_rows(written: list[bytes]) -> dict[bytes, dict[int, int]]:
+    """series key → {time: count} of the ``active_incidents`` lines."""
+    rows: dict[bytes, dict[int, int]] = {}
+    for line in written:
+        if line.startswith(b"active_incidents,"):
+            series, fields, ts = line.split(b" ")
+            count = int(fields.split(b",")[0].removeprefix(b"count=").rstrip(b"i"))
+            rows.setdefault(series, {})[int(ts)] = count
+    return rows
+
+
+def test_fewer_snapshot_rows_read_the_same_with_last(sim: Path) -> None:
+    """Dropping repeated zero rows changes nothing for a ``last()`` at any snapshot time."""
+    registry, full = _setup(sim)
+    clock = Clock()
+    full.run(full.pipeline(registry, clock, snapshot_zeros_every_s=0), clock)
+    registry, few = _setup(sim)
+    clock = Clock()
+    few.run(few.pipeline(registry, clock, snapshot_zeros_every_s=3600), clock)
+    every, sparse = _active_rows(full.written), _active_rows(few.written)
+    assert sum(map(len, sparse.values())) * 3 < sum(map(len, every.values()))
+    assert any(c > 0 for rows in every.values() for c in rows.values())
+    for series, rows in every.items():
+        got = sparse.get(series, {})
+        assert set(got) <= set(rows)  # no timestamp of its own
+        for t, count in sorted(rows.items()):
+            before = [ts for ts in got if ts <= t]
+            assert (got[max(before)] if before else 0) == count, (series, t)
+    # a non-zero row is never skipped: a live incident's series never goes silent
+    for series, rows in every.items():
+        for t, count in rows.items():
+            if count:
+                assert sparse[series][t] == count
+
+
+def test_commit_point_finishes_in_the_background(sim: Path) -> None:
+    """Processing goes on while InfluxDB hangs; checkpoint and acks wait for the write."""
+    registry, h = _setup(sim)
+    clock = Clock()
+    pipe = h.pipeline(registry, clock)
+
+    async def go() -> None:
+        h.gate = asyncio.Event()
+        first = [FakeEvent(0, o) for o in range(20)]
+        for ev in first:
+            key, value, _ = h.topic[0][ev.offset]
+            pipe.handle(0, ev.offset, key, value, ev)
+        future = pipe.start_commit()
+        assert future is not None and pipe.start_commit() is None  # one in flight
+        more = [FakeEvent(0, o) for o in range(20, 40)]
+        for ev in more:
+            key, value, _ = h.topic[0][ev.offset]
+            pipe.handle(0, ev.offset, key, value, ev)
+        await asyncio.sleep(0.01)
+        assert not future.done() and not h.changelog[0]
+        assert not any(e.acked for e in first + more)
+        h.gate.set()
+        await pipe.wait_commit()
+        assert all(e.acked for e in first) and not any(e.acked for e in more)
+        got = decode(0, h.changelog[0].get)
+        assert got is not None and got[0].offset == 19
+        clock.t += 5
+        await pipe.commit_point()
+        assert all(e.acked for e in more)
+        got = decode(0, h.changelog[0].get)
+        assert got is not None and got[0].offset == 39
+
+    asyncio.run(go())

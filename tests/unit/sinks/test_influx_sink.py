@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from streams.sinks.influx import InfluxSink, PermanentWriteError, TransientWriteError
 
 
@@ -66,3 +68,97 @@ def test_permanent_refusal_drops_only_that_chunk() -> None:
     assert asyncio.run(sink.flush())
     assert server.bodies == [b"good"]
     assert sink.stats.rejected_lines == 1
+
+
+def test_background_writer_overlaps_and_flush_until_waits_for_a_position() -> None:
+    async def go() -> None:
+        gate = asyncio.Event()
+        bodies: list[bytes] = []
+
+        async def slow(body: bytes) -> None:
+            await gate.wait()
+            bodies.append(body)
+
+        sink = InfluxSink(slow, batch_size=2, linger_s=0.001)
+        task = asyncio.create_task(sink.run())
+        sink.extend([b"a", b"b", b"c"])
+        position = sink.position
+        waiter = asyncio.create_task(sink.flush_until(position))
+        await asyncio.sleep(0.01)
+        sink.add(b"d")  # the producer goes on while a write is in flight
+        assert not waiter.done() and sink.written == 0
+        gate.set()
+        await waiter
+        assert sink.written >= position == 3
+        await sink.flush_until(sink.position)
+        assert b"\n".join(bodies).split(b"\n") == [b"a", b"b", b"c", b"d"]  # in order, once
+        task.cancel()
+
+    asyncio.run(go())
+
+
+def test_backlog_pauses_the_producer_until_half_drained() -> None:
+    async def go() -> None:
+        server = FakeServer(fail_first=3)
+        sink = InfluxSink(server, batch_size=3, max_pending=6, sleep=_no_sleep)
+        sink.extend([b"x"] * 6)
+        assert sink.backlogged
+        waiter = asyncio.create_task(sink.wait_for_room())
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        await sink.flush_until(3)  # retries, then writes one chunk: 3 left, not below 6 / 2
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        await sink.flush_until(4)
+        await asyncio.wait_for(waiter, 1)
+        assert sink.pending == 0 and server.bodies == [b"x\nx\nx", b"x\nx\nx"]
+
+    asyncio.run(go())
+
+
+def test_writer_posts_gzip_maps_statuses_and_closes() -> None:
+    from aiohttp import web
+    from pydantic import SecretStr
+
+    from heatwatch.settings import InfluxSettings
+    from streams.sinks.influx import InfluxWriter
+
+    async def go() -> None:
+        statuses = [204, 503, 400]
+        got: list[tuple[str, bytes, str]] = []
+
+        async def write(request: web.Request) -> web.Response:
+            headers = request.headers
+            encoding = f"{headers['Authorization']}|{headers.get('Content-Encoding')}"
+            got.append((str(dict(request.query)), await request.read(), encoding))
+            return web.Response(status=statuses.pop(0), text="nope")
+
+        app = web.Application()
+        app.router.add_post("/api/v2/write", write)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        settings = InfluxSettings(
+            url=f"http://127.0.0.1:{port}", token=SecretStr("t0k"), org="o", bucket="b b"
+        )
+        writer = InfluxWriter(settings)
+        try:
+            await writer(b"m f=1i 1")
+            query, body, auth = got[0]
+            # aiohttp's server un-gzips the body itself
+            assert body == b"m f=1i 1" and auth == "Token t0k|gzip"
+            assert query == str({"org": "o", "bucket": "b b", "precision": "s"})
+            with pytest.raises(TransientWriteError):
+                await writer(b"m f=1i 1")
+            with pytest.raises(PermanentWriteError):
+                await writer(b"m f=1i 1")
+        finally:
+            await writer.close()
+            await runner.cleanup()
+        assert writer._session is None
+        with pytest.raises(TransientWriteError):  # closed: no new session
+            await writer(b"m f=1i 1")
+
+    asyncio.run(go())

@@ -14,7 +14,14 @@ from heatwatch.contract.rollups import HouseholdDay
 from streams.core.clock import CST
 from streams.core.context import Metric
 from streams.core.incidents import Change
-from streams.sinks.points import household_day_line, incident_line, line, metric_line, worker_line
+from streams.sinks.points import (
+    active_incidents_line,
+    household_day_line,
+    incident_line,
+    line,
+    metric_line,
+    worker_line,
+)
 
 START = datetime(2021, 12, 1, 8, 0, tzinfo=CST)
 
@@ -130,3 +137,40 @@ def test_escaping_keeps_one_line_and_three_sections(tag: str, value: str) -> Non
     text = line("m", {"t": tag}, {"s": value}, 5).decode()
     assert "\n" not in text
     assert text.endswith(" 5")
+
+
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=6), st.text(max_size=6), max_size=4),
+    st.dictionaries(
+        st.text(min_size=1, max_size=6),
+        st.one_of(st.integers(), st.floats(), st.booleans(), st.text(max_size=6), st.none()),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_metric_line_fast_path_matches_line(
+    tags: dict[str, str], fields: dict[str, object]
+) -> None:
+    metric = Metric("m x", tags, fields, 1700000000)  # type: ignore[arg-type]
+    extra = {"partition": "3"}
+    try:
+        expected = line("m x", {**tags, **extra}, fields, 1700000000)  # type: ignore[arg-type]
+    except ValueError:
+        with pytest.raises(ValueError):
+            metric_line(metric, extra)
+        return
+    assert metric_line(metric, extra) == expected
+    assert metric_line(metric, extra) == expected  # cached series key: same bytes again
+
+
+def test_active_incidents_line_matches_metric_line() -> None:
+    metric = Metric(
+        "active_incidents",
+        {"county": "忻府 区", "kind": "feeder_outage", "severity": "critical"},
+        {"count": 2, "households_affected": 60, "priority_households": 1, "top_level": 2},
+        1638316800,
+    )
+    got = active_incidents_line(
+        "忻府 区", "feeder_outage", "critical", "4", 2, 60, 1, 2, 1638316800
+    )
+    assert got == metric_line(metric, {"partition": "4"})
