@@ -78,26 +78,31 @@ QUOTA_BURN = flux(
     '  |> group(columns: ["county"])',
 )
 
-# Projected exhaustion date (0 = none before season end) and households at risk.
+# Quota state per county. A worker writes one series per (county, partition) — a county's
+# gas stations may live on several partitions — so the latest value of each is summed before
+# the remaining volume and the days until exhaustion at the current burn rate are derived.
 QUOTA_TABLE = flux(
-    source(
-        "gas_quota",
-        ["quota_m3", "used_m3", "burn_m3_per_day", "projected_exhaustion", "households_at_risk"],
-    ),
+    source("gas_quota", ["quota_m3", "used_m3", "burn_m3_per_day", "households_at_risk"]),
     tag_filter("county"),
     "  |> last()",
     "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
+    '  |> group(columns: ["county", "_field"])',
+    "  |> sum()",
     '  |> group(columns: ["county"])',
     '  |> pivot(rowKey: ["county"], columnKey: ["_field"], valueColumn: "_value")',
     "  |> group()",
+    "  |> map(fn: (r) => ({r with remaining_m3: r.quota_m3 - r.used_m3}))",
     "  |> map(fn: (r) => ({r with",
-    "      remaining_m3: float(v: r.quota_m3) - float(v: r.used_m3),",
-    "      exhaustion: if int(v: r.projected_exhaustion) > 0",
-    "        then time(v: int(v: r.projected_exhaustion) * 1000000000) else time(v: 0),",
+    "      days_left: if r.burn_m3_per_day > 0.0 then r.remaining_m3 / r.burn_m3_per_day else -1.0,",
     "  }))",
-    '  |> sort(columns: ["projected_exhaustion"])',
+    "  |> map(fn: (r) => ({r with",
+    "      exhaustion: if r.days_left >= 0.0",
+    "        then time(v: int(v: v.timeRangeStop) + int(v: r.days_left * 86400.0) * 1000000000)",
+    "        else time(v: 0),",
+    "  }))",
+    '  |> sort(columns: ["days_left"])',
     '  |> keep(columns: ["county", "quota_m3", "used_m3", "remaining_m3", "burn_m3_per_day",'
-    ' "exhaustion", "households_at_risk"])',
+    ' "days_left", "exhaustion", "households_at_risk"])',
 )
 
 

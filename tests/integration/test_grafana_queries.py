@@ -133,18 +133,22 @@ def scenario_points() -> list[Point]:
                 .field("households", 90)
                 .time(d)
             )
-        for county, used, exhaust in (
-            (FAULT, 90000.0, int((NOW + timedelta(days=20)).timestamp())),
-            (HEALTHY, 20000.0, 0),
+        # The faulty county's stations sit on two partitions (the worker tags each series with
+        # its partition): the quota table must add them up.
+        for county, partition, quota, used, burn, exhaust in (
+            (FAULT, "0", 60000.0, 54000.0, 540.0, int((NOW + timedelta(days=20)).timestamp())),
+            (FAULT, "1", 40000.0, 36000.0, 360.0, int((NOW + timedelta(days=20)).timestamp())),
+            (HEALTHY, "0", 100000.0, 20000.0, 900.0, 0),
         ):
             pts.append(
                 Point("gas_quota")
                 .tag("county", county)
-                .field("quota_m3", 100000.0)
+                .tag("partition", partition)
+                .field("quota_m3", quota)
                 .field("used_m3", used)
-                .field("burn_m3_per_day", 900.0)
+                .field("burn_m3_per_day", burn)
                 .field("projected_exhaustion", exhaust)
-                .field("households_at_risk", 12)
+                .field("households_at_risk", 6)
                 .time(d)
             )
         for county, fid, share, peak in ((FAULT, "F1", 0.55, 14), (HEALTHY, "F2", 0.91, 0)):
@@ -344,6 +348,29 @@ def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -
         ("inc-2", "resolved"),
     ]
     assert rows[0]["households_affected"] == 150 and rows[0]["village"] == "东楼村"
+
+
+def test_quota_table_adds_up_partitions_per_county(module_bucket: tuple[Any, str]) -> None:
+    client, bucket = module_bucket
+    (panel,) = [p for p in _panels("gas") if p["title"].startswith("预计耗尽日期")]
+    stop = NOW + timedelta(minutes=1)
+    q = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": None},
+        start=_iso(NOW - timedelta(days=3)),
+        stop=_iso(stop),
+    )
+    rows = {r["county"]: r for r in _run(client, q)}
+    fault = rows[FAULT]
+    assert (fault["quota_m3"], fault["used_m3"], fault["remaining_m3"]) == (
+        100000.0,
+        90000.0,
+        10000.0,
+    )
+    assert fault["burn_m3_per_day"] == 900.0 and fault["households_at_risk"] == 12.0
+    assert abs(fault["days_left"] - 10000.0 / 900.0) < 1e-9
+    assert abs((fault["exhaustion"] - stop).total_seconds() - 10000.0 / 900.0 * 86400) < 1
+    assert rows[HEALTHY]["days_left"] > fault["days_left"]
 
 
 def test_variable_queries(module_bucket: tuple[Any, str]) -> None:
