@@ -21,14 +21,9 @@ REQUIRED_COLUMNS = (
     "priority_group",
     "rated_kw",
 )
-OPTIONAL_COLUMNS = (
-    "township",
-    "lat",
-    "lon",
-    "retrofit_completed",
-    "old_heating_present",
-    "gas_quota_m3",
-)
+# Contract order (the model's field order); the rest are optional columns.
+REGISTRY_COLUMNS = tuple(Household.model_fields)
+OPTIONAL_COLUMNS = tuple(c for c in REGISTRY_COLUMNS if c not in REQUIRED_COLUMNS)
 
 
 @dataclass(frozen=True)

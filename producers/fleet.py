@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from heatwatch.registry_csv import REGISTRY_COLUMNS
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
@@ -224,25 +226,6 @@ class Fleet:
 
     def write_topology(self, path: Path) -> None:
         path.write_text(json.dumps(self.topology(), ensure_ascii=False, indent=1), "utf-8")
-
-
-REGISTRY_COLUMNS = [
-    "household_id",
-    "county",
-    "village",
-    "township",
-    "retrofit_type",
-    "heating_device",
-    "feeder_id",
-    "gas_station_id",
-    "priority_group",
-    "rated_kw",
-    "lat",
-    "lon",
-    "retrofit_completed",
-    "old_heating_present",
-    "gas_quota_m3",
-]
 
 
 def retrofit_counts(households: int) -> dict[str, int]:

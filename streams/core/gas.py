@@ -49,15 +49,11 @@ def _open_low_pressure(ctx: DetectorContext, st: HouseholdState, pressure: float
     hh = st.household
     station = st.station
     parent = station.shortfall.incident_id if station is not None and station.shortfall else None
-    st.low = ctx.book.open(
+    st.low = ctx.book.open_household(
         IncidentKind.GAS_LOW_PRESSURE,
-        EntityType.HOUSEHOLD,
-        hh.household_id,
-        hh.county,
+        hh,
         st.low_first_ts,
         Severity.CRITICAL if hh.is_priority else Severity.WARNING,
-        village=hh.village,
-        priority_households=int(hh.is_priority),
         parent_id=parent,
         details={"gas_station_id": hh.gas_station_id, "pressure_kpa": pressure},
     )
@@ -170,15 +166,11 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
     if projected > quota and st.quota_risk is None:
         hh = st.household
         exhaustion_day = day + 1 + int((quota - st.gas_used) / burn) if burn > 0 else None
-        st.quota_risk = ctx.book.open(
+        st.quota_risk = ctx.book.open_household(
             IncidentKind.GAS_QUOTA_RISK,
-            EntityType.HOUSEHOLD,
-            hh.household_id,
-            hh.county,
+            hh,
             day_start_s(day + 1),
             Severity.WARNING,
-            village=hh.village,
-            priority_households=int(hh.is_priority),
             details={
                 "gas_station_id": hh.gas_station_id,
                 "quota_m3": quota,

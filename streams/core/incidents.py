@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
+from heatwatch.contract.registry import Household
 from streams.core.clock import to_datetime
 
 
@@ -75,6 +76,30 @@ class IncidentBook:
         self.opened += 1
         self._listener(Change.OPENED, incident)
         return incident
+
+    def open_household(
+        self,
+        kind: IncidentKind,
+        household: Household,
+        started_at_s: int,
+        severity: Severity,
+        *,
+        parent_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Incident:
+        """An incident on one household: place, priority count and entity come from its row."""
+        return self.open(
+            kind,
+            EntityType.HOUSEHOLD,
+            household.household_id,
+            household.county,
+            started_at_s,
+            severity,
+            village=household.village,
+            priority_households=int(household.is_priority),
+            parent_id=parent_id,
+            details=details,
+        )
 
     def update(self, incident: Incident, **changes: Any) -> None:
         """Apply changes; tell the listener only if something really changed."""

@@ -51,15 +51,11 @@ def _open_household_outage(ctx: DetectorContext, st: HouseholdState, ts: int, ca
     hh = st.household
     feeder = st.feeder
     parent = feeder.outage.incident_id if feeder is not None and feeder.outage else None
-    st.outage = ctx.book.open(
+    st.outage = ctx.book.open_household(
         IncidentKind.HOUSEHOLD_OUTAGE,
-        EntityType.HOUSEHOLD,
-        hh.household_id,
-        hh.county,
+        hh,
         ts,
         Severity.CRITICAL if hh.is_priority else Severity.WARNING,
-        village=hh.village,
-        priority_households=int(hh.is_priority),
         parent_id=parent,
         details={"cause": cause, "feeder_id": hh.feeder_id, "priority_group": hh.priority_group},
     )
@@ -132,15 +128,11 @@ def scan_comm_loss(
         if feeder is not None and feeder.outage is not None:
             continue
         hh = st.household
-        st.comm = ctx.book.open(
+        st.comm = ctx.book.open_household(
             IncidentKind.COMM_LOSS,
-            EntityType.HOUSEHOLD,
-            hh.household_id,
-            hh.county,
+            hh,
             last,
             Severity.INFO,
-            village=hh.village,
-            priority_households=int(hh.is_priority),
             details={
                 "feeder_id": hh.feeder_id,
                 "gas_station_id": hh.gas_station_id,

@@ -22,15 +22,11 @@ def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> floa
         st.peak_run += 1
         if st.peak is None and st.peak_run >= s.peak_charging_min_days:
             hh = st.household
-            st.peak = ctx.book.open(
+            st.peak = ctx.book.open_household(
                 IncidentKind.PEAK_CHARGING,
-                EntityType.HOUSEHOLD,
-                hh.household_id,
-                hh.county,
+                hh,
                 day_start_s(st.peak_first_day),
                 Severity.INFO,
-                village=hh.village,
-                priority_households=int(hh.is_priority),
                 details={"feeder_id": hh.feeder_id, "valley_share": round(share, 3)},
             )
         elif st.peak is not None:
