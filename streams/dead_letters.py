@@ -50,7 +50,13 @@ def describe_validation_error(exc: ValidationError) -> str:
     else:
         category = "invalid value"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{category}: {loc}: {first['msg']}{more}"
+    message = first["msg"]
+    if category == "unparseable time" and etype == "string_pattern_mismatch":
+        message = (
+            "expected RFC 3339 with a UTC offset, e.g. 2021-12-01T08:15:00+08:00; "
+            f"got {first['input']!r}"
+        )
+    return f"{category}: {loc}: {message}{more}"
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -8,47 +8,55 @@ wrong type and goes to the dead-letter output rather than being guessed at.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 _READING_CONFIG = ConfigDict(frozen=True, strict=True, extra="ignore")
 
-# Meters of one feeder report the same few timestamps (96 a day), so parsed timestamps and
-# their epoch seconds are shared: a reading's epoch is a dict hit instead of a utcoffset()
-# computation, which was ~15% of the per-reading cost. Bounded: cleared when it grows large.
-_TS_BY_TEXT: dict[str, datetime] = {}
-EPOCH_BY_ID: dict[int, int] = {}
-_TS_CACHE_LIMIT = 50_000
+# RFC 3339 date-time: a calendar date, a time, and a mandatory offset (Z or ±hh:mm).
+RFC3339 = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+)
+
+# A reading's timestamp stays the validated RFC 3339 text it arrived as. Turning it into a
+# datetime is the expensive part of parsing a reading (~1-2 µs of ~6), yet the meters of a
+# city report only 96 distinct timestamps a day: ``event_epoch`` parses each distinct text
+# once. The pattern rules out naive times at the door; an impossible date that the pattern
+# cannot see (30 February) fails in ``event_epoch`` and is dead-lettered by the engine.
+EventTime = Annotated[
+    str,
+    StringConstraints(pattern=RFC3339),
+    Field(
+        description="End of the interval: RFC 3339 / ISO 8601 with a UTC offset, e.g. "
+        "2021-12-01T08:15:00+08:00.",
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+
+_EPOCH_BY_TEXT: dict[str, int] = {}
+_EPOCH_CACHE_LIMIT = 100_000
 
 
-def _shared_timestamp(value: Any) -> Any:
-    if type(value) is not str:
-        return value
-    parsed = _TS_BY_TEXT.get(value)
-    if parsed is None:
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            return parsed  # AwareDatetime rejects it with a clear message
-        if len(_TS_BY_TEXT) >= _TS_CACHE_LIMIT:
-            _TS_BY_TEXT.clear()
-            EPOCH_BY_ID.clear()
-        _TS_BY_TEXT[value] = parsed
-        EPOCH_BY_ID[id(parsed)] = int(parsed.timestamp())
+def event_epoch(ts: str) -> int:
+    """Epoch seconds of a reading's ``ts``; raises ``ValueError`` for an impossible date."""
+    epoch = _EPOCH_BY_TEXT.get(ts)
+    if epoch is None:
+        epoch = int(parse_event_time(ts).timestamp())
+        if len(_EPOCH_BY_TEXT) >= _EPOCH_CACHE_LIMIT:
+            _EPOCH_BY_TEXT.clear()
+        _EPOCH_BY_TEXT[ts] = epoch
+    return epoch
+
+
+def parse_event_time(ts: str) -> datetime:
+    """The aware datetime of a reading's ``ts``."""
+    parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:  # the pattern already refuses this; kept for direct callers
+        raise ValueError(f"timestamp without UTC offset: {ts!r}")
     return parsed
 
-
-def event_epoch(ts: datetime) -> int:
-    """Epoch seconds of a reading's timestamp (fast for timestamps parsed from JSON)."""
-    epoch = EPOCH_BY_ID.get(id(ts))
-    return epoch if epoch is not None else int(ts.timestamp())
-
-
-EventTime = Annotated[
-    AwareDatetime,
-    BeforeValidator(_shared_timestamp, json_schema_input_type=str),
-    Field(description="End of the interval, ISO 8601 with a UTC offset (+08:00)."),
-]
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]

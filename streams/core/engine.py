@@ -19,7 +19,6 @@ from heatwatch.contract.incidents import IncidentKind, Severity
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import (
-    EPOCH_BY_ID,
     Batch,
     ElectricReading,
     FeederReading,
@@ -50,9 +49,6 @@ Handler = Callable[[DetectorContext, Any, Any, int], None]
 def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
     weather.last_ts = ts
     weather.add(interval_day_index(ts), r.temp_c)
-
-
-_epoch_by_id = EPOCH_BY_ID.get
 
 
 class Rejected(Exception):
@@ -140,7 +136,10 @@ class Engine:
 
     def push(self, r: AnyReading) -> None:
         """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used."""
-        ts = _epoch_by_id(id(r.ts)) or event_epoch(r.ts)
+        try:
+            ts = event_epoch(r.ts)
+        except ValueError as exc:
+            self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
         target: Target | None
         handler: Handler
         # The handler is chosen here, once, so the release loop needs no type dispatch.
@@ -176,7 +175,7 @@ class Engine:
                 self.counters.duplicates += 1
                 return
             self._reject(
-                f"late: ts {r.ts.isoformat()} arrived after readings up to "
+                f"late: ts {r.ts} arrived after readings up to "
                 f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
             )
         bucket = self._buckets.get(ts)

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from heatwatch.contract import Household
-from heatwatch.contract.telemetry import WIRE_ADAPTER
+from heatwatch.contract.telemetry import WIRE_ADAPTER, parse_event_time
 from producers.fleet import (
     COUNTY_NAMES,
     PROGRAMME_TOTAL,
@@ -47,8 +47,8 @@ def test_every_healthy_line_validates(healthy_run: Run) -> None:
         msg = WIRE_ADAPTER.validate_json(raw)
         kinds[msg.kind] += 1
         if msg.kind in ("electric", "gas", "feeder", "gas_station", "weather"):
-            assert msg.ts.utcoffset() is not None
-            assert msg.ts.utcoffset().total_seconds() == 8 * 3600  # type: ignore[union-attr]
+            offset = parse_event_time(msg.ts).utcoffset()  # type: ignore[union-attr]
+            assert offset is not None and offset.total_seconds() == 8 * 3600
     assert set(kinds) == {"electric", "gas", "feeder", "gas_station", "weather"}
     assert kinds["weather"] == 14 * 48
     assert not any(g.get("fault") for g in healthy_run.ground_truth)

@@ -63,7 +63,7 @@ def electric(
 ) -> ElectricReading:
     return ElectricReading(
         household_id=hid,
-        ts=at(step),
+        ts=at(step).isoformat(),
         interval_s=900,
         kwh=kwh,
         kw=kwh * 4,
@@ -74,20 +74,27 @@ def electric(
 
 def gas(hid: str, step: int, *, m3: float = 0.3, pressure: float = 2.0) -> GasReading:
     return GasReading(
-        household_id=hid, ts=at(step), interval_s=900, m3=m3, flow_m3h=m3 * 4, pressure_kpa=pressure
+        household_id=hid,
+        ts=at(step).isoformat(),
+        interval_s=900,
+        m3=m3,
+        flow_m3h=m3 * 4,
+        pressure_kpa=pressure,
     )
 
 
 def feeder(fid: str, step: int, kw: float, rated_kva: float = 100.0) -> FeederReading:
-    return FeederReading(feeder_id=fid, ts=at(step), kw=kw, rated_kva=rated_kva)
+    return FeederReading(feeder_id=fid, ts=at(step).isoformat(), kw=kw, rated_kva=rated_kva)
 
 
 def station(sid: str, step: int, outlet: float = 2.4, flow: float = 5.0) -> GasStationReading:
-    return GasStationReading(station_id=sid, ts=at(step), outlet_pressure_kpa=outlet, flow_m3h=flow)
+    return GasStationReading(
+        station_id=sid, ts=at(step).isoformat(), outlet_pressure_kpa=outlet, flow_m3h=flow
+    )
 
 
 def weather(step: int, temp: float = -8.0, county: str = "忻府区") -> WeatherReading:
-    return WeatherReading(county=county, ts=at(step), temp_c=temp)
+    return WeatherReading(county=county, ts=at(step).isoformat(), temp_c=temp)
 
 
 @dataclass

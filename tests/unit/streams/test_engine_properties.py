@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from heatwatch.contract.telemetry import event_epoch
 from streams.core.engine import Rejected
 from streams.core.settings import DetectionSettings
 from tests.unit.streams.scenario import (
@@ -97,9 +98,9 @@ def test_reordering_within_lateness_and_duplicates_change_nothing(
     lateness = DetectionSettings().lateness_s
     readings = faulty_stream()
     # Delay each reading by a random amount up to the lateness bound, then add duplicates.
-    keyed = [(r.ts.timestamp() + rng.uniform(0, lateness), i, r) for i, r in enumerate(readings)]
+    keyed = [(event_epoch(r.ts) + rng.uniform(0, lateness), i, r) for i, r in enumerate(readings)]
     keyed += [
-        (k + rng.uniform(0, lateness - (k - r.ts.timestamp())), -1, r)
+        (k + rng.uniform(0, lateness - (k - event_epoch(r.ts))), -1, r)
         for k, _, r in keyed
         if rng.random() < dup_share
     ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from tests.unit.streams.scenario import at, electric, healthy_day, household, run
 
 
@@ -28,7 +30,7 @@ def test_last_gasp_opens_and_power_up_resolves_a_household_outage() -> None:
 
 
 def r_step(r: object) -> int:
-    return int((r.ts - at(0)).total_seconds() // 900)  # type: ignore[attr-defined]
+    return int((datetime.fromisoformat(r.ts) - at(0)).total_seconds() // 900)  # type: ignore[attr-defined]
 
 
 def test_zero_voltage_without_event_is_an_outage() -> None:
