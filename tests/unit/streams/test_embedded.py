@@ -20,6 +20,7 @@ BAD_LINES = {
     GOOD.replace(b'"kwh":0.5', b'"kwh":-0.5'): "negative energy",
     GOOD.replace(b"2021-12-01T00:15:00+08:00", b"yesterday"): "unparseable time",
     GOOD.replace(b"2021-12-01T00:15:00+08:00", b"2021-12-01T00:15:00"): "unparseable time",
+    GOOD.replace(b"2021-12-01T00:15:00+08:00", b"2021-02-30T00:15:00+08:00"): "unparseable time",
     GOOD.replace(b'"H1"', b'"H999"'): "unknown household",
     b"[1, 2]": "wrong type",
     b'{"household_id": "H1"}': "missing kind",
