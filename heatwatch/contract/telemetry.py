@@ -35,18 +35,18 @@ EventTime = Annotated[
     ),
 ]
 
-_EPOCH_BY_TEXT: dict[str, int] = {}
+EPOCH_BY_TEXT: dict[str, int] = {}
 _EPOCH_CACHE_LIMIT = 100_000
 
 
 def event_epoch(ts: str) -> int:
     """Epoch seconds of a reading's ``ts``; raises ``ValueError`` for an impossible date."""
-    epoch = _EPOCH_BY_TEXT.get(ts)
+    epoch = EPOCH_BY_TEXT.get(ts)
     if epoch is None:
         epoch = int(parse_event_time(ts).timestamp())
-        if len(_EPOCH_BY_TEXT) >= _EPOCH_CACHE_LIMIT:
-            _EPOCH_BY_TEXT.clear()
-        _EPOCH_BY_TEXT[ts] = epoch
+        if len(EPOCH_BY_TEXT) >= _EPOCH_CACHE_LIMIT:
+            EPOCH_BY_TEXT.clear()
+        EPOCH_BY_TEXT[ts] = epoch
     return epoch
 
 

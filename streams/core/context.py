@@ -38,6 +38,9 @@ class EngineOutput(Protocol):
 
 class DetectorContext:
     __slots__ = (
+        "_valley_end",
+        "_valley_flag",
+        "_valley_start",
         "book",
         "comm_after_s",
         "dirty_feeders",
@@ -60,3 +63,13 @@ class DetectorContext:
         # Roll-ups are re-evaluated once per event-time step, only where something changed.
         self.dirty_feeders: set[FeederState] = set()
         self.dirty_stations: set[StationState] = set()
+        self._valley_start = self._valley_end = 0
+        self._valley_flag = False
+
+    def in_valley(self, start: int, end: int) -> bool:
+        """Whether an interval's midpoint is in the valley window; every meter of a time step
+        asks about the same interval, so the answer is kept for the next caller."""
+        if start != self._valley_start or end != self._valley_end:
+            self._valley_start, self._valley_end = start, end
+            self._valley_flag = self.valley.contains((start + end) / 2)
+        return self._valley_flag

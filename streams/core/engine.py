@@ -19,6 +19,7 @@ from heatwatch.contract.incidents import IncidentKind, Severity
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import (
+    EPOCH_BY_TEXT,
     Batch,
     ElectricReading,
     FeederReading,
@@ -44,6 +45,7 @@ from streams.core.storage import judge_valley_day, on_feeder, storage_day_metric
 AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
 Target = HouseholdState | FeederState | StationState | CountyWeather
 Handler = Callable[[DetectorContext, Any, Any, int], None]
+_known_epoch = EPOCH_BY_TEXT.get
 
 
 def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
@@ -136,10 +138,12 @@ class Engine:
 
     def push(self, r: AnyReading) -> None:
         """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used."""
-        try:
-            ts = event_epoch(r.ts)
-        except ValueError as exc:
-            self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
+        ts = _known_epoch(r.ts)  # inlined cache hit: this runs once per reading
+        if ts is None:
+            try:
+                ts = event_epoch(r.ts)
+            except ValueError as exc:
+                self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
         target: Target | None
         handler: Handler
         # The handler is chosen here, once, so the release loop needs no type dispatch.

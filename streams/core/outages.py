@@ -15,11 +15,9 @@ def on_electric(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts
     """Account one meter interval and move the household's outage / comm-loss state."""
     start = ts - r.interval_s
     covered_from = st.accounted_until
-    if covered_from:
-        if st.outage is not None and start > covered_from:
+    if covered_from < start:
+        if covered_from and st.outage is not None:
             st.d_outage += start - covered_from  # the silent gap after a last gasp
-        covered_from = max(start, covered_from)
-    else:
         covered_from = start
     dead = r.event == "power_down" or r.voltage_v < ctx.voltage_min
     if dead:
@@ -28,9 +26,10 @@ def on_electric(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts
         st.d_avail += ts - covered_from
     st.accounted_until = ts
     st.d_readings += 1
-    st.d_energy += r.kwh
-    if ctx.valley.contains(ts - r.interval_s / 2):
-        st.d_valley += r.kwh
+    kwh = r.kwh
+    st.d_energy += kwh
+    if ctx.in_valley(start, ts):
+        st.d_valley += kwh
     st.last_ts = ts
     if st.comm is not None:
         ctx.book.resolve(st.comm, ts)
