@@ -24,39 +24,23 @@ from dashboards.common import (
     timeseries_panel,
 )
 
-# Last snapshot per (county, kind, severity) series, summed over the whole selection.
-ACTIVE_TOTAL = flux(
-    source("active_incidents", ["top_level"]),
-    tag_filter("county"),
-    "  |> last()",
-    '  |> group(columns: ["_field"])',
-    "  |> sum()",
-)
 
-HOUSEHOLDS_AFFECTED = flux(
-    source("active_incidents", ["households_affected"]),
-    tag_filter("county"),
-    "  |> last()",
-    '  |> group(columns: ["_field"])',
-    "  |> sum()",
-)
+def active_total(field: str, *filters: str) -> str:
+    """The last snapshot of every active_incidents series, summed over the selection."""
+    return flux(
+        source("active_incidents", [field]),
+        tag_filter("county"),
+        *filters,
+        "  |> last()",
+        '  |> group(columns: ["_field"])',
+        "  |> sum()",
+    )
 
-PRIORITY_AFFECTED = flux(
-    source("active_incidents", ["priority_households"]),
-    tag_filter("county"),
-    "  |> last()",
-    '  |> group(columns: ["_field"])',
-    "  |> sum()",
-)
 
-CRITICAL_ACTIVE = flux(
-    source("active_incidents", ["count"]),
-    tag_filter("county"),
-    '  |> filter(fn: (r) => r.severity == "critical")',
-    "  |> last()",
-    '  |> group(columns: ["_field"])',
-    "  |> sum()",
-)
+ACTIVE_TOTAL = active_total("top_level")
+HOUSEHOLDS_AFFECTED = active_total("households_affected")
+PRIORITY_AFFECTED = active_total("priority_households")
+CRITICAL_ACTIVE = active_total("count", '  |> filter(fn: (r) => r.severity == "critical")')
 
 # One bar per county × kind: the current number of active incidents.
 ACTIVE_BY_COUNTY_KIND = flux(
