@@ -197,52 +197,48 @@ class Provisioner:
                 ),
             )
 
+    def _upsert(
+        self,
+        what: str,
+        name: str,
+        desired: Any,
+        current: Any,
+        create: Callable[[], Any],
+        update: Callable[[], Any],
+    ) -> None:
+        """Create what is missing; update what differs; leave the rest alone."""
+        if current is None:
+            self._do(what, name, "create", create)
+        else:
+            action = "unchanged" if _subset_equal(desired, current) else "update"
+            self._do(what, name, action, update)
+
     def apply_contact_points(self) -> None:
-        existing = {c["uid"]: c for c in (self.api.alertingprovisioning.get_contactpoints() or [])}
+        provisioning = self.api.alertingprovisioning
+        existing = {c["uid"]: c for c in (provisioning.get_contactpoints() or [])}
         for cp in alerting.contact_points():
             desired = expand_env(cp, self.environ, self.missing_env)
-            cur = existing.get(cp["uid"])
-            if cur is None:
-                self._do(
-                    "contact point",
-                    cp["name"],
-                    "create",
-                    partial(self.api.alertingprovisioning.create_contactpoint, desired),
-                )
-            else:
-                action = "unchanged" if _subset_equal(desired, cur) else "update"
-                self._do(
-                    "contact point",
-                    cp["name"],
-                    action,
-                    partial(
-                        self.api.alertingprovisioning.update_contactpoint, desired["uid"], desired
-                    ),
-                )
+            self._upsert(
+                "contact point",
+                cp["name"],
+                desired,
+                existing.get(cp["uid"]),
+                partial(provisioning.create_contactpoint, desired),
+                partial(provisioning.update_contactpoint, desired["uid"], desired),
+            )
 
     def apply_mute_timings(self) -> None:
-        existing = {m["name"]: m for m in (self.api.alertingprovisioning.get_mute_timings() or [])}
+        provisioning = self.api.alertingprovisioning
+        existing = {m["name"]: m for m in (provisioning.get_mute_timings() or [])}
         for mt in alerting.mute_timings():
-            cur = existing.get(mt["name"])
-            if cur is None:
-                self._do(
-                    "mute timing",
-                    mt["name"],
-                    "create",
-                    partial(self.api.alertingprovisioning.create_mute_timing, mt),
-                )
-            else:
-                action = "unchanged" if _subset_equal(mt, cur) else "update"
-                self._do(
-                    "mute timing",
-                    mt["name"],
-                    action,
-                    partial(
-                        self.api.alertingprovisioning.update_mute_timing,
-                        quote(mt["name"], safe=""),
-                        mt,
-                    ),
-                )
+            self._upsert(
+                "mute timing",
+                mt["name"],
+                mt,
+                existing.get(mt["name"]),
+                partial(provisioning.create_mute_timing, mt),
+                partial(provisioning.update_mute_timing, quote(mt["name"], safe=""), mt),
+            )
 
     def apply_rule_groups(self) -> None:
         for group in alerting.GROUP_INTERVALS:
