@@ -90,10 +90,6 @@ class ReplaySummary:
     data: dict[str, Any]
     out_dir: Path
 
-    @property
-    def incidents_by_kind(self) -> dict[str, int]:
-        return dict(self.data["incidents_by_kind"])
-
 
 @contextmanager
 def long_lived_state() -> Iterator[None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -51,11 +50,3 @@ class Incident(BaseModel):
     priority_households: int = Field(ge=0)
     parent_id: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def is_open(self) -> bool:
-        return self.ended_at is None
-
-    def duration_s(self, now: datetime) -> float:
-        end = self.ended_at or now
-        return (end - self.started_at).total_seconds()

@@ -59,7 +59,6 @@ def parse_event_time(ts: str) -> datetime:
 
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
 IntervalSeconds = Annotated[int, Field(gt=0, le=86_400)]
 
 

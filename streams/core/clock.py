@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 CST = timezone(timedelta(hours=8), "CST")
 _CST_OFFSET_S = 8 * 3600
@@ -13,11 +13,6 @@ _EPOCH_DAY = date(1970, 1, 1)
 def to_datetime(epoch_s: int) -> datetime:
     """An aware datetime in China Standard Time."""
     return datetime.fromtimestamp(epoch_s, CST)
-
-
-def local_day_index(epoch_s: int) -> int:
-    """The CST day a moment falls in, as days since 1970-01-01."""
-    return (epoch_s + _CST_OFFSET_S) // DAY_S
 
 
 def interval_day_index(end_s: int) -> int:
@@ -60,7 +55,3 @@ class ValleyWindow:
     def seconds_since_start(self, epoch_s: int) -> int:
         """Seconds since the most recent valley start (local)."""
         return int((epoch_s + _CST_OFFSET_S - self.start) % DAY_S)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

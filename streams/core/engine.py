@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from heatwatch.contract.incidents import IncidentKind, Severity
@@ -64,7 +64,6 @@ class EngineCounters:
     rejected: int = 0
     processed: int = 0
     days_closed: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
 
 
 class Engine:
