@@ -93,7 +93,8 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
         proc.wait(timeout=10)
 
 
-def committed_lag(env: PipelineEnv) -> dict[int, int]:
+def _offsets(env: PipelineEnv) -> tuple[dict[int, int], dict[int, int]]:
+    """(end offset, committed offset of the worker's group) per partition."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
@@ -102,9 +103,21 @@ def committed_lag(env: PipelineEnv) -> dict[int, int]:
     try:
         tps = [TopicPartition(env.topic, p) for p in range(env.partitions)]
         end = consumer.end_offsets(tps)
-        return {tp.partition: end[tp] - (consumer.committed(tp) or 0) for tp in tps}
+        return (
+            {tp.partition: end[tp] for tp in tps},
+            {tp.partition: consumer.committed(tp) or 0 for tp in tps},
+        )
     finally:
         consumer.close()
+
+
+def committed_offsets(env: PipelineEnv) -> dict[int, int]:
+    return _offsets(env)[1]
+
+
+def committed_lag(env: PipelineEnv) -> dict[int, int]:
+    end, committed = _offsets(env)
+    return {p: end[p] - committed[p] for p in end}
 
 
 def wait_for_lag_zero(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from producers.simulate import SimulationConfig, simulate
 from tests.integration.pipeline_support import (
     PipelineEnv,
     committed_lag,
+    committed_offsets,
     count_in_influx,
     dead_letters,
     incidents_in_influx,
@@ -126,20 +128,32 @@ def test_kill_9_and_restart_gives_the_same_incidents(
     stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
 ) -> None:
     env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
-    # Produce at a pace so the kill lands mid-stream with offsets partly committed.
+    # The kill must land mid-stream: after the worker has committed (checkpointed) some
+    # records and while the producer is still sending the rest. Waiting on those two
+    # conditions, not on a fixed sleep, keeps the test valid however fast the worker is.
     worker = env.start_worker("w1", tmp_path)
+    producer = threading.Thread(target=_produce, args=(env, sim), kwargs={"rate": 10_000})
     try:
-        _produce(env, sim, rate=30_000)
-        time.sleep(2)
-        lag = committed_lag(env)
+        producer.start()
+        deadline = time.monotonic() + 60
+        committed = 0
+        while time.monotonic() < deadline and producer.is_alive():
+            committed = sum(committed_offsets(env).values())
+            if committed > 0:
+                break
+            time.sleep(0.2)
+        mid_stream = producer.is_alive()
         stop(worker, signal.SIGKILL)
-        assert sum(lag.values()) > 0, "the worker finished before the kill: slow it down"
+        assert committed > 0, "the worker committed nothing before the kill"
+        assert mid_stream, "the stream ended before the kill: produce more slowly"
+        producer.join()
         worker = env.start_worker("w2", tmp_path)
         wait_for_lag_zero(env, 120, [worker])
         time.sleep(1)
         assert _assert_scored(env, sim) == _replay_ids(sim, tmp_path)
     finally:
         stop(worker)
+        producer.join()
 
 
 def _replay_ids(sim: Path, tmp_path: Path) -> set[str]:
