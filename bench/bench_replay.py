@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from heatwatch.registry_csv import load_registry_csv
+from heatwatch.formats.registry_csv import load_registry_csv
 from producers.simulate import SimulationConfig, simulate
 from streams.core.engine import Engine
 from streams.core.settings import DetectionSettings

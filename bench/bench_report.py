@@ -120,7 +120,7 @@ def synthesise(n: int, out: Path, seed: int = 7) -> None:
 def measure(run: Path, out: Path, lang: str) -> dict[str, float]:
     from heatwatch.report.loading import ParquetRollups, load_registry
     from heatwatch.report.season import run_season
-    from streams.core.stability import StabilityPolicy
+    from heatwatch.report.stability import StabilityPolicy
 
     marks: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Season stability 采暖季稳定运行: progress towards the 先立后破 criteria.
 
-Dashboard indicators approximate the stability policy (``streams/core/stability``) from
+Dashboard indicators approximate the stability policy (``heatwatch/report/stability``) from
 ``household_day`` with the default criteria (availability ≥ 98 %, ≥ 1080 known minutes per day,
 ≤ 24 h total interruption, ≤ 12 h gas shortfall). The authoritative, household-by-household
 verdict is the season stability report, not this dashboard.

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from heatwatch.registry_csv import REGISTRY_COLUMNS
+from heatwatch.formats.registry_csv import REGISTRY_COLUMNS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

@@ -15,9 +15,9 @@ from typing import Any
 import faust
 
 from heatwatch.contract.registry import Household
-from heatwatch.settings import InfluxSettings, KafkaSettings, WorkerSettings
-from streams.agents import Pipeline, PipelineConfig
 from streams.core.settings import DetectionSettings
+from streams.pipeline import Pipeline, PipelineConfig
+from streams.settings import InfluxSettings, KafkaSettings, WorkerSettings
 from streams.sinks.influx import InfluxSink, InfluxWriter
 
 log = logging.getLogger(__name__)

@@ -23,12 +23,12 @@ from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
-from heatwatch.rollup_parquet import ROLLUP_SCHEMA, rollups_to_table
+from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA, rollups_to_table
 from streams.core.context import Metric
 from streams.core.engine import Engine, Rejected
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
-from streams.dead_letters import describe_validation_error, validate_batch_readings
+from streams.ingest import describe_validation_error, validate_batch_readings
 
 ProgressCallback = Callable[[int, int], None]
 

@@ -2,70 +2,17 @@
 
 from __future__ import annotations
 
-LANGS = ("zh", "en")
+from heatwatch.contract.glossary import (
+    INCIDENT_KINDS,
+    PRIORITY_GROUPS,
+    RETROFIT_TYPES,
+    by_lang,
+)
 
-RETROFIT = {
-    "zh": {
-        "district_heating": "集中供热、工业余热",
-        "boiler_ultra_low_emission": "锅炉超低排放改造",
-        "coal_to_electric": "煤改电",
-        "coal_to_gas": "煤改气",
-        "biomass_chp": "生物质热电联产",
-        "biomass_district": "生物质集中供热",
-        "wind_electric": "风电清洁取暖",
-        "solar": "太阳能清洁取暖",
-    },
-    "en": {
-        "district_heating": "district heating / waste heat",
-        "boiler_ultra_low_emission": "boiler ultra-low-emission",
-        "coal_to_electric": "coal-to-electricity",
-        "coal_to_gas": "coal-to-gas",
-        "biomass_chp": "biomass CHP",
-        "biomass_district": "biomass district heating",
-        "wind_electric": "wind-power heating",
-        "solar": "solar heating",
-    },
-}
-
-PRIORITY = {
-    "zh": {
-        "none": "",
-        "kindergarten": "幼儿园",
-        "school": "中小学校",
-        "elderly_home": "养老机构",
-        "hardship": "困难户",
-    },
-    "en": {
-        "none": "",
-        "kindergarten": "kindergarten",
-        "school": "school",
-        "elderly_home": "elderly home",
-        "hardship": "hardship",
-    },
-}
-
-INCIDENT_KIND = {
-    "zh": {
-        "household_outage": "用户停电",
-        "comm_loss": "通信中断",
-        "feeder_outage": "台区停电",
-        "peak_charging": "高峰时段蓄热",
-        "feeder_overload": "台区过载",
-        "gas_low_pressure": "用户燃气压力低",
-        "gas_supply_shortfall": "燃气供应不足",
-        "gas_quota_risk": "气量指标风险",
-    },
-    "en": {
-        "household_outage": "household outage",
-        "comm_loss": "communication loss",
-        "feeder_outage": "feeder outage",
-        "peak_charging": "peak-hour charging",
-        "feeder_overload": "feeder overload",
-        "gas_low_pressure": "low gas pressure",
-        "gas_supply_shortfall": "gas supply shortfall",
-        "gas_quota_risk": "gas quota risk",
-    },
-}
+# Terms come from the one glossary; this module holds only the report's sentences.
+RETROFIT = by_lang(RETROFIT_TYPES)
+PRIORITY = by_lang(PRIORITY_GROUPS)
+INCIDENT_KIND = by_lang(INCIDENT_KINDS)
 
 T: dict[str, dict[str, str]] = {
     "zh": {

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import PriorityGroup, RetrofitType
 from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.rollup_parquet import ROLLUP_SCHEMA
-from streams.core.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
+from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
+from heatwatch.report.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
 
 
 class InputError(Exception):

@@ -32,11 +32,11 @@ from heatwatch.report.render import (
     to_html,
     write_pdf,
 )
-from streams.core.stability import StabilityPolicy, evaluate_season
-from streams.core.stability.columns import NO_DATE, from_day_number
-from streams.core.stability.evaluate import SeasonResult, summarise
-from streams.core.stability.policy import parse_season_label
-from streams.core.stability.reasons import (
+from heatwatch.report.stability import StabilityPolicy, evaluate_season
+from heatwatch.report.stability.columns import NO_DATE, from_day_number
+from heatwatch.report.stability.evaluate import SeasonResult, summarise
+from heatwatch.report.stability.policy import parse_season_label
+from heatwatch.report.stability.reasons import (
     VERDICT_ORDER,
     Verdict,
     reason_codes,

@@ -1,7 +1,7 @@
 """Every detection threshold in one place, with the reason for its default.
 
 The core never reads the environment: the entry point builds a ``DetectionSettings`` (from
-``heatwatch.settings``, which reads ``HEATWATCH_DETECT_*`` variables) and passes it down.
+``streams.settings``, which reads ``HEATWATCH_DETECT_*`` variables) and passes it down.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from heatwatch.settings import InfluxSettings
+from streams.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
 

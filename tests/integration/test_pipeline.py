@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from heatwatch.registry_csv import load_registry_csv
-from heatwatch.scoring import score
+from heatwatch.formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
+from producers.scoring import score
 from producers.simulate import SimulationConfig, simulate
 from tests.integration.pipeline_support import (
     PipelineEnv,

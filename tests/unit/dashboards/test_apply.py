@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from typer.testing import CliRunner
 
-from dashboards.cli import app
+from heatwatch.cli.grafana import app
 
 
 class StubGrafana:

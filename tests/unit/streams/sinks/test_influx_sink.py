@@ -120,7 +120,7 @@ def test_writer_posts_gzip_maps_statuses_and_closes() -> None:
     from aiohttp import web
     from pydantic import SecretStr
 
-    from heatwatch.settings import InfluxSettings
+    from streams.settings import InfluxSettings
     from streams.sinks.influx import InfluxWriter
 
     async def go() -> None:

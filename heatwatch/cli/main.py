@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from heatwatch.registry_csv import RegistryError, load_registry_csv
-from heatwatch.settings import DetectionEnvSettings
+from heatwatch.cli.common import byte_progress, console, load_registry_or_exit
+from streams.settings import DetectionEnvSettings
 
 app = typer.Typer(
     name="heatwatch",
@@ -19,18 +17,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=True)
 
 
 def _mount_subcommands() -> None:
-    from producers.cli import simulate
+    from heatwatch.cli.simulate import simulate
 
     app.command("simulate")(simulate)
-    from dashboards.cli import app as grafana_app
-    from heatwatch.report.cli import app as report_app
+    from heatwatch.cli.grafana import app as grafana_app
+    from heatwatch.cli.report import app as report_app
 
     app.add_typer(report_app, name="report", help="Season stability and monthly reports.")
-    from heatwatch.worker_cli import produce_cmd, worker
+    from heatwatch.cli.produce import produce_cmd
+    from heatwatch.cli.worker import worker
 
     app.command("worker")(worker)
     app.command("produce")(produce_cmd)
@@ -44,33 +42,10 @@ def schema(
     ),
 ) -> None:
     """Write JSON Schemas of the data contract (registry row, telemetry, incident, rollup)."""
-    from heatwatch.schemas import write_schemas
+    from heatwatch.formats.schemas import write_schemas
 
     for path in write_schemas(out):
         typer.echo(path)
-
-
-def load_registry_or_exit(path: Path) -> list:  # type: ignore[type-arg]
-    try:
-        households, _ = load_registry_csv(path)
-    except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    if not households:
-        console.print(f"[red]{path}: the registry has no households[/red]")
-        raise typer.Exit(2)
-    return households
-
-
-def byte_progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 @app.command()
@@ -103,14 +78,14 @@ def replay(
         )
     # The report reads the registry beside the rollups: keep the run self-contained.
     shutil.copyfile(registry, out / "registry.csv")
-    from heatwatch.presentation import print_summary
+    from heatwatch.cli.presentation import print_summary
 
     print_summary(console, summary.data, out)
 
 
 def main() -> None:
     _mount_subcommands()
-    from heatwatch.demo import register as register_demo
+    from heatwatch.cli.demo import register as register_demo
 
     register_demo(app)
     app(prog_name="heatwatch")

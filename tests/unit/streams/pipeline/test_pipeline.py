@@ -11,14 +11,14 @@ from typing import Any
 import orjson
 import pytest
 
-from heatwatch.registry_csv import load_registry_csv
+from heatwatch.contract.keys import partition_for_key
+from heatwatch.formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router
 from producers.simulate import SimulationConfig, simulate
-from streams.agents import Pipeline, PipelineConfig
 from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.settings import DetectionSettings
 from streams.embedded import replay
-from streams.routing import partition_for_key
+from streams.pipeline import Pipeline, PipelineConfig
 from streams.sinks.influx import InfluxSink
 
 PARTITIONS = 3

@@ -17,7 +17,7 @@ from datetime import date
 
 import numpy as np
 
-from streams.core.stability.columns import (
+from heatwatch.report.stability.columns import (
     F64,
     I32,
     NO_DATE,
@@ -27,8 +27,8 @@ from streams.core.stability.columns import (
     day_number,
     from_day_number,
 )
-from streams.core.stability.policy import StabilityPolicy, parse_season_label
-from streams.core.stability.reasons import (
+from heatwatch.report.stability.policy import StabilityPolicy, parse_season_label
+from heatwatch.report.stability.reasons import (
     DATA_REASONS,
     FAILURE_REASONS,
     VERDICT_ORDER,

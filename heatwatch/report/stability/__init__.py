@@ -3,16 +3,16 @@
 No I/O here: loaders live in :mod:`heatwatch.report.loading`.
 """
 
-from streams.core.stability.columns import HouseholdTable, RollupColumns
-from streams.core.stability.evaluate import SeasonResult, evaluate_season
-from streams.core.stability.policy import (
+from heatwatch.report.stability.columns import HouseholdTable, RollupColumns
+from heatwatch.report.stability.evaluate import SeasonResult, evaluate_season
+from heatwatch.report.stability.policy import (
     PolicyError,
     Season,
     StabilityPolicy,
     parse_policy,
     policy_from_mapping,
 )
-from streams.core.stability.reasons import Reason, Verdict
+from heatwatch.report.stability.reasons import Reason, Verdict
 
 __all__ = [
     "HouseholdTable",

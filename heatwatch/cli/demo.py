@@ -11,10 +11,15 @@ from rich.console import Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from heatwatch.cli import console, load_registry_or_exit
-from heatwatch.presentation import incidents_table, print_summary, score_table, write_html_summary
-from heatwatch.scoring import read_dead_letter_lines, read_incidents, score
-from heatwatch.settings import DetectionEnvSettings
+from heatwatch.cli.common import console, load_registry_or_exit
+from heatwatch.cli.presentation import (
+    incidents_table,
+    print_summary,
+    score_table,
+    write_html_summary,
+)
+from producers.scoring import read_dead_letter_lines, read_incidents, score
+from streams.settings import DetectionEnvSettings
 
 
 def demo(

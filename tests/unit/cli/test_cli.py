@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from heatwatch.cli import _mount_subcommands, app
+from heatwatch.cli.main import _mount_subcommands, app
 
 _mount_subcommands()
 runner = CliRunner()

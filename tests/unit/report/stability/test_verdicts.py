@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from streams.core.stability import (
+from heatwatch.report.stability import (
     HouseholdTable,
     Reason,
     RollupColumns,
@@ -16,8 +16,8 @@ from streams.core.stability import (
     evaluate_season,
     policy_from_mapping,
 )
-from streams.core.stability.columns import NO_DATE, day_number
-from streams.core.stability.reasons import reason_codes, reason_text, reason_texts, reasons_in
+from heatwatch.report.stability.columns import NO_DATE, day_number
+from heatwatch.report.stability.reasons import reason_codes, reason_text, reason_texts, reasons_in
 
 SEASON = "2021-2022"
 START = date(2021, 11, 15)

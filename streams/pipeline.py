@@ -39,6 +39,7 @@ import orjson
 from pydantic import ValidationError
 
 from heatwatch.contract.incidents import Incident, IncidentKind, Severity
+from heatwatch.contract.keys import registry_by_partition
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
@@ -47,8 +48,7 @@ from streams.core.context import Metric
 from streams.core.engine import Engine, Rejected
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
-from streams.dead_letters import describe_validation_error, validate_batch_readings
-from streams.routing import registry_by_partition
+from streams.ingest import describe_validation_error, validate_batch_readings
 from streams.sinks.influx import InfluxSink
 from streams.sinks.points import (
     active_incidents_line,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from heatwatch.cli import app
-from heatwatch.registry_csv import load_registry_csv
-from heatwatch.scoring import read_dead_letter_lines, read_incidents, score
+from heatwatch.cli.main import app
+from heatwatch.formats.registry_csv import load_registry_csv
+from producers.scoring import read_dead_letter_lines, read_incidents, score
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
 
@@ -54,8 +54,8 @@ def test_every_injected_fault_is_found_and_healthy_households_stay_quiet(
 
 
 def test_demo_command_runs_and_reports_a_perfect_score(tmp_path: Path) -> None:
-    from heatwatch.cli import _mount_subcommands
-    from heatwatch.demo import register
+    from heatwatch.cli.demo import register
+    from heatwatch.cli.main import _mount_subcommands
 
     _mount_subcommands()
     register(app)

@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from heatwatch.report.fonts import FontMissingError
 from heatwatch.report.loading import InputError, load_registry, rollup_source
-from streams.core.stability import PolicyError, StabilityPolicy, parse_policy
+from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
 
 app = typer.Typer(help="Season stability report (先立后破) and the monthly county report (月报).")
 console = Console(stderr=True)

@@ -9,21 +9,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from heatwatch.contract.glossary import INCIDENT_KINDS, SEVERITIES, bilingual
 from heatwatch.contract.incidents import Incident
-from heatwatch.scoring import Score
+from producers.scoring import Score
 
-KIND_LABELS = {
-    "household_outage": "住户停电 household outage",
-    "comm_loss": "通信中断 comm loss",
-    "feeder_outage": "台区停电 feeder outage",
-    "peak_charging": "峰段蓄热 peak charging",
-    "feeder_overload": "台区过载 feeder overload",
-    "gas_low_pressure": "住户低压 gas low pressure",
-    "gas_supply_shortfall": "气源不足 gas supply shortfall",
-    "gas_quota_risk": "气量超限风险 gas quota risk",
-}
-
-SEVERITY_LABELS = {"critical": "严重 critical", "warning": "警告 warning", "info": "提示 info"}
+KIND_LABELS = {code: bilingual(INCIDENT_KINDS, code) for code in INCIDENT_KINDS}
+SEVERITY_LABELS = {code: bilingual(SEVERITIES, code) for code in SEVERITIES}
 
 
 def incidents_table(data: dict[str, Any]) -> Table:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.core.stability import PolicyError, StabilityPolicy, parse_policy
+from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
 
-POLICY_FILE = Path(__file__).resolve().parents[3] / "deploy" / "policy" / "stability.yaml"
+POLICY_FILE = Path(__file__).resolve().parents[4] / "deploy" / "policy" / "stability.yaml"
 
 
 def test_shipped_policy_loads_with_documented_defaults() -> None:

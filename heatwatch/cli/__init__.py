@@ -1,0 +1,1 @@
+"""The command lines: the top layer; nothing imports from here."""

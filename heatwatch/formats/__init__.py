@@ -1,0 +1,1 @@
+"""File formats and loaders: the registry CSV, rollup Parquet, JSON Schemas."""

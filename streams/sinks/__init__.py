@@ -1,0 +1,1 @@
+"""Where results go: InfluxDB line protocol (pure mapping) and its writer."""

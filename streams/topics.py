@@ -1,0 +1,34 @@
+"""The Kafka topics of the production path, created when missing (idempotent)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from streams.settings import KafkaSettings
+
+
+def ensure_topics(kafka: KafkaSettings, partitions: int, app_id: str | None = None) -> None:
+    """Create telemetry, dead-letter and incident topics if missing (idempotent)."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, client_id="heatwatch-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(kafka.telemetry_topic, partitions, 1),
+            NewTopic(kafka.dead_letter_topic, 1, 1),
+            NewTopic(
+                kafka.incident_topic,
+                max(1, partitions // 2),
+                1,
+                topic_configs={"cleanup.policy": "compact"},
+            ),
+        ]
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing, timeout_ms=30_000)
+    finally:
+        admin.close()
