@@ -17,7 +17,8 @@ import faust
 from heatwatch.contract.registry import Household
 from streams.core.settings import DetectionSettings
 from streams.pipeline import Pipeline, PipelineConfig
-from streams.settings import InfluxSettings, KafkaSettings, WorkerSettings
+from streams.security import faust_app_options
+from streams.settings import InfluxSettings, KafkaSettings, WebSettings, WorkerSettings
 from streams.sinks.influx import InfluxSink, InfluxWriter
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,11 @@ def build_app(
         stream_wait_empty=False,
         web_enabled=worker.web_enabled,
         web_port=worker.web_port,
+        web_bind=WebSettings().bind,  # loopback unless HEATWATCH_WORKER_WEB_BIND says otherwise
         producer_max_request_size=2 * 1024 * 1024,
         consumer_max_fetch_size=kafka.fetch_max_bytes_per_partition,
         stream_buffer_maxsize=kafka.stream_buffer_maxsize,
+        **faust_app_options(kafka),  # TLS + SASL/SCRAM (streams/security.py)
     )
     telemetry = app.topic(
         kafka.telemetry_topic,

@@ -7,11 +7,16 @@ Secrets are ``SecretStr`` so they never show in logs or reprs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.core.settings import DetectionSettings
+
+
+class MissingSecretError(ValueError):
+    """A required credential is not configured (the message names the variable, never a value)."""
 
 
 class DetectionEnvSettings(BaseSettings, DetectionSettings):
@@ -37,21 +42,47 @@ class KafkaSettings(BaseSettings):
     # and the next fetch is not in flight meanwhile (docs/production-path.md, "Throughput").
     fetch_max_bytes_per_partition: int = 32 * 1024 * 1024
     stream_buffer_maxsize: int = 16384
+    # Security (docs/security.md): TLS + SASL/SCRAM by default. PLAINTEXT must be chosen here
+    # AND allowed with --insecure on the command line (streams/security.py refuses otherwise).
+    security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = "SASL_SSL"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None  # CA that signed the broker certificate; None = system CAs
+    ssl_check_hostname: bool = True
 
 
 class InfluxSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEATWATCH_INFLUX_", extra="ignore")
 
     url: str = "http://127.0.0.1:8086"
-    token: SecretStr = SecretStr("heatwatch-dev-token")
+    # No default: each component gets its own least-privilege token (docs/security.md);
+    # the worker refuses to start without one.
+    token: SecretStr | None = None
     org: str = "heatwatch"
     bucket: str = "heatwatch"
     batch_size: int = 5000
     timeout_ms: int = 10_000
     gzip_level: int = 1  # request body compression, 0 = off (the client library used 9)
     max_pending_lines: int = 200_000  # lines held for InfluxDB before the agent pauses
+
+    def require_token(self) -> str:
+        """The token's value, or ``MissingSecretError`` naming the variable to set."""
+        if self.token is None or not self.token.get_secret_value():
+            raise MissingSecretError(
+                "no InfluxDB token: set HEATWATCH_INFLUX_TOKEN to this component's token "
+                "(the local stack writes them to its env files, docs/security.md)"
+            )
+        return self.token.get_secret_value()
+
+
+class WebSettings(BaseSettings):
+    """The Faust web server's bind address (``HEATWATCH_WORKER_WEB_BIND``): loopback unless
+    configured otherwise (e.g. ``0.0.0.0`` in a pod, for the readiness probe)."""
+
+    model_config = SettingsConfigDict(env_prefix="HEATWATCH_WORKER_WEB_", extra="ignore")
+
+    bind: str = "127.0.0.1"
 
 
 class WorkerSettings(BaseSettings):

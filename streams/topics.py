@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import contextlib
 
+from streams.security import client_options
 from streams.settings import KafkaSettings
 
 
-def ensure_topics(kafka: KafkaSettings, partitions: int, app_id: str | None = None) -> None:
-    """Create telemetry, dead-letter and incident topics if missing (idempotent)."""
+def ensure_topics(
+    kafka: KafkaSettings,
+    partitions: int,
+    app_id: str | None = None,
+    *,
+    telemetry_only: bool = False,
+) -> None:
+    """Create telemetry, dead-letter and incident topics if missing (idempotent).
+
+    ``telemetry_only``: the producer's case; with ACLs it may see and write only telemetry.
+    """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, client_id="heatwatch-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap, client_id="heatwatch-admin", **client_options(kafka)
+    )
     try:
         existing = set(admin.list_topics())
         wanted = [
@@ -26,6 +38,8 @@ def ensure_topics(kafka: KafkaSettings, partitions: int, app_id: str | None = No
                 topic_configs={"cleanup.policy": "compact"},
             ),
         ]
+        if telemetry_only:
+            wanted = wanted[:1]
         missing = [t for t in wanted if t.name not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):

@@ -13,16 +13,22 @@ INFLUXDB_VERSION="${HEATWATCH_INFLUXDB_VERSION:-v2.7.12}"
 CACHE_DIR="${HEATWATCH_CACHE:-$HOME/.cache/heatwatch}"
 STACK_DIR="${HEATWATCH_STACK_DIR:-$REPO_ROOT/.stack}"
 LOG_DIR="$STACK_DIR/logs"
+SECRETS_DIR="$STACK_DIR/secrets" # 0700: CA, broker key, passwords, tokens (never committed)
 RUN_DIR="$STACK_DIR/run"
 
 KAFKA_PORT="${HEATWATCH_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${HEATWATCH_KAFKA_CONTROLLER_PORT:-9093}"
 INFLUX_PORT="${HEATWATCH_INFLUX_PORT:-8086}"
-INFLUX_TOKEN="${HEATWATCH_INFLUX_TOKEN:-heatwatch-dev-token}"
+# Security mode of the stack (docs/security.md): sasl_ssl = Kafka SASL/SCRAM-SHA-512 over TLS
+# with ACLs, InfluxDB with one least-privilege token per component; plaintext = the old
+# development stack (no TLS, no authentication, one operator token).
+STACK_SECURITY="${HEATWATCH_STACK_SECURITY:-plaintext}"
+# The InfluxDB operator token: given, or (secured stack) generated once into SECRETS_DIR.
+INFLUX_TOKEN="${HEATWATCH_INFLUX_OPERATOR_TOKEN:-}"
 INFLUX_ORG="${HEATWATCH_INFLUX_ORG:-heatwatch}"
 INFLUX_BUCKET="${HEATWATCH_INFLUX_BUCKET:-heatwatch}"
 INFLUX_USER="${HEATWATCH_INFLUX_USER:-heatwatch}"
-INFLUX_PASSWORD="${HEATWATCH_INFLUX_PASSWORD:-heatwatch-dev-password}"
+INFLUX_PASSWORD="${HEATWATCH_INFLUX_PASSWORD:-}"
 KAFKA_HEAP_OPTS="${HEATWATCH_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 
 KAFKA_LIB_DIR="$CACHE_DIR/kafka/$KAFKA_VERSION/libs"

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from streams.settings import KafkaSettings
+from streams.security import InsecureTransportError, check_transport, client_options
+from streams.settings import KafkaSettings, MissingSecretError
 from streams.topics import ensure_topics
 
 app = typer.Typer(help="Publish telemetry to Kafka.")
@@ -33,6 +34,15 @@ def produce_cmd(
         float, typer.Option(help="Readings per second; 0 = as fast as possible.")
     ] = 0.0,
     compression: Annotated[str, typer.Option(help="gzip or none.")] = "gzip",
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Allow HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT (no TLS, no "
+            "authentication): local experiments only. Also HEATWATCH_ALLOW_INSECURE=1.",
+            envvar="HEATWATCH_ALLOW_INSECURE",
+        ),
+    ] = False,
 ) -> None:
     """Publish telemetry to Kafka (concentrator batches keyed by feeder/station)."""
     from heatwatch.formats.registry_csv import load_registry_csv
@@ -50,7 +60,12 @@ def produce_cmd(
         kafka = kafka.model_copy(update={"bootstrap": bootstrap})
     if topic:
         kafka = kafka.model_copy(update={"telemetry_topic": topic})
-    ensure_topics(kafka, kafka.partitions)
+    try:
+        check_transport(kafka, insecure=insecure)
+    except (InsecureTransportError, MissingSecretError) as exc:
+        typer.echo(f"heatwatch produce: refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    ensure_topics(kafka, kafka.partitions, telemetry_only=True)
     router = Router(load_registry_csv(registry)[0] if registry else None)
     if input_path is not None:
         lines: Any = jsonl_lines(input_path)
@@ -61,7 +76,9 @@ def produce_cmd(
             households=simulate_households, days=days, seed=seed, batches=True
         )
         lines = chunk_lines(generate(config))
-    producer = make_producer(kafka.bootstrap, None if compression == "none" else compression)
+    producer = make_producer(
+        kafka.bootstrap, None if compression == "none" else compression, **client_options(kafka)
+    )
     try:
         stats = produce(producer, kafka.telemetry_topic, lines, router=router, rate=rate)
     except ProduceError as exc:

@@ -12,8 +12,20 @@ from typing import Annotated, Any
 
 import typer
 
-from streams.settings import DetectionEnvSettings, InfluxSettings, KafkaSettings, WorkerSettings
+from streams.security import InsecureTransportError, check_transport
+from streams.settings import (
+    DetectionEnvSettings,
+    InfluxSettings,
+    KafkaSettings,
+    MissingSecretError,
+    WorkerSettings,
+)
 from streams.topics import ensure_topics
+
+INSECURE_HELP = (
+    "Allow HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT (no TLS, no authentication): "
+    "local experiments only. Also HEATWATCH_ALLOW_INSECURE=1."
+)
 
 app = typer.Typer(help="Kafka → Faust → InfluxDB production path.")
 
@@ -28,6 +40,9 @@ def worker(
     store: Annotated[str | None, typer.Option(help="rocksdb:// or memory://")] = None,
     web_port: Annotated[int | None, typer.Option(help="Faust web port.")] = None,
     loglevel: Annotated[str | None, typer.Option(help="Log level.")] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help=INSECURE_HELP, envvar="HEATWATCH_ALLOW_INSECURE")
+    ] = False,
 ) -> None:
     """Run a Faust worker: telemetry from Kafka, incidents and metrics to InfluxDB."""
     from heatwatch.formats.registry_csv import load_registry_csv
@@ -52,6 +67,12 @@ def worker(
         if value is not None:
             updates[name] = value
     settings = settings.model_copy(update=updates)
+    try:  # refuse before touching Kafka: one line naming what is missing, never a value
+        check_transport(kafka, insecure=insecure)
+        influx.require_token()
+    except (InsecureTransportError, MissingSecretError) as exc:
+        typer.echo(f"heatwatch worker: refused: {exc}", err=True)
+        raise typer.Exit(2) from None
     households, _ = load_registry_csv(settings.registry)
     run_worker(households, DetectionEnvSettings().core(), kafka, influx, settings)
 

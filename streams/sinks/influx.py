@@ -200,7 +200,7 @@ class InfluxWriter:
         query = urlencode({"org": settings.org, "bucket": settings.bucket, "precision": "s"})
         self._url = f"{settings.url.rstrip('/')}/api/v2/write?{query}"
         self._headers = {
-            "Authorization": f"Token {settings.token.get_secret_value()}",
+            "Authorization": f"Token {settings.require_token()}",
             "Content-Type": "text/plain; charset=utf-8",
         }
         if settings.gzip_level > 0:
