@@ -49,10 +49,21 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
     return context
 
 
+class MaskedStr(str):
+    """A secret handed to a client library as the ``str`` it needs, with a masked ``repr``:
+    kafka-python logs its whole configuration dict at DEBUG (``Starting KafkaAdminClient with
+    configuration: {...}``), and a dict shows its values' reprs."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+
 def _password(kafka: KafkaSettings) -> str:
     if kafka.sasl_password is None:
         raise MissingSecretError("HEATWATCH_KAFKA_SASL_PASSWORD is not set")
-    return kafka.sasl_password.get_secret_value()
+    return MaskedStr(kafka.sasl_password.get_secret_value())
 
 
 def client_options(kafka: KafkaSettings) -> dict[str, Any]:

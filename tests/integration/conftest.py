@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,15 @@ REPO_ROOT = INTEGRATION_DIR.parents[1]
 STACK_SH = REPO_ROOT / "deploy" / "stack" / "stack.sh"
 KAFKA_PING = REPO_ROOT / "deploy" / "stack" / "kafka_ping.py"
 STACK_UP_TIMEOUT_S = float(os.environ.get("HEATWATCH_STACK_UP_TIMEOUT", "3600"))
+# How clients reach the stack's Kafka (docs/security.md). Exported to os.environ by the
+# ``stack`` fixture so workers started by tests connect the same way.
+KAFKA_SECURITY_VARS = (
+    "HEATWATCH_KAFKA_SECURITY_PROTOCOL",
+    "HEATWATCH_KAFKA_SSL_CAFILE",
+    "HEATWATCH_KAFKA_SASL_USERNAME",
+    "HEATWATCH_KAFKA_SASL_PASSWORD",
+    "HEATWATCH_ALLOW_INSECURE",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,29 @@ class StackSettings:
     influx_token: str
     influx_org: str
     influx_bucket: str
+    kafka_env: tuple[tuple[str, str], ...] = ()  # KAFKA_SECURITY_VARS that are set
+
+    @property
+    def secured(self) -> bool:
+        return dict(self.kafka_env).get("HEATWATCH_KAFKA_SECURITY_PROTOCOL") == "SASL_SSL"
+
+    def kafka_settings(self) -> Any:
+        from streams.settings import KafkaSettings
+
+        env = dict(self.kafka_env)
+        return KafkaSettings(
+            bootstrap=self.kafka_bootstrap,
+            security_protocol=env.get("HEATWATCH_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+            ssl_cafile=env.get("HEATWATCH_KAFKA_SSL_CAFILE"),
+            sasl_username=env.get("HEATWATCH_KAFKA_SASL_USERNAME"),
+            sasl_password=env.get("HEATWATCH_KAFKA_SASL_PASSWORD"),
+        )
+
+    def kafka_options(self) -> dict[str, Any]:
+        """Security keyword arguments for kafka-python and aiokafka clients."""
+        from streams.security import client_options
+
+        return client_options(self.kafka_settings())
 
 
 # --------------------------------------------------------------------------- hooks
@@ -77,6 +110,14 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _kafka_env(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    env = {k: values[k] for k in KAFKA_SECURITY_VARS if values.get(k)}
+    if "HEATWATCH_KAFKA_SECURITY_PROTOCOL" not in env:
+        # a stack.env from before secured stacks existed: that stack is PLAINTEXT
+        env.update(HEATWATCH_KAFKA_SECURITY_PROTOCOL="PLAINTEXT", HEATWATCH_ALLOW_INSECURE="1")
+    return tuple(sorted(env.items()))
+
+
 def _settings_from(values: dict[str, str]) -> StackSettings | None:
     try:
         return StackSettings(
@@ -85,15 +126,17 @@ def _settings_from(values: dict[str, str]) -> StackSettings | None:
             influx_token=values["HEATWATCH_INFLUX_TOKEN"],
             influx_org=values.get("HEATWATCH_INFLUX_ORG", "heatwatch"),
             influx_bucket=values.get("HEATWATCH_INFLUX_BUCKET", "heatwatch"),
+            kafka_env=_kafka_env(values),
         )
     except KeyError:
         return None
 
 
-def _kafka_ok(bootstrap: str) -> tuple[bool, str]:
+def _kafka_ok(bootstrap: str, cafile: str | None = None) -> tuple[bool, str]:
     first = bootstrap.split(",")[0]
+    tls = ["--cafile", cafile] if cafile else []
     proc = subprocess.run(
-        [sys.executable, str(KAFKA_PING), first],
+        [sys.executable, str(KAFKA_PING), *tls, first],
         capture_output=True,
         text=True,
         timeout=30,
@@ -112,7 +155,10 @@ def _influx_ok(url: str) -> tuple[bool, str]:
 
 
 def _healthy(settings: StackSettings) -> tuple[bool, str]:
-    k_ok, k_msg = _kafka_ok(settings.kafka_bootstrap)
+    cafile = (
+        dict(settings.kafka_env).get("HEATWATCH_KAFKA_SSL_CAFILE") if settings.secured else None
+    )
+    k_ok, k_msg = _kafka_ok(settings.kafka_bootstrap, cafile)
     i_ok, i_msg = _influx_ok(settings.influx_url)
     problems = []
     if not k_ok:
@@ -120,6 +166,13 @@ def _healthy(settings: StackSettings) -> tuple[bool, str]:
     if not i_ok:
         problems.append(f"InfluxDB at {settings.influx_url}: {i_msg}")
     return not problems, "; ".join(problems)
+
+
+def _export(settings: StackSettings) -> StackSettings:
+    """Workers started by tests inherit the stack's Kafka security settings."""
+    for name, value in settings.kafka_env:
+        os.environ.setdefault(name, value)
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -131,13 +184,13 @@ def stack() -> Iterator[StackSettings]:
         ok, why = _healthy(env_settings)
         if not ok:
             pytest.fail(f"stack from HEATWATCH_* env vars is not reachable: {why}", pytrace=False)
-        yield env_settings
+        yield _export(env_settings)
         return
 
     env_file = _stack_dir() / "stack.env"
     file_settings = _settings_from(_read_env_file(env_file))
     if file_settings is not None and _healthy(file_settings)[0]:
-        yield file_settings
+        yield _export(file_settings)
         return
 
     started = time.monotonic()
@@ -164,7 +217,7 @@ def stack() -> Iterator[StackSettings]:
         f"\n[stack] started by the test session in {time.monotonic() - started:.1f} s\n"
     )
     try:
-        yield settings
+        yield _export(settings)
     finally:
         subprocess.run(["bash", str(STACK_SH), "down"], check=False, timeout=120)
 
@@ -191,7 +244,9 @@ def unique_topic_factory(
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap, client_id="hw-it-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=stack.kafka_bootstrap, client_id="hw-it-admin", **stack.kafka_options()
+    )
     created: list[str] = []
 
     def make(partitions: int = 1) -> str:

@@ -40,6 +40,7 @@ class PipelineEnv:
     registry: Path
     data_dir: Path
     extra: dict[str, str] = field(default_factory=dict)
+    kafka_options: dict[str, Any] = field(default_factory=dict)  # TLS/SASL (streams/security.py)
 
     def environ(self, name: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -98,7 +99,10 @@ def _offsets(env: PipelineEnv) -> tuple[dict[int, int], dict[int, int]]:
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
-        bootstrap_servers=env.bootstrap, group_id=env.app_id, enable_auto_commit=False
+        bootstrap_servers=env.bootstrap,
+        group_id=env.app_id,
+        enable_auto_commit=False,
+        **env.kafka_options,
     )
     try:
         tps = [TopicPartition(env.topic, p) for p in range(env.partitions)]
@@ -204,7 +208,9 @@ from(bucket: "{env.bucket}")
 def dead_letters(env: PipelineEnv) -> list[dict[str, Any]]:
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=env.bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=env.bootstrap, enable_auto_commit=False, **env.kafka_options
+    )
     try:
         parts = consumer.partitions_for_topic(env.dead_topic) or set()
         tps = [TopicPartition(env.dead_topic, p) for p in parts]

@@ -48,7 +48,9 @@ def _delete_app_topics(stack: Any) -> Any:
         return
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap, client_id="hw-it-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=stack.kafka_bootstrap, client_id="hw-it-admin", **stack.kafka_options()
+    )
     try:
         names = [t for t in admin.list_topics() if t.startswith(tuple(f"{a}-" for a in _APP_IDS))]
         if names:
@@ -76,12 +78,13 @@ def _env(
         app_id=f"{topic}-app",
         registry=sim / "registry.csv",
         data_dir=tmp_path / "data",
+        kafka_options=stack.kafka_options(),
     )
 
 
 def _produce(env: PipelineEnv, sim: Path, rate: float = 0.0) -> int:
     registry, _ = load_registry_csv(sim / "registry.csv")
-    producer = make_producer(env.bootstrap)
+    producer = make_producer(env.bootstrap, **env.kafka_options)
     try:
         stats = produce(
             producer,

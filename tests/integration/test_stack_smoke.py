@@ -38,7 +38,9 @@ def test_kafka_python_produce_consume_with_group_commits(
     records = [_telemetry(i) for i in range(60)]
 
     # Encode by hand: kafka-python 3 deprecates plain callables as (de)serializers.
-    producer = KafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=stack.kafka_bootstrap, **stack.kafka_options(), acks="all"
+    )
     try:
         futures = [
             producer.send(topic, key=str(r["household_id"]).encode(), value=json.dumps(r).encode())
@@ -56,6 +58,7 @@ def test_kafka_python_produce_consume_with_group_commits(
     def consumer() -> KafkaConsumer:
         c = KafkaConsumer(
             bootstrap_servers=stack.kafka_bootstrap,
+            **stack.kafka_options(),
             group_id=group,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -144,7 +147,7 @@ from(bucket: "{bucket}")
 
 
 async def _consume_all(
-    bootstrap: str,
+    stack: StackSettings,
     topic: str,
     expected: int,
     *,
@@ -156,7 +159,8 @@ async def _consume_all(
 
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=stack.kafka_bootstrap,
+        **stack.kafka_options(),
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -190,7 +194,9 @@ def test_aiokafka_roundtrip_with_group_commit(
     group = f"hw-it-aio-{uuid.uuid4().hex[:8]}"
 
     async def run() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+        producer = AIOKafkaProducer(
+            bootstrap_servers=stack.kafka_bootstrap, **stack.kafka_options(), acks="all"
+        )
         await producer.start()
         try:
             for i, p in enumerate(payloads):
@@ -199,10 +205,12 @@ def test_aiokafka_roundtrip_with_group_commit(
         finally:
             await producer.stop()
 
-        got = await _consume_all(stack.kafka_bootstrap, topic, len(payloads), group=group)
+        got = await _consume_all(stack, topic, len(payloads), group=group)
         assert sorted(got) == sorted(payloads)
 
-        checker = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, group_id=group)
+        checker = AIOKafkaConsumer(
+            bootstrap_servers=stack.kafka_bootstrap, **stack.kafka_options(), group_id=group
+        )
         await checker.start()
         try:
             tps = [TopicPartition(topic, p) for p in range(2)]
@@ -225,7 +233,9 @@ def test_aiokafka_idempotent_producer(
 
     async def run() -> None:
         producer = AIOKafkaProducer(
-            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True
+            bootstrap_servers=stack.kafka_bootstrap,
+            enable_idempotence=True,
+            **stack.kafka_options(),
         )
         await producer.start()
         try:
@@ -233,7 +243,7 @@ def test_aiokafka_idempotent_producer(
         finally:
             await producer.stop()
         assert [m.offset for m in metas] == list(range(len(payloads)))
-        got = await _consume_all(stack.kafka_bootstrap, topic, len(payloads))
+        got = await _consume_all(stack, topic, len(payloads))
         assert got == payloads  # one partition: order kept, no duplicates
 
     asyncio.run(run())
@@ -254,6 +264,7 @@ def test_aiokafka_transactional_producer(
     async def run() -> None:
         producer = AIOKafkaProducer(
             bootstrap_servers=stack.kafka_bootstrap,
+            **stack.kafka_options(),
             transactional_id=f"hw-it-txn-{uuid.uuid4().hex[:8]}",
         )
         try:
@@ -278,15 +289,17 @@ def test_aiokafka_transactional_producer(
             await producer.stop()
 
         committed_only = await _consume_all(
-            stack.kafka_bootstrap, source, 6, isolation_level="read_committed", timeout_s=20
+            stack, source, 6, isolation_level="read_committed", timeout_s=20
         )
         assert committed_only == [f"committed-{i}".encode() for i in range(5)] + [b"committed-last"]
         sink_values = await _consume_all(
-            stack.kafka_bootstrap, sink, 1, isolation_level="read_committed", timeout_s=20
+            stack, sink, 1, isolation_level="read_committed", timeout_s=20
         )
         assert sink_values == [b"derived"]
 
-        checker = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, group_id=group)
+        checker = AIOKafkaConsumer(
+            bootstrap_servers=stack.kafka_bootstrap, **stack.kafka_options(), group_id=group
+        )
         await checker.start()
         try:
             assert await checker.committed(TopicPartition(source, 0)) == 3
