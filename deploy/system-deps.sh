@@ -3,10 +3,12 @@
 #   fonts-wqy-zenhei  a CJK TrueType font embedded in the PDF reports (reportlab cannot
 #                     embed Noto CJK's CFF outlines)
 #   pkg-config        the InfluxDB 2.7 build (libflux via cgo); see docs/stack.md
+#   openssl           the secured local stack's CA and broker certificate (docs/security.md)
 set -euo pipefail
 need=()
 [[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || need+=(fonts-wqy-zenhei)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if ((${#need[@]} == 0)); then
   exit 0
 fi
