@@ -64,10 +64,21 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_group(
     env: PipelineEnv, worker_env: dict[str, str], n: int, total: int, per_record: float, tmp: Path
-) -> tuple[float, float, list[float]]:
-    """(readings/s, seconds, peak RSS MB per worker) for n workers in one new group."""
+) -> tuple[float, float, list[float], float]:
+    """(readings/s, seconds, peak RSS MB per worker, readings per worker CPU-second) for n
+    workers in one new group. CPU time does not depend on how busy the machine is: on a
+    shared 2-core machine it is the figure that says whether adding a core per worker scales."""
     procs = []
     for i in range(n):
         environ = {
@@ -88,16 +99,20 @@ def run_group(
         )
     try:
         first: tuple[float, int] | None = None
+        cpu0 = 0.0
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             done = total - sum(committed_lag(env).values())
             now = time.perf_counter()
             if done > 0 and first is None:
                 first = (now, done)
+                cpu0 = cpu_seconds([p.pid for p in procs])
             if first is not None and done >= total:
                 secs = now - first[0]
                 rss = [peak_rss_mb(p.pid) for p in procs]
-                return (done - first[1]) * per_record / secs, secs, rss
+                readings = (done - first[1]) * per_record
+                cpu = cpu_seconds([p.pid for p in procs]) - cpu0
+                return readings / secs, secs, rss, readings / cpu
             for p in procs:
                 if p.poll() is not None:
                     raise RuntimeError(f"worker exited with {p.returncode}")
@@ -170,10 +185,11 @@ def main() -> None:
                 data_dir=tmp,
                 kafka_options=admin_options,
             )
-            rate, secs, rss = run_group(env, worker_env, n, total, per_record, tmp)
+            rate, secs, rss, per_cpu = run_group(env, worker_env, n, total, per_record, tmp)
             results[n] = rate
             print(
                 f"{n} worker(s): {rate:,.0f} readings/s over {secs:.1f} s; "
+                f"{per_cpu:,.0f} readings per worker CPU-second; "
                 f"peak RSS per worker {', '.join(f'{r:.0f} MB' for r in rss)}",
                 flush=True,
             )
