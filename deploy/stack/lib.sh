@@ -16,9 +16,18 @@ LOG_DIR="$STACK_DIR/logs"
 SECRETS_DIR="$STACK_DIR/secrets" # 0700: CA, broker key, passwords, tokens (never committed)
 RUN_DIR="$STACK_DIR/run"
 
-KAFKA_PORT="${HEATWATCH_KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${HEATWATCH_KAFKA_CONTROLLER_PORT:-9093}"
-INFLUX_PORT="${HEATWATCH_INFLUX_PORT:-8086}"
+# A state dir remembers the ports it was started with ($STACK_DIR/ports, written by `up`), so
+# `status`, `down` and the tests find a second instance without the variables.
+saved_port() {
+  [[ -f "$STACK_DIR/ports" ]] || return 0
+  sed -n "s/^$1=\([0-9]*\)$/\1/p" "$STACK_DIR/ports" | head -n1
+}
+KAFKA_PORT="${HEATWATCH_KAFKA_PORT:-$(saved_port KAFKA_PORT)}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${HEATWATCH_KAFKA_CONTROLLER_PORT:-$(saved_port KAFKA_CONTROLLER_PORT)}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+INFLUX_PORT="${HEATWATCH_INFLUX_PORT:-$(saved_port INFLUX_PORT)}"
+INFLUX_PORT="${INFLUX_PORT:-8086}"
 # Security mode of the stack (docs/security.md): sasl_ssl = Kafka SASL/SCRAM-SHA-512 over TLS
 # with ACLs, InfluxDB with one least-privilege token per component; plaintext = the old
 # development stack (no TLS, no authentication, one operator token).

@@ -343,6 +343,8 @@ cmd_up() {
   local t0 t1
   t0=$(date +%s%N)
   mkdir -p "$LOG_DIR" "$RUN_DIR"
+  printf 'KAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nINFLUX_PORT=%s\n' \
+    "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$INFLUX_PORT" >"$STACK_DIR/ports"
   case "${1:-all}" in
     kafka)
       start_kafka && wait_kafka && setup_kafka_security
@@ -433,7 +435,7 @@ cmd_reset() {
   cmd_down
   log "deleting runtime state in $STACK_DIR (data, logs, config)"
   rm -rf "$KAFKA_DIR" "$INFLUX_DIR" "$LOG_DIR" "$RUN_DIR" "$ENV_FILE" "$SECRETS_DIR" \
-    "$STACK_DIR/env" "$STACK_DIR/security-mode"
+    "$STACK_DIR/env" "$STACK_DIR/security-mode" "$STACK_DIR/ports"
 }
 
 case "${1:-}" in
