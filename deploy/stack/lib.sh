@@ -29,9 +29,19 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 INFLUX_PORT="${HEATWATCH_INFLUX_PORT:-$(saved_port INFLUX_PORT)}"
 INFLUX_PORT="${INFLUX_PORT:-8086}"
 # Security mode of the stack (docs/security.md): sasl_ssl = Kafka SASL/SCRAM-SHA-512 over TLS
-# with ACLs, InfluxDB with one least-privilege token per component; plaintext = the old
-# development stack (no TLS, no authentication, one operator token).
-STACK_SECURITY="${HEATWATCH_STACK_SECURITY:-plaintext}"
+# with ACLs, InfluxDB with one least-privilege token per component; plaintext = the
+# development stack without TLS or authentication. Unset: a new stack is sasl_ssl (secure by
+# default); an existing data dir keeps the mode it was made with (one made before secured
+# stacks existed is plaintext), so a running stack is never switched under its users.
+if [[ -n "${HEATWATCH_STACK_SECURITY:-}" ]]; then
+  STACK_SECURITY="$HEATWATCH_STACK_SECURITY"
+elif [[ -s "$STACK_DIR/security-mode" ]]; then
+  STACK_SECURITY="$(cat "$STACK_DIR/security-mode")"
+elif [[ -f "$STACK_DIR/kafka/data/meta.properties" ]]; then
+  STACK_SECURITY=plaintext
+else
+  STACK_SECURITY=sasl_ssl
+fi
 # The InfluxDB operator token: given, or (secured stack) generated once into SECRETS_DIR.
 INFLUX_TOKEN="${HEATWATCH_INFLUX_OPERATOR_TOKEN:-}"
 INFLUX_ORG="${HEATWATCH_INFLUX_ORG:-heatwatch}"
