@@ -36,7 +36,8 @@ from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch  # noqa: E402
 from heatwatch.formats.registry_csv import load_registry_csv  # noqa: E402
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce  # noqa: E402
 from producers.simulate import SimulationConfig, simulate  # noqa: E402
-from streams.settings import WorkerSettings  # noqa: E402
+from streams.security import client_options  # noqa: E402
+from streams.settings import KafkaSettings, WorkerSettings  # noqa: E402
 from tests.integration.pipeline_support import (  # noqa: E402
     PipelineEnv,
     committed_lag,
@@ -48,18 +49,37 @@ PARTITIONS = 4
 
 def stack_env() -> dict[str, str]:
     values = {}
-    for line in (REPO / ".stack" / "stack.env").read_text().splitlines():
+    stack_dir = Path(os.environ.get("HEATWATCH_STACK_DIR", str(REPO / ".stack")))
+    for line in (stack_dir / "stack.env").read_text().splitlines():
         if "=" in line and line.strip().startswith(("HEATWATCH_", "export HEATWATCH_")):
             k, v = line.replace("export ", "").split("=", 1)
             values[k.strip()] = v.strip().strip("'\"")
     return values
 
 
+def use_stack_security(stack: dict[str, str]) -> None:
+    """The stack's Kafka security (docs/security.md) for this process and the workers it
+    starts; a stack.env from before secured stacks is PLAINTEXT."""
+    names = ("SECURITY_PROTOCOL", "SSL_CAFILE", "SASL_USERNAME", "SASL_PASSWORD")
+    for name in (f"HEATWATCH_KAFKA_{n}" for n in names):
+        if name in stack:
+            os.environ[name] = stack[name]
+    if "HEATWATCH_KAFKA_SECURITY_PROTOCOL" not in stack:
+        os.environ["HEATWATCH_KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT"
+    if os.environ["HEATWATCH_KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT":
+        os.environ["HEATWATCH_ALLOW_INSECURE"] = "1"
+
+
+def opts() -> dict[str, Any]:
+    """TLS/SASL keyword arguments for kafka-python and aiokafka clients."""
+    return client_options(KafkaSettings())
+
+
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **opts())
     admin.create_topics([NewTopic(name, partitions, 1)])
     admin.close()
     time.sleep(1)
@@ -69,7 +89,7 @@ def delete_topics(bootstrap: str, tag: str) -> None:
     """Every topic of this run: ours and the apps' internal ones (all names contain ``tag``)."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **opts())
     try:
         names = [t for t in admin.list_topics() if tag in t]
         if names:
@@ -90,6 +110,7 @@ def raw_ceiling(bootstrap: str, topic: str, records: int) -> tuple[int, float]:
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            **opts(),
         )
         await consumer.start()
         readings = seen = 0
@@ -139,9 +160,11 @@ NAIVE = r"""
 import sys, faust
 from heatwatch.contract.telemetry import WIRE_ADAPTER
 topic_name, app_id, bootstrap = sys.argv[1:4]
+from streams.security import faust_app_options
+from streams.settings import KafkaSettings
 app = faust.App(app_id, broker=f"kafka://{bootstrap}", store="memory://", value_serializer="raw",
                 broker_session_timeout=6, web_enabled=False, topic_partitions=4,
-                consumer_auto_offset_reset="earliest")
+                consumer_auto_offset_reset="earliest", **faust_app_options(KafkaSettings()))
 topic = app.topic(topic_name, key_type=bytes, value_type=bytes, value_serializer="raw")
 last_kw = app.Table("last_kw", default=float, partitions=4)
 @app.agent(topic)
@@ -162,6 +185,7 @@ def main() -> None:
     ap.add_argument("--skip-naive", action="store_true", help="skip (c), the naive Faust agent")
     args = ap.parse_args()
     stack = stack_env()
+    use_stack_security(stack)
     bootstrap = stack["HEATWATCH_KAFKA_BOOTSTRAP"]
     tmp = Path(tempfile.mkdtemp(prefix="hw-bench-"))
     tag = uuid.uuid4().hex[:6]
@@ -187,7 +211,7 @@ def run(
 
     topic = f"bench-telemetry-{tag}"
     create_topic(bootstrap, topic, PARTITIONS)
-    producer = make_producer(bootstrap, None)
+    producer = make_producer(bootstrap, None, **opts())
     stats = produce(producer, topic, jsonl_lines(sim / "readings.jsonl"), router=router)
     total_records = stats.records + stats.weather_broadcasts * (PARTITIONS - 1)
     per_record = stats.readings / total_records
@@ -214,6 +238,7 @@ def run(
             app_id=f"bench-app-{tag}-{uuid.uuid4().hex[:6]}",
             registry=sim / "registry.csv",
             data_dir=tmp / "data",
+            kafka_options=opts(),
             extra={
                 "HEATWATCH_WORKER_CHECKPOINT_INTERVAL_S": str(
                     WorkerSettings().checkpoint_interval_s
@@ -322,7 +347,7 @@ def latency_run(
 
     settings = DetectionSettings()
     holdback = settings.lateness_s + settings.interval_s
-    producer = make_producer(env.bootstrap, None, linger_ms=5)
+    producer = make_producer(env.bootstrap, None, linger_ms=5, **opts())
     result: dict[str, Any] = {}
 
     def send() -> None:
