@@ -111,6 +111,30 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
         subprocess.run(["bash", str(STACK_SH), "down"], env=env, check=False, timeout=120)
 
 
+RUNS: set[str] = set()  # run ids in this module's topic and group names
+
+
+def _run_id() -> str:
+    run = uuid.uuid4().hex[:8]
+    RUNS.add(run)
+    return run
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _delete_run_topics(secured: Secured) -> Iterator[None]:
+    """Topics this module made (telemetry, dead letters, incidents, Faust's own) go at the end."""
+    yield
+    if not RUNS:
+        return
+    admin = _admin_client(secured)
+    try:
+        names = [t for t in admin.list_topics() if any(run in t for run in RUNS)]
+        if names:
+            admin.delete_topics(names, timeout_ms=30_000)
+    finally:
+        admin.close()
+
+
 def _admin_client(s: Secured) -> Any:
     from kafka import KafkaAdminClient
 
@@ -200,7 +224,7 @@ def _send(s: Secured, role: str, topic: str) -> Any:
 def test_producer_may_write_telemetry_only(secured: Secured) -> None:
     from kafka.errors import KafkaError
 
-    run = uuid.uuid4().hex[:8]
+    run = _run_id()
     meta = _send(secured, "producer", f"heatwatch.telemetry.it-{run}")  # may create + write
     assert meta.offset == 0
     for topic in (f"heatwatch.incidents.it-{run}", "heatwatch.incidents", "heatwatch-x"):
@@ -213,7 +237,7 @@ def test_worker_may_not_write_telemetry(secured: Secured) -> None:
     from kafka.errors import KafkaError
 
     with pytest.raises(KafkaError) as info:
-        _send(secured, "worker", f"heatwatch.telemetry.it-{uuid.uuid4().hex[:8]}")
+        _send(secured, "worker", f"heatwatch.telemetry.it-{_run_id()}")
     assert "Authorization" in type(info.value).__name__ or "uthoriz" in str(info.value)
 
 
@@ -384,7 +408,7 @@ def test_pipeline_over_tls_sasl_keeps_secrets_out_of_every_output(
     from producers.simulate import SimulationConfig, simulate
     from tests.integration.pipeline_support import PipelineEnv, incidents_in_influx
 
-    run = uuid.uuid4().hex[:8]
+    run = _run_id()
     sim = tmp_path / "sim"
     simulate(SimulationConfig(households=300, days=2, batches=True, faults=True), sim)
     topic, dead, incidents = (
