@@ -8,6 +8,10 @@ from streams.security import client_options
 from streams.settings import KafkaSettings
 
 
+class TopicSetupError(RuntimeError):
+    """The topics are missing and this Kafka user may not create them."""
+
+
 def ensure_topics(
     kafka: KafkaSettings,
     partitions: int,
@@ -21,7 +25,11 @@ def ensure_topics(
     """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import (
+        ClusterAuthorizationFailedError,
+        TopicAlreadyExistsError,
+        TopicAuthorizationFailedError,
+    )
 
     admin = KafkaAdminClient(
         bootstrap_servers=kafka.bootstrap, client_id="heatwatch-admin", **client_options(kafka)
@@ -42,7 +50,14 @@ def ensure_topics(
             wanted = wanted[:1]
         missing = [t for t in wanted if t.name not in existing]
         if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(missing, timeout_ms=30_000)
+            try:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics(missing, timeout_ms=30_000)
+            except (TopicAuthorizationFailedError, ClusterAuthorizationFailedError) as exc:
+                names = ", ".join(t.name for t in missing)
+                raise TopicSetupError(
+                    f"topics {names} do not exist and Kafka user {kafka.sasl_username!r} may not "
+                    "create them: create them as an admin (docs/security.md)"
+                ) from exc
     finally:
         admin.close()

@@ -10,7 +10,7 @@ import typer
 
 from streams.security import InsecureTransportError, check_transport, client_options
 from streams.settings import KafkaSettings, MissingSecretError
-from streams.topics import ensure_topics
+from streams.topics import TopicSetupError, ensure_topics
 
 app = typer.Typer(help="Publish telemetry to Kafka.")
 
@@ -65,7 +65,11 @@ def produce_cmd(
     except (InsecureTransportError, MissingSecretError) as exc:
         typer.echo(f"heatwatch produce: refused: {exc}", err=True)
         raise typer.Exit(2) from None
-    ensure_topics(kafka, kafka.partitions, telemetry_only=True)
+    try:
+        ensure_topics(kafka, kafka.partitions, telemetry_only=True)
+    except TopicSetupError as exc:
+        typer.echo(f"heatwatch produce: {exc}", err=True)
+        raise typer.Exit(2) from None
     router = Router(load_registry_csv(registry)[0] if registry else None)
     if input_path is not None:
         lines: Any = jsonl_lines(input_path)

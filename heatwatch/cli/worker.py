@@ -20,7 +20,7 @@ from streams.settings import (
     MissingSecretError,
     WorkerSettings,
 )
-from streams.topics import ensure_topics
+from streams.topics import TopicSetupError, ensure_topics
 
 INSECURE_HELP = (
     "Allow HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT (no TLS, no authentication): "
@@ -89,7 +89,11 @@ def run_worker(
     from streams.app import build_app
 
     logging.basicConfig(level=settings.loglevel.upper())
-    ensure_topics(kafka, kafka.partitions)
+    try:
+        ensure_topics(kafka, kafka.partitions)
+    except TopicSetupError as exc:
+        typer.echo(f"heatwatch worker: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     built = build_app(list(households), detection, kafka, influx, settings)
     worker = faust.Worker(built.app, loglevel=settings.loglevel, quiet=True)

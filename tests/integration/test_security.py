@@ -241,6 +241,38 @@ def test_worker_may_not_write_telemetry(secured: Secured) -> None:
     assert "Authorization" in type(info.value).__name__ or "uthoriz" in str(info.value)
 
 
+def test_worker_may_not_create_telemetry_and_says_so_in_one_line(
+    secured: Secured, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry.csv"
+    registry.write_text(
+        "household_id,county,village,retrofit_type,heating_device,feeder_id,gas_station_id,"
+        "priority_group,rated_kw\n",
+        encoding="utf-8",
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HEATWATCH_")},
+        **secured.roles["worker"],
+        "PYTHONPATH": str(REPO_ROOT),
+        "HEATWATCH_KAFKA_TELEMETRY_TOPIC": f"heatwatch.telemetry.it-{_run_id()}",
+        "HEATWATCH_WORKER_REGISTRY": str(registry),
+        "HEATWATCH_WORKER_STORE": "memory://",
+        "HEATWATCH_WORKER_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "heatwatch.cli.main", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "may not create them" in done.stderr and "Traceback" not in done.stderr
+    assert secured.roles["worker"]["HEATWATCH_KAFKA_SASL_PASSWORD"] not in done.stderr
+
+
 # --------------------------------------------------------------------------- InfluxDB refusals
 
 
