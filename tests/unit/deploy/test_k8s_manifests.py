@@ -141,3 +141,15 @@ def test_kubectl_kustomize_renders_the_tree() -> None:
         "heatwatch"
     }
     assert len(rendered) == len(_documents()) + len(_kustomization()["configMapGenerator"])
+
+
+def test_each_component_reads_only_its_own_influx_token() -> None:
+    expected = {
+        ("Deployment", "heatwatch-worker"): "heatwatch-influx-worker",
+        ("Deployment", "grafana"): "heatwatch-influx-grafana",
+        ("CronJob", "heatwatch-monthly-report"): "heatwatch-influx-report",
+    }
+    for (kind, name), secret in expected.items():
+        container = _pod_spec(_one(kind, name))["containers"][0]
+        token = _env(container)["HEATWATCH_INFLUX_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert token["name"] == secret, (kind, name)
