@@ -203,8 +203,8 @@ def rule_specs() -> list[RuleSpec]:
         RuleSpec(
             uid="hw-feeder-overload",
             group="grid",
-            title="线路过载 Feeders overloaded",
-            summary="{{ $labels.county }}: {{ $values.B.Value }} 条线路过载",
+            title="台区过载 Feeders overloaded",
+            summary="{{ $labels.county }}: {{ $values.B.Value }} 个台区过载",
             description="Feeders whose latest reading is overloaded, counted per county.",
             queries={"A": _per_county("feeder_load", "overloaded", "feeder_id")},
             op="gt",

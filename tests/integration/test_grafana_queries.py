@@ -295,6 +295,7 @@ def test_panel_query_returns_data(
         "feeder_id": None,
         "station_id": None,
         "retrofit_type": None,
+        "kind": None,
     }
     for target in panel["targets"]:
         q = render_flux(
@@ -338,7 +339,7 @@ def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -
     (panel,) = [p for p in _panels("dispatch-overview") if p["type"] == "table"]
     q = render_flux(
         panel["targets"][0]["query"],
-        {"bucket": bucket, "county": None},
+        {"bucket": bucket, "county": None, "kind": None},
         start=_iso(NOW - timedelta(hours=2)),
         stop=_iso(NOW + timedelta(minutes=1)),
     )
@@ -348,6 +349,18 @@ def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -
         ("inc-2", "resolved"),
     ]
     assert rows[0]["households_affected"] == 150 and rows[0]["village"] == "东楼村"
+    # started_at (epoch seconds in the point) comes back as a time column (shown in CST).
+    assert isinstance(rows[0]["started_at"], datetime) and rows[0]["started_at"].tzinfo
+    # The kind drop-down narrows the table (alert links preselect county and kind).
+    kinds = {r["kind"] for r in rows}
+    one = sorted(kinds)[0]
+    q_one = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": None, "kind": [one]},
+        start=_iso(NOW - timedelta(hours=2)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    assert {r["kind"] for r in _run(client, q_one)} == {one}
 
 
 def test_quota_table_adds_up_partitions_per_county(module_bucket: tuple[Any, str]) -> None:
