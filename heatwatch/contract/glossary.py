@@ -179,6 +179,13 @@ YES_NO: dict[str, Term] = {
     "1": Term("是", "yes"),
 }
 
+# Data faults the simulator injects besides incidents (ground truth of the input path).
+DATA_FAULTS: dict[str, Term] = {
+    "duplicates": Term("重复读数", "duplicate readings"),
+    "late": Term("迟到读数", "late readings"),
+    "malformed": Term("畸形行", "malformed lines"),
+}
+
 # Who answers for a kind (alert routing) and the first thing the on-call person does.
 RESPONDERS: dict[str, Term] = {
     "power": Term("供电公司值班", "power company on-call"),
