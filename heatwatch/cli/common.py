@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from typer._click.core import Context
 from typer._click.exceptions import ClickException
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from heatwatch.contract.glossary import Lang
 from heatwatch.contract.registry import Household
@@ -140,8 +140,27 @@ def explain(exc: BaseException) -> CliError | None:
     return None
 
 
+HELP_OPTION_TEXT = "显示本帮助并退出。 Show this message and exit."
+
+
+class HeatwatchCommand(TyperCommand):
+    """A command whose --help option is described in both languages too."""
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+
 class HeatwatchGroup(TyperGroup):
     """Runs a command; expected failures print one line and exit with their code."""
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
 
     def invoke(self, ctx: Context) -> Any:
         try:

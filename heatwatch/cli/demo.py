@@ -11,7 +11,14 @@ from rich.console import Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from heatwatch.cli.common import console, load_registry_or_exit, make_progress, on_terminal, t
+from heatwatch.cli.common import (
+    HeatwatchCommand,
+    console,
+    load_registry_or_exit,
+    make_progress,
+    on_terminal,
+    t,
+)
 from heatwatch.cli.presentation import (
     incidents_table,
     print_summary,
@@ -148,4 +155,4 @@ def _print_verdict(result: Score) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    app.command("demo", cls=HeatwatchCommand)(demo)

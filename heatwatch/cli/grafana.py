@@ -15,12 +15,15 @@ from heatwatch.cli.common import (
     EXIT_PROBLEMS,
     EXIT_UNREACHABLE,
     CliError,
+    HeatwatchCommand,
+    HeatwatchGroup,
     console,
     print_warning,
     t,
 )
 
 app = typer.Typer(
+    cls=HeatwatchGroup,
     help="看板、告警规则与通知配置即代码。 Grafana dashboards, alert rules and notifications as code.",
     no_args_is_help=True,
 )
@@ -32,7 +35,7 @@ ACTIONS = {
 }
 
 
-@app.command("generate")
+@app.command("generate", cls=HeatwatchCommand)
 def generate_cmd(
     out_dir: Annotated[
         Path, typer.Option(help="看板 JSON 目录。 Dashboard JSON directory.")
@@ -63,9 +66,10 @@ def generate_cmd(
 
 def grafana_base_url(url: str) -> str:
     """``localhost:3000`` → ``http://localhost:3000``; anything else without a host fails."""
-    raw = url.strip().rstrip("/")
+    raw = url.strip()
     if "://" not in raw:
         raw = "http://" + raw
+    raw = raw.rstrip("/")
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CliError(
@@ -114,7 +118,7 @@ def grafana_errors(url: str) -> Iterator[None]:
         ) from exc
 
 
-@app.command("apply")
+@app.command("apply", cls=HeatwatchCommand)
 def apply_cmd(
     url: Annotated[
         str,

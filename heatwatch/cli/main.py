@@ -11,6 +11,7 @@ import typer
 
 from heatwatch.cli.common import (
     EXIT_PROBLEMS,
+    HeatwatchCommand,
     HeatwatchGroup,
     byte_progress,
     console,
@@ -73,24 +74,25 @@ def _mount_subcommands() -> None:
     from heatwatch.cli.simulate import simulate
     from heatwatch.cli.worker import worker
 
-    app.command("simulate")(simulate)
+    app.command("simulate", cls=HeatwatchCommand)(simulate)
     app.add_typer(
         report_app,
         name="report",
         help="采暖季稳定性报告与月报。 Season stability and monthly reports.",
     )
-    app.command("worker")(worker)
-    app.command("produce")(produce_cmd)
+    app.command("worker", cls=HeatwatchCommand)(worker)
+    app.command("produce", cls=HeatwatchCommand)(produce_cmd)
     app.add_typer(
         grafana_app, name="grafana", help="看板与告警配置即代码。 Dashboards and alerting as code."
     )
     register_demo(app)
 
 
-@app.command()
+@app.command(cls=HeatwatchCommand)
 def schema(
     out: Annotated[
-        Path, typer.Option(help="JSON Schema 输出目录。 Directory for the JSON Schema files.")
+        Path,
+        typer.Option(help="输出目录（JSON Schema 文件）。 Directory for the JSON Schema files."),
     ] = Path("docs/schemas"),
 ) -> None:
     """生成数据契约的 JSON Schema。 Write JSON Schemas of the data contract."""
@@ -100,7 +102,7 @@ def schema(
         typer.echo(path)
 
 
-@app.command()
+@app.command(cls=HeatwatchCommand)
 def replay(
     registry: Annotated[
         Path,

@@ -11,14 +11,24 @@ from typing import Annotated
 import typer
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from heatwatch.cli.common import EXIT_INPUT, CliError, console, make_progress, state, t
+from heatwatch.cli.common import (
+    EXIT_INPUT,
+    CliError,
+    HeatwatchCommand,
+    HeatwatchGroup,
+    console,
+    make_progress,
+    state,
+    t,
+)
 from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
 from heatwatch.report.loading import InputError, load_registry, rollup_source
 from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
 
 app = typer.Typer(
-    help="采暖季稳定性报告（先立后破）与县月报。 Season stability report and the monthly report."
+    cls=HeatwatchGroup,
+    help="采暖季稳定性报告（先立后破）与县月报。 Season stability report and the monthly report.",
 )
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "stability.yaml"
@@ -86,7 +96,7 @@ def _lang(lang: str | None) -> str:
 LANG_HELP = "报告语言：zh 或 en（默认跟随 heatwatch --lang）。 Report language (default: --lang)."
 
 
-@app.command()
+@app.command(cls=HeatwatchCommand)
 def season(
     season: Annotated[str, typer.Option(help="采暖季，例如 2021-2022。 Heating season.")],
     out: Annotated[Path, typer.Option(help="输出目录。 Output directory.")],
@@ -178,7 +188,7 @@ def _run_rollups(run: Path) -> Path:
     )
 
 
-@app.command()
+@app.command(cls=HeatwatchCommand)
 def monthly(
     month: Annotated[str, typer.Option(help="月份，例如 2021-12。 Month.")],
     run: Annotated[Path, typer.Option(help="运行目录（incidents.jsonl、日汇总）。 Run directory.")],
