@@ -176,7 +176,10 @@ def _print_written(*paths: Path) -> None:
 
 def _run_rollups(run: Path) -> Path:
     if not run.is_dir():
-        raise CliError(f"找不到运行目录：{run}", f"run directory not found: {run}")
+        # Both languages in one line: scripts and tests match the English words.
+        raise CliError(
+            f"找不到运行目录 {run}（run directory not found）", f"run directory not found: {run}"
+        )
     for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
         if (run / cand).exists():
             return run / cand
