@@ -191,6 +191,14 @@ class HeatwatchGroup(TyperGroup):
 def load_registry_or_exit(path: Path) -> list[Household]:
     try:
         households, _ = load_registry_csv(path)
+    except UnicodeDecodeError as exc:
+        # Excel on Chinese Windows saves "CSV" as GBK; the loader reads UTF-8.
+        raise CliError(
+            f"登记册 {path} 不是 UTF-8 编码（Excel 默认另存的 CSV 是 GBK）。请在 Excel 中另存为"
+            f"“CSV UTF-8（逗号分隔）”，或转换：iconv -f GBK -t UTF-8 {path} > registry-utf8.csv",
+            f"the registry {path} is not UTF-8 (Excel's default CSV on Chinese Windows is GBK). "
+            f"Save it as 'CSV UTF-8' or convert: iconv -f GBK -t UTF-8 {path} > registry-utf8.csv",
+        ) from exc
     except RegistryError as exc:
         # The loader names row and column (in English); the headline says what to do.
         print_error(

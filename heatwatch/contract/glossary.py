@@ -235,4 +235,6 @@ RUNBOOKS: dict[str, Term] = {
         "arrange extra volume in time",
     ),
 }
+# The contract's heating devices include solar thermal collectors (solar heating retrofits).
+HEATING_DEVICES.setdefault("solar_thermal", Term("太阳能集热器", "solar thermal collector"))
 # ============================================================================ end dispatch-ux
