@@ -49,12 +49,7 @@ def demo(
     settings = DetectionEnvSettings().core()
     sim_dir = out / "simulation"
     run_dir = out / "run"
-    progress = make_progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-    )
+    progress = _bar()
     config = SimulationConfig(households=households, days=days, seed=seed)
     with progress:
         task = progress.add_task(
@@ -70,7 +65,7 @@ def demo(
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     registry = load_registry_or_exit(sim_dir / "registry.csv")
-    summary = _detect(registry, sim_dir, run_dir, settings, progress)
+    summary = _detect(registry, sim_dir, run_dir, settings)
     shutil.copyfile(sim_dir / "registry.csv", run_dir / "registry.csv")
     incidents = read_incidents(run_dir / "incidents.jsonl")
     result = score(
@@ -102,15 +97,24 @@ def demo(
         raise typer.Exit(1)
 
 
-def _detect(
-    registry: list[Household], sim_dir: Path, run_dir: Path, settings: Any, progress: Progress
-) -> Any:
+def _bar() -> Progress:
+    return make_progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+
+
+def _detect(registry: list[Household], sim_dir: Path, run_dir: Path, settings: Any) -> Any:
     """Replay the simulated readings; on a terminal with a live table of incidents by kind."""
     from streams.embedded import replay
 
     readings = sim_dir / "readings.jsonl"
     if not on_terminal():
         return replay(registry, readings, run_dir, settings)
+    # Its own bar: the simulation's finished bar is already on screen and must not repeat.
+    progress = _bar()
     live_counts: dict[str, int] = {}
 
     def live_view() -> Group:
