@@ -9,10 +9,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.error import URLError
+from urllib.request import urlopen
 
 import typer
 
-from heatwatch.cli.common import kafka_errors, load_registry_or_exit
+from heatwatch.cli.common import (
+    EXIT_UNREACHABLE,
+    CliError,
+    kafka_errors,
+    load_registry_or_exit,
+)
 from streams.settings import DetectionEnvSettings, InfluxSettings, KafkaSettings, WorkerSettings
 from streams.topics import ensure_topics
 
@@ -63,10 +70,28 @@ def worker(
             updates[name] = value
     settings = settings.model_copy(update=updates)
     households = load_registry_or_exit(settings.registry)
+    check_influx(influx.url)
     with kafka_errors(kafka.bootstrap):
         # Reach the broker before Faust starts: its own failure is a long log, not a sentence.
         ensure_topics(kafka, kafka.partitions)
         run_worker(households, DetectionEnvSettings().core(), kafka, influx, settings)
+
+
+def check_influx(url: str, timeout_s: float = 5.0) -> None:
+    """InfluxDB's /health answers, or one sentence naming the URL and the setting to change."""
+    health = url.rstrip("/") + "/health"
+    try:
+        with urlopen(health, timeout=timeout_s) as response:
+            response.read()
+    except (URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CliError(
+            f"连不上 InfluxDB（{url}）：{reason}。请确认 InfluxDB 已启动，"
+            "或用环境变量 HEATWATCH_INFLUX_URL 指定地址。",
+            f"cannot reach InfluxDB at {url}: {reason}. Start InfluxDB, or set the address "
+            "with HEATWATCH_INFLUX_URL.",
+            EXIT_UNREACHABLE,
+        ) from exc
 
 
 def run_worker(

@@ -253,7 +253,28 @@ def _no_kafka(*args: Any, **kwargs: Any) -> None:
     raise KafkaTimeoutError("Unable to bootstrap from 127.0.0.1:1")
 
 
+def _influx_up(*args: Any, **kwargs: Any) -> Any:
+    import io
+
+    return io.BytesIO(b'{"status": "pass"}')
+
+
+def test_worker_without_influxdb_names_the_url(monkeypatch: pytest.MonkeyPatch, sim: Path) -> None:
+    from urllib.error import URLError
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise URLError("Connection refused")
+
+    monkeypatch.setattr("heatwatch.cli.worker.urlopen", refuse)
+    monkeypatch.setenv("HEATWATCH_INFLUX_URL", "http://influx.local:8086")
+    result = runner.invoke(app, ["worker", "--registry", str(sim / "registry.csv")])
+    assert result.exit_code == common.EXIT_UNREACHABLE
+    line = _one_line(result.output)
+    assert "连不上 InfluxDB（http://influx.local:8086）" in line and "HEATWATCH_INFLUX_URL" in line
+
+
 def test_worker_without_kafka_is_one_line(monkeypatch: pytest.MonkeyPatch, sim: Path) -> None:
+    monkeypatch.setattr("heatwatch.cli.worker.urlopen", _influx_up)
     monkeypatch.setattr("heatwatch.cli.worker.ensure_topics", _no_kafka)
     result = runner.invoke(
         app, ["worker", "--registry", str(sim / "registry.csv"), "--bootstrap", "127.0.0.1:1"]
