@@ -418,6 +418,7 @@ COLUMN_UNITS: dict[str, str] = {
     "outage_min": "m",
     "shortfall_min": "m",
     "_time": "time:YYYY-MM-DD HH:mm",
+    "started_at": "time:YYYY-MM-DD HH:mm",
 }
 
 NO_VALUE = "—"
@@ -455,10 +456,28 @@ _P = typing.TypeVar("_P", table.Panel, geomap.Panel)
 
 
 def named_columns(panel: _P, columns: Sequence[str]) -> _P:
-    """Show ``columns`` under their glossary names, with units and code → term mappings."""
+    """Show ``columns`` under their glossary names, with units and code → term mappings.
+
+    Tables also get their columns in this order (Flux returns them in its own order).
+    """
     for column in columns:
         panel = panel.override_by_name(column, column_properties(column))
+    if isinstance(panel, table.Panel):
+        panel = panel.with_transformation(column_order(columns))
     return panel
+
+
+def column_order(columns: Sequence[str]) -> dashboard_models.DataTransformerConfig:
+    """Grafana's ``organize`` transformation ordering the columns (no renames: the overrides
+    match the raw names)."""
+    return dashboard_models.DataTransformerConfig(
+        id_val="organize",
+        options={
+            "indexByName": {c: i for i, c in enumerate(columns)},
+            "excludeByName": {},
+            "renameByName": {},
+        },
+    )
 
 
 def rename_codes(

@@ -10,6 +10,7 @@ from dashboards.common import (
     base_dashboard,
     bucket_variable,
     column_legend,
+    column_order,
     column_properties,
     county_variable,
     flux,
@@ -147,7 +148,7 @@ def _quota_table() -> table.Panel:
             mappings = _NO_BURN if column == "exhaustion" else _NO_DAYS_LEFT
             props.append(dashboard_models.DynamicConfigValue(id_val="mappings", value=mappings))
         panel = panel.override_by_name(column, props)
-    return panel
+    return panel.with_transformation(column_order(QUOTA_COLUMNS))
 
 
 def build(bucket: str = "heatwatch") -> dashboard.Dashboard:

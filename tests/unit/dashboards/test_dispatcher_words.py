@@ -135,3 +135,15 @@ def test_series_named_by_codes_are_renamed_to_terms(name: str, prefix: str, code
         series = re.sub(regex[1:-2], term, series)
     if codes is INCIDENT_KINDS:
         assert series == 'count {county="代县", kind="台区停电"}'
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_tables_show_columns_in_the_order_a_dispatcher_reads(name: str) -> None:
+    for panel in _panels(name):
+        columns = _kept_columns(panel["targets"][0]["query"])
+        if panel["type"] != "table" or not columns:
+            continue
+        (organize,) = [t for t in panel["transformations"] if t["id"] == "organize"]
+        order = organize["options"]["indexByName"]
+        assert sorted(order, key=order.get) == [c for c in columns if c in order]
+        assert organize["options"]["renameByName"] == {}  # overrides match the raw names
