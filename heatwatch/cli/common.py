@@ -207,7 +207,15 @@ def load_registry_or_exit(path: Path) -> list[Household]:
                 f"the registry has {len(exc.errors)} problem(s); fix them by line and column:",
             )
         )
-        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        if state.lang == "zh":
+            from heatwatch.cli.registry_errors import in_chinese
+
+            for err in exc.errors[:20]:
+                console.print("  " + in_chinese(err), markup=False, highlight=False, soft_wrap=True)
+            if len(exc.errors) > 20:
+                console.print(f"  …… 另有 {len(exc.errors) - 20} 处", highlight=False)
+        else:
+            console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT) from exc
     if not households:
         raise CliError(
