@@ -26,13 +26,6 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 PROGRESS_BITS = ("⠋", "⠙", "⠹", "\r", "\x1b[", "0:00:0", "个采集周期")
 
 
-@pytest.fixture(autouse=True)
-def _reset_language() -> Any:
-    yield
-    common.state.lang = "zh"
-    common.state.debug = False
-
-
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sim")
