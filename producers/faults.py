@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from producers.fleet import COUNTY_NAMES, DEV, FEEDER_LOAD_FACTOR, STANDARD_KVA, Fleet
+from heatwatch.contract.geography import COUNTY_NAMES
+from producers.fleet import DEV, FEEDER_LOAD_FACTOR, STANDARD_KVA, Fleet
 
 F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]

@@ -20,31 +20,34 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from heatwatch.contract.geography import CITY_LAT, CITY_LON, COUNTIES, COUNTY_NAMES
 from heatwatch.formats.registry_csv import REGISTRY_COLUMNS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-# (Chinese name, pinyin, code, centre lat, centre lon, temperature offset °C, weight)
-COUNTIES: list[tuple[str, str, str, float, float, float, float]] = [
-    ("忻府区", "Xinfu", "XF", 38.42, 112.73, 0.0, 0.14),
-    ("原平市", "Yuanping", "YP", 38.73, 112.71, -0.5, 0.12),
-    ("定襄县", "Dingxiang", "DX", 38.47, 112.96, 0.0, 0.07),
-    ("五台县", "Wutai", "WT", 38.73, 113.25, -2.0, 0.08),
-    ("代县", "Daixian", "DA", 39.07, 112.96, -1.0, 0.07),
-    ("繁峙县", "Fanshi", "FS", 39.19, 113.27, -1.5, 0.07),
-    ("宁武县", "Ningwu", "NW", 39.00, 112.30, -3.0, 0.06),
-    ("静乐县", "Jingle", "JL", 38.36, 111.94, -1.5, 0.06),
-    ("神池县", "Shenchi", "SC", 39.09, 112.21, -3.0, 0.05),
-    ("五寨县", "Wuzhai", "WZ", 38.91, 111.85, -2.5, 0.05),
-    ("岢岚县", "Kelan", "KL", 38.70, 111.57, -2.5, 0.05),
-    ("河曲县", "Hequ", "HQ", 39.38, 111.15, -0.5, 0.05),
-    ("保德县", "Baode", "BD", 39.02, 111.09, -0.5, 0.05),
-    ("偏关县", "Pianguan", "PG", 39.44, 111.51, -2.0, 0.04),
-]
-COUNTY_NAMES = [c[0] for c in COUNTIES]
+# The synthetic climate and programme share per county (by county code, geography order):
+# temperature offset from the city in °C (mountain counties are colder), share of households.
+COUNTY_MODEL: dict[str, tuple[float, float]] = {
+    "XF": (0.0, 0.14),
+    "YP": (-0.5, 0.12),
+    "DX": (0.0, 0.07),
+    "WT": (-2.0, 0.08),
+    "DA": (-1.0, 0.07),
+    "FS": (-1.5, 0.07),
+    "NW": (-3.0, 0.06),
+    "JL": (-1.5, 0.06),
+    "SC": (-3.0, 0.05),
+    "WZ": (-2.5, 0.05),
+    "KL": (-2.5, 0.05),
+    "HQ": (-0.5, 0.05),
+    "BD": (-0.5, 0.05),
+    "PG": (-2.0, 0.04),
+}
+assert list(COUNTY_MODEL) == [c.code for c in COUNTIES]
+TEMP_OFFSETS_C = [COUNTY_MODEL[c.code][0] for c in COUNTIES]
+COUNTY_WEIGHTS = [COUNTY_MODEL[c.code][1] for c in COUNTIES]
 FANSHI = COUNTY_NAMES.index("繁峙县")
-CITY_LAT, CITY_LON = 38.42, 112.73
 # County centres are pulled towards the city centre so every household lies within ~1° of it.
 GEO_SQUASH = 0.62
 
@@ -163,7 +166,7 @@ class Fleet:
     def expected_season_m3(self, g: int) -> float:
         """Expected season gas use of gas meter ``g`` (Nov 15 - Mar 15)."""
         h = int(self.gas[g])
-        temp = SEASON_MEAN_TEMP + COUNTIES[int(self.county[h])][5]
+        temp = SEASON_MEAN_TEMP + TEMP_OFFSETS_C[int(self.county[h])]
         return float(self.gas_coef[h] * (18.0 - temp) * 24.0 * SEASON_DAYS)
 
     def registry_rows(self) -> list[dict[str, str]]:
@@ -310,7 +313,7 @@ class _Network:
 
 def _plan_villages(counts: dict[str, int], rng: np.random.Generator) -> list[VillagePlan]:
     """Retrofit villages as contiguous blocks; the wind and solar projects are both in Fanshi."""
-    weights = np.array([c[6] for c in COUNTIES])
+    weights = np.array(COUNTY_WEIGHTS)
     weights = weights / weights.sum()
     villages: list[VillagePlan] = []
     for r, name in enumerate(RETROFITS):
@@ -356,7 +359,7 @@ def _name_villages(villages: list[VillagePlan], rng: np.random.Generator) -> _Vi
         out.names.append(_village_name(c, used, rng))
         out.townships.append(towns[c][int(rng.integers(6))])
         out.counties.append(c)
-        _, _, _, lat0, lon0, _, _ = COUNTIES[c]
+        lat0, lon0 = COUNTIES[c].lat, COUNTIES[c].lon
         clat = CITY_LAT + GEO_SQUASH * (lat0 - CITY_LAT) + rng.normal(0, 0.06)
         clon = CITY_LON + GEO_SQUASH * (lon0 - CITY_LON) + rng.normal(0, 0.08)
         out.centres.append((clat, clon))
@@ -489,7 +492,7 @@ def _wire_network(
             bounds = np.linspace(e0, e1, k + 1).round().astype(int)
             for a, b in itertools.pairwise(bounds.tolist()):
                 county_feeder_n[c] += 1
-                fid = f"F-{COUNTIES[c][2]}-{county_feeder_n[c]:04d}"
+                fid = f"F-{COUNTIES[c].code}-{county_feeder_n[c]:04d}"
                 kva = _sized_feeder_kva(net.electric[a:b], device, rated, base)
                 net.feeder_of[a:b] = len(net.feeders)
                 volts = float(rng.uniform(226, 231))
@@ -497,7 +500,7 @@ def _wire_network(
         g0, g1 = int(g_pos[v]), int(g_pos[v + 1])
         if g1 > g0:
             county_station_n[c] += 1
-            sid = f"GS-{COUNTIES[c][2]}-{county_station_n[c]:04d}"
+            sid = f"GS-{COUNTIES[c].code}-{county_station_n[c]:04d}"
             net.station_of[g0:g1] = len(net.stations)
             net.stations.append(Station(sid, c, v, g0, g1))
     return net

@@ -21,9 +21,10 @@ import numpy.typing as npt
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from heatwatch.contract.geography import COUNTY_NAMES
 from producers.delivery import DeliveryFaults
 from producers.faults import FaultPlan, ground_truth, plan_faults
-from producers.fleet import COUNTY_NAMES, Fleet, build_fleet
+from producers.fleet import Fleet, build_fleet
 from producers.lines import (
     ReadingRows,
     electric_event_line,

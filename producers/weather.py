@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from producers.fleet import COUNTIES
+from heatwatch.contract.geography import COUNTIES
+from producers.fleet import TEMP_OFFSETS_C
 
 F64 = npt.NDArray[np.float64]
 
@@ -21,7 +22,7 @@ class Weather:
         rng = np.random.default_rng([seed, 1])
         nd = days + 4  # index 0 = two days before the first day
         self.days = days
-        offsets = np.array([c[5] for c in COUNTIES])
+        offsets = np.array(TEMP_OFFSETS_C)
         day_noise = rng.normal(0.0, 1.2, nd)
         spell = np.zeros(nd)
         cs = int(rng.integers(1, days - 2)) if days >= 4 else min(1, days - 1)
