@@ -19,7 +19,6 @@ from heatwatch.cli.presentation import (
     write_html_summary,
 )
 from producers.scoring import read_dead_letter_lines, read_incidents, score
-from streams.settings import DetectionEnvSettings
 
 
 def demo(
@@ -29,10 +28,12 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to write everything.")] = Path("demo-out"),
 ) -> None:
     """Simulate a fleet with injected faults, run the detection core, score it, summarise."""
+    from heatwatch.cli.season import detection_settings
     from producers.simulate import SimulationConfig, simulate
     from streams.embedded import replay
 
-    settings = DetectionEnvSettings().core()
+    config = SimulationConfig(households=households, days=days, seed=seed)
+    settings = detection_settings(config.start.date())
     sim_dir = out / "simulation"
     run_dir = out / "run"
     progress = Progress(
@@ -42,7 +43,6 @@ def demo(
         TimeElapsedColumn(),
         console=console,
     )
-    config = SimulationConfig(households=households, days=days, seed=seed)
     with progress:
         task = progress.add_task(f"模拟 simulate {households:,} households × {days} days", total=1)
         simulate(

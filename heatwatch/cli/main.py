@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from heatwatch.cli.common import byte_progress, console, load_registry_or_exit
-from streams.settings import DetectionEnvSettings
 
 app = typer.Typer(
     name="heatwatch",
@@ -62,9 +61,10 @@ def replay(
     ] = False,
 ) -> None:
     """Run the detection core over a telemetry file: incidents, dead letters, summary, rollups."""
+    from heatwatch.cli.season import detection_settings, first_reading_day, today_in_xinzhou
     from streams.embedded import replay as run_replay
 
-    settings = DetectionEnvSettings().core()
+    settings = detection_settings(first_reading_day(input, today_in_xinzhou()))
     households = load_registry_or_exit(registry)
     with byte_progress() as progress:
         task = progress.add_task("replay", total=input.stat().st_size)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from streams.settings import DetectionEnvSettings, InfluxSettings, KafkaSettings, WorkerSettings
+from streams.settings import InfluxSettings, KafkaSettings, WorkerSettings
 from streams.topics import ensure_topics
 
 app = typer.Typer(help="Kafka → Faust → InfluxDB production path.")
@@ -30,6 +30,7 @@ def worker(
     loglevel: Annotated[str | None, typer.Option(help="Log level.")] = None,
 ) -> None:
     """Run a Faust worker: telemetry from Kafka, incidents and metrics to InfluxDB."""
+    from heatwatch.cli.season import detection_settings, today_in_xinzhou
     from heatwatch.formats.registry_csv import load_registry_csv
 
     kafka = KafkaSettings()
@@ -53,7 +54,7 @@ def worker(
             updates[name] = value
     settings = settings.model_copy(update=updates)
     households, _ = load_registry_csv(settings.registry)
-    run_worker(households, DetectionEnvSettings().core(), kafka, influx, settings)
+    run_worker(households, detection_settings(today_in_xinzhou()), kafka, influx, settings)
 
 
 def run_worker(

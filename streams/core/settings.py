@@ -134,7 +134,10 @@ class DetectionSettings(BaseModel):
         description="Expected household gas per heating degree-day (wall-hung boiler, ~80 m²).",
     )
     season_end: date = Field(
-        date(2022, 3, 15), description="Heating season end for quota projection."
+        date(2022, 3, 15),
+        description="Last day of the heating season, for quota projection. The entry points set "
+        "it from the season window in deploy/policy/stability.yaml (heatwatch/cli/season.py); "
+        "this default is that window's end for the 2021-2022 season, for tests and library use.",
     )
     quota_burn_days: int = Field(3, ge=1, description="Trailing days averaged into the burn rate.")
     quota_clear_share: float = Field(
