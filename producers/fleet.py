@@ -121,7 +121,6 @@ class Fleet:
     village: I64
     village_names: list[str]
     village_township: list[str]
-    village_county: list[int]
     retrofit: I64  # index into RETROFITS
     device: I64  # index into DEVICES
     priority: I64  # index into PRIORITY
@@ -145,7 +144,6 @@ class Fleet:
     duty: F64  # storage heaters: thermostat duty after the pickup phase
     gas_coef: F64  # gas boilers: m3/h per degree below 18 °C
     gas_quota: F64  # NaN for non-gas
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -291,11 +289,10 @@ DEVICE_RATINGS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
 
 @dataclass
 class _Villages:
-    """Names, townships, counties and centres of the villages, in registry order."""
+    """Names, townships and centres of the villages, in registry order."""
 
     names: list[str] = field(default_factory=list)
     townships: list[str] = field(default_factory=list)
-    counties: list[int] = field(default_factory=list)
     centres: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -358,7 +355,6 @@ def _name_villages(villages: list[VillagePlan], rng: np.random.Generator) -> _Vi
     for _r, c, _s in villages:
         out.names.append(_village_name(c, used, rng))
         out.townships.append(towns[c][int(rng.integers(6))])
-        out.counties.append(c)
         lat0, lon0 = COUNTIES[c].lat, COUNTIES[c].lon
         clat = CITY_LAT + GEO_SQUASH * (lat0 - CITY_LAT) + rng.normal(0, 0.06)
         clon = CITY_LON + GEO_SQUASH * (lon0 - CITY_LON) + rng.normal(0, 0.08)
@@ -545,7 +541,6 @@ def build_fleet(households: int, seed: int) -> Fleet:
         village=village,
         village_names=named.names,
         village_township=named.townships,
-        village_county=named.counties,
         retrofit=retrofit,
         device=device,
         priority=priority,

@@ -44,7 +44,6 @@ COUNTIES: tuple[County, ...] = (
 CITY_LAT, CITY_LON = 38.42, 112.73
 
 COUNTY_NAMES: tuple[str, ...] = tuple(c.zh for c in COUNTIES)
-COUNTY_BY_NAME: dict[str, County] = {c.zh: c for c in COUNTIES}
 COUNTY_SLUGS: dict[str, str] = {c.zh: c.slug for c in COUNTIES}
 
 # For ``glossary.label(COUNTY_TERMS, county, lang)``: the English screens show the pinyin.
