@@ -137,13 +137,14 @@ class DeliveryFaults:
         now: list[Batch] = []
         dups: list[Batch] = []
         for i, batch in enumerate(batches):
-            if batch.eligible and can_delay and u[i] < LATE_FRACTION:
+            line, readings, eligible = batch
+            if eligible and can_delay and u[i] < LATE_FRACTION:
                 delay = int(min(d[i], self.n_intervals - 1 - k))
-                self._hold(k, delay, (batch.line, 1, batch.readings))
+                self._hold(k, delay, (line, 1, readings))
                 self.late_count += 1
                 continue
             now.append(batch)
-            if batch.eligible and u[i] > 1.0 - DUPLICATE_FRACTION:
+            if eligible and u[i] > 1.0 - DUPLICATE_FRACTION:
                 dups.append(batch)
         self.duplicate_count += len(dups)
         return now, dups

@@ -7,7 +7,6 @@ datasets checksum it): change them only on purpose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -199,13 +198,9 @@ def malformed_line(category: str, household: str, ts: str, k: int, dt: int) -> b
     return orjson.dumps(base)
 
 
-@dataclass
-class Batch:
-    """One concentrator record; ``eligible`` batches may be delayed or duplicated."""
-
-    line: bytes
-    readings: int
-    eligible: bool
+# One concentrator record: (line, readings in it, eligible to be delayed or duplicated).
+# A plain tuple: a city-day builds 270,000 of them and an object costs ~2% of the run.
+Batch = tuple[bytes, int, bool]
 
 
 def _batch_line(source: bytes, body: bytes) -> bytes:
@@ -256,7 +251,7 @@ def feeder_batches(
             nr += 1
         if nr:
             line = _batch_line(b"DC-" + fd.feeder_id.encode(), body)
-            batches.append(Batch(line, nr, not faulty_feeder[fi] and fi not in touched_f))
+            batches.append((line, nr, not faulty_feeder[fi] and fi not in touched_f))
     return batches
 
 
@@ -272,5 +267,5 @@ def station_batches(
         a, b = sd.first, sd.last
         body = gblob[a * len_g : b * len_g - 1] + b"," + _row(sblob, si, len_s)
         line = _batch_line(b"DC-" + sd.station_id.encode(), body)
-        batches.append(Batch(line, b - a + 1, not faulty_station[si]))
+        batches.append((line, b - a + 1, not faulty_station[si]))
     return batches

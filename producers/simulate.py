@@ -303,12 +303,12 @@ class Simulation:
         )
         batches += station_batches(self.fleet, self._rows, delivery.faulty_station)
         now, dups = delivery.late_and_duplicate_batches(k, batches)
-        for batch in now:
-            block.add(batch.line, 1, batch.readings)
+        for line, readings, _ in now:
+            block.add(line, 1, readings)
         for blob, nl, nr in delivery.due(k):
             block.add(blob, nl, nr)
-        for batch in dups:
-            block.add(batch.line, 1, batch.readings)
+        for line, readings, _ in dups:
+            block.add(line, 1, readings)
 
     def _malformed_lines(self, k: int, block: _Block) -> None:
         """Malformed lines go last in the block; the ground truth records their line numbers."""
