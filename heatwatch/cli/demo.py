@@ -32,8 +32,7 @@ def demo(
     from producers.simulate import SimulationConfig, simulate
     from streams.embedded import replay
 
-    config = SimulationConfig(households=households, days=days, seed=seed)
-    settings = detection_settings(config.start.date())
+    settings = detection_settings()
     sim_dir = out / "simulation"
     run_dir = out / "run"
     progress = Progress(
@@ -43,6 +42,7 @@ def demo(
         TimeElapsedColumn(),
         console=console,
     )
+    config = SimulationConfig(households=households, days=days, seed=seed)
     with progress:
         task = progress.add_task(f"模拟 simulate {households:,} households × {days} days", total=1)
         simulate(

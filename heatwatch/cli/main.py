@@ -61,10 +61,10 @@ def replay(
     ] = False,
 ) -> None:
     """Run the detection core over a telemetry file: incidents, dead letters, summary, rollups."""
-    from heatwatch.cli.season import detection_settings, first_reading_day, today_in_xinzhou
+    from heatwatch.cli.season import detection_settings
     from streams.embedded import replay as run_replay
 
-    settings = detection_settings(first_reading_day(input, today_in_xinzhou()))
+    settings = detection_settings()
     households = load_registry_or_exit(registry)
     with byte_progress() as progress:
         task = progress.add_task("replay", total=input.stat().st_size)

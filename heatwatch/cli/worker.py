@@ -30,7 +30,7 @@ def worker(
     loglevel: Annotated[str | None, typer.Option(help="Log level.")] = None,
 ) -> None:
     """Run a Faust worker: telemetry from Kafka, incidents and metrics to InfluxDB."""
-    from heatwatch.cli.season import detection_settings, today_in_xinzhou
+    from heatwatch.cli.season import detection_settings
     from heatwatch.formats.registry_csv import load_registry_csv
 
     kafka = KafkaSettings()
@@ -54,7 +54,7 @@ def worker(
             updates[name] = value
     settings = settings.model_copy(update=updates)
     households, _ = load_registry_csv(settings.registry)
-    run_worker(households, detection_settings(today_in_xinzhou()), kafka, influx, settings)
+    run_worker(households, detection_settings(), kafka, influx, settings)
 
 
 def run_worker(
