@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-COUNTIES = ["忻府区", "原平市", "定襄县", "五台县", "代县", "繁峙县", "宁武县", "静乐县",
-            "神池县", "五寨县", "岢岚县", "河曲县", "保德县", "偏关县"]  # fmt: skip
+from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
+
 RETROFITS = {
     "district_heating": 60836, "boiler_ultra_low_emission": 61200, "coal_to_electric": 37321,
     "coal_to_gas": 10266, "biomass_chp": 11917, "biomass_district": 4037, "wind_electric": 800,

@@ -24,7 +24,6 @@ from grafana_foundation_sdk.models import alerting as alerting_models
 
 from dashboards.catalog import dashboard_json
 from dashboards.common import (
-    COUNTIES,
     DASHBOARD_UIDS,
     DATASOURCE_UID,
     DEFAULT_BUCKET,
@@ -34,6 +33,8 @@ from dashboards.common import (
     flux,
     source,
 )
+from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
+from heatwatch.contract.geography import COUNTY_SLUGS
 from heatwatch.contract.glossary import (
     INCIDENT_KINDS,
     NOUNS,
@@ -49,24 +50,6 @@ from heatwatch.contract.glossary import label as glossary_label
 ORG_ID = 1
 EXPR_UID = "__expr__"
 
-# County → ASCII slug for contact-point names and env placeholders.
-COUNTY_SLUGS = {
-    "忻府区": "xinfu",
-    "原平市": "yuanping",
-    "定襄县": "dingxiang",
-    "五台县": "wutai",
-    "代县": "daixian",
-    "繁峙县": "fanshi",
-    "宁武县": "ningwu",
-    "静乐县": "jingle",
-    "神池县": "shenchi",
-    "五寨县": "wuzhai",
-    "岢岚县": "kelan",
-    "河曲县": "hequ",
-    "保德县": "baode",
-    "偏关县": "pianguan",
-}
-assert set(COUNTY_SLUGS) == set(COUNTIES)
 
 NoDataState = Literal["Alerting", "NoData", "OK", "KeepLast"]
 ErrState = Literal["Alerting", "Error", "OK", "KeepLast"]

@@ -49,24 +49,6 @@ DASHBOARD_UIDS = {
     "season": "heatwatch-season",
 }
 
-# Xinzhou's 14 county-level units (tag values of `county`).
-COUNTIES = (
-    "忻府区",
-    "原平市",
-    "定襄县",
-    "五台县",
-    "代县",
-    "繁峙县",
-    "宁武县",
-    "静乐县",
-    "神池县",
-    "五寨县",
-    "岢岚县",
-    "河曲县",
-    "保德县",
-    "偏关县",
-)
-
 
 # --------------------------------------------------------------------------- Flux dataquery
 

@@ -27,7 +27,6 @@ from heatwatch.cli.presentation import (
 )
 from heatwatch.contract.registry import Household
 from producers.scoring import Score, read_dead_letter_lines, read_incidents, score
-from streams.settings import DetectionEnvSettings
 
 
 def demo(
@@ -44,9 +43,10 @@ def demo(
 ) -> None:
     """演示：模拟带故障的用户群，检测、评分并汇总。 Simulate a fleet with injected faults,
     run the detection core, score it, summarise."""
+    from heatwatch.cli.season import detection_settings
     from producers.simulate import SimulationConfig, simulate
 
-    settings = DetectionEnvSettings().core()
+    settings = detection_settings()
     sim_dir = out / "simulation"
     run_dir = out / "run"
     progress = _bar()

@@ -20,7 +20,6 @@ from heatwatch.cli.common import (
     state,
     t,
 )
-from streams.settings import DetectionEnvSettings
 
 app = typer.Typer(
     name="heatwatch",
@@ -126,9 +125,10 @@ def replay(
     telemetry file: incidents, dead letters, summary, rollups."""
     from heatwatch.cli.inputs import check_readings_file, check_run_summary
     from heatwatch.cli.presentation import print_summary
+    from heatwatch.cli.season import detection_settings
     from streams.embedded import replay as run_replay
 
-    settings = DetectionEnvSettings().core()
+    settings = detection_settings()
     households = load_registry_or_exit(registry)
     check_readings_file(input)
     with byte_progress() as progress:

@@ -20,7 +20,8 @@ from heatwatch.cli.common import (
     kafka_errors,
     load_registry_or_exit,
 )
-from streams.settings import DetectionEnvSettings, InfluxSettings, KafkaSettings, WorkerSettings
+from heatwatch.cli.season import detection_settings
+from streams.settings import InfluxSettings, KafkaSettings, WorkerSettings
 from streams.topics import ensure_topics
 
 app = typer.Typer(
@@ -74,7 +75,7 @@ def worker(
     with kafka_errors(kafka.bootstrap):
         # Reach the broker before Faust starts: its own failure is a long log, not a sentence.
         ensure_topics(kafka, kafka.partitions)
-        run_worker(households, DetectionEnvSettings().core(), kafka, influx, settings)
+        run_worker(households, detection_settings(), kafka, influx, settings)
 
 
 def check_influx(url: str, timeout_s: float = 5.0) -> None:

@@ -317,7 +317,7 @@ class Engine:
                 )
             )
             ss.d_delivered = 0.0
-        days_left = (self.settings.season_end - the_date).days
+        days_left = (self.settings.season_end_on_or_after(the_date) - the_date).days
         for county, (quota, used, burn, at_risk) in sorted(quota_by_county.items()):
             runway = (quota - used) / burn if burn > 0 else float("inf")
             exhaustion = day_start_s(day + 1 + int(runway)) if runway < days_left else 0
