@@ -13,7 +13,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from heatwatch.report.fonts import FontMissingError
-from heatwatch.report.loading import InputError, load_registry, rollup_source
+from heatwatch.report.loading import (
+    InputError,
+    load_registry,
+    rollup_source,
+    run_dir_inputs,
+)
 from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
 
 app = typer.Typer(help="Season stability report (先立后破) and the monthly county report (月报).")
@@ -153,6 +158,15 @@ def monthly(
 
     lang = _lang(lang)
     with _errors(), _progress() as step:
-        res = run_monthly(month, run, out, lang, step=step)  # type: ignore[arg-type]
+        inputs = run_dir_inputs(run)
+        res = run_monthly(
+            month,
+            inputs.incidents,
+            inputs.rollups,
+            inputs.registry,
+            out,
+            lang,
+            step=step,  # type: ignore[arg-type]
+        )
     for p in res:
         console.print(f"  wrote {p}")

@@ -89,6 +89,24 @@ T: dict[str, dict[str, str]] = {
         "monthly_summary": "分县汇总",
         "household_interruptions": "用户中断次数",
         "no_incidents": "本月无事件。",
+        "generated_bj": "生成时间（北京时间）",
+        "rollup_interruption_hours": "日汇总中断时长(户·小时)",
+        "month_full": "数据覆盖整月 {total} 天（{span}，北京时间）。",
+        "month_partial": "注意：本月只有部分数据，覆盖 {days} / {total} 天（{span}，北京时间）；"
+        "各项数字只反映这段时间。",
+        "definitions": "指标说明",
+        "def_incidents": "本月内发生或持续的事件数；一个事件跨几个月就在每个月各计一次；"
+        "台区停电下的用户停电等下级事件并入上级事件，不单独计数。",
+        "def_households_affected": "受这些事件影响的不同户数，同一户在同一县同一类型中只计一次，"
+        "在合计中也只计一次。",
+        "def_priority_affected": "受影响户中重点群体（学校、幼儿园、养老机构、困难户）的不同户数。",
+        "def_interruption_hours": "用户停电、燃气压力低事件在本月（且在数据范围内）的持续时间之和，"
+        "单位户·小时；未结束的事件只算到数据截止时刻。",
+        "def_household_interruptions": "逐户日汇总中本月开始的停电/供气不足次数之和。",
+        "def_rollup_interruption_hours": "逐户日汇总中本月停电分钟与供气不足分钟之和，折算为户·小时。",
+        "def_shortfall_incidents": "本月内的燃气供应不足（调压站）事件数。",
+        "def_gas_households_affected": "受燃气供应不足或燃气压力低影响的不同户数。",
+        "def_peak_charging_households": "本月出现高峰时段蓄热的不同户数。",
     },
     "en": {
         "season_title": "Clean-heating stability report, heating season {season}",
@@ -167,6 +185,30 @@ T: dict[str, dict[str, str]] = {
         "monthly_summary": "By county",
         "household_interruptions": "Household interruptions",
         "no_incidents": "No incidents this month.",
+        "generated_bj": "Generated (Beijing time)",
+        "rollup_interruption_hours": "Rollup interruption household-hours",
+        "month_full": "Data cover the whole month, {total} days ({span}, Beijing time).",
+        "month_partial": "Note: only part of this month has data: {days} of {total} days "
+        "({span}, Beijing time); every figure covers that period only.",
+        "definitions": "Definitions",
+        "def_incidents": "incidents that started or lasted in the month; an incident spanning "
+        "months counts once in each; child incidents (e.g. household outages under a feeder "
+        "outage) are part of their parent and not counted again.",
+        "def_households_affected": "distinct households affected by those incidents: once per "
+        "county and kind, and once in each total.",
+        "def_priority_affected": "distinct affected households in a priority group (school, "
+        "kindergarten, elderly home, hardship).",
+        "def_interruption_hours": "duration of household outage and low-pressure incidents "
+        "within the month and the data, summed (household-hours); an open incident counts up "
+        "to the end of the data.",
+        "def_household_interruptions": "outage/shortfall episodes starting in the month, summed "
+        "over the daily household rollups.",
+        "def_rollup_interruption_hours": "outage plus shortfall minutes in the month's daily "
+        "household rollups, in household-hours.",
+        "def_shortfall_incidents": "gas supply shortfall (station) incidents in the month.",
+        "def_gas_households_affected": "distinct households affected by a gas supply shortfall "
+        "or low gas pressure.",
+        "def_peak_charging_households": "distinct households that charged at peak hours.",
     },
 }
 

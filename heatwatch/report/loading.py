@@ -6,8 +6,8 @@ InfluxDB (`household_day` measurement) source can be added later with the same i
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import PriorityGroup, RetrofitType
+from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.formats.registry_csv import RegistryError, load_registry_csv
 from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
 from heatwatch.report.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
 
@@ -58,6 +59,10 @@ class RollupSource(Protocol):
         """Rows with ``first <= day <= last`` and (at least) the ``ROLLUP_COLUMNS``."""
         ...
 
+    def day_range(self) -> tuple[date, date] | None:
+        """The first and last day with any rollup (None: no rollups at all)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ParquetRollups:
@@ -81,6 +86,14 @@ class ParquetRollups:
             read_dictionary=DICTIONARY_COLUMNS,
         )
 
+    def day_range(self) -> tuple[date, date] | None:
+        _require(self.path, "daily rollups (Parquet)")
+        try:
+            days = pq.read_table(self.path, columns=["day"]).column("day")
+        except (pa.ArrowInvalid, OSError, KeyError) as exc:
+            raise InputError(f"{self.path}: not a readable rollups file ({exc})") from None
+        return _min_max_day(days)
+
 
 @dataclass(frozen=True)
 class JsonlRollups:
@@ -102,6 +115,16 @@ class JsonlRollups:
                 if first <= hd.day <= last:
                     rows.append(hd.model_dump(mode="python"))
         return pa.Table.from_pylist(rows, schema=ROLLUP_SCHEMA)
+
+    def day_range(self) -> tuple[date, date] | None:
+        return _min_max_day(self.read(date.min, date.max).column("day"))
+
+
+def _min_max_day(days: pa.ChunkedArray) -> tuple[date, date] | None:
+    if len(days) == days.null_count:
+        return None
+    mm = pc.min_max(days)
+    return mm["min"].as_py(), mm["max"].as_py()
 
 
 def rollup_source(path: Path) -> RollupSource:
@@ -126,6 +149,8 @@ def _require(path: Path, what: str) -> None:
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Registry:
+    """The registry in columns (one entry per household), built from the one loader's rows."""
+
     ids: list[str]
     county: list[str]
     village: list[str]
@@ -135,65 +160,63 @@ class Registry:
     lon: np.ndarray
     old_heating_present: np.ndarray  # int8: -1 unknown, 0, 1
     retrofit_completed: np.ndarray  # int32 day number or NO_DATE
+    feeder: list[str] = field(default_factory=list)  # "" when none
+    gas_station: list[str] = field(default_factory=list)
+
+    def subset(self, keep: list[int]) -> Registry:
+        return Registry(
+            ids=[self.ids[i] for i in keep],
+            county=[self.county[i] for i in keep],
+            village=[self.village[i] for i in keep],
+            retrofit=[self.retrofit[i] for i in keep],
+            priority=[self.priority[i] for i in keep],
+            lat=self.lat[keep],
+            lon=self.lon[keep],
+            old_heating_present=self.old_heating_present[keep],
+            retrofit_completed=self.retrofit_completed[keep],
+            feeder=[self.feeder[i] for i in keep] if self.feeder else [],
+            gas_station=[self.gas_station[i] for i in keep] if self.gas_station else [],
+        )
 
 
-REGISTRY_REQUIRED = ["household_id", "county", "village", "retrofit_type", "priority_group"]
-_TRUE = {"true", "1", "yes", "y", "t", "是"}
-_FALSE = {"false", "0", "no", "n", "f", "否"}
-
-
-def load_registry(path: Path) -> Registry:
-    _require(path, "registry CSV")
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in REGISTRY_REQUIRED if c not in header]
-        if missing:
-            raise InputError(f"{path}: registry is missing columns: {', '.join(missing)}")
-        rows = list(reader)
-    retrofits = {r.value for r in RetrofitType}
-    priorities = {p.value for p in PriorityGroup}
-    n = len(rows)
+def registry_from_households(households: Sequence[Household]) -> Registry:
+    n = len(households)
     lat = np.full(n, np.nan)
     lon = np.full(n, np.nan)
     old = np.full(n, -1, np.int8)
     comp = np.full(n, NO_DATE, np.int32)
-    for i, r in enumerate(rows):
-        line = i + 2
-        if not r["household_id"]:
-            raise InputError(f"{path}:{line}: empty household_id")
-        if r["retrofit_type"] not in retrofits:
-            raise InputError(
-                f"{path}:{line}: unknown retrofit_type {r['retrofit_type']!r} "
-                f"(expected one of {', '.join(sorted(retrofits))})"
-            )
-        if r["priority_group"] not in priorities:
-            raise InputError(f"{path}:{line}: unknown priority_group {r['priority_group']!r}")
-        try:
-            if r.get("lat"):
-                lat[i] = float(r["lat"])
-            if r.get("lon"):
-                lon[i] = float(r["lon"])
-            if r.get("retrofit_completed"):
-                comp[i] = day_number(date.fromisoformat(r["retrofit_completed"]))
-        except ValueError as exc:
-            raise InputError(f"{path}:{line}: {exc}") from None
-        ohp = (r.get("old_heating_present") or "").strip().lower()
-        if ohp in _TRUE:
-            old[i] = 1
-        elif ohp in _FALSE:
-            old[i] = 0
+    for i, h in enumerate(households):
+        if h.lat is not None:
+            lat[i] = h.lat
+        if h.lon is not None:
+            lon[i] = h.lon
+        if h.old_heating_present is not None:
+            old[i] = int(h.old_heating_present)
+        if h.retrofit_completed is not None:
+            comp[i] = day_number(h.retrofit_completed)
     return Registry(
-        ids=[r["household_id"] for r in rows],
-        county=[r["county"] for r in rows],
-        village=[r["village"] for r in rows],
-        retrofit=[r["retrofit_type"] for r in rows],
-        priority=[r["priority_group"] for r in rows],
+        ids=[h.household_id for h in households],
+        county=[h.county for h in households],
+        village=[h.village for h in households],
+        retrofit=[h.retrofit_type.value for h in households],
+        priority=[h.priority_group.value for h in households],
         lat=lat,
         lon=lon,
         old_heating_present=old,
         retrofit_completed=comp,
+        feeder=[h.feeder_id or "" for h in households],
+        gas_station=[h.gas_station_id or "" for h in households],
     )
+
+
+def load_registry(path: Path) -> Registry:
+    """The registry through the one loader (``heatwatch.formats.registry_csv``)."""
+    _require(path, "registry CSV")
+    try:
+        households, _ = load_registry_csv(path)
+    except RegistryError as exc:
+        raise InputError(str(exc)) from None
+    return registry_from_households(households)
 
 
 def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -349,3 +372,32 @@ def load_incidents(path: Path) -> list[Incident]:
             except (orjson.JSONDecodeError, ValidationError) as exc:
                 raise InputError(f"{path}:{n}: not an Incident: {exc}") from None
     return out
+
+
+def run_rollups(run: Path) -> Path | None:
+    """The embedded runner's rollups file in a run directory, if any."""
+    for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
+        if (run / cand).exists():
+            return run / cand
+    return None
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What the reports read, from a replay directory or from the production store."""
+
+    rollups: RollupSource | None
+    incidents: list[Incident]
+    registry: Registry | None
+
+
+def run_dir_inputs(run: Path, registry: Path | None = None) -> RunInputs:
+    if not run.is_dir():
+        raise InputError(f"run directory not found: {run}")
+    roll = run_rollups(run)
+    reg_path = registry or run / "registry.csv"
+    return RunInputs(
+        rollups=rollup_source(roll) if roll is not None else None,
+        incidents=load_incidents(run / "incidents.jsonl"),
+        registry=load_registry(reg_path) if (registry or reg_path.exists()) else None,
+    )

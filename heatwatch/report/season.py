@@ -66,18 +66,7 @@ def season_range(policy: StabilityPolicy, label: str) -> tuple[date, date]:
 
 
 def _filter_registry(reg: Registry, county: str) -> Registry:
-    keep = [i for i, c in enumerate(reg.county) if c == county]
-    return Registry(
-        ids=[reg.ids[i] for i in keep],
-        county=[reg.county[i] for i in keep],
-        village=[reg.village[i] for i in keep],
-        retrofit=[reg.retrofit[i] for i in keep],
-        priority=[reg.priority[i] for i in keep],
-        lat=reg.lat[keep],
-        lon=reg.lon[keep],
-        old_heating_present=reg.old_heating_present[keep],
-        retrofit_completed=reg.retrofit_completed[keep],
-    )
+    return reg.subset([i for i, c in enumerate(reg.county) if c == county])
 
 
 def _pct(x: float) -> str:

@@ -196,3 +196,7 @@ def test_monthly(run_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["monthly", "--month", "2021-13", "--run", str(run_dir),
                                    "--out", str(out)])  # fmt: skip
     assert res.exit_code == 2 and "2021-12" in res.output
+    res = CliRunner().invoke(app, ["monthly", "--month", "2023-12", "--run", str(run_dir),
+                                   "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 2 and "outside the data" in res.output
+    assert "指标说明" in html and "事件数" in html
