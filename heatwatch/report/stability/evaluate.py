@@ -12,7 +12,7 @@ multi-day outages) and an estimate otherwise — documented in docs/stability-re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -76,6 +76,20 @@ class SeasonResult:
     counties: CountyStats
     month_starts: list[date]  # months touched by any county's season
     interruptions_by_month: np.ndarray  # (n_counties, n_months) episodes started
+    data_first: date | None = None  # first and last day with any rollup in the season
+    data_last: date | None = None
+    season_covered: B = field(default_factory=lambda: np.zeros(0, np.bool_))  # per county
+
+    @property
+    def data_span(self) -> str:
+        if self.data_first is None or self.data_last is None:
+            return "—"
+        return f"{self.data_first.isoformat()} – {self.data_last.isoformat()}"
+
+    @property
+    def fully_covered(self) -> bool:
+        """The data span every county's whole season (no coverage warning needed)."""
+        return bool(self.season_covered.all()) if len(self.season_covered) else False
 
     def verdict_of(self, i: int) -> Verdict:
         return VERDICT_ORDER[int(self.verdict[i])]
@@ -114,6 +128,8 @@ class SeasonResult:
             "season_start": (
                 self.counties.season_start[county].isoformat() if county >= 0 else "?"
             ),
+            "season_end": (self.counties.season_end[county].isoformat() if county >= 0 else "?"),
+            "data_span": self.data_span,
         }
 
     def values_columns(self, policy: StabilityPolicy, idx: I32) -> dict[str, list[object]]:
@@ -123,7 +139,10 @@ class SeasonResult:
         n = len(idx)
         county = self.table.county[idx]
         starts = [d.isoformat() for d in self.counties.season_start] + ["?"]
-        start_text = [starts[k] for k in np.where(county >= 0, county, len(starts) - 1).tolist()]
+        ends = [d.isoformat() for d in self.counties.season_end] + ["?"]
+        slot = np.where(county >= 0, county, len(starts) - 1).tolist()
+        start_text = [starts[k] for k in slot]
+        end_text = [ends[k] for k in slot]
         comp = self.table.retrofit_completed[idx]
         uniq, inv = np.unique(comp, return_inverse=True)
         labels = [from_day_number(d).isoformat() if d != NO_DATE else "?" for d in uniq.tolist()]
@@ -152,6 +171,8 @@ class SeasonResult:
             "max_gas_h": const(c.max_gas_shortfall_hours),
             "completed": comp_text,
             "season_start": start_text,
+            "season_end": end_text,
+            "data_span": const(self.data_span),
         }
 
 
@@ -349,6 +370,15 @@ def evaluate_season(
             VERDICT_ORDER.index(Verdict.ELIGIBLE),
         ),
     ).astype(np.int8)
+    # A season not yet observed in full cannot show that a system is not stable enough:
+    # households that failed so far are insufficient_data (with their reasons), not not_yet.
+    data_first, data_last, covered = _season_covered(rows, s_off, e_off, d0, n_c)
+    not_covered_h = ~covered[hh_county]
+    flag(not_covered_h & (verdict != VERDICT_ORDER.index(Verdict.ELIGIBLE)),
+         Reason.SEASON_NOT_COVERED)  # fmt: skip
+    verdict[not_covered_h & (verdict == VERDICT_ORDER.index(Verdict.NOT_YET))] = (
+        VERDICT_ORDER.index(Verdict.INSUFFICIENT_DATA)
+    )
     flag(verdict == VERDICT_ORDER.index(Verdict.ELIGIBLE), Reason.ALL_CRITERIA_MET)
 
     # ---- county reliability indices ----------------------------------------------------
@@ -419,7 +449,24 @@ def evaluate_season(
         counties=stats,
         month_starts=months,
         interruptions_by_month=by_month,
+        data_first=data_first,
+        data_last=data_last,
+        season_covered=covered[:n_c],
     )
+
+
+def _season_covered(
+    rows: RollupColumns, s_off: I32, e_off: I32, d0: int, n_c: int
+) -> tuple[date | None, date | None, B]:
+    """First and last rollup day in the grid and, per county (+ the unknown slot), whether
+    those span the county's whole season."""
+    off = rows.day - np.int32(d0)
+    inside = rows.day[(off >= int(s_off[:n_c].min(initial=0))) & (off <= int(e_off.max()))]
+    if not len(inside):
+        return None, None, np.zeros(n_c + 1, np.bool_)
+    first, last = int(inside.min()), int(inside.max())
+    covered: B = (first - d0 <= s_off) & (last - d0 >= e_off)
+    return from_day_number(first), from_day_number(last), covered
 
 
 @dataclass(frozen=True)
