@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,7 +20,11 @@ from heatwatch.report.loading import (
     rollup_source,
     run_dir_inputs,
 )
+from heatwatch.report.season_sections import IssueInfo
 from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
+
+if TYPE_CHECKING:
+    from heatwatch.report.season import SeasonOutputs
 
 app = typer.Typer(help="Season stability report (先立后破) and the monthly county report (月报).")
 console = Console(stderr=True)
@@ -34,6 +39,7 @@ STEPS = {
     "charts": "drawing charts",
     "html": "writing HTML",
     "pdf": "writing PDF",
+    "notices": "writing public notices",
     "incidents": "reading incidents",
 }
 
@@ -97,13 +103,25 @@ def season(
         Path | None, typer.Option(help="Stability policy YAML (default deploy/policy).")
     ] = None,
     lang: Annotated[str, typer.Option(help="zh (default) or en.")] = "zh",
+    issuer: Annotated[
+        str, typer.Option(help="Issuing unit printed on the report and notices.")
+    ] = "",
+    contact: Annotated[str, typer.Option(help="Where objections to a notice go.")] = "",
+    issue_date: Annotated[
+        str | None, typer.Option(help="Date of issue, YYYY-MM-DD (default: today, Beijing).")
+    ] = None,
+    notice_days: Annotated[int, typer.Option(help="Public notice period, days.")] = 7,
+    notices: Annotated[
+        bool, typer.Option(help="Write the per-village public notices (公示).")
+    ] = True,
 ) -> None:
-    """Household-by-household stability verdicts: PDF, HTML, XLSX and CSV."""
+    """Household-by-household stability verdicts: report PDF/HTML, XLSX/CSV ledger, notices."""
     from heatwatch.report.season import run_season
 
     lang = _lang(lang)
     with _errors():
         pol = load_policy(policy)
+        issue = _issue_info(issuer, contact, issue_date, notice_days)
         if rollups is None and run is None:
             raise InputError("give --run DIR, or --rollups FILE (and --registry FILE)")
         rpath = rollups or _run_rollups(run)  # type: ignore[arg-type]
@@ -120,18 +138,40 @@ def season(
                 lang,
                 county,
                 step=step,  # type: ignore[arg-type]
+                issue=issue,
+                notices=notices,
             )
-        r = res.result
-        counts = {
-            v: int((r.verdict == i).sum())
-            for i, v in enumerate(("eligible", "not_yet", "insufficient_data"))
-        }
+        _print_season(res, time.perf_counter() - t0)
+
+
+def _issue_info(issuer: str, contact: str, issue_date: str | None, days: int) -> IssueInfo:
+    try:
+        issued = date.fromisoformat(issue_date) if issue_date else None
+    except ValueError:
+        raise InputError(f"--issue-date must look like 2022-03-20, got {issue_date!r}") from None
+    if days < 1:
+        raise InputError(f"--notice-days must be at least 1, got {days}")
+    return IssueInfo(issuer=issuer, contact=contact, issued_on=issued, notice_days=days)
+
+
+def _print_season(res: SeasonOutputs, seconds: float) -> None:
+    r = res.result
+    counts = {
+        v: int((r.verdict == i).sum())
+        for i, v in enumerate(("eligible", "not_yet", "insufficient_data"))
+    }
+    console.print(
+        f"{res.households} households, {res.rows} rollup rows in {seconds:.1f}s: {counts}"
+    )
+    if not r.fully_covered:
         console.print(
-            f"{res.households} households, {res.rows} rollup rows in "
-            f"{time.perf_counter() - t0:.1f}s: {counts}"
+            f"[yellow]warning:[/] the data cover only {r.data_span}, not the whole season: "
+            "no not_yet verdicts (see the report)",
+            markup=True,
+            highlight=False,
         )
-        for p in (res.pdf, res.html, res.xlsx, res.csv):
-            console.print(f"  wrote {p}")
+    for p in res.files:
+        console.print(f"  wrote {p}")
 
 
 def _run_rollups(run: Path) -> Path:

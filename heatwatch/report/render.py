@@ -35,6 +35,7 @@ class Table:
     # relative column widths (PDF); None = equal
     widths: list[float] | None = None
     wrap: set[int] = field(default_factory=set)  # columns whose cells wrap as paragraphs
+    row_height_mm: float = 0.0  # > 0: data rows this tall (space to sign in)
 
 
 def _rows(table: Table) -> list[list[str]]:
@@ -84,8 +85,9 @@ def to_html(title: str, blocks: list[Block], lang: str) -> str:
             out.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
         elif isinstance(b, Table):
             head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
+            style = f' style="height:{b.row_height_mm}mm"' if b.row_height_mm else ""
             body = "".join(
-                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in _rows(b)
+                f"<tr{style}>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in _rows(b)
             )
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             if b.note:
@@ -176,7 +178,8 @@ def write_pdf(path: Path, title: str, blocks: list[Block], lang: str) -> None:
                         for i, c in enumerate(r)
                     ]
                 )
-            tbl = LongTable(data, colWidths=col_w, repeatRows=1)
+            heights = [None] + [b.row_height_mm * mm] * (len(data) - 1) if b.row_height_mm else None
+            tbl = LongTable(data, colWidths=col_w, repeatRows=1, rowHeights=heights)
             tbl.setStyle(
                 [
                     ("FONTNAME", (0, 0), (-1, -1), font),
