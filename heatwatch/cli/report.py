@@ -16,12 +16,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from heatwatch.report.fonts import FontMissingError
 from heatwatch.report.loading import (
     InputError,
+    Registry,
+    RollupSource,
+    influx_inputs,
     load_registry,
     rollup_source,
     run_dir_inputs,
 )
 from heatwatch.report.season_sections import IssueInfo
 from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
+from streams.settings import InfluxSettings
 
 if TYPE_CHECKING:
     from heatwatch.report.season import SeasonOutputs
@@ -114,6 +118,7 @@ def season(
     notices: Annotated[
         bool, typer.Option(help="Write the per-village public notices (公示).")
     ] = True,
+    source: Annotated[str, SOURCE_OPTION] = "run",
 ) -> None:
     """Household-by-household stability verdicts: report PDF/HTML, XLSX/CSV ledger, notices."""
     from heatwatch.report.season import run_season
@@ -122,15 +127,12 @@ def season(
     with _errors():
         pol = load_policy(policy)
         issue = _issue_info(issuer, contact, issue_date, notice_days)
-        if rollups is None and run is None:
-            raise InputError("give --run DIR, or --rollups FILE (and --registry FILE)")
-        rpath = rollups or _run_rollups(run)  # type: ignore[arg-type]
-        reg_path = registry or (run / "registry.csv" if run else None)
         t0 = time.perf_counter()
         with _progress() as step:
-            reg = load_registry(reg_path) if reg_path and (registry or reg_path.exists()) else None
+            step("load")  # type: ignore[operator]
+            src, reg = _season_inputs(_source(source), run, rollups, registry)
             res = run_season(
-                rollup_source(rpath),
+                src,
                 reg,
                 pol,
                 season,
@@ -142,6 +144,33 @@ def season(
                 notices=notices,
             )
         _print_season(res, time.perf_counter() - t0)
+
+
+SOURCE_OPTION = typer.Option(
+    help="run: a replay directory (--run/--rollups); influx: the production store "
+    "(HEATWATCH_INFLUX_* settings, --registry for registry attributes)."
+)
+
+
+def _source(source: str) -> str:
+    if source not in ("run", "influx"):
+        raise typer.BadParameter("use run or influx", param_hint="--source")
+    return source
+
+
+def _season_inputs(
+    source: str, run: Path | None, rollups: Path | None, registry: Path | None
+) -> tuple[RollupSource, Registry | None]:
+    if source == "influx":
+        inputs = influx_inputs(InfluxSettings(), registry, incidents=False)
+        assert inputs.rollups is not None
+        return inputs.rollups, inputs.registry
+    if rollups is None and run is None:
+        raise InputError("give --run DIR, or --rollups FILE (and --registry FILE)")
+    rpath = rollups or _run_rollups(run)  # type: ignore[arg-type]
+    reg_path = registry or (run / "registry.csv" if run else None)
+    reg = load_registry(reg_path) if reg_path and (registry or reg_path.exists()) else None
+    return rollup_source(rpath), reg
 
 
 def _issue_info(issuer: str, contact: str, issue_date: str | None, days: int) -> IssueInfo:
@@ -189,16 +218,25 @@ def _run_rollups(run: Path) -> Path:
 @app.command()
 def monthly(
     month: Annotated[str, typer.Option(help="Month, e.g. 2021-12.")],
-    run: Annotated[Path, typer.Option(help="Run directory (incidents.jsonl, rollups).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
+    run: Annotated[
+        Path | None, typer.Option(help="Run directory (incidents.jsonl, rollups).")
+    ] = None,
+    registry: Annotated[Path | None, typer.Option(help="Registry CSV.")] = None,
     lang: Annotated[str, typer.Option(help="zh (default) or en.")] = "zh",
+    source: Annotated[str, SOURCE_OPTION] = "run",
 ) -> None:
     """Monthly report to the Leading Group Office: HTML, PDF and CSV."""
     from heatwatch.report.monthly import run_monthly
 
     lang = _lang(lang)
     with _errors(), _progress() as step:
-        inputs = run_dir_inputs(run)
+        if _source(source) == "influx":
+            inputs = influx_inputs(InfluxSettings(), registry)
+        elif run is None:
+            raise InputError("give --run DIR (or --source influx)")
+        else:
+            inputs = run_dir_inputs(run, registry)
         res = run_monthly(
             month,
             inputs.incidents,

@@ -1,7 +1,7 @@
 """Loading rollups, the registry and incidents into the columnar core inputs.
 
-Rollup sources implement :class:`RollupSource`; Parquet and JSONL are implemented here, an
-InfluxDB (`household_day` measurement) source can be added later with the same interface.
+Rollup sources implement :class:`RollupSource`: Parquet and JSONL (a replay directory) and
+InfluxDB (the production store, ``household_day`` measurement) give the same columns.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.formats.registry_csv import RegistryError, load_registry_csv
 from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
 from heatwatch.report.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
+from streams.settings import InfluxSettings
+from streams.sinks.influx_read import InfluxReader, InfluxReadError
 
 
 class InputError(Exception):
@@ -400,4 +402,54 @@ def run_dir_inputs(run: Path, registry: Path | None = None) -> RunInputs:
         rollups=rollup_source(roll) if roll is not None else None,
         incidents=load_incidents(run / "incidents.jsonl"),
         registry=load_registry(reg_path) if (registry or reg_path.exists()) else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InfluxRollups:
+    """``household_day`` from the production store, in the same columns and types as the
+    Parquet the embedded runner writes (see ``streams.sinks.influx_read`` for the choice)."""
+
+    reader: InfluxReader
+
+    def read(self, first: date, last: date) -> pa.Table:
+        span = self.day_range()
+        if span is None:
+            return ROLLUP_SCHEMA.empty_table().select(ROLLUP_COLUMNS)
+        first, last = max(first, span[0]), min(last, span[1])
+        if first > last:
+            return ROLLUP_SCHEMA.empty_table().select(ROLLUP_COLUMNS)
+        try:
+            days = [_as_rollup_columns(t) for t in self.reader.household_days(first, last)]
+        except InfluxReadError as exc:
+            raise InputError(str(exc)) from None
+        return pa.concat_tables(days)
+
+    def day_range(self) -> tuple[date, date] | None:
+        try:
+            return self.reader.household_day_range()
+        except InfluxReadError as exc:
+            raise InputError(str(exc)) from None
+
+
+def _as_rollup_columns(tbl: pa.Table) -> pa.Table:
+    schema = pa.schema([ROLLUP_SCHEMA.field(c) for c in ROLLUP_COLUMNS])
+    return pa.table({c: pc.cast(tbl.column(c), schema.field(c).type) for c in ROLLUP_COLUMNS},
+                    schema=schema)  # fmt: skip
+
+
+def influx_inputs(
+    settings: InfluxSettings, registry: Path | None, *, incidents: bool = True
+) -> RunInputs:
+    """What the reports read, from the production store (InfluxDB) plus a registry file."""
+    reader = InfluxReader(settings)
+    try:
+        found = reader.incidents() if incidents else []
+    except InfluxReadError as exc:
+        raise InputError(str(exc)) from None
+    return RunInputs(
+        rollups=InfluxRollups(reader),
+        incidents=found,
+        registry=load_registry(registry) if registry is not None else None,
     )

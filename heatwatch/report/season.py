@@ -107,9 +107,11 @@ def evaluate(
     policy: StabilityPolicy,
     label: str,
     county: str | None = None,
+    step: Step = lambda _s: None,
 ) -> tuple[SeasonResult, int]:
     """Verdicts only (no files): the result and the number of rollup rows read."""
     rollups, registry = load_season(source, registry, policy, label, county)
+    step("evaluate")
     rows, table = build_inputs(rollups, registry)
     n_rows = rollups.num_rows
     del rollups
@@ -131,8 +133,7 @@ def run_season(
     notices: bool = True,
 ) -> SeasonOutputs:
     step("load")
-    step("evaluate")
-    result, n_rows = evaluate(source, registry, policy, label, county)
+    result, n_rows = evaluate(source, registry, policy, label, county, step)
     issue = issue or IssueInfo()
     now = now or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
