@@ -276,41 +276,58 @@ def build_inputs(
         dict_ids, row_dict_code = _household_codes(rollups.column("household_id"))
     else:
         dict_ids, row_dict_code = [], np.empty(0, np.int32)
-
     reg_ids = registry.ids if registry else []
     pos = {h: i for i, h in enumerate(reg_ids)}
     if len(pos) != len(reg_ids):
         raise InputError("registry has duplicate household_id values")
     extra = [h for h in dict_ids if h not in pos]
-    ids = list(reg_ids) + extra
     for j, h in enumerate(extra):
         pos[h] = len(reg_ids) + j
     dict_to_hh = np.array([pos[h] for h in dict_ids], np.int32)
     household = dict_to_hh[row_dict_code] if len(dict_ids) else row_dict_code
+    attrs = _attributes(rollups, registry, row_dict_code, dict_to_hh, len(dict_ids), bool(extra))
+    table = _household_table([*reg_ids, *extra], attrs, registry)
+    return _rollup_columns(rollups, household), table
 
-    # Attributes of households known only from rollups: their first row.
-    county = list(registry.county) if registry else []
-    village = list(registry.village) if registry else []
-    retrofit = list(registry.retrofit) if registry else []
-    priority = list(registry.priority) if registry else []
-    if extra:
-        first = np.full(len(dict_ids), -1, np.int64)
+
+_ATTRIBUTES = ("county", "village", "retrofit_type", "priority_group")
+
+
+def _attributes(
+    rollups: pa.Table,
+    registry: Registry | None,
+    row_dict_code: np.ndarray,
+    dict_to_hh: np.ndarray,
+    n_dict: int,
+    has_extra: bool,
+) -> dict[str, list[str]]:
+    """Registry attributes, then those of households known only from rollups (first row)."""
+    attrs = {
+        "county": list(registry.county) if registry else [],
+        "village": list(registry.village) if registry else [],
+        "retrofit_type": list(registry.retrofit) if registry else [],
+        "priority_group": list(registry.priority) if registry else [],
+    }
+    if has_extra:
+        first = np.full(n_dict, -1, np.int64)
         first[row_dict_code[::-1]] = np.arange(len(row_dict_code) - 1, -1, -1)
-        extra_codes = np.flatnonzero(dict_to_hh >= len(reg_ids))  # in `extra` order
-        take = pa.array(first[extra_codes])
-        for name, out in (
-            ("county", county),
-            ("village", village),
-            ("retrofit_type", retrofit),
-            ("priority_group", priority),
-        ):
-            out.extend(str(x) for x in rollups.column(name).take(take).to_pylist())
+        n_reg = len(registry.ids) if registry else 0
+        take = pa.array(first[np.flatnonzero(dict_to_hh >= n_reg)])  # in `extra` order
+        for name in _ATTRIBUTES:
+            attrs[name].extend(str(x) for x in rollups.column(name).take(take).to_pylist())
+    return attrs
 
+
+def _household_table(
+    ids: list[str], attrs: dict[str, list[str]], registry: Registry | None
+) -> HouseholdTable:
     n = len(ids)
+    county, village = attrs["county"], attrs["village"]
     c_codes, c_labels = _codes(county)
     v_codes, v_labels = _codes([f"{c}\x1f{v}" for c, v in zip(county, village, strict=True)])
-    r_codes, r_labels = _codes(retrofit)
-    p_codes, p_labels = _codes(priority)
+    r_codes, r_labels = _codes(attrs["retrofit_type"])
+    p_codes, p_labels = _codes(attrs["priority_group"])
+    empty = np.empty(0, np.int32)
 
     def pad(arr: np.ndarray | None, fill: object, dtype: type) -> np.ndarray:
         out: np.ndarray = np.full(n, fill, dtype=dtype)
@@ -318,15 +335,15 @@ def build_inputs(
             out[: len(arr)] = arr
         return out
 
-    table = HouseholdTable(
+    return HouseholdTable(
         ids=ids,
-        county=c_codes if n else np.empty(0, np.int32),
+        county=c_codes if n else empty,
         counties=c_labels,
-        village=v_codes if n else np.empty(0, np.int32),
+        village=v_codes if n else empty,
         villages=v_labels,
-        retrofit=r_codes if n else np.empty(0, np.int32),
+        retrofit=r_codes if n else empty,
         retrofits=r_labels,
-        priority=p_codes if n else np.empty(0, np.int32),
+        priority=p_codes if n else empty,
         priorities=p_labels,
         old_heating_present=pad(registry.old_heating_present if registry else None, -1, np.int8),
         retrofit_completed=pad(
@@ -336,6 +353,8 @@ def build_inputs(
         lon=pad(registry.lon if registry else None, np.nan, np.float64),
     )
 
+
+def _rollup_columns(rollups: pa.Table, household: np.ndarray) -> RollupColumns:
     def num(name: str, dtype: type) -> np.ndarray:
         col = rollups.column(name).combine_chunks()
         if col.null_count:
@@ -344,7 +363,7 @@ def build_inputs(
         return out
 
     day = rollups.column("day").combine_chunks().cast(pa.int32())
-    cols = RollupColumns(
+    return RollupColumns(
         household=household.astype(np.int32, copy=False),
         day=day.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
         available=num("heating_available_minutes", np.float32),
@@ -354,7 +373,6 @@ def build_inputs(
         interruptions=num("interruptions", np.int32),
         county_min_temp=num("county_min_temp_c", np.float32),
     )
-    return cols, table
 
 
 def village_name(label: str) -> str:
