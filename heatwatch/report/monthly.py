@@ -203,7 +203,7 @@ def monthly_blocks(f: MonthlyFigures, lang: str, now: datetime) -> list[Block]:
             f"{t(lang, 'generated_bj')}: {now.astimezone(BEIJING):%Y-%m-%d %H:%M}",
             small=True,
         ),
-        Para(coverage_line(w, lang), small=not w.partial),
+        Para(coverage_line(w, lang), small=not w.partial, warn=w.partial),
         Heading(t(lang, "monthly_summary"), 2),
         Table([t(lang, "county"), *(t(lang, k) for k in COUNTY_COLUMNS)], county_rows)
         if county_rows

@@ -71,7 +71,8 @@ def coverage_para(r: SeasonResult, lang: str) -> Para:
     if r.fully_covered:
         return Para(t(lang, "coverage_ok", span=r.data_span), small=True)
     return Para(
-        t(lang, "coverage_warning", span=r.data_span, season=r.label, season_span=season_span(r))
+        t(lang, "coverage_warning", span=r.data_span, season=r.label, season_span=season_span(r)),
+        warn=True,
     )
 
 
