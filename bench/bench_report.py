@@ -191,6 +191,24 @@ def _influx_settings(bucket: str) -> Any:
     )
 
 
+def _post(req: Any, tries: int = 30) -> None:
+    """The shared stack may be restarted by others meanwhile: wait for it, then retry."""
+    import urllib.error
+    import urllib.request
+
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(req, timeout=300) as resp:
+                assert resp.status == 204
+                return
+        except (urllib.error.URLError, ConnectionError) as exc:
+            if attempt == tries - 1:
+                raise
+            why = exc.read()[:200] if isinstance(exc, urllib.error.HTTPError) else b""
+            print(f"write failed ({exc} {why!r}); retrying in 5 s", file=sys.stderr)
+            time.sleep(5)
+
+
 def influx_load(run: Path, settings: Any, days: int) -> int:
     """The first ``days`` days of the rollups as the worker writes them (points.py)."""
     import gzip
@@ -207,13 +225,11 @@ def influx_load(run: Path, settings: Any, days: int) -> int:
     n = 0
     for g in range(min(days, pf.num_row_groups)):
         rows = pf.read_row_group(g).to_pylist()
-        for k in range(0, len(rows), 20_000):
+        for k in range(0, len(rows), 5_000):
             body = b"\n".join(
-                household_day_line(HouseholdDay.model_validate(r)) for r in rows[k : k + 20_000]
+                household_day_line(HouseholdDay.model_validate(r)) for r in rows[k : k + 5_000]
             )
-            req = urllib.request.Request(url, gzip.compress(body, 1), headers, method="POST")
-            with urllib.request.urlopen(req, timeout=300) as resp:
-                assert resp.status == 204
+            _post(urllib.request.Request(url, gzip.compress(body, 1), headers, method="POST"))
         n += len(rows)
     return n
 

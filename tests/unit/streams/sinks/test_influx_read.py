@@ -12,7 +12,7 @@ from streams.settings import InfluxSettings
 from streams.sinks.influx_read import InfluxReader
 
 HEADER = (
-    b",result,table,_time,household_id,county,retrofit_type,village,priority_group,"
+    b"name,tags,time,household_id,county,retrofit_type,village,priority_group,"
     b"heating_available_minutes,outage_minutes,shortfall_minutes,no_data_minutes,interruptions\n"
 )
 
@@ -30,18 +30,21 @@ class Canned(InfluxReader):
                 return answer  # type: ignore[no-any-return]
         return b""
 
+    def influxql_csv(self, query: str) -> bytes:
+        return self.query_csv(query)
 
-def test_one_day_is_pivoted_on_the_server_and_typed() -> None:
+
+def test_one_day_is_one_influxql_query_typed_by_arrow() -> None:
     body = HEADER + (
-        b",_result,0,2021-11-30T16:00:00Z,H1,\xe5\x8e\x9f\xe5\xb9\xb3\xe5\xb8\x82,solar,"
+        b"household_day,,1638288000,H1,\xe5\x8e\x9f\xe5\xb9\xb3\xe5\xb8\x82,solar,"
         b"\xe5\x8d\x97\xe6\x9d\x91,none,1380.5,59.5,0,0,1\n"
-        b",_result,0,2021-11-30T16:00:00Z,H2,X,solar,V,school,1440,0,0,0,0\n"
+        b"household_day,,1638288000,H2,X,solar,V,school,1440,0,0,0,0\n"
     )
     r = Canned({"2021-11-30T16:00:00Z": body})
     t = r.household_day(date(2021, 12, 1))
-    flux = r.asked[0]  # type: ignore[attr-defined]
-    assert 'from(bucket: "b\\"x")' in flux and "pivot(" in flux
-    assert "range(start: 2021-11-30T16:00:00Z, stop: 2021-12-01T16:00:00Z)" in flux
+    query = r.asked[0]  # type: ignore[attr-defined]
+    assert query.startswith('SELECT "household_id", "county", "retrofit_type", "village"')
+    assert "time >= '2021-11-30T16:00:00Z' AND time < '2021-12-01T16:00:00Z'" in query
     assert t.column("day").to_pylist() == [date(2021, 12, 1)] * 2
     assert t.column("county").to_pylist() == ["原平市", "X"]
     assert t.column("heating_available_minutes").to_pylist() == [1380.5, 1440.0]
@@ -51,6 +54,13 @@ def test_one_day_is_pivoted_on_the_server_and_typed() -> None:
 
 def test_empty_day_gives_an_empty_table() -> None:
     assert Canned({}).household_day(date(2021, 12, 1)).num_rows == 0
+
+
+def test_day_range_from_first_and_last() -> None:
+    r = Canned({"first(": b"name,tags,time,first\nhousehold_day,,1638288000,96\n",
+                "last(": b"name,tags,time,last\nhousehold_day,,1638460800,96\n"})  # fmt: skip
+    assert r.household_day_range() == (date(2021, 12, 1), date(2021, 12, 3))
+    assert Canned({}).household_day_range() is None
 
 
 def _incident_csv(rows: list[dict[str, Any]]) -> bytes:
