@@ -130,7 +130,7 @@ def season(
         t0 = time.perf_counter()
         with _progress() as step:
             step("load")  # type: ignore[operator]
-            src, reg = _season_inputs(_source(source), run, rollups, registry)
+            src, reg = _season_inputs(_source(source), run, rollups, registry, county)
             res = run_season(
                 src,
                 reg,
@@ -159,10 +159,14 @@ def _source(source: str) -> str:
 
 
 def _season_inputs(
-    source: str, run: Path | None, rollups: Path | None, registry: Path | None
+    source: str,
+    run: Path | None,
+    rollups: Path | None,
+    registry: Path | None,
+    county: str | None,
 ) -> tuple[RollupSource, Registry | None]:
     if source == "influx":
-        inputs = influx_inputs(InfluxSettings(), registry, incidents=False)
+        inputs = influx_inputs(InfluxSettings(), registry, incidents=False, county=county)
         assert inputs.rollups is not None
         return inputs.rollups, inputs.registry
     if rollups is None and run is None:

@@ -458,10 +458,15 @@ def _as_rollup_columns(tbl: pa.Table) -> pa.Table:
 
 
 def influx_inputs(
-    settings: InfluxSettings, registry: Path | None, *, incidents: bool = True
+    settings: InfluxSettings,
+    registry: Path | None,
+    *,
+    incidents: bool = True,
+    county: str | None = None,
 ) -> RunInputs:
-    """What the reports read, from the production store (InfluxDB) plus a registry file."""
-    reader = InfluxReader(settings)
+    """What the reports read, from the production store (InfluxDB) plus a registry file;
+    ``county``: read only that county's rollups (filtered in the store)."""
+    reader = InfluxReader(settings, county=county)
     try:
         found = reader.incidents() if incidents else []
     except InfluxReadError as exc:

@@ -72,6 +72,7 @@ def _flux_string(s: str) -> str:
 class InfluxReader:
     settings: InfluxSettings
     parallel_days: int = 3
+    county: str | None = None  # only this county's households (a tag: an index lookup)
 
     # ---- HTTP --------------------------------------------------------------------------
     def query_csv(self, flux: str) -> bytes:
@@ -132,10 +133,14 @@ class InfluxReader:
 
     def household_day_influxql(self, day: date) -> str:
         cols = ", ".join(f'"{c}"' for c in (*ROLLUP_TAGS, *ROLLUP_FIELDS))
-        return (
-            f"SELECT {cols} FROM household_day WHERE time >= '{_rfc3339(day_start_utc(day))}' "
+        where = (
+            f"time >= '{_rfc3339(day_start_utc(day))}' "
             f"AND time < '{_rfc3339(day_start_utc(day + timedelta(days=1)))}'"
         )
+        if self.county is not None:
+            quoted = self.county.replace("\\", "\\\\").replace("'", "\\'")
+            where += f" AND \"county\" = '{quoted}'"
+        return f"SELECT {cols} FROM household_day WHERE {where}"
 
     def household_day(self, day: date) -> pa.Table:
         """One day's rollups: the tags, the fields and ``day`` (date32)."""

@@ -52,6 +52,13 @@ def test_one_day_is_one_influxql_query_typed_by_arrow() -> None:
     assert t.column("county_min_temp_c").null_count == 2  # never written: all unknown
 
 
+def test_one_county_is_filtered_in_the_store() -> None:
+    r = Canned({})
+    object.__setattr__(r, "county", "O'Brien")
+    r.household_day(date(2021, 12, 1))
+    assert r.asked[0].endswith(" AND \"county\" = 'O\\'Brien'")  # type: ignore[attr-defined]
+
+
 def test_empty_day_gives_an_empty_table() -> None:
     assert Canned({}).household_day(date(2021, 12, 1)).num_rows == 0
 
