@@ -148,16 +148,8 @@ def _string_body(ws: Any, s: str, preserve: Any) -> str | None:
     return f' t="inlineStr"><is><t{t_attr}>{s}</t></is></c>'
 
 
-def _write_rows_fast(
-    ws: Any, columns: Sequence[Sequence[object]], styles: dict[int, Any] | None = None
-) -> bool:
-    """Rows 2.. of the sheet straight into xlsxwriter's constant_memory row-data file.
-
-    Returns False (nothing written) when a value or the xlsxwriter version needs the
-    per-cell path.
-    """
-    from xlsxwriter.utility import xl_col_to_name
-
+def _fast_path_applies(ws: Any) -> bool:
+    """The worksheet is in the state the fast path writes for (else: per-cell path)."""
     needed = (
         "row_data_fh",
         "previous_row",
@@ -175,7 +167,7 @@ def _write_rows_fast(
         "_escape_control_characters",
         "_escape_data",
     )
-    if not (
+    return bool(
         ws.constant_memory
         and all(hasattr(ws, a) for a in needed)
         and ws.fh is ws.row_data_fh
@@ -187,7 +179,20 @@ def _write_rows_fast(
         and not ws.write_handlers
         and ws.strings_to_numbers is False
         and all(ci.column_format is None for ci in ws.col_info.values())
-    ):
+    )
+
+
+def _write_rows_fast(
+    ws: Any, columns: Sequence[Sequence[object]], styles: dict[int, Any] | None = None
+) -> bool:
+    """Rows 2.. of the sheet straight into xlsxwriter's constant_memory row-data file.
+
+    Returns False (nothing written) when a value or the xlsxwriter version needs the
+    per-cell path.
+    """
+    from xlsxwriter.utility import xl_col_to_name
+
+    if not _fast_path_applies(ws):
         return False
     bodies: list[list[str | None]] = []
     for j, col in enumerate(columns):
