@@ -116,8 +116,12 @@ def season(
     ] = None,
     notice_days: Annotated[int, typer.Option(help="Public notice period, days.")] = 7,
     notices: Annotated[
-        bool, typer.Option(help="Write the per-village public notices (公示).")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--notices/--no-notices",
+            help="Write the per-village public notices (公示); default: with --county only.",
+        ),
+    ] = None,
     source: Annotated[str, SOURCE_OPTION] = "run",
 ) -> None:
     """Household-by-household stability verdicts: report PDF/HTML, XLSX/CSV ledger, notices."""

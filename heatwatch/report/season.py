@@ -130,8 +130,11 @@ def run_season(
     step: Step = lambda _s: None,
     issue: IssueInfo | None = None,
     now: datetime | None = None,
-    notices: bool = True,
+    notices: bool | None = None,
 ) -> SeasonOutputs:
+    """``notices``: write the per-village public notices; by default only for one county
+    (a county posts its villages' sheets; the whole city has ~1,700 villages)."""
+    notices = bool(county) if notices is None else notices
     step("load")
     result, n_rows = evaluate(source, registry, policy, label, county, step)
     issue = issue or IssueInfo()

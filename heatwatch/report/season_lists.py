@@ -148,9 +148,14 @@ def notice_blocks(h: HouseholdLists, issue: IssueInfo, issued: date) -> list[Blo
             continue
         label = tb.villages[tb.village[members[0]]]
         table = h.table(keys, members, len(members))
+        # An eligible household needs no reasons on a public sheet (they are in the ledger).
+        eligible = (h.r.verdict[members] == h.code(Verdict.ELIGIBLE)).tolist()
         numbered = Table(
             [t(lang, "row_no"), *table.headers],
-            [[str(k + 1), *row] for k, row in enumerate(table.rows)],
+            [
+                [str(k + 1), *row[:-1], "" if ok else row[-1]]
+                for k, (row, ok) in enumerate(zip(table.rows, eligible, strict=True))
+            ],
             widths=[0.5, *(table.widths or [])],
             wrap={k + 1 for k in table.wrap},
         )

@@ -109,7 +109,7 @@ def _wait_for_rollups(env: PipelineEnv, expected: int, timeout: float) -> int:
 def _reports(inputs: RunInputs, out: Path) -> dict[str, bytes]:
     assert inputs.rollups is not None
     season = run_season(inputs.rollups, inputs.registry, StabilityPolicy(), "2021-2022",
-                        out, issue=ISSUE, now=NOW)  # fmt: skip
+                        out, issue=ISSUE, now=NOW, notices=True)  # fmt: skip
     monthly = run_monthly("2021-12", inputs.incidents, inputs.rollups, inputs.registry, out,
                           now=NOW)  # fmt: skip
     files = [season.csv, season.html, *(p for p in season.files if p.suffix == ".html")]

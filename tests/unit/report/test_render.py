@@ -108,7 +108,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--run", str(run_dir),
-                                   "--out", str(out)])  # fmt: skip
+                                   "--out", str(out), "--notices"])  # fmt: skip
     assert res.exit_code == 0, res.output
     stem = out / "stability-2021-2022"
     for ext in ("pdf", "html", "xlsx", "csv"):
@@ -139,7 +139,8 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     notice = (out / "notice-2021-2022.html").read_text(encoding="utf-8")
     assert notice.count("拆除公示") == 4  # one sheet per village: 东楼村, 西楼村, 南村 + title
     assert "东楼村（忻府区）清洁取暖旧取暖设施拆除公示" in notice
-    assert "<td>1</td><td>HH-OK-1</td><td>煤改电</td><td>可拆除旧取暖设施</td>" in notice
+    assert "<td>1</td><td>HH-OK-1</td><td>煤改电</td><td>可拆除旧取暖设施</td><td></td>" in notice
+    assert "<td>HH-BAD-1</td><td>煤改电</td><td>暂不拆除</td><td>采暖季供热可用率" in notice
     assert "公示期" in notice and "异议" in notice
 
     import openpyxl
@@ -171,6 +172,10 @@ def test_season_en_and_county(run_dir: Path, tmp_path: Path) -> None:
     }
     html = (out / "stability-2021-2022-原平市.html").read_text(encoding="utf-8")
     assert "already removed" in html  # HH-BAD-2 lost its old heating before being stable
+    # One county: its villages' public notices by default (the whole city: on request).
+    notice = (out / "notice-2021-2022-原平市.html").read_text(encoding="utf-8")
+    assert "Public notice: removal of old heating, 南村 (原平市)" in notice
+    assert not (out / "notice-2021-2022.html").exists()
 
 
 @pytest.mark.parametrize(
@@ -234,7 +239,7 @@ def test_short_run_warns_and_gives_no_not_yet(run_dir: Path, tmp_path: Path) -> 
         "season", "--season", "2021-2022", "--rollups", str(short), "--registry",
         str(run_dir / "registry.csv"), "--out", str(out), "--lang", "en",
         "--issuer", "Xinfu District Office", "--contact", "tel 0350-1", "--issue-date",
-        "2021-11-20", "--notice-days", "10",
+        "2021-11-20", "--notice-days", "10", "--notices",
     ])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "not the whole season" in res.output
