@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from heatwatch.cli.report import app as report_app
 from heatwatch.formats.registry_csv import load_registry_csv
 from heatwatch.report.loading import InfluxRollups, RunInputs, influx_inputs, run_dir_inputs
 from heatwatch.report.monthly import run_monthly
@@ -144,6 +146,17 @@ def test_reports_from_influx_equal_reports_from_the_replay(
     assert a.keys() == b.keys()
     for name in b:
         assert a[name] == b[name], name
+    # The CLI's production path: settings from HEATWATCH_INFLUX_*.
+    cli_out = tmp_path / "cli"
+    res = CliRunner().invoke(
+        report_app,
+        ["monthly", "--month", "2021-12", "--source", "influx", "--registry",
+         str(sim / "registry.csv"), "--out", str(cli_out)],
+        env={"HEATWATCH_INFLUX_URL": env.influx_url, "HEATWATCH_INFLUX_TOKEN": env.influx_token,
+             "HEATWATCH_INFLUX_ORG": env.influx_org, "HEATWATCH_INFLUX_BUCKET": env.bucket},
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (cli_out / "monthly-2021-12.csv").read_bytes() == b["monthly-2021-12.csv"]
     ledger = b["stability-2021-2022.csv"].decode("utf-8-sig")
     assert ledger.count("\n") == len(registry) + 1  # every household, with a verdict
     assert "数据不足" in ledger
