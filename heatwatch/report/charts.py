@@ -53,8 +53,11 @@ def availability_matrix(
     for i in range(n_c):
         for j in range(n_r):
             if households[i, j] > 0:
+                # dark ends of the colour scale get white text
+                share = (shown[i, j] - im.norm.vmin) / max(im.norm.vmax - im.norm.vmin, 1e-9)
+                ink = "white" if share > 0.8 or share < 0.15 else "black"
                 ax.text(j, i, f"{shown[i, j]:.1f}\n({int(households[i, j])})", ha="center",
-                        va="center", fontsize=8)  # fmt: skip
+                        va="center", fontsize=8, color=ink)  # fmt: skip
     ax.set_xticks(range(n_r), retrofits, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(n_c), counties, fontsize=8)
     fig.colorbar(im, ax=ax, label="%", shrink=0.8)

@@ -144,7 +144,7 @@ T: dict[str, dict[str, str]] = {
         "for removing the old heating",
         "generated": "Generated",
         "scope": "Scope",
-        "whole_city": "whole city",
+        "whole_city": "Whole city",
         "criteria": "Stability criteria",
         "summary_city": "City summary",
         "by_county": "By county",
@@ -278,7 +278,8 @@ T: dict[str, dict[str, str]] = {
 # Verdict and place words are glossary terms: the report's headers use them, never a copy.
 for _lang in ("zh", "en"):
     for _code, _term in {**VERDICTS, **{k: NOUNS[k] for k in ("county", "village")}}.items():
-        T[_lang][_code] = _term.zh if _lang == "zh" else _term.en
+        # as a column header: "Not yet", "County"
+        T[_lang][_code] = _term.zh if _lang == "zh" else _term.en[:1].upper() + _term.en[1:]
 
 
 def t(lang: str, key: str, **kw: object) -> str:

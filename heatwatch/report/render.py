@@ -134,7 +134,8 @@ def _styles(lang: str) -> dict[str | int, Any]:
             spaceBefore=6,
             spaceAfter=8,
         ),
-        1: ParagraphStyle("h1", parent=base, fontSize=17, leading=22, spaceAfter=6),
+        # headings stay on the page of what follows them
+        1: ParagraphStyle("h1", parent=base, fontSize=17, leading=22, spaceAfter=6, keepWithNext=1),
         2: ParagraphStyle(
             "h2",
             parent=base,
@@ -143,8 +144,11 @@ def _styles(lang: str) -> dict[str | int, Any]:
             spaceBefore=10,
             spaceAfter=4,
             textColor=colors.HexColor("#882222"),
+            keepWithNext=1,
         ),
-        3: ParagraphStyle("h3", parent=base, fontSize=10.5, leading=14, spaceBefore=6),
+        3: ParagraphStyle(
+            "h3", parent=base, fontSize=10.5, leading=14, spaceBefore=6, keepWithNext=1
+        ),
     }
 
 
