@@ -101,7 +101,7 @@ T: dict[str, dict[str, str]] = {
         "approved_by": "批准人（签字）",
         "seal": "发文单位（盖章）",
         "sign_date": "日期",
-        "coverage_warning": "注意：数据未覆盖整个采暖季：数据只覆盖 {span}，而 {season} 采暖季为 "
+        "coverage_warning": "注意：数据未覆盖整个采暖季。数据只覆盖 {span}，而 {season} 采暖季为 "
         "{season_span}。本报告不是整季结论：目前未达标的户列为“数据不足”，不作“暂不拆除”结论；"
         "请在采暖季结束、数据完整后重新生成。",
         "coverage_ok": "数据覆盖整个采暖季（{span}）。",
