@@ -71,7 +71,7 @@ PRIORITY_GROUPS: dict[str, Term] = {
 }
 
 VERDICTS: dict[str, Term] = {
-    "eligible": Term("可拆除", "eligible"),
+    "eligible": Term("可拆除旧取暖设施", "old heating may be removed"),
     "not_yet": Term("暂不拆除", "not yet"),
     "insufficient_data": Term("数据不足", "insufficient data"),
 }

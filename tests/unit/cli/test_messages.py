@@ -352,7 +352,7 @@ def test_season_report_prints_verdicts_in_words_not_a_dict(tmp_path: Path, sim: 
     )
     assert result.exit_code == 0, result.output
     assert "{" not in result.output and "'eligible'" not in result.output
-    assert re.search(r"可拆除 \d+ 户，暂不拆除 \d+ 户，数据不足 \d+ 户", result.output)
+    assert re.search(r"可拆除\S* \d+ 户，暂不拆除 \d+ 户，数据不足 \d+ 户", result.output)
     assert "已写出" in result.output
     assert not any(bit in result.output for bit in PROGRESS_BITS)
 
