@@ -6,7 +6,7 @@ feeder/station key hashes there). Per record: parse the raw bytes with the contr
 the InfluxDB sink's buffer, which a background task writes as soon as the previous write is
 done (writes overlap processing). A *commit point* (every ``checkpoint_interval_s``, and from
 the timer when the stream is idle) is captured at once, under the lock: the sink's line
-position, each dirty partition's engine pickled with the offset it includes, and the events
+position, each dirty partition's engine state exported with the offset it includes, and the events
 to ack. It then finishes in the background while the agent goes on, in this order:
 
 1. ``await sink.flush_until(position)`` — every line up to the capture is acknowledged;
@@ -38,14 +38,14 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from heatwatch.contract.incidents import Incident, IncidentKind, Severity
+from heatwatch.contract.incidents import Incident
 from heatwatch.contract.keys import registry_by_partition
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
 from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.context import Metric
-from streams.core.engine import Engine, Rejected
+from streams.core.engine import OCCURRING_SEVERITIES, Engine, Rejected, SnapshotKey
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.ingest import describe_validation_error, validate_batch_readings
@@ -65,22 +65,6 @@ log = logging.getLogger(__name__)
 COUNTY_AGGREGATES = frozenset({"active_incidents", "gas_quota"})
 
 SendFn = Callable[[bytes | None, bytes], None]
-
-# The severities each incident kind is opened with (streams/core/outages.py, storage.py,
-# gas.py). Periodic zero rows of ``active_incidents`` cover these combinations only; a
-# combination outside this table still gets its rows while it is non-zero (and its zero row
-# when it drops back), it just gets no periodic zeros.
-OCCURRING_SEVERITIES: dict[str, tuple[str, ...]] = {
-    IncidentKind.HOUSEHOLD_OUTAGE.value: (Severity.WARNING.value, Severity.CRITICAL.value),
-    IncidentKind.COMM_LOSS.value: (Severity.INFO.value,),
-    IncidentKind.FEEDER_OUTAGE.value: (Severity.CRITICAL.value,),
-    IncidentKind.PEAK_CHARGING.value: (Severity.INFO.value,),
-    IncidentKind.FEEDER_OVERLOAD.value: (Severity.WARNING.value, Severity.CRITICAL.value),
-    IncidentKind.GAS_LOW_PRESSURE.value: (Severity.WARNING.value, Severity.CRITICAL.value),
-    IncidentKind.GAS_SUPPLY_SHORTFALL.value: (Severity.CRITICAL.value,),
-    IncidentKind.GAS_QUOTA_RISK.value: (Severity.WARNING.value,),
-}
-SnapshotKey = tuple[str, str, str]  # county, kind, severity
 
 
 @dataclass
@@ -105,19 +89,26 @@ class PipelineConfig:
 
 
 class PartitionOutput:
-    """``EngineOutput`` for one partition: line protocol to the sink, incidents to Kafka."""
+    """``EngineOutput`` for one partition: line protocol to the sink, incidents to Kafka.
+
+    ``watermark`` gives the event time an incident changed at (an open incident's duration so
+    far); the pipeline wires it to its engine's ``released_until``."""
 
     def __init__(
-        self, partition: int, sink: InfluxSink, send_incident: SendFn | None = None
+        self,
+        partition: int,
+        sink: InfluxSink,
+        send_incident: SendFn | None = None,
+        watermark: Callable[[], int] | None = None,
     ) -> None:
         self.partition = partition
         self.sink = sink
         self.send_incident = send_incident
-        self.engine: Engine | None = None
+        self.watermark = watermark
         self._extra = {"partition": str(partition)}
 
     def incident(self, change: Change, incident: Incident) -> None:
-        now = self.engine.released_until if self.engine is not None else None
+        now = self.watermark() if self.watermark is not None else None
         self.sink.add(incident_line(change, incident, now))
         if self.send_incident is not None:
             payload = incident.model_dump(mode="json")
@@ -201,6 +192,7 @@ class Pipeline:
     def _open(self, partition: int) -> PartitionState:
         if self._registry_split is None:
             raise RuntimeError("set_partition_count() first")
+        households = self._registry_split[partition]
         output = PartitionOutput(partition, self.sink, self.send_incident)
         stored = decode(partition, lambda key: self.table_get(partition, key))
         local = self._local.get(partition)
@@ -208,13 +200,13 @@ class Pipeline:
             stored = local
         if stored is not None:
             checkpoint, slot = stored
-            engine = import_engine(checkpoint.engine_blob, output)
+            engine = import_engine(checkpoint.engine_blob, households, self.settings, output)
             offset = checkpoint.offset
             log.info("partition %d: restored checkpoint at offset %d", partition, offset)
         else:
-            engine = Engine(self._registry_split[partition], self.settings, output)
+            engine = Engine(households, self.settings, output)
             offset, slot = -1, None
-        output.engine = engine
+        output.watermark = lambda: engine.released_until
         state = PartitionState(partition, engine, output, offset, offset, slot)
         state.next_snapshot = self._next_snapshot_after(engine.released_until)
         self.partitions[partition] = state
@@ -336,23 +328,14 @@ class Pipeline:
             return
         every = self.config.snapshot_every_s
         at = now // every * every
-        counts: dict[SnapshotKey, list[int]] = {}
-        for inc in engine.ctx.book.open_incidents.values():
-            key = (inc.county, inc.kind.value, inc.severity.value)
-            agg = counts.get(key)
-            if agg is None:
-                agg = counts[key] = [0, 0, 0, 0]
-            agg[0] += 1
-            agg[1] += inc.households_affected
-            agg[2] += inc.priority_households
-            agg[3] += inc.parent_id is None
+        counts = engine.active_counts()
         nonzero = set(counts)
         zeros_every = self.config.snapshot_zeros_every_s
         if st.nonzero is None or zeros_every <= 0 or at >= st.next_zeros:
             for county in engine.counties:
                 for kind, severities in OCCURRING_SEVERITIES.items():
                     for sev in severities:
-                        counts.setdefault((county, kind, sev), [0, 0, 0, 0])
+                        counts.setdefault((county, kind.value, sev.value), [0, 0, 0, 0])
             if zeros_every > 0:
                 st.next_zeros = (at // zeros_every + 1) * zeros_every
         else:
@@ -378,7 +361,7 @@ class Pipeline:
             high = self.highwater(st.partition) if self.highwater is not None else None
             if high is not None and st.last_offset + 1 < high:
                 continue  # not caught up: more records are on their way
-            if st.engine._bucket_heap:
+            if st.engine.buffered_steps:
                 st.engine.flush()
                 self._snapshot(st)
                 st.dirty = True
