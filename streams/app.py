@@ -6,21 +6,50 @@ pydantic ``WIRE_ADAPTER``; no ``faust.Record``. See docs/production-path.md for 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
 from heatwatch.contract.registry import Household
+from streams.checkpoint_topic import CheckpointTopic
 from streams.core.settings import DetectionSettings
-from streams.pipeline import Pipeline, PipelineConfig
+from streams.pipeline import CheckpointBehindCommit, Pipeline
 from streams.settings import InfluxSettings, KafkaSettings, WorkerSettings
 from streams.sinks.influx import InfluxSink, InfluxWriter
 
 log = logging.getLogger(__name__)
+
+
+class FetchView:
+    """What the consumer last heard from the broker about a telemetry partition."""
+
+    def __init__(self, app: faust.App, topic: str) -> None:
+        self.app = app
+        self.topic = topic
+
+    def _client(self) -> Any:
+        consumer: Any = self.app.consumer
+        return consumer._thread._ensure_consumer()  # the aiokafka consumer
+
+    def highwater(self, partition: int) -> int | None:
+        try:
+            return int(self.app.consumer.highwater(faust.types.TP(self.topic, partition)))
+        except Exception:  # not assigned or not fetched yet
+            return None
+
+    def fetched_at(self, partition: int) -> float | None:
+        """When (``time.monotonic``) the broker last answered a fetch of the partition."""
+        try:
+            ms = self._client().last_poll_timestamp(faust.types.TP(self.topic, partition))
+        except Exception:  # not assigned, not fetched yet, or consumer not started
+            return None
+        if ms is None:
+            return None
+        return float(time.monotonic() - (time.time() - ms / 1000))
 
 
 @dataclass
@@ -75,11 +104,15 @@ def build_app(
     incidents = app.topic(
         kafka.incident_topic, key_type=bytes, value_type=bytes, value_serializer="raw"
     )
-    checkpoints = app.Table(
-        "checkpoints",
+    checkpoint_topic = app.topic(
+        f"{worker.app_id}-engine-checkpoints",
         key_type=bytes,
         value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
         partitions=kafka.partitions,
+        compacting=True,
+        internal=True,
     )
     writer = InfluxWriter(influx)
     if sink is None:
@@ -87,12 +120,14 @@ def build_app(
             writer, batch_size=influx.batch_size, max_pending=influx.max_pending_lines
         )
 
-    def table_get(partition: int, key: bytes) -> bytes | None:
-        value = checkpoints.data.get(key)
-        return bytes(value) if value is not None else None
+    def send_checkpoint(partition: int, key: bytes, value: bytes) -> None:
+        checkpoint_topic.send_soon(
+            key=key, value=value, partition=partition, key_serializer="raw", value_serializer="raw"
+        )
 
-    def table_put(partition: int, key: bytes, value: bytes) -> None:
-        checkpoints.send_changelog(partition, key, value, "raw", "raw")
+    checkpoints = CheckpointTopic(
+        kafka.bootstrap, checkpoint_topic.get_topic_name(), worker.app_id, send_checkpoint
+    )
 
     def send_dead_letter(key: bytes | None, value: bytes) -> None:
         dead_letters.send_soon(key=key, value=value, key_serializer="raw", value_serializer="raw")
@@ -101,34 +136,33 @@ def build_app(
         incidents.send_soon(key=key, value=value, key_serializer="raw", value_serializer="raw")
 
     topic_name = kafka.telemetry_topic
+    fetch_view = FetchView(app, topic_name)
 
-    def highwater(partition: int) -> int | None:
-        try:
-            return int(app.consumer.highwater(faust.types.TP(topic_name, partition)))
-        except Exception:  # not assigned or not fetched yet
-            return None
+    async def commit_offsets(offsets: dict[int, int]) -> object:
+        consumer: Any = app.consumer
+        # Faust's own commit path (flush the producer, then commit), with our offsets: its
+        # ack-based bookkeeping creeps after a restore (docs/production-path.md)
+        return await consumer._commit_offsets(
+            {faust.types.TP(topic_name, p): o for p, o in offsets.items()}
+        )
 
     pipeline = Pipeline(
         registry,
         detection,
         sink,
-        PipelineConfig(
-            worker=worker.name or f"{socket.gethostname()}-{os.getpid()}",
-            topic=topic_name,
-            checkpoint_interval_s=worker.checkpoint_interval_s,
-            snapshot_every_s=worker.snapshot_every_s,
-            snapshot_zeros_every_s=worker.snapshot_zeros_every_s,
-            heartbeat_interval_s=worker.heartbeat_interval_s,
-            idle_release_s=worker.idle_release_s,
-            tune_gc=worker.tune_gc,
-        ),
-        table_get=table_get,
-        table_put=table_put,
+        worker,
+        topic=topic_name,
+        checkpoint_get=checkpoints.get,
+        checkpoint_put=checkpoints.put,
         send_dead_letter=send_dead_letter,
         send_incident=send_incident,
-        highwater=highwater,
+        highwater=fetch_view.highwater,
+        fetched_at=fetch_view.fetched_at,
+        commit_offsets=commit_offsets,
     )
-    assigned: set[int] = set()
+    # partition → set once its checkpoint is loaded; records wait for it (a record processed
+    # before its partition's restore would start an empty engine)
+    ready: dict[int, asyncio.Event] = {}
 
     @app.agent(telemetry, name="heatwatch-telemetry")
     async def process(stream: Any) -> None:
@@ -138,9 +172,14 @@ def build_app(
         pipeline.set_partition_count(consumer.topic_partitions(topic_name) or kafka.partitions)
         async for event in stream.noack().events():
             message = event.message
+            gate = ready.get(message.partition)
+            if gate is None:
+                continue  # buffered before a rebalance took it away: the new owner has it
+            if not gate.is_set():
+                await gate.wait()
             async with pipeline.lock:
-                if message.partition not in assigned:
-                    continue  # buffered before a rebalance took it away: the new owner has it
+                if ready.get(message.partition) is not gate:
+                    continue  # revoked while waiting
                 pipeline.handle(
                     message.partition,
                     message.offset,
@@ -172,16 +211,48 @@ def build_app(
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(sender: Any, assigned_tps: Any = None, **kwargs: Any) -> None:
         # the consumer's assignment is authoritative (eager or incremental rebalancing alike)
-        assigned.clear()
-        assigned.update(tp.partition for tp in app.consumer.assignment() if tp.topic == topic_name)
-        log.info("assigned telemetry partitions %s", sorted(assigned))
+        consumer: Any = app.consumer
+        mine = {tp.partition for tp in consumer.assignment() if tp.topic == topic_name}
+        for p in set(ready) - mine:
+            ready.pop(p).set()
+        new = sorted(mine - set(ready))
+        log.info("rebalance: assigned telemetry partitions %s (new: %s)", sorted(mine), new)
+        if not new:
+            return
+        for p in new:
+            ready[p] = asyncio.Event()
+        pipeline.set_partition_count(consumer.topic_partitions(topic_name) or kafka.partitions)
+        await restore(new)
+
+    async def restore(partitions: list[int]) -> None:
+        """Load the checkpoints of newly assigned partitions; refuse (crash the worker) if the
+        group committed beyond the newest one. An exception here crashes the app loudly."""
+        await checkpoint_topic.maybe_declare()
+        committed, took = await checkpoints.load(partitions, topic_name)
+        async with pipeline.lock:
+            for p in partitions:
+                try:
+                    line = pipeline.check_restorable(p, committed[p])
+                except CheckpointBehindCommit as exc:
+                    log.critical("%s", exc)
+                    raise
+                log.info("restore: %s; checkpoint topic read in %.2f s", line, took)
+                gate = ready.get(p)
+                if gate is not None:
+                    gate.set()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
         tps = revoked or set()
         gone = {tp.partition for tp in tps if tp.topic == topic_name}
         async with pipeline.lock:
-            assigned.difference_update(gone)
+            for p in gone:
+                gate = ready.pop(p, None)
+                if gate is not None:
+                    gate.set()  # wake a waiting agent: it sees the partition gone
             pipeline.revoke(gone)
+            checkpoints.forget(gone)
+        if gone:
+            log.info("rebalance: revoked telemetry partitions %s", sorted(gone))
 
     return Worker(app, pipeline, writer)

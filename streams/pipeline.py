@@ -28,10 +28,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +44,13 @@ from heatwatch.contract.keys import registry_by_partition
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
-from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
+from streams.checkpoint import FORMAT, Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.context import Metric
 from streams.core.engine import OCCURRING_SEVERITIES, Engine, Rejected, SnapshotKey
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.ingest import describe_validation_error, validate_batch_readings
+from streams.settings import WorkerSettings
 from streams.sinks.influx import InfluxSink
 from streams.sinks.points import (
     active_incidents_line,
@@ -67,25 +69,12 @@ COUNTY_AGGREGATES = frozenset({"active_incidents", "gas_quota"})
 SendFn = Callable[[bytes | None, bytes], None]
 
 
-@dataclass
-class PipelineConfig:
-    worker: str = field(default_factory=socket.gethostname)
-    topic: str = "heatwatch.telemetry"
-    checkpoint_interval_s: float = 2.0
-    snapshot_every_s: int = 60  # event time
-    # ``active_incidents`` rows that are zero and were zero at the previous snapshot are
-    # written only at the first snapshot of each such event-time period (0 = every snapshot).
-    snapshot_zeros_every_s: int = 3600
-    heartbeat_interval_s: float = 10.0
-    # Release the reorder buffer of a partition that is caught up and quiet this long (wall
-    # clock). 0 = never (live data keeps arriving; late readings stay welcome). Replays and
-    # tests set it so the tail of a finite input is processed and committed.
-    idle_release_s: float = 0.0
-    # Keep the cyclic GC off the long-lived engines (as the embedded runner does): freeze
-    # them after a partition opens, raise the gen-0 threshold. The worker sets it; measured
-    # ~1.5x the readings/s of the default GC with 2,500 households per engine. Process-wide,
-    # so off by default (tests).
-    tune_gc: bool = False
+CommitFn = Callable[[dict[int, int]], Awaitable[object]]
+
+
+class CheckpointBehindCommit(RuntimeError):
+    """The group's committed offset is ahead of every checkpoint found: starting empty there
+    would silently lose the state of everything before it."""
 
 
 class PartitionOutput:
@@ -133,6 +122,7 @@ class PartitionState:
     slot: int | None = None
     dirty: bool = False
     pending: list[Any] = field(default_factory=list)  # events awaiting ack
+    pending_upto: int = -1  # highest offset among them
     readings: int = 0
     dead_letters: int = 0
     last_event_wall: float = field(default_factory=time.monotonic)
@@ -151,24 +141,35 @@ class Pipeline:
         registry: list[Household],
         settings: DetectionSettings,
         sink: InfluxSink,
-        config: PipelineConfig,
+        config: WorkerSettings,
         *,
-        table_get: Callable[[int, bytes], bytes | None],
-        table_put: Callable[[int, bytes, bytes], None],
+        topic: str,
+        checkpoint_get: Callable[[int, bytes], bytes | None],
+        checkpoint_put: Callable[[int, bytes, bytes], None],
         send_dead_letter: SendFn,
         send_incident: SendFn | None = None,
         highwater: Callable[[int], int | None] | None = None,
+        fetched_at: Callable[[int], float | None] | None = None,
+        commit_offsets: CommitFn | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``highwater(p)``: the log end the consumer last saw; ``fetched_at(p)``: when (on
+        ``clock``) the broker last answered a fetch of ``p`` (None: unknown; omitted: always
+        now); ``commit_offsets``: commits ``{partition: next offset}`` once the producer is
+        flushed (omitted: acks only, as in tests)."""
         self.registry = registry
         self.settings = settings
         self.sink = sink
         self.config = config
-        self.table_get = table_get
-        self.table_put = table_put
+        self.worker_name = config.name or f"{socket.gethostname()}-{os.getpid()}"
+        self.topic = topic
+        self.checkpoint_get = checkpoint_get
+        self.checkpoint_put = checkpoint_put
         self.send_dead_letter = send_dead_letter
         self.send_incident = send_incident
         self.highwater = highwater
+        self.fetched_at = fetched_at
+        self.commit_offsets = commit_offsets
         self.clock = clock
         self.lock = asyncio.Lock()
         self.partitions: dict[int, PartitionState] = {}
@@ -189,15 +190,45 @@ class Pipeline:
             self._partition_count = n
             self._registry_split = registry_by_partition(self.registry, n)
 
+    def latest_checkpoint(self, partition: int) -> tuple[Checkpoint, int] | None:
+        """The newest whole checkpoint of a partition: the store's or our own last one."""
+        stored = decode(partition, lambda key: self.checkpoint_get(partition, key))
+        local = self._local.get(partition)
+        if local is not None and (stored is None or local[0].offset > stored[0].offset):
+            stored = local
+        return stored
+
+    def check_restorable(self, partition: int, committed: int | None) -> str:
+        """On assignment: the one log line saying what will be restored; raises
+        ``CheckpointBehindCommit`` when the group's committed offset (next to read) is ahead
+        of every checkpoint found (restarting empty there would lose state silently)."""
+        stored = self.latest_checkpoint(partition)
+        covered = stored[0].offset + 1 if stored is not None else 0
+        if committed is not None and committed > covered:
+            raise CheckpointBehindCommit(
+                f"partition {partition}: committed offset {committed} is ahead of "
+                + (
+                    f"the newest checkpoint (offset {stored[0].offset})"
+                    if stored is not None
+                    else "any checkpoint (none found)"
+                )
+                + "; refusing to start it empty. Restore the checkpoint topic, or reset the "
+                "group's offsets to replay the partition."
+            )
+        if stored is None:
+            return f"partition {partition}: no checkpoint, starting empty (committed {committed})"
+        checkpoint = stored[0]
+        return (
+            f"partition {partition}: restoring checkpoint at offset {checkpoint.offset} "
+            f"({len(checkpoint.engine_blob)} bytes, format {FORMAT}; committed {committed})"
+        )
+
     def _open(self, partition: int) -> PartitionState:
         if self._registry_split is None:
             raise RuntimeError("set_partition_count() first")
         households = self._registry_split[partition]
         output = PartitionOutput(partition, self.sink, self.send_incident)
-        stored = decode(partition, lambda key: self.table_get(partition, key))
-        local = self._local.get(partition)
-        if local is not None and (stored is None or local[0].offset > stored[0].offset):
-            stored = local
+        stored = self.latest_checkpoint(partition)
         if stored is not None:
             checkpoint, slot = stored
             engine = import_engine(checkpoint.engine_blob, households, self.settings, output)
@@ -243,6 +274,7 @@ class Pipeline:
     ) -> None:
         st = self.partitions.get(partition) or self._open(partition)
         st.pending.append(event)
+        st.pending_upto = max(st.pending_upto, offset)
         st.last_event_wall = self.clock()
         if offset <= st.checkpoint_offset:
             self.counts["skipped_replayed"] += 1
@@ -351,16 +383,26 @@ class Pipeline:
         st.nonzero = nonzero
         st.next_snapshot = self._next_snapshot_after(now)
 
+    def quiet(self, st: PartitionState) -> bool:
+        """Caught up with the log end and quiet: the broker has answered fetches for
+        ``idle_release_s`` since our last record and reported nothing newer. A broker or
+        network stall is not quiet (no answers), nor is a backlog (lag above zero)."""
+        idle = self.config.idle_release_s
+        now = self.clock()
+        if now - st.last_event_wall < idle:
+            return False
+        high = self.highwater(st.partition) if self.highwater is not None else None
+        if high is None or st.last_offset + 1 < high:
+            return False  # log end unknown, or records on their way
+        fetched = self.fetched_at(st.partition) if self.fetched_at is not None else now
+        return fetched is not None and fetched - st.last_event_wall >= idle
+
     def _release_idle(self) -> None:
         if self.config.idle_release_s <= 0:
             return
-        now = self.clock()
         for st in self.partitions.values():
-            if st.idle_released or now - st.last_event_wall < self.config.idle_release_s:
+            if st.idle_released or not self.quiet(st):
                 continue
-            high = self.highwater(st.partition) if self.highwater is not None else None
-            if high is not None and st.last_offset + 1 < high:
-                continue  # not caught up: more records are on their way
             if st.engine.buffered_steps:
                 st.engine.flush()
                 self._snapshot(st)
@@ -387,7 +429,7 @@ class Pipeline:
         if self._committing is not None:
             return None
         position = self.sink.position
-        captured: list[tuple[PartitionState, Checkpoint | None, list[Any]]] = []
+        captured: list[Captured] = []
         for st in self.partitions.values():
             checkpoint = None
             if st.dirty:
@@ -397,36 +439,46 @@ class Pipeline:
                 st.dirty = False
             # every pending record is at or below the captured offset now
             events, st.pending = st.pending, []
+            upto, st.pending_upto = st.pending_upto, -1
             if checkpoint is not None or events:
-                captured.append((st, checkpoint, events))
+                captured.append(Captured(st, checkpoint, events, upto))
         self.next_commit = self.clock() + self.config.checkpoint_interval_s
         future = asyncio.ensure_future(self._finish_commit(position, captured))
         self._committing = future
         return future
 
-    async def _finish_commit(
-        self, position: int, captured: list[tuple[PartitionState, Checkpoint | None, list[Any]]]
-    ) -> None:
+    async def _finish_commit(self, position: int, captured: list[Captured]) -> None:
         try:
             await self.sink.flush_until(position)
-            # no await from here on: nothing interleaves (a revocation included)
-            for st, checkpoint, events in captured:
+            # no await until the commit: nothing interleaves (a revocation included)
+            offsets: dict[int, int] = {}
+            for c in captured:
+                st = c.state
                 if self.partitions.get(st.partition) is not st:
                     continue  # revoked meanwhile: the next owner replays from its checkpoint
-                if checkpoint is not None:
-                    for key, value in encode(checkpoint, st.slot):
-                        self.table_put(st.partition, key, value)
-                    st.slot = 0 if st.slot in (None, 1) else 1
-                    self._local[st.partition] = (checkpoint, st.slot)
-                    self.counts["checkpoints"] += 1
-                    self.counts["checkpoint_bytes"] += len(checkpoint.engine_blob)
-                for event in events:
+                if c.checkpoint is not None:
+                    self._put_checkpoint(st, c.checkpoint)
+                if c.upto >= 0:
+                    offsets[st.partition] = c.upto + 1
+            if self.commit_offsets is not None and offsets:
+                # the producer (checkpoints, dead letters, incidents) is flushed first
+                await self.commit_offsets(offsets)
+            for c in captured:
+                for event in c.events:
                     event.ack()
         except Exception as exc:  # re-raised in the agent by ``check()``
             log.exception("commit point failed")
             self._commit_error = exc
         finally:
             self._committing = None
+
+    def _put_checkpoint(self, st: PartitionState, checkpoint: Checkpoint) -> None:
+        for key, value in encode(checkpoint, st.slot):
+            self.checkpoint_put(st.partition, key, value)
+        st.slot = 0 if st.slot in (None, 1) else 1
+        self._local[st.partition] = (checkpoint, st.slot)
+        self.counts["checkpoints"] += 1
+        self.counts["checkpoint_bytes"] += len(checkpoint.engine_blob)
 
     async def wait_commit(self) -> None:
         """Wait for the commit point in flight, if any."""
@@ -461,8 +513,8 @@ class Pipeline:
             lag = max(0, high - (st.last_offset + 1)) if high is not None else 0
             self.sink.add(
                 worker_line(
-                    self.config.worker,
-                    self.config.topic,
+                    self.worker_name,
+                    self.topic,
                     st.partition,
                     lag=lag,
                     watermark=st.engine.released_until,
@@ -473,6 +525,16 @@ class Pipeline:
                 )
             )
         self.next_heartbeat = self.clock() + self.config.heartbeat_interval_s
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One partition's part of a commit point."""
+
+    state: PartitionState
+    checkpoint: Checkpoint | None
+    events: list[Any]
+    upto: int  # highest offset of ``events`` (-1: none)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from producers.simulate import SimulationConfig, simulate
 from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.settings import DetectionSettings
 from streams.embedded import replay
-from streams.pipeline import Pipeline, PipelineConfig
+from streams.pipeline import Pipeline
+from streams.settings import WorkerSettings
 from streams.sinks.influx import InfluxSink
 
 PARTITIONS = 3
@@ -74,9 +75,12 @@ class Harness:
             registry,
             DetectionSettings(),
             InfluxSink(write),
-            PipelineConfig(worker="t", checkpoint_interval_s=1.0, idle_release_s=5.0, **config),
-            table_get=lambda p, k: self.changelog[p].get(k),
-            table_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
+            WorkerSettings(
+                name="t", checkpoint_interval_s=1.0, idle_release_s=5.0, tune_gc=False, **config
+            ),
+            topic="heatwatch.telemetry",
+            checkpoint_get=lambda p, k: self.changelog[p].get(k),
+            checkpoint_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
             send_dead_letter=lambda k, v: self.dead.append(orjson.loads(v)),
             highwater=lambda p: len(self.topic[p]),
             clock=clock,
