@@ -233,7 +233,7 @@ class Pipeline:
             checkpoint, slot = stored
             engine = import_engine(checkpoint.engine_blob, households, self.settings, output)
             offset = checkpoint.offset
-            log.info("partition %d: restored checkpoint at offset %d", partition, offset)
+            log.debug("partition %d: opened from checkpoint at offset %d", partition, offset)
         else:
             engine = Engine(households, self.settings, output)
             offset, slot = -1, None

@@ -74,7 +74,7 @@ class PipelineEnv:
     def start_worker(self, name: str, log_dir: Path) -> subprocess.Popen[bytes]:
         log = (log_dir / f"{name}.log").open("ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "heatwatch.cli.worker", "worker"],
+            [sys.executable, "-m", "heatwatch.cli.main", "worker"],
             env=self.environ(name),
             stdout=log,
             stderr=subprocess.STDOUT,
