@@ -1,0 +1,90 @@
+"""Restore on assignment, commits that reach the end, idle release only when caught up and
+quiet (a broker stall is not quiet)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from streams.pipeline import CheckpointBehindCommit
+from tests.unit.streams.pipeline.test_pipeline import PARTITIONS, Clock, FakeEvent, _setup, sim
+
+__all__ = ["sim"]  # the module-scoped simulation fixture
+
+
+def test_assignment_names_the_checkpoint_or_refuses_to_start_empty(sim: Path) -> None:
+    registry, h = _setup(sim)
+    clock = Clock()
+    h.run(h.pipeline(registry, clock), clock, stop_after=900)
+    fresh = h.pipeline(registry, clock)
+    p = max(h.committed, key=lambda q: h.committed[q])
+    line = fresh.check_restorable(p, h.committed[p])
+    assert f"partition {p}: restoring checkpoint at offset {h.committed[p] - 1}" in line
+    assert "format 2" in line
+    h.changelog[p].clear()  # the checkpoint topic lost it (or a wrong topic is configured)
+    assert "no checkpoint, starting empty" in fresh.check_restorable(p, None)
+    assert "no checkpoint, starting empty" in fresh.check_restorable(p, 0)
+    with pytest.raises(CheckpointBehindCommit, match=rf"committed offset {h.committed[p]} is"):
+        fresh.check_restorable(p, h.committed[p])
+
+
+def test_commits_reach_the_log_end(sim: Path) -> None:
+    registry, h = _setup(sim)
+    clock = Clock()
+    commits: list[dict[int, int]] = []
+
+    async def commit(offsets: dict[int, int]) -> bool:
+        commits.append(dict(offsets))
+        return True
+
+    pipe = h.pipeline(registry, clock)
+    pipe.commit_offsets = commit
+    h.run(pipe, clock)
+    last: dict[int, int] = {}
+    for c in commits:
+        for p, o in c.items():
+            assert o >= last.get(p, 0)  # never backwards
+            last[p] = o
+    assert last == {p: len(h.topic[p]) for p in range(PARTITIONS)}
+
+
+def _caught_up(sim: Path, stall: bool, lag: int) -> tuple[int, bool]:
+    """Feed partition 0 up to its highwater minus ``lag``, then wait 30 s of wall time with the
+    broker answering (or not): (buffered steps left, idle released)."""
+    registry, h = _setup(sim)
+    clock = Clock()
+    end = len(h.topic[0]) - lag
+    fetched = {"at": 0.0}
+    pipe = h.pipeline(registry, clock)
+    pipe.highwater = lambda p: len(h.topic[p])
+    pipe.fetched_at = lambda p: fetched["at"]
+
+    async def go() -> None:
+        for offset in range(end):
+            key, value, _ = h.topic[0][offset]
+            pipe.handle(0, offset, key, value, FakeEvent(0, offset))
+        for _ in range(30):
+            clock.t += 1
+            if not stall:
+                fetched["at"] = clock.t
+            await pipe.tick()
+
+    asyncio.run(go())
+    st = pipe.partitions[0]
+    return st.engine.buffered_steps, st.idle_released
+
+
+def test_caught_up_and_quiet_releases_the_reorder_buffer(sim: Path) -> None:
+    assert _caught_up(sim, stall=False, lag=0) == (0, True)
+
+
+def test_a_broker_stall_never_releases(sim: Path) -> None:
+    left, released = _caught_up(sim, stall=True, lag=0)
+    assert left > 0 and not released
+
+
+def test_lag_above_zero_never_releases(sim: Path) -> None:
+    left, released = _caught_up(sim, stall=False, lag=5)
+    assert left > 0 and not released
