@@ -407,6 +407,14 @@ class Pipeline:
                 st.engine.flush()
                 self._snapshot(st)
                 st.dirty = True
+                log.info(
+                    "partition %d: caught up at offset %d and quiet for %.0f s: reorder buffer "
+                    "released up to event time %d",
+                    st.partition,
+                    st.last_offset,
+                    self.config.idle_release_s,
+                    st.engine.released_until,
+                )
             st.idle_released = True
 
     def due(self) -> bool:
