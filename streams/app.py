@@ -17,6 +17,7 @@ import faust
 from heatwatch.contract.registry import Household
 from streams.checkpoint_topic import CheckpointTopic
 from streams.core.settings import DetectionSettings
+from streams.log_limits import limit_client_logs
 from streams.pipeline import CheckpointBehindCommit, Pipeline
 from streams.settings import InfluxSettings, KafkaSettings, WorkerSettings
 from streams.sinks.influx import InfluxSink, InfluxWriter
@@ -68,6 +69,7 @@ def build_app(
     *,
     sink: InfluxSink | None = None,
 ) -> Worker:
+    limit_client_logs()  # a broker outage must not flood the log (docs/production-path.md)
     app = faust.App(
         worker.app_id,
         broker=f"kafka://{kafka.bootstrap}",

@@ -130,6 +130,12 @@ class PartitionState:
     next_zeros: int = 0  # event time from which the next snapshot writes every zero row
     nonzero: set[SnapshotKey] | None = None  # non-zero at the last snapshot (None: unknown)
     idle_released: bool = False
+    answered_since: float | None = None  # the broker has answered its fetches since then
+
+
+# The broker "answers" a partition while fetch responses for it keep coming (the consumer
+# long-polls: an idle partition still gets an empty answer about every half second).
+ANSWER_GAP_S = 2.0
 
 
 class Pipeline:
@@ -183,6 +189,8 @@ class Pipeline:
             gc.set_threshold(200_000, 50, 1_000)
         self._committing: asyncio.Future[None] | None = None
         self._commit_error: BaseException | None = None
+        self._stalled_since: float | None = None  # all fetch answers stopped then
+        self._answered_once = False
 
     # --- partitions ------------------------------------------------------------------------
     def set_partition_count(self, n: int) -> None:
@@ -383,10 +391,18 @@ class Pipeline:
         st.nonzero = nonzero
         st.next_snapshot = self._next_snapshot_after(now)
 
+    def _track_answers(self, st: PartitionState, now: float) -> None:
+        fetched = self.fetched_at(st.partition) if self.fetched_at is not None else now
+        if fetched is None or now - fetched > ANSWER_GAP_S:
+            st.answered_since = None  # stalled (or not fetched yet)
+        elif st.answered_since is None:
+            st.answered_since = fetched
+
     def quiet(self, st: PartitionState) -> bool:
-        """Caught up with the log end and quiet: the broker has answered fetches for
-        ``idle_release_s`` since our last record and reported nothing newer. A broker or
-        network stall is not quiet (no answers), nor is a backlog (lag above zero)."""
+        """Caught up with the log end and quiet: for ``idle_release_s`` the broker has kept
+        answering our fetches (no gap over ``ANSWER_GAP_S``) and no record came. A broker or
+        network stall is not quiet, nor is the first answer after one (the producers' backlog
+        is still on its way), nor is a backlog (lag above zero)."""
         idle = self.config.idle_release_s
         now = self.clock()
         if now - st.last_event_wall < idle:
@@ -394,10 +410,36 @@ class Pipeline:
         high = self.highwater(st.partition) if self.highwater is not None else None
         if high is None or st.last_offset + 1 < high:
             return False  # log end unknown, or records on their way
-        fetched = self.fetched_at(st.partition) if self.fetched_at is not None else now
-        return fetched is not None and fetched - st.last_event_wall >= idle
+        since = st.answered_since
+        return since is not None and now - max(since, st.last_event_wall) >= idle
+
+    def _watch_broker(self) -> None:
+        """Track fetch answers per partition; one log line when they all stop (an outage of
+        the broker or the network) and one when they are back, with the duration."""
+        now = self.clock()
+        for st in self.partitions.values():
+            self._track_answers(st, now)
+        if self.fetched_at is None or not self.partitions:
+            return
+        answered = any(st.answered_since is not None for st in self.partitions.values())
+        if answered and self._stalled_since is not None:
+            log.warning(
+                "Kafka: fetch answers are back after %.1f s without (outage ended)",
+                now - self._stalled_since,
+            )
+            self._stalled_since = None
+        elif not answered and self._stalled_since is None and self._answered_once:
+            self._stalled_since = now
+            log.warning(
+                "Kafka: no fetch answer for %d partitions for %.0f s: outage started "
+                "(processing waits; nothing is released as idle)",
+                len(self.partitions),
+                ANSWER_GAP_S,
+            )
+        self._answered_once = self._answered_once or answered
 
     def _release_idle(self) -> None:
+        self._watch_broker()
         if self.config.idle_release_s <= 0:
             return
         for st in self.partitions.values():

@@ -50,9 +50,12 @@ def test_commits_reach_the_log_end(sim: Path) -> None:
     assert last == {p: len(h.topic[p]) for p in range(PARTITIONS)}
 
 
-def _caught_up(sim: Path, stall: bool, lag: int) -> tuple[int, bool]:
-    """Feed partition 0 up to its highwater minus ``lag``, then wait 30 s of wall time with the
-    broker answering (or not): (buffered steps left, idle released)."""
+def _caught_up(
+    sim: Path, stall: bool, lag: int, answers_after: int = 0, wait: int = 30
+) -> tuple[int, bool]:
+    """Feed partition 0 up to its highwater minus ``lag``, then wait ``wait`` s of wall time
+    with the broker answering (from ``answers_after`` s on) or not: (buffered steps left,
+    idle released)."""
     registry, h = _setup(sim)
     clock = Clock()
     end = len(h.topic[0]) - lag
@@ -65,9 +68,9 @@ def _caught_up(sim: Path, stall: bool, lag: int) -> tuple[int, bool]:
         for offset in range(end):
             key, value, _ = h.topic[0][offset]
             pipe.handle(0, offset, key, value, FakeEvent(0, offset))
-        for _ in range(30):
+        for second in range(wait):
             clock.t += 1
-            if not stall:
+            if not stall and second >= answers_after:
                 fetched["at"] = clock.t
             await pipe.tick()
 
@@ -88,3 +91,11 @@ def test_a_broker_stall_never_releases(sim: Path) -> None:
 def test_lag_above_zero_never_releases(sim: Path) -> None:
     left, released = _caught_up(sim, stall=False, lag=5)
     assert left > 0 and not released
+
+
+def test_the_first_answers_after_a_stall_are_not_quiet_yet(sim: Path) -> None:
+    """Broker back after 20 s: the producers' backlog may still be on its way, so the idle
+    release waits for ``idle_release_s`` (5 s) of answers, not for 5 s since the last record."""
+    left, released = _caught_up(sim, stall=False, lag=0, answers_after=20, wait=24)
+    assert left > 0 and not released
+    assert _caught_up(sim, stall=False, lag=0, answers_after=20, wait=27) == (0, True)
