@@ -131,6 +131,8 @@ class PartitionState:
     nonzero: set[SnapshotKey] | None = None  # non-zero at the last snapshot (None: unknown)
     idle_released: bool = False
     answered_since: float | None = None  # the broker has answered its fetches since then
+    last_answer: float | None = None  # the latest fetch answer seen
+    hold_s: float = 0.0  # after a stall: quiet must last this long too (until a record comes)
 
 
 # The broker "answers" a partition while fetch responses for it keep coming (the consumer
@@ -284,6 +286,7 @@ class Pipeline:
         st.pending.append(event)
         st.pending_upto = max(st.pending_upto, offset)
         st.last_event_wall = self.clock()
+        st.hold_s = 0.0  # records flow: the producers are back
         if offset <= st.checkpoint_offset:
             self.counts["skipped_replayed"] += 1
             return  # already folded into the restored state; acked with the next checkpoint
@@ -395,14 +398,21 @@ class Pipeline:
         fetched = self.fetched_at(st.partition) if self.fetched_at is not None else now
         if fetched is None or now - fetched > ANSWER_GAP_S:
             st.answered_since = None  # stalled (or not fetched yet)
-        elif st.answered_since is None:
+            return
+        if st.answered_since is None:
             st.answered_since = fetched
+            if st.last_answer is not None and fetched - st.last_answer > ANSWER_GAP_S:
+                # A stall of D s leaves producers' backlogs D s old and reconnecting: wait as
+                # long for them (or for their first record) before calling it quiet.
+                st.hold_s = max(st.hold_s, fetched - st.last_answer)
+        st.last_answer = fetched
 
     def quiet(self, st: PartitionState) -> bool:
         """Caught up with the log end and quiet: for ``idle_release_s`` the broker has kept
         answering our fetches (no gap over ``ANSWER_GAP_S``) and no record came. A broker or
-        network stall is not quiet, nor is the first answer after one (the producers' backlog
-        is still on its way), nor is a backlog (lag above zero)."""
+        network stall is not quiet, nor are the answers after one until a record arrives or
+        the quiet lasts as long as the stall did (the producers' backlog is on its way), nor
+        is a backlog (lag above zero)."""
         idle = self.config.idle_release_s
         now = self.clock()
         if now - st.last_event_wall < idle:
@@ -411,7 +421,8 @@ class Pipeline:
         if high is None or st.last_offset + 1 < high:
             return False  # log end unknown, or records on their way
         since = st.answered_since
-        return since is not None and now - max(since, st.last_event_wall) >= idle
+        need = max(idle, st.hold_s)
+        return since is not None and now - max(since, st.last_event_wall) >= need
 
     def _watch_broker(self) -> None:
         """Track fetch answers per partition; one log line when they all stop (an outage of

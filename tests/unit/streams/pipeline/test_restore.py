@@ -51,7 +51,13 @@ def test_commits_reach_the_log_end(sim: Path) -> None:
 
 
 def _caught_up(
-    sim: Path, stall: bool, lag: int, answers_after: int = 0, wait: int = 30
+    sim: Path,
+    stall: bool,
+    lag: int,
+    answers_after: int = 0,
+    wait: int = 30,
+    gap: int = 0,
+    then: int = 0,
 ) -> tuple[int, bool]:
     """Feed partition 0 up to its highwater minus ``lag``, then wait ``wait`` s of wall time
     with the broker answering (from ``answers_after`` s on) or not: (buffered steps left,
@@ -59,7 +65,7 @@ def _caught_up(
     registry, h = _setup(sim)
     clock = Clock()
     end = len(h.topic[0]) - lag
-    fetched = {"at": 0.0}
+    fetched: dict[str, float | None] = {"at": None}
     pipe = h.pipeline(registry, clock)
     pipe.highwater = lambda p: len(h.topic[p])
     pipe.fetched_at = lambda p: fetched["at"]
@@ -68,9 +74,10 @@ def _caught_up(
         for offset in range(end):
             key, value, _ = h.topic[0][offset]
             pipe.handle(0, offset, key, value, FakeEvent(0, offset))
-        for second in range(wait):
+        for second in range(wait + gap + then):
             clock.t += 1
-            if not stall and second >= answers_after:
+            answering = answers_after <= second < wait or second >= wait + gap
+            if not stall and answering:
                 fetched["at"] = clock.t
             await pipe.tick()
 
@@ -99,3 +106,11 @@ def test_the_first_answers_after_a_stall_are_not_quiet_yet(sim: Path) -> None:
     left, released = _caught_up(sim, stall=False, lag=0, answers_after=20, wait=24)
     assert left > 0 and not released
     assert _caught_up(sim, stall=False, lag=0, answers_after=20, wait=27) == (0, True)
+
+
+def test_after_a_stall_quiet_must_last_as_long_as_the_stall(sim: Path) -> None:
+    """Answers for 2 s, a 20 s stall, answers again: the producers had a 20 s backlog and
+    must reconnect, so 5 s of quiet is not enough; 20 s is."""
+    left, released = _caught_up(sim, stall=False, lag=0, answers_after=0, wait=2, gap=20, then=10)
+    assert left > 0 and not released
+    assert _caught_up(sim, stall=False, lag=0, wait=2, gap=20, then=22) == (0, True)
