@@ -191,6 +191,7 @@ class Pipeline:
             gc.set_threshold(200_000, 50, 1_000)
         self._committing: asyncio.Future[None] | None = None
         self._commit_error: BaseException | None = None
+        self.committed: dict[int, int] = {}  # offsets this worker committed (next to read)
         self._stalled_since: float | None = None  # all fetch answers stopped then
         self._answered_once = False
 
@@ -266,8 +267,9 @@ class Pipeline:
         """Forget revoked partitions: unacked records are replayed by the next owner."""
         gone = False
         for p in partitions:
+            self.committed.pop(p, None)
             if self.partitions.pop(p, None) is not None:
-                log.info("partition %d revoked", p)
+                log.debug("partition %d revoked", p)
                 gone = True
         if gone:
             self._refreeze()
@@ -521,9 +523,9 @@ class Pipeline:
                     self._put_checkpoint(st, c.checkpoint)
                 if c.upto >= 0:
                     offsets[st.partition] = c.upto + 1
-            if self.commit_offsets is not None and offsets:
-                # the producer (checkpoints, dead letters, incidents) is flushed first
-                await self.commit_offsets(offsets)
+            # the producer (checkpoints, dead letters, incidents) is flushed first
+            if self.commit_offsets is not None and offsets and await self.commit_offsets(offsets):
+                self.committed.update(offsets)
             for c in captured:
                 for event in c.events:
                     event.ack()
@@ -572,6 +574,7 @@ class Pipeline:
         for st in self.partitions.values():
             high = self.highwater(st.partition) if self.highwater is not None else None
             lag = max(0, high - (st.last_offset + 1)) if high is not None else 0
+            committed = self.committed.get(st.partition)
             self.sink.add(
                 worker_line(
                     self.worker_name,
@@ -583,6 +586,12 @@ class Pipeline:
                     dead_letters=st.dead_letters,
                     last_write=self.sink.stats.last_write_s,
                     now_s=now_s,
+                    committed=committed,
+                    committed_lag=(
+                        max(0, high - committed)
+                        if high is not None and committed is not None
+                        else None
+                    ),
                 )
             )
         self.next_heartbeat = self.clock() + self.config.heartbeat_interval_s

@@ -48,6 +48,12 @@ def test_commits_reach_the_log_end(sim: Path) -> None:
             assert o >= last.get(p, 0)  # never backwards
             last[p] = o
     assert last == {p: len(h.topic[p]) for p in range(PARTITIONS)}
+    # the heartbeat carries the committed offset and what is behind it (alerting: stuck)
+    pipe.heartbeat(1_700_000_000)
+    beats = [x for x in pipe.sink._buffer if x.startswith(b"worker,")]  # not yet written
+    assert len(beats) == PARTITIONS and all(
+        b"committed=" in x and b"committed_lag=0i" in x for x in beats
+    )
 
 
 def _caught_up(
