@@ -176,6 +176,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=2)
     ap.add_argument("--naive-readings", type=int, default=60_000)
     ap.add_argument("--skip-naive", action="store_true", help="skip (c), the naive Faust agent")
+    ap.add_argument("--skip-latency", action="store_true", help="skip (d), the latency run")
     args = ap.parse_args()
     stack = stack_env()
     bootstrap = stack["HEATWATCH_KAFKA_BOOTSTRAP"]
@@ -300,6 +301,8 @@ def run(
             )
 
         # (d) latency at half the worker's rate
+        if args.skip_latency:
+            return
         lat_topic = f"bench-lat-{tag}"
         create_topic(bootstrap, lat_topic, PARTITIONS)
         lenv = env_for(lat_topic, made[1].name)
