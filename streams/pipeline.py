@@ -6,21 +6,23 @@ feeder/station key hashes there). Per record: parse the raw bytes with the contr
 the InfluxDB sink's buffer, which a background task writes as soon as the previous write is
 done (writes overlap processing). A *commit point* (every ``checkpoint_interval_s``, and from
 the timer when the stream is idle) is captured at once, under the lock: the sink's line
-position, each dirty partition's engine state exported with the offset it includes, and the events
-to ack. It then finishes in the background while the agent goes on, in this order:
+position, each dirty partition's engine state exported with the offset it includes, and the
+events to ack. It then finishes in the background while the agent goes on, in this order:
 
 1. ``await sink.flush_until(position)`` — every line up to the capture is acknowledged;
-2. write each captured checkpoint to the checkpoint table's changelog, explicitly on its
+2. send each captured checkpoint to the worker's checkpoint topic, explicitly on its
    partition (skipped for a partition revoked meanwhile: the new owner replays);
-3. ``event.ack()`` every record folded into that checkpoint.
+3. ``commit_offsets`` — the producer is flushed, then the offsets the checkpoints cover are
+   committed (by us, not by Faust's ack bookkeeping, which creeps after a restore);
+4. ``event.ack()`` every record folded into that checkpoint.
 
 One commit point is in flight at a time, so checkpoint slots alternate in order.
 
-Faust flushes its producer (changelog, dead letters, incidents) before it commits offsets,
-so a committed offset never runs ahead of a durable checkpoint, and a checkpoint never runs
-ahead of written results. After a crash or rebalance the new owner restores the checkpoint,
-acks and skips records at or below its offset and replays the rest: deterministic ids and
-timestamps make the rewrites overwrite, not duplicate.
+So a committed offset never runs ahead of a durable checkpoint, and a checkpoint never runs
+ahead of written results. On assignment the worker restores each partition's checkpoint
+(``check_restorable`` says which, or refuses when the group committed beyond every
+checkpoint), acks and skips records at or below its offset and replays the rest:
+deterministic ids and timestamps make the rewrites overwrite, not duplicate.
 """
 
 from __future__ import annotations

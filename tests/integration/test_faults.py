@@ -506,3 +506,28 @@ def test_influxdb_paused(private_stack: Target, run_on: Any, expected: Expected)
     _progress_after(run, frozen, fault_at, "influx_pause_to_progress_s")
     run.finish(fault_at)
     run.assert_same_as_replay(fault_at)
+
+
+def test_refuses_to_start_empty_behind_a_committed_offset(
+    shared_stack: Target, run_on: Any, expected: Expected
+) -> None:
+    """The checkpoint topic is lost (deleted) but the group has committed: the restarted
+    worker must say so and exit, not start empty at the committed offset."""
+    run: Run = run_on(shared_stack)
+    run.start("w")
+    run.produce()
+    run.wait_committed_beyond(expected.records // 10)
+    run.kill("w", signal.SIGTERM)
+    run.admin.delete_topics([f"{run.env.app_id}-engine-checkpoints"], timeout_ms=30_000)
+    time.sleep(2)
+    run.start("w")
+    proc = run.workers["w"]
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the worker started although its checkpoints are gone")
+    finally:
+        run.workers.pop("w")
+    assert proc.returncode != 0
+    log = run.log("w")
+    assert "CRITICAL" in log and "refusing to start it empty" in log
