@@ -508,6 +508,50 @@ def test_influxdb_paused(private_stack: Target, run_on: Any, expected: Expected)
     run.assert_same_as_replay(fault_at)
 
 
+@pytest.mark.slow
+def test_a_worker_joins_then_dies(shared_stack: Target, run_on: Any, expected: Expected) -> None:
+    """A second worker joins mid-stream (a rebalance moves partitions to it), restores them,
+    and is killed -9: the first takes them back from the checkpoints it wrote."""
+    run: Run = run_on(shared_stack)
+    run.start("wa")
+    run.produce()
+    run.wait_committed_beyond(expected.records // 10)
+    run.start("wb")
+    deadline = time.monotonic() + 60
+    while "rebalance: assigned telemetry partitions" not in run.log("wb"):
+        assert time.monotonic() < deadline, "the second worker never got partitions"
+        time.sleep(0.3)
+    done = run.wait_committed_beyond(run.committed())  # both working
+    assert run.producing
+    run.kill("wb", signal.SIGKILL)
+    fault_at = time.monotonic()
+    _progress_after(run, max(done, run.committed()), fault_at, "kill_to_progress_s")
+    run.finish(fault_at)
+    run.assert_same_as_replay(fault_at)
+
+
+@pytest.mark.slow
+def test_influxdb_killed_and_restarted(
+    private_stack: Target, run_on: Any, expected: Expected
+) -> None:
+    """InfluxDB stopped for 15 s (its data kept): writes retry, no offset moves past them."""
+    run: Run = run_on(private_stack)
+    run.start("w")
+    run.produce()
+    run.wait_committed_beyond(expected.records // 10)
+    private_stack.stack_sh("down", "influxdb")
+    fault_at = time.monotonic()
+    time.sleep(5)
+    frozen = run.committed()
+    time.sleep(10)
+    assert run.committed() == frozen, "offsets committed while InfluxDB was down"
+    private_stack.stack_sh("up", "influxdb")
+    run.timings["influx_down_s"] = round(time.monotonic() - fault_at, 1)
+    _progress_after(run, frozen, fault_at, "influx_down_to_progress_s")
+    run.finish(fault_at)
+    run.assert_same_as_replay(fault_at)
+
+
 def test_refuses_to_start_empty_behind_a_committed_offset(
     shared_stack: Target, run_on: Any, expected: Expected
 ) -> None:
