@@ -53,24 +53,8 @@ class FetchView:
         return float(time.monotonic() - (time.time() - ms / 1000))
 
 
-@dataclass
-class Worker:
-    app: faust.App
-    pipeline: Pipeline
-    writer: InfluxWriter
-
-
-def build_app(
-    registry: list[Household],
-    detection: DetectionSettings,
-    kafka: KafkaSettings,
-    influx: InfluxSettings,
-    worker: WorkerSettings,
-    *,
-    sink: InfluxSink | None = None,
-) -> Worker:
-    limit_client_logs()  # a broker outage must not flood the log (docs/production-path.md)
-    app = faust.App(
+def _faust_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
+    return faust.App(
         worker.app_id,
         broker=f"kafka://{kafka.bootstrap}",
         store=worker.store,
@@ -92,6 +76,94 @@ def build_app(
         consumer_max_fetch_size=kafka.fetch_max_bytes_per_partition,
         stream_buffer_maxsize=kafka.stream_buffer_maxsize,
     )
+
+
+class Assignments:
+    """Rebalance hooks: restore newly assigned partitions before their records are processed
+    (``ready`` gates the agent), forget revoked ones."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        pipeline: Pipeline,
+        checkpoints: CheckpointTopic,
+        checkpoint_topic: Any,
+        kafka: KafkaSettings,
+        ready: dict[int, asyncio.Event],
+    ) -> None:
+        self.app = app
+        self.pipeline = pipeline
+        self.checkpoints = checkpoints
+        self.checkpoint_topic = checkpoint_topic
+        self.kafka = kafka
+        self.topic = kafka.telemetry_topic
+        self.ready = ready
+
+    async def on_assigned(self, sender: Any, assigned_tps: Any = None, **kwargs: Any) -> None:
+        # the consumer's assignment is authoritative (eager or incremental rebalancing alike)
+        consumer: Any = self.app.consumer
+        ready = self.ready
+        mine = {tp.partition for tp in consumer.assignment() if tp.topic == self.topic}
+        for p in set(ready) - mine:
+            ready.pop(p).set()
+        new = sorted(mine - set(ready))
+        log.info("rebalance: assigned telemetry partitions %s (new: %s)", sorted(mine), new)
+        if not new:
+            return
+        for p in new:
+            ready[p] = asyncio.Event()
+        count = consumer.topic_partitions(self.topic) or self.kafka.partitions
+        self.pipeline.set_partition_count(count)
+        await self.restore(new)
+
+    async def restore(self, partitions: list[int]) -> None:
+        """Load the checkpoints of newly assigned partitions; refuse if the group committed
+        beyond the newest one: the exception crashes the app (Faust), loudly."""
+        await self.checkpoint_topic.maybe_declare()
+        committed, took = await self.checkpoints.load(partitions, self.topic)
+        async with self.pipeline.lock:
+            for p in partitions:
+                try:
+                    line = self.pipeline.check_restorable(p, committed[p])
+                except CheckpointBehindCommit as exc:
+                    log.critical("%s", exc)
+                    raise
+                log.info("restore: %s; checkpoint topic read in %.2f s", line, took)
+                gate = self.ready.get(p)
+                if gate is not None:
+                    gate.set()
+
+    async def on_revoked(self, sender: Any, revoked: Any = None, **kwargs: Any) -> None:
+        gone = {tp.partition for tp in revoked or set() if tp.topic == self.topic}
+        async with self.pipeline.lock:
+            for p in gone:
+                gate = self.ready.pop(p, None)
+                if gate is not None:
+                    gate.set()  # wake a waiting agent: it sees the partition gone
+            self.pipeline.revoke(gone)
+            self.checkpoints.forget(gone)
+        if gone:
+            log.info("rebalance: revoked telemetry partitions %s", sorted(gone))
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    pipeline: Pipeline
+    writer: InfluxWriter
+
+
+def build_app(
+    registry: list[Household],
+    detection: DetectionSettings,
+    kafka: KafkaSettings,
+    influx: InfluxSettings,
+    worker: WorkerSettings,
+    *,
+    sink: InfluxSink | None = None,
+) -> Worker:
+    limit_client_logs()  # a broker outage must not flood the log (docs/production-path.md)
+    app = _faust_app(kafka, worker)
     telemetry = app.topic(
         kafka.telemetry_topic,
         key_type=bytes,
@@ -210,51 +282,8 @@ def build_app(
         await writer.close()  # the aiohttp session; unacked records are replayed next time
         log.info("InfluxDB writer closed (%d lines written)", sink.stats.lines_written)
 
-    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-    async def on_assigned(sender: Any, assigned_tps: Any = None, **kwargs: Any) -> None:
-        # the consumer's assignment is authoritative (eager or incremental rebalancing alike)
-        consumer: Any = app.consumer
-        mine = {tp.partition for tp in consumer.assignment() if tp.topic == topic_name}
-        for p in set(ready) - mine:
-            ready.pop(p).set()
-        new = sorted(mine - set(ready))
-        log.info("rebalance: assigned telemetry partitions %s (new: %s)", sorted(mine), new)
-        if not new:
-            return
-        for p in new:
-            ready[p] = asyncio.Event()
-        pipeline.set_partition_count(consumer.topic_partitions(topic_name) or kafka.partitions)
-        await restore(new)
-
-    async def restore(partitions: list[int]) -> None:
-        """Load the checkpoints of newly assigned partitions; refuse (crash the worker) if the
-        group committed beyond the newest one. An exception here crashes the app loudly."""
-        await checkpoint_topic.maybe_declare()
-        committed, took = await checkpoints.load(partitions, topic_name)
-        async with pipeline.lock:
-            for p in partitions:
-                try:
-                    line = pipeline.check_restorable(p, committed[p])
-                except CheckpointBehindCommit as exc:
-                    log.critical("%s", exc)
-                    raise
-                log.info("restore: %s; checkpoint topic read in %.2f s", line, took)
-                gate = ready.get(p)
-                if gate is not None:
-                    gate.set()
-
-    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def on_revoked(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
-        tps = revoked or set()
-        gone = {tp.partition for tp in tps if tp.topic == topic_name}
-        async with pipeline.lock:
-            for p in gone:
-                gate = ready.pop(p, None)
-                if gate is not None:
-                    gate.set()  # wake a waiting agent: it sees the partition gone
-            pipeline.revoke(gone)
-            checkpoints.forget(gone)
-        if gone:
-            log.info("rebalance: revoked telemetry partitions %s", sorted(gone))
+    assignments = Assignments(app, pipeline, checkpoints, checkpoint_topic, kafka, ready)
+    app.on_partitions_assigned.connect(assignments.on_assigned)  # type: ignore[arg-type]
+    app.on_partitions_revoked.connect(assignments.on_revoked)  # type: ignore[arg-type]
 
     return Worker(app, pipeline, writer)
