@@ -188,3 +188,11 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
         ctx.book.resolve(st.quota_risk, day_start_s(day + 1))
         st.quota_risk = None
     return projected
+
+
+# The severities this module opens its incidents with (see ``engine.OCCURRING_SEVERITIES``).
+SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
+    IncidentKind.GAS_LOW_PRESSURE: (Severity.WARNING, Severity.CRITICAL),
+    IncidentKind.GAS_SUPPLY_SHORTFALL: (Severity.CRITICAL,),
+    IncidentKind.GAS_QUOTA_RISK: (Severity.WARNING,),
+}
