@@ -36,13 +36,9 @@ from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch  # noqa: E402
 from heatwatch.formats.registry_csv import load_registry_csv  # noqa: E402
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce  # noqa: E402
 from producers.simulate import SimulationConfig, simulate  # noqa: E402
+from streams.inspect import PipelineEnv, committed_lag  # noqa: E402
 from streams.security import client_options  # noqa: E402
 from streams.settings import KafkaSettings, WorkerSettings  # noqa: E402
-from tests.integration.pipeline_support import (  # noqa: E402
-    PipelineEnv,
-    committed_lag,
-    stop,
-)
 
 PARTITIONS = 4
 
@@ -73,6 +69,26 @@ def use_stack_security(stack: dict[str, str]) -> None:
 def opts() -> dict[str, Any]:
     """TLS/SASL keyword arguments for kafka-python and aiokafka clients."""
     return client_options(KafkaSettings())
+
+
+def start_worker(env: PipelineEnv, name: str, log_dir: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "heatwatch.cli.main", "worker"],
+        env=env.environ(name, REPO),
+        stdout=(log_dir / f"{name}.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        cwd=str(REPO),
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
@@ -183,6 +199,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=2)
     ap.add_argument("--naive-readings", type=int, default=60_000)
     ap.add_argument("--skip-naive", action="store_true", help="skip (c), the naive Faust agent")
+    ap.add_argument("--skip-latency", action="store_true", help="skip (d), the latency run")
     args = ap.parse_args()
     stack = stack_env()
     use_stack_security(stack)
@@ -243,6 +260,10 @@ def run(
                 "HEATWATCH_WORKER_CHECKPOINT_INTERVAL_S": str(
                     WorkerSettings().checkpoint_interval_s
                 ),
+                # the tail of a finite input is released once caught up and quiet
+                "HEATWATCH_WORKER_IDLE_RELEASE_S": "3",
+                "HEATWATCH_WORKER_SESSION_TIMEOUT_S": "6",
+                "HEATWATCH_WORKER_HEARTBEAT_INTERVAL_S": "2",
                 "HEATWATCH_WORKER_LOGLEVEL": "warning",
             },
         )
@@ -258,7 +279,7 @@ def run(
     ]
     try:
         env = env_for(topic, made[0].name)
-        worker = env.start_worker("bench", tmp)
+        worker = start_worker(env, "bench", tmp)
         try:
             rate, secs = measure_group(env, total_records, per_record, 600, worker)
         finally:
@@ -305,10 +326,12 @@ def run(
             )
 
         # (d) latency at half the worker's rate
+        if args.skip_latency:
+            return
         lat_topic = f"bench-lat-{tag}"
         create_topic(bootstrap, lat_topic, PARTITIONS)
         lenv = env_for(lat_topic, made[1].name)
-        lworker = lenv.start_worker("lat", tmp)
+        lworker = start_worker(lenv, "lat", tmp)
         try:
             time.sleep(10)
             detected, started = latency_run(lenv, sim, router, rate / 2, client)

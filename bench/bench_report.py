@@ -1,6 +1,13 @@
 """Benchmark: the whole city (191,634 households x 121 season days) through `report season`.
 
     PYTHONPATH=. .venv/bin/python bench/bench_report.py [--households N] [--dir DIR]
+    PYTHONPATH=. .venv/bin/python bench/bench_report.py --influx-days 3   # production store
+
+``--influx-days D`` instead writes the first D days of the synthetic rollups to a scratch
+bucket of the running stack (HEATWATCH_STACK_DIR/stack.env or HEATWATCH_INFLUX_*), reads
+them back through the report's InfluxDB source in a fresh process (time, peak RSS) and
+extrapolates to the season: the source reads one day per query, so the season costs
+121 × a day. The bucket is deleted afterwards.
 
 Synthesises rollups as Parquet (one row group per day, vectorised) and a registry CSV, then
 times load + evaluate + render (PDF, HTML, XLSX, CSV) in a fresh process and prints seconds,
@@ -17,14 +24,15 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-COUNTIES = ["忻府区", "原平市", "定襄县", "五台县", "代县", "繁峙县", "宁武县", "静乐县",
-            "神池县", "五寨县", "岢岚县", "河曲县", "保德县", "偏关县"]  # fmt: skip
+from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
+
 RETROFITS = {
     "district_heating": 60836, "boiler_ultra_low_emission": 61200, "coal_to_electric": 37321,
     "coal_to_gas": 10266, "biomass_chp": 11917, "biomass_district": 4037, "wind_electric": 800,
@@ -160,14 +168,130 @@ def measure(run: Path, out: Path, lang: str) -> dict[str, float]:
     }
 
 
+def _influx_settings(bucket: str) -> Any:
+    import os
+    import re
+
+    from pydantic import SecretStr
+
+    from streams.settings import InfluxSettings
+
+    env = dict(os.environ)
+    stack = Path(os.environ.get("HEATWATCH_STACK_DIR", ".stack")) / "stack.env"
+    if stack.is_file():
+        for line in stack.read_text(encoding="utf-8").splitlines():
+            m = re.match(r"^\s*(?:export\s+)?(HEATWATCH_INFLUX_[A-Z_]+)=(.*)$", line)
+            if m:
+                env.setdefault(m.group(1), m.group(2).strip("'\""))
+    return InfluxSettings(
+        url=env.get("HEATWATCH_INFLUX_URL", "http://127.0.0.1:8086"),
+        token=SecretStr(env.get("HEATWATCH_INFLUX_TOKEN", "heatwatch-dev-token")),
+        org=env.get("HEATWATCH_INFLUX_ORG", "heatwatch"),
+        bucket=bucket,
+    )
+
+
+def _post(req: Any, tries: int = 30) -> None:
+    """The shared stack may be restarted by others meanwhile: wait for it, then retry."""
+    import urllib.error
+    import urllib.request
+
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(req, timeout=300) as resp:
+                assert resp.status == 204
+                return
+        except (urllib.error.URLError, ConnectionError) as exc:
+            if attempt == tries - 1:
+                raise
+            why = exc.read()[:200] if isinstance(exc, urllib.error.HTTPError) else b""
+            print(f"write failed ({exc} {why!r}); retrying in 5 s", file=sys.stderr)
+            time.sleep(5)
+
+
+def influx_load(run: Path, settings: Any, days: int) -> int:
+    """The first ``days`` days of the rollups as the worker writes them (points.py)."""
+    import gzip
+    import urllib.request
+
+    from heatwatch.contract.rollups import HouseholdDay
+    from streams.sinks.points import household_day_line
+
+    pf = pq.ParquetFile(run / "rollups" / "household_days.parquet")
+    url = (f"{settings.url}/api/v2/write?org={settings.org}&bucket={settings.bucket}"
+           "&precision=s")  # fmt: skip
+    headers = {"Authorization": f"Token {settings.token.get_secret_value()}",
+               "Content-Encoding": "gzip"}  # fmt: skip
+    n = 0
+    for g in range(min(days, pf.num_row_groups)):
+        rows = pf.read_row_group(g).to_pylist()
+        for k in range(0, len(rows), 5_000):
+            body = b"\n".join(
+                household_day_line(HouseholdDay.model_validate(r)) for r in rows[k : k + 5_000]
+            )
+            _post(urllib.request.Request(url, gzip.compress(body, 1), headers, method="POST"))
+        n += len(rows)
+    return n
+
+
+def influx_measure(bucket: str, days: int) -> dict[str, object]:
+    from heatwatch.report.loading import InfluxRollups
+    from streams.sinks.influx_read import InfluxReader
+
+    src = InfluxRollups(InfluxReader(_influx_settings(bucket)))
+    t0 = time.perf_counter()
+    span = src.day_range()
+    t1 = time.perf_counter()
+    assert span is not None
+    tbl = src.read(SEASON_START, SEASON_START + timedelta(days=SEASON_DAYS - 1))
+    t2 = time.perf_counter()
+    per_day = (t2 - t1) / days
+    return {
+        "days_read": days,
+        "rows": tbl.num_rows,
+        "day_range_query_s": round(t1 - t0, 2),
+        "read_s": round(t2 - t1, 2),
+        "per_day_s": round(per_day, 2),
+        "season_estimate_s": round(t1 - t0 + per_day * SEASON_DAYS, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "arrow_mb_per_day": round(tbl.nbytes / 2**20 / days, 1),
+    }
+
+
+def influx_bench(args: argparse.Namespace, run: Path) -> None:
+    from influxdb_client import InfluxDBClient
+
+    settings = _influx_settings(f"hw-bench-report-{int(time.time())}")
+    client = InfluxDBClient(url=settings.url, token=settings.token.get_secret_value(),
+                            org=settings.org, timeout=600_000)  # fmt: skip
+    bucket = client.buckets_api().create_bucket(bucket_name=settings.bucket, org=settings.org)
+    try:
+        t0 = time.perf_counter()
+        rows = influx_load(run, settings, args.influx_days)
+        print(f"wrote {rows} household_day points in {time.perf_counter() - t0:.1f}s")
+        cmd = [sys.executable, __file__, "--influx-measure", settings.bucket,
+               "--influx-days", str(args.influx_days)]  # fmt: skip
+        res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        for k, v in json.loads(res.stdout.strip().splitlines()[-1]).items():
+            print(f"{k:>30}: {v}")
+    finally:
+        client.buckets_api().delete_bucket(bucket)
+        client.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--households", type=int, default=191_634)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/heatwatch-bench"))
     ap.add_argument("--lang", default="zh")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--influx-days", type=int, default=0)
+    ap.add_argument("--influx-measure", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     run = args.dir / f"run-{args.households}"
+    if args.influx_measure:
+        print(json.dumps(influx_measure(args.influx_measure, args.influx_days)))
+        return
     if args.measure:
         print(json.dumps(measure(run, args.dir / f"out-{args.households}", args.lang)))
         return
@@ -177,6 +301,9 @@ def main() -> None:
         print(
             f"synthesised {args.households} x {SEASON_DAYS} rows in {time.perf_counter() - t0:.1f}s"
         )
+    if args.influx_days:
+        influx_bench(args, run)
+        return
     cmd = [sys.executable, __file__, "--measure", "--households", str(args.households),
            "--dir", str(args.dir), "--lang", args.lang]  # fmt: skip
     res = subprocess.run(cmd, check=True, capture_output=True, text=True)

@@ -14,14 +14,16 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from grafana_foundation_sdk.builders import alerting, expr
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import alerting as alerting_models
 
+from dashboards.catalog import dashboard_json
 from dashboards.common import (
-    COUNTIES,
     DASHBOARD_UIDS,
     DATASOURCE_UID,
     DEFAULT_BUCKET,
@@ -31,28 +33,23 @@ from dashboards.common import (
     flux,
     source,
 )
+from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
+from heatwatch.contract.geography import COUNTY_SLUGS
+from heatwatch.contract.glossary import (
+    INCIDENT_KINDS,
+    NOUNS,
+    PRIORITY_GROUPS,
+    RESPONDERS,
+    RUNBOOKS,
+    SEVERITIES,
+    Lang,
+    Term,
+)
+from heatwatch.contract.glossary import label as glossary_label
 
 ORG_ID = 1
 EXPR_UID = "__expr__"
 
-# County → ASCII slug for contact-point names and env placeholders.
-COUNTY_SLUGS = {
-    "忻府区": "xinfu",
-    "原平市": "yuanping",
-    "定襄县": "dingxiang",
-    "五台县": "wutai",
-    "代县": "daixian",
-    "繁峙县": "fanshi",
-    "宁武县": "ningwu",
-    "静乐县": "jingle",
-    "神池县": "shenchi",
-    "五寨县": "wuzhai",
-    "岢岚县": "kelan",
-    "河曲县": "hequ",
-    "保德县": "baode",
-    "偏关县": "pianguan",
-}
-assert set(COUNTY_SLUGS) == set(COUNTIES)
 
 NoDataState = Literal["Alerting", "NoData", "OK", "KeepLast"]
 ErrState = Literal["Alerting", "Error", "OK", "KeepLast"]
@@ -60,12 +57,6 @@ ErrState = Literal["Alerting", "Error", "OK", "KeepLast"]
 RECEIVER_DISPATCH = "调度中心 webhook"
 RECEIVER_DINGTALK = "调度值班 钉钉"
 RECEIVER_OPS_EMAIL = "运维 email"
-MUTE_MAINTENANCE = "planned-maintenance-window"
-MUTE_BUILD_SEASON = "build-season"
-
-
-def county_receiver(county: str) -> str:
-    return f"{county} 县清洁办 企业微信"
 
 
 def env(name: str) -> str:
@@ -81,8 +72,8 @@ class RuleSpec:
     uid: str
     group: str
     title: str
-    summary: str
-    description: str
+    # summary, summary_en, description, description_en, runbook, runbook_en
+    wording: dict[str, str]
     # refId → Flux query; "A" is the one the condition reduces.
     queries: dict[str, str]
     op: Literal["gt", "lt"]
@@ -95,6 +86,8 @@ class RuleSpec:
     range_s: int = 600
     extra_annotations: dict[str, str] = field(default_factory=dict)
     dashboard: str = "dispatch"
+    # Relative link with the panel and the county (and kind) preselected; "" = dashboard only.
+    link: str = ""
 
 
 def _active(field_name: str, severity_filter: str) -> str:
@@ -120,130 +113,271 @@ def _per_county(measurement: str, field_name: str, tag: str) -> str:
     )
 
 
+# --------------------------------------------------------------------------- alert wording
+# Annotations are Go templates Grafana expands per alert instance ($labels, $values). The kind,
+# severity and runbook come from the glossary: a static code when the rule has one, otherwise
+# an if-chain over the series' `kind` label generated from the same glossary.
+
+PRIORITY_GROUP_NAMES = "/".join(t.zh for c, t in PRIORITY_GROUPS.items() if t.zh)
+PRIORITY_GROUP_NAMES_EN = "/".join(t.en for c, t in PRIORITY_GROUPS.items() if t.en)
+
+
+def term_of(vocabulary: dict[str, Term], code: str | None, label: str, lang: Lang) -> str:
+    """The term for a static ``code``, or a template choosing it from ``$labels.<label>``."""
+    if code is not None:
+        return glossary_label(vocabulary, code, lang)
+    chain = "".join(
+        f'{{{{ {"if" if i == 0 else "else if"} eq $labels.{label} "{c}" }}}}'
+        f"{glossary_label(vocabulary, c, lang)}"
+        for i, c in enumerate(vocabulary)
+    )
+    return chain + f"{{{{ else }}}}{{{{ $labels.{label} }}}}{{{{ end }}}}"
+
+
+def _dashboard_link(dashboard: str, kind: str | None, with_kind: bool = True) -> str:
+    """Relative link to the right dashboard, panel and county (and kind) preselected."""
+    panel = ALERT_PANELS[dashboard]
+    link = f"/d/{DASHBOARD_UIDS[dashboard]}?orgId={ORG_ID}&viewPanel={panel_id(dashboard, panel)}"
+    link += "&var-county={{ $labels.county | urlquery }}"
+    if with_kind:
+        link += "&var-kind=" + (kind or "{{ $labels.kind }}")
+    return link
+
+
+# The panel an alert link opens: where the per-entity rows (ids, villages, start times) are.
+ALERT_PANELS = {
+    "dispatch": "最新事件",
+    "power": "负荷与额定容量",
+    "gas": "预计耗尽日期",
+}
+
+
+def panel_id(dashboard: str, title_prefix: str) -> int:
+    """The generated id of the dashboard panel whose title starts with ``title_prefix``."""
+    name = {"dispatch": "dispatch-overview", "power": "power", "gas": "gas"}[dashboard]
+    for panel in dashboard_json(name)["panels"]:
+        if str(panel.get("title", "")).startswith(title_prefix):
+            return int(panel["id"])
+    raise LookupError(f"{name}: no panel titled {title_prefix}…")
+
+
+def incident_wording(
+    kind: str | None, severity: str | None, count_unit: str = "起"
+) -> dict[str, str]:
+    """Summary, description and runbook (zh, en) for a county × kind incident alert."""
+    county = "{{ $labels.county }}"
+    n = "{{ $values.B.Value }}"
+    hh = "{{ $values.HH.Value }}"
+    ph = "{{ $values.PH.Value }}"
+    kind_zh = term_of(INCIDENT_KINDS, kind, "kind", "zh")
+    kind_en = term_of(INCIDENT_KINDS, kind, "kind", "en")
+    sev_zh = term_of(SEVERITIES, severity, "severity", "zh")
+    sev_en = term_of(SEVERITIES, severity, "severity", "en")
+    return {
+        "summary": f"【{sev_zh}】{county} {kind_zh}：{n} {count_unit}，影响 {hh} 户",
+        "summary_en": f"[{sev_en}] {county} {kind_en}: {n} active, {hh} households affected",
+        "description": (
+            f"{county}有 {n} {count_unit}{kind_zh}（{sev_zh}）正在进行，影响 {hh} 户，"
+            f"其中重点群体（{PRIORITY_GROUP_NAMES}）{ph} 户。"
+            f"对象编号（{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh}/{NOUNS['household'].zh}）、"
+            "村和开始时间见看板链接。"
+        ),
+        "description_en": (
+            f"{county}: {n} {kind_en} incident(s) ({sev_en}) active, {hh} households affected, "
+            f"{ph} of them in priority groups ({PRIORITY_GROUP_NAMES_EN}). Feeder/station ids, "
+            "villages and start times: see the dashboard link."
+        ),
+        "runbook": term_of(RUNBOOKS, kind, "kind", "zh"),
+        "runbook_en": term_of(RUNBOOKS, kind, "kind", "en"),
+    }
+
+
+def _pipeline_wording(
+    summary: str, summary_en: str, runbook: str, runbook_en: str
+) -> dict[str, str]:
+    return {
+        "summary": summary,
+        "summary_en": summary_en,
+        "description": "没有处理程序就检测不到任何事件。",
+        "description_en": "Without the worker no incident is detected.",
+        "runbook": runbook,
+        "runbook_en": runbook_en,
+    }
+
+
+def _incident_rule(uid: str, title: str, severity: str, for_: str) -> RuleSpec:
+    cond = f'r.severity == "{severity}"'
+    return RuleSpec(
+        uid=uid,
+        group="incidents",
+        title=title,
+        wording=incident_wording(None, severity),
+        queries={
+            "A": _active("count", cond),
+            "HQ": _active("households_affected", cond),
+            "PQ": _active("priority_households", cond),
+        },
+        op="gt",
+        threshold=0,
+        for_=for_,
+        keep_firing_for="10m",
+        no_data="KeepLast",
+        exec_err="KeepLast",
+        labels={"domain": "incidents"},
+        extra_annotations=_HOUSEHOLD_ANNOTATIONS,
+        link=_dashboard_link("dispatch", None),
+    )
+
+
 _HOUSEHOLD_ANNOTATIONS = {
     "households_affected": "{{ $values.HH.Value }}",
     "priority_households": "{{ $values.PH.Value }}",
 }
 
 
+def _priority_rule() -> RuleSpec:
+    wording = incident_wording(None, "critical")
+    wording["summary"] = (
+        f"【{SEVERITIES['critical'].zh}】{{{{ $labels.county }}}} "
+        f"{term_of(INCIDENT_KINDS, None, 'kind', 'zh')}：{{{{ $values.B.Value }}}} 户重点群体"
+        f"（{PRIORITY_GROUP_NAMES}）受影响"
+    )
+    wording["summary_en"] = (
+        "[critical] {{ $labels.county }} "
+        f"{term_of(INCIDENT_KINDS, None, 'kind', 'en')}: {{{{ $values.B.Value }}}} "
+        f"priority-group households ({PRIORITY_GROUP_NAMES_EN}) affected"
+    )
+    wording["description"] = (
+        "{{ $labels.county }}有重点群体户受影响：{{ $values.B.Value }} 户"
+        f"（{PRIORITY_GROUP_NAMES}），请优先保障。对象编号与开始时间见看板链接。"
+    )
+    wording["description_en"] = (
+        "{{ $labels.county }}: {{ $values.B.Value }} priority-group households affected; "
+        "serve them first. Entity ids and start times: see the dashboard link."
+    )
+    return RuleSpec(
+        uid="hw-priority-households",
+        group="incidents",
+        title="重点群体户受影响 Priority households affected",
+        wording=wording,
+        queries={
+            "A": flux(
+                source("active_incidents", ["priority_households"], bucket=DEFAULT_BUCKET),
+                "  |> last()",
+                "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
+                '  |> group(columns: ["county", "kind"])',
+                "  |> sum()",
+                '  |> keep(columns: ["_value", "county", "kind"])',
+            ),
+        },
+        op="gt",
+        threshold=0,
+        for_="1m",
+        keep_firing_for="10m",
+        no_data="KeepLast",
+        exec_err="KeepLast",
+        labels={"domain": "incidents", "severity": "critical", "priority": "true"},
+        link=_dashboard_link("dispatch", None),
+    )
+
+
+def _feeder_overload_rule() -> RuleSpec:
+    kind = "feeder_overload"
+    wording = incident_wording(kind, "warning", count_unit="个")
+    wording["summary"] = (
+        f"【{SEVERITIES['warning'].zh}】{{{{ $labels.county }}}} {INCIDENT_KINDS[kind].zh}："
+        "{{ $values.B.Value }} 个台区过载"
+    )
+    wording["summary_en"] = (
+        "[warning] {{ $labels.county }} feeder overload: {{ $values.B.Value }} feeders overloaded"
+    )
+    wording["description"] = (
+        "{{ $labels.county }}有 {{ $values.B.Value }} 个台区最新读数过载。"
+        "过载台区编号、村与负载率见看板链接（负荷与额定容量表）。"
+    )
+    wording["description_en"] = (
+        "{{ $labels.county }}: {{ $values.B.Value }} feeders overloaded on their latest reading. "
+        "Feeder ids, villages and load ratios: see the dashboard link (load vs rated table)."
+    )
+    return RuleSpec(
+        uid="hw-feeder-overload",
+        group="grid",
+        title=f"{INCIDENT_KINDS[kind].zh} Feeders overloaded",
+        wording=wording,
+        queries={"A": _per_county("feeder_load", "overloaded", "feeder_id")},
+        op="gt",
+        threshold=0,
+        for_="5m",
+        keep_firing_for="15m",
+        no_data="KeepLast",
+        exec_err="Error",
+        labels={"domain": "grid", "severity": "warning", "kind": kind},
+        dashboard="power",
+        link=_dashboard_link("power", kind, with_kind=False),
+    )
+
+
+def _gas_shortfall_rule() -> RuleSpec:
+    kind = "gas_supply_shortfall"
+    wording = incident_wording(kind, "critical", count_unit="座")
+    wording["summary"] = (
+        f"【{SEVERITIES['critical'].zh}】{{{{ $labels.county }}}} {INCIDENT_KINDS[kind].zh}："
+        "{{ $values.B.Value }} 座燃气调压站，低压户 {{ $values.HH.Value }} 户"
+    )
+    wording["summary_en"] = (
+        "[critical] {{ $labels.county }} gas supply shortfall: {{ $values.B.Value }} stations, "
+        "{{ $values.HH.Value }} low-pressure households"
+    )
+    wording["description"] = (
+        "{{ $labels.county }}有 {{ $values.B.Value }} 座燃气调压站供气不足，"
+        "低压户 {{ $values.HH.Value }} 户。调压站编号与合同气量见看板链接。"
+    )
+    wording["description_en"] = (
+        "{{ $labels.county }}: {{ $values.B.Value }} gas stations in shortfall, "
+        "{{ $values.HH.Value }} low-pressure households. Station ids and quota: see the "
+        "dashboard link."
+    )
+    return RuleSpec(
+        uid="hw-gas-shortfall",
+        group="gas",
+        title=f"{INCIDENT_KINDS[kind].zh} Gas stations in shortfall",
+        wording=wording,
+        queries={
+            "A": _per_county("station_pressure", "shortfall", "station_id"),
+            "HQ": _per_county("station_pressure", "low_pressure_households", "station_id"),
+        },
+        op="gt",
+        threshold=0,
+        for_="3m",
+        keep_firing_for="15m",
+        no_data="KeepLast",
+        exec_err="Error",
+        labels={"domain": "gas", "severity": "critical", "kind": kind},
+        extra_annotations={"households_affected": "{{ $values.HH.Value }}"},
+        dashboard="gas",
+        link=_dashboard_link("gas", kind, with_kind=False),
+    )
+
+
 def rule_specs() -> list[RuleSpec]:
-    critical = 'r.severity == "critical"'
-    warning = 'r.severity == "warning"'
     return [
-        RuleSpec(
-            uid="hw-incident-critical",
-            group="incidents",
-            title="严重事件 Critical incidents active",
-            summary="{{ $labels.county }} {{ $labels.kind }}: {{ $values.B.Value }} 起严重事件",
-            description=(
-                "Critical incidents are active in the county. NoData/Error keep the last state "
-                "so a silent snapshot series never resolves a live incident."
-            ),
-            queries={
-                "A": _active("count", critical),
-                "HQ": _active("households_affected", critical),
-                "PQ": _active("priority_households", critical),
-            },
-            op="gt",
-            threshold=0,
-            for_="1m",
-            keep_firing_for="10m",
-            no_data="KeepLast",
-            exec_err="KeepLast",
-            labels={"domain": "incidents"},
-            extra_annotations=_HOUSEHOLD_ANNOTATIONS,
+        _incident_rule(
+            "hw-incident-critical", "严重事件 Critical incidents active", "critical", "1m"
         ),
-        RuleSpec(
-            uid="hw-incident-warning",
-            group="incidents",
-            title="告警事件 Warning incidents active",
-            summary="{{ $labels.county }} {{ $labels.kind }}: {{ $values.B.Value }} 起告警事件",
-            description="Warning-level incidents active for 5 minutes.",
-            queries={
-                "A": _active("count", warning),
-                "HQ": _active("households_affected", warning),
-                "PQ": _active("priority_households", warning),
-            },
-            op="gt",
-            threshold=0,
-            for_="5m",
-            keep_firing_for="10m",
-            no_data="KeepLast",
-            exec_err="KeepLast",
-            labels={"domain": "incidents"},
-            extra_annotations=_HOUSEHOLD_ANNOTATIONS,
-        ),
-        RuleSpec(
-            uid="hw-priority-households",
-            group="incidents",
-            title="重点保障户受影响 Priority households affected",
-            summary=(
-                "{{ $labels.county }} {{ $labels.kind }}: {{ $values.B.Value }} "
-                "户重点保障户（幼儿园/学校/养老院/困难户）受影响"
-            ),
-            description="Kindergartens, schools, elderly homes or hardship households affected.",
-            queries={
-                "A": flux(
-                    source("active_incidents", ["priority_households"], bucket=DEFAULT_BUCKET),
-                    "  |> last()",
-                    "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
-                    '  |> group(columns: ["county", "kind"])',
-                    "  |> sum()",
-                    '  |> keep(columns: ["_value", "county", "kind"])',
-                ),
-            },
-            op="gt",
-            threshold=0,
-            for_="1m",
-            keep_firing_for="10m",
-            no_data="KeepLast",
-            exec_err="KeepLast",
-            labels={"domain": "incidents", "severity": "critical", "priority": "true"},
-        ),
-        RuleSpec(
-            uid="hw-feeder-overload",
-            group="grid",
-            title="线路过载 Feeders overloaded",
-            summary="{{ $labels.county }}: {{ $values.B.Value }} 条线路过载",
-            description="Feeders whose latest reading is overloaded, counted per county.",
-            queries={"A": _per_county("feeder_load", "overloaded", "feeder_id")},
-            op="gt",
-            threshold=0,
-            for_="5m",
-            keep_firing_for="15m",
-            no_data="KeepLast",
-            exec_err="Error",
-            labels={"domain": "grid", "severity": "warning", "kind": "feeder_overload"},
-            dashboard="power",
-        ),
-        RuleSpec(
-            uid="hw-gas-shortfall",
-            group="gas",
-            title="气站供气不足 Gas stations in shortfall",
-            summary="{{ $labels.county }}: {{ $values.B.Value }} 座气站供气不足",
-            description="Stations whose latest reading is flagged shortfall, counted per county.",
-            queries={
-                "A": _per_county("station_pressure", "shortfall", "station_id"),
-                "HQ": _per_county("station_pressure", "low_pressure_households", "station_id"),
-            },
-            op="gt",
-            threshold=0,
-            for_="3m",
-            keep_firing_for="15m",
-            no_data="KeepLast",
-            exec_err="Error",
-            labels={"domain": "gas", "severity": "critical", "kind": "gas_supply_shortfall"},
-            extra_annotations={"households_affected": "{{ $values.HH.Value }}"},
-            dashboard="gas",
-        ),
+        _incident_rule("hw-incident-warning", "警告事件 Warning incidents active", "warning", "5m"),
+        _priority_rule(),
+        _feeder_overload_rule(),
+        _gas_shortfall_rule(),
         RuleSpec(
             uid="hw-worker-heartbeat",
             group="pipeline",
             title="处理程序心跳丢失 Worker heartbeat missing",
-            summary="worker {{ $labels.worker }}: 心跳已 {{ $values.B.Value }} 秒未更新",
-            description=(
-                "Seconds since the worker's last heartbeat. No heartbeat at all (NoData) or a "
-                "failing query (Error) alerts too: without the worker no incident is detected."
+            wording=_pipeline_wording(
+                "处理程序 {{ $labels.worker }} 心跳已 {{ $values.B.Value }} 秒未更新",
+                "worker {{ $labels.worker }}: no heartbeat for {{ $values.B.Value }} s",
+                "登录服务器查看 heatwatch worker 进程与日志，确认 Kafka 和 InfluxDB 可连接后重启",
+                "Check the heatwatch worker process and its log; make sure Kafka and InfluxDB "
+                "are reachable, then restart it",
             ),
             queries={
                 "A": flux(
@@ -268,8 +402,12 @@ def rule_specs() -> list[RuleSpec]:
             uid="hw-worker-lag",
             group="pipeline",
             title="处理积压 Worker consumer lag",
-            summary="worker {{ $labels.worker }}: 积压 {{ $values.B.Value }} 条记录",
-            description="Kafka consumer lag summed over the worker's partitions.",
+            wording=_pipeline_wording(
+                "处理程序 {{ $labels.worker }} 积压 {{ $values.B.Value }} 条记录",
+                "worker {{ $labels.worker }}: consumer lag {{ $values.B.Value }} records",
+                "查看处理程序的 CPU 与日志；积压持续增长时增加 worker 实例",
+                "Check the worker's CPU and log; add worker instances if the lag keeps growing",
+            ),
             queries={
                 "A": flux(
                     source("worker", ["lag"], bucket=DEFAULT_BUCKET),
@@ -308,9 +446,8 @@ def _rule_builder(spec: RuleSpec) -> alerting.Rule:
         .labels(dict(spec.labels))
         .annotations(
             {
-                "summary": spec.summary,
-                "description": spec.description,
-                "dashboard": f"/d/{DASHBOARD_UIDS[spec.dashboard]}",
+                **spec.wording,
+                "dashboard": spec.link or f"/d/{DASHBOARD_UIDS[spec.dashboard]}?orgId={ORG_ID}",
                 **spec.extra_annotations,
             }
         )
@@ -416,30 +553,67 @@ def file_rule(spec: RuleSpec) -> dict[str, Any]:
 # --------------------------------------------------------------------------- notifications
 
 TEMPLATE_NAME = "heatwatch"
+# Notification text (Go templates, Grafana's notification data). Chinese first; the English
+# block follows. Beijing time is UTC+8 all year (no DST): StartsAt.UTC + 8 h, formatted.
 TEMPLATE = """\
-{{ define "heatwatch.title" }}[{{ .Status }}{{ if .Alerts.Firing }} {{ len .Alerts.Firing }}{{ end }}] \
-{{ .CommonLabels.alertname }}{{ with .CommonLabels.county }} · {{ . }}{{ end }}{{ end }}
+{{ define "heatwatch.title" }}{{ if .Alerts.Firing }}\
+{{ with index .Alerts.Firing 0 }}{{ or .Annotations.summary .Labels.alertname }}{{ end }}\
+{{ if gt (len .Alerts.Firing) 1 }} 等 {{ len .Alerts.Firing }} 条{{ end }}{{ else }}【已恢复】\
+{{ with index .Alerts.Resolved 0 }}{{ or .Annotations.summary .Labels.alertname }}{{ end }}{{ end }}{{ end }}
 
-{{ define "heatwatch.alert" }}
-【{{ or .Annotations.summary .Labels.alertname }}】
-县 County: {{ or .Labels.county "-" }}
-村 Village: {{ or .Labels.village "县级汇总 county aggregate（见调度总览 see dispatch overview）" }}
-类型 Kind: {{ or .Labels.kind "-" }}  级别 Severity: {{ or .Labels.severity "-" }}
-受影响户数 Households affected: {{ or .Annotations.households_affected "-" }}
-重点保障户 Priority households: {{ or .Annotations.priority_households "-" }}
-{{ with .Annotations.description }}{{ . }}{{ end }}
+{{ define "heatwatch.beijing" }}{{ (.UTC.Add 28800000000000).Format "2006-01-02 15:04" }}{{ end }}
+
+{{ define "heatwatch.alert" }}{{ or .Annotations.summary .Labels.alertname }}
+{{ with .Annotations.description }}{{ . }}
+{{ end }}告警开始（北京时间）：{{ template "heatwatch.beijing" .StartsAt }}
+{{ with .Annotations.runbook }}第一步：{{ . }}
+{{ end }}{{ end }}
+
+{{ define "heatwatch.alert_en" }}{{ with .Annotations.summary_en }}{{ . }}. {{ end }}\
+{{ with .Annotations.description_en }}{{ . }} {{ end }}\
+Alert started {{ .StartsAt.UTC.Format "2006-01-02 15:04" }} UTC.\
+{{ with .Annotations.runbook_en }} First step: {{ . }}.{{ end }}
 {{ end }}
 
-{{ define "heatwatch.message" }}\
-{{ if .Alerts.Firing }}告警 Firing:
-{{ range .Alerts.Firing }}{{ template "heatwatch.alert" . }}{{ end }}{{ end }}\
-{{ if .Alerts.Resolved }}已恢复 Resolved:
-{{ range .Alerts.Resolved }}{{ template "heatwatch.alert" . }}{{ end }}{{ end }}\
+{{ define "heatwatch.message" }}{{ range .Alerts.Firing }}{{ template "heatwatch.alert" . }}\
+{{ with .Annotations.dashboard }}看板：{{ reReplaceAll "/$" "" $.ExternalURL }}{{ . }}
 {{ end }}
+{{ end }}{{ if .Alerts.Resolved }}已恢复：
+{{ range .Alerts.Resolved }}{{ or .Annotations.summary .Labels.alertname }}（恢复于 {{ template "heatwatch.beijing" .EndsAt }}）
+{{ end }}
+{{ end }}English:
+{{ range .Alerts.Firing }}{{ template "heatwatch.alert_en" . }}{{ end }}\
+{{ range .Alerts.Resolved }}Resolved: {{ or .Annotations.summary_en .Labels.alertname }}
+{{ end }}{{ end }}
 """
 
 _TITLE = '{{ template "heatwatch.title" . }}'
 _MESSAGE = '{{ template "heatwatch.message" . }}'
+
+# Routing: who answers for which kinds (codes from the contract; responders in the glossary).
+GRID_KINDS = ("household_outage", "comm_loss", "feeder_outage", "peak_charging", "feeder_overload")
+GAS_KINDS = ("gas_low_pressure", "gas_supply_shortfall", "gas_quota_risk")
+assert set(GRID_KINDS) | set(GAS_KINDS) == set(INCIDENT_KINDS)
+
+
+def responder_receiver(team: str) -> str:
+    return f"{RESPONDERS[team].zh} 企业微信"
+
+
+def county_receiver(county: str) -> str:
+    return f"{county} {RESPONDERS['county_office'].zh} 企业微信"
+
+
+def _wecom(uid: str, name: str, url_env: str) -> alerting.ContactPoint:
+    return (
+        alerting.ContactPoint()
+        .uid(uid)
+        .name(name)
+        .type("wecom")
+        .settings(
+            {"url": env(url_env), "msgtype": "markdown", "title": _TITLE, "message": _MESSAGE}
+        )
+    )
 
 
 def contact_points() -> list[dict[str, Any]]:
@@ -483,44 +657,68 @@ def contact_points() -> list[dict[str, Any]]:
                 "message": _MESSAGE,
             }
         ),
+        _wecom("hw-oncall-power", responder_receiver("power"), "HEATWATCH_WECOM_URL_POWER"),
+        _wecom("hw-oncall-gas", responder_receiver("gas"), "HEATWATCH_WECOM_URL_GAS"),
+        _wecom("hw-oncall-heat", responder_receiver("heat"), "HEATWATCH_WECOM_URL_HEAT"),
     ]
     for county in COUNTIES:
         slug = COUNTY_SLUGS[county]
         cps.append(
-            alerting.ContactPoint()
-            .uid(f"hw-wecom-{slug}")
-            .name(county_receiver(county))
-            .type("wecom")
-            .settings(
-                {
-                    "url": env(f"HEATWATCH_WECOM_URL_{slug.upper()}"),
-                    "msgtype": "markdown",
-                    "title": _TITLE,
-                    "message": _MESSAGE,
-                }
+            _wecom(
+                f"hw-wecom-{slug}", county_receiver(county), f"HEATWATCH_WECOM_URL_{slug.upper()}"
             )
         )
     return [_to_json(c.build()) for c in cps]
 
 
-def notification_policy() -> dict[str, Any]:
-    """The notification policy tree (``PUT /api/v1/provisioning/policies``)."""
-    county_routes = []
-    for county in COUNTIES:
-        county_routes.append(
-            alerting.NotificationPolicy()
-            .receiver(county_receiver(county))
-            .object_matchers([["county", "=", county]])
-            .routes(
-                [
-                    # Warnings to the county office are muted in planned work windows.
-                    alerting.NotificationPolicy()
-                    .receiver(county_receiver(county))
-                    .object_matchers([["severity", "=", "warning"]])
-                    .mute_time_intervals([MUTE_MAINTENANCE, MUTE_BUILD_SEASON])
-                ]
-            )
+def _team_route(receiver: str, matcher: list[str]) -> alerting.NotificationPolicy:
+    return (
+        alerting.NotificationPolicy()
+        .receiver(receiver)
+        .object_matchers([matcher])
+        .group_wait("10s")
+        .repeat_interval("1h")
+        .continue_val(True)
+    )
+
+
+def _county_route(county: str, windows: list[MaintenanceWindow]) -> alerting.NotificationPolicy:
+    """The county office's digest: one message per county, every 30 minutes at most.
+
+    Warnings (never critical alerts) are muted only in maintenance windows someone asked for
+    (deploy/grafana/maintenance-windows.yaml); with none configured nothing is muted.
+    """
+    route = (
+        alerting.NotificationPolicy()
+        .receiver(county_receiver(county))
+        .object_matchers([["county", "=", county]])
+        .group_by(["county"])
+        .group_wait("1m")
+        .group_interval("30m")
+        .repeat_interval("12h")
+    )
+    muting = [w.mute_name for w in windows if w.covers(county)]
+    if muting:
+        route = route.routes(
+            [
+                alerting.NotificationPolicy()
+                .receiver(county_receiver(county))
+                .object_matchers([["severity", "=", "warning"]])
+                .mute_time_intervals(muting)
+            ]
         )
+    return route
+
+
+def notification_policy(windows: list[MaintenanceWindow] | None = None) -> dict[str, Any]:
+    """The notification policy tree (``PUT /api/v1/provisioning/policies``).
+
+    Everything reaches the dispatch centre; grid kinds also the power company's on-call, gas
+    kinds the gas company's, heat kinds (domain=heat) the heat operator's, pipeline alerts the
+    platform team, critical alerts the dispatch on-call's DingTalk, and every county alert the
+    county office's digest.
+    """
+    windows = maintenance_windows() if windows is None else windows
     root = (
         alerting.NotificationPolicy()
         .receiver(RECEIVER_DISPATCH)
@@ -536,38 +734,88 @@ def notification_policy() -> dict[str, Any]:
                 .group_by(["alertname", "worker"])
                 .repeat_interval("1h")
                 .continue_val(True),
+                _team_route(responder_receiver("power"), ["kind", "=~", "|".join(GRID_KINDS)]),
+                _team_route(responder_receiver("gas"), ["kind", "=~", "|".join(GAS_KINDS)]),
+                _team_route(responder_receiver("heat"), ["domain", "=", "heat"]),
                 alerting.NotificationPolicy()
                 .receiver(RECEIVER_DINGTALK)
                 .object_matchers([["severity", "=", "critical"]])
                 .group_wait("10s")
                 .repeat_interval("1h")
                 .continue_val(True),
-                *county_routes,
+                *(_county_route(county, windows) for county in COUNTIES),
             ]
         )
     )
     return _to_json(root.build())  # type: ignore[no-any-return]
 
 
-def mute_timings() -> list[dict[str, Any]]:
-    """Mute timings in Grafana's API shape (prometheus TimeInterval: start_time/end_time)."""
-    return [
-        {
-            "name": MUTE_MAINTENANCE,
-            "time_intervals": [
-                {
-                    "times": [{"start_time": "09:00", "end_time": "12:00"}],
-                    "weekdays": ["tuesday"],
-                    "location": "Asia/Shanghai",
-                }
-            ],
-        },
-        {
-            # Construction and self-check (1 Jun – 31 Oct): warnings from test runs are expected.
-            "name": MUTE_BUILD_SEASON,
-            "time_intervals": [{"months": ["june:october"], "location": "Asia/Shanghai"}],
-        },
-    ]
+# --------------------------------------------------------------------------- maintenance windows
+
+MAINTENANCE_FILE = (
+    Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "maintenance-windows.yaml"
+)
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A planned-work window someone asked for: warnings to these counties are muted in it."""
+
+    name: str
+    requested_by: str
+    reason: str
+    counties: tuple[str, ...]  # empty = every county
+    time_intervals: tuple[dict[str, Any], ...]
+
+    @property
+    def mute_name(self) -> str:
+        return f"maintenance-{self.name}"
+
+    def covers(self, county: str) -> bool:
+        return not self.counties or county in self.counties
+
+
+def parse_maintenance_windows(doc: Any, source: str) -> list[MaintenanceWindow]:
+    """Windows from the YAML document; a clear error naming the entry for anything wrong."""
+    entries = (doc or {}).get("windows") or []
+    out: list[MaintenanceWindow] = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{source}: window {i}"
+        missing = [
+            k for k in ("name", "requested_by", "reason", "time_intervals") if not entry.get(k)
+        ]
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(missing)} (who asked, why, when)")
+        if not re.fullmatch(r"[a-z0-9-]+", str(entry["name"])):
+            raise ValueError(f"{where}: name must be lower-case letters, digits and '-'")
+        unknown = [c for c in entry.get("counties") or [] if c not in COUNTIES]
+        if unknown:
+            raise ValueError(f"{where}: unknown county {', '.join(unknown)}")
+        out.append(
+            MaintenanceWindow(
+                name=str(entry["name"]),
+                requested_by=str(entry["requested_by"]),
+                reason=str(entry["reason"]),
+                counties=tuple(entry.get("counties") or ()),
+                time_intervals=tuple(
+                    {"location": "Asia/Shanghai", **ti} for ti in entry["time_intervals"]
+                ),
+            )
+        )
+    return out
+
+
+def maintenance_windows(path: Path = MAINTENANCE_FILE) -> list[MaintenanceWindow]:
+    if not path.exists():
+        return []
+    return parse_maintenance_windows(yaml.safe_load(path.read_text("utf-8")), str(path))
+
+
+def mute_timings(windows: list[MaintenanceWindow] | None = None) -> list[dict[str, Any]]:
+    """Mute timings in Grafana's API shape: one per configured maintenance window (none by
+    default)."""
+    windows = maintenance_windows() if windows is None else windows
+    return [{"name": w.mute_name, "time_intervals": list(w.time_intervals)} for w in windows]
 
 
 def templates() -> list[dict[str, Any]]:

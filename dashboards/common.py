@@ -13,13 +13,27 @@ import re
 import typing
 from collections.abc import Mapping, Sequence
 
-from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table, timeseries
+from grafana_foundation_sdk.builders import bargauge, dashboard, geomap, stat, table, timeseries
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as dashboard_models
+
+from heatwatch.contract.glossary import (
+    ENTITY_TYPES,
+    FIELDS,
+    INCIDENT_KINDS,
+    INCIDENT_STATES,
+    NOUNS,
+    PRIORITY_GROUPS,
+    RETROFIT_TYPES,
+    SEVERITIES,
+    VERDICTS,
+    YES_NO,
+    Term,
+)
 
 DATASOURCE_UID = "heatwatch-influxdb"
 DATASOURCE_TYPE = "influxdb"
@@ -34,24 +48,6 @@ DASHBOARD_UIDS = {
     "gas": "heatwatch-gas",
     "season": "heatwatch-season",
 }
-
-# Xinzhou's 14 county-level units (tag values of `county`).
-COUNTIES = (
-    "忻府区",
-    "原平市",
-    "定襄县",
-    "五台县",
-    "代县",
-    "繁峙县",
-    "宁武县",
-    "静乐县",
-    "神池县",
-    "五寨县",
-    "岢岚县",
-    "河曲县",
-    "保德县",
-    "偏关县",
-)
 
 
 # --------------------------------------------------------------------------- Flux dataquery
@@ -199,7 +195,27 @@ def tag_variable(
 
 
 def county_variable(measurement: str = "active_incidents") -> dashboard.QueryVariable:
-    return tag_variable("county", "县(市、区)", measurement, description="County filter.")
+    return tag_variable("county", NOUNS["county"].zh, measurement, description="County filter.")
+
+
+def code_variable(
+    name: str, vocabulary: Mapping[str, Term], codes: Sequence[str] = ()
+) -> dashboard.CustomVariable:
+    """A drop-down listing glossary terms (Chinese) whose values are the contract's codes.
+
+    Grafana's custom-variable syntax ``text : value`` shows the text and filters by the value.
+    """
+    chosen = list(codes) or [c for c in vocabulary if vocabulary[c].zh]
+    return (
+        dashboard.CustomVariable(name)
+        .label(FIELDS[name].zh)
+        .description(f"{FIELDS[name].en} (codes: {', '.join(chosen)}).")
+        .values(",".join(f"{vocabulary[c].zh} : {c}" for c in chosen))
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .current(dashboard_models.VariableOption(selected=True, text="All", value="$__all"))
+    )
 
 
 # --------------------------------------------------------------------------- dashboards
@@ -348,6 +364,120 @@ def link(title: str, dashboard_key: str, params: Mapping[str, str]) -> dashboard
     query = "&".join(f"var-{k}={v}" for k, v in params.items())
     url = f"/d/{DASHBOARD_UIDS[dashboard_key]}?{query}&${{__url_time_range}}"
     return dashboard.DashboardLink(title).url(url)
+
+
+# --------------------------------------------------------------------------- the dispatcher's words
+# Every column a table shows gets its glossary name; every code column its glossary terms.
+
+# Columns whose values are codes, and the vocabulary that names them.
+CODE_COLUMNS: dict[str, Mapping[str, Term]] = {
+    "kind": INCIDENT_KINDS,
+    "severity": SEVERITIES,
+    "state": INCIDENT_STATES,
+    "entity_type": ENTITY_TYPES,
+    "entity": ENTITY_TYPES,
+    "retrofit_type": RETROFIT_TYPES,
+    "priority_group": {**PRIORITY_GROUPS, "none": Term("—", "—")},
+    "verdict": VERDICTS,
+    "overloaded": YES_NO,
+}
+
+# Units per column (Grafana unit ids; `suffix:` for counted things).
+COLUMN_UNITS: dict[str, str] = {
+    "duration_s": "s",
+    "households_affected": "suffix: 户",
+    "priority_households": "suffix: 户",
+    "households_at_risk": "suffix: 户",
+    "kw": "kwatt",
+    "rated_kva": "kvoltamp",
+    "load_ratio": "percentunit",
+    "quota_m3": "m3",
+    "used_m3": "m3",
+    "remaining_m3": "m3",
+    "burn_m3_per_day": "m3",
+    "days_left": "suffix: 天",
+    "exhaustion": "time:YYYY-MM-DD",
+    "outage_min": "m",
+    "shortfall_min": "m",
+    "_time": "time:YYYY-MM-DD HH:mm",
+    "started_at": "time:YYYY-MM-DD HH:mm",
+}
+
+NO_VALUE = "—"
+
+
+def value_mappings(vocabulary: Mapping[str, Term]) -> list[dict[str, object]]:
+    """Grafana value mappings code → Chinese term (codes without a term show as themselves)."""
+    options = {
+        code: {"text": term.zh or NO_VALUE, "index": i}
+        for i, (code, term) in enumerate(vocabulary.items())
+    }
+    return [{"type": "value", "options": options}]
+
+
+def column_properties(column: str) -> list[dashboard_models.DynamicConfigValue]:
+    """Display name, unit and value mappings of one column, from the glossary."""
+    props = [dashboard_models.DynamicConfigValue(id_val="displayName", value=FIELDS[column].zh)]
+    if column in COLUMN_UNITS:
+        props.append(dashboard_models.DynamicConfigValue(id_val="unit", value=COLUMN_UNITS[column]))
+    if column in CODE_COLUMNS:
+        props.append(
+            dashboard_models.DynamicConfigValue(
+                id_val="mappings", value=value_mappings(CODE_COLUMNS[column])
+            )
+        )
+    return props
+
+
+def column_legend(columns: Sequence[str]) -> str:
+    """``列 Columns: 县（市、区） county · 村 village …`` for a panel description (English)."""
+    return "列 Columns: " + " · ".join(f"{FIELDS[c].zh} {FIELDS[c].en}" for c in columns)
+
+
+_P = typing.TypeVar("_P", table.Panel, geomap.Panel)
+
+
+def named_columns(panel: _P, columns: Sequence[str]) -> _P:
+    """Show ``columns`` under their glossary names, with units and code → term mappings.
+
+    Tables also get their columns in this order (Flux returns them in its own order).
+    """
+    for column in columns:
+        panel = panel.override_by_name(column, column_properties(column))
+    if isinstance(panel, table.Panel):
+        panel = panel.with_transformation(column_order(columns))
+    return panel
+
+
+def column_order(columns: Sequence[str]) -> dashboard_models.DataTransformerConfig:
+    """Grafana's ``organize`` transformation ordering the columns (no renames: the overrides
+    match the raw names)."""
+    return dashboard_models.DataTransformerConfig(
+        id_val="organize",
+        options={
+            "indexByName": {c: i for i, c in enumerate(columns)},
+            "excludeByName": {},
+            "renameByName": {},
+        },
+    )
+
+
+def rename_codes(
+    vocabulary: Mapping[str, Term], codes: Sequence[str] = ()
+) -> list[dashboard_models.DataTransformerConfig]:
+    """Replace codes inside series names (legend, bar labels) by their Chinese terms.
+
+    Series names carry tag values (``{county="代县", kind="feeder_outage"}``): value mappings do
+    not reach them, so each code is substituted in the display name (``/code/g``, JS regex).
+    """
+    return [
+        dashboard_models.DataTransformerConfig(
+            id_val="renameByRegex",
+            options={"regex": f"/\\b{code}\\b/g", "renamePattern": term.zh},
+        )
+        for code, term in vocabulary.items()
+        if term.zh and (not codes or code in codes)
+    ]
 
 
 # --------------------------------------------------------------------------- query rendering

@@ -8,14 +8,20 @@ from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from dashboards.common import (
+    NO_VALUE,
     Flux,
     bargauge_panel,
     base_dashboard,
     bucket_variable,
+    code_variable,
+    column_legend,
+    column_properties,
     county_variable,
     ds_ref,
     flux,
     link,
+    named_columns,
+    rename_codes,
     source,
     stat_panel,
     table_panel,
@@ -23,6 +29,7 @@ from dashboards.common import (
     tag_variable,
     timeseries_panel,
 )
+from heatwatch.contract.glossary import FACILITY_STATES, INCIDENT_KINDS, NOUNS
 
 
 def active_total(field: str, *filters: str) -> str:
@@ -45,7 +52,7 @@ CRITICAL_ACTIVE = active_total("count", '  |> filter(fn: (r) => r.severity == "c
 # One bar per county × kind: the current number of active incidents.
 ACTIVE_BY_COUNTY_KIND = flux(
     source("active_incidents", ["count"]),
-    tag_filter("county"),
+    tag_filter("county", "kind"),
     "  |> last()",
     '  |> group(columns: ["county", "kind"])',
     "  |> sum()",
@@ -55,7 +62,7 @@ ACTIVE_BY_COUNTY_KIND = flux(
 # History: per-series last value in each window, then summed per county × kind.
 ACTIVE_HISTORY = flux(
     source("active_incidents", ["count"]),
-    tag_filter("county"),
+    tag_filter("county", "kind"),
     "  |> aggregateWindow(every: v.windowPeriod, fn: last, createEmpty: false)",
     '  |> group(columns: ["_time", "kind"])',
     "  |> sum()",
@@ -121,8 +128,10 @@ NEWEST_INCIDENTS = flux(
             "duration_s",
         ],
     ),
-    tag_filter("county"),
+    tag_filter("county", "kind"),
     '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+    # started_at is written as epoch seconds; a time column shows in Beijing time.
+    "  |> map(fn: (r) => ({r with started_at: time(v: int(v: r.started_at) * 1000000000)}))",
     '  |> group(columns: ["incident_id"])',
     '  |> sort(columns: ["_time"])',
     "  |> tail(n: 1)",
@@ -130,16 +139,32 @@ NEWEST_INCIDENTS = flux(
     '  |> sort(columns: ["_time"], desc: true)',
     "  |> limit(n: 50)",
     "  |> keep(columns: [",
-    '      "_time", "county", "village", "kind", "severity", "state", "entity_type", "entity_id",',
-    '      "households_affected", "priority_households", "duration_s", "incident_id"])',
+    '      "started_at", "county", "village", "kind", "severity", "state", "entity_type",',
+    '      "entity_id", "households_affected", "priority_households", "duration_s",',
+    '      "incident_id"])',
 )
+NEWEST_INCIDENT_COLUMNS = (
+    "started_at",
+    "county",
+    "village",
+    "kind",
+    "severity",
+    "state",
+    "entity_type",
+    "entity_id",
+    "households_affected",
+    "priority_households",
+    "duration_s",
+    "incident_id",
+)
+MAP_COLUMNS = ("name", "entity", "county", "village", "state")
 
 
 def _geomap() -> geomap.Panel:
     markers = (
         common_builders.MapLayerOptions()
         .type("markers")
-        .name("供热设施 feeders & gas stations")
+        .name(f"{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh} feeders & gas stations")
         .location(
             common_builders.FrameGeometrySource()
             .mode(common_models.FrameGeometrySourceMode.COORDS)
@@ -162,11 +187,12 @@ def _geomap() -> geomap.Panel:
     )
     return (
         geomap.Panel()
-        .title("村庄/线路/气站状态 Map")
+        .title(f"{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh}状态 Facility map")
         .description(
-            "Feeders (feeder_load) and gas stations (station_pressure) at their lat/lon, coloured "
-            "by state: 0 ok (green), 1 strained (load ≥ 90 % / low-pressure households, amber), "
-            "2 failing (overloaded / supply shortfall, red). Needs the `lat`/`lon` fields."
+            "台区（feeder_load）与燃气调压站（station_pressure）按经纬度标注，颜色表示状态：正常（绿）、"
+            "紧张（黄：负载率 ≥ 90 % 或有低压户）、故障（红：过载或供气不足）。 "
+            "Feeders and gas stations at their lat/lon, coloured ok / strained / failing. "
+            "Needs the `lat`/`lon` fields."
         )
         .datasource(ds_ref())
         .with_target(Flux(MAP_POINTS))
@@ -186,18 +212,43 @@ def _geomap() -> geomap.Panel:
         )
         .height(14)
         .span(12)
+        .override_by_name("state", _facility_state_properties())
+        .override_by_name("name", column_properties("name"))
+        .override_by_name("entity", column_properties("entity"))
+        .override_by_name("county", column_properties("county"))
+        .override_by_name("village", column_properties("village"))
     )
+
+
+_STATE_COLOURS = {"0": "green", "1": "#EAB839", "2": "red"}
+
+
+def _facility_state_properties() -> list[dashboard_models.DynamicConfigValue]:
+    """0/1/2 shown as 正常/紧张/故障 in the tooltip, keeping the marker colours."""
+    options = {
+        code: {"text": term.zh, "color": _STATE_COLOURS[code], "index": int(code)}
+        for code, term in FACILITY_STATES.items()
+    }
+    return [
+        dashboard_models.DynamicConfigValue(id_val="displayName", value="状态"),
+        dashboard_models.DynamicConfigValue(
+            id_val="mappings", value=[{"type": "value", "options": options}]
+        ),
+    ]
 
 
 def _incidents_table() -> table.Panel:
     panel = table_panel(
         "最新事件 Newest incidents",
+        "最近 50 起事件（每起事件的最新状态：进行中或已恢复）；行链接打开该县、村的电网或燃气看板。 "
         "The 50 most recent incidents (latest point per incident_id: open or resolved). "
-        "Row links open the power or gas dashboard for the incident's county and village.",
+        "Row links open the power or gas dashboard for the incident's county and village. "
+        + column_legend(NEWEST_INCIDENT_COLUMNS),
         NEWEST_INCIDENTS,
         span=24,
         height=12,
     )
+    panel = named_columns(panel, NEWEST_INCIDENT_COLUMNS).no_value(NO_VALUE)
     return panel.data_links(
         [
             link(
@@ -230,13 +281,17 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         )
         .with_variable(bucket_variable(bucket))
         .with_variable(county_variable())
-        .with_variable(tag_variable("village", "村", "feeder_load", depends_on=["county"]))
+        .with_variable(
+            tag_variable("village", NOUNS["village"].zh, "feeder_load", depends_on=["county"])
+        )
+        .with_variable(code_variable("kind", INCIDENT_KINDS))
         .with_row(dashboard.Row("当前态势 Now"))
         .with_panel(
             stat_panel(
                 "活动事件 Active incidents",
                 "Top-level active incidents (no parent), last snapshot of active_incidents.",
                 ACTIVE_TOTAL,
+                unit="suffix: 起",
                 steps=((None, "green"), (1, "orange")),
             )
         )
@@ -245,6 +300,7 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "严重事件 Critical incidents",
                 "Active incidents with severity=critical.",
                 CRITICAL_ACTIVE,
+                unit="suffix: 起",
                 steps=((None, "green"), (1, "red")),
             )
         )
@@ -253,35 +309,38 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "受影响户数 Households affected",
                 "Households affected by active incidents (sum over county × kind × severity).",
                 HOUSEHOLDS_AFFECTED,
-                unit="户",
+                unit="suffix: 户",
                 steps=((None, "green"), (1, "orange"), (100, "red")),
             )
         )
         .with_panel(
             stat_panel(
-                "重点保障户 Priority households affected",
+                "重点群体户数 Priority households affected",
+                "受影响的幼儿园、中小学校、养老机构和困难户。 "
                 "Kindergartens, schools, elderly homes and hardship households affected.",
                 PRIORITY_AFFECTED,
-                unit="户",
+                unit="suffix: 户",
                 steps=((None, "green"), (1, "red")),
             )
         )
         .with_panel(
             bargauge_panel(
                 "活动事件（县/类型）Active by county and kind",
-                "Current active incidents per county and incident kind.",
+                "各县各类型当前活动事件数。 Current active incidents per county and incident kind.",
                 ACTIVE_BY_COUNTY_KIND,
+                unit="suffix: 起",
                 steps=((None, "orange"), (5, "red")),
-            )
+            ).transformations(rename_codes(INCIDENT_KINDS))
         )
         .with_panel(_geomap())
         .with_panel(
             timeseries_panel(
                 "事件趋势 Active incidents over time",
-                "Active incidents per kind over the selected range (all counties selected).",
+                "所选时段内各类型活动事件数。 Active incidents per kind over the selected range.",
                 ACTIVE_HISTORY,
+                unit="suffix: 起",
                 span=24,
-            )
+            ).transformations(rename_codes(INCIDENT_KINDS))
         )
         .with_row(dashboard.Row("事件明细 Incidents"))
         .with_panel(_incidents_table())

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.builders import dashboard, table
+from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from dashboards.common import (
+    NO_VALUE,
     base_dashboard,
     bucket_variable,
+    column_legend,
+    column_order,
+    column_properties,
     county_variable,
     flux,
+    rename_codes,
     source,
     stat_panel,
     table_panel,
@@ -16,6 +22,7 @@ from dashboards.common import (
     tag_variable,
     timeseries_panel,
 )
+from heatwatch.contract.glossary import FIELDS, NOUNS
 
 STATION_TAGS = ("county", "village", "station_id")
 
@@ -104,6 +111,44 @@ QUOTA_TABLE = flux(
     '  |> keep(columns: ["county", "quota_m3", "used_m3", "remaining_m3", "burn_m3_per_day",'
     ' "days_left", "exhaustion", "households_at_risk"])',
 )
+QUOTA_COLUMNS = (
+    "county",
+    "quota_m3",
+    "used_m3",
+    "remaining_m3",
+    "burn_m3_per_day",
+    "days_left",
+    "exhaustion",
+    "households_at_risk",
+)
+
+# No burn → the query writes days_left -1 and exhaustion = epoch 0: show "—", never 1970-01-01.
+_NO_BURN = [
+    {"type": "value", "options": {"0": {"text": NO_VALUE, "index": 0}}},
+    {"type": "range", "options": {"from": -1e18, "to": 86400000, "result": {"text": NO_VALUE}}},
+]
+_NO_DAYS_LEFT = [
+    {"type": "range", "options": {"from": -1e18, "to": -0.5, "result": {"text": NO_VALUE}}},
+]
+
+
+def _quota_table() -> table.Panel:
+    panel = table_panel(
+        "预计耗尽日期 Projected exhaustion",
+        "各县合同气量最新状态；按当前日均用气推算耗尽日期，无消耗时显示“—”。 "
+        "Latest quota state per county; the exhaustion date at the current burn rate, "
+        "'—' when nothing is burning. " + column_legend(QUOTA_COLUMNS),
+        QUOTA_TABLE,
+        span=12,
+        height=9,
+    ).no_value(NO_VALUE)
+    for column in QUOTA_COLUMNS:
+        props = column_properties(column)
+        if column in ("exhaustion", "days_left"):
+            mappings = _NO_BURN if column == "exhaustion" else _NO_DAYS_LEFT
+            props.append(dashboard_models.DynamicConfigValue(id_val="mappings", value=mappings))
+        panel = panel.override_by_name(column, props)
+    return panel.with_transformation(column_order(QUOTA_COLUMNS))
 
 
 def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
@@ -117,16 +162,24 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         )
         .with_variable(bucket_variable(bucket))
         .with_variable(county_variable("station_pressure"))
-        .with_variable(tag_variable("village", "村", "station_pressure", depends_on=["county"]))
         .with_variable(
-            tag_variable("station_id", "气站", "station_pressure", depends_on=["county", "village"])
+            tag_variable("village", NOUNS["village"].zh, "station_pressure", depends_on=["county"])
+        )
+        .with_variable(
+            tag_variable(
+                "station_id",
+                FIELDS["station_id"].zh,
+                "station_pressure",
+                depends_on=["county", "village"],
+            )
         )
         .with_row(dashboard.Row("压力 Pressure"))
         .with_panel(
             stat_panel(
-                "供气不足气站 Stations in shortfall",
-                "Stations whose latest reading is flagged shortfall.",
+                "供气不足调压站 Stations in shortfall",
+                "最新读数为供气不足的燃气调压站数。 Stations whose latest reading is flagged shortfall.",
                 SHORTFALL_STATIONS,
+                unit="suffix: 座",
                 steps=((None, "green"), (1, "red")),
             )
         )
@@ -135,7 +188,7 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "低压户数 Low-pressure households",
                 "Households below the low-pressure threshold (latest reading per station).",
                 LOW_PRESSURE_HOUSEHOLDS,
-                unit="户",
+                unit="suffix: 户",
                 steps=((None, "green"), (1, "orange"), (50, "red")),
             )
         )
@@ -155,9 +208,9 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "Daily delivered volume against the degree-day expected volume (sum of "
                 "selected stations).",
                 DELIVERED_VS_EXPECTED,
-                unit="m³",
+                unit="m3",
                 bars=True,
-            )
+            ).transformations(rename_codes(FIELDS, ("delivered_m3", "expected_m3")))
         )
         .with_panel(
             timeseries_panel(
@@ -174,17 +227,8 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "剩余气量 Quota remaining",
                 "Contracted quota minus used volume per county (burn-down).",
                 QUOTA_BURN,
-                unit="m³",
+                unit="m3",
             )
         )
-        .with_panel(
-            table_panel(
-                "预计耗尽日期 Projected exhaustion",
-                "Latest quota state per county; `exhaustion` is the projected date the quota "
-                "runs out (1970-01-01 = not before season end).",
-                QUOTA_TABLE,
-                span=12,
-                height=9,
-            )
-        )
+        .with_panel(_quota_table())
     )

@@ -8,36 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import alerting, dispatch, gas, power, season
+from dashboards import alerting
+from dashboards.catalog import BUILDERS, dashboard_json
 from dashboards.common import DEFAULT_BUCKET
+
+__all__ = ["BUILDERS", "check", "dashboard_json", "generate", "render"]
 
 REPO = Path(__file__).resolve().parent.parent
 DASHBOARD_DIR = REPO / "deploy" / "grafana" / "dashboards"
 ALERTING_DIR = REPO / "deploy" / "grafana" / "provisioning" / "alerting"
-
-BUILDERS: dict[str, Callable[[str], dashboard_builders.Dashboard]] = {
-    "dispatch-overview": dispatch.build,
-    "power": power.build,
-    "gas": gas.build,
-    "season-stability": season.build,
-}
-
-
-def dashboard_json(name: str, bucket: str = DEFAULT_BUCKET) -> dict[str, Any]:
-    built = BUILDERS[name](bucket).build()
-    data: dict[str, Any] = json.loads(json.dumps(built, cls=JSONEncoder))
-    # Stable, unique panel ids (the SDK leaves rows at 0); data links and alerts rely on them.
-    for i, panel in enumerate(data.get("panels", []), start=1):
-        panel["id"] = i
-    return data
 
 
 def dump_json(data: Any) -> str:

@@ -7,8 +7,11 @@ from grafana_foundation_sdk.builders import dashboard
 from dashboards.common import (
     base_dashboard,
     bucket_variable,
+    column_legend,
     county_variable,
     flux,
+    named_columns,
+    rename_codes,
     source,
     stat_panel,
     table_panel,
@@ -16,6 +19,7 @@ from dashboards.common import (
     tag_variable,
     timeseries_panel,
 )
+from heatwatch.contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS
 
 FEEDER_TAGS = ("county", "village", "feeder_id")
 
@@ -38,6 +42,15 @@ LOAD_VS_RATED = flux(
     '  |> sort(columns: ["load_ratio"], desc: true)',
     '  |> keep(columns: ["county", "village", "feeder_id", "kw", "rated_kva", "load_ratio",'
     ' "overloaded"])',
+)
+LOAD_VS_RATED_COLUMNS = (
+    "county",
+    "village",
+    "feeder_id",
+    "kw",
+    "rated_kva",
+    "load_ratio",
+    "overloaded",
 )
 
 OVERLOADED_NOW = flux(
@@ -110,16 +123,21 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         )
         .with_variable(bucket_variable(bucket))
         .with_variable(county_variable("feeder_load"))
-        .with_variable(tag_variable("village", "村", "feeder_load", depends_on=["county"]))
         .with_variable(
-            tag_variable("feeder_id", "线路", "feeder_load", depends_on=["county", "village"])
+            tag_variable("village", NOUNS["village"].zh, "feeder_load", depends_on=["county"])
+        )
+        .with_variable(
+            tag_variable(
+                "feeder_id", FIELDS["feeder_id"].zh, "feeder_load", depends_on=["county", "village"]
+            )
         )
         .with_row(dashboard.Row("负荷 Load"))
         .with_panel(
             stat_panel(
-                "过载线路 Overloaded feeders",
-                "Feeders whose latest reading is flagged overloaded.",
+                "过载台区 Overloaded feeders",
+                "最新读数为过载的台区数。 Feeders whose latest reading is flagged overloaded.",
                 OVERLOADED_NOW,
+                unit="suffix: 个",
                 steps=((None, "green"), (1, "red")),
             )
         )
@@ -128,6 +146,7 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "谷段反弹次数 Valley-start rebounds",
                 "Readings flagged as rebound (first hour of the valley window, jumped) in range.",
                 REBOUND_COUNT,
+                unit="suffix: 次",
                 steps=((None, "green"), (1, "orange")),
             )
         )
@@ -142,18 +161,24 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
             )
         )
         .with_panel(
-            table_panel(
-                "负荷与额定容量 Load vs rated capacity",
-                "Latest kW, rated kVA and load ratio per feeder, highest load first.",
-                LOAD_VS_RATED,
-                span=12,
+            named_columns(
+                table_panel(
+                    "负荷与额定容量 Load vs rated capacity",
+                    "各台区最新负荷、额定容量与负载率，负载率高者在前。 "
+                    "Latest kW, rated kVA and load ratio per feeder, highest load first. "
+                    + column_legend(LOAD_VS_RATED_COLUMNS),
+                    LOAD_VS_RATED,
+                    span=12,
+                ),
+                LOAD_VS_RATED_COLUMNS,
             )
         )
         .with_panel(
             timeseries_panel(
-                "过载线路数 Overloaded feeders over time",
-                "Number of overloaded feeders per county.",
+                "过载台区数 Overloaded feeders over time",
+                "各县过载台区数。 Number of overloaded feeders per county.",
                 OVERLOADS_OVER_TIME,
+                unit="suffix: 个",
                 bars=True,
             )
         )
@@ -175,14 +200,14 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 VALLEY_SHARE,
                 unit="percentunit",
                 steps=((None, "red"), (0.6, "orange"), (0.8, "green")),
-            )
+            ).transformations(rename_codes(FIELDS, ("valley_share_mean", "valley_share_min")))
         )
         .with_panel(
             timeseries_panel(
-                "峰段充电户 Peak chargers",
+                f"{INCIDENT_KINDS['peak_charging'].zh}户 Peak chargers",
                 "Storage-heater households charging outside the valley window, per county per day.",
                 PEAK_CHARGERS,
-                unit="户",
+                unit="suffix: 户",
                 bars=True,
             )
         )

@@ -8,30 +8,38 @@ verdict is the season stability report, not this dashboard.
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.builders import dashboard, table
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from dashboards.common import (
+    NO_VALUE,
     base_dashboard,
     bucket_variable,
+    code_variable,
+    column_legend,
     county_variable,
     flux,
+    named_columns,
+    rename_codes,
     source,
     stat_panel,
     table_panel,
     tag_filter,
     timeseries_panel,
 )
+from heatwatch.contract.glossary import FIELDS, RETROFIT_TYPES
 
-RETROFIT_TYPES = (
-    "district_heating",
-    "boiler_ultra_low_emission",
-    "coal_to_electric",
-    "coal_to_gas",
-    "biomass_chp",
-    "biomass_district",
-    "wind_electric",
-    "solar",
+# The availability and coverage tables name their value column after the measure.
+AVAILABILITY_COLUMNS = ("county", "retrofit_type", "_value")
+AT_RISK_COLUMNS = (
+    "county",
+    "village",
+    "retrofit_type",
+    "household_id",
+    "priority_group",
+    "outage_min",
+    "shortfall_min",
+    "interruptions",
 )
 
 # At-risk thresholds: half of the policy's budget, so households show up before they fail.
@@ -127,17 +135,51 @@ AT_RISK_COUNT = flux(
 )
 
 
-def _retrofit_variable() -> dashboard.CustomVariable:
-    return (
-        dashboard.CustomVariable("retrofit_type")
-        .label("改造类型")
-        .description("Retrofit type (tag retrofit_type of household_day).")
-        .values(",".join(RETROFIT_TYPES))
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
-        .current(dashboard_models.VariableOption(selected=True, text="All", value="$__all"))
+def _ratio_table(
+    title: str, description: str, query: str, measure: str, criterion: float
+) -> table.Panel:
+    """County × retrofit type with one ratio column, named, in % and coloured by the criterion."""
+    panel = table_panel(
+        title,
+        description + " " + column_legend(["county", "retrofit_type", measure]),
+        query,
+        span=9,
+        height=10,
     )
+    panel = named_columns(panel, ("county", "retrofit_type")).no_value(NO_VALUE)
+    return panel.override_by_name(
+        "_value",
+        [
+            dashboard_models.DynamicConfigValue(id_val="displayName", value=FIELDS[measure].zh),
+            dashboard_models.DynamicConfigValue(id_val="unit", value="percentunit"),
+            dashboard_models.DynamicConfigValue(
+                id_val="thresholds",
+                value={
+                    "mode": "absolute",
+                    "steps": [
+                        {"color": "red", "value": None},
+                        {"color": "green", "value": criterion},
+                    ],
+                },
+            ),
+            dashboard_models.DynamicConfigValue(
+                id_val="custom.cellOptions", value={"type": "color-background"}
+            ),
+        ],
+    )
+
+
+def _at_risk_table() -> table.Panel:
+    panel = table_panel(
+        "风险户清单 Households at risk",
+        "最多 200 户风险户，重点群体在前，再按停电时长排序。 "
+        "Up to 200 households at risk, priority groups first, then by outage minutes. "
+        + column_legend(AT_RISK_COLUMNS),
+        AT_RISK_TABLE,
+        span=24,
+        height=12,
+    )
+    return named_columns(panel, AT_RISK_COLUMNS).no_value(NO_VALUE)
 
 
 def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
@@ -154,52 +196,48 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         .refresh("15m")
         .with_variable(bucket_variable(bucket))
         .with_variable(county_variable("household_day"))
-        .with_variable(_retrofit_variable())
+        .with_variable(code_variable("retrofit_type", RETROFIT_TYPES))
         .with_panel(
             stat_panel(
                 "风险户 Households at risk",
+                "所选时段内已用掉一半稳定性预算的户：停电 ≥ 12 小时、缺气 ≥ 6 小时或中断 ≥ 2 次。 "
                 "Households past half of a stability budget in range: ≥ 12 h outage, ≥ 6 h gas "
                 "shortfall or ≥ 2 interruption episodes.",
                 AT_RISK_COUNT,
-                unit="户",
+                unit="suffix: 户",
                 steps=((None, "green"), (1, "orange"), (50, "red")),
             )
         )
         .with_panel(
-            table_panel(
+            _ratio_table(
                 "供热可用率（县/改造类型）Availability by county and retrofit type",
+                "可用分钟 /（可用 + 停电 + 缺气）；标准 ≥ 98 %。 "
                 "Available minutes / (available + outage + shortfall); criterion ≥ 98 %.",
                 AVAILABILITY,
-                span=9,
-                height=10,
+                "availability",
+                0.98,
             )
         )
         .with_panel(
-            table_panel(
+            _ratio_table(
                 "数据覆盖率 Data coverage",
+                "已知分钟 ≥ 1080 的户日占比；标准 ≥ 90 %。 "
                 "Share of household-days with ≥ 1080 known minutes; criterion ≥ 90 %.",
                 COVERAGE,
-                span=9,
-                height=10,
+                "coverage",
+                0.9,
             )
         )
         .with_panel(
             timeseries_panel(
                 "每日可用率 Daily availability by retrofit type",
+                "各改造类型每日供热可用率。 "
                 "Daily heating availability per retrofit type over the selected counties.",
                 AVAILABILITY_TREND,
                 unit="percentunit",
                 steps=((None, "red"), (0.95, "orange"), (0.98, "green")),
                 span=24,
-            )
+            ).transformations(rename_codes(RETROFIT_TYPES))
         )
-        .with_panel(
-            table_panel(
-                "风险户清单 Households at risk",
-                "Up to 200 households at risk, priority groups first, then by outage minutes.",
-                AT_RISK_TABLE,
-                span=24,
-                height=12,
-            )
-        )
+        .with_panel(_at_risk_table())
     )

@@ -22,8 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from producers.fleet import COUNTY_NAMES, DEV, FEEDER_LOAD_FACTOR, STANDARD_KVA, Fleet
+from heatwatch.contract.geography import COUNTY_NAMES
+from producers.fleet import DEV, FEEDER_LOAD_FACTOR, STANDARD_KVA, Fleet
+
+F64 = npt.NDArray[np.float64]
+BOOL = npt.NDArray[np.bool_]
 
 MALFORMED_CATEGORIES = [
     "invalid_json",
@@ -98,114 +103,183 @@ def _scale(households: int) -> int:
     return max(1, households // 25_000)
 
 
-def plan_faults(
-    fleet: Fleet, n_intervals: int, interval_s: int, seed: int, day_offset_h: float
-) -> FaultPlan:
-    """Choose faulty entities and windows (seeded)."""
-    rng = np.random.default_rng([seed, 2])
-    plan = FaultPlan()
-    n = _scale(fleet.size)
-    per_h = 3600 / interval_s
-    margin = math.ceil(2 * per_h)
+class _FaultWindows:
+    """Draws fault windows (interval ranges) that keep a 2-hour margin from both stream ends."""
 
-    def window(lo_h: float, hi_h: float) -> tuple[int, int] | None:
-        dur = int(rng.integers(math.ceil(lo_h * per_h), math.floor(hi_h * per_h) + 1))
+    def __init__(self, rng: np.random.Generator, n_intervals: int, interval_s: int) -> None:
+        self.rng = rng
+        self.n_intervals = n_intervals
+        self.per_h = 3600 / interval_s
+        self.margin = math.ceil(2 * self.per_h)
+
+    def draw(self, lo_h: float, hi_h: float) -> tuple[int, int] | None:
+        """A window of ``lo_h``-``hi_h`` hours, or None when the run is too short for one."""
+        per_h = self.per_h
+        dur = int(self.rng.integers(math.ceil(lo_h * per_h), math.floor(hi_h * per_h) + 1))
         dur = max(dur, 1)
-        hi = n_intervals - dur - margin
-        if hi <= margin:
+        hi = self.n_intervals - dur - self.margin
+        if hi <= self.margin:
             return None
-        k0 = int(rng.integers(margin, hi))
+        k0 = int(self.rng.integers(self.margin, hi))
         return k0, k0 + dur
 
-    nf = len(fleet.feeders)
-    storage = fleet.device[fleet.electric] == DEV["storage_heater"]
-    used_feeders: set[int] = set()
 
-    # feeder_overload: storage-heavy feeders
-    s_kw = np.bincount(
-        fleet.feeder_of,
-        weights=np.where(storage, fleet.rated_kw[fleet.electric], 0.0),
-        minlength=nf,
-    )
+def _storage_kw(fleet: Fleet, storage: BOOL) -> F64:
+    weights = np.where(storage, fleet.rated_kw[fleet.electric], 0.0)
+    kw = np.bincount(fleet.feeder_of, weights=weights, minlength=len(fleet.feeders))
+    return np.asarray(kw, dtype=np.float64)
+
+
+def _evening_load_kw(fleet: Fleet) -> F64:
+    """Per feeder: base load plus 75% of the rated kW of pumps, direct and solar back-up heaters."""
+    nf = len(fleet.feeders)
     other_kw = np.zeros(nf)
     base_kw = np.bincount(fleet.feeder_of, weights=fleet.base_kw[fleet.electric], minlength=nf)
     for j, h in enumerate(fleet.electric.tolist()):
         d = int(fleet.device[h])
         if d in (DEV["heat_pump"], DEV["direct_electric"], DEV["solar_thermal"]):
             other_kw[fleet.feeder_of[j]] += 0.75 * fleet.rated_kw[h]
-    load22 = base_kw + other_kw
-    heavy = [f for f in range(nf) if s_kw[f] > 0 and s_kw[f] >= 1.5 * load22[f]]
+    return np.asarray(base_kw + other_kw, dtype=np.float64)
+
+
+def _undersized_kva(storage_kw: float, other_kw: float) -> float:
+    """A standard transformer the valley-start surge overloads (> 0.9 x kVA) but little else."""
+    theta = FEEDER_LOAD_FACTOR * (0.8 * storage_kw + other_kw)  # 0.9 x kVA
+    lo = FEEDER_LOAD_FACTOR * (0.74 * storage_kw + other_kw) / 0.9
+    hi = FEEDER_LOAD_FACTOR * (0.86 * storage_kw + other_kw) / 0.9
+    std = [k for k in STANDARD_KVA if lo <= k <= hi]
+    return float(std[0]) if std else float(round(theta / 0.9))
+
+
+def _plan_overloads(
+    fleet: Fleet, plan: FaultPlan, storage: BOOL, rng: np.random.Generator, n: int
+) -> None:
+    """Undersize the transformer of storage-heavy feeders (storage kW >= 1.5x the rest at 22:00)."""
+    s_kw = _storage_kw(fleet, storage)
+    load22 = _evening_load_kw(fleet)
+    heavy = [f for f in range(len(fleet.feeders)) if s_kw[f] > 0 and s_kw[f] >= 1.5 * load22[f]]
     rng.shuffle(heavy)
     for f in heavy[:n]:
-        theta = FEEDER_LOAD_FACTOR * (0.8 * s_kw[f] + load22[f])  # 0.9 x kVA
-        lo = FEEDER_LOAD_FACTOR * (0.74 * s_kw[f] + load22[f]) / 0.9
-        hi = FEEDER_LOAD_FACTOR * (0.86 * s_kw[f] + load22[f]) / 0.9
-        std = [k for k in STANDARD_KVA if lo <= k <= hi]
-        kva = float(std[0]) if std else float(round(theta / 0.9))
-        plan.overloads.append((f, kva))
-        used_feeders.add(f)
+        plan.overloads.append((f, _undersized_kva(float(s_kw[f]), float(load22[f]))))
+        plan.faulty_feeders.add(f)
 
-    feeders = [f for f in rng.permutation(nf).tolist() if f not in used_feeders]
+
+def _plan_feeder_outages(
+    fleet: Fleet, plan: FaultPlan, windows: _FaultWindows, n: int
+) -> list[int]:
+    """Feeder outages on feeders not overloaded; returns the shuffled healthy feeders."""
+    feeders = [
+        f
+        for f in windows.rng.permutation(len(fleet.feeders)).tolist()
+        if f not in plan.faulty_feeders
+    ]
     for f in feeders[:n]:
-        w = window(1.0, 3.0)
+        w = windows.draw(1.0, 3.0)
         if w is None:
             break
         plan.feeder_outages.append((f, w[0], w[1]))
-        used_feeders.add(f)
-    plan.faulty_feeders = set(used_feeders)
+        plan.faulty_feeders.add(f)
+    return [f for f in feeders if f not in plan.faulty_feeders]
 
-    # household-level electric faults: one household per feeder where possible
-    hh_feeders = [f for f in feeders if f not in used_feeders]
-    cursor = 0
 
-    def pick_meter(require_storage: bool) -> int | None:
-        nonlocal cursor
-        for _ in range(2 * len(hh_feeders) + 1):
-            if not hh_feeders:
+class _MeterPicker:
+    """Picks healthy electric meters round-robin over healthy feeders (one fault per feeder first)."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        plan: FaultPlan,
+        feeders: list[int],
+        storage: BOOL,
+        rng: np.random.Generator,
+    ) -> None:
+        self.fleet, self.plan, self.feeders = fleet, plan, feeders
+        self.storage, self.rng = storage, rng
+        self.cursor = 0
+
+    def pick(self, require_storage: bool) -> int | None:
+        for _ in range(2 * len(self.feeders) + 1):
+            if not self.feeders:
                 return None
-            f = hh_feeders[cursor % len(hh_feeders)]
-            cursor += 1
-            fd = fleet.feeders[f]
+            f = self.feeders[self.cursor % len(self.feeders)]
+            self.cursor += 1
+            fd = self.fleet.feeders[f]
             cands = [
                 m
                 for m in range(fd.first, fd.last)
-                if m not in plan.faulty_meters and (not require_storage or storage[m])
+                if m not in self.plan.faulty_meters and (not require_storage or self.storage[m])
             ]
             if cands:
-                m = int(rng.choice(cands))
-                plan.faulty_meters.add(m)
+                m = int(self.rng.choice(cands))
+                self.plan.faulty_meters.add(m)
                 return m
         return None
 
+
+def _plan_household_faults(
+    plan: FaultPlan, picker: _MeterPicker, windows: _FaultWindows, n: int
+) -> None:
+    """Peak chargers, household outages, communication losses and one never-reporting meter."""
     for _ in range(n):
-        m = pick_meter(True)
+        m = picker.pick(True)
         if m is not None:
             plan.peak_chargers.append(m)
     for _ in range(n):
-        w = window(1.0, 4.0)
-        m = pick_meter(False) if w else None
+        w = windows.draw(1.0, 4.0)
+        m = picker.pick(False) if w else None
         if m is not None and w is not None:
             plan.household_outages.append((m, w[0], w[1]))
     for _ in range(n):
-        w = window(3.0, 6.0)
-        m = pick_meter(False) if w else None
+        w = windows.draw(3.0, 6.0)
+        m = picker.pick(False) if w else None
         if m is not None and w is not None:
             plan.comm_losses.append((m, w[0], w[1]))
-    m = pick_meter(False)
+    m = picker.pick(False)
     if m is not None:
         plan.never_report.append(m)
 
-    # gas faults
-    ns = len(fleet.stations)
-    stations = rng.permutation(ns).tolist()
+
+def _plan_station_drops(
+    fleet: Fleet, plan: FaultPlan, windows: _FaultWindows, n: int
+) -> tuple[list[int], dict[int, tuple[int, int]]]:
+    """Station pressure drops; returns the shuffled stations and each drop's window."""
+    stations = windows.rng.permutation(len(fleet.stations)).tolist()
     drop_windows: dict[int, tuple[int, int]] = {}
     for s in stations[:n]:
-        w = window(2.0, 4.0)
+        w = windows.draw(2.0, 4.0)
         if w is None:
             break
         plan.station_drops.append((s, w[0], w[1]))
         plan.faulty_stations.add(s)
         drop_windows[s] = w
+    return stations, drop_windows
+
+
+def _window_clear_of(
+    windows: _FaultWindows, drop: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """A 2-3 h window at least one interval away from the station's own drop (50 tries)."""
+    w = None
+    for _ in range(50):
+        w = windows.draw(2.0, 3.0)
+        if w is None or drop is None:
+            break
+        d0, d1 = drop
+        if w[1] + 1 < d0 or w[0] > d1 + 1:
+            break
+        w = None
+    return w
+
+
+def _plan_low_pressure(
+    fleet: Fleet,
+    plan: FaultPlan,
+    windows: _FaultWindows,
+    n: int,
+    stations: list[int],
+    drop_windows: dict[int, tuple[int, int]],
+) -> None:
+    """Single gas meters with low pressure, preferably behind stations without a drop."""
     other = [s for s in stations if s not in plan.faulty_stations] or stations
     for i in range(n):
         if not other:
@@ -215,20 +289,16 @@ def plan_faults(
         cands = [g for g in range(st.first, st.last) if g not in plan.faulty_gas]
         if not cands:
             continue
-        w = None
-        for _ in range(50):
-            w = window(2.0, 3.0)
-            if w is None or s not in drop_windows:
-                break
-            d0, d1 = drop_windows[s]
-            if w[1] + 1 < d0 or w[0] > d1 + 1:
-                break
-            w = None
+        w = _window_clear_of(windows, drop_windows.get(s))
         if w is None:
             continue
-        g = int(rng.choice(cands))
+        g = int(windows.rng.choice(cands))
         plan.faulty_gas.add(g)
         plan.low_pressure.append((g, w[0], w[1]))
+
+
+def _plan_quota_overruns(fleet: Fleet, plan: FaultPlan, rng: np.random.Generator, n: int) -> None:
+    """Gas households whose contracted quota is cut to 40% of their expected season use."""
     gas_free = [
         g
         for g in range(fleet.gas.size)
@@ -239,12 +309,172 @@ def plan_faults(
         plan.quota_overrun.append(int(g))
         h = int(fleet.gas[g])
         fleet.gas_quota[h] = round(0.4 * fleet.expected_season_m3(int(g)))
+
+
+def plan_faults(
+    fleet: Fleet, n_intervals: int, interval_s: int, seed: int, day_offset_h: float
+) -> FaultPlan:
+    """Choose faulty entities and windows (seeded).
+
+    Undersized feeders and cut gas quotas are written into ``fleet`` (the registry the
+    detectors see), so the plan must be made before the registry is written.
+    """
+    # The draw order from this one generator is the output's identity: keep it.
+    rng = np.random.default_rng([seed, 2])
+    plan = FaultPlan()
+    n = _scale(fleet.size)
+    windows = _FaultWindows(rng, n_intervals, interval_s)
+    storage = fleet.device[fleet.electric] == DEV["storage_heater"]
+    _plan_overloads(fleet, plan, storage, rng, n)
+    healthy_feeders = _plan_feeder_outages(fleet, plan, windows, n)
+    _plan_household_faults(
+        plan, _MeterPicker(fleet, plan, healthy_feeders, storage, rng), windows, n
+    )
+    stations, drop_windows = _plan_station_drops(fleet, plan, windows, n)
+    _plan_low_pressure(fleet, plan, windows, n, stations, drop_windows)
+    _plan_quota_overruns(fleet, plan, rng, n)
     for f, kva in plan.overloads:
         fleet.feeders[f].rated_kva = kva
-
     del day_offset_h
     plan.index(fleet, n_intervals)
     return plan
+
+
+class _GroundTruth:
+    """Builds the expected-incident records, one fault kind at a time, in a fixed order."""
+
+    def __init__(
+        self, fleet: Fleet, ts: Callable[[int], str], start_iso: str, first_day_iso: str
+    ) -> None:
+        self.fleet, self.ts = fleet, ts
+        self.start_iso, self.first_day_iso = start_iso, first_day_iso
+        self.out: list[dict[str, Any]] = []
+
+    def meter_hh(self, m: int) -> str:
+        return self.fleet.household_ids[int(self.fleet.electric[m])]
+
+    def gas_hh(self, g: int) -> str:
+        return self.fleet.household_ids[int(self.fleet.gas[g])]
+
+    def meter_county(self, m: int) -> str:
+        return COUNTY_NAMES[int(self.fleet.county[int(self.fleet.electric[m])])]
+
+    def add(
+        self,
+        fault: str,
+        kind: str,
+        entity: tuple[str, str],
+        county: str,
+        window: tuple[str, str | None],
+        households: list[str],
+        parent: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        record: dict[str, Any] = {
+            "fault": fault,
+            "kind": kind,
+            "entity_type": entity[0],
+            "entity_id": entity[1],
+            "county": county,
+            "start": window[0],
+            "end": window[1],
+            "households": households,
+            "parent": parent,
+        }
+        record.update(extra)
+        self.out.append(record)
+
+    def feeder_outages(self, outages: list[tuple[int, int, int]]) -> None:
+        """One feeder incident plus a household outage (child) per member."""
+        for f, down, up in outages:
+            fd = self.fleet.feeders[f]
+            members = [self.meter_hh(m) for m in range(fd.first, fd.last)]
+            county = COUNTY_NAMES[fd.county]
+            window = (self.ts(down), self.ts(up))
+            fault = "feeder_outage"
+            self.add(fault, fault, ("feeder", fd.feeder_id), county, window, members)
+            parent = {"kind": "feeder_outage", "entity_id": fd.feeder_id}
+            for h in members:
+                self.add(fault, "household_outage", ("household", h), county, window, [h], parent)
+
+    def household_faults(self, plan: FaultPlan) -> None:
+        ts = self.ts
+        window: tuple[str, str | None]
+        for m, down, up in plan.household_outages:
+            h = self.meter_hh(m)
+            fault = "household_outage"
+            window = (ts(down), ts(up))
+            self.add(fault, fault, ("household", h), self.meter_county(m), window, [h])
+        for m, first, resume in plan.comm_losses:
+            h = self.meter_hh(m)
+            window = (ts(first - 1), ts(resume))
+            self.add("comm_loss", "comm_loss", ("household", h), self.meter_county(m), window, [h])
+        for m in plan.never_report:
+            h = self.meter_hh(m)
+            window = (self.start_iso, None)
+            county = self.meter_county(m)
+            self.add(
+                "comm_loss", "comm_loss", ("household", h), county, window, [h], never_reported=True
+            )
+        for m in plan.peak_chargers:
+            h = self.meter_hh(m)
+            window = (self.first_day_iso, None)
+            fault = "peak_charging"
+            self.add(fault, fault, ("household", h), self.meter_county(m), window, [h])
+
+    def overloads(
+        self,
+        overloads: list[tuple[int, float]],
+        windows: dict[int, list[tuple[int, int | None]]],
+    ) -> None:
+        """One incident per window the simulated feeder load actually spent above 0.9 x kVA."""
+        for f, kva in overloads:
+            fd = self.fleet.feeders[f]
+            members = [self.meter_hh(m) for m in range(fd.first, fd.last)]
+            for k0, k1 in windows.get(f, []):
+                window = (self.ts(k0), self.ts(k1) if k1 is not None else None)
+                fault = "feeder_overload"
+                entity = ("feeder", fd.feeder_id)
+                county = COUNTY_NAMES[fd.county]
+                self.add(fault, fault, entity, county, window, members, rebound=True, rated_kva=kva)
+
+    def station_drops(self, drops: list[tuple[int, int, int]]) -> None:
+        """One station shortfall plus a low-pressure incident (child) per member household."""
+        for s, k0, k1 in drops:
+            st = self.fleet.stations[s]
+            members = [self.gas_hh(g) for g in range(st.first, st.last)]
+            county = COUNTY_NAMES[st.county]
+            window = (self.ts(k0), self.ts(k1))
+            fault = "gas_station_pressure_drop"
+            entity = ("gas_station", st.station_id)
+            self.add(fault, "gas_supply_shortfall", entity, county, window, members)
+            parent = {"kind": "gas_supply_shortfall", "entity_id": st.station_id}
+            for h in members:
+                entity = ("household", h)
+                self.add(fault, "gas_low_pressure", entity, county, window, [h], parent)
+
+    def gas_household_faults(self, plan: FaultPlan) -> None:
+        fleet = self.fleet
+        for g, k0, k1 in plan.low_pressure:
+            h = self.gas_hh(g)
+            county = COUNTY_NAMES[int(fleet.county[int(fleet.gas[g])])]
+            window = (self.ts(k0), self.ts(k1))
+            self.add(
+                "household_low_pressure", "gas_low_pressure", ("household", h), county, window, [h]
+            )
+        for g in plan.quota_overrun:
+            hidx = int(fleet.gas[g])
+            h = fleet.household_ids[hidx]
+            self.add(
+                "quota_overrun",
+                "gas_quota_risk",
+                ("household", h),
+                COUNTY_NAMES[int(fleet.county[hidx])],
+                (self.ts(0), None),
+                [h],
+                gas_quota_m3=float(fleet.gas_quota[hidx]),
+                expected_season_m3=round(fleet.expected_season_m3(g), 1),
+            )
 
 
 def ground_truth(
@@ -256,210 +486,10 @@ def ground_truth(
     overload_windows: dict[int, list[tuple[int, int | None]]],
 ) -> list[dict[str, Any]]:
     """Expected incidents; ``ts(k)`` is the timestamp of interval k's readings."""
-    hid = fleet.household_ids
-    out: list[dict[str, Any]] = []
-
-    def meter_hh(m: int) -> str:
-        return hid[int(fleet.electric[m])]
-
-    def gas_hh(g: int) -> str:
-        return hid[int(fleet.gas[g])]
-
-    def county_of(h: int) -> str:
-        return COUNTY_NAMES[int(fleet.county[h])]
-
-    def line(
-        fault: str,
-        kind: str,
-        etype: str,
-        eid: str,
-        county: str,
-        start: str,
-        end: str | None,
-        households: list[str],
-        parent: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "fault": fault,
-            "kind": kind,
-            "entity_type": etype,
-            "entity_id": eid,
-            "county": county,
-            "start": start,
-            "end": end,
-            "households": households,
-            "parent": parent,
-        }
-        d.update(extra)
-        return d
-
-    for f, down, up in plan.feeder_outages:
-        fd = fleet.feeders[f]
-        members = [meter_hh(m) for m in range(fd.first, fd.last)]
-        county = COUNTY_NAMES[fd.county]
-        out.append(
-            line(
-                "feeder_outage",
-                "feeder_outage",
-                "feeder",
-                fd.feeder_id,
-                county,
-                ts(down),
-                ts(up),
-                members,
-            )
-        )
-        parent = {"kind": "feeder_outage", "entity_id": fd.feeder_id}
-        for h in members:
-            out.append(
-                line(
-                    "feeder_outage",
-                    "household_outage",
-                    "household",
-                    h,
-                    county,
-                    ts(down),
-                    ts(up),
-                    [h],
-                    parent,
-                )
-            )
-    for m, down, up in plan.household_outages:
-        h = meter_hh(m)
-        out.append(
-            line(
-                "household_outage",
-                "household_outage",
-                "household",
-                h,
-                county_of(int(fleet.electric[m])),
-                ts(down),
-                ts(up),
-                [h],
-            )
-        )
-    for m, first, resume in plan.comm_losses:
-        h = meter_hh(m)
-        out.append(
-            line(
-                "comm_loss",
-                "comm_loss",
-                "household",
-                h,
-                county_of(int(fleet.electric[m])),
-                ts(first - 1),
-                ts(resume),
-                [h],
-            )
-        )
-    for m in plan.never_report:
-        h = meter_hh(m)
-        out.append(
-            line(
-                "comm_loss",
-                "comm_loss",
-                "household",
-                h,
-                county_of(int(fleet.electric[m])),
-                start_iso,
-                None,
-                [h],
-                never_reported=True,
-            )
-        )
-    for m in plan.peak_chargers:
-        h = meter_hh(m)
-        out.append(
-            line(
-                "peak_charging",
-                "peak_charging",
-                "household",
-                h,
-                county_of(int(fleet.electric[m])),
-                first_day_iso,
-                None,
-                [h],
-            )
-        )
-    for f, kva in plan.overloads:
-        fd = fleet.feeders[f]
-        members = [meter_hh(m) for m in range(fd.first, fd.last)]
-        for k0, k1 in overload_windows.get(f, []):
-            out.append(
-                line(
-                    "feeder_overload",
-                    "feeder_overload",
-                    "feeder",
-                    fd.feeder_id,
-                    COUNTY_NAMES[fd.county],
-                    ts(k0),
-                    ts(k1) if k1 is not None else None,
-                    members,
-                    rebound=True,
-                    rated_kva=kva,
-                )
-            )
-    for s, k0, k1 in plan.station_drops:
-        st = fleet.stations[s]
-        members = [gas_hh(g) for g in range(st.first, st.last)]
-        county = COUNTY_NAMES[st.county]
-        out.append(
-            line(
-                "gas_station_pressure_drop",
-                "gas_supply_shortfall",
-                "gas_station",
-                st.station_id,
-                county,
-                ts(k0),
-                ts(k1),
-                members,
-            )
-        )
-        parent = {"kind": "gas_supply_shortfall", "entity_id": st.station_id}
-        for h in members:
-            out.append(
-                line(
-                    "gas_station_pressure_drop",
-                    "gas_low_pressure",
-                    "household",
-                    h,
-                    county,
-                    ts(k0),
-                    ts(k1),
-                    [h],
-                    parent,
-                )
-            )
-    for g, k0, k1 in plan.low_pressure:
-        h = gas_hh(g)
-        out.append(
-            line(
-                "household_low_pressure",
-                "gas_low_pressure",
-                "household",
-                h,
-                county_of(int(fleet.gas[g])),
-                ts(k0),
-                ts(k1),
-                [h],
-            )
-        )
-    for g in plan.quota_overrun:
-        hidx = int(fleet.gas[g])
-        h = hid[hidx]
-        out.append(
-            line(
-                "quota_overrun",
-                "gas_quota_risk",
-                "household",
-                h,
-                county_of(hidx),
-                ts(0),
-                None,
-                [h],
-                gas_quota_m3=float(fleet.gas_quota[hidx]),
-                expected_season_m3=round(fleet.expected_season_m3(g), 1),
-            )
-        )
-    return out
+    truth = _GroundTruth(fleet, ts, start_iso, first_day_iso)
+    truth.feeder_outages(plan.feeder_outages)
+    truth.household_faults(plan)
+    truth.overloads(plan.overloads, overload_windows)
+    truth.station_drops(plan.station_drops)
+    truth.gas_household_faults(plan)
+    return truth.out

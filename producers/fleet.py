@@ -20,31 +20,34 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from heatwatch.contract.geography import CITY_LAT, CITY_LON, COUNTIES, COUNTY_NAMES
 from heatwatch.formats.registry_csv import REGISTRY_COLUMNS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-# (Chinese name, pinyin, code, centre lat, centre lon, temperature offset °C, weight)
-COUNTIES: list[tuple[str, str, str, float, float, float, float]] = [
-    ("忻府区", "Xinfu", "XF", 38.42, 112.73, 0.0, 0.14),
-    ("原平市", "Yuanping", "YP", 38.73, 112.71, -0.5, 0.12),
-    ("定襄县", "Dingxiang", "DX", 38.47, 112.96, 0.0, 0.07),
-    ("五台县", "Wutai", "WT", 38.73, 113.25, -2.0, 0.08),
-    ("代县", "Daixian", "DA", 39.07, 112.96, -1.0, 0.07),
-    ("繁峙县", "Fanshi", "FS", 39.19, 113.27, -1.5, 0.07),
-    ("宁武县", "Ningwu", "NW", 39.00, 112.30, -3.0, 0.06),
-    ("静乐县", "Jingle", "JL", 38.36, 111.94, -1.5, 0.06),
-    ("神池县", "Shenchi", "SC", 39.09, 112.21, -3.0, 0.05),
-    ("五寨县", "Wuzhai", "WZ", 38.91, 111.85, -2.5, 0.05),
-    ("岢岚县", "Kelan", "KL", 38.70, 111.57, -2.5, 0.05),
-    ("河曲县", "Hequ", "HQ", 39.38, 111.15, -0.5, 0.05),
-    ("保德县", "Baode", "BD", 39.02, 111.09, -0.5, 0.05),
-    ("偏关县", "Pianguan", "PG", 39.44, 111.51, -2.0, 0.04),
-]
-COUNTY_NAMES = [c[0] for c in COUNTIES]
+# The synthetic climate and programme share per county (by county code, geography order):
+# temperature offset from the city in °C (mountain counties are colder), share of households.
+COUNTY_MODEL: dict[str, tuple[float, float]] = {
+    "XF": (0.0, 0.14),
+    "YP": (-0.5, 0.12),
+    "DX": (0.0, 0.07),
+    "WT": (-2.0, 0.08),
+    "DA": (-1.0, 0.07),
+    "FS": (-1.5, 0.07),
+    "NW": (-3.0, 0.06),
+    "JL": (-1.5, 0.06),
+    "SC": (-3.0, 0.05),
+    "WZ": (-2.5, 0.05),
+    "KL": (-2.5, 0.05),
+    "HQ": (-0.5, 0.05),
+    "BD": (-0.5, 0.05),
+    "PG": (-2.0, 0.04),
+}
+assert list(COUNTY_MODEL) == [c.code for c in COUNTIES]
+TEMP_OFFSETS_C = [COUNTY_MODEL[c.code][0] for c in COUNTIES]
+COUNTY_WEIGHTS = [COUNTY_MODEL[c.code][1] for c in COUNTIES]
 FANSHI = COUNTY_NAMES.index("繁峙县")
-CITY_LAT, CITY_LON = 38.42, 112.73
 # County centres are pulled towards the city centre so every household lies within ~1° of it.
 GEO_SQUASH = 0.62
 
@@ -118,7 +121,6 @@ class Fleet:
     village: I64
     village_names: list[str]
     village_township: list[str]
-    village_county: list[int]
     retrofit: I64  # index into RETROFITS
     device: I64  # index into DEVICES
     priority: I64  # index into PRIORITY
@@ -142,7 +144,6 @@ class Fleet:
     duty: F64  # storage heaters: thermostat duty after the pickup phase
     gas_coef: F64  # gas boilers: m3/h per degree below 18 °C
     gas_quota: F64  # NaN for non-gas
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -163,7 +164,7 @@ class Fleet:
     def expected_season_m3(self, g: int) -> float:
         """Expected season gas use of gas meter ``g`` (Nov 15 - Mar 15)."""
         h = int(self.gas[g])
-        temp = SEASON_MEAN_TEMP + COUNTIES[int(self.county[h])][5]
+        temp = SEASON_MEAN_TEMP + TEMP_OFFSETS_C[int(self.county[h])]
         return float(self.gas_coef[h] * (18.0 - temp) * 24.0 * SEASON_DAYS)
 
     def registry_rows(self) -> list[dict[str, str]]:
@@ -272,17 +273,46 @@ def smallest_kva(peak_kw: float) -> float:
     return float(STANDARD_KVA[-1])
 
 
-def build_fleet(households: int, seed: int) -> Fleet:
-    """Build a seeded registry of ``households`` households spread over the 14 counties."""
-    if households < 1:
-        raise ValueError("households must be >= 1")
-    rng = np.random.default_rng([seed, 0])
-    counts = retrofit_counts(households)
-    weights = np.array([c[6] for c in COUNTIES])
-    weights = weights / weights.sum()
+# (retrofit index, county index, households) per village, in registry order
+VillagePlan = tuple[int, int, int]
 
-    # villages: (retrofit, county, size)
-    villages: list[tuple[int, int, int]] = []
+# Rated kW and base-load kW ranges per heating device.
+DEVICE_RATINGS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "storage_heater": ((6.0, 10.0), (0.10, 0.30)),
+    "heat_pump": ((3.0, 6.0), (0.15, 0.35)),
+    "direct_electric": ((4.0, 8.0), (0.15, 0.35)),
+    "district": ((0.5, 1.5), (0.20, 0.45)),
+    "gas_boiler": ((18.0, 24.0), (0.10, 0.30)),
+    "solar_thermal": ((2.0, 4.0), (0.12, 0.30)),
+}
+
+
+@dataclass
+class _Villages:
+    """Names, townships and centres of the villages, in registry order."""
+
+    names: list[str] = field(default_factory=list)
+    townships: list[str] = field(default_factory=list)
+    centres: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass
+class _Network:
+    """Which households hang on which feeder (electric) or gas regulator station."""
+
+    electric: I64
+    feeder_of: I64
+    feeders: list[Feeder]
+    gas: I64
+    station_of: I64
+    stations: list[Station]
+
+
+def _plan_villages(counts: dict[str, int], rng: np.random.Generator) -> list[VillagePlan]:
+    """Retrofit villages as contiguous blocks; the wind and solar projects are both in Fanshi."""
+    weights = np.array(COUNTY_WEIGHTS)
+    weights = weights / weights.sum()
+    villages: list[VillagePlan] = []
     for r, name in enumerate(RETROFITS):
         for size in _village_sizes(counts[name], rng, 120 if name == "coal_to_gas" else 300):
             if name in ("wind_electric", "solar"):
@@ -291,53 +321,53 @@ def build_fleet(households: int, seed: int) -> Fleet:
                 vc = int(rng.choice(len(COUNTIES), p=weights))
             villages.append((r, vc, size))
     order = rng.permutation(len(villages))
-    villages = [villages[i] for i in order]
+    return [villages[i] for i in order]
 
-    # names
-    used: set[tuple[int, str]] = set()
-    towns = {
+
+def _township_names(rng: np.random.Generator) -> dict[int, list[str]]:
+    """Six townships per county."""
+    return {
         c: [
             _TOWN[int(rng.integers(len(_TOWN)))] + _TOWN[int(rng.integers(len(_TOWN)))] + "镇"
             for _ in range(6)
         ]
         for c in range(len(COUNTIES))
     }
-    village_names: list[str] = []
-    village_township: list[str] = []
-    village_county: list[int] = []
-    village_pos: list[tuple[float, float]] = []
+
+
+def _village_name(county: int, used: set[tuple[int, str]], rng: np.random.Generator) -> str:
+    """A village name not yet used in ``county`` (a third character once two-character names run out)."""
+    for attempt in range(1000):
+        nm = _FIRST[int(rng.integers(len(_FIRST)))] + _SECOND[int(rng.integers(len(_SECOND)))]
+        if attempt > 50:
+            nm += _FIRST[int(rng.integers(len(_FIRST)))]
+        nm += "村"
+        if (county, nm) not in used:
+            used.add((county, nm))
+            break
+    return nm
+
+
+def _name_villages(villages: list[VillagePlan], rng: np.random.Generator) -> _Villages:
+    used: set[tuple[int, str]] = set()
+    towns = _township_names(rng)
+    out = _Villages()
     for _r, c, _s in villages:
-        for attempt in range(1000):
-            nm = _FIRST[int(rng.integers(len(_FIRST)))] + _SECOND[int(rng.integers(len(_SECOND)))]
-            if attempt > 50:
-                nm += _FIRST[int(rng.integers(len(_FIRST)))]
-            nm += "村"
-            if (c, nm) not in used:
-                used.add((c, nm))
-                break
-        village_names.append(nm)
-        village_township.append(towns[c][int(rng.integers(6))])
-        village_county.append(c)
-        _, _, _, lat0, lon0, _, _ = COUNTIES[c]
+        out.names.append(_village_name(c, used, rng))
+        out.townships.append(towns[c][int(rng.integers(6))])
+        lat0, lon0 = COUNTIES[c].lat, COUNTIES[c].lon
         clat = CITY_LAT + GEO_SQUASH * (lat0 - CITY_LAT) + rng.normal(0, 0.06)
         clon = CITY_LON + GEO_SQUASH * (lon0 - CITY_LON) + rng.normal(0, 0.08)
-        village_pos.append((clat, clon))
+        out.centres.append((clat, clon))
+    return out
 
-    n = households
-    sizes = np.array([s for _, _, s in villages], dtype=np.int64)
-    village = np.repeat(np.arange(len(villages), dtype=np.int64), sizes)
-    retrofit = np.repeat(np.array([r for r, _, _ in villages], dtype=np.int64), sizes)
-    county = np.repeat(np.array([c for _, c, _ in villages], dtype=np.int64), sizes)
-    assert village.shape[0] == n
 
-    # devices and ratings
-    device = np.empty(n, dtype=np.int64)
-    rated = np.empty(n, dtype=np.float64)
-    base = np.empty(n, dtype=np.float64)
-    u = rng.random(n)
+def _heating_devices(retrofit: I64, rng: np.random.Generator) -> I64:
+    """The device each retrofit installs; coal-to-electric splits 60/35/5 storage/pump/direct."""
+    device = np.empty(retrofit.size, dtype=np.int64)
+    u = rng.random(retrofit.size)
     for r, name in enumerate(RETROFITS):
         m = retrofit == r
-        k = int(m.sum())
         if name in DISTRICT_RETROFITS:
             device[m] = DEV["district"]
         elif name == "coal_to_electric":
@@ -353,28 +383,25 @@ def build_fleet(households: int, seed: int) -> Fleet:
             device[m] = DEV["solar_thermal"]
         else:
             device[m] = DEV["gas_boiler"]
-        del k
-    lo_hi = {
-        "storage_heater": ((6.0, 10.0), (0.10, 0.30)),
-        "heat_pump": ((3.0, 6.0), (0.15, 0.35)),
-        "direct_electric": ((4.0, 8.0), (0.15, 0.35)),
-        "district": ((0.5, 1.5), (0.20, 0.45)),
-        "gas_boiler": ((18.0, 24.0), (0.10, 0.30)),
-        "solar_thermal": ((2.0, 4.0), (0.12, 0.30)),
-    }
+    return device
+
+
+def _device_ratings(device: I64, rng: np.random.Generator) -> tuple[F64, F64]:
+    """Rated kW and base-load kW per household, drawn from its device's ranges."""
+    rated = np.empty(device.size, dtype=np.float64)
+    base = np.empty(device.size, dtype=np.float64)
     for d, name in enumerate(DEVICES):
         m = device == d
         k = int(m.sum())
-        (rl, rh), (bl, bh) = lo_hi[name]
+        (rl, rh), (bl, bh) = DEVICE_RATINGS[name]
         rated[m] = np.round(rng.uniform(rl, rh, k), 1)
         base[m] = rng.uniform(bl, bh, k)
-    need_factor = rng.uniform(0.9, 1.1, n)
-    pickup_h = rng.uniform(0.75, 1.75, n)
-    duty = rng.uniform(0.55, 0.70, n)
-    gas_coef = rng.uniform(0.025, 0.045, n)
+    return rated, base
 
-    # priority groups
-    priority = np.where(rng.random(n) < 0.01, 4, 0).astype(np.int64)
+
+def _priority_groups(county: I64, rng: np.random.Generator) -> I64:
+    """1% hardship households; per county about one kindergarten/school/elderly home per 2,500."""
+    priority = np.where(rng.random(county.size) < 0.01, 4, 0).astype(np.int64)
     for c in range(len(COUNTIES)):
         idx = np.flatnonzero(county == c)
         if idx.size == 0:
@@ -383,41 +410,77 @@ def build_fleet(households: int, seed: int) -> Fleet:
         pick = rng.choice(idx, size=min(idx.size, 3 * per_kind), replace=False)
         for j, h in enumerate(pick.tolist()):
             priority[h] = 1 + (j % 3)
+    return priority
 
-    # positions, dates
-    vlat = np.array([p[0] for p in village_pos])
-    vlon = np.array([p[1] for p in village_pos])
-    lat = vlat[village] + rng.normal(0, 0.004, n)
-    lon = vlon[village] + rng.normal(0, 0.005, n)
-    completed: list[date] = []
-    old_heating: list[bool] = []
+
+def _completion_and_old_heating(
+    retrofit: I64, rng: np.random.Generator
+) -> tuple[list[date], list[bool]]:
+    """Retrofit completion dates (Jun-Oct build seasons) and whether the old stove is still there.
+
+    Gas and electric conversions finished this year keep their old heating (先立后破), as do 30%
+    of older ones; heat-network households never had it recorded.
+    """
+    n = retrofit.size
     season_start = date(2021, 6, 1)
     years_back = rng.integers(0, 5, n)
     days_in = rng.integers(0, 136, n)
     coin = rng.random(n)
+    completed: list[date] = []
+    old_heating: list[bool] = []
     for i in range(n):
         name = RETROFITS[int(retrofit[i])]
         yb = int(years_back[i]) if name in DISTRICT_RETROFITS else int(years_back[i]) % 3
-        d0 = date(season_start.year - yb, 6, 1) + timedelta(days=int(days_in[i]))
-        completed.append(d0)
+        completed.append(date(season_start.year - yb, 6, 1) + timedelta(days=int(days_in[i])))
         if name in ("coal_to_electric", "coal_to_gas"):
             old_heating.append(yb == 0 or bool(coin[i] < 0.3))
         else:
             old_heating.append(False)
+    return completed, old_heating
 
-    # electric meters on feeders: 40-80 households of one village per feeder
+
+def _sized_feeder_kva(members: I64, device: I64, rated: F64, base: F64) -> float:
+    """The smallest standard transformer for the members' healthy peak.
+
+    A feeder that would not fit the largest transformer gets its heaters derated a little
+    (``rated`` is changed in place).
+    """
+    peak = sum(
+        _peak_bound(DEVICES[int(device[h])], float(rated[h]), float(base[h]))
+        for h in members.tolist()
+    )
+    if FEEDER_LOAD_FACTOR * peak > HEALTHY_LIMIT * STANDARD_KVA[-1]:
+        scale = HEALTHY_LIMIT * STANDARD_KVA[-1] / (FEEDER_LOAD_FACTOR * peak) * 0.98
+        rated[members] = np.floor(rated[members] * scale * 10) / 10
+        peak *= scale
+    return smallest_kva(peak)
+
+
+def _wire_network(
+    villages: list[VillagePlan],
+    sizes: I64,
+    device: I64,
+    rated: F64,
+    base: F64,
+    rng: np.random.Generator,
+) -> _Network:
+    """Feeders of 40-80 households within one village; one gas station per gas village."""
     gas_dev = DEV["gas_boiler"]
-    electric = np.flatnonzero(device != gas_dev).astype(np.int64)
-    gas = np.flatnonzero(device == gas_dev).astype(np.int64)
-    feeders: list[Feeder] = []
-    feeder_of = np.empty(electric.size, dtype=np.int64)
+    net = _Network(
+        electric=np.flatnonzero(device != gas_dev).astype(np.int64),
+        feeder_of=np.empty(0, dtype=np.int64),
+        feeders=[],
+        gas=np.flatnonzero(device == gas_dev).astype(np.int64),
+        station_of=np.empty(0, dtype=np.int64),
+        stations=[],
+    )
+    net.feeder_of = np.empty(net.electric.size, dtype=np.int64)
+    net.station_of = np.empty(net.gas.size, dtype=np.int64)
     county_feeder_n = [0] * len(COUNTIES)
     county_station_n = [0] * len(COUNTIES)
-    stations: list[Station] = []
-    station_of = np.empty(gas.size, dtype=np.int64)
     village_first = np.concatenate([[0], np.cumsum(sizes)])
-    e_pos = np.searchsorted(electric, village_first)
-    g_pos = np.searchsorted(gas, village_first)
+    e_pos = np.searchsorted(net.electric, village_first)
+    g_pos = np.searchsorted(net.gas, village_first)
     for v, (_r, c, _s) in enumerate(villages):
         e0, e1 = int(e_pos[v]), int(e_pos[v + 1])
         if e1 > e0:
@@ -425,39 +488,59 @@ def build_fleet(households: int, seed: int) -> Fleet:
             bounds = np.linspace(e0, e1, k + 1).round().astype(int)
             for a, b in itertools.pairwise(bounds.tolist()):
                 county_feeder_n[c] += 1
-                fid = f"F-{COUNTIES[c][2]}-{county_feeder_n[c]:04d}"
-                members = electric[a:b]
-                peak = sum(
-                    _peak_bound(DEVICES[int(device[h])], float(rated[h]), float(base[h]))
-                    for h in members.tolist()
-                )
-                if FEEDER_LOAD_FACTOR * peak > HEALTHY_LIMIT * STANDARD_KVA[-1]:
-                    # would not fit the largest transformer: derate the heaters a little
-                    scale = HEALTHY_LIMIT * STANDARD_KVA[-1] / (FEEDER_LOAD_FACTOR * peak) * 0.98
-                    rated[members] = np.floor(rated[members] * scale * 10) / 10
-                    peak *= scale
-                feeder_of[a:b] = len(feeders)
-                feeders.append(
-                    Feeder(
-                        fid, c, v, int(a), int(b), smallest_kva(peak), float(rng.uniform(226, 231))
-                    )
-                )
+                fid = f"F-{COUNTIES[c].code}-{county_feeder_n[c]:04d}"
+                kva = _sized_feeder_kva(net.electric[a:b], device, rated, base)
+                net.feeder_of[a:b] = len(net.feeders)
+                volts = float(rng.uniform(226, 231))
+                net.feeders.append(Feeder(fid, c, v, int(a), int(b), kva, volts))
         g0, g1 = int(g_pos[v]), int(g_pos[v + 1])
         if g1 > g0:
             county_station_n[c] += 1
-            sid = f"GS-{COUNTIES[c][2]}-{county_station_n[c]:04d}"
-            station_of[g0:g1] = len(stations)
-            stations.append(Station(sid, c, v, g0, g1))
+            sid = f"GS-{COUNTIES[c].code}-{county_station_n[c]:04d}"
+            net.station_of[g0:g1] = len(net.stations)
+            net.stations.append(Station(sid, c, v, g0, g1))
+    return net
 
-    gas_quota = np.full(n, np.nan)
+
+def _contract_gas_quotas(fleet: Fleet, rng: np.random.Generator) -> None:
+    """Contracted season quota: 1.7-2.2x the expected season use of each gas household."""
+    quota_mult = rng.uniform(1.7, 2.2, fleet.gas.size)
+    for g in range(fleet.gas.size):
+        fleet.gas_quota[int(fleet.gas[g])] = round(fleet.expected_season_m3(g) * quota_mult[g])
+
+
+def build_fleet(households: int, seed: int) -> Fleet:
+    """Build a seeded registry of ``households`` households spread over the 14 counties."""
+    if households < 1:
+        raise ValueError("households must be >= 1")
+    # The draw order from this one generator is the output's identity: keep it.
+    rng = np.random.default_rng([seed, 0])
+    villages = _plan_villages(retrofit_counts(households), rng)
+    named = _name_villages(villages, rng)
+    n = households
+    sizes = np.array([s for _, _, s in villages], dtype=np.int64)
+    village = np.repeat(np.arange(len(villages), dtype=np.int64), sizes)
+    retrofit = np.repeat(np.array([r for r, _, _ in villages], dtype=np.int64), sizes)
+    county = np.repeat(np.array([c for _, c, _ in villages], dtype=np.int64), sizes)
+    assert village.shape[0] == n
+    device = _heating_devices(retrofit, rng)
+    rated, base = _device_ratings(device, rng)
+    need_factor = rng.uniform(0.9, 1.1, n)
+    pickup_h = rng.uniform(0.75, 1.75, n)
+    duty = rng.uniform(0.55, 0.70, n)
+    gas_coef = rng.uniform(0.025, 0.045, n)
+    priority = _priority_groups(county, rng)
+    lat = np.array([p[0] for p in named.centres])[village] + rng.normal(0, 0.004, n)
+    lon = np.array([p[1] for p in named.centres])[village] + rng.normal(0, 0.005, n)
+    completed, old_heating = _completion_and_old_heating(retrofit, rng)
+    net = _wire_network(villages, sizes, device, rated, base, rng)
     fleet = Fleet(
         seed=seed,
         household_ids=[f"H{i + 1:07d}" for i in range(n)],
         county=county,
         village=village,
-        village_names=village_names,
-        village_township=village_township,
-        village_county=village_county,
+        village_names=named.names,
+        village_township=named.townships,
         retrofit=retrofit,
         device=device,
         priority=priority,
@@ -466,20 +549,18 @@ def build_fleet(households: int, seed: int) -> Fleet:
         lon=lon,
         completed=completed,
         old_heating=old_heating,
-        electric=electric,
-        feeder_of=feeder_of,
-        gas=gas,
-        station_of=station_of,
-        feeders=feeders,
-        stations=stations,
+        electric=net.electric,
+        feeder_of=net.feeder_of,
+        gas=net.gas,
+        station_of=net.station_of,
+        feeders=net.feeders,
+        stations=net.stations,
         base_kw=base,
         need_factor=need_factor,
         pickup_h=pickup_h,
         duty=duty,
         gas_coef=gas_coef,
-        gas_quota=gas_quota,
+        gas_quota=np.full(n, np.nan),
     )
-    quota_mult = rng.uniform(1.7, 2.2, gas.size)
-    for g in range(gas.size):
-        gas_quota[int(gas[g])] = round(fleet.expected_season_m3(g) * quota_mult[g])
+    _contract_gas_quotas(fleet, rng)
     return fleet

@@ -84,6 +84,25 @@ def load_ground_truth(
     return expected, malformed, facts
 
 
+def _closest_unmatched(
+    exp: ExpectedIncident,
+    pool: dict[tuple[str, str], list[Incident]],
+    matched: set[str],
+    interval_s: int,
+) -> Incident | None:
+    """The unmatched incident of the same kind and entity starting closest to the expected one,
+    within two intervals (two days for the daily judgements)."""
+    tolerance = 2 * 86_400 if exp.kind in _DAILY_KINDS else 2 * interval_s
+    candidates = [
+        i
+        for i in pool.get((exp.kind.value, exp.entity_id), [])
+        if i.incident_id not in matched and abs(i.started_at.timestamp() - exp.start) <= tolerance
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda i: abs(i.started_at.timestamp() - exp.start))
+
+
 def score(
     incidents: list[Incident],
     ground_truth: Path,
@@ -98,17 +117,10 @@ def score(
         pool.setdefault((inc.kind.value, inc.entity_id), []).append(inc)
     matched: set[str] = set()
     for exp in expected:
-        tolerance = 2 * 86_400 if exp.kind in _DAILY_KINDS else 2 * interval_s
-        candidates = [
-            i
-            for i in pool.get((exp.kind.value, exp.entity_id), [])
-            if i.incident_id not in matched
-            and abs(i.started_at.timestamp() - exp.start) <= tolerance
-        ]
-        if not candidates:
+        best = _closest_unmatched(exp, pool, matched, interval_s)
+        if best is None:
             result.missed.append(exp)
             continue
-        best = min(candidates, key=lambda i: abs(i.started_at.timestamp() - exp.start))
         matched.add(best.incident_id)
         parent = by_id.get(best.parent_id) if best.parent_id else None
         got_parent = (parent.kind.value, parent.entity_id) if parent else None

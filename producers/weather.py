@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from producers.fleet import COUNTIES
+from heatwatch.contract.geography import COUNTIES
+from producers.fleet import TEMP_OFFSETS_C
 
 F64 = npt.NDArray[np.float64]
 
@@ -20,8 +21,7 @@ class Weather:
     def __init__(self, days: int, seed: int) -> None:
         rng = np.random.default_rng([seed, 1])
         nd = days + 4  # index 0 = two days before the first day
-        self.days = days
-        offsets = np.array([c[5] for c in COUNTIES])
+        offsets = np.array(TEMP_OFFSETS_C)
         day_noise = rng.normal(0.0, 1.2, nd)
         spell = np.zeros(nd)
         cs = int(rng.integers(1, days - 2)) if days >= 4 else min(1, days - 1)
@@ -31,7 +31,6 @@ class Weather:
         spell[2 + cs - 1] += -depth / 3
         if 2 + cs + length < nd:
             spell[2 + cs + length] += -depth / 3
-        self.cold_spell = (cs, length, depth)
         county_noise = rng.normal(0.0, 0.5, (len(COUNTIES), nd))
         tmin = -13.5 + day_noise + spell
         tmax = tmin + rng.uniform(11.0, 14.0, nd)

@@ -6,41 +6,56 @@ pydantic ``WIRE_ADAPTER``; no ``faust.Record``. See docs/production-path.md for 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
 from heatwatch.contract.registry import Household
+from streams.checkpoint_topic import CheckpointTopic
 from streams.core.settings import DetectionSettings
-from streams.pipeline import Pipeline, PipelineConfig
-from streams.security import faust_app_options
+from streams.log_limits import limit_client_logs
+from streams.pipeline import CheckpointBehindCommit, Pipeline
+from streams.security import client_options, faust_app_options
 from streams.settings import InfluxSettings, KafkaSettings, WebSettings, WorkerSettings
 from streams.sinks.influx import InfluxSink, InfluxWriter
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Worker:
-    app: faust.App
-    pipeline: Pipeline
-    writer: InfluxWriter
+class FetchView:
+    """What the consumer last heard from the broker about a telemetry partition."""
+
+    def __init__(self, app: faust.App, topic: str) -> None:
+        self.app = app
+        self.topic = topic
+
+    def _client(self) -> Any:
+        consumer: Any = self.app.consumer
+        return consumer._thread._ensure_consumer()  # the aiokafka consumer
+
+    def highwater(self, partition: int) -> int | None:
+        try:
+            return int(self.app.consumer.highwater(faust.types.TP(self.topic, partition)))
+        except Exception:  # not assigned or not fetched yet
+            return None
+
+    def fetched_at(self, partition: int) -> float | None:
+        """When (``time.monotonic``) the broker last answered a fetch of the partition."""
+        try:
+            ms = self._client().last_poll_timestamp(faust.types.TP(self.topic, partition))
+        except Exception:  # not assigned, not fetched yet, or consumer not started
+            return None
+        if ms is None:
+            return None
+        return float(time.monotonic() - (time.time() - ms / 1000))
 
 
-def build_app(
-    registry: list[Household],
-    detection: DetectionSettings,
-    kafka: KafkaSettings,
-    influx: InfluxSettings,
-    worker: WorkerSettings,
-    *,
-    sink: InfluxSink | None = None,
-) -> Worker:
-    app = faust.App(
+def _faust_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
+    return faust.App(
         worker.app_id,
         broker=f"kafka://{kafka.bootstrap}",
         store=worker.store,
@@ -64,6 +79,94 @@ def build_app(
         stream_buffer_maxsize=kafka.stream_buffer_maxsize,
         **faust_app_options(kafka),  # TLS + SASL/SCRAM (streams/security.py)
     )
+
+
+class Assignments:
+    """Rebalance hooks: restore newly assigned partitions before their records are processed
+    (``ready`` gates the agent), forget revoked ones."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        pipeline: Pipeline,
+        checkpoints: CheckpointTopic,
+        checkpoint_topic: Any,
+        kafka: KafkaSettings,
+        ready: dict[int, asyncio.Event],
+    ) -> None:
+        self.app = app
+        self.pipeline = pipeline
+        self.checkpoints = checkpoints
+        self.checkpoint_topic = checkpoint_topic
+        self.kafka = kafka
+        self.topic = kafka.telemetry_topic
+        self.ready = ready
+
+    async def on_assigned(self, sender: Any, assigned_tps: Any = None, **kwargs: Any) -> None:
+        # the consumer's assignment is authoritative (eager or incremental rebalancing alike)
+        consumer: Any = self.app.consumer
+        ready = self.ready
+        mine = {tp.partition for tp in consumer.assignment() if tp.topic == self.topic}
+        for p in set(ready) - mine:
+            ready.pop(p).set()
+        new = sorted(mine - set(ready))
+        log.info("rebalance: assigned telemetry partitions %s (new: %s)", sorted(mine), new)
+        if not new:
+            return
+        for p in new:
+            ready[p] = asyncio.Event()
+        count = consumer.topic_partitions(self.topic) or self.kafka.partitions
+        self.pipeline.set_partition_count(count)
+        await self.restore(new)
+
+    async def restore(self, partitions: list[int]) -> None:
+        """Load the checkpoints of newly assigned partitions; refuse if the group committed
+        beyond the newest one: the exception crashes the app (Faust), loudly."""
+        await self.checkpoint_topic.maybe_declare()
+        committed, took = await self.checkpoints.load(partitions, self.topic)
+        async with self.pipeline.lock:
+            for p in partitions:
+                try:
+                    line = self.pipeline.check_restorable(p, committed[p])
+                except CheckpointBehindCommit as exc:
+                    log.critical("%s", exc)
+                    raise
+                log.info("restore: %s; checkpoint topic read in %.2f s", line, took)
+                gate = self.ready.get(p)
+                if gate is not None:
+                    gate.set()
+
+    async def on_revoked(self, sender: Any, revoked: Any = None, **kwargs: Any) -> None:
+        gone = {tp.partition for tp in revoked or set() if tp.topic == self.topic}
+        async with self.pipeline.lock:
+            for p in gone:
+                gate = self.ready.pop(p, None)
+                if gate is not None:
+                    gate.set()  # wake a waiting agent: it sees the partition gone
+            self.pipeline.revoke(gone)
+            self.checkpoints.forget(gone)
+        if gone:
+            log.info("rebalance: revoked telemetry partitions %s", sorted(gone))
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    pipeline: Pipeline
+    writer: InfluxWriter
+
+
+def build_app(
+    registry: list[Household],
+    detection: DetectionSettings,
+    kafka: KafkaSettings,
+    influx: InfluxSettings,
+    worker: WorkerSettings,
+    *,
+    sink: InfluxSink | None = None,
+) -> Worker:
+    limit_client_logs()  # a broker outage must not flood the log (docs/production-path.md)
+    app = _faust_app(kafka, worker)
     telemetry = app.topic(
         kafka.telemetry_topic,
         key_type=bytes,
@@ -78,11 +181,15 @@ def build_app(
     incidents = app.topic(
         kafka.incident_topic, key_type=bytes, value_type=bytes, value_serializer="raw"
     )
-    checkpoints = app.Table(
-        "checkpoints",
+    checkpoint_topic = app.topic(
+        f"{worker.app_id}-engine-checkpoints",
         key_type=bytes,
         value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
         partitions=kafka.partitions,
+        compacting=True,
+        internal=True,
     )
     writer = InfluxWriter(influx)
     if sink is None:
@@ -90,12 +197,18 @@ def build_app(
             writer, batch_size=influx.batch_size, max_pending=influx.max_pending_lines
         )
 
-    def table_get(partition: int, key: bytes) -> bytes | None:
-        value = checkpoints.data.get(key)
-        return bytes(value) if value is not None else None
+    def send_checkpoint(partition: int, key: bytes, value: bytes) -> None:
+        checkpoint_topic.send_soon(
+            key=key, value=value, partition=partition, key_serializer="raw", value_serializer="raw"
+        )
 
-    def table_put(partition: int, key: bytes, value: bytes) -> None:
-        checkpoints.send_changelog(partition, key, value, "raw", "raw")
+    checkpoints = CheckpointTopic(
+        kafka.bootstrap,
+        checkpoint_topic.get_topic_name(),
+        worker.app_id,
+        send_checkpoint,
+        client_options(kafka),
+    )
 
     def send_dead_letter(key: bytes | None, value: bytes) -> None:
         dead_letters.send_soon(key=key, value=value, key_serializer="raw", value_serializer="raw")
@@ -104,34 +217,33 @@ def build_app(
         incidents.send_soon(key=key, value=value, key_serializer="raw", value_serializer="raw")
 
     topic_name = kafka.telemetry_topic
+    fetch_view = FetchView(app, topic_name)
 
-    def highwater(partition: int) -> int | None:
-        try:
-            return int(app.consumer.highwater(faust.types.TP(topic_name, partition)))
-        except Exception:  # not assigned or not fetched yet
-            return None
+    async def commit_offsets(offsets: dict[int, int]) -> object:
+        consumer: Any = app.consumer
+        # Faust's own commit path (flush the producer, then commit), with our offsets: its
+        # ack-based bookkeeping creeps after a restore (docs/production-path.md)
+        return await consumer._commit_offsets(
+            {faust.types.TP(topic_name, p): o for p, o in offsets.items()}
+        )
 
     pipeline = Pipeline(
         registry,
         detection,
         sink,
-        PipelineConfig(
-            worker=worker.name or f"{socket.gethostname()}-{os.getpid()}",
-            topic=topic_name,
-            checkpoint_interval_s=worker.checkpoint_interval_s,
-            snapshot_every_s=worker.snapshot_every_s,
-            snapshot_zeros_every_s=worker.snapshot_zeros_every_s,
-            heartbeat_interval_s=worker.heartbeat_interval_s,
-            idle_release_s=worker.idle_release_s,
-            tune_gc=worker.tune_gc,
-        ),
-        table_get=table_get,
-        table_put=table_put,
+        worker,
+        topic=topic_name,
+        checkpoint_get=checkpoints.get,
+        checkpoint_put=checkpoints.put,
         send_dead_letter=send_dead_letter,
         send_incident=send_incident,
-        highwater=highwater,
+        highwater=fetch_view.highwater,
+        fetched_at=fetch_view.fetched_at,
+        commit_offsets=commit_offsets,
     )
-    assigned: set[int] = set()
+    # partition → set once its checkpoint is loaded; records wait for it (a record processed
+    # before its partition's restore would start an empty engine)
+    ready: dict[int, asyncio.Event] = {}
 
     @app.agent(telemetry, name="heatwatch-telemetry")
     async def process(stream: Any) -> None:
@@ -141,9 +253,14 @@ def build_app(
         pipeline.set_partition_count(consumer.topic_partitions(topic_name) or kafka.partitions)
         async for event in stream.noack().events():
             message = event.message
+            gate = ready.get(message.partition)
+            if gate is None:
+                continue  # buffered before a rebalance took it away: the new owner has it
+            if not gate.is_set():
+                await gate.wait()
             async with pipeline.lock:
-                if message.partition not in assigned:
-                    continue  # buffered before a rebalance took it away: the new owner has it
+                if ready.get(message.partition) is not gate:
+                    continue  # revoked while waiting
                 pipeline.handle(
                     message.partition,
                     message.offset,
@@ -172,19 +289,8 @@ def build_app(
         await writer.close()  # the aiohttp session; unacked records are replayed next time
         log.info("InfluxDB writer closed (%d lines written)", sink.stats.lines_written)
 
-    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-    async def on_assigned(sender: Any, assigned_tps: Any = None, **kwargs: Any) -> None:
-        # the consumer's assignment is authoritative (eager or incremental rebalancing alike)
-        assigned.clear()
-        assigned.update(tp.partition for tp in app.consumer.assignment() if tp.topic == topic_name)
-        log.info("assigned telemetry partitions %s", sorted(assigned))
-
-    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def on_revoked(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
-        tps = revoked or set()
-        gone = {tp.partition for tp in tps if tp.topic == topic_name}
-        async with pipeline.lock:
-            assigned.difference_update(gone)
-            pipeline.revoke(gone)
+    assignments = Assignments(app, pipeline, checkpoints, checkpoint_topic, kafka, ready)
+    app.on_partitions_assigned.connect(assignments.on_assigned)  # type: ignore[arg-type]
+    app.on_partitions_revoked.connect(assignments.on_revoked)  # type: ignore[arg-type]
 
     return Worker(app, pipeline, writer)

@@ -1,31 +1,40 @@
-"""Export/import of one partition's engine state, for the checkpoint table's changelog.
+"""One partition's checkpoint: the engine's state as versioned plain data, serialised.
 
-A checkpoint is the whole ``Engine`` (detector state, open incidents, the event-time reorder
-buffer) pickled and zlib-compressed, plus the offset of the last record folded into it. It is
+A checkpoint is ``streams.core.persist.export_state`` (plain data, no classes, no output
+wiring) as orjson, zlib-compressed, plus the offset of the last record folded into it. It is
 taken only when every result produced so far has been written to InfluxDB, and Kafka offsets
 are committed only up to it, so "restore the checkpoint, skip records at or below its offset,
 replay the rest" reproduces an uninterrupted run (results are deterministic and overwrite).
 
-Blobs larger than ``CHUNK_BYTES`` are split over several table keys (Kafka's default record
-limit is 1 MB); chunks alternate between two slots so a crash half-way through writing a new
-checkpoint leaves the previous one whole.
+Blobs larger than ``CHUNK_BYTES`` are split over several keys (Kafka's default record limit
+is 1 MB); chunks alternate between two slots so a crash half-way through writing a new
+checkpoint leaves the previous one whole. The manifest carries the format version: a
+checkpoint of another version is refused with both versions named (format 1, a pickled
+``Engine``, cannot be read safely and is not migrated: replaying the topic rebuilds it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
+from heatwatch.contract.registry import Household
 from streams.core.context import EngineOutput
 from streams.core.engine import Engine
+from streams.core.persist import STATE_FORMAT, export_state, import_state
+from streams.core.settings import DetectionSettings
 
 CHUNK_BYTES = 512 * 1024
-FORMAT = 1
+FORMAT = STATE_FORMAT  # the manifest's format is the engine state's format
+
+
+class CheckpointFormatError(ValueError):
+    """A stored checkpoint of a format this version does not read."""
 
 
 @dataclass(frozen=True)
@@ -36,28 +45,19 @@ class Checkpoint:
 
 
 def export_engine(engine: Engine) -> bytes:
-    """Pickle an engine without its output (which holds sockets and buffers)."""
-    output = engine.output
-    listener = engine.ctx.book._listener
-    engine.output = None  # type: ignore[assignment]
-    engine.ctx.output = None  # type: ignore[assignment]
-    engine.ctx.book._listener = None  # type: ignore[assignment]
-    try:
-        return zlib.compress(pickle.dumps(engine, protocol=pickle.HIGHEST_PROTOCOL), 1)
-    finally:
-        engine.output = output
-        engine.ctx.output = output
-        engine.ctx.book._listener = listener
+    """The engine's state, serialised (orjson) and compressed (zlib, fast level)."""
+    return zlib.compress(orjson.dumps(export_state(engine)), 1)
 
 
-def import_engine(blob: bytes, output: EngineOutput) -> Engine:
-    engine = pickle.loads(zlib.decompress(blob))
-    if not isinstance(engine, Engine):
-        raise TypeError(f"checkpoint holds {type(engine).__name__}, not an Engine")
-    engine.output = output
-    engine.ctx.output = output
-    engine.ctx.book._listener = output.incident
-    return engine
+def import_engine(
+    blob: bytes,
+    registry: list[Household],
+    settings: DetectionSettings,
+    output: EngineOutput,
+) -> Engine:
+    """A fresh engine for ``registry`` with ``output`` wired once, filled from ``blob``."""
+    state: Any = orjson.loads(zlib.decompress(blob))
+    return import_state(Engine(registry, settings, output), state)
 
 
 def manifest_key(partition: int) -> bytes:
@@ -88,10 +88,21 @@ def encode(checkpoint: Checkpoint, previous_slot: int | None) -> list[tuple[byte
 
 
 def manifest_of(raw: bytes | None) -> dict[str, object] | None:
+    """The manifest, or None if there is none; raises ``CheckpointFormatError`` for a
+    manifest of another format version."""
     if not raw:
         return None
     value = orjson.loads(raw)
-    return value if isinstance(value, dict) and value.get("format") == FORMAT else None
+    if not isinstance(value, dict):
+        raise CheckpointFormatError(f"checkpoint manifest is not an object: {raw[:80]!r}")
+    if value.get("format") != FORMAT:
+        raise CheckpointFormatError(
+            f"checkpoint of partition {value.get('partition')} at offset {value.get('offset')} "
+            f"has format {value.get('format')!r}; this version reads format {FORMAT} only. "
+            "Replay the partition from the start of the topic (reset the group's offsets) "
+            "to rebuild it."
+        )
+    return value
 
 
 def decode(partition: int, get: Callable[[bytes], bytes | None]) -> tuple[Checkpoint, int] | None:

@@ -6,21 +6,23 @@ feeder/station key hashes there). Per record: parse the raw bytes with the contr
 the InfluxDB sink's buffer, which a background task writes as soon as the previous write is
 done (writes overlap processing). A *commit point* (every ``checkpoint_interval_s``, and from
 the timer when the stream is idle) is captured at once, under the lock: the sink's line
-position, each dirty partition's engine pickled with the offset it includes, and the events
-to ack. It then finishes in the background while the agent goes on, in this order:
+position, each dirty partition's engine state exported with the offset it includes, and the
+events to ack. It then finishes in the background while the agent goes on, in this order:
 
 1. ``await sink.flush_until(position)`` — every line up to the capture is acknowledged;
-2. write each captured checkpoint to the checkpoint table's changelog, explicitly on its
+2. send each captured checkpoint to the worker's checkpoint topic, explicitly on its
    partition (skipped for a partition revoked meanwhile: the new owner replays);
-3. ``event.ack()`` every record folded into that checkpoint.
+3. ``commit_offsets`` — the producer is flushed, then the offsets the checkpoints cover are
+   committed (by us, not by Faust's ack bookkeeping, which creeps after a restore);
+4. ``event.ack()`` every record folded into that checkpoint.
 
 One commit point is in flight at a time, so checkpoint slots alternate in order.
 
-Faust flushes its producer (changelog, dead letters, incidents) before it commits offsets,
-so a committed offset never runs ahead of a durable checkpoint, and a checkpoint never runs
-ahead of written results. After a crash or rebalance the new owner restores the checkpoint,
-acks and skips records at or below its offset and replays the rest: deterministic ids and
-timestamps make the rewrites overwrite, not duplicate.
+So a committed offset never runs ahead of a durable checkpoint, and a checkpoint never runs
+ahead of written results. On assignment the worker restores each partition's checkpoint
+(``check_restorable`` says which, or refuses when the group committed beyond every
+checkpoint), acks and skips records at or below its offset and replays the rest:
+deterministic ids and timestamps make the rewrites overwrite, not duplicate.
 """
 
 from __future__ import annotations
@@ -28,27 +30,29 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from heatwatch.contract.incidents import Incident, IncidentKind, Severity
+from heatwatch.contract.incidents import Incident
 from heatwatch.contract.keys import registry_by_partition
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
-from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
+from streams.checkpoint import FORMAT, Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.context import Metric
-from streams.core.engine import Engine, Rejected
+from streams.core.engine import OCCURRING_SEVERITIES, Engine, Rejected, SnapshotKey
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.ingest import describe_validation_error, validate_batch_readings
+from streams.settings import WorkerSettings
 from streams.sinks.influx import InfluxSink
 from streams.sinks.points import (
     active_incidents_line,
@@ -66,58 +70,36 @@ COUNTY_AGGREGATES = frozenset({"active_incidents", "gas_quota"})
 
 SendFn = Callable[[bytes | None, bytes], None]
 
-# The severities each incident kind is opened with (streams/core/outages.py, storage.py,
-# gas.py). Periodic zero rows of ``active_incidents`` cover these combinations only; a
-# combination outside this table still gets its rows while it is non-zero (and its zero row
-# when it drops back), it just gets no periodic zeros.
-OCCURRING_SEVERITIES: dict[str, tuple[str, ...]] = {
-    IncidentKind.HOUSEHOLD_OUTAGE.value: (Severity.WARNING.value, Severity.CRITICAL.value),
-    IncidentKind.COMM_LOSS.value: (Severity.INFO.value,),
-    IncidentKind.FEEDER_OUTAGE.value: (Severity.CRITICAL.value,),
-    IncidentKind.PEAK_CHARGING.value: (Severity.INFO.value,),
-    IncidentKind.FEEDER_OVERLOAD.value: (Severity.WARNING.value, Severity.CRITICAL.value),
-    IncidentKind.GAS_LOW_PRESSURE.value: (Severity.WARNING.value, Severity.CRITICAL.value),
-    IncidentKind.GAS_SUPPLY_SHORTFALL.value: (Severity.CRITICAL.value,),
-    IncidentKind.GAS_QUOTA_RISK.value: (Severity.WARNING.value,),
-}
-SnapshotKey = tuple[str, str, str]  # county, kind, severity
+
+CommitFn = Callable[[dict[int, int]], Awaitable[object]]
 
 
-@dataclass
-class PipelineConfig:
-    worker: str = field(default_factory=socket.gethostname)
-    topic: str = "heatwatch.telemetry"
-    checkpoint_interval_s: float = 2.0
-    snapshot_every_s: int = 60  # event time
-    # ``active_incidents`` rows that are zero and were zero at the previous snapshot are
-    # written only at the first snapshot of each such event-time period (0 = every snapshot).
-    snapshot_zeros_every_s: int = 3600
-    heartbeat_interval_s: float = 10.0
-    # Release the reorder buffer of a partition that is caught up and quiet this long (wall
-    # clock). 0 = never (live data keeps arriving; late readings stay welcome). Replays and
-    # tests set it so the tail of a finite input is processed and committed.
-    idle_release_s: float = 0.0
-    # Keep the cyclic GC off the long-lived engines (as the embedded runner does): freeze
-    # them after a partition opens, raise the gen-0 threshold. The worker sets it; measured
-    # ~1.5x the readings/s of the default GC with 2,500 households per engine. Process-wide,
-    # so off by default (tests).
-    tune_gc: bool = False
+class CheckpointBehindCommit(RuntimeError):
+    """The group's committed offset is ahead of every checkpoint found: starting empty there
+    would silently lose the state of everything before it."""
 
 
 class PartitionOutput:
-    """``EngineOutput`` for one partition: line protocol to the sink, incidents to Kafka."""
+    """``EngineOutput`` for one partition: line protocol to the sink, incidents to Kafka.
+
+    ``watermark`` gives the event time an incident changed at (an open incident's duration so
+    far); the pipeline wires it to its engine's ``released_until``."""
 
     def __init__(
-        self, partition: int, sink: InfluxSink, send_incident: SendFn | None = None
+        self,
+        partition: int,
+        sink: InfluxSink,
+        send_incident: SendFn | None = None,
+        watermark: Callable[[], int] | None = None,
     ) -> None:
         self.partition = partition
         self.sink = sink
         self.send_incident = send_incident
-        self.engine: Engine | None = None
+        self.watermark = watermark
         self._extra = {"partition": str(partition)}
 
     def incident(self, change: Change, incident: Incident) -> None:
-        now = self.engine.released_until if self.engine is not None else None
+        now = self.watermark() if self.watermark is not None else None
         self.sink.add(incident_line(change, incident, now))
         if self.send_incident is not None:
             payload = incident.model_dump(mode="json")
@@ -142,6 +124,7 @@ class PartitionState:
     slot: int | None = None
     dirty: bool = False
     pending: list[Any] = field(default_factory=list)  # events awaiting ack
+    pending_upto: int = -1  # highest offset among them
     readings: int = 0
     dead_letters: int = 0
     last_event_wall: float = field(default_factory=time.monotonic)
@@ -149,6 +132,14 @@ class PartitionState:
     next_zeros: int = 0  # event time from which the next snapshot writes every zero row
     nonzero: set[SnapshotKey] | None = None  # non-zero at the last snapshot (None: unknown)
     idle_released: bool = False
+    answered_since: float | None = None  # the broker has answered its fetches since then
+    last_answer: float | None = None  # the latest fetch answer seen
+    hold_s: float = 0.0  # after a stall: quiet must last this long too (until a record comes)
+
+
+# The broker "answers" a partition while fetch responses for it keep coming (the consumer
+# long-polls: an idle partition still gets an empty answer about every half second).
+ANSWER_GAP_S = 2.0
 
 
 class Pipeline:
@@ -160,24 +151,35 @@ class Pipeline:
         registry: list[Household],
         settings: DetectionSettings,
         sink: InfluxSink,
-        config: PipelineConfig,
+        config: WorkerSettings,
         *,
-        table_get: Callable[[int, bytes], bytes | None],
-        table_put: Callable[[int, bytes, bytes], None],
+        topic: str,
+        checkpoint_get: Callable[[int, bytes], bytes | None],
+        checkpoint_put: Callable[[int, bytes, bytes], None],
         send_dead_letter: SendFn,
         send_incident: SendFn | None = None,
         highwater: Callable[[int], int | None] | None = None,
+        fetched_at: Callable[[int], float | None] | None = None,
+        commit_offsets: CommitFn | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``highwater(p)``: the log end the consumer last saw; ``fetched_at(p)``: when (on
+        ``clock``) the broker last answered a fetch of ``p`` (None: unknown; omitted: always
+        now); ``commit_offsets``: commits ``{partition: next offset}`` once the producer is
+        flushed (omitted: acks only, as in tests)."""
         self.registry = registry
         self.settings = settings
         self.sink = sink
         self.config = config
-        self.table_get = table_get
-        self.table_put = table_put
+        self.worker_name = config.name or f"{socket.gethostname()}-{os.getpid()}"
+        self.topic = topic
+        self.checkpoint_get = checkpoint_get
+        self.checkpoint_put = checkpoint_put
         self.send_dead_letter = send_dead_letter
         self.send_incident = send_incident
         self.highwater = highwater
+        self.fetched_at = fetched_at
+        self.commit_offsets = commit_offsets
         self.clock = clock
         self.lock = asyncio.Lock()
         self.partitions: dict[int, PartitionState] = {}
@@ -191,6 +193,9 @@ class Pipeline:
             gc.set_threshold(200_000, 50, 1_000)
         self._committing: asyncio.Future[None] | None = None
         self._commit_error: BaseException | None = None
+        self.committed: dict[int, int] = {}  # offsets this worker committed (next to read)
+        self._stalled_since: float | None = None  # all fetch answers stopped then
+        self._answered_once = False
 
     # --- partitions ------------------------------------------------------------------------
     def set_partition_count(self, n: int) -> None:
@@ -198,23 +203,54 @@ class Pipeline:
             self._partition_count = n
             self._registry_split = registry_by_partition(self.registry, n)
 
-    def _open(self, partition: int) -> PartitionState:
-        if self._registry_split is None:
-            raise RuntimeError("set_partition_count() first")
-        output = PartitionOutput(partition, self.sink, self.send_incident)
-        stored = decode(partition, lambda key: self.table_get(partition, key))
+    def latest_checkpoint(self, partition: int) -> tuple[Checkpoint, int] | None:
+        """The newest whole checkpoint of a partition: the store's or our own last one."""
+        stored = decode(partition, lambda key: self.checkpoint_get(partition, key))
         local = self._local.get(partition)
         if local is not None and (stored is None or local[0].offset > stored[0].offset):
             stored = local
+        return stored
+
+    def check_restorable(self, partition: int, committed: int | None) -> str:
+        """On assignment: the one log line saying what will be restored; raises
+        ``CheckpointBehindCommit`` when the group's committed offset (next to read) is ahead
+        of every checkpoint found (restarting empty there would lose state silently)."""
+        stored = self.latest_checkpoint(partition)
+        covered = stored[0].offset + 1 if stored is not None else 0
+        if committed is not None and committed > covered:
+            raise CheckpointBehindCommit(
+                f"partition {partition}: committed offset {committed} is ahead of "
+                + (
+                    f"the newest checkpoint (offset {stored[0].offset})"
+                    if stored is not None
+                    else "any checkpoint (none found)"
+                )
+                + "; refusing to start it empty. Restore the checkpoint topic, or reset the "
+                "group's offsets to replay the partition."
+            )
+        if stored is None:
+            return f"partition {partition}: no checkpoint, starting empty (committed {committed})"
+        checkpoint = stored[0]
+        return (
+            f"partition {partition}: restoring checkpoint at offset {checkpoint.offset} "
+            f"({len(checkpoint.engine_blob)} bytes, format {FORMAT}; committed {committed})"
+        )
+
+    def _open(self, partition: int) -> PartitionState:
+        if self._registry_split is None:
+            raise RuntimeError("set_partition_count() first")
+        households = self._registry_split[partition]
+        output = PartitionOutput(partition, self.sink, self.send_incident)
+        stored = self.latest_checkpoint(partition)
         if stored is not None:
             checkpoint, slot = stored
-            engine = import_engine(checkpoint.engine_blob, output)
+            engine = import_engine(checkpoint.engine_blob, households, self.settings, output)
             offset = checkpoint.offset
-            log.info("partition %d: restored checkpoint at offset %d", partition, offset)
+            log.debug("partition %d: opened from checkpoint at offset %d", partition, offset)
         else:
-            engine = Engine(self._registry_split[partition], self.settings, output)
+            engine = Engine(households, self.settings, output)
             offset, slot = -1, None
-        output.engine = engine
+        output.watermark = lambda: engine.released_until
         state = PartitionState(partition, engine, output, offset, offset, slot)
         state.next_snapshot = self._next_snapshot_after(engine.released_until)
         self.partitions[partition] = state
@@ -233,8 +269,9 @@ class Pipeline:
         """Forget revoked partitions: unacked records are replayed by the next owner."""
         gone = False
         for p in partitions:
+            self.committed.pop(p, None)
             if self.partitions.pop(p, None) is not None:
-                log.info("partition %d revoked", p)
+                log.debug("partition %d revoked", p)
                 gone = True
         if gone:
             self._refreeze()
@@ -251,7 +288,9 @@ class Pipeline:
     ) -> None:
         st = self.partitions.get(partition) or self._open(partition)
         st.pending.append(event)
+        st.pending_upto = max(st.pending_upto, offset)
         st.last_event_wall = self.clock()
+        st.hold_s = 0.0  # records flow: the producers are back
         if offset <= st.checkpoint_offset:
             self.counts["skipped_replayed"] += 1
             return  # already folded into the restored state; acked with the next checkpoint
@@ -336,23 +375,14 @@ class Pipeline:
             return
         every = self.config.snapshot_every_s
         at = now // every * every
-        counts: dict[SnapshotKey, list[int]] = {}
-        for inc in engine.ctx.book.open_incidents.values():
-            key = (inc.county, inc.kind.value, inc.severity.value)
-            agg = counts.get(key)
-            if agg is None:
-                agg = counts[key] = [0, 0, 0, 0]
-            agg[0] += 1
-            agg[1] += inc.households_affected
-            agg[2] += inc.priority_households
-            agg[3] += inc.parent_id is None
+        counts = engine.active_counts()
         nonzero = set(counts)
         zeros_every = self.config.snapshot_zeros_every_s
         if st.nonzero is None or zeros_every <= 0 or at >= st.next_zeros:
             for county in engine.counties:
                 for kind, severities in OCCURRING_SEVERITIES.items():
                     for sev in severities:
-                        counts.setdefault((county, kind, sev), [0, 0, 0, 0])
+                        counts.setdefault((county, kind.value, sev.value), [0, 0, 0, 0])
             if zeros_every > 0:
                 st.next_zeros = (at // zeros_every + 1) * zeros_every
         else:
@@ -368,20 +398,80 @@ class Pipeline:
         st.nonzero = nonzero
         st.next_snapshot = self._next_snapshot_after(now)
 
-    def _release_idle(self) -> None:
-        if self.config.idle_release_s <= 0:
+    def _track_answers(self, st: PartitionState, now: float) -> None:
+        fetched = self.fetched_at(st.partition) if self.fetched_at is not None else now
+        if fetched is None or now - fetched > ANSWER_GAP_S:
+            st.answered_since = None  # stalled (or not fetched yet)
             return
+        if st.answered_since is None:
+            st.answered_since = fetched
+            if st.last_answer is not None and fetched - st.last_answer > ANSWER_GAP_S:
+                # A stall of D s leaves producers' backlogs D s old and reconnecting: wait as
+                # long for them (or for their first record) before calling it quiet.
+                st.hold_s = max(st.hold_s, fetched - st.last_answer)
+        st.last_answer = fetched
+
+    def quiet(self, st: PartitionState) -> bool:
+        """Caught up with the log end and quiet: for ``idle_release_s`` the broker has kept
+        answering our fetches (no gap over ``ANSWER_GAP_S``) and no record came. A broker or
+        network stall is not quiet, nor are the answers after one until a record arrives or
+        the quiet lasts as long as the stall did (the producers' backlog is on its way), nor
+        is a backlog (lag above zero)."""
+        idle = self.config.idle_release_s
+        now = self.clock()
+        if now - st.last_event_wall < idle:
+            return False
+        high = self.highwater(st.partition) if self.highwater is not None else None
+        if high is None or st.last_offset + 1 < high:
+            return False  # log end unknown, or records on their way
+        since = st.answered_since
+        need = max(idle, st.hold_s)
+        return since is not None and now - max(since, st.last_event_wall) >= need
+
+    def _watch_broker(self) -> None:
+        """Track fetch answers per partition; one log line when they all stop (an outage of
+        the broker or the network) and one when they are back, with the duration."""
         now = self.clock()
         for st in self.partitions.values():
-            if st.idle_released or now - st.last_event_wall < self.config.idle_release_s:
+            self._track_answers(st, now)
+        if self.fetched_at is None or not self.partitions:
+            return
+        answered = any(st.answered_since is not None for st in self.partitions.values())
+        if answered and self._stalled_since is not None:
+            log.warning(
+                "Kafka: fetch answers are back after %.1f s without (outage ended)",
+                now - self._stalled_since,
+            )
+            self._stalled_since = None
+        elif not answered and self._stalled_since is None and self._answered_once:
+            self._stalled_since = now
+            log.warning(
+                "Kafka: no fetch answer for %d partitions for %.0f s: outage started "
+                "(processing waits; nothing is released as idle)",
+                len(self.partitions),
+                ANSWER_GAP_S,
+            )
+        self._answered_once = self._answered_once or answered
+
+    def _release_idle(self) -> None:
+        self._watch_broker()
+        if self.config.idle_release_s <= 0:
+            return
+        for st in self.partitions.values():
+            if st.idle_released or not self.quiet(st):
                 continue
-            high = self.highwater(st.partition) if self.highwater is not None else None
-            if high is not None and st.last_offset + 1 < high:
-                continue  # not caught up: more records are on their way
-            if st.engine._bucket_heap:
+            if st.engine.buffered_steps:
                 st.engine.flush()
                 self._snapshot(st)
                 st.dirty = True
+                log.info(
+                    "partition %d: caught up at offset %d and quiet for %.0f s: reorder buffer "
+                    "released up to event time %d",
+                    st.partition,
+                    st.last_offset,
+                    self.config.idle_release_s,
+                    st.engine.released_until,
+                )
             st.idle_released = True
 
     def due(self) -> bool:
@@ -404,7 +494,7 @@ class Pipeline:
         if self._committing is not None:
             return None
         position = self.sink.position
-        captured: list[tuple[PartitionState, Checkpoint | None, list[Any]]] = []
+        captured: list[Captured] = []
         for st in self.partitions.values():
             checkpoint = None
             if st.dirty:
@@ -414,36 +504,46 @@ class Pipeline:
                 st.dirty = False
             # every pending record is at or below the captured offset now
             events, st.pending = st.pending, []
+            upto, st.pending_upto = st.pending_upto, -1
             if checkpoint is not None or events:
-                captured.append((st, checkpoint, events))
+                captured.append(Captured(st, checkpoint, events, upto))
         self.next_commit = self.clock() + self.config.checkpoint_interval_s
         future = asyncio.ensure_future(self._finish_commit(position, captured))
         self._committing = future
         return future
 
-    async def _finish_commit(
-        self, position: int, captured: list[tuple[PartitionState, Checkpoint | None, list[Any]]]
-    ) -> None:
+    async def _finish_commit(self, position: int, captured: list[Captured]) -> None:
         try:
             await self.sink.flush_until(position)
-            # no await from here on: nothing interleaves (a revocation included)
-            for st, checkpoint, events in captured:
+            # no await until the commit: nothing interleaves (a revocation included)
+            offsets: dict[int, int] = {}
+            for c in captured:
+                st = c.state
                 if self.partitions.get(st.partition) is not st:
                     continue  # revoked meanwhile: the next owner replays from its checkpoint
-                if checkpoint is not None:
-                    for key, value in encode(checkpoint, st.slot):
-                        self.table_put(st.partition, key, value)
-                    st.slot = 0 if st.slot in (None, 1) else 1
-                    self._local[st.partition] = (checkpoint, st.slot)
-                    self.counts["checkpoints"] += 1
-                    self.counts["checkpoint_bytes"] += len(checkpoint.engine_blob)
-                for event in events:
+                if c.checkpoint is not None:
+                    self._put_checkpoint(st, c.checkpoint)
+                if c.upto >= 0:
+                    offsets[st.partition] = c.upto + 1
+            # the producer (checkpoints, dead letters, incidents) is flushed first
+            if self.commit_offsets is not None and offsets and await self.commit_offsets(offsets):
+                self.committed.update(offsets)
+            for c in captured:
+                for event in c.events:
                     event.ack()
         except Exception as exc:  # re-raised in the agent by ``check()``
             log.exception("commit point failed")
             self._commit_error = exc
         finally:
             self._committing = None
+
+    def _put_checkpoint(self, st: PartitionState, checkpoint: Checkpoint) -> None:
+        for key, value in encode(checkpoint, st.slot):
+            self.checkpoint_put(st.partition, key, value)
+        st.slot = 0 if st.slot in (None, 1) else 1
+        self._local[st.partition] = (checkpoint, st.slot)
+        self.counts["checkpoints"] += 1
+        self.counts["checkpoint_bytes"] += len(checkpoint.engine_blob)
 
     async def wait_commit(self) -> None:
         """Wait for the commit point in flight, if any."""
@@ -476,10 +576,11 @@ class Pipeline:
         for st in self.partitions.values():
             high = self.highwater(st.partition) if self.highwater is not None else None
             lag = max(0, high - (st.last_offset + 1)) if high is not None else 0
+            committed = self.committed.get(st.partition)
             self.sink.add(
                 worker_line(
-                    self.config.worker,
-                    self.config.topic,
+                    self.worker_name,
+                    self.topic,
                     st.partition,
                     lag=lag,
                     watermark=st.engine.released_until,
@@ -487,9 +588,25 @@ class Pipeline:
                     dead_letters=st.dead_letters,
                     last_write=self.sink.stats.last_write_s,
                     now_s=now_s,
+                    committed=committed,
+                    committed_lag=(
+                        max(0, high - committed)
+                        if high is not None and committed is not None
+                        else None
+                    ),
                 )
             )
         self.next_heartbeat = self.clock() + self.config.heartbeat_interval_s
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One partition's part of a commit point."""
+
+    state: PartitionState
+    checkpoint: Checkpoint | None
+    events: list[Any]
+    upto: int  # highest offset of ``events`` (-1: none)
 
 
 @dataclass(frozen=True)

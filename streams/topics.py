@@ -11,6 +11,14 @@ from streams.settings import KafkaSettings
 class TopicSetupError(RuntimeError):
     """The topics are missing and this Kafka user may not create them."""
 
+    def __init__(self, topics: list[str], user: str | None) -> None:
+        self.topics = topics
+        self.user = user
+        super().__init__(
+            f"topics {', '.join(topics)} do not exist and Kafka user {user!r} may not "
+            "create them: create them as an admin (docs/security.md)"
+        )
+
 
 def ensure_topics(
     kafka: KafkaSettings,
@@ -54,10 +62,6 @@ def ensure_topics(
                 with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics(missing, timeout_ms=30_000)
             except (TopicAuthorizationFailedError, ClusterAuthorizationFailedError) as exc:
-                names = ", ".join(t.name for t in missing)
-                raise TopicSetupError(
-                    f"topics {names} do not exist and Kafka user {kafka.sasl_username!r} may not "
-                    "create them: create them as an admin (docs/security.md)"
-                ) from exc
+                raise TopicSetupError([t.name for t in missing], kafka.sasl_username) from exc
     finally:
         admin.close()

@@ -1,37 +1,316 @@
-"""What every command shares: the stderr console, registry loading with exit code 2, progress."""
+"""What every command shares: one language, errors as sentences, registry loading, progress.
+
+* ``--lang zh|en`` (default zh, or ``HEATWATCH_LANG``) chooses the language of everything the
+  commands print; ``t(zh, en)`` picks the sentence.
+* Expected failures raise :class:`CliError` (or are recognised by :func:`explain`): one line
+  saying what went wrong and what to do, and an exit code that means something. Tracebacks
+  only with ``--debug``.
+* Progress bars draw only on a terminal; piped output gets plain lines, once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from typer._click.core import Context
+from typer._click.exceptions import ClickException
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from heatwatch.contract.glossary import Lang
 from heatwatch.contract.registry import Household
 from heatwatch.formats.registry_csv import RegistryError, load_registry_csv
 
+if TYPE_CHECKING:
+    from streams.settings import InfluxSettings, KafkaSettings
+
 console = Console(stderr=True)
+
+# Exit codes: 1 = the run found problems / unexpected error, 2 = bad input or usage,
+# 3 = a service (Kafka, InfluxDB, Grafana) cannot be reached, 130 = interrupted.
+EXIT_PROBLEMS = 1
+EXIT_INPUT = 2
+EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class CliState:
+    lang: Lang = "zh"
+    debug: bool = False
+
+
+state = CliState()
+
+
+def t(zh: str, en: str) -> str:
+    """The sentence in the chosen output language."""
+    return zh if state.lang == "zh" else en
+
+
+class CliError(Exception):
+    """An expected failure: a sentence in each language that says what to do, and an exit code."""
+
+    def __init__(self, zh: str, en: str, code: int = EXIT_INPUT) -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+        self.code = code
+
+    def line(self) -> str:
+        return t(f"错误：{self.zh}", f"error: {self.en}")
+
+
+def print_error(text: str) -> None:
+    console.print(f"[bold red]{text}[/]", markup=True, highlight=False, soft_wrap=True)
+
+
+def print_warning(zh: str, en: str) -> None:
+    console.print(
+        "[yellow]" + t(f"注意：{zh}", f"warning: {en}") + "[/]",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def kafka_unreachable(bootstrap: str, exc: BaseException) -> CliError:
+    return CliError(
+        f"连不上 Kafka（{bootstrap}）：{exc}。请确认 Kafka 已启动，"
+        "或用 --bootstrap 或环境变量 HEATWATCH_KAFKA_BOOTSTRAP 指定地址。",
+        f"cannot reach Kafka at {bootstrap}: {exc}. Start Kafka, or set the address with "
+        "--bootstrap or HEATWATCH_KAFKA_BOOTSTRAP.",
+        EXIT_UNREACHABLE,
+    )
+
+
+def _is_kafka_unreachable(exc: BaseException) -> bool:
+    from kafka import errors
+
+    unreachable = tuple(
+        getattr(errors, name)
+        for name in ("KafkaTimeoutError", "NoBrokersAvailable", "KafkaConnectionError")
+        if hasattr(errors, name)  # NoBrokersAvailable is gone from newer kafka-python
+    )
+    return isinstance(exc, unreachable)
+
+
+@contextmanager
+def kafka_errors(bootstrap: str) -> Iterator[None]:
+    """Kafka client failures to reach the broker, and topics this Kafka user may not create,
+    become one sentence naming the address or the topics and the user."""
+    from streams.topics import TopicSetupError
+
+    try:
+        yield
+    except TopicSetupError as exc:
+        raise CliError(
+            f"主题 {', '.join(exc.topics)} 不存在，Kafka 用户 {exc.user!r} 无权创建："
+            "请用管理员账号创建（见 docs/security.md）。",
+            f"{exc}.",
+        ) from exc
+    except Exception as exc:
+        if _is_kafka_unreachable(exc):
+            raise kafka_unreachable(bootstrap, exc) from exc
+        raise
+
+
+# --insecure of worker and produce (docs/security.md): PLAINTEXT must be asked for twice.
+INSECURE_HELP = (
+    "允许 HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT（无 TLS、无身份认证），仅限本地试验；"
+    "也可设 HEATWATCH_ALLOW_INSECURE=1。 Allow HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT "
+    "(no TLS, no authentication): local experiments only. Also HEATWATCH_ALLOW_INSECURE=1."
+)
+
+
+def refuse_unprotected(
+    kafka: KafkaSettings, *, insecure: bool, influx: InfluxSettings | None = None
+) -> None:
+    """Refuse, before anything connects, to send data or credentials unprotected or without
+    this component's own credentials (docs/security.md): one line naming the variable, never a
+    value; exit code 2."""
+    from streams.security import InsecureTransportError, check_transport
+    from streams.settings import MissingSecretError
+
+    try:
+        check_transport(kafka, insecure=insecure)
+    except InsecureTransportError as exc:
+        raise CliError(
+            "拒绝启动：HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT 须同时加 --insecure"
+            "（仅限本地试验：无 TLS、无身份认证）。",
+            f"refused: {exc}.",
+        ) from None
+    except MissingSecretError as exc:
+        cafile = kafka.ssl_cafile
+        if cafile is not None and not cafile.is_file():
+            zh = f"HEATWATCH_KAFKA_SSL_CAFILE 指向的文件不存在：{cafile}"
+        else:
+            zh = (
+                "Kafka SASL_SSL 需要 HEATWATCH_KAFKA_SASL_USERNAME 和 "
+                "HEATWATCH_KAFKA_SASL_PASSWORD（本组件自己的 Kafka 用户）"
+            )
+        raise CliError(f"拒绝启动：{zh}（见 docs/security.md）。", f"refused: {exc}.") from None
+    if influx is not None:
+        require_influx_token(influx)
+
+
+def require_influx_token(influx: InfluxSettings) -> None:
+    """This component's InfluxDB token is set, or one line naming the variable (exit 2)."""
+    from streams.settings import MissingSecretError
+
+    try:
+        influx.require_token()
+    except MissingSecretError as exc:
+        raise CliError(
+            "拒绝启动：没有 InfluxDB 令牌。请把 HEATWATCH_INFLUX_TOKEN 设为本组件自己的令牌"
+            "（本地栈写在它的 env 文件里，见 docs/security.md）。",
+            f"refused: {exc}.",
+        ) from None
+
+
+def explain(exc: BaseException) -> CliError | None:
+    """A sentence for failures we recognise (files, permissions, disk); None otherwise."""
+    if isinstance(exc, CliError):
+        return exc
+    if isinstance(exc, FileNotFoundError):
+        return CliError(
+            f"找不到文件：{exc.filename}。请检查路径。",
+            f"file not found: {exc.filename}. Check the path.",
+        )
+    if isinstance(exc, PermissionError):
+        return CliError(
+            f"没有权限：{exc.filename}。请检查文件权限或换一个输出目录。",
+            f"permission denied: {exc.filename}. Check the permissions or use another directory.",
+        )
+    if isinstance(exc, IsADirectoryError | NotADirectoryError):
+        return CliError(
+            f"路径类型不对：{exc.filename}（应为文件/目录）。",
+            f"wrong kind of path: {exc.filename} (file vs directory).",
+        )
+    if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
+        return CliError("磁盘空间不足。", "no space left on the device.", EXIT_PROBLEMS)
+    return None
+
+
+HELP_OPTION_TEXT = "显示本帮助并退出。 Show this message and exit."
+
+
+class HeatwatchCommand(TyperCommand):
+    """A command whose --help option is described in both languages too."""
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+
+class HeatwatchGroup(TyperGroup):
+    """Runs a command; expected failures print one line and exit with their code."""
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, ClickException):
+            raise
+        except KeyboardInterrupt:
+            print_error(t("已中断。", "interrupted."))
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if state.debug:
+                raise
+            known = explain(exc)
+            if known is not None:
+                print_error(known.line())
+                raise typer.Exit(known.code) from None
+            print_error(
+                t(
+                    f"内部错误：{type(exc).__name__}: {exc}。加 --debug 重新运行可查看详细信息，"
+                    "并请把输出发给平台运维。",
+                    f"internal error: {type(exc).__name__}: {exc}. Run again with --debug for "
+                    "details and send them to the platform team.",
+                )
+            )
+            raise typer.Exit(EXIT_PROBLEMS) from None
 
 
 def load_registry_or_exit(path: Path) -> list[Household]:
     try:
         households, _ = load_registry_csv(path)
+    except UnicodeDecodeError as exc:
+        # Excel on Chinese Windows saves "CSV" as GBK; the loader reads UTF-8.
+        raise CliError(
+            f"登记册 {path} 不是 UTF-8 编码（Excel 默认另存的 CSV 是 GBK）。请在 Excel 中另存为"
+            f"“CSV UTF-8（逗号分隔）”，或转换：iconv -f GBK -t UTF-8 {path} > registry-utf8.csv",
+            f"the registry {path} is not UTF-8 (Excel's default CSV on Chinese Windows is GBK). "
+            f"Save it as 'CSV UTF-8' or convert: iconv -f GBK -t UTF-8 {path} > registry-utf8.csv",
+        ) from exc
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        # The loader names row and column (in English); the headline says what to do.
+        print_error(
+            t(
+                f"登记册（台账）有 {len(exc.errors)} 处问题，请按行号、列名改正后重试：",
+                f"the registry has {len(exc.errors)} problem(s); fix them by line and column:",
+            )
+        )
+        if state.lang == "zh":
+            from heatwatch.cli.registry_errors import in_chinese
+
+            for err in exc.errors[:20]:
+                console.print("  " + in_chinese(err), markup=False, highlight=False, soft_wrap=True)
+            if len(exc.errors) > 20:
+                console.print(f"  …… 另有 {len(exc.errors) - 20} 处", highlight=False)
+        else:
+            console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from exc
     if not households:
-        console.print(f"[red]{path}: the registry has no households[/red]")
-        raise typer.Exit(2)
+        raise CliError(
+            f"登记册 {path} 没有任何用户行。请检查是否选错了文件。",
+            f"{path}: the registry has no households. Is it the right file?",
+        )
     return households
 
 
+def on_terminal() -> bool:
+    """True when the console is an interactive terminal (progress bars only then)."""
+    return console.is_terminal
+
+
+def make_progress(*columns: ProgressColumn | str) -> Progress:
+    """A progress display that is silent when output is piped or redirected.
+
+    Off a terminal rich would print every refresh as a new line; the commands print their
+    result lines instead.
+    """
+    return Progress(*columns, console=console, transient=False, disable=not on_terminal())
+
+
 def byte_progress() -> Progress:
-    return Progress(
+    return make_progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),
-        console=console,
-        transient=False,
     )
+
+
+ProgressCallback = Callable[[int, int], None]

@@ -1,73 +1,138 @@
-"""The ``heatwatch`` command line."""
+"""The ``heatwatch`` command line (Chinese first, English available with ``--lang en``)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from heatwatch.cli.common import byte_progress, console, load_registry_or_exit
-from streams.settings import DetectionEnvSettings
+from heatwatch.cli.common import (
+    EXIT_PROBLEMS,
+    HeatwatchCommand,
+    HeatwatchGroup,
+    byte_progress,
+    console,
+    load_registry_or_exit,
+    print_error,
+    state,
+    t,
+)
 
 app = typer.Typer(
     name="heatwatch",
-    help="Clean-heating programme monitor: outages, off-peak storage use, gas supply, season stability.",
+    cls=HeatwatchGroup,
+    help=(
+        "清洁取暖运行监测：停电、谷电蓄热、燃气保供、采暖季稳定运行。 "
+        "Clean-heating programme monitor: outages, off-peak storage use, gas supply, "
+        "season stability."
+    ),
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
 
+def _lang_option(value: str) -> str:
+    if value not in ("zh", "en"):
+        raise typer.BadParameter("zh 或 en / zh or en")
+    return value
+
+
+@app.callback()
+def root(
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            envvar="HEATWATCH_LANG",
+            callback=_lang_option,
+            help="输出语言：zh（默认）或 en。 Output language: zh (default) or en.",
+        ),
+    ] = "zh",
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="出错时显示完整的调用栈。 Show full tracebacks on errors."),
+    ] = False,
+) -> None:
+    """清洁取暖运行监测。 Clean-heating programme monitor."""
+    state.lang = "en" if lang == "en" else "zh"
+    state.debug = debug
+
+
 def _mount_subcommands() -> None:
-    from heatwatch.cli.simulate import simulate
-
-    app.command("simulate")(simulate)
+    if getattr(app, "_heatwatch_mounted", False):
+        return
+    app._heatwatch_mounted = True  # type: ignore[attr-defined]
+    from heatwatch.cli.demo import register as register_demo
     from heatwatch.cli.grafana import app as grafana_app
-    from heatwatch.cli.report import app as report_app
-
-    app.add_typer(report_app, name="report", help="Season stability and monthly reports.")
     from heatwatch.cli.produce import produce_cmd
+    from heatwatch.cli.report import app as report_app
+    from heatwatch.cli.simulate import simulate
     from heatwatch.cli.worker import worker
 
-    app.command("worker")(worker)
-    app.command("produce")(produce_cmd)
-    app.add_typer(grafana_app, name="grafana", help="Dashboards and alerting as code.")
+    app.command("simulate", cls=HeatwatchCommand)(simulate)
+    app.add_typer(
+        report_app,
+        name="report",
+        help="采暖季稳定性报告与月报。 Season stability and monthly reports.",
+    )
+    app.command("worker", cls=HeatwatchCommand)(worker)
+    app.command("produce", cls=HeatwatchCommand)(produce_cmd)
+    app.add_typer(
+        grafana_app, name="grafana", help="看板与告警配置即代码。 Dashboards and alerting as code."
+    )
+    register_demo(app)
 
 
-@app.command()
+@app.command(cls=HeatwatchCommand)
 def schema(
-    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path(
-        "docs/schemas"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(help="输出目录（JSON Schema 文件）。 Directory for the JSON Schema files."),
+    ] = Path("docs/schemas"),
 ) -> None:
-    """Write JSON Schemas of the data contract (registry row, telemetry, incident, rollup)."""
+    """生成数据契约的 JSON Schema。 Write JSON Schemas of the data contract."""
     from heatwatch.formats.schemas import write_schemas
 
     for path in write_schemas(out):
         typer.echo(path)
 
 
-@app.command()
+@app.command(cls=HeatwatchCommand)
 def replay(
     registry: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="Household registry CSV.")
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="用户登记册（台账）CSV。 Household registry CSV."
+        ),
     ],
     input: Annotated[
-        Path, typer.Option("--input", exists=True, dir_okay=False, help="Telemetry JSONL.")
+        Path,
+        typer.Option(
+            "--input", exists=True, dir_okay=False, help="遥测读数 JSONL。 Telemetry JSONL."
+        ),
     ],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
+    out: Annotated[Path, typer.Option(help="输出目录。 Output directory.")],
     metrics: Annotated[
-        bool, typer.Option(help="Also write metrics.jsonl (InfluxDB points).")
+        bool,
+        typer.Option(help="同时写 metrics.jsonl（InfluxDB 点）。 Also write metrics.jsonl."),
     ] = False,
 ) -> None:
-    """Run the detection core over a telemetry file: incidents, dead letters, summary, rollups."""
+    """重放遥测文件：检测事件，写出拒收记录、汇总和日汇总。 Run the detection core over a
+    telemetry file: incidents, dead letters, summary, rollups."""
+    from heatwatch.cli.inputs import check_readings_file, check_run_summary
+    from heatwatch.cli.presentation import print_summary
+    from heatwatch.cli.season import detection_settings
     from streams.embedded import replay as run_replay
 
-    settings = DetectionEnvSettings().core()
+    settings = detection_settings()
     households = load_registry_or_exit(registry)
+    check_readings_file(input)
     with byte_progress() as progress:
-        task = progress.add_task("replay", total=input.stat().st_size)
+        task = progress.add_task(t("重放", "replay"), total=input.stat().st_size)
         summary = run_replay(
             households,
             input,
@@ -78,17 +143,24 @@ def replay(
         )
     # The report reads the registry beside the rollups: keep the run self-contained.
     shutil.copyfile(registry, out / "registry.csv")
-    from heatwatch.cli.presentation import print_summary
-
     print_summary(console, summary.data, out)
+    check_run_summary(summary.data, out / "dead_letters.jsonl")
 
 
 def main() -> None:
     _mount_subcommands()
-    from heatwatch.cli.demo import register as register_demo
-
-    register_demo(app)
-    app(prog_name="heatwatch")
+    try:
+        app(prog_name="heatwatch")
+    except Exception as exc:  # failures outside a command (e.g. while starting up)
+        if state.debug or os.environ.get("HEATWATCH_DEBUG"):
+            raise
+        print_error(
+            t(
+                f"内部错误：{type(exc).__name__}: {exc}。加 --debug 重新运行可查看详细信息。",
+                f"internal error: {type(exc).__name__}: {exc}. Run again with --debug.",
+            )
+        )
+        raise SystemExit(EXIT_PROBLEMS) from None
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from heatwatch.contract.glossary import INCIDENT_KINDS, SEVERITIES, bilingual
+from heatwatch.cli.common import state, t
+from heatwatch.contract.glossary import INCIDENT_KINDS, SEVERITIES, bilingual, label
 from heatwatch.contract.incidents import Incident
 from producers.scoring import Score
 
@@ -17,12 +18,16 @@ KIND_LABELS = {code: bilingual(INCIDENT_KINDS, code) for code in INCIDENT_KINDS}
 SEVERITY_LABELS = {code: bilingual(SEVERITIES, code) for code in SEVERITIES}
 
 
+def _kind(code: str) -> str:
+    return label(INCIDENT_KINDS, code, state.lang)
+
+
 def incidents_table(data: dict[str, Any]) -> Table:
-    table = Table(title="事件 Incidents", show_lines=False)
-    table.add_column("类型 kind")
-    table.add_column("数量 count", justify="right")
+    table = Table(title=t("事件", "Incidents"), show_lines=False)
+    table.add_column(t("类型", "kind"))
+    table.add_column(t("数量", "count"), justify="right")
     for kind, count in data["incidents_by_kind"].items():
-        table.add_row(KIND_LABELS.get(kind, kind), str(count))
+        table.add_row(_kind(kind), str(count))
     return table
 
 
@@ -32,32 +37,38 @@ def print_summary(
     if with_table:
         console.print(incidents_table(data))
     console.print(
-        f"读取 lines {data['lines_read']:,} · 读数 readings {data['readings_received']:,} · "
-        f"接受 accepted {data['accepted']:,} · 重复 duplicates {data['duplicates']:,} · "
-        f"拒收 dead-lettered {data['rejected']:,} · 日汇总 rollup rows {data['rollup_rows']:,}"
+        t(
+            f"读取 {data['lines_read']:,} 行 · 读数 {data['readings_received']:,} · "
+            f"接受 {data['accepted']:,} · 重复 {data['duplicates']:,} · "
+            f"拒收 {data['rejected']:,} · 日汇总 {data['rollup_rows']:,} 行",
+            f"lines {data['lines_read']:,} · readings {data['readings_received']:,} · "
+            f"accepted {data['accepted']:,} · duplicates {data['duplicates']:,} · "
+            f"dead-lettered {data['rejected']:,} · rollup rows {data['rollup_rows']:,}",
+        ),
+        soft_wrap=True,
     )
+    partial = t("最后一天不完整，未汇总", "last day partial, not rolled up")
+    rate = f"{data['readings_per_s'] or 0:,}"
     console.print(
-        f"用时 {data['elapsed_s']} s · {data['readings_per_s'] or 0:,} readings/s"
-        + (
-            " · 最后一天不完整，未汇总 (last day partial, not rolled up)"
-            if data["last_day_partial"]
-            else ""
+        t(
+            f"用时 {data['elapsed_s']} 秒 · 每秒 {rate} 条读数",
+            f"{data['elapsed_s']} s · {rate} readings/s",
         )
+        + (f" · {partial}" if data["last_day_partial"] else ""),
+        soft_wrap=True,
     )
-    console.print(f"结果 results: [bold]{out}[/bold]")
+    console.print(t("结果：", "results: ") + f"[bold]{out}[/bold]", soft_wrap=True)
 
 
 def score_table(score: Score) -> Table:
-    table = Table(title="对照注入故障 Against injected faults (ground truth)")
-    table.add_column("类型 kind")
-    table.add_column("注入 expected", justify="right")
-    table.add_column("检出 found", justify="right")
-    table.add_column("多报 unexpected", justify="right")
+    table = Table(title=t("对照注入故障（标准答案）", "Against injected faults (ground truth)"))
+    table.add_column(t("类型", "kind"))
+    table.add_column(t("注入", "expected"), justify="right")
+    table.add_column(t("检出", "found"), justify="right")
+    table.add_column(t("多报", "unexpected"), justify="right")
     for kind, (exp, found, extra) in score.by_kind().items():
         style = "green" if exp == found and not extra else "red"
-        table.add_row(
-            KIND_LABELS.get(kind, kind), str(exp), f"[{style}]{found}[/{style}]", str(extra)
-        )
+        table.add_row(_kind(kind), str(exp), f"[{style}]{found}[/{style}]", str(extra))
     return table
 
 

@@ -2,50 +2,69 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from streams.security import InsecureTransportError, check_transport, client_options
-from streams.settings import KafkaSettings, MissingSecretError
-from streams.topics import TopicSetupError, ensure_topics
+from heatwatch.cli.common import (
+    EXIT_PROBLEMS,
+    INSECURE_HELP,
+    CliError,
+    kafka_errors,
+    load_registry_or_exit,
+    refuse_unprotected,
+    t,
+)
+from streams.security import client_options
+from streams.settings import KafkaSettings
+from streams.topics import ensure_topics
 
-app = typer.Typer(help="Publish telemetry to Kafka.")
+app = typer.Typer(help="把遥测发布到 Kafka。 Publish telemetry to Kafka.")
 
 
 @app.command("produce")
 def produce_cmd(
     input_path: Annotated[
-        Path | None, typer.Option("--input", help="JSONL file (readings or batches).")
+        Path | None,
+        typer.Option(
+            "--input", help="读数 JSONL（单条或批量）。 JSONL file (readings or batches)."
+        ),
     ] = None,
     registry: Annotated[
-        Path | None, typer.Option(help="Registry CSV: keys single household readings.")
+        Path | None,
+        typer.Option(help="登记册 CSV：为单户读数确定分区键。 Registry CSV: keys single readings."),
     ] = None,
     simulate_households: Annotated[
-        int, typer.Option("--households", help="Without --input: simulate this many.")
-    ] = 1000,
-    days: Annotated[int, typer.Option(help="Without --input: days to simulate.")] = 2,
-    seed: Annotated[int, typer.Option(help="Without --input: simulator seed.")] = 7,
-    bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
-    topic: Annotated[str | None, typer.Option(help="Telemetry topic.")] = None,
-    rate: Annotated[
-        float, typer.Option(help="Readings per second; 0 = as fast as possible.")
-    ] = 0.0,
-    compression: Annotated[str, typer.Option(help="gzip or none.")] = "gzip",
-    insecure: Annotated[
-        bool,
+        int,
         typer.Option(
-            "--insecure",
-            help="Allow HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT (no TLS, no "
-            "authentication): local experiments only. Also HEATWATCH_ALLOW_INSECURE=1.",
-            envvar="HEATWATCH_ALLOW_INSECURE",
+            "--households", help="不给 --input 时模拟的用户数。 Without --input: households."
         ),
+    ] = 1000,
+    days: Annotated[
+        int, typer.Option(help="不给 --input 时模拟的天数。 Without --input: days to simulate.")
+    ] = 2,
+    seed: Annotated[
+        int, typer.Option(help="不给 --input 时的随机种子。 Without --input: simulator seed.")
+    ] = 7,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka 地址。 Kafka bootstrap servers.")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="遥测主题。 Telemetry topic.")] = None,
+    rate: Annotated[
+        float,
+        typer.Option(help="每秒读数；0 表示尽快。 Readings per second; 0 = as fast as possible."),
+    ] = 0.0,
+    compression: Annotated[
+        str, typer.Option(help="压缩：gzip 或 none。 Compression: gzip or none.")
+    ] = "gzip",
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help=INSECURE_HELP, envvar="HEATWATCH_ALLOW_INSECURE")
     ] = False,
 ) -> None:
-    """Publish telemetry to Kafka (concentrator batches keyed by feeder/station)."""
-    from heatwatch.formats.registry_csv import load_registry_csv
+    """把遥测发布到 Kafka（按台区/调压站分区的集中器批次）。 Publish telemetry to Kafka
+    (concentrator batches keyed by feeder/station)."""
+    from heatwatch.cli.inputs import check_readings_file
     from producers.kafka_producer import (
         ProduceError,
         Router,
@@ -60,17 +79,16 @@ def produce_cmd(
         kafka = kafka.model_copy(update={"bootstrap": bootstrap})
     if topic:
         kafka = kafka.model_copy(update={"telemetry_topic": topic})
-    try:
-        check_transport(kafka, insecure=insecure)
-    except (InsecureTransportError, MissingSecretError) as exc:
-        typer.echo(f"heatwatch produce: refused: {exc}", err=True)
-        raise typer.Exit(2) from None
-    try:
+    if compression not in ("gzip", "none"):
+        raise CliError("--compression 只能是 gzip 或 none。", "--compression must be gzip or none.")
+    # Refuse before anything connects: one line naming what is missing, never a value.
+    refuse_unprotected(kafka, insecure=insecure)
+    if input_path is not None:
+        check_readings_file(input_path)
+    router = Router(load_registry_or_exit(registry) if registry else None)
+    with kafka_errors(kafka.bootstrap):
+        # with ACLs the producer may see and create only telemetry topics
         ensure_topics(kafka, kafka.partitions, telemetry_only=True)
-    except TopicSetupError as exc:
-        typer.echo(f"heatwatch produce: {exc}", err=True)
-        raise typer.Exit(2) from None
-    router = Router(load_registry_csv(registry)[0] if registry else None)
     if input_path is not None:
         lines: Any = jsonl_lines(input_path)
     else:
@@ -80,18 +98,30 @@ def produce_cmd(
             households=simulate_households, days=days, seed=seed, batches=True
         )
         lines = chunk_lines(generate(config))
-    producer = make_producer(
-        kafka.bootstrap, None if compression == "none" else compression, **client_options(kafka)
-    )
+    with kafka_errors(kafka.bootstrap):
+        producer = make_producer(
+            kafka.bootstrap,
+            None if compression == "none" else compression,
+            **client_options(kafka),
+        )
     try:
-        stats = produce(producer, kafka.telemetry_topic, lines, router=router, rate=rate)
+        with kafka_errors(kafka.bootstrap):
+            stats = produce(producer, kafka.telemetry_topic, lines, router=router, rate=rate)
     except ProduceError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise CliError(
+            f"发送到 Kafka 失败：{exc}。请检查 Kafka（{kafka.bootstrap}）和主题 {kafka.telemetry_topic}。",
+            f"sending to Kafka failed: {exc}. Check Kafka at {kafka.bootstrap} and the topic "
+            f"{kafka.telemetry_topic}.",
+            EXIT_PROBLEMS,
+        ) from exc
     finally:
         producer.close()
+    mb = stats.bytes / 1e6
     typer.echo(
-        f"sent {stats.records:,} records ({stats.readings:,} readings, "
-        f"{stats.bytes / 1e6:.1f} MB) in {stats.seconds:.1f} s "
-        f"= {stats.readings_per_s:,.0f} readings/s to {kafka.telemetry_topic}"
+        t(
+            f"已发送 {stats.records:,} 条记录（{stats.readings:,} 条读数，{mb:.1f} MB），"
+            f"用时 {stats.seconds:.1f} 秒，每秒 {stats.readings_per_s:,.0f} 条读数，主题 {kafka.telemetry_topic}",
+            f"sent {stats.records:,} records ({stats.readings:,} readings, {mb:.1f} MB) in "
+            f"{stats.seconds:.1f} s = {stats.readings_per_s:,.0f} readings/s to {kafka.telemetry_topic}",
+        )
     )

@@ -5,31 +5,59 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from heatwatch.cli.common import (
+    EXIT_INPUT,
+    CliError,
+    HeatwatchCommand,
+    HeatwatchGroup,
+    console,
+    make_progress,
+    require_influx_token,
+    state,
+    t,
+)
+from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
-from heatwatch.report.loading import InputError, load_registry, rollup_source
+from heatwatch.report.loading import (
+    InputError,
+    Registry,
+    RollupSource,
+    influx_inputs,
+    load_registry,
+    rollup_source,
+    run_dir_inputs,
+)
+from heatwatch.report.season_sections import IssueInfo
 from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
+from streams.settings import InfluxSettings
 
-app = typer.Typer(help="Season stability report (先立后破) and the monthly county report (月报).")
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    from heatwatch.report.season import SeasonOutputs
+
+app = typer.Typer(
+    cls=HeatwatchGroup,
+    help="采暖季稳定性报告（先立后破）与县月报。 Season stability report and the monthly report.",
+)
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "stability.yaml"
 
 STEPS = {
-    "load": "loading rollups and registry",
-    "evaluate": "evaluating households",
-    "ledger": "writing CSV ledger",
-    "xlsx": "writing XLSX ledger",
-    "charts": "drawing charts",
-    "html": "writing HTML",
-    "pdf": "writing PDF",
-    "incidents": "reading incidents",
+    "load": ("读取日汇总与登记册", "loading rollups and registry"),
+    "evaluate": ("逐户评估", "evaluating households"),
+    "ledger": ("写 CSV 台账", "writing CSV ledger"),
+    "xlsx": ("写 XLSX 台账", "writing XLSX ledger"),
+    "charts": ("绘制图表", "drawing charts"),
+    "html": ("写 HTML", "writing HTML"),
+    "pdf": ("写 PDF", "writing PDF"),
+    "notices": ("写村级公示", "writing public notices"),
+    "incidents": ("读取事件", "reading incidents"),
 }
 
 
@@ -38,7 +66,7 @@ def load_policy(path: Path | None) -> StabilityPolicy:
     if path is None and not p.exists():
         return StabilityPolicy()
     if not p.exists():
-        raise InputError(f"policy file not found: {p}")
+        raise CliError(f"找不到稳定性规则文件：{p}", f"policy file not found: {p}")
     return parse_policy(p.read_text(encoding="utf-8"), str(p))
 
 
@@ -47,67 +75,109 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except (InputError, PolicyError, FontMissingError) as exc:
-        console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+        # The report modules word these in English; the headline says where the problem is.
+        where = {
+            InputError: ("输入有误", "input"),
+            PolicyError: ("稳定性规则有误", "policy"),
+            FontMissingError: ("缺少中文字体", "font"),
+        }[type(exc)]
+        raise CliError(f"{where[0]}：{exc}", f"{where[1]}: {exc}", EXIT_INPUT) from None
 
 
 @contextmanager
 def _progress() -> Iterator[object]:
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
+    """A spinner on a terminal; nothing when piped (the result lines say what was written)."""
+    with make_progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()
     ) as prog:
-        task = prog.add_task("starting", total=None)
+        task = prog.add_task(t("开始", "starting"), total=None)
 
         def step(name: str) -> None:
-            prog.update(task, description=STEPS.get(name, name))
+            zh, en = STEPS.get(name, (name, name))
+            prog.update(task, description=t(zh, en))
 
         yield step
-        prog.update(task, description="done")
+        prog.update(task, description=t("完成", "done"))
 
 
-def _lang(lang: str) -> str:
+def _lang(lang: str | None) -> str:
+    """The report's language: --lang of the report, else the command line's."""
+    if lang is None:
+        return state.lang
     if lang not in ("zh", "en"):
-        raise typer.BadParameter("use zh or en", param_hint="--lang")
+        raise typer.BadParameter("zh 或 en / zh or en", param_hint="--lang")
+    state.lang = lang  # type: ignore[assignment]  # the report's language is the output's too
     return lang
 
 
-@app.command()
+SOURCE_OPTION = typer.Option(
+    help="数据来源：run 为重放目录（--run/--rollups），influx 为生产库（HEATWATCH_INFLUX_* 设置，"
+    "--registry 提供登记册）。 run: a replay directory; influx: the production store."
+)
+LANG_HELP = "报告语言：zh 或 en（默认跟随 heatwatch --lang）。 Report language (default: --lang)."
+
+
+@app.command(cls=HeatwatchCommand)
 def season(
-    season: Annotated[str, typer.Option(help="Heating season, e.g. 2021-2022.")],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
+    season: Annotated[str, typer.Option(help="采暖季，例如 2021-2022。 Heating season.")],
+    out: Annotated[Path, typer.Option(help="输出目录。 Output directory.")],
     run: Annotated[
         Path | None,
-        typer.Option(help="Run directory (rollups/household_days.parquet, registry.csv)."),
+        typer.Option(
+            help="运行目录（rollups/household_days.parquet、registry.csv）。 Run directory."
+        ),
     ] = None,
     rollups: Annotated[
-        Path | None, typer.Option(help="Rollups file (.parquet or .jsonl) instead of --run.")
+        Path | None,
+        typer.Option(help="日汇总文件（.parquet/.jsonl），代替 --run。 Rollups file instead."),
     ] = None,
-    registry: Annotated[Path | None, typer.Option(help="Registry CSV.")] = None,
-    county: Annotated[str | None, typer.Option(help="Only this county (registry name).")] = None,
+    registry: Annotated[
+        Path | None, typer.Option(help="用户登记册（台账）CSV。 Registry CSV.")
+    ] = None,
+    county: Annotated[
+        str | None, typer.Option(help="只出该县（登记册中的名称）。 Only this county.")
+    ] = None,
     policy: Annotated[
-        Path | None, typer.Option(help="Stability policy YAML (default deploy/policy).")
+        Path | None,
+        typer.Option(help="稳定性规则 YAML（默认 deploy/policy）。 Stability policy YAML."),
     ] = None,
-    lang: Annotated[str, typer.Option(help="zh (default) or en.")] = "zh",
+    lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
+    issuer: Annotated[
+        str, typer.Option(help="印在报告和公示上的出具单位。 Issuing unit printed on the report.")
+    ] = "",
+    contact: Annotated[
+        str, typer.Option(help="公示异议受理方式。 Where objections to a notice go.")
+    ] = "",
+    issue_date: Annotated[
+        str | None,
+        typer.Option(help="出具日期 YYYY-MM-DD（默认今天，北京时间）。 Date of issue."),
+    ] = None,
+    notice_days: Annotated[
+        int, typer.Option(help="公示期（天）。 Public notice period, days.")
+    ] = 7,
+    notices: Annotated[
+        bool | None,
+        typer.Option(
+            "--notices/--no-notices",
+            help="写出各村公示（默认仅在 --county 时）。 Per-village public notices.",
+        ),
+    ] = None,
+    source: Annotated[str, SOURCE_OPTION] = "run",
 ) -> None:
-    """Household-by-household stability verdicts: PDF, HTML, XLSX and CSV."""
+    """逐户稳定运行结论（可否拆除原取暖设施）：报告 PDF/HTML、XLSX/CSV 台账、村级公示。
+    Household-by-household stability verdicts: report, ledger and public notices."""
     from heatwatch.report.season import run_season
 
     lang = _lang(lang)
     with _errors():
         pol = load_policy(policy)
-        if rollups is None and run is None:
-            raise InputError("give --run DIR, or --rollups FILE (and --registry FILE)")
-        rpath = rollups or _run_rollups(run)  # type: ignore[arg-type]
-        reg_path = registry or (run / "registry.csv" if run else None)
+        issue = _issue_info(issuer, contact, issue_date, notice_days)
         t0 = time.perf_counter()
         with _progress() as step:
-            reg = load_registry(reg_path) if reg_path and (registry or reg_path.exists()) else None
+            step("load")  # type: ignore[operator]
+            src, reg = _season_inputs(_source(source), run, rollups, registry, county)
             res = run_season(
-                rollup_source(rpath),
+                src,
                 reg,
                 pol,
                 season,
@@ -115,44 +185,151 @@ def season(
                 lang,
                 county,
                 step=step,  # type: ignore[arg-type]
+                issue=issue,
+                notices=notices,
             )
-        r = res.result
-        counts = {
-            v: int((r.verdict == i).sum())
-            for i, v in enumerate(("eligible", "not_yet", "insufficient_data"))
-        }
-        console.print(
-            f"{res.households} households, {res.rows} rollup rows in "
-            f"{time.perf_counter() - t0:.1f}s: {counts}"
+        _print_season(res, time.perf_counter() - t0)
+
+
+def _source(source: str) -> str:
+    if source not in ("run", "influx"):
+        raise typer.BadParameter("run 或 influx / run or influx", param_hint="--source")
+    return source
+
+
+def _influx_settings() -> InfluxSettings:
+    """``HEATWATCH_INFLUX_*``; the report's own (read-only) token must be set."""
+    settings = InfluxSettings()
+    require_influx_token(settings)
+    return settings
+
+
+def _season_inputs(
+    source: str,
+    run: Path | None,
+    rollups: Path | None,
+    registry: Path | None,
+    county: str | None,
+) -> tuple[RollupSource, Registry | None]:
+    if source == "influx":
+        inputs = influx_inputs(_influx_settings(), registry, incidents=False, county=county)
+        assert inputs.rollups is not None
+        return inputs.rollups, inputs.registry
+    if rollups is None and run is None:
+        raise CliError(
+            "请给出 --run 运行目录，或 --rollups 日汇总文件（及 --registry 登记册）。",
+            "give --run DIR, or --rollups FILE (and --registry FILE).",
         )
-        for p in (res.pdf, res.html, res.xlsx, res.csv):
-            console.print(f"  wrote {p}")
+    rpath = rollups or _run_rollups(run)  # type: ignore[arg-type]
+    reg_path = registry or (run / "registry.csv" if run else None)
+    reg = load_registry(reg_path) if reg_path and (registry or reg_path.exists()) else None
+    return rollup_source(rpath), reg
+
+
+def _issue_info(issuer: str, contact: str, issue_date: str | None, days: int) -> IssueInfo:
+    try:
+        issued = date.fromisoformat(issue_date) if issue_date else None
+    except ValueError:
+        raise CliError(
+            f"--issue-date 应形如 2022-03-20，收到 {issue_date!r}",
+            f"--issue-date must look like 2022-03-20, got {issue_date!r}",
+        ) from None
+    if days < 1:
+        raise CliError(
+            f"--notice-days 至少为 1，收到 {days}", f"--notice-days must be at least 1, got {days}"
+        )
+    return IssueInfo(issuer=issuer, contact=contact, issued_on=issued, notice_days=days)
+
+
+def _print_season(res: SeasonOutputs, seconds: float) -> None:
+    r = res.result
+    counts = [
+        (code, int((r.verdict == i).sum()))
+        for i, code in enumerate(("eligible", "not_yet", "insufficient_data"))
+    ]
+    console.print(
+        t(
+            f"{res.households:,} 户、{res.rows:,} 行日汇总，用时 {seconds:.1f} 秒：",
+            f"{res.households:,} households, {res.rows:,} rollup rows in {seconds:.1f} s: ",
+        )
+        + t("，", ", ").join(
+            f"{label(VERDICTS, code, state.lang)} {n:,}" + t(" 户", "") for code, n in counts
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not r.fully_covered:
+        console.print(
+            t(
+                f"[yellow]注意：[/]数据只覆盖 {r.data_span}，不是整个采暖季：不给出“暂不拆除”结论（见报告）",
+                f"[yellow]warning:[/] the data cover only {r.data_span}, not the whole season: "
+                "no not_yet verdicts (see the report)",
+            ),
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    _print_written(*res.files)
+
+
+def _print_written(*paths: Path) -> None:
+    for p in paths:
+        console.print(t(f"  已写出 {p}", f"  wrote {p}"), highlight=False, soft_wrap=True)
 
 
 def _run_rollups(run: Path) -> Path:
     if not run.is_dir():
-        raise InputError(f"run directory not found: {run}")
+        # Both languages in one line: scripts and tests match the English words.
+        raise CliError(
+            f"找不到运行目录 {run}（run directory not found）", f"run directory not found: {run}"
+        )
     for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
         if (run / cand).exists():
             return run / cand
-    raise InputError(
+    raise CliError(
+        f"{run} 中没有日汇总：应有 {run}/rollups/household_days.parquet（由 heatwatch replay "
+        "写出），或用 --rollups 指定文件。",
         f"no rollups in {run}: expected {run}/rollups/household_days.parquet "
-        "(written by the embedded runner) or pass --rollups FILE"
+        "(written by heatwatch replay) or pass --rollups FILE.",
     )
 
 
-@app.command()
+@app.command(cls=HeatwatchCommand)
 def monthly(
-    month: Annotated[str, typer.Option(help="Month, e.g. 2021-12.")],
-    run: Annotated[Path, typer.Option(help="Run directory (incidents.jsonl, rollups).")],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
-    lang: Annotated[str, typer.Option(help="zh (default) or en.")] = "zh",
+    month: Annotated[str, typer.Option(help="月份，例如 2021-12。 Month.")],
+    out: Annotated[Path, typer.Option(help="输出目录。 Output directory.")],
+    run: Annotated[
+        Path | None,
+        typer.Option(help="运行目录（incidents.jsonl、日汇总）。 Run directory."),
+    ] = None,
+    registry: Annotated[
+        Path | None, typer.Option(help="用户登记册（台账）CSV。 Registry CSV.")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
+    source: Annotated[str, SOURCE_OPTION] = "run",
 ) -> None:
-    """Monthly report to the Leading Group Office: HTML, PDF and CSV."""
+    """给领导小组办公室的县月报：HTML、PDF、CSV。 Monthly report to the Leading Group
+    Office: HTML, PDF and CSV."""
     from heatwatch.report.monthly import run_monthly
 
     lang = _lang(lang)
     with _errors(), _progress() as step:
-        res = run_monthly(month, run, out, lang, step=step)  # type: ignore[arg-type]
-    for p in res:
-        console.print(f"  wrote {p}")
+        if _source(source) == "influx":
+            inputs = influx_inputs(_influx_settings(), registry)
+        elif run is None:
+            raise CliError(
+                "请给出 --run 运行目录（或 --source influx）。",
+                "give --run DIR (or --source influx).",
+            )
+        else:
+            inputs = run_dir_inputs(run, registry)
+        res = run_monthly(
+            month,
+            inputs.incidents,
+            inputs.rollups,
+            inputs.registry,
+            out,
+            lang,
+            step=step,  # type: ignore[arg-type]
+        )
+    _print_written(*res)

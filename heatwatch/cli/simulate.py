@@ -6,48 +6,69 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from producers.simulate import SimulationConfig
+from heatwatch.cli.common import CliError, console, make_progress, state, t
+from heatwatch.contract.glossary import DATA_FAULTS, INCIDENT_KINDS, label
+from producers.simulate import SimulationConfig, SimulationResult
 from producers.simulate import simulate as run_simulation
 
-app = typer.Typer(help="Synthetic fleet simulator with fault injection and ground truth.")
-console = Console()
+app = typer.Typer(help="模拟用户群，注入故障并写出标准答案。 Synthetic fleet simulator.")
+
+FILE_NAMES = {
+    "registry": ("登记册", "registry"),
+    "readings": ("读数", "readings"),
+    "ground_truth": ("标准答案", "ground truth"),
+    "fleet": ("设施清单", "fleet"),
+}
 
 
 @app.command()
 def simulate(
-    households: Annotated[int, typer.Option(help="Number of households in the registry.")] = 3000,
-    days: Annotated[int, typer.Option(help="Days to simulate.")] = 3,
+    households: Annotated[
+        int, typer.Option(min=1, help="登记册中的用户数。 Households in the registry.")
+    ] = 3000,
+    days: Annotated[int, typer.Option(min=1, help="模拟天数。 Days to simulate.")] = 3,
     start: Annotated[
-        str, typer.Option(help="Start (ISO 8601 with offset).")
+        str, typer.Option(help="开始时间（ISO 8601，带时区）。 Start (ISO 8601 with offset).")
     ] = "2021-12-01T00:00:00+08:00",
-    seed: Annotated[int, typer.Option(help="Seed (same seed -> byte-identical output).")] = 7,
-    interval: Annotated[int, typer.Option("--interval", help="Meter interval, seconds.")] = 900,
+    seed: Annotated[
+        int, typer.Option(help="随机种子（同种子同输出）。 Seed (same seed, same bytes).")
+    ] = 7,
+    interval: Annotated[
+        int, typer.Option("--interval", help="电表采集间隔（秒）。 Meter interval, seconds.")
+    ] = 900,
     batches: Annotated[
-        bool, typer.Option("--batches/--no-batches", help="Concentrator batches.")
+        bool,
+        typer.Option("--batches/--no-batches", help="按集中器批量上报。 Concentrator batches."),
     ] = False,
-    faults: Annotated[bool, typer.Option("--faults/--no-faults", help="Inject faults.")] = True,
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("sim-out"),
+    faults: Annotated[
+        bool, typer.Option("--faults/--no-faults", help="注入故障。 Inject faults.")
+    ] = True,
+    out: Annotated[Path, typer.Option("--out", help="输出目录。 Output directory.")] = Path(
+        "sim-out"
+    ),
 ) -> None:
-    """Simulate the fleet and write registry.csv, readings.jsonl, ground_truth.jsonl, fleet.json."""
-    config = SimulationConfig(
-        households=households,
-        days=days,
-        start=start,
-        seed=seed,
-        interval_s=interval,
-        batches=batches,
-        faults=faults,
-    )
-    with Progress(
-        TextColumn("[bold]simulating"),
+    """模拟用户群并写出 registry.csv、readings.jsonl、ground_truth.jsonl、fleet.json。
+    Simulate the fleet and write registry.csv, readings.jsonl, ground_truth.jsonl, fleet.json."""
+    try:
+        config = SimulationConfig(
+            households=households,
+            days=days,
+            start=start,
+            seed=seed,
+            interval_s=interval,
+            batches=batches,
+            faults=faults,
+        )
+    except ValueError as exc:
+        raise CliError(f"模拟参数有误：{exc}", f"invalid simulation settings: {exc}") from exc
+    with make_progress(
+        TextColumn("[bold]" + t("模拟中", "simulating")),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} intervals"),
+        TextColumn("{task.completed}/{task.total} " + t("个采集周期", "intervals")),
         TimeElapsedColumn(),
-        console=console,
     ) as progress:
         task = progress.add_task("simulate", total=None)
 
@@ -55,20 +76,31 @@ def simulate(
             progress.update(task, completed=done, total=total)
 
         result = run_simulation(config, out, progress=tick)
-    table = Table(title=f"wrote {result.out_dir}")
-    table.add_column("item")
-    table.add_column("value", justify="right")
-    for name, path in result.files.items():
-        table.add_row(name, str(path))
-    table.add_row("households", f"{result.households:,}")
-    table.add_row("feeders / gas stations", f"{result.feeders:,} / {result.stations:,}")
-    table.add_row("lines / readings", f"{result.lines:,} / {result.readings:,}")
-    table.add_row("MB written", f"{result.bytes_written / 1e6:,.1f}")
-    table.add_row("expected incidents", f"{result.incidents:,}")
-    for kind, n in sorted(result.ground_truth_counts.items()):
-        table.add_row(f"  ground truth: {kind}", f"{n:,}")
-    table.add_row("seconds", f"{result.seconds:.1f}")
-    console.print(table)
+    console.print(_result_table(result), soft_wrap=True)
+
+
+def _result_table(r: SimulationResult) -> Table:
+    table = Table(title=t(f"已写出 {r.out_dir}", f"wrote {r.out_dir}"))
+    table.add_column(t("项目", "item"))
+    table.add_column(t("数值", "value"), justify="right")
+    for name, path in r.files.items():
+        zh, en = FILE_NAMES.get(name, (name, name))
+        table.add_row(t(zh, en), str(path))
+    table.add_row(t("用户数", "households"), f"{r.households:,}")
+    table.add_row(
+        t("台区 / 燃气调压站", "feeders / gas stations"),
+        f"{r.feeders:,} / {r.stations:,}",
+    )
+    table.add_row(t("行数 / 读数", "lines / readings"), f"{r.lines:,} / {r.readings:,}")
+    table.add_row(t("写入 MB", "MB written"), f"{r.bytes_written / 1e6:,.1f}")
+    table.add_row(t("应检出事件", "expected incidents"), f"{r.incidents:,}")
+    for kind, n in sorted(r.ground_truth_counts.items()):
+        vocabulary = INCIDENT_KINDS if kind in INCIDENT_KINDS else DATA_FAULTS
+        table.add_row(
+            "  " + t("标准答案：", "ground truth: ") + label(vocabulary, kind, state.lang), f"{n:,}"
+        )
+    table.add_row(t("用时（秒）", "seconds"), f"{r.seconds:.1f}")
+    return table
 
 
 if __name__ == "__main__":

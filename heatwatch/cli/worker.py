@@ -9,44 +9,52 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.error import URLError
+from urllib.request import urlopen
 
 import typer
 
-from streams.security import InsecureTransportError, check_transport
-from streams.settings import (
-    DetectionEnvSettings,
-    InfluxSettings,
-    KafkaSettings,
-    MissingSecretError,
-    WorkerSettings,
+from heatwatch.cli.common import (
+    EXIT_UNREACHABLE,
+    INSECURE_HELP,
+    CliError,
+    kafka_errors,
+    load_registry_or_exit,
+    refuse_unprotected,
 )
-from streams.topics import TopicSetupError, ensure_topics
+from heatwatch.cli.season import detection_settings
+from streams.settings import InfluxSettings, KafkaSettings, WorkerSettings
+from streams.topics import ensure_topics
 
-INSECURE_HELP = (
-    "Allow HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT (no TLS, no authentication): "
-    "local experiments only. Also HEATWATCH_ALLOW_INSECURE=1."
+app = typer.Typer(
+    help="生产链路：Kafka → Faust → InfluxDB。 Kafka → Faust → InfluxDB production path."
 )
-
-app = typer.Typer(help="Kafka → Faust → InfluxDB production path.")
 
 
 @app.command("worker")
 def worker(
-    registry: Annotated[Path | None, typer.Option(help="Household registry CSV.")] = None,
-    bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
-    topic: Annotated[str | None, typer.Option(help="Telemetry topic.")] = None,
-    bucket: Annotated[str | None, typer.Option(help="InfluxDB bucket.")] = None,
-    app_id: Annotated[str | None, typer.Option(help="Consumer group / Faust app id.")] = None,
-    store: Annotated[str | None, typer.Option(help="rocksdb:// or memory://")] = None,
-    web_port: Annotated[int | None, typer.Option(help="Faust web port.")] = None,
-    loglevel: Annotated[str | None, typer.Option(help="Log level.")] = None,
+    registry: Annotated[
+        Path | None, typer.Option(help="用户登记册（台账）CSV。 Household registry CSV.")
+    ] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka 地址。 Kafka bootstrap servers.")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="遥测主题。 Telemetry topic.")] = None,
+    bucket: Annotated[str | None, typer.Option(help="InfluxDB 存储桶。 InfluxDB bucket.")] = None,
+    app_id: Annotated[
+        str | None, typer.Option(help="消费组 / Faust 应用 id。 Consumer group / Faust app id.")
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="状态存储：rocksdb:// 或 memory://。 State store.")
+    ] = None,
+    web_port: Annotated[int | None, typer.Option(help="Faust 网页端口。 Faust web port.")] = None,
+    loglevel: Annotated[str | None, typer.Option(help="日志级别。 Log level.")] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help=INSECURE_HELP, envvar="HEATWATCH_ALLOW_INSECURE")
     ] = False,
 ) -> None:
-    """Run a Faust worker: telemetry from Kafka, incidents and metrics to InfluxDB."""
-    from heatwatch.formats.registry_csv import load_registry_csv
-
+    """运行处理程序：从 Kafka 读遥测，把事件与指标写入 InfluxDB。 Run a Faust worker:
+    telemetry from Kafka, incidents and metrics to InfluxDB."""
     kafka = KafkaSettings()
     influx = InfluxSettings()
     settings = WorkerSettings()
@@ -67,14 +75,31 @@ def worker(
         if value is not None:
             updates[name] = value
     settings = settings.model_copy(update=updates)
-    try:  # refuse before touching Kafka: one line naming what is missing, never a value
-        check_transport(kafka, insecure=insecure)
-        influx.require_token()
-    except (InsecureTransportError, MissingSecretError) as exc:
-        typer.echo(f"heatwatch worker: refused: {exc}", err=True)
-        raise typer.Exit(2) from None
-    households, _ = load_registry_csv(settings.registry)
-    run_worker(households, DetectionEnvSettings().core(), kafka, influx, settings)
+    # Refuse before anything connects (or is read): one line naming what is missing, never a value.
+    refuse_unprotected(kafka, insecure=insecure, influx=influx)
+    households = load_registry_or_exit(settings.registry)
+    check_influx(influx.url)
+    with kafka_errors(kafka.bootstrap):
+        # Reach the broker before Faust starts: its own failure is a long log, not a sentence.
+        ensure_topics(kafka, kafka.partitions)
+        run_worker(households, detection_settings(), kafka, influx, settings)
+
+
+def check_influx(url: str, timeout_s: float = 5.0) -> None:
+    """InfluxDB's /health answers, or one sentence naming the URL and the setting to change."""
+    health = url.rstrip("/") + "/health"
+    try:
+        with urlopen(health, timeout=timeout_s) as response:
+            response.read()
+    except (URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CliError(
+            f"连不上 InfluxDB（{url}）：{reason}。请确认 InfluxDB 已启动，"
+            "或用环境变量 HEATWATCH_INFLUX_URL 指定地址。",
+            f"cannot reach InfluxDB at {url}: {reason}. Start InfluxDB, or set the address "
+            "with HEATWATCH_INFLUX_URL.",
+            EXIT_UNREACHABLE,
+        ) from exc
 
 
 def run_worker(
@@ -89,11 +114,7 @@ def run_worker(
     from streams.app import build_app
 
     logging.basicConfig(level=settings.loglevel.upper())
-    try:
-        ensure_topics(kafka, kafka.partitions)
-    except TopicSetupError as exc:
-        typer.echo(f"heatwatch worker: {exc}", err=True)
-        raise typer.Exit(2) from None
+    ensure_topics(kafka, kafka.partitions)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     built = build_app(list(households), detection, kafka, influx, settings)
     worker = faust.Worker(built.app, loglevel=settings.loglevel, quiet=True)

@@ -71,7 +71,7 @@ PRIORITY_GROUPS: dict[str, Term] = {
 }
 
 VERDICTS: dict[str, Term] = {
-    "eligible": Term("可拆除", "eligible"),
+    "eligible": Term("可拆除旧取暖设施", "old heating may be removed"),
     "not_yet": Term("暂不拆除", "not yet"),
     "insufficient_data": Term("数据不足", "insufficient data"),
 }
@@ -112,3 +112,129 @@ def by_lang(vocabulary: dict[str, Term]) -> dict[str, dict[str, str]]:
         "zh": {code: term.zh for code, term in vocabulary.items()},
         "en": {code: term.en for code, term in vocabulary.items()},
     }
+
+
+# ============================================================================ dispatch-ux block
+# Dashboard columns, facility states and alert wording (issue 13). Kept in one block so
+# parallel glossary additions merge cleanly.
+
+# Column / field names as the screens show them (Grafana display names, alert text).
+FIELDS: dict[str, Term] = {
+    "_time": Term("时间", "time"),
+    "county": Term("县（市、区）", "county"),
+    "village": Term("村", "village"),
+    "feeder_id": Term("台区编号", "feeder id"),
+    "station_id": Term("燃气调压站编号", "gas station id"),
+    "household_id": Term("用户编号", "household id"),
+    "incident_id": Term("事件编号", "incident id"),
+    "kind": Term("事件类型", "incident kind"),
+    "severity": Term("级别", "severity"),
+    "state": Term("状态", "state"),
+    "entity_type": Term("对象类型", "entity type"),
+    "entity_id": Term("对象编号", "entity id"),
+    "entity": Term("设施类型", "facility type"),
+    "name": Term("设施编号", "facility id"),
+    "households_affected": Term("影响户数", "households affected"),
+    "priority_households": Term("重点群体户数", "priority households"),
+    "started_at": Term("开始时间", "started at"),
+    "duration_s": Term("持续时长", "duration"),
+    "kw": Term("当前负荷", "load"),
+    "rated_kva": Term("额定容量", "rated capacity"),
+    "load_ratio": Term("负载率", "load ratio"),
+    "overloaded": Term("是否过载", "overloaded"),
+    "quota_m3": Term("合同气量", "contracted quota"),
+    "used_m3": Term("已用气量", "used"),
+    "remaining_m3": Term("剩余气量", "remaining"),
+    "burn_m3_per_day": Term("日均用气", "daily burn"),
+    "days_left": Term("可用天数", "days left"),
+    "exhaustion": Term("预计耗尽日期", "projected exhaustion"),
+    "households_at_risk": Term("风险户数", "households at risk"),
+    "retrofit_type": Term("改造类型", "retrofit type"),
+    "priority_group": Term("重点群体", "priority group"),
+    "outage_min": Term("停电时长", "outage"),
+    "shortfall_min": Term("缺气时长", "gas shortfall"),
+    "interruptions": Term("中断次数", "interruptions"),
+    "availability": Term("供热可用率", "heating availability"),
+    "delivered_m3": Term("实际供气量", "delivered"),
+    "expected_m3": Term("应供气量", "expected"),
+    "valley_share_mean": Term("谷电占比（平均）", "valley share (mean)"),
+    "valley_share_min": Term("谷电占比（最低）", "valley share (minimum)"),
+    "coverage": Term("数据覆盖率", "data coverage"),
+}
+
+INCIDENT_STATES: dict[str, Term] = {
+    "open": Term("进行中", "open"),
+    "resolved": Term("已恢复", "resolved"),
+}
+
+# Map markers: 0 ok, 1 strained, 2 failing (dispatch overview geomap).
+FACILITY_STATES: dict[str, Term] = {
+    "0": Term("正常", "ok"),
+    "1": Term("紧张", "strained"),
+    "2": Term("故障", "failing"),
+}
+
+YES_NO: dict[str, Term] = {
+    "0": Term("否", "no"),
+    "1": Term("是", "yes"),
+}
+
+# Data faults the simulator injects besides incidents (ground truth of the input path).
+DATA_FAULTS: dict[str, Term] = {
+    "duplicates": Term("重复读数", "duplicate readings"),
+    "late": Term("迟到读数", "late readings"),
+    "malformed": Term("畸形行", "malformed lines"),
+}
+
+# Who answers for a kind (alert routing) and the first thing the on-call person does.
+RESPONDERS: dict[str, Term] = {
+    "power": Term("供电公司值班", "power company on-call"),
+    "gas": Term("燃气公司值班", "gas company on-call"),
+    "heat": Term("供热单位值班", "heat operator on-call"),
+    "county_office": Term("县清洁办", "county clean-heating office"),
+    "platform": Term("平台运维", "platform operations"),
+}
+
+RUNBOOKS: dict[str, Term] = {
+    "household_outage": Term(
+        "联系供电所核实该户电表与进户线；先查是否为台区停电的一部分",
+        "Call the power supply station to check the meter and service line; first check "
+        "whether it is part of a feeder outage",
+    ),
+    "comm_loss": Term(
+        "联系供电公司采集运维，检查集中器在线状态；停电与通信中断先区分",
+        "Call the grid's metering operations to check the concentrator is online; tell "
+        "outage from communication loss first",
+    ),
+    "feeder_outage": Term(
+        "立即电话供电公司调度，确认台区故障与抢修到达时间；优先通知重点群体户",
+        "Phone the power company's dispatch now: confirm the feeder fault and repair ETA; "
+        "notify priority-group households first",
+    ),
+    "peak_charging": Term(
+        "通知供电所检查蓄热式电暖器的谷段定时设置",
+        "Ask the power supply station to check the storage heaters' valley-tariff timers",
+    ),
+    "feeder_overload": Term(
+        "电话供电公司调度核实台区负荷，必要时错峰或临时增容",
+        "Phone the power company's dispatch to check the feeder load; stagger charging or "
+        "add temporary capacity if needed",
+    ),
+    "gas_low_pressure": Term(
+        "联系燃气公司检查调压站出口压力和入户阀门",
+        "Call the gas company to check the station's outlet pressure and the service valves",
+    ),
+    "gas_supply_shortfall": Term(
+        "立即电话燃气公司调度，核实气源与调压站出口压力；准备重点群体应急供暖",
+        "Phone the gas company's dispatch now: check supply and station outlet pressure; "
+        "prepare emergency heating for priority groups",
+    ),
+    "gas_quota_risk": Term(
+        "通知县清洁办与燃气公司核对合同气量，提前协调追加气量",
+        "Tell the county office and the gas company to check the contracted quota and "
+        "arrange extra volume in time",
+    ),
+}
+# The contract's heating devices include solar thermal collectors (solar heating retrofits).
+HEATING_DEVICES.setdefault("solar_thermal", Term("太阳能集热器", "solar thermal collector"))
+# ============================================================================ end dispatch-ux

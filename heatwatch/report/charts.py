@@ -34,26 +34,44 @@ def _png(fig: object) -> bytes:
     return buf.getvalue()
 
 
-def availability_histogram(
-    availability: np.ndarray, threshold: float, title: str, ylabel: str
+def availability_matrix(
+    mean_availability: np.ndarray,
+    households: np.ndarray,
+    counties: list[str],
+    retrofits: list[str],
+    threshold: float,
+    title: str,
 ) -> bytes:
+    """Heat map county × retrofit type of mean availability (%), households in brackets;
+    cells below ``threshold`` in red shades, empty cells blank."""
     plt = _plt()
-    a = availability[~np.isnan(availability)] * 100
-    lo = min(90.0, float(np.floor(threshold * 100)) - 2)
-    clipped = np.clip(a, lo, 100)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    bins = np.linspace(lo, 100, 41)
-    ax.hist(clipped, bins=bins, color="#4a7fb5", edgecolor="white", linewidth=0.3)
-    ax.axvline(threshold * 100, color="#b22222", linestyle="--", linewidth=1.2)
-    ax.text(threshold * 100, ax.get_ylim()[1] * 0.92, f" {threshold:.0%}", color="#b22222")
-    ax.set_xlabel(f"% (≤{lo:g}% → {lo:g})")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    n_c, n_r = len(counties), len(retrofits)
+    fig, ax = plt.subplots(figsize=(1.4 + 0.95 * max(n_r, 1), 0.9 + 0.4 * max(n_c, 1)))
+    shown = np.where(households > 0, mean_availability * 100, np.nan)
+    lo = min(float(np.nanmin(shown)) if np.isfinite(shown).any() else 100.0, threshold * 100)
+    im = ax.imshow(shown, cmap="RdYlGn", vmin=max(lo - 1, 0), vmax=100, aspect="auto")
+    for i in range(n_c):
+        for j in range(n_r):
+            if households[i, j] > 0:
+                # dark ends of the colour scale get white text
+                share = (shown[i, j] - im.norm.vmin) / max(im.norm.vmax - im.norm.vmin, 1e-9)
+                ink = "white" if share > 0.8 or share < 0.15 else "black"
+                ax.text(j, i, f"{shown[i, j]:.1f}\n({int(households[i, j])})", ha="center",
+                        va="center", fontsize=8, color=ink)  # fmt: skip
+    ax.set_xticks(range(n_r), retrofits, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(n_c), counties, fontsize=8)
+    fig.colorbar(im, ax=ax, label="%", shrink=0.8)
+    ax.set_title(title, fontsize=9)
     return _png(fig)
 
 
 def interruptions_by_month(
-    months: list[date], counties: list[str], by_month: np.ndarray, title: str, ylabel: str
+    months: list[date],
+    counties: list[str],
+    by_month: np.ndarray,
+    title: str,
+    ylabel: str,
+    xlabel: str = "",
 ) -> bytes:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -64,40 +82,12 @@ def interruptions_by_month(
     for k, c in enumerate(order):
         ax.bar(x, by_month[c], bottom=bottom, label=counties[c], color=cmap(k % 20), width=0.7)
         bottom += by_month[c]
+    for xi, total in zip(x, bottom, strict=True):
+        ax.text(xi, total, f"{int(total)}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, [m.strftime("%Y-%m") for m in months])
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     if len(counties):
         ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _png(fig)
-
-
-def village_map(
-    lon: np.ndarray,
-    lat: np.ndarray,
-    households: np.ndarray,
-    share_bad: np.ndarray,
-    title: str,
-    cbar_label: str,
-) -> bytes:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    ok = ~(np.isnan(lon) | np.isnan(lat))
-    size = 4 + 40 * np.sqrt(households[ok] / max(float(households[ok].max(initial=1)), 1.0))
-    sc = ax.scatter(
-        lon[ok],
-        lat[ok],
-        s=size,
-        c=share_bad[ok] * 100,
-        cmap="RdYlGn_r",
-        vmin=0,
-        vmax=100,
-        alpha=0.75,
-        linewidths=0,
-    )
-    fig.colorbar(sc, ax=ax, label=cbar_label + " %")
-    ax.set_xlabel("lon")
-    ax.set_ylabel("lat")
-    ax.set_title(title)
-    ax.set_aspect(1.25)
     return _png(fig)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from heatwatch.contract.glossary import (
     INCIDENT_KINDS,
+    NOUNS,
     PRIORITY_GROUPS,
     RETROFIT_TYPES,
+    VERDICTS,
     by_lang,
 )
 
@@ -89,6 +91,52 @@ T: dict[str, dict[str, str]] = {
         "monthly_summary": "分县汇总",
         "household_interruptions": "用户中断次数",
         "no_incidents": "本月无事件。",
+        "generated_bj": "生成时间（北京时间）",
+        "issuer": "发文单位",
+        "issue_date": "发布日期",
+        "to_fill": "________________",
+        "approval": "审核与批准",
+        "prepared_by": "编制人（签字）",
+        "reviewed_by": "审核人（签字）",
+        "approved_by": "批准人（签字）",
+        "seal": "发文单位（盖章）",
+        "sign_date": "日期",
+        "coverage_warning": "注意：数据未覆盖整个采暖季。数据只覆盖 {span}，而 {season} 采暖季为 "
+        "{season_span}。本报告不是整季结论：目前未达标的户列为“数据不足”，不作“暂不拆除”结论；"
+        "请在采暖季结束、数据完整后重新生成。",
+        "coverage_ok": "数据覆盖整个采暖季（{span}）。",
+        "eligible_list": "可拆除旧取暖设施户名单",
+        "insufficient_list": "数据不足户：需修复计量或通信的表计工作清单",
+        "days_missing": "缺数据天数",
+        "county_lists": "分县名单",
+        "notice_title": "{village}（{county}）清洁取暖旧取暖设施拆除公示",
+        "notice_intro": "根据 {season} 采暖季运行监测数据，按“先立后破、不立不破”原则，"
+        "对本村清洁取暖改造户逐户判定如下。只公示户号，不公开姓名、电话和住址。",
+        "notice_period": "公示期：{start} 至 {end}（共 {days} 天）。",
+        "notice_objection": "如对结论有异议，请在公示期内向{issuer}提出（{contact}），写明户号和理由；"
+        "逾期未提出的视为无异议。",
+        "notice_doc_title": "{season} 采暖季旧取暖设施拆除公示（分村）",
+        "row_no": "序号",
+        "chart_avail_matrix": "各县分改造类型的平均供热可用率（%，括号内为户数）",
+        "chart_month_y": "中断次数（次）",
+        "hh_ids_only": "户号",
+        "rollup_interruption_hours": "日汇总中断时长(户·小时)",
+        "month_full": "数据覆盖整月 {total} 天（{span}，北京时间）。",
+        "month_partial": "注意：本月只有部分数据，覆盖 {days} / {total} 天（{span}，北京时间）；"
+        "各项数字只反映这段时间。",
+        "definitions": "指标说明",
+        "def_incidents": "本月内发生或持续的事件数；一个事件跨几个月就在每个月各计一次；"
+        "台区停电下的用户停电等下级事件并入上级事件，不单独计数。",
+        "def_households_affected": "受这些事件影响的不同户数，同一户在同一县同一类型中只计一次，"
+        "在合计中也只计一次。",
+        "def_priority_affected": "受影响户中重点群体（学校、幼儿园、养老机构、困难户）的不同户数。",
+        "def_interruption_hours": "用户停电、燃气压力低事件在本月（且在数据范围内）的持续时间之和，"
+        "单位户·小时；未结束的事件只算到数据截止时刻。",
+        "def_household_interruptions": "逐户日汇总中本月开始的停电/供气不足次数之和。",
+        "def_rollup_interruption_hours": "逐户日汇总中本月停电分钟与供气不足分钟之和，折算为户·小时。",
+        "def_shortfall_incidents": "本月内的燃气供应不足（调压站）事件数。",
+        "def_gas_households_affected": "受燃气供应不足或燃气压力低影响的不同户数。",
+        "def_peak_charging_households": "本月出现高峰时段蓄热的不同户数。",
     },
     "en": {
         "season_title": "Clean-heating stability report, heating season {season}",
@@ -96,7 +144,7 @@ T: dict[str, dict[str, str]] = {
         "for removing the old heating",
         "generated": "Generated",
         "scope": "Scope",
-        "whole_city": "whole city",
+        "whole_city": "Whole city",
         "criteria": "Stability criteria",
         "summary_city": "City summary",
         "by_county": "By county",
@@ -167,8 +215,71 @@ T: dict[str, dict[str, str]] = {
         "monthly_summary": "By county",
         "household_interruptions": "Household interruptions",
         "no_incidents": "No incidents this month.",
+        "generated_bj": "Generated (Beijing time)",
+        "issuer": "Issued by",
+        "issue_date": "Date of issue",
+        "to_fill": "________________",
+        "approval": "Review and approval",
+        "prepared_by": "Prepared by (signature)",
+        "reviewed_by": "Reviewed by (signature)",
+        "approved_by": "Approved by (signature)",
+        "seal": "Issuing unit (seal)",
+        "sign_date": "Date",
+        "coverage_warning": "Warning: the data do not cover the whole heating season: they "
+        "cover {span}, the {season} season is {season_span}. This is not a season verdict: "
+        "households failing so far are listed as 'insufficient data', none as 'not yet'; "
+        "generate the report again once the season is over and its data are in.",
+        "coverage_ok": "The data cover the whole heating season ({span}).",
+        "eligible_list": "Households whose old heating may be removed",
+        "insufficient_list": "Insufficient data: work list of meters to fix",
+        "days_missing": "Days missing",
+        "county_lists": "Lists by county",
+        "notice_title": "Public notice: removal of old heating, {village} ({county})",
+        "notice_intro": "From the monitoring data of the {season} heating season, under the rule "
+        "'build the new before breaking the old', each retrofitted household of this village "
+        "was judged as below. Only household numbers are shown: no names, phones or addresses.",
+        "notice_period": "Notice period: {start} to {end} ({days} days).",
+        "notice_objection": "To object to a verdict, contact {issuer} within the notice period "
+        "({contact}) giving the household number and the reason; no objection by then counts "
+        "as agreement.",
+        "notice_doc_title": "Public notices by village, heating season {season}",
+        "row_no": "No.",
+        "chart_avail_matrix": "Mean heat availability by county and retrofit type "
+        "(%, households in brackets)",
+        "chart_month_y": "Interruptions",
+        "hh_ids_only": "Household",
+        "rollup_interruption_hours": "Rollup interruption household-hours",
+        "month_full": "Data cover the whole month, {total} days ({span}, Beijing time).",
+        "month_partial": "Note: only part of this month has data: {days} of {total} days "
+        "({span}, Beijing time); every figure covers that period only.",
+        "definitions": "Definitions",
+        "def_incidents": "incidents that started or lasted in the month; an incident spanning "
+        "months counts once in each; child incidents (e.g. household outages under a feeder "
+        "outage) are part of their parent and not counted again.",
+        "def_households_affected": "distinct households affected by those incidents: once per "
+        "county and kind, and once in each total.",
+        "def_priority_affected": "distinct affected households in a priority group (school, "
+        "kindergarten, elderly home, hardship).",
+        "def_interruption_hours": "duration of household outage and low-pressure incidents "
+        "within the month and the data, summed (household-hours); an open incident counts up "
+        "to the end of the data.",
+        "def_household_interruptions": "outage/shortfall episodes starting in the month, summed "
+        "over the daily household rollups.",
+        "def_rollup_interruption_hours": "outage plus shortfall minutes in the month's daily "
+        "household rollups, in household-hours.",
+        "def_shortfall_incidents": "gas supply shortfall (station) incidents in the month.",
+        "def_gas_households_affected": "distinct households affected by a gas supply shortfall "
+        "or low gas pressure.",
+        "def_peak_charging_households": "distinct households that charged at peak hours.",
     },
 }
+
+
+# Verdict and place words are glossary terms: the report's headers use them, never a copy.
+for _lang in ("zh", "en"):
+    for _code, _term in {**VERDICTS, **{k: NOUNS[k] for k in ("county", "village")}}.items():
+        # as a column header: "Not yet", "County"
+        T[_lang][_code] = _term.zh if _lang == "zh" else _term.en[:1].upper() + _term.en[1:]
 
 
 def t(lang: str, key: str, **kw: object) -> str:

@@ -45,10 +45,13 @@ def write_xlsx(
     widths: Sequence[float] | None = None,
     *,
     fast: bool = True,
+    percent: Sequence[int] = (),
 ) -> None:
     """xlsxwriter in constant_memory mode: rows are flushed as written (bounded memory).
 
-    ``fast=False`` forces xlsxwriter's per-cell path (same file, used by the tests).
+    ``percent``: columns of shares (0.9914) shown as percentages (99.1%) — the cells keep the
+    number, only their format says %. ``fast=False`` forces xlsxwriter's per-cell path (same
+    file, used by the tests).
     """
     import xlsxwriter
 
@@ -62,18 +65,28 @@ def write_xlsx(
     n = len(columns[0]) if columns else 0
     if n and len({len(c) for c in columns}) != 1:
         raise ValueError("ledger columns differ in length")
-    if not (n and fast and _write_rows_fast(ws, columns)):
-        write_row = ws.write_row
+    pct = wb.add_format({"num_format": "0.0%"})
+    # Style numbers are given on first use; fix them here so both row paths agree.
+    bold._get_xf_index()
+    pct._get_xf_index()
+    styles = {j: pct for j in percent}
+    if not (n and fast and _write_rows_fast(ws, columns, styles)):
+        write = ws.write
         for i, row in enumerate(zip(*columns, strict=True), start=1):
-            write_row(i, 0, row)
+            for j, value in enumerate(row):
+                if j in styles and value is not None:
+                    write(i, j, value, styles[j])
+                else:
+                    write(i, j, value)
     if n:
         ws.autofilter(0, 0, n, len(headers) - 1)
     wb.close()
 
 
-def _cell_bodies(ws: Any, values: Sequence[object]) -> list[str | None] | None:
+def _cell_bodies(ws: Any, values: Sequence[object], style: Any = None) -> list[str | None] | None:
     """The XML after ``<c r="A1"`` for each value (``None``: no cell), or None if any value
-    needs xlsxwriter's general path."""
+    needs xlsxwriter's general path. ``style``: a number format for the numbers."""
+    num = _num if style is None else _styled_num(style._get_xf_index())
     from xlsxwriter.utility import _preserve_whitespace
 
     cache: dict[object, str | None] = {"": None}  # "" is a blank cell, like None
@@ -85,9 +98,11 @@ def _cell_bodies(ws: Any, values: Sequence[object]) -> list[str | None] | None:
             body = cache.get(v, _MISSING)
             if body is _MISSING:
                 if cls is str:
+                    if style is not None:
+                        return None
                     body = _string_body(ws, cast(str, v), _preserve_whitespace)
                 else:
-                    body = _num(v)
+                    body = num(v)
                 if body is None:
                     return None
                 cache[v] = body
@@ -96,7 +111,7 @@ def _cell_bodies(ws: Any, values: Sequence[object]) -> list[str | None] | None:
         elif cls is float:
             if not math.isfinite(cast(float, v)):
                 return None
-            body = _num(v)
+            body = num(v)
         else:
             return None
         append(body)
@@ -108,6 +123,13 @@ _MISSING = "\x00missing"
 
 def _num(v: object) -> str:
     return f"><v>{v:.16G}</v></c>"
+
+
+def _styled_num(xf_index: int) -> Any:
+    def num(v: object) -> str:
+        return f' s="{xf_index}"><v>{v:.16G}</v></c>'
+
+    return num
 
 
 def _string_body(ws: Any, s: str, preserve: Any) -> str | None:
@@ -126,14 +148,8 @@ def _string_body(ws: Any, s: str, preserve: Any) -> str | None:
     return f' t="inlineStr"><is><t{t_attr}>{s}</t></is></c>'
 
 
-def _write_rows_fast(ws: Any, columns: Sequence[Sequence[object]]) -> bool:
-    """Rows 2.. of the sheet straight into xlsxwriter's constant_memory row-data file.
-
-    Returns False (nothing written) when a value or the xlsxwriter version needs the
-    per-cell path.
-    """
-    from xlsxwriter.utility import xl_col_to_name
-
+def _fast_path_applies(ws: Any) -> bool:
+    """The worksheet is in the state the fast path writes for (else: per-cell path)."""
     needed = (
         "row_data_fh",
         "previous_row",
@@ -151,7 +167,7 @@ def _write_rows_fast(ws: Any, columns: Sequence[Sequence[object]]) -> bool:
         "_escape_control_characters",
         "_escape_data",
     )
-    if not (
+    return bool(
         ws.constant_memory
         and all(hasattr(ws, a) for a in needed)
         and ws.fh is ws.row_data_fh
@@ -163,11 +179,24 @@ def _write_rows_fast(ws: Any, columns: Sequence[Sequence[object]]) -> bool:
         and not ws.write_handlers
         and ws.strings_to_numbers is False
         and all(ci.column_format is None for ci in ws.col_info.values())
-    ):
+    )
+
+
+def _write_rows_fast(
+    ws: Any, columns: Sequence[Sequence[object]], styles: dict[int, Any] | None = None
+) -> bool:
+    """Rows 2.. of the sheet straight into xlsxwriter's constant_memory row-data file.
+
+    Returns False (nothing written) when a value or the xlsxwriter version needs the
+    per-cell path.
+    """
+    from xlsxwriter.utility import xl_col_to_name
+
+    if not _fast_path_applies(ws):
         return False
     bodies: list[list[str | None]] = []
-    for col in columns:
-        col_bodies = _cell_bodies(ws, col)
+    for j, col in enumerate(columns):
+        col_bodies = _cell_bodies(ws, col, (styles or {}).get(j))
         if col_bodies is None:
             return False
         bodies.append(col_bodies)

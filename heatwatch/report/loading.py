@@ -1,13 +1,13 @@
 """Loading rollups, the registry and incidents into the columnar core inputs.
 
-Rollup sources implement :class:`RollupSource`; Parquet and JSONL are implemented here, an
-InfluxDB (`household_day` measurement) source can be added later with the same interface.
+Rollup sources implement :class:`RollupSource`: Parquet and JSONL (a replay directory) and
+InfluxDB (the production store, ``household_day`` measurement) give the same columns.
 """
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -20,10 +20,13 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import PriorityGroup, RetrofitType
+from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.formats.registry_csv import RegistryError, load_registry_csv
 from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
 from heatwatch.report.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
+from streams.settings import InfluxSettings
+from streams.sinks.influx_read import InfluxReader, InfluxReadError
 
 
 class InputError(Exception):
@@ -58,6 +61,10 @@ class RollupSource(Protocol):
         """Rows with ``first <= day <= last`` and (at least) the ``ROLLUP_COLUMNS``."""
         ...
 
+    def day_range(self) -> tuple[date, date] | None:
+        """The first and last day with any rollup (None: no rollups at all)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ParquetRollups:
@@ -81,6 +88,14 @@ class ParquetRollups:
             read_dictionary=DICTIONARY_COLUMNS,
         )
 
+    def day_range(self) -> tuple[date, date] | None:
+        _require(self.path, "daily rollups (Parquet)")
+        try:
+            days = pq.read_table(self.path, columns=["day"]).column("day")
+        except (pa.ArrowInvalid, OSError, KeyError) as exc:
+            raise InputError(f"{self.path}: not a readable rollups file ({exc})") from None
+        return _min_max_day(days)
+
 
 @dataclass(frozen=True)
 class JsonlRollups:
@@ -102,6 +117,16 @@ class JsonlRollups:
                 if first <= hd.day <= last:
                     rows.append(hd.model_dump(mode="python"))
         return pa.Table.from_pylist(rows, schema=ROLLUP_SCHEMA)
+
+    def day_range(self) -> tuple[date, date] | None:
+        return _min_max_day(self.read(date.min, date.max).column("day"))
+
+
+def _min_max_day(days: pa.ChunkedArray) -> tuple[date, date] | None:
+    if len(days) == days.null_count:
+        return None
+    mm = pc.min_max(days)
+    return mm["min"].as_py(), mm["max"].as_py()
 
 
 def rollup_source(path: Path) -> RollupSource:
@@ -126,6 +151,8 @@ def _require(path: Path, what: str) -> None:
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Registry:
+    """The registry in columns (one entry per household), built from the one loader's rows."""
+
     ids: list[str]
     county: list[str]
     village: list[str]
@@ -135,65 +162,63 @@ class Registry:
     lon: np.ndarray
     old_heating_present: np.ndarray  # int8: -1 unknown, 0, 1
     retrofit_completed: np.ndarray  # int32 day number or NO_DATE
+    feeder: list[str] = field(default_factory=list)  # "" when none
+    gas_station: list[str] = field(default_factory=list)
+
+    def subset(self, keep: list[int]) -> Registry:
+        return Registry(
+            ids=[self.ids[i] for i in keep],
+            county=[self.county[i] for i in keep],
+            village=[self.village[i] for i in keep],
+            retrofit=[self.retrofit[i] for i in keep],
+            priority=[self.priority[i] for i in keep],
+            lat=self.lat[keep],
+            lon=self.lon[keep],
+            old_heating_present=self.old_heating_present[keep],
+            retrofit_completed=self.retrofit_completed[keep],
+            feeder=[self.feeder[i] for i in keep] if self.feeder else [],
+            gas_station=[self.gas_station[i] for i in keep] if self.gas_station else [],
+        )
 
 
-REGISTRY_REQUIRED = ["household_id", "county", "village", "retrofit_type", "priority_group"]
-_TRUE = {"true", "1", "yes", "y", "t", "是"}
-_FALSE = {"false", "0", "no", "n", "f", "否"}
-
-
-def load_registry(path: Path) -> Registry:
-    _require(path, "registry CSV")
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in REGISTRY_REQUIRED if c not in header]
-        if missing:
-            raise InputError(f"{path}: registry is missing columns: {', '.join(missing)}")
-        rows = list(reader)
-    retrofits = {r.value for r in RetrofitType}
-    priorities = {p.value for p in PriorityGroup}
-    n = len(rows)
+def registry_from_households(households: Sequence[Household]) -> Registry:
+    n = len(households)
     lat = np.full(n, np.nan)
     lon = np.full(n, np.nan)
     old = np.full(n, -1, np.int8)
     comp = np.full(n, NO_DATE, np.int32)
-    for i, r in enumerate(rows):
-        line = i + 2
-        if not r["household_id"]:
-            raise InputError(f"{path}:{line}: empty household_id")
-        if r["retrofit_type"] not in retrofits:
-            raise InputError(
-                f"{path}:{line}: unknown retrofit_type {r['retrofit_type']!r} "
-                f"(expected one of {', '.join(sorted(retrofits))})"
-            )
-        if r["priority_group"] not in priorities:
-            raise InputError(f"{path}:{line}: unknown priority_group {r['priority_group']!r}")
-        try:
-            if r.get("lat"):
-                lat[i] = float(r["lat"])
-            if r.get("lon"):
-                lon[i] = float(r["lon"])
-            if r.get("retrofit_completed"):
-                comp[i] = day_number(date.fromisoformat(r["retrofit_completed"]))
-        except ValueError as exc:
-            raise InputError(f"{path}:{line}: {exc}") from None
-        ohp = (r.get("old_heating_present") or "").strip().lower()
-        if ohp in _TRUE:
-            old[i] = 1
-        elif ohp in _FALSE:
-            old[i] = 0
+    for i, h in enumerate(households):
+        if h.lat is not None:
+            lat[i] = h.lat
+        if h.lon is not None:
+            lon[i] = h.lon
+        if h.old_heating_present is not None:
+            old[i] = int(h.old_heating_present)
+        if h.retrofit_completed is not None:
+            comp[i] = day_number(h.retrofit_completed)
     return Registry(
-        ids=[r["household_id"] for r in rows],
-        county=[r["county"] for r in rows],
-        village=[r["village"] for r in rows],
-        retrofit=[r["retrofit_type"] for r in rows],
-        priority=[r["priority_group"] for r in rows],
+        ids=[h.household_id for h in households],
+        county=[h.county for h in households],
+        village=[h.village for h in households],
+        retrofit=[h.retrofit_type.value for h in households],
+        priority=[h.priority_group.value for h in households],
         lat=lat,
         lon=lon,
         old_heating_present=old,
         retrofit_completed=comp,
+        feeder=[h.feeder_id or "" for h in households],
+        gas_station=[h.gas_station_id or "" for h in households],
     )
+
+
+def load_registry(path: Path) -> Registry:
+    """The registry through the one loader (``heatwatch.formats.registry_csv``)."""
+    _require(path, "registry CSV")
+    try:
+        households, _ = load_registry_csv(path)
+    except RegistryError as exc:
+        raise InputError(str(exc)) from None
+    return registry_from_households(households)
 
 
 def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -251,41 +276,58 @@ def build_inputs(
         dict_ids, row_dict_code = _household_codes(rollups.column("household_id"))
     else:
         dict_ids, row_dict_code = [], np.empty(0, np.int32)
-
     reg_ids = registry.ids if registry else []
     pos = {h: i for i, h in enumerate(reg_ids)}
     if len(pos) != len(reg_ids):
         raise InputError("registry has duplicate household_id values")
     extra = [h for h in dict_ids if h not in pos]
-    ids = list(reg_ids) + extra
     for j, h in enumerate(extra):
         pos[h] = len(reg_ids) + j
     dict_to_hh = np.array([pos[h] for h in dict_ids], np.int32)
     household = dict_to_hh[row_dict_code] if len(dict_ids) else row_dict_code
+    attrs = _attributes(rollups, registry, row_dict_code, dict_to_hh, len(dict_ids), bool(extra))
+    table = _household_table([*reg_ids, *extra], attrs, registry)
+    return _rollup_columns(rollups, household), table
 
-    # Attributes of households known only from rollups: their first row.
-    county = list(registry.county) if registry else []
-    village = list(registry.village) if registry else []
-    retrofit = list(registry.retrofit) if registry else []
-    priority = list(registry.priority) if registry else []
-    if extra:
-        first = np.full(len(dict_ids), -1, np.int64)
+
+_ATTRIBUTES = ("county", "village", "retrofit_type", "priority_group")
+
+
+def _attributes(
+    rollups: pa.Table,
+    registry: Registry | None,
+    row_dict_code: np.ndarray,
+    dict_to_hh: np.ndarray,
+    n_dict: int,
+    has_extra: bool,
+) -> dict[str, list[str]]:
+    """Registry attributes, then those of households known only from rollups (first row)."""
+    attrs = {
+        "county": list(registry.county) if registry else [],
+        "village": list(registry.village) if registry else [],
+        "retrofit_type": list(registry.retrofit) if registry else [],
+        "priority_group": list(registry.priority) if registry else [],
+    }
+    if has_extra:
+        first = np.full(n_dict, -1, np.int64)
         first[row_dict_code[::-1]] = np.arange(len(row_dict_code) - 1, -1, -1)
-        extra_codes = np.flatnonzero(dict_to_hh >= len(reg_ids))  # in `extra` order
-        take = pa.array(first[extra_codes])
-        for name, out in (
-            ("county", county),
-            ("village", village),
-            ("retrofit_type", retrofit),
-            ("priority_group", priority),
-        ):
-            out.extend(str(x) for x in rollups.column(name).take(take).to_pylist())
+        n_reg = len(registry.ids) if registry else 0
+        take = pa.array(first[np.flatnonzero(dict_to_hh >= n_reg)])  # in `extra` order
+        for name in _ATTRIBUTES:
+            attrs[name].extend(str(x) for x in rollups.column(name).take(take).to_pylist())
+    return attrs
 
+
+def _household_table(
+    ids: list[str], attrs: dict[str, list[str]], registry: Registry | None
+) -> HouseholdTable:
     n = len(ids)
+    county, village = attrs["county"], attrs["village"]
     c_codes, c_labels = _codes(county)
     v_codes, v_labels = _codes([f"{c}\x1f{v}" for c, v in zip(county, village, strict=True)])
-    r_codes, r_labels = _codes(retrofit)
-    p_codes, p_labels = _codes(priority)
+    r_codes, r_labels = _codes(attrs["retrofit_type"])
+    p_codes, p_labels = _codes(attrs["priority_group"])
+    empty = np.empty(0, np.int32)
 
     def pad(arr: np.ndarray | None, fill: object, dtype: type) -> np.ndarray:
         out: np.ndarray = np.full(n, fill, dtype=dtype)
@@ -293,15 +335,15 @@ def build_inputs(
             out[: len(arr)] = arr
         return out
 
-    table = HouseholdTable(
+    return HouseholdTable(
         ids=ids,
-        county=c_codes if n else np.empty(0, np.int32),
+        county=c_codes if n else empty,
         counties=c_labels,
-        village=v_codes if n else np.empty(0, np.int32),
+        village=v_codes if n else empty,
         villages=v_labels,
-        retrofit=r_codes if n else np.empty(0, np.int32),
+        retrofit=r_codes if n else empty,
         retrofits=r_labels,
-        priority=p_codes if n else np.empty(0, np.int32),
+        priority=p_codes if n else empty,
         priorities=p_labels,
         old_heating_present=pad(registry.old_heating_present if registry else None, -1, np.int8),
         retrofit_completed=pad(
@@ -311,6 +353,8 @@ def build_inputs(
         lon=pad(registry.lon if registry else None, np.nan, np.float64),
     )
 
+
+def _rollup_columns(rollups: pa.Table, household: np.ndarray) -> RollupColumns:
     def num(name: str, dtype: type) -> np.ndarray:
         col = rollups.column(name).combine_chunks()
         if col.null_count:
@@ -319,7 +363,7 @@ def build_inputs(
         return out
 
     day = rollups.column("day").combine_chunks().cast(pa.int32())
-    cols = RollupColumns(
+    return RollupColumns(
         household=household.astype(np.int32, copy=False),
         day=day.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
         available=num("heating_available_minutes", np.float32),
@@ -329,7 +373,6 @@ def build_inputs(
         interruptions=num("interruptions", np.int32),
         county_min_temp=num("county_min_temp_c", np.float32),
     )
-    return cols, table
 
 
 def village_name(label: str) -> str:
@@ -349,3 +392,87 @@ def load_incidents(path: Path) -> list[Incident]:
             except (orjson.JSONDecodeError, ValidationError) as exc:
                 raise InputError(f"{path}:{n}: not an Incident: {exc}") from None
     return out
+
+
+def run_rollups(run: Path) -> Path | None:
+    """The embedded runner's rollups file in a run directory, if any."""
+    for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
+        if (run / cand).exists():
+            return run / cand
+    return None
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What the reports read, from a replay directory or from the production store."""
+
+    rollups: RollupSource | None
+    incidents: list[Incident]
+    registry: Registry | None
+
+
+def run_dir_inputs(run: Path, registry: Path | None = None) -> RunInputs:
+    if not run.is_dir():
+        raise InputError(f"run directory not found: {run}")
+    roll = run_rollups(run)
+    reg_path = registry or run / "registry.csv"
+    return RunInputs(
+        rollups=rollup_source(roll) if roll is not None else None,
+        incidents=load_incidents(run / "incidents.jsonl"),
+        registry=load_registry(reg_path) if (registry or reg_path.exists()) else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InfluxRollups:
+    """``household_day`` from the production store, in the same columns and types as the
+    Parquet the embedded runner writes (see ``streams.sinks.influx_read`` for the choice)."""
+
+    reader: InfluxReader
+
+    def read(self, first: date, last: date) -> pa.Table:
+        span = self.day_range()
+        if span is None:
+            return ROLLUP_SCHEMA.empty_table().select(ROLLUP_COLUMNS)
+        first, last = max(first, span[0]), min(last, span[1])
+        if first > last:
+            return ROLLUP_SCHEMA.empty_table().select(ROLLUP_COLUMNS)
+        try:
+            days = [_as_rollup_columns(t) for t in self.reader.household_days(first, last)]
+        except InfluxReadError as exc:
+            raise InputError(str(exc)) from None
+        return pa.concat_tables(days)
+
+    def day_range(self) -> tuple[date, date] | None:
+        try:
+            return self.reader.household_day_range()
+        except InfluxReadError as exc:
+            raise InputError(str(exc)) from None
+
+
+def _as_rollup_columns(tbl: pa.Table) -> pa.Table:
+    schema = pa.schema([ROLLUP_SCHEMA.field(c) for c in ROLLUP_COLUMNS])
+    return pa.table({c: pc.cast(tbl.column(c), schema.field(c).type) for c in ROLLUP_COLUMNS},
+                    schema=schema)  # fmt: skip
+
+
+def influx_inputs(
+    settings: InfluxSettings,
+    registry: Path | None,
+    *,
+    incidents: bool = True,
+    county: str | None = None,
+) -> RunInputs:
+    """What the reports read, from the production store (InfluxDB) plus a registry file;
+    ``county``: read only that county's rollups (filtered in the store)."""
+    reader = InfluxReader(settings, county=county)
+    try:
+        found = reader.incidents() if incidents else []
+    except InfluxReadError as exc:
+        raise InputError(str(exc)) from None
+    return RunInputs(
+        rollups=InfluxRollups(reader),
+        incidents=found,
+        registry=load_registry(registry) if registry is not None else None,
+    )

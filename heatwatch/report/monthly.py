@@ -1,151 +1,123 @@
-"""`report monthly`: the monthly operations report (月报) to the Leading Group Office."""
+"""`report monthly`: the monthly operations report (月报) to the Leading Group Office.
+
+The arithmetic is in :mod:`heatwatch.report.monthly_figures`; this module loads, lays out
+and writes PDF, HTML and CSV.
+"""
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.compute as pc
 
-from heatwatch.contract.incidents import Incident, IncidentKind
+from heatwatch.contract.incidents import Incident
 from heatwatch.report.i18n import INCIDENT_KIND, t
 from heatwatch.report.ledger import write_csv
-from heatwatch.report.loading import InputError, load_incidents, rollup_source
-from heatwatch.report.render import Block, Heading, Para, Table, to_html, write_pdf
+from heatwatch.report.loading import InputError, Registry, RollupSource
+from heatwatch.report.monthly_figures import (
+    BEIJING,
+    Cell,
+    CountyMonth,
+    Membership,
+    MonthError,
+    MonthlyFigures,
+    MonthWindow,
+    add_rollup_sums,
+    data_range,
+    month_bounds,
+    month_window,
+    monthly_figures,
+)
+from heatwatch.report.render import Block, Bullets, Heading, Para, Table, to_html, write_pdf
 
-CST = timezone(timedelta(hours=8))
-INTERRUPTION_KINDS = {IncidentKind.HOUSEHOLD_OUTAGE, IncidentKind.GAS_LOW_PRESSURE}
+Step = Callable[[str], None]
+
+KIND_COLUMNS = ["incidents", "households_affected", "priority_affected", "interruption_hours"]
+COUNTY_COLUMNS = [
+    "incidents",
+    "households_affected",
+    "priority_affected",
+    "interruption_hours",
+    "household_interruptions",
+    "rollup_interruption_hours",
+    "shortfall_incidents",
+    "gas_households_affected",
+    "peak_charging_households",
+]
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    m = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise InputError(f"--month must look like 2021-12, got {month!r}")
-    y, mo = int(m.group(1)), int(m.group(2))
-    start = datetime(y, mo, 1, tzinfo=CST)
-    end = datetime(y + (mo == 12), mo % 12 + 1, 1, tzinfo=CST)
-    return start, end
+def compute_monthly(
+    month: str,
+    incidents: list[Incident],
+    rollups: RollupSource | None,
+    registry: Registry | None,
+) -> MonthlyFigures:
+    """The month's figures; raises ``InputError`` for a month outside the data."""
+    try:
+        month_bounds(month)
+        days = rollups.day_range() if rollups is not None else None
+        data = data_range(incidents, days)
+        window = month_window(month, data)
+    except MonthError as exc:
+        raise InputError(str(exc)) from None
+    members = (
+        Membership.from_columns(
+            registry.ids, registry.priority, registry.feeder, registry.gas_station
+        )
+        if registry is not None
+        else Membership()
+    )
+    figures = monthly_figures(incidents, window, data, members)
+    if days is None or rollups is None:
+        return figures
+    return add_rollup_sums(figures, _rollup_sums(rollups, window))
 
 
-def _overlap_h(inc: Incident, start: datetime, end: datetime) -> float:
-    s = max(inc.started_at, start)
-    e = min(inc.ended_at or end, end)
-    return max((e - s).total_seconds(), 0.0) / 3600.0
+def _rollup_sums(rollups: RollupSource, w: MonthWindow) -> dict[str, tuple[int, float]]:
+    first = w.covered_start.astimezone(BEIJING).date()
+    last = (w.covered_end.astimezone(BEIJING) - timedelta(microseconds=1)).date()
+    tbl = rollups.read(first, last)
+    if not tbl.num_rows:
+        return {}
+    lost = pc.add(tbl.column("outage_minutes"), tbl.column("shortfall_minutes"))
+    tbl = tbl.append_column("lost", lost)
+    agg = tbl.group_by("county").aggregate([("interruptions", "sum"), ("lost", "sum")])
+    return {
+        str(c): (int(n or 0), float(m or 0) / 60.0)
+        for c, n, m in zip(
+            agg.column("county").to_pylist(),
+            agg.column("interruptions_sum").to_pylist(),
+            agg.column("lost_sum").to_pylist(),
+            strict=True,
+        )
+    }
 
 
 def run_monthly(
     month: str,
-    run: Path,
+    incidents: list[Incident],
+    rollups: RollupSource | None,
+    registry: Registry | None,
     out: Path,
     lang: str = "zh",
-    step: Callable[[str], None] = lambda _s: None,
+    step: Step = lambda _s: None,
+    now: datetime | None = None,
 ) -> list[Path]:
-    start, end = month_bounds(month)
-    if not run.is_dir():
-        raise InputError(f"run directory not found: {run}")
     step("incidents")
-    incidents = [
-        i
-        for i in load_incidents(run / "incidents.jsonl")
-        if i.started_at < end and (i.ended_at is None or i.ended_at > start)
-    ]
-    by_ck: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    county: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    peak: dict[str, set[str]] = defaultdict(set)
-    for inc in incidents:
-        row = by_ck[(inc.county, inc.kind.value)]
-        row["incidents"] += 1
-        row["households_affected"] += inc.households_affected
-        row["priority_affected"] += inc.priority_households
-        c = county[inc.county]
-        c["incidents"] += 1
-        if inc.parent_id is None:  # children are inside their parent's count
-            c["households_affected"] += inc.households_affected
-            c["priority_affected"] += inc.priority_households
-        if inc.kind in INTERRUPTION_KINDS:
-            h = _overlap_h(inc, start, end)
-            row["interruption_hours"] += h
-            c["interruptions"] += 1
-            c["interruption_hours"] += h
-        if inc.kind is IncidentKind.GAS_SUPPLY_SHORTFALL:
-            c["shortfall_incidents"] += 1
-            c["gas_households_affected"] += inc.households_affected
-        if inc.kind is IncidentKind.PEAK_CHARGING:
-            peak[inc.county].add(inc.entity_id)
-    for cn, ids in peak.items():
-        county[cn]["peak_charging_households"] = len(ids)
-
-    # Household interruptions from the daily rollups, when the run has them.
-    roll = None
-    for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
-        if (run / cand).exists():
-            roll = run / cand
-            break
-    if roll is not None:
-        step("load")
-        last = (end - timedelta(days=1)).date()
-        tbl = rollup_source(roll).read(start.date(), last)
-        if tbl.num_rows:
-            lost = pc.add(tbl.column("outage_minutes"), tbl.column("shortfall_minutes"))
-            tbl = tbl.append_column("lost", lost)
-            agg = tbl.group_by("county").aggregate([("interruptions", "sum"), ("lost", "sum")])
-            for cn, n, lm in zip(
-                agg.column("county").to_pylist(),
-                agg.column("interruptions_sum").to_pylist(),
-                agg.column("lost_sum").to_pylist(),
-                strict=True,
-            ):
-                county[cn]["household_interruptions"] = float(n or 0)
-                county[cn]["rollup_interruption_hours"] = float(lm or 0) / 60.0
-
+    figures = compute_monthly(month, incidents, rollups, registry)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"monthly-{month}"
-    kinds = INCIDENT_KIND[lang]
-    ck_keys = ["incidents", "households_affected", "priority_affected", "interruption_hours"]
-    ck_rows = [
-        [cn, kinds.get(k, k), *(_fmt(by_ck[(cn, k)][m]) for m in ck_keys)]
-        for cn, k in sorted(by_ck)
-    ]
-    c_keys = [
-        "incidents", "households_affected", "priority_affected", "interruptions",
-        "interruption_hours", "household_interruptions", "shortfall_incidents",
-        "gas_households_affected", "peak_charging_households",
-    ]  # fmt: skip
-    c_headers = [t(lang, k) for k in c_keys]
-    c_rows = [[cn, *(_fmt(county[cn].get(k, 0.0)) for k in c_keys)] for cn in sorted(county)]
-    if c_rows:
-        c_rows.append(
-            [
-                t(lang, "total"),
-                *(_fmt(sum(county[cn].get(k, 0.0) for cn in county)) for k in c_keys),
-            ]
-        )
-
+    kind_rows = kind_table(figures, lang)
     csv_path = out / f"{stem}.csv"
     write_csv(
         csv_path,
-        [t(lang, "county"), t(lang, "kind")] + [t(lang, k) for k in ck_keys],
-        [list(col) for col in zip(*ck_rows, strict=True)] if ck_rows else [[] for _ in range(6)],
+        [t(lang, "county"), t(lang, "kind"), *(t(lang, k) for k in KIND_COLUMNS)],
+        [list(col) for col in zip(*kind_rows, strict=True)] if kind_rows else [[]] * 6,
     )
     title = t(lang, "monthly_title", month=month)
-    blocks: list[Block] = [
-        Heading(title),
-        Para(t(lang, "monthly_sub")),
-        Para(
-            f"{t(lang, 'generated')}: {datetime.now(UTC).astimezone(CST):%Y-%m-%d %H:%M} · "
-            f"{start:%Y-%m-%d} – {(end - timedelta(days=1)):%Y-%m-%d}",
-            small=True,
-        ),
-        Heading(t(lang, "monthly_summary"), 2),
-        Table([t(lang, "county"), *c_headers], c_rows) if c_rows else Para(t(lang, "no_incidents")),
-        Heading(t(lang, "incidents_by_county_kind"), 2),
-        Table([t(lang, "county"), t(lang, "kind")] + [t(lang, k) for k in ck_keys], ck_rows)
-        if ck_rows
-        else Para(t(lang, "no_incidents")),
-    ]
+    blocks = monthly_blocks(figures, lang, now or datetime.now(UTC))
     html_path = out / f"{stem}.html"
     html_path.write_text(to_html(title, blocks, lang), encoding="utf-8")
     pdf_path = out / f"{stem}.pdf"
@@ -157,4 +129,92 @@ def _fmt(x: float) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
-__all__ = ["month_bounds", "run_monthly"]
+def _cell_values(c: Cell) -> list[str]:
+    return [
+        str(c.incidents),
+        str(c.households_affected),
+        str(c.priority_affected),
+        _fmt(round(c.interruption_hours, 1)),
+    ]
+
+
+def kind_table(f: MonthlyFigures, lang: str) -> list[list[str]]:
+    """Rows county, kind, figures; a total row per county and one for the city."""
+    kinds = INCIDENT_KIND[lang]
+    rows: list[list[str]] = []
+    for county in sorted(f.counties):
+        cm = f.counties[county]
+        for kind in sorted(cm.by_kind):
+            rows.append(
+                [county, kinds.get(kind.value, kind.value), *_cell_values(cm.by_kind[kind])]
+            )
+        if cm.by_kind:
+            rows.append([county, t(lang, "total"), *_cell_values(cm.total)])
+    if rows:
+        rows.append([t(lang, "whole_city"), t(lang, "total"), *_cell_values(f.city)])
+    return rows
+
+
+def _county_values(cm: CountyMonth, has_rollups: bool) -> list[str]:
+    dash = "—"
+    return [
+        *_cell_values(cm.total),
+        str(cm.household_interruptions) if has_rollups else dash,
+        _fmt(round(cm.rollup_interruption_hours, 1)) if has_rollups else dash,
+        str(cm.shortfall_incidents),
+        str(len(cm.gas_households)),
+        str(len(cm.peak_charging_households)),
+    ]
+
+
+def county_table(f: MonthlyFigures, lang: str) -> list[list[str]]:
+    rows = [[c, *_county_values(f.counties[c], f.has_rollups)] for c in sorted(f.counties)]
+    if rows:
+        city = CountyMonth(total=f.city)
+        for cm in f.counties.values():
+            city.gas_households |= cm.gas_households
+            city.peak_charging_households |= cm.peak_charging_households
+            city.shortfall_incidents += cm.shortfall_incidents
+            city.household_interruptions += cm.household_interruptions
+            city.rollup_interruption_hours += cm.rollup_interruption_hours
+        rows.append([t(lang, "whole_city"), *_county_values(city, f.has_rollups)])
+    return rows
+
+
+def coverage_line(w: MonthWindow, lang: str) -> str:
+    last = w.covered_end.astimezone(BEIJING) - timedelta(microseconds=1)
+    span = f"{w.covered_start.astimezone(BEIJING):%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}"
+    if w.partial:
+        return t(
+            lang, "month_partial", days=f"{w.days_covered:.1f}", total=w.days_in_month, span=span
+        )
+    return t(lang, "month_full", total=w.days_in_month, span=span)
+
+
+def monthly_blocks(f: MonthlyFigures, lang: str, now: datetime) -> list[Block]:
+    w = f.window
+    county_rows = county_table(f, lang)
+    kind_rows = kind_table(f, lang)
+    none = Para(t(lang, "no_incidents"))
+    return [
+        Heading(t(lang, "monthly_title", month=w.month)),
+        Para(t(lang, "monthly_sub")),
+        Para(
+            f"{t(lang, 'generated_bj')}: {now.astimezone(BEIJING):%Y-%m-%d %H:%M}",
+            small=True,
+        ),
+        Para(coverage_line(w, lang), small=not w.partial, warn=w.partial),
+        Heading(t(lang, "monthly_summary"), 2),
+        Table([t(lang, "county"), *(t(lang, k) for k in COUNTY_COLUMNS)], county_rows)
+        if county_rows
+        else none,
+        Heading(t(lang, "incidents_by_county_kind"), 2),
+        Table([t(lang, "county"), t(lang, "kind"), *(t(lang, k) for k in KIND_COLUMNS)], kind_rows)
+        if kind_rows
+        else none,
+        Heading(t(lang, "definitions"), 2),
+        Bullets([f"{t(lang, k)}: {t(lang, 'def_' + k)}" for k in COUNTY_COLUMNS]),
+    ]
+
+
+__all__ = ["compute_monthly", "county_table", "kind_table", "run_monthly"]

@@ -6,6 +6,7 @@ import base64
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from heatwatch.report.fonts import register_reportlab_font
 
@@ -20,6 +21,7 @@ class Heading:
 class Para:
     text: str
     small: bool = False
+    warn: bool = False  # a warning the reader must not miss (bold, red)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Table:
     # relative column widths (PDF); None = equal
     widths: list[float] | None = None
     wrap: set[int] = field(default_factory=set)  # columns whose cells wrap as paragraphs
+    row_height_mm: float = 0.0  # > 0: data rows this tall (space to sign in)
 
 
 def _rows(table: Table) -> list[list[str]]:
@@ -64,7 +67,7 @@ h2{font-size:1.25em;margin-top:1.6em;color:#822}h3{font-size:1.05em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
 th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f3e9e9}tr:nth-child(even) td{background:#fafafa}
-.note{color:#666;font-size:.85em}.small{font-size:.85em;color:#444}
+.note{color:#666;font-size:.85em}.warn{color:#b22;font-weight:bold;border:2px solid #b22;padding:.4em}.small{font-size:.85em;color:#444}
 figure{margin:1em 0}figcaption{font-size:.9em;color:#444}img{max-width:100%}
 """
 
@@ -79,13 +82,15 @@ def to_html(title: str, blocks: list[Block], lang: str) -> str:
         if isinstance(b, Heading):
             out.append(f"<h{b.level}>{e(b.text)}</h{b.level}>")
         elif isinstance(b, Para):
-            out.append(f'<p class="{"small" if b.small else ""}">{e(b.text)}</p>')
+            cls = "warn" if b.warn else "small" if b.small else ""
+            out.append(f'<p class="{cls}">{e(b.text)}</p>')
         elif isinstance(b, Bullets):
             out.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
         elif isinstance(b, Table):
             head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
+            style = f' style="height:{b.row_height_mm}mm"' if b.row_height_mm else ""
             body = "".join(
-                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in _rows(b)
+                f"<tr{style}>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in _rows(b)
             )
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             if b.note:
@@ -100,25 +105,37 @@ def to_html(title: str, blocks: list[Block], lang: str) -> str:
     return "\n".join(out)
 
 
-def write_pdf(path: Path, title: str, blocks: list[Block], lang: str) -> None:
-    import io
+_PAGE_MARGIN_MM = 12
 
+
+def _styles(lang: str) -> dict[str | int, Any]:
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Image as RLImage
-    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
-    from reportlab.platypus import PageBreak as RLPageBreak
 
     font = register_reportlab_font()
     wrap = "CJK" if lang == "zh" else None
     base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12.5, wordWrap=wrap)
     small = ParagraphStyle("small", parent=base, fontSize=8, leading=10.5)
-    cell = ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5)
-    note = ParagraphStyle("note", parent=small, textColor=colors.HexColor("#666666"))
-    heads = {
-        1: ParagraphStyle("h1", parent=base, fontSize=17, leading=22, spaceAfter=6),
+    return {
+        "font": font,
+        "base": base,
+        "small": small,
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
+        "note": ParagraphStyle("note", parent=small, textColor=colors.HexColor("#666666")),
+        "warn": ParagraphStyle(
+            "warn",
+            parent=base,
+            fontSize=10.5,
+            leading=14,
+            textColor=colors.HexColor("#b22222"),
+            borderColor="#b22222",
+            borderWidth=1,
+            borderPadding=4,
+            spaceBefore=6,
+            spaceAfter=8,
+        ),
+        # headings stay on the page of what follows them
+        1: ParagraphStyle("h1", parent=base, fontSize=17, leading=22, spaceAfter=6, keepWithNext=1),
         2: ParagraphStyle(
             "h2",
             parent=base,
@@ -127,91 +144,108 @@ def write_pdf(path: Path, title: str, blocks: list[Block], lang: str) -> None:
             spaceBefore=10,
             spaceAfter=4,
             textColor=colors.HexColor("#882222"),
+            keepWithNext=1,
         ),
-        3: ParagraphStyle("h3", parent=base, fontSize=10.5, leading=14, spaceBefore=6),
+        3: ParagraphStyle(
+            "h3", parent=base, fontSize=10.5, leading=14, spaceBefore=6, keepWithNext=1
+        ),
     }
-    page = landscape(A4)
-    doc = SimpleDocTemplate(
-        str(path),
-        pagesize=page,
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=title,
-    )
-    avail_w = page[0] - 24 * mm
 
-    def footer(canvas: object, d: object) -> None:
-        c = canvas
-        c.saveState()  # type: ignore[attr-defined]
-        c.setFont(font, 7)  # type: ignore[attr-defined]
-        c.drawRightString(  # type: ignore[attr-defined]
-            page[0] - 12 * mm,
-            6 * mm,
-            f"{title} — {d.page}",  # type: ignore[attr-defined]
-        )
-        c.restoreState()  # type: ignore[attr-defined]
+
+def _pdf_table(b: Table, st: dict[str | int, Any], avail_w: float) -> list[object]:
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import LongTable, Paragraph, Spacer
 
     e = html.escape
+    rel = b.widths or [1.0] * len(b.headers)
+    col_w = [avail_w * w / sum(rel) for w in rel]
+    data = [[Paragraph(e(h), st["cell"]) for h in b.headers]]
+    for r in _rows(b):
+        data.append([Paragraph(e(c), st["cell"]) if (i in b.wrap or len(c) > 12) else c
+                     for i, c in enumerate(r)])  # fmt: skip
+    heights = [None] + [b.row_height_mm * mm] * (len(data) - 1) if b.row_height_mm else None
+    tbl = LongTable(data, colWidths=col_w, repeatRows=1, rowHeights=heights)
+    tbl.setStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), st["font"]),
+            ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+            ("LEADING", (0, 0), (-1, -1), 9.5),
+            ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#999999")),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e9e9")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#fafafa")]),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ]
+    )
+    out: list[object] = [tbl]
+    if b.note:
+        out.append(Paragraph(e(b.note), st["note"]))
+    return [*out, Spacer(1, 4)]
+
+
+def _pdf_image(b: Image, st: dict[str | int, Any], avail_w: float, page_h: float) -> list[object]:
+    import io
+
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image as RLImage
+    from reportlab.platypus import Paragraph, Spacer
+
+    img = RLImage(io.BytesIO(b.png))
+    w = avail_w * b.width_frac * 0.6
+    ratio = img.imageHeight / img.imageWidth
+    h = w * ratio
+    max_h = (page_h - 40 * mm) * 0.8
+    if h > max_h:
+        h = max_h
+        w = h / ratio
+    img.drawWidth, img.drawHeight = w, h
+    return [img, Paragraph(html.escape(b.caption), st["note"]), Spacer(1, 4)]
+
+
+def _story(
+    blocks: list[Block], st: dict[str | int, Any], page: tuple[float, float]
+) -> list[object]:
+    from reportlab.lib.units import mm
+    from reportlab.platypus import PageBreak as RLPageBreak
+    from reportlab.platypus import Paragraph
+
+    e = html.escape
+    avail_w = page[0] - 2 * _PAGE_MARGIN_MM * mm
     story: list[object] = []
     for b in blocks:
         if isinstance(b, Heading):
-            story.append(Paragraph(e(b.text), heads.get(b.level, heads[3])))
+            story.append(Paragraph(e(b.text), st.get(b.level, st[3])))
         elif isinstance(b, Para):
-            story.append(Paragraph(e(b.text), small if b.small else base))
+            style = st["warn"] if b.warn else st["small"] if b.small else st["base"]
+            story.append(Paragraph(e(b.text), style))
         elif isinstance(b, Bullets):
-            for item in b.items:
-                story.append(Paragraph("• " + e(item), base))
+            story += [Paragraph("• " + e(item), st["base"]) for item in b.items]
         elif isinstance(b, Table):
-            n = len(b.headers)
-            rel = b.widths or [1.0] * n
-            tot = sum(rel)
-            col_w = [avail_w * w / tot for w in rel]
-            data = [[Paragraph(e(h), cell) for h in b.headers]]
-            for r in _rows(b):
-                data.append(
-                    [
-                        Paragraph(e(c), cell) if (i in b.wrap or len(c) > 12) else c
-                        for i, c in enumerate(r)
-                    ]
-                )
-            tbl = LongTable(data, colWidths=col_w, repeatRows=1)
-            tbl.setStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), font),
-                    ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-                    ("LEADING", (0, 0), (-1, -1), 9.5),
-                    ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#999999")),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e9e9")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    (
-                        "ROWBACKGROUNDS",
-                        (0, 1),
-                        (-1, -1),
-                        [colors.white, colors.HexColor("#fafafa")],
-                    ),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                ]
-            )
-            story.append(tbl)
-            if b.note:
-                story.append(Paragraph(e(b.note), note))
-            story.append(Spacer(1, 4))
+            story += _pdf_table(b, st, avail_w)
         elif isinstance(b, Image):
-            img = RLImage(io.BytesIO(b.png))
-            w = avail_w * b.width_frac * 0.6
-            ratio = img.imageHeight / img.imageWidth
-            h = w * ratio
-            max_h = (page[1] - 40 * mm) * 0.8
-            if h > max_h:
-                h = max_h
-                w = h / ratio
-            img.drawWidth, img.drawHeight = w, h
-            story.append(img)
-            story.append(Paragraph(e(b.caption), note))
-            story.append(Spacer(1, 4))
+            story += _pdf_image(b, st, avail_w, page[1])
         elif isinstance(b, PageBreak):
             story.append(RLPageBreak())
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return story
+
+
+def write_pdf(path: Path, title: str, blocks: list[Block], lang: str) -> None:
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    st = _styles(lang)
+    page = landscape(A4)
+    margin = _PAGE_MARGIN_MM * mm
+    doc = SimpleDocTemplate(str(path), pagesize=page, leftMargin=margin, rightMargin=margin,
+                            topMargin=margin, bottomMargin=margin, title=title)  # fmt: skip
+
+    def footer(canvas: Any, d: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(st["font"], 7)
+        canvas.drawRightString(page[0] - margin, 6 * mm, f"{title} — {d.page}")
+        canvas.restoreState()
+
+    doc.build(_story(blocks, st, page), onFirstPage=footer, onLaterPages=footer)

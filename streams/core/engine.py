@@ -30,7 +30,9 @@ from heatwatch.contract.telemetry import (
 )
 from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index
 from streams.core.context import DetectorContext, EngineOutput, Metric
+from streams.core.gas import SEVERITIES as GAS_SEVERITIES
 from streams.core.gas import expected_m3, judge_quota_day, on_gas, on_station, roll_up_station
+from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
 from streams.core.settings import DetectionSettings
 from streams.core.state import (
@@ -40,11 +42,19 @@ from streams.core.state import (
     StationState,
     mean_location,
 )
+from streams.core.storage import SEVERITIES as STORAGE_SEVERITIES
 from streams.core.storage import judge_valley_day, on_feeder, storage_day_metrics
 
 AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
 Target = HouseholdState | FeederState | StationState | CountyWeather
 Handler = Callable[[DetectorContext, Any, Any, int], None]
+SnapshotKey = tuple[str, str, str]  # county, kind, severity
+# The (kind, severities) the detectors open incidents with, declared next to each detector.
+OCCURRING_SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
+    **OUTAGE_SEVERITIES,
+    **STORAGE_SEVERITIES,
+    **GAS_SEVERITIES,
+}
 _known_epoch = EPOCH_BY_TEXT.get
 
 
@@ -317,7 +327,7 @@ class Engine:
                 )
             )
             ss.d_delivered = 0.0
-        days_left = (self.settings.season_end - the_date).days
+        days_left = (self.settings.season_end_on_or_after(the_date) - the_date).days
         for county, (quota, used, burn, at_risk) in sorted(quota_by_county.items()):
             runway = (quota - used) / burn if burn > 0 else float("inf")
             exhaustion = day_start_s(day + 1 + int(runway)) if runway < days_left else 0
@@ -339,22 +349,42 @@ class Engine:
             st.reset_day()
         self.counters.days_closed += 1
 
+    # --- reorder buffer (for checkpoints and idle release) ------------------------------
+    @property
+    def buffered_steps(self) -> int:
+        """Event-time steps waiting in the reorder buffer."""
+        return len(self._bucket_heap)
+
+    def buffered_readings(self) -> list[AnyReading]:
+        """The readings waiting in the reorder buffer, oldest step first, in arrival order."""
+        return [r for ts in sorted(self._buckets) for _, _, r in self._buckets[ts]]
+
     # --- timers and end of stream --------------------------------------------------------
+    def active_counts(self) -> dict[SnapshotKey, list[int]]:
+        """Open incidents by (county, kind, severity): count, households affected, priority
+        households, top-level (no parent) — non-zero combinations only."""
+        counts: dict[SnapshotKey, list[int]] = {}
+        for inc in self.ctx.book.open_incidents.values():
+            key = (inc.county, inc.kind.value, inc.severity.value)
+            agg = counts.get(key)
+            if agg is None:
+                agg = counts[key] = [0, 0, 0, 0]
+            agg[0] += 1
+            agg[1] += inc.households_affected
+            agg[2] += inc.priority_households
+            agg[3] += inc.parent_id is None
+        return counts
+
     def snapshot(self, now: int) -> list[Metric]:
         """Active incidents by county, kind and severity — zeros included, so that a live
         dashboard series never goes silent and a resolved incident is visibly zero."""
-        counts: dict[tuple[str, str, str], list[int]] = {
+        counts: dict[SnapshotKey, list[int]] = {
             (county, kind.value, sev.value): [0, 0, 0, 0]
             for county in self.counties
             for kind in IncidentKind
             for sev in Severity
         }
-        for inc in self.ctx.book.open_incidents.values():
-            agg = counts.setdefault((inc.county, inc.kind.value, inc.severity.value), [0, 0, 0, 0])
-            agg[0] += 1
-            agg[1] += inc.households_affected
-            agg[2] += inc.priority_households
-            agg[3] += inc.parent_id is None
+        counts.update(self.active_counts())
         return [
             Metric(
                 "active_incidents",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from heatwatch.contract.telemetry import GasReading, GasStationReading
-from streams.core.clock import date_day_index, day_start_s
+from streams.core.clock import date_day_index, day_date, day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.state import HouseholdState, StationState
 
@@ -161,7 +161,7 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
     if quota is None:
         return None
     burn = sum(recent) / len(recent)
-    days_left = max(0, date_day_index(s.season_end) - day - 1)
+    days_left = max(0, date_day_index(s.season_end_on_or_after(day_date(day))) - day - 1)
     projected = st.gas_used + burn * days_left
     if projected > quota and st.quota_risk is None:
         hh = st.household
@@ -188,3 +188,11 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
         ctx.book.resolve(st.quota_risk, day_start_s(day + 1))
         st.quota_risk = None
     return projected
+
+
+# The severities this module opens its incidents with (see ``engine.OCCURRING_SEVERITIES``).
+SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
+    IncidentKind.GAS_LOW_PRESSURE: (Severity.WARNING, Severity.CRITICAL),
+    IncidentKind.GAS_SUPPLY_SHORTFALL: (Severity.CRITICAL,),
+    IncidentKind.GAS_QUOTA_RISK: (Severity.WARNING,),
+}

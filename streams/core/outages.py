@@ -138,3 +138,12 @@ def scan_comm_loss(
                 "never_reported": st.last_ts == 0,
             },
         )
+
+
+# The severities this module opens its incidents with (periodic zero rows of the
+# ``active_incidents`` snapshot cover these; see ``engine.OCCURRING_SEVERITIES``).
+SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
+    IncidentKind.HOUSEHOLD_OUTAGE: (Severity.WARNING, Severity.CRITICAL),
+    IncidentKind.COMM_LOSS: (Severity.INFO,),
+    IncidentKind.FEEDER_OUTAGE: (Severity.CRITICAL,),
+}

@@ -6,9 +6,14 @@ The core never reads the environment: the entry point builds a ``DetectionSettin
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import date, time
+from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 
 
 class DetectionSettings(BaseModel):
@@ -133,8 +138,12 @@ class DetectionSettings(BaseModel):
         gt=0,
         description="Expected household gas per heating degree-day (wall-hung boiler, ~80 m²).",
     )
-    season_end: date = Field(
-        date(2022, 3, 15), description="Heating season end for quota projection."
+    season_end: str = Field(
+        "03-15",
+        description="Last day of the heating season, MM-DD (Shanxi's statutory 15 March). The "
+        "quota projection runs to its first occurrence on or after the day judged, so a worker "
+        "that runs across seasons, or old data replayed today, projects to its own season. The "
+        "entry points set it from deploy/policy/stability.yaml (heatwatch/cli/season.py).",
     )
     quota_burn_days: int = Field(3, ge=1, description="Trailing days averaged into the burn rate.")
     quota_clear_share: float = Field(
@@ -143,6 +152,18 @@ class DetectionSettings(BaseModel):
         le=1,
         description="Hysteresis: the risk ends when the projection falls below this share of quota.",
     )
+
+    @field_validator("season_end")
+    @classmethod
+    def _month_day(cls, v: str) -> str:
+        m = _MONTH_DAY.match(v)
+        if m is None or not _is_calendar_day(int(m.group(1)), int(m.group(2))):
+            raise ValueError(f"expected a calendar day as MM-DD (e.g. 03-15), got {v!r}")
+        return v
+
+    def season_end_on_or_after(self, day: date) -> date:
+        """The last day of the first heating season ending on or after ``day``."""
+        return _next_month_day(self.season_end, day)
 
     @model_validator(mode="after")
     def _hysteresis_is_consistent(self) -> DetectionSettings:
@@ -155,3 +176,22 @@ class DetectionSettings(BaseModel):
         if self.peak_charging_clear_share < self.peak_charging_valley_share:
             raise ValueError("peak_charging_clear_share must be >= peak_charging_valley_share")
         return self
+
+
+def _is_calendar_day(month: int, dom: int) -> bool:
+    try:
+        date(2000, month, dom)  # a leap year: 02-29 is a calendar day
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=256)
+def _next_month_day(month_day: str, day: date) -> date:
+    month, dom = int(month_day[:2]), int(month_day[3:])
+    for year in (day.year, day.year + 1):
+        leap_day_missing = (month, dom) == (2, 29) and not calendar.isleap(year)
+        end = date(year, month, 28 if leap_day_missing else dom)
+        if end >= day:
+            return end
+    raise AssertionError("unreachable: a month-day recurs within a year")

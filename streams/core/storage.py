@@ -133,3 +133,10 @@ def storage_day_metrics(
         },
         day_start_s(day),
     )
+
+
+# The severities this module opens its incidents with (see ``engine.OCCURRING_SEVERITIES``).
+SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
+    IncidentKind.PEAK_CHARGING: (Severity.INFO,),
+    IncidentKind.FEEDER_OVERLOAD: (Severity.WARNING, Severity.CRITICAL),
+}

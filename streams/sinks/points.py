@@ -240,17 +240,25 @@ def worker_line(
     dead_letters: int,
     last_write: int,
     now_s: int,
+    committed: int | None = None,
+    committed_lag: int | None = None,
 ) -> bytes:
-    """``worker`` heartbeat (wall clock: this one is about the process, not the data)."""
+    """``worker`` heartbeat (wall clock: this one is about the process, not the data).
+
+    ``committed``/``committed_lag``: the group's committed offset as this worker last set it
+    and the records behind it (a partition whose ``committed`` stops moving while
+    ``committed_lag`` > 0 is stuck: alert on it)."""
+    fields: dict[str, int] = {
+        "lag": lag,
+        "watermark": watermark,
+        "readings": readings,
+        "dead_letters": dead_letters,
+        "last_write": last_write,
+    }
+    if committed is not None:
+        fields["committed"] = committed
+    if committed_lag is not None:
+        fields["committed_lag"] = committed_lag
     return line(
-        "worker",
-        {"worker": worker, "topic": topic, "partition": str(partition)},
-        {
-            "lag": lag,
-            "watermark": watermark,
-            "readings": readings,
-            "dead_letters": dead_letters,
-            "last_write": last_write,
-        },
-        now_s,
+        "worker", {"worker": worker, "topic": topic, "partition": str(partition)}, fields, now_s
     )

@@ -25,6 +25,7 @@ from influxdb_client import InfluxDBClient, Point, WritePrecision  # noqa: E402
 from influxdb_client.client.write_api import SYNCHRONOUS  # noqa: E402
 
 FAULT, HEALTHY = "忻府区", "原平市"
+NO_BURN = "代县"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -139,6 +140,7 @@ def scenario_points() -> list[Point]:
             (FAULT, "0", 60000.0, 54000.0, 540.0, int((NOW + timedelta(days=20)).timestamp())),
             (FAULT, "1", 40000.0, 36000.0, 360.0, int((NOW + timedelta(days=20)).timestamp())),
             (HEALTHY, "0", 100000.0, 20000.0, 900.0, 0),
+            (NO_BURN, "0", 50000.0, 0.0, 0.0, 0),  # nothing drawn yet: no exhaustion date
         ):
             pts.append(
                 Point("gas_quota")
@@ -295,6 +297,7 @@ def test_panel_query_returns_data(
         "feeder_id": None,
         "station_id": None,
         "retrofit_type": None,
+        "kind": None,
     }
     for target in panel["targets"]:
         q = render_flux(
@@ -338,7 +341,7 @@ def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -
     (panel,) = [p for p in _panels("dispatch-overview") if p["type"] == "table"]
     q = render_flux(
         panel["targets"][0]["query"],
-        {"bucket": bucket, "county": None},
+        {"bucket": bucket, "county": None, "kind": None},
         start=_iso(NOW - timedelta(hours=2)),
         stop=_iso(NOW + timedelta(minutes=1)),
     )
@@ -348,6 +351,18 @@ def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -
         ("inc-2", "resolved"),
     ]
     assert rows[0]["households_affected"] == 150 and rows[0]["village"] == "东楼村"
+    # started_at (epoch seconds in the point) comes back as a time column (shown in CST).
+    assert isinstance(rows[0]["started_at"], datetime) and rows[0]["started_at"].tzinfo
+    # The kind drop-down narrows the table (alert links preselect county and kind).
+    kinds = {r["kind"] for r in rows}
+    one = sorted(kinds)[0]
+    q_one = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": None, "kind": [one]},
+        start=_iso(NOW - timedelta(hours=2)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    assert {r["kind"] for r in _run(client, q_one)} == {one}
 
 
 def test_quota_table_adds_up_partitions_per_county(module_bucket: tuple[Any, str]) -> None:
@@ -371,6 +386,36 @@ def test_quota_table_adds_up_partitions_per_county(module_bucket: tuple[Any, str
     assert abs(fault["days_left"] - 10000.0 / 900.0) < 1e-9
     assert abs((fault["exhaustion"] - stop).total_seconds() - 10000.0 / 900.0 * 86400) < 1
     assert rows[HEALTHY]["days_left"] > fault["days_left"]
+
+
+def test_tables_read_in_the_dispatchers_words(module_bucket: tuple[Any, str]) -> None:
+    """Real query rows through the generated overrides: Chinese terms, no 1970 dates."""
+    from dashboards.dispatch import NEWEST_INCIDENT_COLUMNS
+    from dashboards.gas import QUOTA_COLUMNS
+    from dashboards.preview import table_view
+
+    client, bucket = module_bucket
+    window = {"start": _iso(NOW - timedelta(days=3)), "stop": _iso(NOW + timedelta(minutes=1))}
+    (quota,) = [p for p in _panels("gas") if p["title"].startswith("预计耗尽日期")]
+    q = render_flux(quota["targets"][0]["query"], {"bucket": bucket, "county": None}, **window)
+    rows = _run(client, q)
+    header, cells = table_view(quota, rows, QUOTA_COLUMNS)
+    by_county = {c[0]: dict(zip(header, c, strict=True)) for c in cells}
+    assert by_county[NO_BURN]["预计耗尽日期"] == "—" and by_county[NO_BURN]["可用天数"] == "—"
+    assert by_county[FAULT]["预计耗尽日期"].startswith(str(NOW.year)[:3])
+    (table,) = [p for p in _panels("dispatch-overview") if p["title"].startswith("最新事件")]
+    q = render_flux(
+        table["targets"][0]["query"], {"bucket": bucket, "county": None, "kind": None}, **window
+    )
+    header, cells = table_view(table, _run(client, q), NEWEST_INCIDENT_COLUMNS)
+    shown = {h: {row[i] for row in cells} for i, h in enumerate(header)}
+    assert shown["状态"] <= {"进行中", "已恢复"} and shown["事件类型"] <= {
+        "台区停电",
+        "台区过载",
+        "用户停电",
+        "用户燃气压力低",
+        "燃气供应不足",
+    }
 
 
 def test_variable_queries(module_bucket: tuple[Any, str]) -> None:

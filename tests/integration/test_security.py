@@ -247,8 +247,9 @@ def test_worker_may_not_create_telemetry_and_says_so_in_one_line(
     registry = tmp_path / "registry.csv"
     registry.write_text(
         "household_id,county,village,retrofit_type,heating_device,feeder_id,gas_station_id,"
-        "priority_group,rated_kw\n",
-        encoding="utf-8",
+        "priority_group,rated_kw\n"
+        "H1,忻府区,东营村,coal_to_electric,storage_heater,F1,,none,6\n",  # one: the CLI
+        encoding="utf-8",  # refuses an empty registry before it reaches Kafka
     )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HEATWATCH_")},
@@ -269,7 +270,8 @@ def test_worker_may_not_create_telemetry_and_says_so_in_one_line(
         check=False,
     )
     assert done.returncode == 2, done.stderr[-2000:]
-    assert "may not create them" in done.stderr and "Traceback" not in done.stderr
+    assert "无权创建" in done.stderr and "Traceback" not in done.stderr  # Chinese first
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert secured.roles["worker"]["HEATWATCH_KAFKA_SASL_PASSWORD"] not in done.stderr
 
 

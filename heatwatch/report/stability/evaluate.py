@@ -12,7 +12,7 @@ multi-day outages) and an estimate otherwise — documented in docs/stability-re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -27,7 +27,12 @@ from heatwatch.report.stability.columns import (
     day_number,
     from_day_number,
 )
-from heatwatch.report.stability.policy import StabilityPolicy, parse_season_label
+from heatwatch.report.stability.policy import (
+    Criteria,
+    Season,
+    StabilityPolicy,
+    parse_season_label,
+)
 from heatwatch.report.stability.reasons import (
     DATA_REASONS,
     FAILURE_REASONS,
@@ -76,6 +81,20 @@ class SeasonResult:
     counties: CountyStats
     month_starts: list[date]  # months touched by any county's season
     interruptions_by_month: np.ndarray  # (n_counties, n_months) episodes started
+    data_first: date | None = None  # first and last day with any rollup in the season
+    data_last: date | None = None
+    season_covered: B = field(default_factory=lambda: np.zeros(0, np.bool_))  # per county
+
+    @property
+    def data_span(self) -> str:
+        if self.data_first is None or self.data_last is None:
+            return "—"
+        return f"{self.data_first.isoformat()} – {self.data_last.isoformat()}"
+
+    @property
+    def fully_covered(self) -> bool:
+        """The data span every county's whole season (no coverage warning needed)."""
+        return bool(self.season_covered.all()) if len(self.season_covered) else False
 
     def verdict_of(self, i: int) -> Verdict:
         return VERDICT_ORDER[int(self.verdict[i])]
@@ -114,6 +133,8 @@ class SeasonResult:
             "season_start": (
                 self.counties.season_start[county].isoformat() if county >= 0 else "?"
             ),
+            "season_end": (self.counties.season_end[county].isoformat() if county >= 0 else "?"),
+            "data_span": self.data_span,
         }
 
     def values_columns(self, policy: StabilityPolicy, idx: I32) -> dict[str, list[object]]:
@@ -123,7 +144,10 @@ class SeasonResult:
         n = len(idx)
         county = self.table.county[idx]
         starts = [d.isoformat() for d in self.counties.season_start] + ["?"]
-        start_text = [starts[k] for k in np.where(county >= 0, county, len(starts) - 1).tolist()]
+        ends = [d.isoformat() for d in self.counties.season_end] + ["?"]
+        slot = np.where(county >= 0, county, len(starts) - 1).tolist()
+        start_text = [starts[k] for k in slot]
+        end_text = [ends[k] for k in slot]
         comp = self.table.retrofit_completed[idx]
         uniq, inv = np.unique(comp, return_inverse=True)
         labels = [from_day_number(d).isoformat() if d != NO_DATE else "?" for d in uniq.tolist()]
@@ -152,6 +176,8 @@ class SeasonResult:
             "max_gas_h": const(c.max_gas_shortfall_hours),
             "completed": comp_text,
             "season_start": start_text,
+            "season_end": end_text,
+            "data_span": const(self.data_span),
         }
 
 
@@ -176,97 +202,101 @@ def _month_starts(first: date, last: date) -> list[date]:
     return out
 
 
-def evaluate_season(
-    rows: RollupColumns,
-    table: HouseholdTable,
-    policy: StabilityPolicy,
-    label: str,
-) -> SeasonResult:
-    crit = policy.criteria
-    parse_season_label(label)
-    n_h = len(table)
-    n_c = len(table.counties)
+@dataclass
+class _Grid:
+    """The rollups scattered into a dense household × grid-day layout (in-season cells)."""
+
+    n_h: int
+    n_c: int
+    n_d: int
+    d0: int
+    seasons: list[Season]
+    s_off: I32  # per county (+ an empty slot for unknown county): season bounds as offsets
+    e_off: I32
+    hh_county: I32  # county code, unknown → n_c
+    s_h: I32
+    season_days: I32
+    present: B  # (n_h, n_d)
+    avail: np.ndarray  # float32 (n_h, n_d)
+    lost: np.ndarray
+    eps: np.ndarray  # int32 (n_h, n_d)
+    gas_h: F64
+    ctemp: np.ndarray  # (n_c + 1, n_d) county temperature
+
+
+def _grid(rows: RollupColumns, table: HouseholdTable, policy: StabilityPolicy, label: str) -> _Grid:
+    n_h, n_c = len(table), len(table.counties)
     seasons = [policy.season_for(label, c) for c in table.counties]
     if not seasons:  # no county at all: use the default window for the grid
         seasons = [policy.season_for(label, "")]
     d0 = min(day_number(s.start) for s in seasons)
-    d1 = max(day_number(s.end) for s in seasons)
-    n_d = d1 - d0 + 1
-    # Season bounds per county as grid offsets; an extra slot for county -1 (unknown): empty.
+    n_d = max(day_number(s.end) for s in seasons) - d0 + 1
     s_off = np.array([day_number(s.start) - d0 for s in seasons[:n_c]] + [n_d], np.int32)
     e_off = np.array([day_number(s.end) - d0 for s in seasons[:n_c]] + [-1], np.int32)
     hh_county = np.where(table.county >= 0, table.county, n_c).astype(np.int32)
     s_h, e_h = s_off[hh_county], e_off[hh_county]
-    season_days = np.maximum(e_h - s_h + 1, 0).astype(np.int32)
-
-    # ---- scatter rows into the dense grid (in-season rows only) -------------------------
-    hh = rows.household
+    # in-season rows only
     off = rows.day - np.int32(d0)
-    ok = (hh >= 0) & (hh < n_h) & (off >= 0) & (off < n_d)
-    ok_idx = np.flatnonzero(ok)
-    hh_ok = hh[ok_idx]
-    off_ok = off[ok_idx]
-    in_season = (off_ok >= s_h[hh_ok]) & (off_ok <= e_h[hh_ok])
-    sel = ok_idx[in_season]
-    del ok, ok_idx, hh_ok, off_ok, in_season
+    ok_idx = np.flatnonzero((rows.household >= 0) & (rows.household < n_h) & (off >= 0)
+                            & (off < n_d))  # fmt: skip
+    hh_ok, off_ok = rows.household[ok_idx], off[ok_idx]
+    sel = ok_idx[(off_ok >= s_h[hh_ok]) & (off_ok <= e_h[hh_ok])]
     flat = rows.household[sel].astype(np.int64) * n_d + (rows.day[sel] - d0)
     size = n_h * n_d
-    present = np.zeros(size, np.bool_)
-    present[flat] = True
-    avail = np.zeros(size, np.float32)
-    avail[flat] = rows.available[sel]
-    lost = np.zeros(size, np.float32)
-    lost[flat] = rows.outage[sel] + rows.shortfall[sel]
-    short = np.zeros(size, np.float32)
-    short[flat] = rows.shortfall[sel]
-    eps = np.zeros(size, np.int32)
-    eps[flat] = rows.interruptions[sel]
 
-    # County temperature per grid day (all households of a county share it).
+    def scatter(values: np.ndarray, dtype: type) -> np.ndarray:
+        out: np.ndarray = np.zeros(size, dtype)
+        out[flat] = values
+        return out.reshape(n_h, n_d)
+
     ctemp = np.full((n_c + 1, n_d), np.nan, np.float32)
     t = rows.county_min_temp[sel]
     t_ok = ~np.isnan(t)
     ctemp[hh_county[rows.household[sel][t_ok]], rows.day[sel][t_ok] - d0] = t[t_ok]
-    del flat, sel, t, t_ok
+    return _Grid(
+        n_h=n_h, n_c=n_c, n_d=n_d, d0=d0, seasons=seasons, s_off=s_off, e_off=e_off,
+        hh_county=hh_county, s_h=s_h, season_days=np.maximum(e_h - s_h + 1, 0).astype(np.int32),
+        present=scatter(np.ones(len(sel), np.bool_), np.bool_),
+        avail=scatter(rows.available[sel], np.float32),
+        lost=scatter(rows.outage[sel] + rows.shortfall[sel], np.float32),
+        eps=scatter(rows.interruptions[sel], np.int32),
+        gas_h=scatter(rows.shortfall[sel], np.float32).sum(axis=1, dtype=np.float64) / 60.0,
+        ctemp=ctemp,
+    )  # fmt: skip
 
-    avail2 = avail.reshape(n_h, n_d)
-    lost2 = lost.reshape(n_h, n_d)
-    present2 = present.reshape(n_h, n_d)
-    known2 = avail2 + lost2
-    covered2 = present2 & (known2 >= np.float32(crit.min_known_minutes_per_day))
 
-    days_with_data = covered2.sum(axis=1, dtype=np.int32)
-    known_total = known2.sum(axis=1, dtype=np.float64)
-    avail_total = avail2.sum(axis=1, dtype=np.float64)
-    lost_total = lost2.sum(axis=1, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        availability = np.where(known_total > 0, avail_total / known_total, np.nan)
-        coverage = np.where(season_days > 0, days_with_data / np.maximum(season_days, 1), 0.0)
-    gas_h = short.reshape(n_h, n_d).sum(axis=1, dtype=np.float64) / 60.0
-    del short
+@dataclass
+class _Runs:
+    interruptions: np.ndarray  # float64 per household
+    long_count: np.ndarray
+    longest: np.ndarray  # minutes
+    ep_day: np.ndarray  # episodes started per grid cell (for the month chart)
 
-    # ---- interruption runs -------------------------------------------------------------
+
+def _interruption_runs(g: _Grid, long_interruption_hours: float) -> _Runs:
+    """Episodes from the daily minutes (module doc): a day's episodes share its lost minutes;
+    its last one runs on through following days with lost minutes and no new episode."""
+    n_h, n_d = g.n_h, g.n_d
+    lost2, eps2 = g.lost, g.eps
     lost_prev = np.zeros_like(lost2)
     lost_prev[:, 1:] = lost2[:, :-1]
-    eps2 = eps.reshape(n_h, n_d)
     has_lost = lost2 > 0
     cont = has_lost & (eps2 == 0) & (lost_prev > 0)
-    del lost_prev
     start = has_lost & ~cont
     per_ep = lost2 / np.maximum(eps2, 1).astype(np.float32)  # minutes per episode that day
-    start_f = start.ravel()
-    cont_f = cont.ravel()
+    start_f, cont_f = start.ravel(), cont.ravel()
     chain_id = np.cumsum(start_f, dtype=np.int64) - 1
-    n_chains = int(chain_id[-1] + 1) if size else 0
+    n_chains = int(chain_id[-1] + 1) if n_h * n_d else 0
     contrib_idx = np.flatnonzero(start_f | cont_f)
-    contrib = np.where(start_f[contrib_idx], per_ep.ravel()[contrib_idx], lost[contrib_idx])
+    contrib = np.where(start_f[contrib_idx], per_ep.ravel()[contrib_idx],
+                       lost2.ravel()[contrib_idx])  # fmt: skip
     chain_len = np.bincount(
         chain_id[contrib_idx], weights=contrib.astype(np.float64), minlength=n_chains
     )
     start_idx = np.flatnonzero(start_f)
     chain_hh = (start_idx // n_d).astype(np.int64)
-    long_min = crit.long_interruption_hours * 60.0
-    start_eps = eps.ravel()[start_idx]
+    long_min = long_interruption_hours * 60.0
+    start_eps = eps2.ravel()[start_idx]
     start_per_ep = per_ep.ravel()[start_idx].astype(np.float64)
     extra = np.maximum(start_eps - 1, 0)
     long_count = np.bincount(
@@ -277,149 +307,209 @@ def evaluate_season(
     )
     longest = np.zeros(n_h, np.float64)
     np.maximum.at(longest, chain_hh, chain_len)
-    # Episodes per grid day (for the month chart): max(E, 1) at run starts, E elsewhere.
     ep_day = np.where(start, np.maximum(eps2, 1), np.where(cont, 0, eps2))
-    del per_ep, cont, start, start_f, cont_f, chain_id, contrib, contrib_idx, has_lost
+    return _Runs(interruptions, long_count, longest, ep_day)
 
-    # ---- coldest days per county -------------------------------------------------------
-    grid_start = from_day_number(d0)
-    cold = np.zeros((n_c + 1, n_d), np.bool_)
-    cold_dates: list[list[date]] = []
-    temp_unknown_county = np.zeros(n_c + 1, np.bool_)
-    temp_unknown_county[n_c] = True
-    for c in range(n_c):
-        days = np.arange(s_off[c], e_off[c] + 1)
-        temps = ctemp[c, days]
-        known_days = days[~np.isnan(temps)]
+
+@dataclass
+class _Cold:
+    dates: list[list[date]]
+    temp_unknown_county: B
+    days_with_data: I32
+    availability: F64
+
+
+def _coldest_days(g: _Grid, coldest: int, covered2: B, known2: np.ndarray) -> _Cold:
+    cold = np.zeros((g.n_c + 1, g.n_d), np.bool_)
+    dates: list[list[date]] = []
+    unknown = np.zeros(g.n_c + 1, np.bool_)
+    unknown[g.n_c] = True
+    for c in range(g.n_c):
+        days = np.arange(g.s_off[c], g.e_off[c] + 1)
+        known_days = days[~np.isnan(g.ctemp[c, days])]
         if known_days.size == 0:
-            temp_unknown_county[c] = True
-            cold_dates.append([])
+            unknown[c] = True
+            dates.append([])
             continue
-        order = np.argsort(ctemp[c, known_days], kind="stable")[: crit.coldest_days]
+        order = np.argsort(g.ctemp[c, known_days], kind="stable")[:coldest]
         chosen = np.sort(known_days[order])
         cold[c, chosen] = True
-        cold_dates.append([from_day_number(d0 + int(d)) for d in chosen])
-    cold2 = cold[hh_county]
-    cold_present = present2 & cold2
-    cold_days_with_data = (covered2 & cold2).sum(axis=1, dtype=np.int32)
+        dates.append([from_day_number(g.d0 + int(d)) for d in chosen])
+    cold2 = cold[g.hh_county]
+    cold_present = g.present & cold2
     cold_known = np.where(cold_present, known2, 0).sum(axis=1, dtype=np.float64)
-    cold_avail = np.where(cold_present, avail2, 0).sum(axis=1, dtype=np.float64)
+    cold_avail = np.where(cold_present, g.avail, 0).sum(axis=1, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cold_availability = np.where(cold_known > 0, cold_avail / cold_known, np.nan)
-    del cold2, cold_present, covered2, known2
+        availability = np.where(cold_known > 0, cold_avail / cold_known, np.nan)
+    return _Cold(dates, unknown, (covered2 & cold2).sum(axis=1, dtype=np.int32), availability)
 
-    # ---- verdicts ----------------------------------------------------------------------
-    reasons = np.zeros(n_h, np.int32)
+
+def _reasons(
+    crit: Criteria,
+    g: _Grid,
+    table: HouseholdTable,
+    m: dict[str, np.ndarray],
+    runs: _Runs,
+    cold: _Cold,
+) -> I32:
+    reasons = np.zeros(g.n_h, np.int32)
 
     def flag(cond: B, r: Reason) -> None:
         reasons[cond] |= np.int32(int(r))
 
-    no_data = known_total <= 0
+    no_data = m["known_total"] <= 0
     flag(no_data, Reason.NO_DATA)
-    flag(~no_data & (coverage < crit.min_coverage), Reason.COVERAGE_LOW)
-    t_unknown = temp_unknown_county[hh_county]
+    flag(~no_data & (m["coverage"] < crit.min_coverage), Reason.COVERAGE_LOW)
+    t_unknown = cold.temp_unknown_county[g.hh_county]
     flag(~no_data & t_unknown, Reason.COLD_TEMPERATURE_UNKNOWN)
-    flag(
-        ~no_data & ~t_unknown & (cold_days_with_data < crit.min_cold_days_with_data),
-        Reason.COLD_DAYS_NO_DATA,
-    )
-    flag(~no_data & (availability < crit.min_availability), Reason.AVAILABILITY_LOW)
-    cold_ok_data = ~t_unknown & (cold_days_with_data >= crit.min_cold_days_with_data)
-    flag(
-        cold_ok_data & (cold_availability < crit.min_cold_availability),
-        Reason.COLD_AVAILABILITY_LOW,
-    )
-    flag(long_count > crit.max_long_interruptions, Reason.TOO_MANY_LONG_INTERRUPTIONS)
-    flag(longest > crit.max_interruption_hours * 60.0, Reason.INTERRUPTION_TOO_LONG)
-    flag(gas_h > crit.max_gas_shortfall_hours, Reason.GAS_SHORTFALL)
+    few_cold = cold.days_with_data < crit.min_cold_days_with_data
+    flag(~no_data & ~t_unknown & few_cold, Reason.COLD_DAYS_NO_DATA)
+    flag(~no_data & (m["availability"] < crit.min_availability), Reason.AVAILABILITY_LOW)
+    flag(~t_unknown & ~few_cold & (cold.availability < crit.min_cold_availability),
+         Reason.COLD_AVAILABILITY_LOW)  # fmt: skip
+    flag(runs.long_count > crit.max_long_interruptions, Reason.TOO_MANY_LONG_INTERRUPTIONS)
+    flag(runs.longest > crit.max_interruption_hours * 60.0, Reason.INTERRUPTION_TOO_LONG)
+    flag(g.gas_h > crit.max_gas_shortfall_hours, Reason.GAS_SHORTFALL)
     comp = table.retrofit_completed
-    season_start_day = np.where(hh_county < n_c, s_h + d0, np.iinfo(np.int32).max)
-    flag(
-        (comp != NO_DATE) & (comp > season_start_day + crit.retrofit_grace_days),
-        Reason.PARTIAL_SEASON,
-    )
+    season_start_day = np.where(g.hh_county < g.n_c, g.s_h + g.d0, np.iinfo(np.int32).max)
+    flag((comp != NO_DATE) & (comp > season_start_day + crit.retrofit_grace_days),
+         Reason.PARTIAL_SEASON)  # fmt: skip
+    return reasons
+
+
+def _verdicts(reasons: I32, not_covered: B) -> I8:
     failed = (reasons & np.int32(int(FAILURE_REASONS))) != 0
     lacking = (reasons & np.int32(int(DATA_REASONS))) != 0
-    verdict = np.where(
-        failed,
-        VERDICT_ORDER.index(Verdict.NOT_YET),
-        np.where(
-            lacking,
-            VERDICT_ORDER.index(Verdict.INSUFFICIENT_DATA),
-            VERDICT_ORDER.index(Verdict.ELIGIBLE),
-        ),
-    ).astype(np.int8)
-    flag(verdict == VERDICT_ORDER.index(Verdict.ELIGIBLE), Reason.ALL_CRITERIA_MET)
+    eligible, not_yet, insufficient = (VERDICT_ORDER.index(v) for v in
+                                       (Verdict.ELIGIBLE, Verdict.NOT_YET,
+                                        Verdict.INSUFFICIENT_DATA))  # fmt: skip
+    verdict: I8 = np.where(failed, not_yet, np.where(lacking, insufficient, eligible)).astype(
+        np.int8
+    )
+    # A season not yet observed in full cannot show that a system is not stable enough:
+    # households that failed so far are insufficient_data (with their reasons), not not_yet.
+    reasons[not_covered & (verdict != eligible)] |= np.int32(int(Reason.SEASON_NOT_COVERED))
+    verdict[not_covered & (verdict == not_yet)] = insufficient
+    reasons[verdict == eligible] |= np.int32(int(Reason.ALL_CRITERIA_MET))
+    return verdict
 
-    # ---- county reliability indices ----------------------------------------------------
-    hh_per_c = np.bincount(hh_county, minlength=n_c + 1)[:n_c].astype(np.int32)
+
+def _county_stats(g: _Grid, m: dict[str, np.ndarray], runs: _Runs, cold: _Cold) -> CountyStats:
+    n_c = g.n_c
+
+    def by_county(w: np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.bincount(g.hh_county, weights=w, minlength=n_c + 1)[:n_c]
+        return out
+
+    hh_per_c = np.bincount(g.hh_county, minlength=n_c + 1)[:n_c].astype(np.int32)
     served = np.maximum(hh_per_c, 1).astype(np.float64)
-    lost_by_c = np.bincount(hh_county, weights=lost_total, minlength=n_c + 1)[:n_c]
-    int_by_c = np.bincount(hh_county, weights=interruptions, minlength=n_c + 1)[:n_c]
-    known_by_c = np.bincount(hh_county, weights=known_total, minlength=n_c + 1)[:n_c]
-    avail_by_c = np.bincount(hh_county, weights=avail_total, minlength=n_c + 1)[:n_c]
-    saidi = lost_by_c / 60.0 / served
-    saifi = int_by_c / served
+    known_by_c = by_county(m["known_total"])
+    saidi = by_county(m["lost_total"]) / 60.0 / served
+    saifi = by_county(runs.interruptions) / served
     with np.errstate(invalid="ignore", divide="ignore"):
         caidi = np.where(saifi > 0, saidi / np.where(saifi > 0, saifi, 1), 0.0)
-        asai = np.where(
-            known_by_c > 0, avail_by_c / np.where(known_by_c > 0, known_by_c, 1), np.nan
-        )
-
-    # ---- interruptions by month per county ---------------------------------------------
-    grid_end = from_day_number(d1)
-    months = _month_starts(grid_start, grid_end)
-    by_month = np.zeros((n_c, len(months)), np.int64)
-    ep_by_day = (
-        np.stack(
-            [np.bincount(hh_county, weights=ep_day[:, j], minlength=n_c + 1) for j in range(n_d)],
-            axis=1,
-        )[:n_c]
-        if n_h
-        else np.zeros((n_c, n_d))
-    )
-    for mi, m in enumerate(months):
-        nxt = (
-            months[mi + 1]
-            if mi + 1 < len(months)
-            else date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-        )
-        a = max(day_number(m) - d0, 0)
-        b = min(day_number(nxt) - d0, n_d)
-        if b > a:
-            by_month[:, mi] = np.rint(ep_by_day[:, a:b].sum(axis=1)).astype(np.int64)
-
-    stats = CountyStats(
-        season_start=[s.start for s in seasons[:n_c]],
-        season_end=[s.end for s in seasons[:n_c]],
-        cold_days=cold_dates,
+        asai = np.where(known_by_c > 0,
+                        by_county(m["avail_total"]) / np.where(known_by_c > 0, known_by_c, 1),
+                        np.nan)  # fmt: skip
+    return CountyStats(
+        season_start=[s.start for s in g.seasons[:n_c]],
+        season_end=[s.end for s in g.seasons[:n_c]],
+        cold_days=cold.dates,
         households=hh_per_c,
         saidi_h=saidi,
         saifi=saifi,
         caidi_h=caidi,
         asai=asai,
     )
+
+
+def _by_month(g: _Grid, ep_day: np.ndarray) -> tuple[list[date], np.ndarray]:
+    """Episodes started per month and county (the month chart)."""
+    months = _month_starts(from_day_number(g.d0), from_day_number(g.d0 + g.n_d - 1))
+    by_month = np.zeros((g.n_c, len(months)), np.int64)
+    ep_by_day = (
+        np.stack([np.bincount(g.hh_county, weights=ep_day[:, j], minlength=g.n_c + 1)
+                  for j in range(g.n_d)], axis=1)[: g.n_c]
+        if g.n_h
+        else np.zeros((g.n_c, g.n_d))
+    )  # fmt: skip
+    for mi, m in enumerate(months):
+        nxt = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        a = max(day_number(m) - g.d0, 0)
+        b = min(day_number(nxt) - g.d0, g.n_d)
+        if b > a:
+            by_month[:, mi] = np.rint(ep_by_day[:, a:b].sum(axis=1)).astype(np.int64)
+    return months, by_month
+
+
+def evaluate_season(
+    rows: RollupColumns,
+    table: HouseholdTable,
+    policy: StabilityPolicy,
+    label: str,
+) -> SeasonResult:
+    crit = policy.criteria
+    parse_season_label(label)
+    g = _grid(rows, table, policy, label)
+    known2 = g.avail + g.lost
+    covered2 = g.present & (known2 >= np.float32(crit.min_known_minutes_per_day))
+    days_with_data = covered2.sum(axis=1, dtype=np.int32)
+    m = {
+        "known_total": known2.sum(axis=1, dtype=np.float64),
+        "avail_total": g.avail.sum(axis=1, dtype=np.float64),
+        "lost_total": g.lost.sum(axis=1, dtype=np.float64),
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m["availability"] = np.where(m["known_total"] > 0,
+                                     m["avail_total"] / m["known_total"], np.nan)  # fmt: skip
+        m["coverage"] = np.where(
+            g.season_days > 0, days_with_data / np.maximum(g.season_days, 1), 0.0
+        )
+    runs = _interruption_runs(g, crit.long_interruption_hours)
+    cold = _coldest_days(g, crit.coldest_days, covered2, known2)
+    del covered2, known2
+    reasons = _reasons(crit, g, table, m, runs, cold)
+    data_first, data_last, covered = _season_covered(rows, g.s_off, g.e_off, g.d0, g.n_c)
+    verdict = _verdicts(reasons, ~covered[g.hh_county])
+    months, by_month = _by_month(g, runs.ep_day)
     return SeasonResult(
         label=label,
         table=table,
-        grid_start=grid_start,
+        grid_start=from_day_number(g.d0),
         verdict=verdict,
         reasons=reasons,
-        season_days=season_days,
+        season_days=g.season_days,
         days_with_data=days_with_data,
-        coverage=coverage.astype(np.float64),
-        availability=availability,
-        interruptions=np.rint(interruptions).astype(np.int32),
-        long_interruptions=np.rint(long_count).astype(np.int32),
-        longest_h=longest / 60.0,
-        lost_h=lost_total / 60.0,
-        gas_shortfall_h=gas_h,
-        cold_days_with_data=cold_days_with_data,
-        cold_availability=cold_availability,
-        counties=stats,
+        coverage=m["coverage"].astype(np.float64),
+        availability=m["availability"],
+        interruptions=np.rint(runs.interruptions).astype(np.int32),
+        long_interruptions=np.rint(runs.long_count).astype(np.int32),
+        longest_h=runs.longest / 60.0,
+        lost_h=m["lost_total"] / 60.0,
+        gas_shortfall_h=g.gas_h,
+        cold_days_with_data=cold.days_with_data,
+        cold_availability=cold.availability,
+        counties=_county_stats(g, m, runs, cold),
         month_starts=months,
         interruptions_by_month=by_month,
+        data_first=data_first,
+        data_last=data_last,
+        season_covered=covered[: g.n_c],
     )
+
+
+def _season_covered(
+    rows: RollupColumns, s_off: I32, e_off: I32, d0: int, n_c: int
+) -> tuple[date | None, date | None, B]:
+    """First and last rollup day in the grid and, per county (+ the unknown slot), whether
+    those span the county's whole season."""
+    off = rows.day - np.int32(d0)
+    inside = rows.day[(off >= int(s_off[:n_c].min(initial=0))) & (off <= int(e_off.max()))]
+    if not len(inside):
+        return None, None, np.zeros(n_c + 1, np.bool_)
+    first, last = int(inside.min()), int(inside.max())
+    covered: B = (first - d0 <= s_off) & (last - d0 >= e_off)
+    return from_day_number(first), from_day_number(last), covered
 
 
 @dataclass(frozen=True)

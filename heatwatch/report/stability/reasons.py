@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import IntFlag, StrEnum
 from typing import Any
 
+from heatwatch.contract.glossary import VERDICTS, label
+
 
 class Verdict(StrEnum):
     ELIGIBLE = "eligible"
@@ -29,6 +31,7 @@ class Reason(IntFlag):
     COLD_AVAILABILITY_LOW = 256
     PARTIAL_SEASON = 512
     ALL_CRITERIA_MET = 1024
+    SEASON_NOT_COVERED = 2048
 
 
 # Reasons that make a household not_yet (the system did not work well enough).
@@ -46,6 +49,7 @@ DATA_REASONS = (
     | Reason.COVERAGE_LOW
     | Reason.COLD_DAYS_NO_DATA
     | Reason.COLD_TEMPERATURE_UNKNOWN
+    | Reason.SEASON_NOT_COVERED
 )
 
 REASON_ORDER: tuple[Reason, ...] = (
@@ -59,6 +63,7 @@ REASON_ORDER: tuple[Reason, ...] = (
     Reason.COVERAGE_LOW,
     Reason.COLD_DAYS_NO_DATA,
     Reason.COLD_TEMPERATURE_UNKNOWN,
+    Reason.SEASON_NOT_COVERED,
     Reason.ALL_CRITERIA_MET,
 )
 
@@ -90,9 +95,8 @@ _TEXT: dict[str, dict[Reason | str, str]] = {
         Reason.ALL_CRITERIA_MET: "各项指标均达标：有效数据 {days_with_data}/{season_days} 天，"
         "供热可用率 {availability:.1%}，最冷 {coldest_days} 天可用率 {cold_availability:.1%}，"
         "最长中断 {longest_h:.1f} 小时",
-        Verdict.ELIGIBLE: "可拆除旧取暖设施",
-        Verdict.NOT_YET: "暂不拆除",
-        Verdict.INSUFFICIENT_DATA: "数据不足",
+        Reason.SEASON_NOT_COVERED: "数据只覆盖 {data_span}，不是完整的采暖季"
+        "（{season_start} 至 {season_end}）：季末前不作“暂不拆除”结论",
     },
     "en": {
         Reason.NO_DATA: "no usable data in the heating season (check the meter and its link)",
@@ -117,9 +121,8 @@ _TEXT: dict[str, dict[Reason | str, str]] = {
         Reason.ALL_CRITERIA_MET: "all criteria met: data on {days_with_data}/{season_days} days, "
         "heat available {availability:.1%}, {cold_availability:.1%} on the {coldest_days} "
         "coldest days, longest interruption {longest_h:.1f} h",
-        Verdict.ELIGIBLE: "old heating may be removed",
-        Verdict.NOT_YET: "not yet",
-        Verdict.INSUFFICIENT_DATA: "insufficient data",
+        Reason.SEASON_NOT_COVERED: "the data cover only {data_span}, not the whole season "
+        "({season_start} to {season_end}): no 'not yet' verdict before the season is observed",
     },
 }
 
@@ -131,7 +134,8 @@ def check_lang(lang: str) -> str:
 
 
 def verdict_text(verdict: Verdict, lang: str = "zh") -> str:
-    return _TEXT[check_lang(lang)][verdict]
+    """The verdict's term from the one glossary."""
+    return label(VERDICTS, verdict.value, "zh" if check_lang(lang) == "zh" else "en")
 
 
 def reason_text(reason: Reason, values: dict[str, Any], lang: str = "zh") -> str:

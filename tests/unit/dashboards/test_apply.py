@@ -179,14 +179,14 @@ def test_dry_run_sends_nothing(grafana: tuple[str, StubGrafana]) -> None:
     url, stub = grafana
     out = _apply(url, "--dry-run")
     assert stub.writes == []
-    assert "create" in out and "would change" in out
+    assert "新建" in out and "将修改" in out
     assert "Bearer glsa_test" in stub.auth
 
 
 def test_apply_creates_then_is_idempotent(grafana: tuple[str, StubGrafana]) -> None:
     url, stub = grafana
     out = _apply(url)
-    assert "missing environment" in out  # only DingTalk given; others listed
+    assert "联系点缺少环境变量" in out  # only DingTalk given; others listed
     assert len(stub.dashboards) == 4 and len(stub.rule_groups) == 4
     assert stub.datasources["heatwatch-influxdb"]["jsonData"]["version"] == "Flux"
     ding = stub.contact_points["hw-dispatch-dingtalk"]
@@ -195,7 +195,7 @@ def test_apply_creates_then_is_idempotent(grafana: tuple[str, StubGrafana]) -> N
     n_writes = len(stub.writes)
     out2 = _apply(url)
     assert len(stub.writes) == n_writes, stub.writes[n_writes:]
-    assert "changed 0 of" in out2
+    assert "已修改 0 /" in out2
     rules = stub.rule_groups[("heatwatch", "incidents")]["rules"]
     assert {r["noDataState"] for r in rules} == {"KeepLast"}
     assert all("keep_firing_for" in r for r in rules)

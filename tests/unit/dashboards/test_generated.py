@@ -194,6 +194,6 @@ def test_contact_points_policies_mute_timings_templates() -> None:
     assert ("severity", "=", "critical") in matchers
     assert ("county", "=", "忻府区") in matchers
     (tpl,) = _load("templates.yaml")["templates"]
-    for word in ("county", "village", "kind", "households_affected", "priority_households"):
+    for word in ("summary", "description", "runbook", "dashboard", "summary_en", "StartsAt"):
         assert word in tpl["template"]
     assert '{{ define "heatwatch.message" }}' in tpl["template"]

@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from heatwatch.contract import Household
+from heatwatch.contract.geography import COUNTY_NAMES
 from heatwatch.contract.telemetry import WIRE_ADAPTER, parse_event_time
 from producers.fleet import (
-    COUNTY_NAMES,
     PROGRAMME_TOTAL,
     RETROFIT_MIX,
     build_fleet,

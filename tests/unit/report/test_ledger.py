@@ -21,7 +21,11 @@ def _parts(path: Path) -> dict[str, bytes]:
 
 
 def _both(
-    tmp_path: Path, columns: list[Sequence[object]], monkeypatch: pytest.MonkeyPatch, took: bool
+    tmp_path: Path,
+    columns: list[Sequence[object]],
+    monkeypatch: pytest.MonkeyPatch,
+    took: bool,
+    percent: Sequence[int] = (),
 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """Writes with the fast and the per-cell path; ``took``: the fast path must apply."""
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
@@ -29,14 +33,14 @@ def _both(
     used: list[bool] = []
     real = ledger._write_rows_fast
 
-    def spy(ws: object, cols: Sequence[Sequence[object]]) -> bool:
-        used.append(real(ws, cols))
+    def spy(ws: object, cols: Sequence[Sequence[object]], styles: object = None) -> bool:
+        used.append(real(ws, cols, styles))  # type: ignore[arg-type]
         return used[-1]
 
     monkeypatch.setattr(ledger, "_write_rows_fast", spy)
-    write_xlsx(fast, "台账", HEADERS, columns, widths)
+    write_xlsx(fast, "台账", HEADERS, columns, widths, percent=percent)
     assert used == [took]
-    write_xlsx(slow, "台账", HEADERS, columns, widths, fast=False)
+    write_xlsx(slow, "台账", HEADERS, columns, widths, fast=False, percent=percent)
     return _parts(fast), _parts(slow)
 
 
@@ -93,6 +97,23 @@ def test_blank_rows_and_exotic_values_match(
     plain = special is None or special.__class__ is int
     fast, slow = _both(tmp_path, columns, monkeypatch, took=plain)
     assert fast == slow
+
+
+def test_percent_columns_are_formatted_as_percentages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columns: list[Sequence[object]] = [
+        ["a", "b", "c"],
+        [None] * 3,
+        ["x", "y", "z"],
+        [1, 2, 3],
+        [0.9914, None, 1.0],
+        [None] * 3,
+    ]
+    fast, slow = _both(tmp_path, columns, monkeypatch, took=True, percent=[4])
+    assert fast == slow
+    assert b'<c r="E2" s="2"><v>0.9913999' in fast["xl/worksheets/sheet1.xml"]
+    assert b'formatCode="0.0%"' in fast["xl/styles.xml"]
 
 
 def test_non_finite_float_is_refused_like_xlsxwriter(tmp_path: Path) -> None:

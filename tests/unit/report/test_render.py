@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--run", str(run_dir),
-                                   "--out", str(out)])  # fmt: skip
+                                   "--out", str(out), "--notices"])  # fmt: skip
     assert res.exit_code == 0, res.output
     stem = out / "stability-2021-2022"
     for ext in ("pdf", "html", "xlsx", "csv"):
@@ -124,7 +125,23 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     assert next(r["户号"] for r in rows if r["县（市、区）"] == "忻府区") == "HH-BAD-1"
     html = stem.with_suffix(".html").read_text(encoding="utf-8")
     assert "HH-BAD-1" in html and "HH-BAD-2" in html and "先立后破" in html
-    assert "HH-OK-1" not in html  # only not_yet households are listed
+    # The county lists: eligible, not yet and the meters-to-fix work list, each with a verdict
+    # column (the old report listed only not_yet households; the issue asks for all three).
+    assert "可拆除旧取暖设施户名单（2）" in html and "暂不拆除户名单（重点群体优先）（1）" in html
+    assert (
+        "<td>HH-OK-1</td><td>东楼村</td><td>煤改电</td><td></td><td>可拆除旧取暖设施</td>" in html
+    )
+    work = html.split("数据不足户：需修复计量或通信的表计工作清单（1）")[1]
+    assert "<td>HH-NODATA</td><td>南村</td><td>煤改电</td><td>数据不足</td><td>0/121</td>" in work
+    assert "<td>121</td>" in work.split("</table>")[0]  # days missing
+    assert "数据覆盖整个采暖季（2021-11-15 – 2022-03-15）" in html
+    assert "生成时间（北京时间）" in html and "批准人（签字）" in html and "发文单位" in html
+    notice = (out / "notice-2021-2022.html").read_text(encoding="utf-8")
+    assert notice.count("拆除公示") == 4  # one sheet per village: 东楼村, 西楼村, 南村 + title
+    assert "东楼村（忻府区）清洁取暖旧取暖设施拆除公示" in notice
+    assert "<td>1</td><td>HH-OK-1</td><td>煤改电</td><td>可拆除旧取暖设施</td><td></td>" in notice
+    assert "<td>HH-BAD-1</td><td>煤改电</td><td>暂不拆除</td><td>采暖季供热可用率" in notice
+    assert "公示期" in notice and "异议" in notice
 
     import openpyxl
 
@@ -132,7 +149,11 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     ws = wb.worksheets[0]
     values = list(ws.iter_rows(values_only=True))
     assert values[0][0] == "户号"
+    assert values[0][11] == "供热可用率"
     assert len(values) == 6
+    wb.close()
+    styles = zipfile.ZipFile(stem.with_suffix(".xlsx")).read("xl/styles.xml")
+    assert b'formatCode="0.0%"' in styles
     assert {v[0] for v in values[1:]} == set(by_id)
 
 
@@ -151,6 +172,10 @@ def test_season_en_and_county(run_dir: Path, tmp_path: Path) -> None:
     }
     html = (out / "stability-2021-2022-原平市.html").read_text(encoding="utf-8")
     assert "already removed" in html  # HH-BAD-2 lost its old heating before being stable
+    # One county: its villages' public notices by default (the whole city: on request).
+    notice = (out / "notice-2021-2022-原平市.html").read_text(encoding="utf-8")
+    assert "Public notice: removal of old heating, 南村 (原平市)" in notice
+    assert not (out / "notice-2021-2022.html").exists()
 
 
 @pytest.mark.parametrize(
@@ -196,3 +221,42 @@ def test_monthly(run_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["monthly", "--month", "2021-13", "--run", str(run_dir),
                                    "--out", str(out)])  # fmt: skip
     assert res.exit_code == 2 and "2021-12" in res.output
+    res = CliRunner().invoke(app, ["monthly", "--month", "2023-12", "--run", str(run_dir),
+                                   "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 2 and "outside the data" in res.output
+    assert "指标说明" in html and "事件数" in html
+
+
+def test_short_run_warns_and_gives_no_not_yet(run_dir: Path, tmp_path: Path) -> None:
+    """Three days of data: a coverage warning, and failing households are insufficient_data."""
+    src = run_dir / "rollups" / "household_days.jsonl"
+    short = tmp_path / "short.jsonl"
+    lines = src.read_bytes().splitlines(keepends=True)
+    short.write_bytes(b"".join(x for x in lines if b'"2021-11-1' in x and b'"2021-11-18' not in x
+                               and b'"2021-11-19' not in x))  # fmt: skip
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "season", "--season", "2021-2022", "--rollups", str(short), "--registry",
+        str(run_dir / "registry.csv"), "--out", str(out), "--lang", "en",
+        "--issuer", "Xinfu District Office", "--contact", "tel 0350-1", "--issue-date",
+        "2021-11-20", "--notice-days", "10", "--notices",
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "not the whole season" in res.output
+    rows = _read_csv(out / "stability-2021-2022.csv")
+    assert {r["verdict"] for r in rows} == {"insufficient data"}
+    bad = next(r for r in rows if r["household_id"] == "HH-BAD-1")
+    assert "availability_low" in bad["reason_codes"] and "season_not_covered" in bad["reason_codes"]
+    html = (out / "stability-2021-2022.html").read_text(encoding="utf-8")
+    assert "the data do not cover the whole heating season" in html
+    assert "2021-11-15 – 2021-11-17" in html
+    assert "Xinfu District Office" in html and "Date of issue: 2021-11-20" in html
+    notice = (out / "notice-2021-2022.html").read_text(encoding="utf-8")
+    assert "Notice period: 2021-11-20 to 2021-11-29 (10 days)." in notice
+    assert "tel 0350-1" in notice
+
+
+def test_bad_issue_date(run_dir: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--run", str(run_dir),
+                                   "--out", str(tmp_path), "--issue-date", "20.3.2022"])  # fmt: skip
+    assert res.exit_code == 2 and "--issue-date" in res.output

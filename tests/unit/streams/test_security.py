@@ -101,6 +101,7 @@ def test_worker_refuses_to_start_without_a_token_in_one_line(
     result = runner.invoke(app, ["worker", "--registry", str(tmp_path / "r.csv")])
     assert result.exit_code == 2
     assert "HEATWATCH_INFLUX_TOKEN" in result.output and SECRET not in result.output
+    assert "拒绝启动" in result.output  # Chinese first (--lang en: "refused: ...")
     assert len(result.output.strip().splitlines()) == 1
     monkeypatch.setenv("HEATWATCH_INFLUX_TOKEN", SECRET)
     monkeypatch.setenv("HEATWATCH_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
@@ -108,3 +109,6 @@ def test_worker_refuses_to_start_without_a_token_in_one_line(
         result = runner.invoke(app, command)
         assert result.exit_code == 2 and "--insecure" in result.output, result.output
         assert SECRET not in result.output
+    result = runner.invoke(app, ["--lang", "en", "produce"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: refused: HEATWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT")

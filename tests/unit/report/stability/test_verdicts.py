@@ -216,16 +216,33 @@ def test_reason_texts_match_per_household_texts(result, lang: str) -> None:  # t
 
 
 def test_failure_beats_missing_data() -> None:
-    """A household with little data but a 30 h outage is not_yet, with both reasons."""
+    """A household with little data but a 30 h outage is not_yet, with both reasons, once the
+    data cover the season (another household reports all season)."""
     b = Builder()
     days = {d: FULL for d in DAYS[:40]}
     days[DAYS[5]] = (0.0, 1440.0, 0.0, 1)
     days[DAYS[6]] = (1080.0, 360.0, 0.0, 0)
     b.add("x", days)
+    b.add("y", full_season())
     cols, table = b.build()
     res = evaluate_season(cols, table, StabilityPolicy(), SEASON)
     assert res.verdict_of(0) is Verdict.NOT_YET
     assert {"interruption_too_long", "coverage_low"} <= set(reason_codes(int(res.reasons[0])))
+
+
+def test_no_not_yet_while_the_data_do_not_cover_the_season() -> None:
+    """A 3-day run: the 30 h outage is reported, but as insufficient data, not not_yet."""
+    b = Builder()
+    b.add("x", {DAYS[0]: (0.0, 1440.0, 0.0, 1), DAYS[1]: (0.0, 1440.0, 0.0, 0), DAYS[2]: FULL})
+    b.add("y", {d: FULL for d in DAYS[:3]})
+    cols, table = b.build()
+    res = evaluate_season(cols, table, StabilityPolicy(), SEASON)
+    assert not res.fully_covered and res.data_span == "2021-11-15 – 2021-11-17"
+    assert [res.verdict_of(i) for i in range(2)] == [Verdict.INSUFFICIENT_DATA] * 2
+    codes = set(reason_codes(int(res.reasons[0])))
+    assert {"interruption_too_long", "season_not_covered", "coverage_low"} <= codes
+    text = reason_text(Reason.SEASON_NOT_COVERED, res.values_for(0, StabilityPolicy()), "zh")
+    assert "2021-11-15 – 2021-11-17" in text and "2022-03-15" in text
 
 
 def test_county_season_override_and_out_of_season_rows() -> None:

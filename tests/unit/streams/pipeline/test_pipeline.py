@@ -11,14 +11,15 @@ from typing import Any
 import orjson
 import pytest
 
-from heatwatch.contract.keys import partition_for_key
+from heatwatch.contract.keys import partition_for_key, registry_by_partition
 from heatwatch.formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router
 from producers.simulate import SimulationConfig, simulate
 from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.settings import DetectionSettings
 from streams.embedded import replay
-from streams.pipeline import Pipeline, PipelineConfig
+from streams.pipeline import Pipeline
+from streams.settings import WorkerSettings
 from streams.sinks.influx import InfluxSink
 
 PARTITIONS = 3
@@ -74,9 +75,12 @@ class Harness:
             registry,
             DetectionSettings(),
             InfluxSink(write),
-            PipelineConfig(worker="t", checkpoint_interval_s=1.0, idle_release_s=5.0, **config),
-            table_get=lambda p, k: self.changelog[p].get(k),
-            table_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
+            WorkerSettings(
+                name="t", checkpoint_interval_s=1.0, idle_release_s=5.0, tune_gc=False, **config
+            ),
+            topic="heatwatch.telemetry",
+            checkpoint_get=lambda p, k: self.changelog[p].get(k),
+            checkpoint_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
             send_dead_letter=lambda k, v: self.dead.append(orjson.loads(v)),
             highwater=lambda p: len(self.topic[p]),
             clock=clock,
@@ -180,7 +184,8 @@ def test_checkpoint_round_trip_and_chunks(sim: Path, monkeypatch: pytest.MonkeyP
     clock = Clock()
     pipe = h.pipeline(registry, clock)
     h.run(pipe, clock, stop_after=300)
-    engine = next(iter(pipe.partitions.values())).engine
+    partition, st = next(iter(pipe.partitions.items()))
+    engine = st.engine
     blob = export_engine(engine)
     monkeypatch.setattr("streams.checkpoint.CHUNK_BYTES", max(1, len(blob) // 3))
     store: dict[bytes, bytes] = {}
@@ -189,7 +194,8 @@ def test_checkpoint_round_trip_and_chunks(sim: Path, monkeypatch: pytest.MonkeyP
     got = decode(1, store.get)
     assert got is not None and got[0].offset == 42 and got[0].engine_blob == blob
     assert len(store) >= 4  # chunks + manifest
-    restored = import_engine(got[0].engine_blob, engine.output)
+    households = registry_by_partition(registry, PARTITIONS)[partition]
+    restored = import_engine(got[0].engine_blob, households, DetectionSettings(), engine.output)
     assert restored.released_until == engine.released_until
     assert restored.open_incidents == engine.open_incidents
     # a torn write of the next checkpoint (chunks of the other slot only) leaves this one whole

@@ -1,0 +1,128 @@
+"""The season ledger (台账): one row per household, every figure, for CSV and XLSX."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from heatwatch.report.i18n import PRIORITY, RETROFIT, t
+from heatwatch.report.loading import village_name
+from heatwatch.report.stability import StabilityPolicy
+from heatwatch.report.stability.columns import NO_DATE, from_day_number
+from heatwatch.report.stability.evaluate import SeasonResult
+from heatwatch.report.stability.reasons import (
+    VERDICT_ORDER,
+    Verdict,
+    reason_codes,
+    reason_texts,
+    verdict_text,
+)
+
+LEDGER_KEYS = [
+    "household_id",
+    "county",
+    "village",
+    "retrofit_type",
+    "priority",
+    "verdict",
+    "reasons",
+    "reason_codes",
+    "season_days",
+    "days_with_data",
+    "coverage",
+    "availability",
+    "cold_availability",
+    "interruptions",
+    "long_interruptions",
+    "longest_h",
+    "gas_shortfall_h",
+    "old_heating_present",
+    "retrofit_completed",
+    "lat",
+    "lon",
+]
+PERCENT_KEYS = ("coverage", "availability", "cold_availability")
+PERCENT_COLUMNS = [LEDGER_KEYS.index(k) for k in PERCENT_KEYS]
+XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 60, 30] + [11] * (len(LEDGER_KEYS) - 8)
+
+_VERDICT_RANK = np.array(
+    [
+        {Verdict.NOT_YET: 0, Verdict.INSUFFICIENT_DATA: 1, Verdict.ELIGIBLE: 2}[v]
+        for v in VERDICT_ORDER
+    ]
+)
+
+
+def ledger_order(r: SeasonResult) -> np.ndarray:
+    """County, then priority households first, then not_yet → insufficient → eligible, id."""
+    tb = r.table
+    id_rank = np.argsort(np.argsort(np.asarray(tb.ids, dtype=object)))
+    return np.lexsort((id_rank, tb.village, _VERDICT_RANK[r.verdict], ~tb.is_priority, tb.county))
+
+
+def ledger_headers(lang: str) -> list[str]:
+    return [t(lang, k) if lang == "zh" else k for k in LEDGER_KEYS]
+
+
+def _rounded(a: np.ndarray, o: np.ndarray, nd: int) -> list[object]:
+    v = np.round(a[o].astype(np.float64), nd)
+    return [None if x != x else x for x in v.tolist()]
+
+
+def _codes_column(r: SeasonResult, o: np.ndarray) -> list[object]:
+    cache: dict[int, str] = {}
+    out: list[object] = []
+    for m in r.reasons[o].tolist():
+        if m not in cache:
+            cache[m] = " ".join(reason_codes(m))
+        out.append(cache[m])
+    return out
+
+
+def _completed_column(r: SeasonResult, o: np.ndarray) -> list[object]:
+    days, inv = np.unique(r.table.retrofit_completed[o], return_inverse=True)
+    labels = [from_day_number(d).isoformat() if d != NO_DATE else None for d in days.tolist()]
+    return [labels[k] for k in inv.reshape(-1).tolist()]
+
+
+def _attribute_columns(r: SeasonResult, lang: str, o: np.ndarray) -> list[Sequence[object]]:
+    tb = r.table
+    rtr, pri = RETROFIT[lang], PRIORITY[lang]
+    vtext = [verdict_text(v, lang) for v in VERDICT_ORDER]
+    return [
+        [tb.ids[i] for i in o.tolist()],
+        [tb.counties[c] if c >= 0 else "" for c in tb.county[o].tolist()],
+        [village_name(tb.villages[v]) if v >= 0 else "" for v in tb.village[o].tolist()],
+        [rtr.get(tb.retrofits[x], tb.retrofits[x]) for x in tb.retrofit[o].tolist()],
+        [pri.get(tb.priorities[x], tb.priorities[x]) or None for x in tb.priority[o].tolist()],
+        [vtext[v] for v in r.verdict[o].tolist()],
+    ]
+
+
+def ledger_columns(
+    r: SeasonResult, policy: StabilityPolicy, lang: str, order: np.ndarray
+) -> tuple[list[str], list[Sequence[object]]]:
+    o = order
+    tb = r.table
+    yes, no = t(lang, "yes"), t(lang, "no")
+    ohp: dict[int, object] = {1: yes, 0: no, -1: None}
+    cols: list[Sequence[object]] = [
+        *_attribute_columns(r, lang, o),
+        reason_texts(r.reasons[o].tolist(), r.values_columns(policy, o), lang),
+        _codes_column(r, o),
+        r.season_days[o].tolist(),
+        r.days_with_data[o].tolist(),
+        _rounded(r.coverage, o, 4),
+        _rounded(r.availability, o, 4),
+        _rounded(r.cold_availability, o, 4),
+        r.interruptions[o].tolist(),
+        r.long_interruptions[o].tolist(),
+        _rounded(r.longest_h, o, 2),
+        _rounded(r.gas_shortfall_h, o, 2),
+        [ohp[x] for x in tb.old_heating_present[o].tolist()],
+        _completed_column(r, o),
+        _rounded(tb.lat, o, 5),
+        _rounded(tb.lon, o, 5),
+    ]
+    return ledger_headers(lang), cols

@@ -1,0 +1,271 @@
+"""An engine's state as plain, versioned data, and back into a fresh engine.
+
+What is exported is what the input changed: detector state per entity, open incidents, the
+engine's clocks and counters, and the readings still waiting in the reorder buffer. What the
+registry and the settings determine (households, feeders, stations, their members and
+locations) and the output wiring are never stored: ``import_state`` fills a fresh
+``Engine(registry, settings, output)``, so renaming a class or moving a module cannot break a
+stored checkpoint, and a checkpoint holds no code.
+
+The export is generic: every ``__slots__`` entry of a state class and every attribute of the
+engine is exported unless it is declared derived below, so a field added later is carried
+without an edit here. A value must be plain data (None, bool, int, float, str, lists, tuples,
+dicts, sets, dataclasses of those) or an ``Incident``; an incident is stored once, by value,
+and referenced by its id. Anything else fails the export with a message saying which field to
+declare derived or make plain (tests/unit/streams/core/test_persist.py exercises every slot).
+
+The result is made of dicts, lists, str, int, float and None only (no I/O here: the adapter
+``streams/checkpoint.py`` serialises it with orjson and compresses it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from heatwatch.contract.incidents import Incident
+from heatwatch.contract.telemetry import Reading
+from streams.core.clock import CST
+from streams.core.context import DetectorContext
+from streams.core.engine import Engine
+from streams.core.incidents import IncidentBook
+from streams.core.state import CountyWeather, FeederState, HouseholdState, StationState
+
+STATE_FORMAT = 2  # 1 was a pickled Engine (streams/checkpoint.py before this module)
+
+# Slots rebuilt from the registry and the settings (or output wiring), never stored.
+DERIVED_SLOTS: dict[type, frozenset[str]] = {
+    HouseholdState: frozenset({"household", "feeder", "station", "is_storage"}),
+    FeederState: frozenset(
+        {"feeder_id", "county", "village", "location", "members", "priority_members"}
+    ),
+    StationState: frozenset(
+        {"station_id", "county", "village", "location", "members", "priority_members"}
+    ),
+    CountyWeather: frozenset(),
+    # dirty_* are emptied at the end of every event-time step (checked at export); the
+    # valley memo is a cache of a pure function of its key.
+    DetectorContext: frozenset(
+        {
+            "settings",
+            "output",
+            "book",
+            "valley",
+            "voltage_min",
+            "comm_after_s",
+            "usable_kw_factor",
+            "dirty_feeders",
+            "dirty_stations",
+            "_valley_start",
+            "_valley_end",
+            "_valley_flag",
+        }
+    ),
+    IncidentBook: frozenset({"_listener", "open_incidents"}),
+}
+# Memo slots among the derived ones: a fresh value is as good as the old (recomputed on a miss).
+MEMO_SLOTS = frozenset({"_valley_start", "_valley_end", "_valley_flag"})
+# Engine attributes that are wiring or rebuilt from registry/settings, or stored apart below.
+DERIVED_ENGINE_ATTRS = frozenset(
+    {"settings", "ctx", "output", "households", "feeders", "stations", "counties"}
+    | {"_comm_scan_every"}
+)
+SEPARATE_ENGINE_ATTRS = frozenset({"weather", "_buckets", "_bucket_heap"})
+
+_READING = TypeAdapter(Reading)
+_INCIDENT = TypeAdapter(Incident)
+
+
+class StateFormatError(ValueError):
+    """A stored state this code cannot read (another format version, or damaged)."""
+
+
+def exported_slots(cls: type) -> tuple[str, ...]:
+    """The slots of a state class that go into the export, in declaration order."""
+    slots: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
+    return tuple(s for s in slots if s not in DERIVED_SLOTS[cls])
+
+
+# --- values ------------------------------------------------------------------------------
+class _Encoder:
+    """Plain values as JSON-able data; incidents collected by id (stored once)."""
+
+    def __init__(self) -> None:
+        self.incidents: dict[str, Incident] = {}
+
+    def value(self, v: Any, where: str) -> Any:
+        if v is None or isinstance(v, bool | int | str):
+            return v
+        if isinstance(v, float):
+            return v if math.isfinite(v) else {"$float": repr(v)}
+        if isinstance(v, Incident):
+            self.incidents.setdefault(v.incident_id, v)
+            return {"$incident": v.incident_id}
+        if isinstance(v, list):
+            return [self.value(x, where) for x in v]
+        if isinstance(v, tuple):
+            return {"$tuple": [self.value(x, where) for x in v]}
+        if isinstance(v, set | frozenset):
+            return {"$set": [self.value(x, where) for x in sorted(v)]}
+        if isinstance(v, dict):
+            return {"$map": [[self.value(k, where), self.value(x, where)] for k, x in v.items()]}
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            fields = {f.name: self.value(getattr(v, f.name), where) for f in dataclasses.fields(v)}
+            return {"$fields": fields}
+        raise TypeError(
+            f"{where} holds a {type(v).__name__}, which is not plain data: declare it derived "
+            "in streams/core/persist.py (rebuilt from the registry) or store plain values"
+        )
+
+    def slots(self, obj: object) -> list[Any]:
+        cls = type(obj)
+        return [self.value(getattr(obj, s), f"{cls.__name__}.{s}") for s in exported_slots(cls)]
+
+
+class _Decoder:
+    def __init__(self, incidents: dict[str, Incident]) -> None:
+        self.incidents = incidents
+
+    def value(self, v: Any, current: Any = None) -> Any:
+        if isinstance(v, list):
+            return [self.value(x) for x in v]
+        if not isinstance(v, dict):
+            return v
+        if "$incident" in v:
+            return self.incidents[v["$incident"]]
+        if "$float" in v:
+            return float(v["$float"])
+        if "$tuple" in v:
+            return tuple(self.value(x) for x in v["$tuple"])
+        if "$set" in v:
+            return {self.value(x) for x in v["$set"]}
+        if "$map" in v:
+            return {self._key(k): self.value(x) for k, x in v["$map"]}
+        if "$fields" in v:
+            fields = {k: self.value(x) for k, x in v["$fields"].items()}
+            if current is None or not dataclasses.is_dataclass(current):
+                raise StateFormatError(f"stored fields {sorted(fields)} have no dataclass to fill")
+            return dataclasses.replace(current, **fields)  # type: ignore[type-var]
+        raise StateFormatError(f"unknown value tag {sorted(v)}")
+
+    def _key(self, k: Any) -> Any:
+        value = self.value(k)
+        return tuple(value) if isinstance(value, list) else value
+
+    def fill(self, obj: object, names: list[str], values: list[Any]) -> None:
+        cls = type(obj)
+        known = set(exported_slots(cls))
+        for name, raw in zip(names, values, strict=True):
+            if name not in known:
+                raise StateFormatError(f"{cls.__name__}.{name} is stored but no longer exists")
+            setattr(obj, name, self.value(raw, getattr(obj, name, None)))
+
+
+# --- export ------------------------------------------------------------------------------
+def export_state(engine: Engine) -> dict[str, Any]:
+    """The engine's state as plain data (see the module docstring)."""
+    ctx = engine.ctx
+    if ctx.dirty_feeders or ctx.dirty_stations:
+        raise RuntimeError("export between event-time steps only (roll-ups pending)")
+    enc = _Encoder()
+    for inc in ctx.book.open_incidents.values():
+        enc.incidents[inc.incident_id] = inc
+    entities = {
+        "households": _entities(enc, engine.households),
+        "feeders": _entities(enc, engine.feeders),
+        "stations": _entities(enc, engine.stations),
+        "weather": _entities(enc, engine.weather),
+    }
+    attrs = {
+        name: enc.value(v, f"Engine.{name}")
+        for name, v in vars(engine).items()
+        if name not in DERIVED_ENGINE_ATTRS and name not in SEPARATE_ENGINE_ATTRS
+    }
+    return {
+        "format": STATE_FORMAT,
+        "fields": {
+            cls.__name__: list(exported_slots(cls))
+            for cls in (HouseholdState, FeederState, StationState, CountyWeather)
+        }
+        | {"IncidentBook": list(exported_slots(IncidentBook))},
+        "engine": attrs,
+        "book": enc.slots(ctx.book),
+        "open": list(ctx.book.open_incidents),
+        **entities,
+        "buffered": [r.model_dump(mode="json") for r in engine.buffered_readings()],
+        # last: every incident referenced above has been collected by now
+        "incidents": [inc.model_dump(mode="json") for inc in enc.incidents.values()],
+    }
+
+
+def _entities(enc: _Encoder, by_id: dict[str, Any]) -> dict[str, list[Any]]:
+    """Every entity, in registry order: ``{id: [exported slot values]}``."""
+    return {key: enc.slots(obj) for key, obj in by_id.items()}
+
+
+# --- import ------------------------------------------------------------------------------
+def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
+    """Fill a fresh engine (built from the registry, settings and output) with ``state``."""
+    version = state.get("format") if isinstance(state, dict) else None
+    if version != STATE_FORMAT:
+        raise StateFormatError(
+            f"engine state format {version!r} cannot be read by this version "
+            f"(it reads format {STATE_FORMAT})"
+        )
+    if engine.released_until or engine.counters.accepted:
+        raise RuntimeError("import_state fills a fresh engine only")
+    incidents = {}
+    for raw in state["incidents"]:
+        inc = _INCIDENT.validate_python(raw)
+        inc.started_at = inc.started_at.astimezone(CST)
+        if inc.ended_at is not None:
+            inc.ended_at = inc.ended_at.astimezone(CST)
+        incidents[inc.incident_id] = inc
+    dec = _Decoder(incidents)
+    fields: dict[str, list[str]] = state["fields"]
+    book = engine.ctx.book
+    dec.fill(book, fields["IncidentBook"], state["book"])
+    book.open_incidents.update((i, incidents[i]) for i in state["open"])
+    _fill_entities(dec, engine.households, fields["HouseholdState"], state["households"], None)
+    _fill_entities(dec, engine.feeders, fields["FeederState"], state["feeders"], None)
+    _fill_entities(dec, engine.stations, fields["StationState"], state["stations"], None)
+    _fill_entities(dec, engine.weather, fields["CountyWeather"], state["weather"], CountyWeather)
+    attrs: dict[str, Any] = state["engine"]
+    for name, raw in attrs.items():
+        if name in DERIVED_ENGINE_ATTRS or name in SEPARATE_ENGINE_ATTRS:
+            raise StateFormatError(f"Engine.{name} is stored but is rebuilt, not restored")
+        setattr(engine, name, dec.value(raw, getattr(engine, name, None)))
+    # Re-dispatch the buffered readings: they land in buckets above ``released_until`` and
+    # below ``max_ts``, so nothing is released; counters are put back afterwards.
+    counters = dataclasses.replace(engine.counters)
+    for raw in state["buffered"]:
+        engine.push(_READING.validate_python(raw))
+    engine.counters = counters
+    return engine
+
+
+def _fill_entities(
+    dec: _Decoder,
+    by_id: dict[str, Any],
+    names: list[str],
+    stored: dict[str, list[Any]],
+    make: Callable[[], Any] | None,
+) -> None:
+    for key, values in stored.items():
+        obj = by_id.get(key)
+        if obj is None:
+            if make is None:
+                raise StateFormatError(f"{key!r} is in the state but not in the registry")
+            obj = by_id[key] = make()
+        dec.fill(obj, names, values)
+
+
+def exported_engine_attrs(engine: Engine) -> Iterable[str]:
+    """The engine attributes ``export_state`` stores (tests)."""
+    return [
+        n for n in vars(engine) if n not in DERIVED_ENGINE_ATTRS and n not in SEPARATE_ENGINE_ATTRS
+    ]

@@ -1,0 +1,66 @@
+"""Registry problems in Chinese: row, column, and the forms that are accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from heatwatch.cli.main import _mount_subcommands, app
+from heatwatch.cli.registry_errors import in_chinese
+from heatwatch.formats.registry_csv import RowError
+
+_mount_subcommands()
+runner = CliRunner()
+
+HEADER = (
+    "household_id,county,village,township,retrofit_type,heating_device,feeder_id,"
+    "gas_station_id,priority_group,rated_kw,lat,lon,retrofit_completed,old_heating_present,"
+    "gas_quota_m3"
+)
+# What an Excel user types: Chinese terms, 是/否, 2021/9/5.
+EXCEL_ROW = (
+    "H1,河曲县,郭营村,河崞镇,煤改气,燃气壁挂炉,,GS-1,养老机构,21.5,38.8,111.7,2021/9/5,是,6320"
+)
+
+
+def _replay(tmp_path: Path, registry_text: str, *lang: str) -> str:
+    reg = tmp_path / "r.csv"
+    reg.write_text(registry_text, encoding="utf-8")
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"x": 1}\n')
+    result = runner.invoke(
+        app, [*lang, "replay", "--registry", str(reg), "--input", str(data), "--out", str(tmp_path / "o")]
+    )  # fmt: skip
+    assert result.exit_code == 2
+    return " ".join(result.output.split())
+
+
+def test_excel_values_are_named_with_the_accepted_forms(tmp_path: Path) -> None:
+    text = _replay(tmp_path, f"{HEADER}\n{EXCEL_ROW}\n")
+    assert "登记册（台账）有 5 处问题" in text
+    assert "第 2 行，改造类型（retrofit_type）：应填代码之一：" in text
+    assert "coal_to_gas（煤改气）" in text
+    assert "gas_boiler（燃气壁挂炉）" in text and "elderly_home（养老机构）" in text
+    assert "日期应写成 2021-09-05" in text
+    assert "原取暖设施是否保留（old_heating_present）：应填 true 或 false" in text
+    assert "line 2, column 'old_heating_present'" in text  # the loader's words stay available
+
+
+def test_header_with_a_trailing_space_says_so(tmp_path: Path) -> None:
+    good = EXCEL_ROW.replace("煤改气", "coal_to_gas").replace("燃气壁挂炉", "gas_boiler")
+    text = _replay(tmp_path, HEADER.replace("rated_kw", "rated_kw ") + "\n" + good + "\n")
+    assert "表头，额定功率（rated_kw）：表头缺少这一列（注意列名前后不能有空格）" in text
+
+
+def test_english_output_keeps_the_loader_text(tmp_path: Path) -> None:
+    text = _replay(tmp_path, f"{HEADER}\n{EXCEL_ROW}\n", "--lang", "en")
+    assert "the registry has 5 problem(s)" in text and "第" not in text
+
+
+def test_duplicates_and_bounds() -> None:
+    assert in_chinese(RowError(5, "household_id", "duplicate of line 2")).startswith(
+        "第 5 行，用户编号（household_id）：用户编号与第 2 行重复"
+    )
+    assert "应大于 0" in in_chinese(RowError(3, "rated_kw", "Input should be greater than 0"))
+    assert "不能为空" in in_chinese(RowError(3, "priority_group", "Field required"))

@@ -1,0 +1,143 @@
+"""The text a phone shows: rule annotations and the notification template rendered by Go.
+
+Grafana renders alert text with Go's text/template; so does ``gotemplate/render.go`` (standard
+library only), fed with Grafana's data shapes. Skipped where no Go toolchain is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboards import alerting
+
+RENDERER = Path(__file__).parent / "gotemplate" / "render.go"
+GO = shutil.which("go") or (
+    "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
+)
+
+pytestmark = pytest.mark.skipif(GO is None, reason="no Go toolchain to render Go templates")
+
+EXTERNAL_URL = "https://grafana.xinzhou.example/"
+
+
+def _spec(uid: str) -> alerting.RuleSpec:
+    return {s.uid: s for s in alerting.rule_specs()}[uid]
+
+
+def _alert(uid: str, labels: dict[str, str], values: dict[str, float], **kw: Any) -> dict[str, Any]:
+    spec = _spec(uid)
+    rule = alerting.api_rule(spec)
+    return {
+        "status": kw.get("status", "firing"),
+        "alertname": rule["title"],
+        "rule_labels": rule["labels"],
+        "labels": labels,
+        "values": values,
+        "annotations": rule["annotations"],
+        "starts_at": kw.get("starts_at", "2021-12-07T23:47:00Z"),
+        "ends_at": kw.get("ends_at", "0001-01-01T00:00:00Z"),
+    }
+
+
+def render(alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    assert GO is not None
+    payload = {"template": alerting.TEMPLATE, "external_url": EXTERNAL_URL, "alerts": alerts}
+    env = {**os.environ, "GO111MODULE": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local"}
+    done = subprocess.run(
+        [GO, "run", str(RENDERER)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out: dict[str, Any] = json.loads(done.stdout)
+    return out
+
+
+def test_a_critical_feeder_outage_reads_as_something_to_act_on() -> None:
+    out = render(
+        [
+            _alert(
+                "hw-incident-critical",
+                {"county": "代县", "kind": "feeder_outage", "severity": "critical"},
+                {"B": 2, "HH": 150, "PH": 3},
+            )
+        ]
+    )
+    msg = out["message"]
+    assert out["title"] == "【严重】代县 台区停电：2 起，影响 150 户"
+    assert msg.startswith("【严重】代县 台区停电：2 起，影响 150 户\n")
+    assert "其中重点群体（幼儿园/中小学校/养老机构/困难户）3 户" in msg
+    assert "告警开始（北京时间）：2021-12-08 07:47" in msg  # 23:47 UTC
+    assert "第一步：立即电话供电公司调度" in msg
+    link = (
+        "看板：https://grafana.xinzhou.example/d/heatwatch-dispatch?orgId=1&viewPanel="
+        f"{alerting.panel_id('dispatch', '最新事件')}"
+        "&var-county=%E4%BB%A3%E5%8E%BF&var-kind=feeder_outage"
+    )
+    assert link in msg
+    chinese, english = msg.split("English:\n")
+    assert "feeder_outage" not in chinese.replace("var-kind=feeder_outage", "")
+    assert "NoData" not in msg and "县级汇总" not in msg
+    assert english.startswith("[critical] 代县 feeder outage: 2 active, 150 households affected.")
+    assert "Alert started 2021-12-07 23:47 UTC." in english
+    assert "First step: Phone the power company's dispatch now" in english
+
+
+def test_gas_shortfall_names_stations_households_and_the_gas_dashboard() -> None:
+    out = render([_alert("hw-gas-shortfall", {"county": "五台县"}, {"B": 1, "HH": 42})])
+    msg = out["message"]
+    assert msg.startswith("【严重】五台县 燃气供应不足：1 座燃气调压站，低压户 42 户\n")
+    assert "第一步：立即电话燃气公司调度" in msg
+    assert "/d/heatwatch-gas?orgId=1&viewPanel=" in msg and "var-county=%E4%BA%94" in msg
+
+
+def test_resolved_alerts_say_when_in_beijing_time() -> None:
+    out = render(
+        [
+            _alert(
+                "hw-incident-warning",
+                {"county": "代县", "kind": "gas_low_pressure", "severity": "warning"},
+                {"B": 1, "HH": 4, "PH": 0},
+                status="resolved",
+                ends_at="2021-12-08T02:05:00Z",
+            )
+        ]
+    )
+    assert out["title"] == "【已恢复】【警告】代县 用户燃气压力低：1 起，影响 4 户"
+    assert (
+        "【警告】代县 用户燃气压力低：1 起，影响 4 户（恢复于 2021-12-08 10:05）" in out["message"]
+    )
+    assert "Resolved: [warning] 代县 low gas pressure" in out["message"]
+
+
+def test_every_kind_has_a_term_and_a_runbook_line() -> None:
+    kinds = list(alerting.INCIDENT_KINDS)
+    out = render(
+        [
+            _alert(
+                "hw-incident-warning",
+                {"county": "忻府区", "kind": kind, "severity": "warning"},
+                {"B": 1, "HH": 1, "PH": 0},
+            )
+            for kind in kinds
+        ]
+    )
+    assert out["title"] == f"【警告】忻府区 用户停电：1 起，影响 1 户 等 {len(kinds)} 条"
+    for kind, ann in zip(kinds, out["annotations"], strict=True):
+        assert (
+            ann["summary"] == f"【警告】忻府区 {alerting.INCIDENT_KINDS[kind].zh}：1 起，影响 1 户"
+        )
+        assert ann["runbook"] == alerting.RUNBOOKS[kind].zh
+        assert ann["runbook_en"] == alerting.RUNBOOKS[kind].en
+        assert f"第一步：{alerting.RUNBOOKS[kind].zh}" in out["message"]

@@ -1,0 +1,125 @@
+"""Who gets which alert, and when (if ever) warnings are muted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dashboards import alerting
+from dashboards.generate import ALERTING_DIR
+
+
+def _routes(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [policy]
+    for child in policy.get("routes", []):
+        out.extend(_routes(child))
+    return out
+
+
+def _receivers_for(policy: dict[str, Any], labels: dict[str, str]) -> set[str]:
+    """Alertmanager routing (continue, object matchers =, =~) for one label set."""
+
+    def matches(route: dict[str, Any]) -> bool:
+        for name, op, value in route.get("object_matchers", []):
+            have = labels.get(name, "")
+            if op == "=" and have != value:
+                return False
+            if op == "=~" and have not in value.split("|"):
+                return False
+        return True
+
+    def walk(route: dict[str, Any]) -> list[str]:
+        got: list[str] = []
+        for child in route.get("routes", []):
+            if matches(child):
+                got += walk(child)
+                if not child.get("continue"):
+                    break
+        return got or [route["receiver"]]
+
+    return set(walk(policy)) | {policy["receiver"]}
+
+
+POLICY = alerting.notification_policy(windows=[])
+
+
+def test_grid_alerts_reach_the_power_company_and_the_county_office() -> None:
+    got = _receivers_for(
+        POLICY, {"county": "代县", "kind": "feeder_outage", "severity": "critical"}
+    )
+    assert got == {
+        alerting.RECEIVER_DISPATCH,
+        alerting.RECEIVER_DINGTALK,
+        "供电公司值班 企业微信",
+        "代县 县清洁办 企业微信",
+    }
+
+
+def test_gas_alerts_reach_the_gas_company_not_the_power_company() -> None:
+    got = _receivers_for(
+        POLICY, {"county": "五台县", "kind": "gas_low_pressure", "severity": "warning"}
+    )
+    assert got == {alerting.RECEIVER_DISPATCH, "燃气公司值班 企业微信", "五台县 县清洁办 企业微信"}
+
+
+def test_heat_and_pipeline_alerts_have_their_own_teams() -> None:
+    assert "供热单位值班 企业微信" in _receivers_for(POLICY, {"domain": "heat", "county": "代县"})
+    assert alerting.RECEIVER_OPS_EMAIL in _receivers_for(
+        POLICY, {"domain": "pipeline", "worker": "w1", "severity": "critical"}
+    )
+
+
+def test_nothing_is_muted_by_default() -> None:
+    doc = yaml.safe_load((ALERTING_DIR / "mute-timings.yaml").read_text("utf-8"))
+    assert doc["muteTimes"] == []
+    (policy,) = yaml.safe_load((ALERTING_DIR / "policies.yaml").read_text("utf-8"))["policies"]
+    assert not any(r.get("mute_time_intervals") for r in _routes(policy))
+
+
+WINDOW = {
+    "windows": [
+        {
+            "name": "daixian-feeder-works",
+            "requested_by": "代县供电公司",
+            "reason": "台区改造",
+            "counties": ["代县"],
+            "time_intervals": [{"times": [{"start_time": "09:00", "end_time": "12:00"}]}],
+        }
+    ]
+}
+
+
+def test_a_requested_window_mutes_only_that_countys_warnings_never_critical() -> None:
+    windows = alerting.parse_maintenance_windows(WINDOW, "test.yaml")
+    (mute,) = alerting.mute_timings(windows)
+    assert mute["name"] == "maintenance-daixian-feeder-works"
+    assert mute["time_intervals"][0]["location"] == "Asia/Shanghai"
+    policy = alerting.notification_policy(windows)
+    muted = [r for r in _routes(policy) if r.get("mute_time_intervals")]
+    assert len(muted) == 1
+    assert muted[0]["object_matchers"] == [["severity", "=", "warning"]]
+    (daixian,) = [
+        r for r in policy["routes"] if ["county", "=", "代县"] in r.get("object_matchers", [])
+    ]
+    assert muted[0] in daixian["routes"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "x", "reason": "r", "time_intervals": [{}]}, "missing requested_by"),
+        ({**WINDOW["windows"][0], "counties": ["北京"]}, "unknown county 北京"),
+        ({**WINDOW["windows"][0], "name": "Tuesday mornings"}, "lower-case"),
+    ],
+)
+def test_window_mistakes_are_named(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        alerting.parse_maintenance_windows({"windows": [entry]}, "w.yaml")
+
+
+def test_the_committed_windows_file_parses(tmp_path: Path) -> None:
+    assert alerting.maintenance_windows(alerting.MAINTENANCE_FILE) == []
+    assert alerting.maintenance_windows(tmp_path / "absent.yaml") == []

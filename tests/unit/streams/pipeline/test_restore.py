@@ -1,0 +1,122 @@
+"""Restore on assignment, commits that reach the end, idle release only when caught up and
+quiet (a broker stall is not quiet)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from streams.pipeline import CheckpointBehindCommit
+from tests.unit.streams.pipeline.test_pipeline import PARTITIONS, Clock, FakeEvent, _setup, sim
+
+__all__ = ["sim"]  # the module-scoped simulation fixture
+
+
+def test_assignment_names_the_checkpoint_or_refuses_to_start_empty(sim: Path) -> None:
+    registry, h = _setup(sim)
+    clock = Clock()
+    h.run(h.pipeline(registry, clock), clock, stop_after=900)
+    fresh = h.pipeline(registry, clock)
+    p = max(h.committed, key=lambda q: h.committed[q])
+    line = fresh.check_restorable(p, h.committed[p])
+    assert f"partition {p}: restoring checkpoint at offset {h.committed[p] - 1}" in line
+    assert "format 2" in line
+    h.changelog[p].clear()  # the checkpoint topic lost it (or a wrong topic is configured)
+    assert "no checkpoint, starting empty" in fresh.check_restorable(p, None)
+    assert "no checkpoint, starting empty" in fresh.check_restorable(p, 0)
+    with pytest.raises(CheckpointBehindCommit, match=rf"committed offset {h.committed[p]} is"):
+        fresh.check_restorable(p, h.committed[p])
+
+
+def test_commits_reach_the_log_end(sim: Path) -> None:
+    registry, h = _setup(sim)
+    clock = Clock()
+    commits: list[dict[int, int]] = []
+
+    async def commit(offsets: dict[int, int]) -> bool:
+        commits.append(dict(offsets))
+        return True
+
+    pipe = h.pipeline(registry, clock)
+    pipe.commit_offsets = commit
+    h.run(pipe, clock)
+    last: dict[int, int] = {}
+    for c in commits:
+        for p, o in c.items():
+            assert o >= last.get(p, 0)  # never backwards
+            last[p] = o
+    assert last == {p: len(h.topic[p]) for p in range(PARTITIONS)}
+    # the heartbeat carries the committed offset and what is behind it (alerting: stuck)
+    pipe.heartbeat(1_700_000_000)
+    beats = [x for x in pipe.sink._buffer if x.startswith(b"worker,")]  # not yet written
+    assert len(beats) == PARTITIONS and all(
+        b"committed=" in x and b"committed_lag=0i" in x for x in beats
+    )
+
+
+def _caught_up(
+    sim: Path,
+    stall: bool,
+    lag: int,
+    answers_after: int = 0,
+    wait: int = 30,
+    gap: int = 0,
+    then: int = 0,
+) -> tuple[int, bool]:
+    """Feed partition 0 up to its highwater minus ``lag``, then wait ``wait`` s of wall time
+    with the broker answering (from ``answers_after`` s on) or not: (buffered steps left,
+    idle released)."""
+    registry, h = _setup(sim)
+    clock = Clock()
+    end = len(h.topic[0]) - lag
+    fetched: dict[str, float | None] = {"at": None}
+    pipe = h.pipeline(registry, clock)
+    pipe.highwater = lambda p: len(h.topic[p])
+    pipe.fetched_at = lambda p: fetched["at"]
+
+    async def go() -> None:
+        for offset in range(end):
+            key, value, _ = h.topic[0][offset]
+            pipe.handle(0, offset, key, value, FakeEvent(0, offset))
+        for second in range(wait + gap + then):
+            clock.t += 1
+            answering = answers_after <= second < wait or second >= wait + gap
+            if not stall and answering:
+                fetched["at"] = clock.t
+            await pipe.tick()
+
+    asyncio.run(go())
+    st = pipe.partitions[0]
+    return st.engine.buffered_steps, st.idle_released
+
+
+def test_caught_up_and_quiet_releases_the_reorder_buffer(sim: Path) -> None:
+    assert _caught_up(sim, stall=False, lag=0) == (0, True)
+
+
+def test_a_broker_stall_never_releases(sim: Path) -> None:
+    left, released = _caught_up(sim, stall=True, lag=0)
+    assert left > 0 and not released
+
+
+def test_lag_above_zero_never_releases(sim: Path) -> None:
+    left, released = _caught_up(sim, stall=False, lag=5)
+    assert left > 0 and not released
+
+
+def test_the_first_answers_after_a_stall_are_not_quiet_yet(sim: Path) -> None:
+    """Broker back after 20 s: the producers' backlog may still be on its way, so the idle
+    release waits for ``idle_release_s`` (5 s) of answers, not for 5 s since the last record."""
+    left, released = _caught_up(sim, stall=False, lag=0, answers_after=20, wait=24)
+    assert left > 0 and not released
+    assert _caught_up(sim, stall=False, lag=0, answers_after=20, wait=27) == (0, True)
+
+
+def test_after_a_stall_quiet_must_last_as_long_as_the_stall(sim: Path) -> None:
+    """Answers for 2 s, a 20 s stall, answers again: the producers had a 20 s backlog and
+    must reconnect, so 5 s of quiet is not enough; 20 s is."""
+    left, released = _caught_up(sim, stall=False, lag=0, answers_after=0, wait=2, gap=20, then=10)
+    assert left > 0 and not released
+    assert _caught_up(sim, stall=False, lag=0, wait=2, gap=20, then=22) == (0, True)
