@@ -28,6 +28,7 @@ INCIDENT_KINDS: dict[str, Term] = {
     "gas_low_pressure": Term("用户燃气压力低", "low gas pressure"),
     "gas_supply_shortfall": Term("燃气供应不足", "gas supply shortfall"),
     "gas_quota_risk": Term("气量指标风险", "gas quota risk"),
+    "meter_clock_fault": Term("表计时钟异常", "meter clock fault"),
 }
 
 SEVERITIES: dict[str, Term] = {

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+import orjson
+
 from heatwatch.contract.incidents import IncidentKind, Severity
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
@@ -28,10 +30,18 @@ from heatwatch.contract.telemetry import (
     WeatherReading,
     event_epoch,
 )
-from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index
+from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index, to_datetime
 from streams.core.context import DetectorContext, EngineOutput, Metric
+from streams.core.eventtime import ClockFaults, describe_offset, source_of
 from streams.core.gas import expected_m3, judge_quota_day, on_gas, on_station, roll_up_station
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
+from streams.core.plausibility import (
+    check_electric,
+    check_feeder,
+    check_gas,
+    check_station,
+    energy_cap_per_s,
+)
 from streams.core.settings import DetectionSettings
 from streams.core.state import (
     CountyWeather,
@@ -45,12 +55,23 @@ from streams.core.storage import judge_valley_day, on_feeder, storage_day_metric
 AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
 Target = HouseholdState | FeederState | StationState | CountyWeather
 Handler = Callable[[DetectorContext, Any, Any, int], None]
+Entry = tuple[Handler, Target, AnyReading, Any]  # handler, target, reading, origin
 _known_epoch = EPOCH_BY_TEXT.get
 
 
 def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
     weather.last_ts = ts
     weather.add(interval_day_index(ts), r.temp_c)
+
+
+def _canonical(r: AnyReading) -> str:
+    return orjson.dumps(r.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _conflict_rank(entry: Entry) -> tuple[int, str]:
+    r = entry[2]
+    event = getattr(r, "event", None)
+    return (2 if event == "power_down" else 1 if event == "power_up" else 0, _canonical(r))
 
 
 class Rejected(Exception):
@@ -64,6 +85,11 @@ class EngineCounters:
     rejected: int = 0
     processed: int = 0
     days_closed: int = 0
+    days_skipped: int = 0
+    conflicts: int = 0
+    held_ahead: int = 0
+    clock_rejected: int = 0
+    implausible: int = 0
 
 
 class Engine:
@@ -88,9 +114,9 @@ class Engine:
         for station in self.stations.values():
             station.location = mean_location(station.members)
         self.counters = EngineCounters()
-        self._buckets: dict[int, list[tuple[Handler, Target, AnyReading]]] = {}
+        self._buckets: dict[int, list[Entry]] = {}
         self._bucket_heap: list[int] = []
-        self.max_ts = 0
+        self.max_ts = 0  # the partition's event time: consensus of its sources
         self.released_until = 0
         self.current_day: int | None = None
         self.stream_start = 0
@@ -98,6 +124,23 @@ class Engine:
         self._comm_scan_every = max(
             settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
         )
+        self._sources_seen = 0
+        # Time is first set from this many readings (their median), so one bad clock at the
+        # head of a file cannot set it.
+        self._bootstrap_n = 2 * settings.time_quorum + 1
+        self._skew = settings.clock_skew_s
+        self._earliest = int(settings.earliest_event.timestamp())
+        self._latest = int(settings.latest_event.timestamp())
+        self._held: dict[int, int] = {}  # held-ahead bucket ts -> event time it arrived at
+        self._contested: set[int] = set()  # buckets with two readings of one source
+        self.clock_faults = ClockFaults()
+        self.implausible: dict[str, int] = {}  # source id -> implausible readings rejected
+        # Dead letters the engine produces outside ``push`` (held readings that expired,
+        # conflicts settled at release): (origin, reading, reason); adapters drain it.
+        self.rejections: list[tuple[Any, AnyReading, str]] = []
+        # Set when the result could depend on arrival order (a late, held or clock-rejected
+        # reading, a conflict settled after the fact): the replay then orders its input.
+        self.order_sensitive = False
 
     def _register(self, hh: Household) -> None:
         if hh.household_id in self.households:
@@ -115,6 +158,7 @@ class Engine:
                 station = StationState(hh.gas_station_id, hh.county, hh.village)
                 self.stations[hh.gas_station_id] = station
         st = HouseholdState(hh, feeder, station)
+        st.energy_cap = energy_cap_per_s(hh, self.settings)
         self.households[hh.household_id] = st
         if feeder is not None:
             feeder.members.append(st)
@@ -125,18 +169,21 @@ class Engine:
         self.counties.add(hh.county)
 
     # --- input ---------------------------------------------------------------------------
-    def push_batch(self, batch: Batch) -> list[tuple[int, str]]:
+    def push_batch(self, batch: Batch, origin: Any = None) -> list[tuple[int, str]]:
         """Push a concentrator batch; returns (index, reason) for each reading not used."""
         rejected = []
         for i, reading in enumerate(batch.readings):
             try:
-                self.push(reading)
+                self.push(reading, (origin, i))
             except Rejected as exc:
                 rejected.append((i, str(exc)))
         return rejected
 
-    def push(self, r: AnyReading) -> None:
-        """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used."""
+    def push(self, r: AnyReading, origin: Any = None) -> None:
+        """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used.
+
+        ``origin`` (plain data: a line number, a Kafka offset) comes back with the reading in
+        ``rejections`` if the engine dead-letters it later (held too long, lost a conflict)."""
         ts = _known_epoch(r.ts)  # inlined cache hit: this runs once per reading
         if ts is None:
             try:
@@ -146,20 +193,24 @@ class Engine:
         target: Target | None
         handler: Handler
         # The handler is chosen here, once, so the release loop needs no type dispatch.
-        if type(r) is ElectricReading or type(r) is GasReading:
+        if type(r) is ElectricReading:
             target = self.households.get(r.household_id)
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
-            handler = on_electric if type(r) is ElectricReading else on_gas
-            if not self.released_until:  # the stream starts where its earliest interval does
-                start = ts - r.interval_s
-                if not self.stream_start or start < self.stream_start:
-                    self.stream_start = start
+            handler = on_electric
+            bad = check_electric(r, target.energy_cap, self.settings)
+        elif type(r) is GasReading:
+            target = self.households.get(r.household_id)
+            if target is None:
+                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
+            handler = on_gas
+            bad = check_gas(r, target.energy_cap, self.settings)
         elif type(r) is FeederReading:
             target = self.feeders.get(r.feeder_id)
             if target is None:
                 self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
             handler = on_feeder
+            bad = check_feeder(r, self.settings)
         elif type(r) is GasStationReading:
             target = self.stations.get(r.station_id)
             if target is None:
@@ -167,43 +218,181 @@ class Engine:
                     f"unknown gas station {r.station_id!r} (no registered household on it)"
                 )
             handler = on_station
+            bad = check_station(r, self.settings)
         else:
             assert isinstance(r, WeatherReading)
             target = self.weather.get(r.county)
             if target is None:  # a county without registered households is harmless: keep it
-                target = self.weather[r.county] = CountyWeather()
+                target = self.weather[r.county] = CountyWeather(r.county)
             handler = _on_weather
+            bad = None
+        if ts < self._earliest or ts > self._latest:
+            self._outside_window(target, r, ts)
         if ts <= self.released_until:
             if target.last_ts == ts:
                 self.counters.duplicates += 1
                 return
+            self.order_sensitive = True
             self._reject(
                 f"late: ts {r.ts} arrived after readings up to "
                 f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
             )
+        if bad is not None:
+            self._implausible(target, bad)
         bucket = self._buckets.get(ts)
         if bucket is None:
             bucket = self._buckets[ts] = []
             heapq.heappush(self._bucket_heap, ts)
-        bucket.append((handler, target, r))
+        if ts <= target.last_push:
+            self._contested.add(ts)  # a second reading of this source here, or out of order
+        else:
+            if not target.last_push:
+                self._sources_seen += 1
+            target.last_push = ts
+        bucket.append((handler, target, r, origin))
         self.counters.accepted += 1
+        if not self.released_until and (type(r) is ElectricReading or type(r) is GasReading):
+            self._note_start(ts - r.interval_s)
         if ts > self.max_ts:
-            self.max_ts = ts
-            self._release(ts - self.settings.lateness_s)
+            if self.max_ts and ts - self.max_ts <= self._skew:
+                self.max_ts = ts
+                self._release(ts - self.settings.lateness_s)
+            else:
+                self._ahead(ts, bucket)
+
+    def _note_start(self, start: int) -> None:
+        """The stream starts where its earliest interval does (within the lateness bound)."""
+        if not self.stream_start or start < self.stream_start:
+            self.stream_start = start
 
     def _reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
         raise Rejected(reason)
 
+    def _implausible(self, target: Target, reason: str) -> NoReturn:
+        _, entity = source_of(target)
+        self.implausible[entity] = self.implausible.get(entity, 0) + 1
+        self.counters.implausible += 1
+        self._reject(f"implausible: {entity}: {reason}")
+
+    def _outside_window(self, target: Target, r: AnyReading, ts: int) -> NoReturn:
+        kind, entity = source_of(target)
+        self.clock_faults.note(target, ts - (self.max_ts or ts))
+        self.counters.clock_rejected += 1
+        self.order_sensitive = True
+        self._reject(
+            f"clock fault: {kind} {entity} stamped {r.ts}, outside the programme's window "
+            f"{self.settings.earliest_event.isoformat()} .. {self.settings.latest_event.isoformat()}"
+            " (meter clock reset or corrupt)"
+        )
+
+    # --- event time one source cannot drag -----------------------------------------------
+    def _ahead(self, ts: int, bucket: list[Entry]) -> None:
+        """A reading more than the skew bound ahead of time (or before time is known): it
+        moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
+        if not self.max_ts:
+            if self.counters.accepted >= self._bootstrap_n:
+                self._establish()
+            return
+        quorum = min(self.settings.time_quorum, self._sources_seen)
+        if len(bucket) >= quorum and len({id(e[1]) for e in bucket}) >= quorum:
+            self._held.pop(ts, None)
+            self.max_ts = ts
+            self._unhold()
+            self._release(self.max_ts - self.settings.lateness_s)
+            return
+        self.order_sensitive = True
+        if ts not in self._held:
+            if len(self._held) >= self.settings.clock_held_max:
+                self._expire_bucket(ts, "held-ahead limit reached")
+                return
+            self._held[ts] = self.max_ts
+        self.counters.held_ahead += 1
+
+    def _establish(self) -> None:
+        """Set time for the first time: the median of the readings buffered so far. Readings
+        more than the skew bound behind it are clock faults; those ahead of it are held."""
+        stamps = sorted(ts for ts, bucket in self._buckets.items() for _ in bucket)
+        median = self.max_ts = stamps[len(stamps) // 2]
+        skew = self._skew
+        for ts in sorted(self._buckets):
+            if ts < median - skew:
+                self.order_sensitive = True
+                self._expire_bucket(ts, "behind the stream's consensus time at its start")
+            elif ts > median + skew:
+                self.order_sensitive = True
+                self._held[ts] = median
+                self.counters.held_ahead += len(self._buckets[ts])
+            else:
+                self.max_ts = max(self.max_ts, ts)
+        start = 0
+        for bucket in self._buckets.values():
+            for _, _, r, _ in bucket:
+                if type(r) is ElectricReading or type(r) is GasReading:
+                    s = event_epoch(r.ts) - r.interval_s
+                    start = s if not start or s < start else start
+        self.stream_start = start
+        self._release(self.max_ts - self.settings.lateness_s)
+
+    def _unhold(self) -> None:
+        """After time jumped: held readings now within the skew bound are ordinary data."""
+        for ts in sorted(self._held):
+            if ts - self.max_ts > self._skew:
+                break
+            del self._held[ts]
+            self.max_ts = max(self.max_ts, ts)
+
+    def _expire_bucket(self, ts: int, why: str) -> None:
+        """Dead-letter a bucket's readings as clock faults (heap entry left stale)."""
+        bucket = self._buckets.pop(ts, [])
+        self._contested.discard(ts)
+        now = self.max_ts
+        for _, target, r, origin in bucket:
+            kind, entity = source_of(target)
+            offset = ts - now if now else 0
+            self.clock_faults.note(target, offset)
+            self.counters.clock_rejected += 1
+            self.counters.rejected += 1
+            self.counters.accepted -= 1
+            self.rejections.append(
+                (
+                    origin,
+                    r,
+                    f"clock fault: {kind} {entity} stamped {r.ts}, "
+                    f"{describe_offset(offset)} from the stream's consensus time "
+                    f"{to_datetime(now).isoformat() if now else '(not yet known)'} "
+                    f"(skew bound {self._skew} s): {why}",
+                )
+            )
+
+    def _expire_held(self, *, all_ahead: bool) -> None:
+        """Held readings that time did not reach within ``clock_hold_s`` (or, at the end of
+        the stream, at all) are clock faults."""
+        hold = self.settings.clock_hold_s
+        for ts in sorted(self._held):
+            since = self._held[ts]
+            if ts <= self.max_ts:
+                del self._held[ts]  # time reached it: admitted
+            elif all_ahead or self.max_ts - since >= hold:
+                del self._held[ts]
+                self._expire_bucket(ts, "time never reached it")
+
+    def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
+        out, self.rejections = self.rejections, []
+        return out
+
     # --- event-time processing -----------------------------------------------------------
     def _release(self, before: int) -> None:
         """Process every buffered step with a timestamp strictly before ``before``."""
         heap = self._bucket_heap
+        buckets = self._buckets
         while heap and heap[0] < before:
             ts = heapq.heappop(heap)
-            self._step(ts, self._buckets.pop(ts))
+            bucket = buckets.pop(ts, None)
+            if bucket is not None:
+                self._step(ts, bucket)
 
-    def _step(self, ts: int, bucket: list[tuple[Handler, Target, AnyReading]]) -> None:
+    def _step(self, ts: int, bucket: list[Entry]) -> None:
         day = interval_day_index(ts)
         if self.current_day is None:
             self.current_day = day
@@ -211,11 +400,16 @@ class Engine:
         while day > self.current_day:
             self._close_day(self.current_day)
             self.current_day += 1
+            if day - self.current_day > self.settings.empty_gap_days:
+                self._skip_to(day)
         self.released_until = ts
+        if self._contested and ts in self._contested:
+            self._contested.discard(ts)
+            bucket = self._settle(bucket)
         ctx = self.ctx
         counters = self.counters
         processed = 0
-        for handler, target, r in bucket:
+        for handler, target, r, _ in bucket:
             if target.last_ts >= ts:
                 counters.duplicates += 1
                 continue
@@ -223,6 +417,52 @@ class Engine:
             handler(ctx, target, r, ts)
         counters.processed += processed
         self._tick(ts)
+
+    def _skip_to(self, day: int) -> None:
+        """A gap of whole days without data: jump (O(1) in the gap's length); outage time
+        is accounted from the next day on, not smeared over the skipped days."""
+        self.counters.days_skipped += day - self.current_day  # type: ignore[operator]
+        self.current_day = day
+        day_start = day_start_s(day)
+        for st in self.households.values():
+            if st.accounted_until and st.accounted_until < day_start:
+                st.accounted_until = day_start
+
+    def _settle(self, bucket: list[Entry]) -> list[Entry]:
+        """Two readings of one source at one timestamp: an exact re-send is a duplicate; a
+        different one is a conflict with a deterministic winner (a last gasp first, then the
+        larger canonical JSON), the other dead-lettered with both values."""
+        groups: dict[int, list[Entry]] = {}
+        for entry in bucket:
+            groups.setdefault(id(entry[1]), []).append(entry)
+        kept: list[Entry] = []
+        for group in groups.values():
+            if len(group) == 1:
+                kept.append(group[0])
+                continue
+            ranked = sorted(group, key=_conflict_rank, reverse=True)
+            winner = ranked[0]
+            kept.append(winner)
+            for loser in ranked[1:]:
+                if loser[2] == winner[2]:
+                    self.counters.duplicates += 1
+                    continue
+                self._conflict(winner, loser)
+        return kept
+
+    def _conflict(self, winner: Entry, loser: Entry) -> None:
+        kind, entity = source_of(winner[1])
+        self.counters.conflicts += 1
+        self.counters.rejected += 1
+        self.counters.accepted -= 1
+        self.rejections.append(
+            (
+                loser[3],
+                loser[2],
+                f"conflict: {kind} {entity} sent two different readings for {loser[2].ts}; "
+                f"kept {_canonical(winner[2])}, rejected {_canonical(loser[2])}",
+            )
+        )
 
     def _tick(self, now: int) -> None:
         ctx = self.ctx
@@ -237,6 +477,23 @@ class Engine:
         if now >= self._next_comm_scan:
             scan_comm_loss(ctx, self.households.values(), now, self.stream_start)
             self._next_comm_scan = now + self._comm_scan_every
+
+    def _judge_clocks(self, now: int) -> None:
+        if self._held:
+            self._expire_held(all_ahead=False)
+        faults = self.clock_faults
+        if faults.counts and len(faults.opened) < len(faults.counts):
+            targets: dict[str, Any] = {}
+            for key in faults.counts:
+                kind, entity = key.split("|", 1)
+                targets[key] = (
+                    self.households.get(entity)
+                    if kind == "household"
+                    else self.feeders.get(entity)
+                    if kind == "feeder"
+                    else self.stations.get(entity)
+                )
+            faults.judge(self.ctx, now, targets)
 
     def _close_day(self, day: int) -> None:
         """Fold the day into rollups and run the once-a-day judgements."""
@@ -338,6 +595,7 @@ class Engine:
         for st in self.households.values():
             st.reset_day()
         self.counters.days_closed += 1
+        self._judge_clocks(day_start)
 
     # --- timers and end of stream --------------------------------------------------------
     def snapshot(self, now: int) -> list[Metric]:
@@ -378,6 +636,13 @@ class Engine:
         """
         if self._bucket_heap:
             self._release(self.max_ts + 1)
+        if not self.max_ts and self._buckets:
+            self._establish()  # a tiny input: time was never set
+            self._release(self.max_ts + 1)
+        if self._held:
+            self._expire_held(all_ahead=True)
+        if self.current_day is not None:
+            self._judge_clocks(day_start_s(self.current_day))
         if self.released_until:
             scan_comm_loss(
                 self.ctx, self.households.values(), self.released_until, self.stream_start

@@ -22,11 +22,13 @@ class HouseholdState:
         "d_readings",
         "d_short",
         "d_valley",
+        "energy_cap",
         "feeder",
         "gas_recent",
         "gas_used",
         "household",
         "is_storage",
+        "last_push",
         "last_ts",
         "low",
         "low_first_ts",
@@ -47,6 +49,8 @@ class HouseholdState:
         self.station = station
         self.is_storage = household.heating_device is HeatingDevice.STORAGE_HEATER
         self.last_ts = 0
+        self.last_push = 0  # newest timestamp pushed (a re-push at or before it is contested)
+        self.energy_cap = 0.0  # plausibility: most kWh / m3 per second (set by the engine)
         self.accounted_until = 0
         self.outage: Incident | None = None
         self.comm: Incident | None = None
@@ -79,6 +83,7 @@ class FeederState:
     __slots__ = (
         "county",
         "feeder_id",
+        "last_push",
         "last_ts",
         "location",
         "max_ratio",
@@ -107,6 +112,7 @@ class FeederState:
         self.outage: Incident | None = None
         self.overload: Incident | None = None
         self.last_ts = 0
+        self.last_push = 0
         self.over_run = 0
         self.over_first_ts = 0
         self.over_rebound = False
@@ -122,6 +128,7 @@ class StationState:
     __slots__ = (
         "county",
         "d_delivered",
+        "last_push",
         "last_ts",
         "location",
         "low_count",
@@ -145,6 +152,7 @@ class StationState:
         self.low_count = 0
         self.shortfall: Incident | None = None
         self.last_ts = 0
+        self.last_push = 0
         self.outlet_run = 0
         self.outlet_first_low = 0
         self.outlet_low = False
@@ -154,11 +162,13 @@ class StationState:
 class CountyWeather:
     """Today's temperatures for one county, folded into rollups at day close."""
 
-    __slots__ = ("day", "last_ts", "n", "t_min", "t_sum")
+    __slots__ = ("county", "day", "last_push", "last_ts", "n", "t_min", "t_sum")
 
-    def __init__(self) -> None:
+    def __init__(self, county: str = "") -> None:
+        self.county = county
         self.day = -1
         self.last_ts = 0
+        self.last_push = 0
         self.n = 0
         self.t_min = 0.0
         self.t_sum = 0.0
