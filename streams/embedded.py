@@ -143,14 +143,15 @@ def replay(
             observer(done, total, dict(counts))
     else:
         live = {}
-    run = _Run(registry, settings, out_dir, write_metrics, live)
+    started = time.perf_counter()
+    run = _Run(registry, settings, out_dir, write_metrics, live, started)
     if run.feed(input_path, progress, numbered=False, stop_if_order_sensitive=True):
         return run.finish(input_path, "as given (already in event-time order)")
     with tempfile.TemporaryDirectory(prefix="ordering-", dir=out_dir) as tmp:
         ordered = sort_by_event_time(
             input_path, Path(tmp), chunk_lines=chunk_lines, progress=progress
         )
-        run = _Run(registry, settings, out_dir, write_metrics, live)
+        run = _Run(registry, settings, out_dir, write_metrics, live, started)
         run.feed(ordered, progress, numbered=True, stop_if_order_sensitive=False)
     return run.finish(input_path, "ordered by event time on disk (input was not)")
 
@@ -165,6 +166,7 @@ class _Run:
         out_dir: Path,
         write_metrics: bool,
         live: dict[str, DirectoryOutput],
+        started: float,
     ) -> None:
         self.registry = registry
         self.settings = settings
@@ -175,7 +177,7 @@ class _Run:
         self.blank_lines = 0
         self.rejected = 0
         self.lines = 0
-        self.started = time.perf_counter()
+        self.started = started
         self.last_day_closed = False
 
     def feed(

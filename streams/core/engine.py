@@ -259,6 +259,8 @@ class Engine:
                 self._release(ts - self.settings.lateness_s)
             else:
                 self._ahead(ts, bucket)
+        elif ts < self.max_ts - self.settings.lateness_s:
+            self.order_sensitive = True  # kept (nothing released there yet), but out of order
 
     def _note_start(self, start: int) -> None:
         """The stream starts where its earliest interval does (within the lateness bound)."""
