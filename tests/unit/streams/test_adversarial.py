@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from heatwatch.contract.registry import Household
-from heatwatch.formats.registry_csv import load_registry_csv
+from heatwatch.formats.registry_csv import load_registry, load_registry_csv
 from producers.scoring import read_dead_letter_lines, read_incidents, score
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
@@ -317,3 +317,16 @@ def test_crlf_line_endings_change_nothing(corpus: Corpus) -> None:
     got = corpus.run("crlf", [line.rstrip(b"\n") + b"\r\n" for line in corpus.lines])
     _same_as_clean(corpus, got)
     assert sum(got.dead.values()) == sum(corpus.clean.dead.values())
+
+
+def test_a_registry_saved_by_excel_on_chinese_windows_gives_the_same_run(
+    corpus: Corpus,
+) -> None:
+    text = (corpus.sim / "registry.csv").read_text(encoding="utf-8")
+    gbk = corpus.tmp / "registry-gbk.csv"
+    gbk.write_bytes(text.replace("\n", "\r\n").encode("gb18030"))
+    loaded = load_registry(gbk)
+    assert (loaded.encoding, loaded.line_endings) == ("GB18030", "CRLF")
+    assert loaded.households == corpus.registry
+    got = corpus.run("gbk_registry", corpus.lines, loaded.households)
+    _same_as_clean(corpus, got)
