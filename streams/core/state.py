@@ -81,6 +81,7 @@ class FeederState:
     """A distribution transformer area: its meters, its load and its roll-up incidents."""
 
     __slots__ = (
+        "comm",
         "county",
         "feeder_id",
         "last_push",
@@ -111,6 +112,7 @@ class FeederState:
         self.out_count = 0
         self.outage: Incident | None = None
         self.overload: Incident | None = None
+        self.comm: Incident | None = None  # the concentrator is silent (one page, not forty)
         self.last_ts = 0
         self.last_push = 0
         self.over_run = 0
