@@ -95,7 +95,9 @@ def validate_batch_readings(line: bytes) -> list[tuple[int, Any, bytes, str]] | 
 # embedded runner and the Kafka worker cannot drift apart again. A runner passes each record
 # (a JSONL line, a Kafka value) with an ``origin`` it chooses (plain data: a line number, a
 # (partition, offset, key, line) tuple); every reading not used comes back through ``dead``
-# with that origin, the reading's index in its batch (or None) and a reason.
+# with that origin, the reading's index in its batch (or None) and a reason. A reading of a
+# batch is pushed with ``(origin, index)``, a single one with ``origin`` itself (no tuple per
+# reading on the hot path): an origin must therefore not itself be a 2-tuple.
 
 DeadLetterFn = Callable[[Any, int | None, bytes, str], None]
 _BOM = b"\xef\xbb\xbf"
@@ -126,7 +128,7 @@ def ingest_record(
         else:
             tally.readings += 1
             try:
-                engine.push(msg, (origin, None))
+                engine.push(msg, origin)
             except Rejected as rejected:
                 dead(origin, None, raw.strip(), str(rejected))
     if engine.rejections:

@@ -230,6 +230,7 @@ def test_a_fast_clock_moves_no_one_elses_time(corpus: Corpus, ahead: timedelta) 
     assert sum(extra.values()) == 2
     for _raw, reason in extra:
         assert reason.startswith(f"clock fault: household {meter} stamped")
+    assert {11, 12} <= got.dead_line_nos  # the input line numbers of the two fast readings
     clock = [orjson.loads(x) for x in got.incidents if b"meter_clock_fault" in x]
     assert [(c["entity_id"], c["details"]["rejected_readings"]) for c in clock] == [(meter, 2)]
     assert got.summary["days_rolled_up"] == 2  # no empty days up to the fast clock's date
