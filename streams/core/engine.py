@@ -42,6 +42,13 @@ from streams.core.plausibility import (
     check_station,
     energy_cap_per_s,
 )
+from streams.core.revisions import (
+    add_to_open_day,
+    forget_old_gaps,
+    mark_backfilled,
+    revise_closed_day,
+    take_gap,
+)
 from streams.core.settings import DetectionSettings
 from streams.core.state import (
     CountyWeather,
@@ -90,6 +97,8 @@ class EngineCounters:
     held_ahead: int = 0
     clock_rejected: int = 0
     implausible: int = 0
+    backfilled: int = 0
+    rollups_revised: int = 0
 
 
 class Engine:
@@ -141,6 +150,9 @@ class Engine:
         # Set when the result could depend on arrival order (a late, held or clock-rejected
         # reading, a conflict settled after the fact): the replay then orders its input.
         self.order_sensitive = False
+        # Closed days' rollups of households with a recent comm gap, for revision by late
+        # readings: day index -> household id -> rollup (pruned past the revision horizon).
+        self._revisable: dict[int, dict[str, HouseholdDay]] = {}
 
     def _register(self, hh: Household) -> None:
         if hh.household_id in self.households:
@@ -233,6 +245,8 @@ class Engine:
                 self.counters.duplicates += 1
                 return
             self.order_sensitive = True
+            if type(r) is ElectricReading and self._backfill(target, r, ts):
+                return
             self._reject(
                 f"late: ts {r.ts} arrived after readings up to "
                 f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
@@ -379,6 +393,35 @@ class Engine:
                 del self._held[ts]
                 self._expire_bucket(ts, "time never reached it")
 
+    def _backfill(self, target: Target, r: ElectricReading, ts: int) -> bool:
+        """A late reading that fills its meter's communication gap revises the record of
+        truth (``streams/core/revisions.py``); False if it fills no gap within the horizon."""
+        if type(target) is not HouseholdState or not target.gaps:
+            return False
+        if ts < self.released_until - self.settings.revision_horizon_s:
+            return False
+        bad = check_electric(r, target.energy_cap, self.settings)
+        if bad is not None:
+            self._implausible(target, bad)
+        day = interval_day_index(ts)
+        hid = target.household.household_id
+        closed = self._revisable.get(day, {}).get(hid) if day != self.current_day else None
+        if day != self.current_day and closed is None:
+            return False  # that day's rollup is no longer kept (older than the horizon)
+        gap = take_gap(target, ts - r.interval_s, ts)
+        if gap is None:
+            return False
+        if closed is None:
+            add_to_open_day(self.ctx, target, r, ts)
+        else:
+            revised = self._revisable[day][hid] = revise_closed_day(self.ctx, closed, r, ts)
+            self.output.rollups([revised])
+            self.counters.rollups_revised += 1
+        mark_backfilled(self.ctx, gap)
+        self.counters.backfilled += 1
+        self.counters.accepted += 1
+        return True
+
     def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
         out, self.rejections = self.rejections, []
         return out
@@ -480,6 +523,24 @@ class Engine:
             scan_comm_loss(ctx, self.households.values(), now, self.stream_start)
             self._next_comm_scan = now + self._comm_scan_every
 
+    def _keep_revisable(self, day: int, rollups: list[HouseholdDay], day_end: int) -> None:
+        """Keep the rollups a late reading may still revise: households with a gap."""
+        horizon = self.settings.revision_horizon_s
+        if not horizon:
+            return
+        keep: dict[str, HouseholdDay] = {}
+        for rollup in rollups:
+            st = self.households[rollup.household_id]
+            if st.gaps:
+                forget_old_gaps(st, day_end - horizon - DAY_S)
+                if st.gaps:
+                    keep[rollup.household_id] = rollup
+        if keep:
+            self._revisable[day] = keep
+        oldest = day - horizon // DAY_S - 1
+        for old in [d for d in self._revisable if d < oldest]:
+            del self._revisable[old]
+
     def _judge_clocks(self, now: int) -> None:
         if self._held:
             self._expire_held(all_ahead=False)
@@ -552,6 +613,7 @@ class Engine:
                 )
             )
         self.output.rollups(rollups)
+        self._keep_revisable(day, rollups, day_end)
         for feeder_id, shares in storage_shares.items():
             self.output.metric(
                 storage_day_metrics(self.feeders[feeder_id], shares, peak_by_feeder[feeder_id], day)

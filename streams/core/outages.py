@@ -18,6 +18,12 @@ def on_electric(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts
     if covered_from < start:
         if covered_from and st.outage is not None:
             st.d_outage += start - covered_from  # the silent gap after a last gasp
+        elif covered_from:  # a gap a late upload may still fill (streams/core/revisions.py)
+            gap = [covered_from, start, st.comm]
+            if st.gaps is None:
+                st.gaps = [gap]
+            else:
+                st.gaps.append(gap)
         covered_from = start
     dead = r.event == "power_down" or r.voltage_v < ctx.voltage_min
     if dead:

@@ -27,6 +27,14 @@ class DetectionSettings(BaseModel):
         "Concentrators retry uploads for up to two intervals; later readings are dead-lettered.",
     )
 
+    revision_horizon_s: int = Field(
+        2 * 86_400,
+        ge=0,
+        description="How late an electric reading may arrive and still revise the record of "
+        "truth (daily rollups, comm incidents) when it fills a meter's communication gap. Head-"
+        "ends re-collect the previous day's 96-point curves the next morning: two days covers "
+        "that and a weekend's GPRS outage repair. Real-time detection keeps lateness_s.",
+    )
     clock_skew_s: int = Field(
         7200,
         gt=0,

@@ -6,6 +6,8 @@ state runs in the embedded runner and inside a Faust worker, and pickles for cha
 
 from __future__ import annotations
 
+from typing import Any
+
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import HeatingDevice, Household
 
@@ -24,6 +26,7 @@ class HouseholdState:
         "d_valley",
         "energy_cap",
         "feeder",
+        "gaps",
         "gas_recent",
         "gas_used",
         "household",
@@ -51,6 +54,8 @@ class HouseholdState:
         self.last_ts = 0
         self.last_push = 0  # newest timestamp pushed (a re-push at or before it is contested)
         self.energy_cap = 0.0  # plausibility: most kWh / m3 per second (set by the engine)
+        # recent communication gaps a late reading may fill: [start, end, comm incident]
+        self.gaps: list[list[Any]] | None = None
         self.accounted_until = 0
         self.outage: Incident | None = None
         self.comm: Incident | None = None
