@@ -141,7 +141,11 @@ class Engine:
         self._earliest = int(settings.earliest_event.timestamp())
         self._latest = int(settings.latest_event.timestamp())
         self._held: dict[int, int] = {}  # held-ahead bucket ts -> event time it arrived at
-        self._contested: set[int] = set()  # buckets with two readings of one source
+        # Readings of a source at or before its newest pushed timestamp (a re-send, a
+        # conflict, or just out of order), by timestamp: settled against the bucket on release.
+        self._extras: dict[int, list[Entry]] = {}
+        self._lateness = settings.lateness_s
+        self._voltage_max = settings.voltage_max_v
         self.clock_faults = ClockFaults()
         self.implausible: dict[str, int] = {}  # source id -> implausible readings rejected
         # Dead letters the engine produces outside ``push`` (held readings that expired,
@@ -210,19 +214,18 @@ class Engine:
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
             handler = on_electric
-            bad = check_electric(r, target.energy_cap, self.settings)
         elif type(r) is GasReading:
             target = self.households.get(r.household_id)
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
             handler = on_gas
-            bad = check_gas(r, target.energy_cap, self.settings)
+
         elif type(r) is FeederReading:
             target = self.feeders.get(r.feeder_id)
             if target is None:
                 self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
             handler = on_feeder
-            bad = check_feeder(r, self.settings)
+
         elif type(r) is GasStationReading:
             target = self.stations.get(r.station_id)
             if target is None:
@@ -230,14 +233,13 @@ class Engine:
                     f"unknown gas station {r.station_id!r} (no registered household on it)"
                 )
             handler = on_station
-            bad = check_station(r, self.settings)
+
         else:
             assert isinstance(r, WeatherReading)
             target = self.weather.get(r.county)
             if target is None:  # a county without registered households is harmless: keep it
                 target = self.weather[r.county] = CountyWeather(r.county)
             handler = _on_weather
-            bad = None
         if ts < self._earliest or ts > self._latest:
             self._outside_window(target, r, ts)
         if ts <= self.released_until:
@@ -251,19 +253,30 @@ class Engine:
                 f"late: ts {r.ts} arrived after readings up to "
                 f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
             )
-        if bad is not None:
-            self._implausible(target, bad)
+        if type(r) is ElectricReading:
+            cap = target.energy_cap  # type: ignore[union-attr]
+            # one cheap test on the hot path; the reason is worked out only for a failure
+            if (
+                r.kwh > cap * r.interval_s
+                or r.voltage_v > self._voltage_max
+                or r.kw > cap * 3600
+                or DAY_S % r.interval_s
+                or r.interval_s < 60
+            ):
+                self._implausible(target, check_electric(r, cap, self.settings) or "implausible")
+        elif type(r) is not WeatherReading:
+            self._check_plausible(target, r)
         bucket = self._buckets.get(ts)
         if bucket is None:
             bucket = self._buckets[ts] = []
             heapq.heappush(self._bucket_heap, ts)
-        if ts <= target.last_push:
-            self._contested.add(ts)  # a second reading of this source here, or out of order
-        else:
+        if ts > target.last_push:
             if not target.last_push:
                 self._sources_seen += 1
             target.last_push = ts
-        bucket.append((handler, target, r, origin))
+            bucket.append((handler, target, r, origin))
+        else:  # maybe a second reading of this source here: settled when the step is released
+            self._extras.setdefault(ts, []).append((handler, target, r, origin))
         self.counters.accepted += 1
         if not self.released_until and (type(r) is ElectricReading or type(r) is GasReading):
             self._note_start(ts - r.interval_s)
@@ -273,7 +286,7 @@ class Engine:
                 self._release(ts - self.settings.lateness_s)
             else:
                 self._ahead(ts, bucket)
-        elif ts < self.max_ts - self.settings.lateness_s:
+        elif ts < self.max_ts - self._lateness:
             self.order_sensitive = True  # kept (nothing released there yet), but out of order
 
     def _note_start(self, start: int) -> None:
@@ -284,6 +297,17 @@ class Engine:
     def _reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
         raise Rejected(reason)
+
+    def _check_plausible(self, target: Target, r: AnyReading) -> None:
+        if type(r) is GasReading:
+            bad = check_gas(r, target.energy_cap, self.settings)  # type: ignore[union-attr]
+        elif type(r) is FeederReading:
+            bad = check_feeder(r, self.settings)
+        else:
+            assert type(r) is GasStationReading
+            bad = check_station(r, self.settings)
+        if bad is not None:
+            self._implausible(target, bad)
 
     def _implausible(self, target: Target, reason: str) -> NoReturn:
         _, entity = source_of(target)
@@ -360,8 +384,7 @@ class Engine:
 
     def _expire_bucket(self, ts: int, why: str) -> None:
         """Dead-letter a bucket's readings as clock faults (heap entry left stale)."""
-        bucket = self._buckets.pop(ts, [])
-        self._contested.discard(ts)
+        bucket = self._buckets.pop(ts, []) + self._extras.pop(ts, [])
         now = self.max_ts
         for _, target, r, origin in bucket:
             kind, entity = source_of(target)
@@ -448,9 +471,8 @@ class Engine:
             if day - self.current_day > self.settings.empty_gap_days:
                 self._skip_to(day)
         self.released_until = ts
-        if self._contested and ts in self._contested:
-            self._contested.discard(ts)
-            bucket = self._settle(bucket)
+        if self._extras and ts in self._extras:
+            self._settle(bucket, self._extras.pop(ts))
         ctx = self.ctx
         counters = self.counters
         processed = 0
@@ -473,27 +495,30 @@ class Engine:
             if st.accounted_until and st.accounted_until < day_start:
                 st.accounted_until = day_start
 
-    def _settle(self, bucket: list[Entry]) -> list[Entry]:
-        """Two readings of one source at one timestamp: an exact re-send is a duplicate; a
-        different one is a conflict with a deterministic winner (a last gasp first, then the
-        larger canonical JSON), the other dead-lettered with both values."""
-        groups: dict[int, list[Entry]] = {}
-        for entry in bucket:
-            groups.setdefault(id(entry[1]), []).append(entry)
-        kept: list[Entry] = []
-        for group in groups.values():
-            if len(group) == 1:
-                kept.append(group[0])
-                continue
-            ranked = sorted(group, key=_conflict_rank, reverse=True)
+    def _settle(self, bucket: list[Entry], extras: list[Entry]) -> None:
+        """Readings of a source that already had one at this timestamp (or came out of
+        order): an exact re-send is a duplicate; a different one is a conflict with a
+        deterministic winner (a last gasp first, then the larger canonical JSON), the other
+        dead-lettered with both values. Costs one pass over the bucket, only when needed."""
+        by_target: dict[int, list[Entry]] = {}
+        for entry in extras:
+            by_target.setdefault(id(entry[1]), []).append(entry)
+        slot = {id(e[1]): i for i, e in enumerate(bucket) if id(e[1]) in by_target}
+        for key, group in by_target.items():
+            at = slot.get(key)
+            if at is not None:
+                group.insert(0, bucket[at])
+            ranked = sorted(group, key=_conflict_rank, reverse=True) if len(group) > 1 else group
             winner = ranked[0]
-            kept.append(winner)
+            if at is None:
+                bucket.append(winner)
+            else:
+                bucket[at] = winner
             for loser in ranked[1:]:
                 if loser[2] == winner[2]:
                     self.counters.duplicates += 1
-                    continue
-                self._conflict(winner, loser)
-        return kept
+                else:
+                    self._conflict(winner, loser)
 
     def _conflict(self, winner: Entry, loser: Entry) -> None:
         kind, entity = source_of(winner[1])
