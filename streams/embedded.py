@@ -28,7 +28,7 @@ from streams.core.engine import Engine
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.eventorder import sort_by_event_time
-from streams.ingest import Tally, drain_rejections, ingest_record
+from streams.ingest import Tally, drain_rejections, record_feeder
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -204,28 +204,37 @@ class _Run:
                 dead.write(b"\n")
                 self.rejected += 1
 
-            line_no = 0
-            for line in src:
-                if numbered:
-                    tab = line.index(b"\t")
-                    line_no = int(line[:tab])
-                    line = line[tab + 1 :]
-                else:
-                    line_no += 1
-                self.lines += 1
-                if progress is not None and not self.lines & 0xFFFF:
-                    progress(src.tell(), total)
+            lines = self._numbered(src) if numbered else enumerate(src, start=1)
+            feed = record_feeder(engine, dead_letter, tally)
+            blank = 0
+            count = 0
+            for line_no, line in lines:
+                count += 1
+                if not count & 0x3FF:  # every 1,024 lines: progress, and has order mattered?
+                    if progress is not None and not count & 0xFFFF:
+                        progress(src.tell(), total)
+                    if stop_if_order_sensitive and engine.order_sensitive:
+                        return False
                 if line[0] != 0x7B and not line.strip():  # not "{": maybe blank
-                    self.blank_lines += 1
+                    blank += 1
                     continue
-                ingest_record(engine, line, line_no, dead_letter, tally)
-                if stop_if_order_sensitive and engine.order_sensitive:
-                    return False
+                feed(line, line_no)
+            if stop_if_order_sensitive and engine.order_sensitive:
+                return False
+            self.lines = count
+            self.blank_lines = blank
+            tally.records = count - blank
             if progress is not None:
                 progress(total, total)
             self.last_day_closed = engine.flush()
             drain_rejections(engine, dead_letter)
         return True
+
+    def _numbered(self, src: BinaryIO) -> Iterator[tuple[int, bytes]]:
+        """Lines of an ordered file (``<line_no>\\t<line>``), with their input line number."""
+        for line in src:
+            tab = line.index(b"\t")
+            yield int(line[:tab]), line[tab + 1 :]
 
     def finish(self, input_path: Path, ordering: str) -> ReplaySummary:
         output, engine = self.output, self.engine

@@ -105,41 +105,61 @@ _validate_wire = WIRE_ADAPTER.validator.validate_json  # skips TypeAdapter's wra
 
 
 class Tally:
-    """What one runner received: readings (singles and in batches) and batches."""
+    """What one runner received. Single readings are not counted one by one (the hot path):
+    they are the records fed minus those that were batches or could not be decoded."""
 
-    __slots__ = ("batches", "readings")
+    __slots__ = ("batch_readings", "batches", "records", "undecodable")
 
     def __init__(self) -> None:
-        self.readings = 0
+        self.records = 0  # set by the runner: records fed
+        self.undecodable = 0
         self.batches = 0
+        self.batch_readings = 0
+
+    @property
+    def readings(self) -> int:
+        return self.records - self.undecodable - self.batches + self.batch_readings
+
+
+def record_feeder(engine: Engine, dead: DeadLetterFn, tally: Tally) -> Callable[[bytes, Any], None]:
+    """``feed(raw, origin)``: decode one record and push what it holds; dead-letter what
+    cannot be used. A closure, so the per-record path looks nothing up twice."""
+    validate = _validate_wire  # the JSON parser skips surrounding whitespace itself
+    push = engine.push
+    batch = Batch
+
+    def feed(raw: bytes, origin: Any) -> None:
+        try:
+            msg = validate(raw)
+        except ValidationError as exc:
+            _undecodable(engine, raw, origin, dead, tally, exc)
+        else:
+            if type(msg) is batch:
+                _push_batch(engine, msg, origin, dead, tally)
+            else:
+                try:
+                    push(msg, origin)
+                except Rejected as rejected:
+                    dead(origin, None, raw.strip(), str(rejected))
+        if engine.rejections:
+            drain_rejections(engine, dead)
+
+    return feed
 
 
 def ingest_record(
     engine: Engine, raw: bytes, origin: Any, dead: DeadLetterFn, tally: Tally
 ) -> None:
-    """Decode one record and push what it holds; dead-letter what cannot be used."""
-    try:
-        msg = _validate_wire(raw)  # the JSON parser skips surrounding whitespace itself
-    except ValidationError as exc:
-        _undecodable(engine, raw, origin, dead, tally, exc)
-    else:
-        if type(msg) is Batch:
-            _push_batch(engine, msg, origin, dead, tally)
-        else:
-            tally.readings += 1
-            try:
-                engine.push(msg, origin)
-            except Rejected as rejected:
-                dead(origin, None, raw.strip(), str(rejected))
-    if engine.rejections:
-        drain_rejections(engine, dead)
+    """One record through ``record_feeder`` (counted in ``tally.records``)."""
+    tally.records += 1
+    record_feeder(engine, dead, tally)(raw, origin)
 
 
 def _push_batch(
     engine: Engine, batch: Batch, origin: Any, dead: DeadLetterFn, tally: Tally
 ) -> None:
     tally.batches += 1
-    tally.readings += len(batch.readings)
+    tally.batch_readings += len(batch.readings)
     push = engine.push
     for index, reading in enumerate(batch.readings):
         try:
@@ -158,18 +178,20 @@ def _undecodable(
 ) -> None:
     stripped = raw.strip()
     if not stripped:
+        tally.undecodable += 1
         dead(origin, None, raw, "empty record")
         return
     if stripped.startswith(_BOM):  # a BOM on the first line of a file saved by Windows tools
-        ingest_record(engine, stripped[len(_BOM) :], origin, dead, tally)
+        record_feeder(engine, dead, tally)(stripped[len(_BOM) :], origin)
         return
     salvaged = validate_batch_readings(stripped) if b'"batch"' in stripped else None
     if salvaged is None:
+        tally.undecodable += 1
         dead(origin, None, stripped, describe_validation_error(exc))
         return
     tally.batches += 1
     for index, reading, item, reason in salvaged:
-        tally.readings += 1
+        tally.batch_readings += 1
         if reading is None:
             dead(origin, index, item, f"readings[{index}]: {reason}")
             continue

@@ -61,7 +61,7 @@ from streams.core.storage import judge_valley_day, on_feeder, storage_day_metric
 
 AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
 Target = HouseholdState | FeederState | StationState | CountyWeather
-Handler = Callable[[DetectorContext, Any, Any, int], None]
+Handler = Callable[[DetectorContext, Any, Any, int], str | None]  # str: implausible, why
 Entry = tuple[Handler, Target, AnyReading, Any]  # handler, target, reading, origin
 _known_epoch = EPOCH_BY_TEXT.get
 
@@ -133,7 +133,6 @@ class Engine:
         self._comm_scan_every = max(
             settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
         )
-        self._sources_seen = 0
         # Time is first set from this many readings (their median), so one bad clock at the
         # head of a file cannot set it.
         self._bootstrap_n = 2 * settings.time_quorum + 1
@@ -145,7 +144,6 @@ class Engine:
         # conflict, or just out of order), by timestamp: settled against the bucket on release.
         self._extras: dict[int, list[Entry]] = {}
         self._lateness = settings.lateness_s
-        self._voltage_max = settings.voltage_max_v
         self.clock_faults = ClockFaults()
         self.implausible: dict[str, int] = {}  # source id -> implausible readings rejected
         # Dead letters the engine produces outside ``push`` (held readings that expired,
@@ -240,9 +238,9 @@ class Engine:
             if target is None:  # a county without registered households is harmless: keep it
                 target = self.weather[r.county] = CountyWeather(r.county)
             handler = _on_weather
-        if ts < self._earliest or ts > self._latest:
-            self._outside_window(target, r, ts)
         if ts <= self.released_until:
+            if ts < self._earliest:
+                self._outside_window(target, r, ts)
             if target.last_ts == ts:
                 self.counters.duplicates += 1
                 return
@@ -253,26 +251,24 @@ class Engine:
                 f"late: ts {r.ts} arrived after readings up to "
                 f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
             )
-        if type(r) is ElectricReading:
-            cap = target.energy_cap  # type: ignore[union-attr]
-            # one cheap test on the hot path; the reason is worked out only for a failure
-            if (
-                r.kwh > cap * r.interval_s
-                or r.voltage_v > self._voltage_max
-                or r.kw > cap * 3600
-                or DAY_S % r.interval_s
-                or r.interval_s < 60
-            ):
-                self._implausible(target, check_electric(r, cap, self.settings) or "implausible")
-        elif type(r) is not WeatherReading:
-            self._check_plausible(target, r)
+        if handler is not on_electric and handler is not _on_weather:
+            self._check_plausible(target, r)  # electric: checked by on_electric on release
+        # The programme's window is checked off the hot path only: a reading between the
+        # lateness bound and the newest step is inside it whenever time is.
+        max_ts = self.max_ts
+        newer = ts > max_ts
+        if newer:
+            if ts > self._latest or ts < self._earliest:
+                self._outside_window(target, r, ts)
+        elif ts < max_ts - self._lateness:
+            if ts < self._earliest:
+                self._outside_window(target, r, ts)
+            self.order_sensitive = True  # kept (nothing released there yet), but out of order
         bucket = self._buckets.get(ts)
         if bucket is None:
             bucket = self._buckets[ts] = []
             heapq.heappush(self._bucket_heap, ts)
         if ts > target.last_push:
-            if not target.last_push:
-                self._sources_seen += 1
             target.last_push = ts
             bucket.append((handler, target, r, origin))
         else:  # maybe a second reading of this source here: settled when the step is released
@@ -280,14 +276,12 @@ class Engine:
         self.counters.accepted += 1
         if not self.released_until and (type(r) is ElectricReading or type(r) is GasReading):
             self._note_start(ts - r.interval_s)
-        if ts > self.max_ts:
-            if self.max_ts and ts - self.max_ts <= self._skew:
+        if newer:
+            if max_ts and ts - max_ts <= self._skew:
                 self.max_ts = ts
-                self._release(ts - self.settings.lateness_s)
+                self._release(ts - self._lateness)
             else:
                 self._ahead(ts, bucket)
-        elif ts < self.max_ts - self._lateness:
-            self.order_sensitive = True  # kept (nothing released there yet), but out of order
 
     def _note_start(self, start: int) -> None:
         """The stream starts where its earliest interval does (within the lateness bound)."""
@@ -308,6 +302,22 @@ class Engine:
             bad = check_station(r, self.settings)
         if bad is not None:
             self._implausible(target, bad)
+
+    def _implausible_later(self, target: Target, r: AnyReading, origin: Any, why: str) -> None:
+        """Plausibility found on release (electric): dead-lettered through ``rejections``."""
+        _, entity = source_of(target)
+        self.implausible[entity] = self.implausible.get(entity, 0) + 1
+        self.counters.implausible += 1
+        self.counters.rejected += 1
+        self.counters.accepted -= 1
+        self.rejections.append((origin, r, f"implausible: {entity}: {why}"))
+
+    def _plausible(self, entry: Entry) -> int:
+        r, target = entry[2], entry[1]
+        if type(r) is ElectricReading:
+            energy_cap = target.energy_cap  # type: ignore[union-attr]
+            return int(check_electric(r, energy_cap, self.settings) is None)
+        return 1
 
     def _implausible(self, target: Target, reason: str) -> NoReturn:
         _, entity = source_of(target)
@@ -334,7 +344,7 @@ class Engine:
             if self.counters.accepted >= self._bootstrap_n:
                 self._establish()
             return
-        quorum = min(self.settings.time_quorum, self._sources_seen)
+        quorum = min(self.settings.time_quorum, self._sources_seen())
         if len(bucket) >= quorum and len({id(e[1]) for e in bucket}) >= quorum:
             self._held.pop(ts, None)
             self.max_ts = ts
@@ -348,6 +358,15 @@ class Engine:
                 return
             self._held[ts] = self.max_ts
         self.counters.held_ahead += 1
+
+    def _sources_seen(self) -> int:
+        """Sources that have reported (off the hot path: only for readings far ahead)."""
+        return sum(
+            1
+            for group in (self.households, self.feeders, self.stations)
+            for target in group.values()
+            if target.last_push
+        )
 
     def _establish(self) -> None:
         """Set time for the first time: the median of the readings buffered so far. Readings
@@ -476,12 +495,15 @@ class Engine:
         ctx = self.ctx
         counters = self.counters
         processed = 0
-        for handler, target, r, _ in bucket:
+        for handler, target, r, origin in bucket:
             if target.last_ts >= ts:
                 counters.duplicates += 1
                 continue
             processed += 1
-            handler(ctx, target, r, ts)
+            bad = handler(ctx, target, r, ts)
+            if bad is not None:
+                processed -= 1
+                self._implausible_later(target, r, origin, bad)
         counters.processed += processed
         self._tick(ts)
 
@@ -508,7 +530,11 @@ class Engine:
             at = slot.get(key)
             if at is not None:
                 group.insert(0, bucket[at])
-            ranked = sorted(group, key=_conflict_rank, reverse=True) if len(group) > 1 else group
+            ranked = (
+                sorted(group, key=lambda e: (self._plausible(e), *_conflict_rank(e)), reverse=True)
+                if len(group) > 1
+                else group
+            )
             winner = ranked[0]
             if at is None:
                 bucket.append(winner)

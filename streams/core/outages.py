@@ -7,13 +7,26 @@ from collections.abc import Iterable
 
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from heatwatch.contract.telemetry import ElectricReading
+from streams.core.clock import DAY_S
 from streams.core.context import DetectorContext
+from streams.core.plausibility import check_electric
 from streams.core.state import FeederState, HouseholdState
 
 
-def on_electric(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts: int) -> None:
-    """Account one meter interval and move the household's outage / comm-loss state."""
-    start = ts - r.interval_s
+def on_electric(
+    ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts: int
+) -> str | None:
+    """Account one meter interval and move the household's outage / comm-loss state.
+
+    Returns why the reading cannot be physical (plausibility, ``streams/core/plausibility.py``)
+    instead of using it: checked here, where the values are read anyway, because one test
+    per reading on the hot path is what it costs."""
+    interval = r.interval_s
+    kwh = r.kwh
+    voltage = r.voltage_v
+    if kwh > st.energy_cap * interval or voltage > ctx.voltage_max or DAY_S % interval:
+        return check_electric(r, st.energy_cap, ctx.settings) or "implausible value"
+    start = ts - interval
     covered_from = st.accounted_until
     if covered_from < start:
         if covered_from and st.outage is not None:
@@ -25,14 +38,13 @@ def on_electric(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts
             else:
                 st.gaps.append(gap)
         covered_from = start
-    dead = r.event == "power_down" or r.voltage_v < ctx.voltage_min
+    dead = r.event == "power_down" or voltage < ctx.voltage_min
     if dead:
         st.d_outage += ts - covered_from
     else:
         st.d_avail += ts - covered_from
     st.accounted_until = ts
     st.d_readings += 1
-    kwh = r.kwh
     st.d_energy += kwh
     if ctx.in_valley(start, ts):
         st.d_valley += kwh
@@ -52,6 +64,8 @@ def on_electric(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts
         if feeder is not None:
             feeder.out_count -= 1
             ctx.dirty_feeders.add(feeder)
+
+    return None
 
 
 def _open_household_outage(ctx: DetectorContext, st: HouseholdState, ts: int, cause: str) -> None:
