@@ -217,12 +217,14 @@ class Engine:
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
             handler = on_gas
+            self._check_plausible(target, r)  # electric: checked by on_electric on release
 
         elif type(r) is FeederReading:
             target = self.feeders.get(r.feeder_id)
             if target is None:
                 self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
             handler = on_feeder
+            self._check_plausible(target, r)
 
         elif type(r) is GasStationReading:
             target = self.stations.get(r.station_id)
@@ -231,6 +233,7 @@ class Engine:
                     f"unknown gas station {r.station_id!r} (no registered household on it)"
                 )
             handler = on_station
+            self._check_plausible(target, r)
 
         else:
             assert isinstance(r, WeatherReading)
@@ -251,8 +254,6 @@ class Engine:
                 f"late: ts {r.ts} arrived after readings up to "
                 f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
             )
-        if handler is not on_electric and handler is not _on_weather:
-            self._check_plausible(target, r)  # electric: checked by on_electric on release
         # The programme's window is checked off the hot path only: a reading between the
         # lateness bound and the newest step is inside it whenever time is.
         max_ts = self.max_ts
