@@ -32,7 +32,12 @@ from heatwatch.contract.telemetry import (
 )
 from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index, to_datetime
 from streams.core.context import DetectorContext, EngineOutput, Metric
-from streams.core.eventtime import ClockFaults, describe_offset, source_of
+from streams.core.eventtime import (
+    describe_offset,
+    judge_clock_faults,
+    note_clock_fault,
+    source_of,
+)
 from streams.core.gas import expected_m3, judge_quota_day, on_gas, on_station, roll_up_station
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
 from streams.core.plausibility import (
@@ -144,7 +149,9 @@ class Engine:
         # conflict, or just out of order), by timestamp: settled against the bucket on release.
         self._extras: dict[int, list[Entry]] = {}
         self._lateness = settings.lateness_s
-        self.clock_faults = ClockFaults()
+        # clock-refused readings per source, and the meter_clock_fault opened for each
+        self.clock_fault_counts: dict[str, list[int]] = {}
+        self.clock_faults_opened: dict[str, str] = {}
         self.implausible: dict[str, int] = {}  # source id -> implausible readings rejected
         # Dead letters the engine produces outside ``push`` (held readings that expired,
         # conflicts settled at release): (origin, reading, reason); adapters drain it.
@@ -154,7 +161,7 @@ class Engine:
         self.order_sensitive = False
         # Closed days' rollups of households with a recent comm gap, for revision by late
         # readings: day index -> household id -> rollup (pruned past the revision horizon).
-        self._revisable: dict[int, dict[str, HouseholdDay]] = {}
+        self._revisable: dict[int, dict[str, dict[str, Any]]] = {}
 
     def _register(self, hh: Household) -> None:
         if hh.household_id in self.households:
@@ -328,7 +335,7 @@ class Engine:
 
     def _outside_window(self, target: Target, r: AnyReading, ts: int) -> NoReturn:
         kind, entity = source_of(target)
-        self.clock_faults.note(target, ts - (self.max_ts or ts))
+        note_clock_fault(self.clock_fault_counts, target, ts - (self.max_ts or ts))
         self.counters.clock_rejected += 1
         self.order_sensitive = True
         self._reject(
@@ -409,7 +416,7 @@ class Engine:
         for _, target, r, origin in bucket:
             kind, entity = source_of(target)
             offset = ts - now if now else 0
-            self.clock_faults.note(target, offset)
+            note_clock_fault(self.clock_fault_counts, target, offset)
             self.counters.clock_rejected += 1
             self.counters.rejected += 1
             self.counters.accepted -= 1
@@ -457,7 +464,8 @@ class Engine:
         if closed is None:
             add_to_open_day(self.ctx, target, r, ts)
         else:
-            revised = self._revisable[day][hid] = revise_closed_day(self.ctx, closed, r, ts)
+            revised = revise_closed_day(self.ctx, HouseholdDay.model_validate(closed), r, ts)
+            self._revisable[day][hid] = revised.model_dump(mode="json")
             self.output.rollups([revised])
             self.counters.rollups_revised += 1
         mark_backfilled(self.ctx, gap)
@@ -580,13 +588,14 @@ class Engine:
         horizon = self.settings.revision_horizon_s
         if not horizon:
             return
-        keep: dict[str, HouseholdDay] = {}
+        keep: dict[str, dict[str, Any]] = {}
         for rollup in rollups:
             st = self.households[rollup.household_id]
             if st.gaps:
                 forget_old_gaps(st, day_end - horizon - DAY_S)
                 if st.gaps:
-                    keep[rollup.household_id] = rollup
+                    # plain data (JSON types), not a model: it is engine state
+                    keep[rollup.household_id] = rollup.model_dump(mode="json")
         if keep:
             self._revisable[day] = keep
         oldest = day - horizon // DAY_S - 1
@@ -596,10 +605,10 @@ class Engine:
     def _judge_clocks(self, now: int) -> None:
         if self._held:
             self._expire_held(all_ahead=False)
-        faults = self.clock_faults
-        if faults.counts and len(faults.opened) < len(faults.counts):
+        counts, opened = self.clock_fault_counts, self.clock_faults_opened
+        if counts and len(opened) < len(counts):
             targets: dict[str, Any] = {}
-            for key in faults.counts:
+            for key in counts:
                 kind, entity = key.split("|", 1)
                 targets[key] = (
                     self.households.get(entity)
@@ -608,7 +617,7 @@ class Engine:
                     if kind == "feeder"
                     else self.stations.get(entity)
                 )
-            faults.judge(self.ctx, now, targets)
+            judge_clock_faults(self.ctx, counts, opened, now, targets)
 
     def _close_day(self, day: int) -> None:
         """Fold the day into rollups and run the once-a-day judgements."""

@@ -8,7 +8,7 @@ start, or outside the programme's window are dead-lettered with the meter and it
 offset; this module counts them per meter and opens one ``meter_clock_fault`` per meter that
 does it ``clock_fault_readings`` times, so the field team can set the clock.
 
-State is plain data (``dict[str, list]``) so it pickles with the engine.
+State is plain data (``dict[str, list]``, ``dict[str, str]``) kept on the engine.
 """
 
 from __future__ import annotations
@@ -44,58 +44,58 @@ def source_of(target: Any) -> tuple[str, str]:
     return EntityType.COUNTY.value, target.county
 
 
-class ClockFaults:
-    """Per-meter counts of clock-rejected readings and the incidents they opened."""
+def note_clock_fault(counts: dict[str, list[int]], target: Any, offset_s: int) -> None:
+    """Count one clock-refused reading of a source: ``"type|id" -> [readings, largest
+    |offset| s, latest offset s (signed)]`` (plain data: it is engine state)."""
+    kind, entity = source_of(target)
+    key = f"{kind}|{entity}"
+    entry = counts.get(key)
+    if entry is None:
+        entry = counts[key] = [0, 0, 0]
+    entry[0] += 1
+    entry[1] = max(entry[1], abs(offset_s))
+    entry[2] = offset_s
 
-    __slots__ = ("counts", "opened")
 
-    def __init__(self) -> None:
-        # "type|id" -> [rejected readings, largest |offset| s, offset of the latest (signed)]
-        self.counts: dict[str, list[int]] = {}
-        self.opened: set[str] = set()
+def judge_clock_faults(
+    ctx: DetectorContext,
+    counts: dict[str, list[int]],
+    opened: dict[str, str],
+    now_s: int,
+    targets: dict[str, Any],
+) -> None:
+    """Open ``meter_clock_fault`` for every meter over the threshold, once per meter
+    (``opened``: key -> incident id).
 
-    def note(self, target: Any, offset_s: int) -> None:
-        kind, entity = source_of(target)
-        key = f"{kind}|{entity}"
-        entry = self.counts.get(key)
-        if entry is None:
-            entry = self.counts[key] = [0, 0, 0]
-        entry[0] += 1
-        entry[1] = max(entry[1], abs(offset_s))
-        entry[2] = offset_s
-
-    def judge(self, ctx: DetectorContext, now_s: int, targets: dict[str, Any]) -> None:
-        """Open ``meter_clock_fault`` for every meter over the threshold (once per meter).
-
-        Called at day close and end of stream, so in an event-time ordered input the
-        incident's start does not depend on where in the day the bad readings sat."""
-        threshold = ctx.settings.clock_fault_readings
-        for key in sorted(self.counts):
-            n, worst, latest = self.counts[key]
-            if n < threshold or key in self.opened:
-                continue
-            kind, entity = key.split("|", 1)
-            if kind == EntityType.COUNTY.value:
-                continue  # a weather feed is not a meter the field team can visit
-            self.opened.add(key)
-            target = targets.get(key)
-            county = getattr(target, "county", "") if target is not None else ""
-            village = getattr(target, "village", None) if target is not None else None
-            if type(target) is HouseholdState:
-                county, village = target.household.county, target.household.village
-            ctx.book.open(
-                IncidentKind.METER_CLOCK_FAULT,
-                EntityType(kind),
-                entity,
-                county,
-                now_s,
-                Severity.INFO,
-                village=village,
-                households_affected=1 if kind == EntityType.HOUSEHOLD.value else 0,
-                details={
-                    "rejected_readings": n,
-                    "largest_offset_s": worst,
-                    "latest_offset_s": latest,
-                    "latest_offset": describe_offset(latest),
-                },
-            )
+    Called at day close and end of stream, so in an event-time ordered input the incident's
+    start does not depend on where in the day the bad readings sat."""
+    threshold = ctx.settings.clock_fault_readings
+    for key in sorted(counts):
+        n, worst, latest = counts[key]
+        if n < threshold or key in opened:
+            continue
+        kind, entity = key.split("|", 1)
+        if kind == EntityType.COUNTY.value:
+            continue  # a weather feed is not a meter the field team can visit
+        target = targets.get(key)
+        county = getattr(target, "county", "") if target is not None else ""
+        village = getattr(target, "village", None) if target is not None else None
+        if type(target) is HouseholdState:
+            county, village = target.household.county, target.household.village
+        incident = ctx.book.open(
+            IncidentKind.METER_CLOCK_FAULT,
+            EntityType(kind),
+            entity,
+            county,
+            now_s,
+            Severity.INFO,
+            village=village,
+            households_affected=1 if kind == EntityType.HOUSEHOLD.value else 0,
+            details={
+                "rejected_readings": n,
+                "largest_offset_s": worst,
+                "latest_offset_s": latest,
+                "latest_offset": describe_offset(latest),
+            },
+        )
+        opened[key] = incident.incident_id
