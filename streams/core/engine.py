@@ -1,10 +1,15 @@
 """The detection engine: event-time ordering, dispatch to the domain detectors, timers.
 
 Readings are held in a reorder buffer keyed by their timestamp and released in timestamp
-order once the newest reading is more than ``lateness_s`` ahead, so arrival order within the
-lateness bound never changes a result. Duplicates (same entity, same timestamp) are counted,
-not double-counted. The engine knows nothing about files, Kafka or InfluxDB: results go to an
-``EngineOutput``.
+order once the partition's time is more than ``lateness_s`` ahead, so arrival order within the
+lateness bound never changes a result. That time is a *consensus* (docs/event-time.md): set at
+the start from the median of the first readings, advanced by readings within ``clock_skew_s``
+of it, and moved further only when ``time_quorum`` sources agree — one fast clock is held
+aside, not followed. Re-sends are duplicates, a second, different reading of one source at one
+time is a conflict settled by content; late readings that fill a meter's communication gap
+revise the record of truth (``revisions.py``). The engine knows nothing about files, Kafka or
+InfluxDB: results go to an ``EngineOutput``; readings it refuses after admitting them come
+back through ``rejections`` with the origin they were pushed with.
 """
 
 from __future__ import annotations
