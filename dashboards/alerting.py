@@ -591,7 +591,15 @@ _TITLE = '{{ template "heatwatch.title" . }}'
 _MESSAGE = '{{ template "heatwatch.message" . }}'
 
 # Routing: who answers for which kinds (codes from the contract; responders in the glossary).
-GRID_KINDS = ("household_outage", "comm_loss", "feeder_outage", "peak_charging", "feeder_overload")
+# A meter's wrong clock is the metering team's work (the grid company reads the meters).
+GRID_KINDS = (
+    "household_outage",
+    "comm_loss",
+    "feeder_outage",
+    "peak_charging",
+    "feeder_overload",
+    "meter_clock_fault",
+)
 GAS_KINDS = ("gas_low_pressure", "gas_supply_shortfall", "gas_quota_risk")
 assert set(GRID_KINDS) | set(GAS_KINDS) == set(INCIDENT_KINDS)
 

@@ -7,6 +7,7 @@ either used or written to ``dead_letters.jsonl`` with a reason; blank lines are 
 from __future__ import annotations
 
 import gc
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,18 +18,17 @@ from typing import Any, BinaryIO
 
 import orjson
 import pyarrow.parquet as pq
-from pydantic import ValidationError
 
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
 from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA, rollups_to_table
 from streams.core.context import Metric
-from streams.core.engine import Engine, Rejected
+from streams.core.engine import Engine
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
-from streams.ingest import describe_validation_error, validate_batch_readings
+from streams.eventorder import sort_by_event_time
+from streams.ingest import Tally, drain_rejections, record_feeder
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -119,125 +119,160 @@ def replay(
     progress: ProgressCallback | None = None,
     observer: Callable[[int, int, dict[str, int]], None] | None = None,
     write_metrics: bool = False,
+    chunk_lines: int = 250_000,
 ) -> ReplaySummary:
-    """Run the core over ``input_path`` (JSONL of readings or concentrator batches)."""
+    """Run the core over ``input_path`` (JSONL of readings or concentrator batches).
+
+    The same lines in any order give the same results. The file is first run as it comes;
+    if the engine meets anything whose outcome could depend on arrival order (a reading
+    later than the lateness bound, one held ahead of time, a clock fault, a conflict settled
+    after the fact), the run is abandoned and the input is ordered by event time on disk
+    (``streams.eventorder``, bounded memory) and run again from the start. Ordered input —
+    what meters stream — pays nothing for this."""
     settings = settings or DetectionSettings()
     out_dir.mkdir(parents=True, exist_ok=True)
-    output = DirectoryOutput(out_dir, write_metrics=write_metrics)
-    engine = Engine(registry, settings, output)
-    counts: Counter[str] = Counter()
-    started = time.perf_counter()
-    total = input_path.stat().st_size
     if observer is not None:
         inner = progress
+        live: dict[str, DirectoryOutput] = {}
 
         def progress(done: int, total: int) -> None:
             if inner is not None:
                 inner(done, total)
-            observer(done, total, Counter(i.kind.value for i in output.incidents.values()))
+            output = live.get("output")
+            counts = Counter(i.kind.value for i in output.incidents.values()) if output else {}
+            observer(done, total, dict(counts))
+    else:
+        live = {}
+    started = time.perf_counter()
+    run = _Run(registry, settings, out_dir, write_metrics, live, started)
+    if run.feed(input_path, progress, numbered=False, stop_if_order_sensitive=True):
+        return run.finish(input_path, "as given (already in event-time order)")
+    with tempfile.TemporaryDirectory(prefix="ordering-", dir=out_dir) as tmp:
+        ordered = sort_by_event_time(
+            input_path, Path(tmp), chunk_lines=chunk_lines, progress=progress
+        )
+        run = _Run(registry, settings, out_dir, write_metrics, live, started)
+        run.feed(ordered, progress, numbered=True, stop_if_order_sensitive=False)
+    return run.finish(input_path, "ordered by event time on disk (input was not)")
 
-    validate = WIRE_ADAPTER.validator.validate_json  # skips TypeAdapter's wrapper (~0.3 µs)
-    push = engine.push
-    with (
-        long_lived_state(),
-        input_path.open("rb") as src,
-        (out_dir / "dead_letters.jsonl").open("wb") as dead,
-    ):
 
-        def dead_letter(line_no: int, raw: bytes | str, reason: str) -> None:
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            dead.write(orjson.dumps({"line_no": line_no, "raw": text, "reason": reason}) + b"\n")
-            counts["rejected"] += 1
+class _Run:
+    """One pass of the engine over a file, writing into ``out_dir`` (a new pass truncates)."""
 
-        line_no = 0
-        single_readings = 0  # a local, not a Counter entry: this loop runs per reading
-        for line in src:
-            line_no += 1
-            if progress is not None and not line_no & 0xFFFF:
-                progress(src.tell(), total)
-            if line[0] != 0x7B:  # not "{": blank, indented, or not an object at all
-                line = line.strip()
-                if not line:
-                    counts["blank_lines"] += 1
+    def __init__(
+        self,
+        registry: list[Household],
+        settings: DetectionSettings,
+        out_dir: Path,
+        write_metrics: bool,
+        live: dict[str, DirectoryOutput],
+        started: float,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.out_dir = out_dir
+        self.output = live["output"] = DirectoryOutput(out_dir, write_metrics=write_metrics)
+        self.engine = Engine(registry, settings, self.output)
+        self.tally = Tally()
+        self.blank_lines = 0
+        self.rejected = 0
+        self.lines = 0
+        self.started = started
+        self.last_day_closed = False
+
+    def feed(
+        self,
+        path: Path,
+        progress: ProgressCallback | None,
+        *,
+        numbered: bool,
+        stop_if_order_sensitive: bool,
+    ) -> bool:
+        """Run every line; returns False if stopped because order could matter."""
+        engine = self.engine
+        tally = self.tally
+        total = path.stat().st_size
+        with (
+            long_lived_state(),
+            path.open("rb") as src,
+            (self.out_dir / "dead_letters.jsonl").open("wb") as dead,
+        ):
+
+            def dead_letter(line_no: Any, index: int | None, raw: bytes, reason: str) -> None:
+                text = raw.decode("utf-8", "replace")
+                dead.write(orjson.dumps({"line_no": line_no, "raw": text, "reason": reason}))
+                dead.write(b"\n")
+                self.rejected += 1
+
+            lines = self._numbered(src) if numbered else enumerate(src, start=1)
+            feed = record_feeder(engine, dead_letter, tally)
+            blank = 0
+            count = 0
+            for line_no, line in lines:
+                count += 1
+                if not count & 0x3FF:  # every 1,024 lines: progress, and has order mattered?
+                    if progress is not None and not count & 0xFFFF:
+                        progress(src.tell(), total)
+                    if stop_if_order_sensitive and engine.order_sensitive:
+                        return False
+                if line[0] != 0x7B and not line.strip():  # not "{": maybe blank
+                    blank += 1
                     continue
-            try:
-                msg = validate(line)  # the JSON parser skips the trailing newline itself
-            except ValidationError as exc:
-                stripped = line.strip()
-                if b'"batch"' in stripped:
-                    _salvage_batch(engine, stripped, line_no, dead_letter, counts, exc)
-                else:
-                    dead_letter(line_no, stripped, describe_validation_error(exc))
-                continue
-            if type(msg) is Batch:
-                counts["batches"] += 1
-                counts["readings"] += len(msg.readings)
-                for index, reason in engine.push_batch(msg):
-                    dead_letter(
-                        line_no,
-                        orjson.dumps(msg.readings[index].model_dump(mode="json")),
-                        f"readings[{index}]: {reason}",
-                    )
-                continue
-            single_readings += 1
-            try:
-                push(msg)
-            except Rejected as exc:
-                dead_letter(line_no, line.strip(), str(exc))
-        if progress is not None:
-            progress(total, total)
-        counts["readings"] += single_readings
-        last_day_closed = engine.flush()
-    output.close()
-    elapsed = time.perf_counter() - started
-    output.write_incidents()
-    by_kind = Counter(i.kind.value for i in output.incidents.values())
-    data: dict[str, Any] = {
-        "input": str(input_path),
-        "lines_read": line_no,
-        "blank_lines": counts["blank_lines"],
-        "batches": counts["batches"],
-        "readings_received": counts["readings"],
-        "accepted": engine.counters.accepted - engine.counters.duplicates,
-        "duplicates": engine.counters.duplicates,
-        "rejected": counts["rejected"],
-        "incidents": len(output.incidents),
-        "incidents_open_at_end": engine.open_incidents,
-        "incidents_by_kind": dict(sorted(by_kind.items())),
-        "incident_changes": dict(sorted(output.changes.items())),
-        "rollup_rows": output.rollup_rows,
-        "days_rolled_up": engine.counters.days_closed,
-        "last_day_partial": not last_day_closed and engine.current_day is not None,
-        "metrics_by_measurement": dict(sorted(output.metric_counts.items())),
-        "households_registered": len(registry),
-        "elapsed_s": round(elapsed, 3),
-        "readings_per_s": round(counts["readings"] / elapsed) if elapsed > 0 else None,
-        "settings": settings.model_dump(mode="json"),
-    }
-    (out_dir / "summary.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-    return ReplaySummary(data, out_dir)
+                feed(line, line_no)
+            if stop_if_order_sensitive and engine.order_sensitive:
+                return False
+            self.lines = count
+            self.blank_lines = blank
+            tally.records = count - blank
+            if progress is not None:
+                progress(total, total)
+            self.last_day_closed = engine.flush()
+            drain_rejections(engine, dead_letter)
+        return True
 
+    def _numbered(self, src: BinaryIO) -> Iterator[tuple[int, bytes]]:
+        """Lines of an ordered file (``<line_no>\\t<line>``), with their input line number."""
+        for line in src:
+            tab = line.index(b"\t")
+            yield int(line[:tab]), line[tab + 1 :]
 
-def _salvage_batch(
-    engine: Engine,
-    line: bytes,
-    line_no: int,
-    dead_letter: Callable[[int, bytes | str, str], None],
-    counts: Counter[str],
-    exc: ValidationError,
-) -> None:
-    """A batch with some bad readings: keep the good ones, dead-letter the rest one by one."""
-    salvaged = validate_batch_readings(line)
-    if salvaged is None:
-        dead_letter(line_no, line, describe_validation_error(exc))
-        return
-    counts["batches"] += 1
-    for index, reading, raw, reason in salvaged:
-        counts["readings"] += 1
-        if reading is None:
-            dead_letter(line_no, raw, f"readings[{index}]: {reason}")
-            continue
-        try:
-            engine.push(reading)
-        except Rejected as rejected:
-            dead_letter(line_no, raw, f"readings[{index}]: {rejected}")
+    def finish(self, input_path: Path, ordering: str) -> ReplaySummary:
+        output, engine = self.output, self.engine
+        output.close()
+        elapsed = time.perf_counter() - self.started
+        output.write_incidents()
+        by_kind = Counter(i.kind.value for i in output.incidents.values())
+        c = engine.counters
+        readings = self.tally.readings
+        data: dict[str, Any] = {
+            "input": str(input_path),
+            "input_order": ordering,
+            "lines_read": self.lines,
+            "blank_lines": self.blank_lines,
+            "batches": self.tally.batches,
+            "readings_received": readings,
+            "accepted": c.accepted - c.duplicates,
+            "duplicates": c.duplicates,
+            "conflicts": c.conflicts,
+            "rejected": self.rejected,
+            "clock_rejected": c.clock_rejected,
+            "implausible": c.implausible,
+            "implausible_by_meter": dict(sorted(engine.implausible.items())),
+            "incidents": len(output.incidents),
+            "incidents_open_at_end": engine.open_incidents,
+            "incidents_by_kind": dict(sorted(by_kind.items())),
+            "incident_changes": dict(sorted(output.changes.items())),
+            "rollup_rows": output.rollup_rows,
+            "days_rolled_up": c.days_closed,
+            "days_skipped": c.days_skipped,
+            "last_day_partial": not self.last_day_closed and engine.current_day is not None,
+            "metrics_by_measurement": dict(sorted(output.metric_counts.items())),
+            "households_registered": len(self.registry),
+            "elapsed_s": round(elapsed, 3),
+            "readings_per_s": round(readings / elapsed) if elapsed > 0 else None,
+            "settings": self.settings.model_dump(mode="json"),
+        }
+        (self.out_dir / "summary.json").write_bytes(
+            orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+        )
+        return ReplaySummary(data, self.out_dir)

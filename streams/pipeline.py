@@ -39,19 +39,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.keys import registry_by_partition
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
 from streams.checkpoint import FORMAT, Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.context import Metric
-from streams.core.engine import OCCURRING_SEVERITIES, Engine, Rejected, SnapshotKey
+from streams.core.engine import OCCURRING_SEVERITIES, Engine, SnapshotKey
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
-from streams.ingest import describe_validation_error, validate_batch_readings
+from streams.ingest import Tally, drain_rejections, ingest_record
 from streams.settings import WorkerSettings
 from streams.sinks.influx import InfluxSink
 from streams.sinks.points import (
@@ -305,39 +303,25 @@ class Pipeline:
             self._snapshot(st)
 
     def _decode_and_push(self, st: PartitionState, raw: bytes, origin: _Origin) -> None:
-        engine = st.engine
-        stripped = raw.strip()
-        if not stripped:
-            self._dead(st, origin, raw, "empty record")
-            return
-        try:
-            msg = WIRE_ADAPTER.validate_json(stripped)
-        except ValidationError as exc:
-            salvaged = validate_batch_readings(stripped) if b'"batch"' in stripped else None
-            if salvaged is None:
-                self._dead(st, origin, stripped, describe_validation_error(exc))
-                return
-            for index, reading, item, reason in salvaged:
-                st.readings += 1
-                if reading is None:
-                    self._dead(st, origin, item, f"readings[{index}]: {reason}", index)
-                    continue
-                try:
-                    engine.push(reading)
-                except Rejected as rejected:
-                    self._dead(st, origin, item, f"readings[{index}]: {rejected}", index)
-            return
-        if type(msg) is Batch:
-            st.readings += len(msg.readings)
-            for index, reason in engine.push_batch(msg):
-                item = orjson.dumps(msg.readings[index].model_dump(mode="json"))
-                self._dead(st, origin, item, f"readings[{index}]: {reason}", index)
-            return
-        st.readings += 1
-        try:
-            engine.push(msg)  # type: ignore[arg-type]
-        except Rejected as exc:
-            self._dead(st, origin, stripped, str(exc))
+        """The one ingest path (``streams.ingest``), as the embedded runner uses it. The
+        origin travels as plain data (it may sit in the engine's buffer, in checkpoints)."""
+        tally = Tally()
+        where = (origin.partition, origin.offset, origin.key, origin.line_no)
+
+        def dead(at: Any, index: int | None, item: bytes, reason: str) -> None:
+            self._dead(st, _Origin(*at) if at else origin, item, reason, index)
+
+        ingest_record(st.engine, raw, where, dead, tally)
+        st.readings += tally.readings
+
+    def _drain(self, st: PartitionState) -> None:
+        """Dead-letter what the engine refused at its end of input (held readings)."""
+
+        def dead(at: Any, index: int | None, item: bytes, reason: str) -> None:
+            origin = _Origin(*at) if at else _Origin(st.partition, st.last_offset, None, None)
+            self._dead(st, origin, item, reason, index)
+
+        drain_rejections(st.engine, dead)
 
     def _dead(
         self, st: PartitionState, origin: _Origin, raw: bytes, reason: str, index: int | None = None
@@ -462,6 +446,7 @@ class Pipeline:
                 continue
             if st.engine.buffered_steps:
                 st.engine.flush()
+                self._drain(st)
                 self._snapshot(st)
                 st.dirty = True
                 log.info(

@@ -32,7 +32,7 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from heatwatch.contract.glossary import Lang
 from heatwatch.contract.registry import Household
-from heatwatch.formats.registry_csv import RegistryError, load_registry_csv
+from heatwatch.formats.registry_csv import RegistryError, load_registry
 
 if TYPE_CHECKING:
     from streams.settings import InfluxSettings, KafkaSettings
@@ -255,15 +255,18 @@ class HeatwatchGroup(TyperGroup):
 
 def load_registry_or_exit(path: Path) -> list[Household]:
     try:
-        households, _ = load_registry_csv(path)
-    except UnicodeDecodeError as exc:
-        # Excel on Chinese Windows saves "CSV" as GBK; the loader reads UTF-8.
-        raise CliError(
-            f"登记册 {path} 不是 UTF-8 编码（Excel 默认另存的 CSV 是 GBK）。请在 Excel 中另存为"
-            f"“CSV UTF-8（逗号分隔）”，或转换：iconv -f GBK -t UTF-8 {path} > registry-utf8.csv",
-            f"the registry {path} is not UTF-8 (Excel's default CSV on Chinese Windows is GBK). "
-            f"Save it as 'CSV UTF-8' or convert: iconv -f GBK -t UTF-8 {path} > registry-utf8.csv",
-        ) from exc
+        loaded = load_registry(path)
+        households = loaded.households
+        if loaded.encoding not in ("UTF-8", "UTF-8 with BOM"):
+            # Excel on Chinese Windows saves "CSV" as GBK: read it, and say so.
+            console.print(
+                t(
+                    f"登记册 {path} 按 {loaded.encoding} 编码读取",
+                    f"registry {path} read as {loaded.encoding}",
+                ),
+                highlight=False,
+                soft_wrap=True,
+            )
     except RegistryError as exc:
         # The loader names row and column (in English); the headline says what to do.
         print_error(

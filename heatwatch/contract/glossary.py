@@ -28,6 +28,7 @@ INCIDENT_KINDS: dict[str, Term] = {
     "gas_low_pressure": Term("用户燃气压力低", "low gas pressure"),
     "gas_supply_shortfall": Term("燃气供应不足", "gas supply shortfall"),
     "gas_quota_risk": Term("气量指标风险", "gas quota risk"),
+    "meter_clock_fault": Term("表计时钟异常", "meter clock fault"),
 }
 
 SEVERITIES: dict[str, Term] = {
@@ -196,6 +197,11 @@ RESPONDERS: dict[str, Term] = {
 }
 
 RUNBOOKS: dict[str, Term] = {
+    "meter_clock_fault": Term(
+        "派计量人员对时或更换该表；对时前其读数按时钟偏差拒收（见拒收记录）",
+        "Send metering staff to set or replace the meter's clock; until then its readings are "
+        "rejected with the clock offset (see the dead letters)",
+    ),
     "household_outage": Term(
         "联系供电所核实该户电表与进户线；先查是否为台区停电的一部分",
         "Call the power supply station to check the meter and service line; first check "

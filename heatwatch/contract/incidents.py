@@ -17,6 +17,9 @@ class IncidentKind(StrEnum):
     GAS_LOW_PRESSURE = "gas_low_pressure"
     GAS_SUPPLY_SHORTFALL = "gas_supply_shortfall"
     GAS_QUOTA_RISK = "gas_quota_risk"
+    # data quality: a meter whose clock is wrong (readings stamped far ahead, behind, or
+    # outside the programme's window); raised so the field team can set it
+    METER_CLOCK_FAULT = "meter_clock_fault"
 
 
 class EntityType(StrEnum):

@@ -52,21 +52,23 @@ def concentrator_key(entity_id: str) -> bytes:
     return f"DC-{entity_id}".encode()
 
 
-def household_key(household: Household) -> bytes | None:
-    """Electric meters follow their feeder; gas-only households follow their station."""
+def household_key(household: Household) -> bytes:
+    """Electric meters follow their feeder; gas-only households follow their station; a
+    household on neither (a district-heating meter without a feeder in the ledger) is keyed
+    by its own id — the producer keys its readings the same way — so it is registered and
+    monitored on exactly one partition, as the embedded runner registers it."""
     if household.feeder_id:
         return concentrator_key(household.feeder_id)
     if household.gas_station_id:
         return concentrator_key(household.gas_station_id)
-    return None
+    return household.household_id.encode()
 
 
 def registry_by_partition(
     registry: Iterable[Household], partitions: int
 ) -> dict[int, list[Household]]:
+    """Every household on exactly one partition (none dropped: both runners monitor all)."""
     out: dict[int, list[Household]] = {p: [] for p in range(partitions)}
     for hh in registry:
-        key = household_key(hh)
-        if key is not None:
-            out[partition_for_key(key, partitions)].append(hh)
+        out[partition_for_key(household_key(hh), partitions)].append(hh)
     return out

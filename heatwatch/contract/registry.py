@@ -45,6 +45,42 @@ ELECTRIC_RETROFITS = frozenset(
 )
 
 
+def supply_link_problems(
+    retrofit_type: RetrofitType, feeder_id: str | None, gas_station_id: str | None
+) -> list[tuple[str, str]]:
+    """(column, message) for each breach of the contract's supply-link rules: a feeder for
+    electric households, a gas station for gas households, and "empty otherwise". A gas
+    household with a feeder would be counted into that feeder's outages (and a real feeder
+    outage then missed for lack of a majority); the rule is enforced, not guessed at."""
+    problems: list[tuple[str, str]] = []
+    if retrofit_type in GAS_RETROFITS:
+        if not gas_station_id:
+            problems.append(
+                ("gas_station_id", "gas_station_id is required for coal_to_gas households")
+            )
+        if feeder_id:
+            problems.append(
+                (
+                    "feeder_id",
+                    "feeder_id must be empty for coal_to_gas households (contract: empty otherwise)",
+                )
+            )
+        return problems
+    if retrofit_type in ELECTRIC_RETROFITS and not feeder_id:
+        problems.append(
+            ("feeder_id", f"feeder_id is required for {retrofit_type.value} households")
+        )
+    if gas_station_id:
+        problems.append(
+            (
+                "gas_station_id",
+                f"gas_station_id must be empty for {retrofit_type.value} households "
+                "(contract: empty otherwise)",
+            )
+        )
+    return problems
+
+
 class Household(BaseModel):
     """One registry row. Telemetry carries only ``household_id``: no names, phones or addresses."""
 
@@ -74,10 +110,9 @@ class Household(BaseModel):
 
     @model_validator(mode="after")
     def _supply_link_present(self) -> Household:
-        if self.retrofit_type in GAS_RETROFITS and not self.gas_station_id:
-            raise ValueError("gas_station_id is required for coal_to_gas households")
-        if self.retrofit_type in ELECTRIC_RETROFITS and not self.feeder_id:
-            raise ValueError(f"feeder_id is required for {self.retrofit_type.value} households")
+        problems = supply_link_problems(self.retrofit_type, self.feeder_id, self.gas_station_id)
+        if problems:
+            raise ValueError("; ".join(message for _, message in problems))
         return self
 
     @property

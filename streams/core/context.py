@@ -49,6 +49,7 @@ class DetectorContext:
         "settings",
         "usable_kw_factor",
         "valley",
+        "voltage_max",
         "voltage_min",
     )
 
@@ -58,6 +59,7 @@ class DetectorContext:
         self.book = IncidentBook(output.incident)
         self.valley = ValleyWindow(settings.valley_start, settings.valley_end)
         self.voltage_min = settings.outage_voltage_v
+        self.voltage_max = settings.voltage_max_v
         self.comm_after_s = settings.comm_loss_intervals * settings.interval_s
         self.usable_kw_factor = settings.power_factor
         # Roll-ups are re-evaluated once per event-time step, only where something changed.

@@ -1,10 +1,15 @@
 """The detection engine: event-time ordering, dispatch to the domain detectors, timers.
 
 Readings are held in a reorder buffer keyed by their timestamp and released in timestamp
-order once the newest reading is more than ``lateness_s`` ahead, so arrival order within the
-lateness bound never changes a result. Duplicates (same entity, same timestamp) are counted,
-not double-counted. The engine knows nothing about files, Kafka or InfluxDB: results go to an
-``EngineOutput``.
+order once the partition's time is more than ``lateness_s`` ahead, so arrival order within the
+lateness bound never changes a result. That time is a *consensus* (docs/event-time.md): set at
+the start from the median of the first readings, advanced by readings within ``clock_skew_s``
+of it, and moved further only when ``time_quorum`` sources agree — one fast clock is held
+aside, not followed. Re-sends are duplicates, a second, different reading of one source at one
+time is a conflict settled by content; late readings that fill a meter's communication gap
+revise the record of truth (``revisions.py``). The engine knows nothing about files, Kafka or
+InfluxDB: results go to an ``EngineOutput``; readings it refuses after admitting them come
+back through ``rejections`` with the origin they were pushed with.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
+
+import orjson
 
 from heatwatch.contract.incidents import IncidentKind, Severity
 from heatwatch.contract.registry import Household
@@ -28,12 +35,32 @@ from heatwatch.contract.telemetry import (
     WeatherReading,
     event_epoch,
 )
-from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index
+from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index, to_datetime
 from streams.core.context import DetectorContext, EngineOutput, Metric
+from streams.core.eventtime import (
+    describe_offset,
+    judge_clock_faults,
+    note_clock_fault,
+    source_of,
+)
 from streams.core.gas import SEVERITIES as GAS_SEVERITIES
 from streams.core.gas import expected_m3, judge_quota_day, on_gas, on_station, roll_up_station
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
+from streams.core.plausibility import (
+    check_electric,
+    check_feeder,
+    check_gas,
+    check_station,
+    energy_cap_per_s,
+)
+from streams.core.revisions import (
+    add_to_open_day,
+    forget_old_gaps,
+    mark_backfilled,
+    revise_closed_day,
+    take_gap,
+)
 from streams.core.settings import DetectionSettings
 from streams.core.state import (
     CountyWeather,
@@ -47,7 +74,8 @@ from streams.core.storage import judge_valley_day, on_feeder, storage_day_metric
 
 AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
 Target = HouseholdState | FeederState | StationState | CountyWeather
-Handler = Callable[[DetectorContext, Any, Any, int], None]
+Handler = Callable[[DetectorContext, Any, Any, int], str | None]  # str: implausible, why
+Entry = tuple[Handler, Target, AnyReading, Any]  # handler, target, reading, origin
 SnapshotKey = tuple[str, str, str]  # county, kind, severity
 # The (kind, severities) the detectors open incidents with, declared next to each detector.
 OCCURRING_SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
@@ -63,6 +91,16 @@ def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading,
     weather.add(interval_day_index(ts), r.temp_c)
 
 
+def _canonical(r: AnyReading) -> str:
+    return orjson.dumps(r.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _conflict_rank(entry: Entry) -> tuple[int, str]:
+    r = entry[2]
+    event = getattr(r, "event", None)
+    return (2 if event == "power_down" else 1 if event == "power_up" else 0, _canonical(r))
+
+
 class Rejected(Exception):
     """A reading that is well-formed but cannot be used; the reason goes to the dead letters."""
 
@@ -74,6 +112,13 @@ class EngineCounters:
     rejected: int = 0
     processed: int = 0
     days_closed: int = 0
+    days_skipped: int = 0
+    conflicts: int = 0
+    held_ahead: int = 0
+    clock_rejected: int = 0
+    implausible: int = 0
+    backfilled: int = 0
+    rollups_revised: int = 0
 
 
 class Engine:
@@ -98,9 +143,9 @@ class Engine:
         for station in self.stations.values():
             station.location = mean_location(station.members)
         self.counters = EngineCounters()
-        self._buckets: dict[int, list[tuple[Handler, Target, AnyReading]]] = {}
+        self._buckets: dict[int, list[Entry]] = {}
         self._bucket_heap: list[int] = []
-        self.max_ts = 0
+        self.max_ts = 0  # the partition's event time: consensus of its sources
         self.released_until = 0
         self.current_day: int | None = None
         self.stream_start = 0
@@ -108,6 +153,30 @@ class Engine:
         self._comm_scan_every = max(
             settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
         )
+        # Time is first set from this many readings (their median), so one bad clock at the
+        # head of a file cannot set it.
+        self._bootstrap_n = 2 * settings.time_quorum + 1
+        self._skew = settings.clock_skew_s
+        self._earliest = int(settings.earliest_event.timestamp())
+        self._latest = int(settings.latest_event.timestamp())
+        self._held: dict[int, int] = {}  # held-ahead bucket ts -> event time it arrived at
+        # Readings of a source at or before its newest pushed timestamp (a re-send, a
+        # conflict, or just out of order), by timestamp: settled against the bucket on release.
+        self._extras: dict[int, list[Entry]] = {}
+        self._lateness = settings.lateness_s
+        # clock-refused readings per source, and the meter_clock_fault opened for each
+        self.clock_fault_counts: dict[str, list[int]] = {}
+        self.clock_faults_opened: dict[str, str] = {}
+        self.implausible: dict[str, int] = {}  # source id -> implausible readings rejected
+        # Dead letters the engine produces outside ``push`` (held readings that expired,
+        # conflicts settled at release): (origin, reading, reason); adapters drain it.
+        self.rejections: list[tuple[Any, AnyReading, str]] = []
+        # Set when the result could depend on arrival order (a late, held or clock-rejected
+        # reading, a conflict settled after the fact): the replay then orders its input.
+        self.order_sensitive = False
+        # Closed days' rollups of households with a recent comm gap, for revision by late
+        # readings: day index -> household id -> rollup (pruned past the revision horizon).
+        self._revisable: dict[int, dict[str, dict[str, Any]]] = {}
 
     def _register(self, hh: Household) -> None:
         if hh.household_id in self.households:
@@ -125,6 +194,7 @@ class Engine:
                 station = StationState(hh.gas_station_id, hh.county, hh.village)
                 self.stations[hh.gas_station_id] = station
         st = HouseholdState(hh, feeder, station)
+        st.energy_cap = energy_cap_per_s(hh, self.settings)
         self.households[hh.household_id] = st
         if feeder is not None:
             feeder.members.append(st)
@@ -135,18 +205,21 @@ class Engine:
         self.counties.add(hh.county)
 
     # --- input ---------------------------------------------------------------------------
-    def push_batch(self, batch: Batch) -> list[tuple[int, str]]:
+    def push_batch(self, batch: Batch, origin: Any = None) -> list[tuple[int, str]]:
         """Push a concentrator batch; returns (index, reason) for each reading not used."""
         rejected = []
         for i, reading in enumerate(batch.readings):
             try:
-                self.push(reading)
+                self.push(reading, (origin, i))
             except Rejected as exc:
                 rejected.append((i, str(exc)))
         return rejected
 
-    def push(self, r: AnyReading) -> None:
-        """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used."""
+    def push(self, r: AnyReading, origin: Any = None) -> None:
+        """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used.
+
+        ``origin`` (plain data: a line number, a Kafka offset) comes back with the reading in
+        ``rejections`` if the engine dead-letters it later (held too long, lost a conflict)."""
         ts = _known_epoch(r.ts)  # inlined cache hit: this runs once per reading
         if ts is None:
             try:
@@ -156,20 +229,25 @@ class Engine:
         target: Target | None
         handler: Handler
         # The handler is chosen here, once, so the release loop needs no type dispatch.
-        if type(r) is ElectricReading or type(r) is GasReading:
+        if type(r) is ElectricReading:
             target = self.households.get(r.household_id)
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
-            handler = on_electric if type(r) is ElectricReading else on_gas
-            if not self.released_until:  # the stream starts where its earliest interval does
-                start = ts - r.interval_s
-                if not self.stream_start or start < self.stream_start:
-                    self.stream_start = start
+            handler = on_electric
+        elif type(r) is GasReading:
+            target = self.households.get(r.household_id)
+            if target is None:
+                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
+            handler = on_gas
+            self._check_plausible(target, r)  # electric: checked by on_electric on release
+
         elif type(r) is FeederReading:
             target = self.feeders.get(r.feeder_id)
             if target is None:
                 self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
             handler = on_feeder
+            self._check_plausible(target, r)
+
         elif type(r) is GasStationReading:
             target = self.stations.get(r.station_id)
             if target is None:
@@ -177,43 +255,255 @@ class Engine:
                     f"unknown gas station {r.station_id!r} (no registered household on it)"
                 )
             handler = on_station
+            self._check_plausible(target, r)
+
         else:
             assert isinstance(r, WeatherReading)
             target = self.weather.get(r.county)
             if target is None:  # a county without registered households is harmless: keep it
-                target = self.weather[r.county] = CountyWeather()
+                target = self.weather[r.county] = CountyWeather(r.county)
             handler = _on_weather
         if ts <= self.released_until:
+            if ts < self._earliest:
+                self._outside_window(target, r, ts)
             if target.last_ts == ts:
                 self.counters.duplicates += 1
+                return
+            self.order_sensitive = True
+            if type(r) is ElectricReading and self._backfill(target, r, ts):
                 return
             self._reject(
                 f"late: ts {r.ts} arrived after readings up to "
                 f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
             )
+        # The programme's window is checked off the hot path only: a reading between the
+        # lateness bound and the newest step is inside it whenever time is.
+        max_ts = self.max_ts
+        newer = ts > max_ts
+        if newer:
+            if ts > self._latest or ts < self._earliest:
+                self._outside_window(target, r, ts)
+        elif ts < max_ts - self._lateness:
+            if ts < self._earliest:
+                self._outside_window(target, r, ts)
+            self.order_sensitive = True  # kept (nothing released there yet), but out of order
         bucket = self._buckets.get(ts)
         if bucket is None:
             bucket = self._buckets[ts] = []
             heapq.heappush(self._bucket_heap, ts)
-        bucket.append((handler, target, r))
+        if ts > target.last_push:
+            target.last_push = ts
+            bucket.append((handler, target, r, origin))
+        else:  # maybe a second reading of this source here: settled when the step is released
+            self._extras.setdefault(ts, []).append((handler, target, r, origin))
         self.counters.accepted += 1
-        if ts > self.max_ts:
-            self.max_ts = ts
-            self._release(ts - self.settings.lateness_s)
+        if not self.released_until and (type(r) is ElectricReading or type(r) is GasReading):
+            self._note_start(ts - r.interval_s)
+        if newer:
+            if max_ts and ts - max_ts <= self._skew:
+                self.max_ts = ts
+                self._release(ts - self._lateness)
+            else:
+                self._ahead(ts, bucket)
+
+    def _note_start(self, start: int) -> None:
+        """The stream starts where its earliest interval does (within the lateness bound)."""
+        if not self.stream_start or start < self.stream_start:
+            self.stream_start = start
 
     def _reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
         raise Rejected(reason)
 
+    def _check_plausible(self, target: Target, r: AnyReading) -> None:
+        if type(r) is GasReading:
+            bad = check_gas(r, target.energy_cap, self.settings)  # type: ignore[union-attr]
+        elif type(r) is FeederReading:
+            bad = check_feeder(r, self.settings)
+        else:
+            assert type(r) is GasStationReading
+            bad = check_station(r, self.settings)
+        if bad is not None:
+            self._implausible(target, bad)
+
+    def _implausible_later(self, target: Target, r: AnyReading, origin: Any, why: str) -> None:
+        """Plausibility found on release (electric): dead-lettered through ``rejections``."""
+        _, entity = source_of(target)
+        self.implausible[entity] = self.implausible.get(entity, 0) + 1
+        self.counters.implausible += 1
+        self.counters.rejected += 1
+        self.counters.accepted -= 1
+        self.rejections.append((origin, r, f"implausible: {entity}: {why}"))
+
+    def _plausible(self, entry: Entry) -> int:
+        r, target = entry[2], entry[1]
+        if type(r) is ElectricReading:
+            energy_cap = target.energy_cap  # type: ignore[union-attr]
+            return int(check_electric(r, energy_cap, self.settings) is None)
+        return 1
+
+    def _implausible(self, target: Target, reason: str) -> NoReturn:
+        _, entity = source_of(target)
+        self.implausible[entity] = self.implausible.get(entity, 0) + 1
+        self.counters.implausible += 1
+        self._reject(f"implausible: {entity}: {reason}")
+
+    def _outside_window(self, target: Target, r: AnyReading, ts: int) -> NoReturn:
+        kind, entity = source_of(target)
+        note_clock_fault(self.clock_fault_counts, target, ts - (self.max_ts or ts))
+        self.counters.clock_rejected += 1
+        self.order_sensitive = True
+        self._reject(
+            f"clock fault: {kind} {entity} stamped {r.ts}, outside the programme's window "
+            f"{self.settings.earliest_event.isoformat()} .. {self.settings.latest_event.isoformat()}"
+            " (meter clock reset or corrupt)"
+        )
+
+    # --- event time one source cannot drag -----------------------------------------------
+    def _ahead(self, ts: int, bucket: list[Entry]) -> None:
+        """A reading more than the skew bound ahead of time (or before time is known): it
+        moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
+        if not self.max_ts:
+            if self.counters.accepted >= self._bootstrap_n:
+                self._establish()
+            return
+        quorum = min(self.settings.time_quorum, self._sources_seen())
+        if len(bucket) >= quorum and len({id(e[1]) for e in bucket}) >= quorum:
+            self._held.pop(ts, None)
+            self.max_ts = ts
+            self._unhold()
+            self._release(self.max_ts - self.settings.lateness_s)
+            return
+        self.order_sensitive = True
+        if ts not in self._held:
+            if len(self._held) >= self.settings.clock_held_max:
+                self._expire_bucket(ts, "held-ahead limit reached")
+                return
+            self._held[ts] = self.max_ts
+        self.counters.held_ahead += 1
+
+    def _sources_seen(self) -> int:
+        """Sources that have reported (off the hot path: only for readings far ahead)."""
+        return sum(
+            1
+            for group in (self.households, self.feeders, self.stations)
+            for target in group.values()
+            if target.last_push
+        )
+
+    def _establish(self) -> None:
+        """Set time for the first time: the median of the readings buffered so far. Readings
+        more than the skew bound behind it are clock faults; those ahead of it are held."""
+        stamps = sorted(ts for ts, bucket in self._buckets.items() for _ in bucket)
+        median = self.max_ts = stamps[len(stamps) // 2]
+        skew = self._skew
+        for ts in sorted(self._buckets):
+            if ts < median - skew:
+                self.order_sensitive = True
+                self._expire_bucket(ts, "behind the stream's consensus time at its start")
+            elif ts > median + skew:
+                self.order_sensitive = True
+                self._held[ts] = median
+                self.counters.held_ahead += len(self._buckets[ts])
+            else:
+                self.max_ts = max(self.max_ts, ts)
+        start = 0
+        for bucket in self._buckets.values():
+            for _, _, r, _ in bucket:
+                if type(r) is ElectricReading or type(r) is GasReading:
+                    s = event_epoch(r.ts) - r.interval_s
+                    start = s if not start or s < start else start
+        self.stream_start = start
+        self._release(self.max_ts - self.settings.lateness_s)
+
+    def _unhold(self) -> None:
+        """After time jumped: held readings now within the skew bound are ordinary data."""
+        for ts in sorted(self._held):
+            if ts - self.max_ts > self._skew:
+                break
+            del self._held[ts]
+            self.max_ts = max(self.max_ts, ts)
+
+    def _expire_bucket(self, ts: int, why: str) -> None:
+        """Dead-letter a bucket's readings as clock faults (heap entry left stale)."""
+        bucket = self._buckets.pop(ts, []) + self._extras.pop(ts, [])
+        now = self.max_ts
+        for _, target, r, origin in bucket:
+            kind, entity = source_of(target)
+            offset = ts - now if now else 0
+            note_clock_fault(self.clock_fault_counts, target, offset)
+            self.counters.clock_rejected += 1
+            self.counters.rejected += 1
+            self.counters.accepted -= 1
+            self.rejections.append(
+                (
+                    origin,
+                    r,
+                    f"clock fault: {kind} {entity} stamped {r.ts}, "
+                    f"{describe_offset(offset)} from the stream's consensus time "
+                    f"{to_datetime(now).isoformat() if now else '(not yet known)'} "
+                    f"(skew bound {self._skew} s): {why}",
+                )
+            )
+
+    def _expire_held(self, *, all_ahead: bool) -> None:
+        """Held readings that time did not reach within ``clock_hold_s`` (or, at the end of
+        the stream, at all) are clock faults."""
+        hold = self.settings.clock_hold_s
+        for ts in sorted(self._held):
+            since = self._held[ts]
+            if ts <= self.max_ts:
+                del self._held[ts]  # time reached it: admitted
+            elif all_ahead or self.max_ts - since >= hold:
+                del self._held[ts]
+                self._expire_bucket(ts, "time never reached it")
+
+    def _backfill(self, target: Target, r: ElectricReading, ts: int) -> bool:
+        """A late reading that fills its meter's communication gap revises the record of
+        truth (``streams/core/revisions.py``); False if it fills no gap within the horizon."""
+        if type(target) is not HouseholdState or not target.gaps:
+            return False
+        if ts < self.released_until - self.settings.revision_horizon_s:
+            return False
+        bad = check_electric(r, target.energy_cap, self.settings)
+        if bad is not None:
+            self._implausible(target, bad)
+        day = interval_day_index(ts)
+        hid = target.household.household_id
+        closed = self._revisable.get(day, {}).get(hid) if day != self.current_day else None
+        if day != self.current_day and closed is None:
+            return False  # that day's rollup is no longer kept (older than the horizon)
+        gap = take_gap(target, ts - r.interval_s, ts)
+        if gap is None:
+            return False
+        if closed is None:
+            add_to_open_day(self.ctx, target, r, ts)
+        else:
+            revised = revise_closed_day(self.ctx, HouseholdDay.model_validate(closed), r, ts)
+            self._revisable[day][hid] = revised.model_dump(mode="json")
+            self.output.rollups([revised])
+            self.counters.rollups_revised += 1
+        mark_backfilled(self.ctx, gap)
+        self.counters.backfilled += 1
+        self.counters.accepted += 1
+        return True
+
+    def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
+        out, self.rejections = self.rejections, []
+        return out
+
     # --- event-time processing -----------------------------------------------------------
     def _release(self, before: int) -> None:
         """Process every buffered step with a timestamp strictly before ``before``."""
         heap = self._bucket_heap
+        buckets = self._buckets
         while heap and heap[0] < before:
             ts = heapq.heappop(heap)
-            self._step(ts, self._buckets.pop(ts))
+            bucket = buckets.pop(ts, None)
+            if bucket is not None:
+                self._step(ts, bucket)
 
-    def _step(self, ts: int, bucket: list[tuple[Handler, Target, AnyReading]]) -> None:
+    def _step(self, ts: int, bucket: list[Entry]) -> None:
         day = interval_day_index(ts)
         if self.current_day is None:
             self.current_day = day
@@ -221,18 +511,78 @@ class Engine:
         while day > self.current_day:
             self._close_day(self.current_day)
             self.current_day += 1
+            if day - self.current_day > self.settings.empty_gap_days:
+                self._skip_to(day)
         self.released_until = ts
+        if self._extras and ts in self._extras:
+            self._settle(bucket, self._extras.pop(ts))
         ctx = self.ctx
         counters = self.counters
         processed = 0
-        for handler, target, r in bucket:
+        for handler, target, r, origin in bucket:
             if target.last_ts >= ts:
                 counters.duplicates += 1
                 continue
             processed += 1
-            handler(ctx, target, r, ts)
+            bad = handler(ctx, target, r, ts)
+            if bad is not None:
+                processed -= 1
+                self._implausible_later(target, r, origin, bad)
         counters.processed += processed
         self._tick(ts)
+
+    def _skip_to(self, day: int) -> None:
+        """A gap of whole days without data: jump (O(1) in the gap's length); outage time
+        is accounted from the next day on, not smeared over the skipped days."""
+        self.counters.days_skipped += day - self.current_day  # type: ignore[operator]
+        self.current_day = day
+        day_start = day_start_s(day)
+        for st in self.households.values():
+            if st.accounted_until and st.accounted_until < day_start:
+                st.accounted_until = day_start
+
+    def _settle(self, bucket: list[Entry], extras: list[Entry]) -> None:
+        """Readings of a source that already had one at this timestamp (or came out of
+        order): an exact re-send is a duplicate; a different one is a conflict with a
+        deterministic winner (a last gasp first, then the larger canonical JSON), the other
+        dead-lettered with both values. Costs one pass over the bucket, only when needed."""
+        by_target: dict[int, list[Entry]] = {}
+        for entry in extras:
+            by_target.setdefault(id(entry[1]), []).append(entry)
+        slot = {id(e[1]): i for i, e in enumerate(bucket) if id(e[1]) in by_target}
+        for key, group in by_target.items():
+            at = slot.get(key)
+            if at is not None:
+                group.insert(0, bucket[at])
+            ranked = (
+                sorted(group, key=lambda e: (self._plausible(e), *_conflict_rank(e)), reverse=True)
+                if len(group) > 1
+                else group
+            )
+            winner = ranked[0]
+            if at is None:
+                bucket.append(winner)
+            else:
+                bucket[at] = winner
+            for loser in ranked[1:]:
+                if loser[2] == winner[2]:
+                    self.counters.duplicates += 1
+                else:
+                    self._conflict(winner, loser)
+
+    def _conflict(self, winner: Entry, loser: Entry) -> None:
+        kind, entity = source_of(winner[1])
+        self.counters.conflicts += 1
+        self.counters.rejected += 1
+        self.counters.accepted -= 1
+        self.rejections.append(
+            (
+                loser[3],
+                loser[2],
+                f"conflict: {kind} {entity} sent two different readings for {loser[2].ts}; "
+                f"kept {_canonical(winner[2])}, rejected {_canonical(loser[2])}",
+            )
+        )
 
     def _tick(self, now: int) -> None:
         ctx = self.ctx
@@ -247,6 +597,42 @@ class Engine:
         if now >= self._next_comm_scan:
             scan_comm_loss(ctx, self.households.values(), now, self.stream_start)
             self._next_comm_scan = now + self._comm_scan_every
+
+    def _keep_revisable(self, day: int, rollups: list[HouseholdDay], day_end: int) -> None:
+        """Keep the rollups a late reading may still revise: households with a gap."""
+        horizon = self.settings.revision_horizon_s
+        if not horizon:
+            return
+        keep: dict[str, dict[str, Any]] = {}
+        for rollup in rollups:
+            st = self.households[rollup.household_id]
+            if st.gaps:
+                forget_old_gaps(st, day_end - horizon - DAY_S)
+                if st.gaps:
+                    # plain data (JSON types), not a model: it is engine state
+                    keep[rollup.household_id] = rollup.model_dump(mode="json")
+        if keep:
+            self._revisable[day] = keep
+        oldest = day - horizon // DAY_S - 1
+        for old in [d for d in self._revisable if d < oldest]:
+            del self._revisable[old]
+
+    def _judge_clocks(self, now: int) -> None:
+        if self._held:
+            self._expire_held(all_ahead=False)
+        counts, opened = self.clock_fault_counts, self.clock_faults_opened
+        if counts and len(opened) < len(counts):
+            targets: dict[str, Any] = {}
+            for key in counts:
+                kind, entity = key.split("|", 1)
+                targets[key] = (
+                    self.households.get(entity)
+                    if kind == "household"
+                    else self.feeders.get(entity)
+                    if kind == "feeder"
+                    else self.stations.get(entity)
+                )
+            judge_clock_faults(self.ctx, counts, opened, now, targets)
 
     def _close_day(self, day: int) -> None:
         """Fold the day into rollups and run the once-a-day judgements."""
@@ -303,6 +689,7 @@ class Engine:
                 )
             )
         self.output.rollups(rollups)
+        self._keep_revisable(day, rollups, day_end)
         for feeder_id, shares in storage_shares.items():
             self.output.metric(
                 storage_day_metrics(self.feeders[feeder_id], shares, peak_by_feeder[feeder_id], day)
@@ -348,6 +735,7 @@ class Engine:
         for st in self.households.values():
             st.reset_day()
         self.counters.days_closed += 1
+        self._judge_clocks(day_start)
 
     # --- reorder buffer (for checkpoints and idle release) ------------------------------
     @property
@@ -357,7 +745,46 @@ class Engine:
 
     def buffered_readings(self) -> list[AnyReading]:
         """The readings waiting in the reorder buffer, oldest step first, in arrival order."""
-        return [r for ts in sorted(self._buckets) for _, _, r in self._buckets[ts]]
+        return [r for _, r, _ in self.buffered_entries()] + [
+            r for _, r, _ in self.contested_entries()
+        ]
+
+    def buffered_entries(self) -> list[tuple[int, AnyReading, Any]]:
+        """``(ts, reading, origin)`` of each step's first reading per source, in order."""
+        return [(ts, e[2], e[3]) for ts in sorted(self._buckets) for e in self._buckets[ts]]
+
+    def contested_entries(self) -> list[tuple[int, AnyReading, Any]]:
+        """``(ts, reading, origin)`` of the re-sends and conflicts waiting beside the buffer."""
+        return [(ts, e[2], e[3]) for ts in sorted(self._extras) for e in self._extras[ts]]
+
+    def restore_buffer(
+        self,
+        buffered: list[tuple[int, AnyReading, Any]],
+        contested: list[tuple[int, AnyReading, Any]],
+    ) -> None:
+        """Put back a stored reorder buffer as it was (checkpoints): no admission, no release."""
+        for ts, r, origin in buffered:
+            self._buckets.setdefault(ts, []).append(self._entry(r, origin))
+        for ts, r, origin in contested:
+            self._buckets.setdefault(ts, [])
+            self._extras.setdefault(ts, []).append(self._entry(r, origin))
+        self._bucket_heap = sorted(self._buckets)  # a sorted list is a heap
+
+    def _entry(self, r: AnyReading, origin: Any) -> Entry:
+        """The buffer entry of a reading already admitted once (off the hot path)."""
+        if type(r) is ElectricReading:
+            return (on_electric, self.households[r.household_id], r, origin)
+        if type(r) is GasReading:
+            return (on_gas, self.households[r.household_id], r, origin)
+        if type(r) is FeederReading:
+            return (on_feeder, self.feeders[r.feeder_id], r, origin)
+        if type(r) is GasStationReading:
+            return (on_station, self.stations[r.station_id], r, origin)
+        assert isinstance(r, WeatherReading)
+        weather = self.weather.get(r.county)
+        if weather is None:
+            weather = self.weather[r.county] = CountyWeather(r.county)
+        return (_on_weather, weather, r, origin)
 
     # --- timers and end of stream --------------------------------------------------------
     def active_counts(self) -> dict[SnapshotKey, list[int]]:
@@ -408,6 +835,13 @@ class Engine:
         """
         if self._bucket_heap:
             self._release(self.max_ts + 1)
+        if not self.max_ts and self._buckets:
+            self._establish()  # a tiny input: time was never set
+            self._release(self.max_ts + 1)
+        if self._held:
+            self._expire_held(all_ahead=True)
+        if self.current_day is not None:
+            self._judge_clocks(day_start_s(self.current_day))
         if self.released_until:
             scan_comm_loss(
                 self.ctx, self.households.values(), self.released_until, self.stream_start

@@ -39,7 +39,7 @@ STATE_FORMAT = 2  # 1 was a pickled Engine (streams/checkpoint.py before this mo
 
 # Slots rebuilt from the registry and the settings (or output wiring), never stored.
 DERIVED_SLOTS: dict[type, frozenset[str]] = {
-    HouseholdState: frozenset({"household", "feeder", "station", "is_storage"}),
+    HouseholdState: frozenset({"household", "feeder", "station", "is_storage", "energy_cap"}),
     FeederState: frozenset(
         {"feeder_id", "county", "village", "location", "members", "priority_members"}
     ),
@@ -72,9 +72,13 @@ MEMO_SLOTS = frozenset({"_valley_start", "_valley_end", "_valley_flag"})
 # Engine attributes that are wiring or rebuilt from registry/settings, or stored apart below.
 DERIVED_ENGINE_ATTRS = frozenset(
     {"settings", "ctx", "output", "households", "feeders", "stations", "counties"}
-    | {"_comm_scan_every"}
+    | {"_comm_scan_every", "_bootstrap_n", "_skew", "_earliest", "_latest", "_lateness"}
+    # drained by the adapter after every record: empty whenever a checkpoint is taken
+    | {"rejections"}
 )
-SEPARATE_ENGINE_ATTRS = frozenset({"weather", "_buckets", "_bucket_heap"})
+# The reorder buffer (buckets, their heap, the side list of contested readings) is stored as
+# readings with their target and origin and rebuilt entry by entry (no re-admission).
+SEPARATE_ENGINE_ATTRS = frozenset({"weather", "_buckets", "_bucket_heap", "_extras"})
 
 _READING = TypeAdapter(Reading)
 _INCIDENT = TypeAdapter(Incident)
@@ -102,6 +106,8 @@ class _Encoder:
             return v
         if isinstance(v, float):
             return v if math.isfinite(v) else {"$float": repr(v)}
+        if isinstance(v, bytes):  # a Kafka key inside a buffered reading's origin
+            return {"$bytes": v.hex()}
         if isinstance(v, Incident):
             self.incidents.setdefault(v.incident_id, v)
             return {"$incident": v.incident_id}
@@ -139,6 +145,8 @@ class _Decoder:
             return self.incidents[v["$incident"]]
         if "$float" in v:
             return float(v["$float"])
+        if "$bytes" in v:
+            return bytes.fromhex(v["$bytes"])
         if "$tuple" in v:
             return tuple(self.value(x) for x in v["$tuple"])
         if "$set" in v:
@@ -171,6 +179,8 @@ def export_state(engine: Engine) -> dict[str, Any]:
     ctx = engine.ctx
     if ctx.dirty_feeders or ctx.dirty_stations:
         raise RuntimeError("export between event-time steps only (roll-ups pending)")
+    if engine.rejections:
+        raise RuntimeError("export after the adapter drained the engine's rejections only")
     enc = _Encoder()
     for inc in ctx.book.open_incidents.values():
         enc.incidents[inc.incident_id] = inc
@@ -196,10 +206,19 @@ def export_state(engine: Engine) -> dict[str, Any]:
         "book": enc.slots(ctx.book),
         "open": list(ctx.book.open_incidents),
         **entities,
-        "buffered": [r.model_dump(mode="json") for r in engine.buffered_readings()],
+        "buffered": _buffer(enc, engine.buffered_entries()),
+        "contested": _buffer(enc, engine.contested_entries()),
         # last: every incident referenced above has been collected by now
         "incidents": [inc.model_dump(mode="json") for inc in enc.incidents.values()],
     }
+
+
+def _buffer(enc: _Encoder, entries: Iterable[tuple[int, Any, Any]]) -> list[list[Any]]:
+    """``[ts, reading, origin]`` per buffered entry (its target follows from the reading)."""
+    return [
+        [ts, r.model_dump(mode="json"), enc.value(origin, "buffered origin")]
+        for ts, r, origin in entries
+    ]
 
 
 def _entities(enc: _Encoder, by_id: dict[str, Any]) -> dict[str, list[Any]]:
@@ -239,12 +258,11 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         if name in DERIVED_ENGINE_ATTRS or name in SEPARATE_ENGINE_ATTRS:
             raise StateFormatError(f"Engine.{name} is stored but is rebuilt, not restored")
         setattr(engine, name, dec.value(raw, getattr(engine, name, None)))
-    # Re-dispatch the buffered readings: they land in buckets above ``released_until`` and
-    # below ``max_ts``, so nothing is released; counters are put back afterwards.
-    counters = dataclasses.replace(engine.counters)
-    for raw in state["buffered"]:
-        engine.push(_READING.validate_python(raw))
-    engine.counters = counters
+    # The buffer is rebuilt entry by entry, as it was: nothing is re-admitted or released.
+    engine.restore_buffer(
+        [(ts, _READING.validate_python(r), dec.value(o)) for ts, r, o in state["buffered"]],
+        [(ts, _READING.validate_python(r), dec.value(o)) for ts, r, o in state["contested"]],
+    )
     return engine
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, time
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +30,107 @@ class DetectionSettings(BaseModel):
         ge=0,
         description="How late a reading may arrive and still be processed in event-time order. "
         "Concentrators retry uploads for up to two intervals; later readings are dead-lettered.",
+    )
+
+    revision_horizon_s: int = Field(
+        2 * 86_400,
+        ge=0,
+        description="How late an electric reading may arrive and still revise the record of "
+        "truth (daily rollups, comm incidents) when it fills a meter's communication gap. Head-"
+        "ends re-collect the previous day's 96-point curves the next morning: two days covers "
+        "that and a weekend's GPRS outage repair. Real-time detection keeps lateness_s.",
+    )
+    clock_skew_s: int = Field(
+        7200,
+        gt=0,
+        description="A reading stamped more than this ahead of the partition's consensus time "
+        "never moves time: it is held aside until time reaches it. The meters of one partition "
+        "report within minutes of each other; 2 h covers a concentrator's catch-up after a GPRS "
+        "outage while keeping one fast clock (hours or days ahead) from dragging the stream.",
+    )
+    time_quorum: int = Field(
+        3,
+        ge=1,
+        description="Distinct sources (meters, feeders, stations) that must agree on a timestamp "
+        "before time may jump past the skew bound (a whole partition resuming after a gap). "
+        "Three: one or two bad clocks are a fault, three meters agreeing is the stream.",
+    )
+    clock_hold_s: int = Field(
+        86_400,
+        gt=0,
+        description="How long (in event time) a reading stamped ahead is held waiting for time "
+        "to reach it before it is dead-lettered as a clock fault. A day: head-ends re-collect the "
+        "previous day's curves the next morning, so a reading a day ahead is not data in flight.",
+    )
+    clock_held_max: int = Field(
+        100_000,
+        ge=0,
+        description="Most readings held ahead at once (bounded memory: beyond it an ahead reading "
+        "is dead-lettered at once). A few thousand meters with bad clocks fit easily.",
+    )
+    clock_fault_readings: int = Field(
+        2,
+        ge=1,
+        description="Clock-rejected readings (ahead, behind at start, outside the window) of one "
+        "meter that open a meter_clock_fault data-quality incident: once can be a glitch, twice "
+        "is a clock the field team must set.",
+    )
+    earliest_event: datetime = Field(
+        datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=8))),
+        description="Readings stamped before this are rejected (no meter of the programme ran "
+        "before 2000; 1970-01-01 is a meter whose real-time clock was reset).",
+    )
+    latest_event: datetime = Field(
+        datetime(2100, 1, 1, tzinfo=timezone(timedelta(hours=8))),
+        description="Readings stamped after this are rejected (9999-12-31 is a corrupt clock).",
+    )
+    empty_gap_days: int = Field(
+        3,
+        ge=0,
+        description="Whole days without any reading in the partition that are still rolled up "
+        "(as no-data days). A longer gap is skipped in O(1): time jumps to the next data.",
+    )
+
+    # --- plausibility (validation, estimation, editing) ------------------------------------
+    household_kwh_margin: float = Field(
+        1.5,
+        gt=0,
+        description="An interval's kWh above (rated_kw x margin + base load) x hours cannot be "
+        "physical; rejected as implausible (never a charging incident). Simulated and field "
+        "meters stay under 3x rated only because of the base load below.",
+    )
+    household_base_load_kw: float = Field(
+        8.0,
+        ge=0,
+        description="Non-heating load a rural single-phase service can draw (8 kW: a 40 A "
+        "breaker at 220 V is 8.8 kW).",
+    )
+    gas_kwh_per_m3: float = Field(
+        9.0, gt=0, description="Lower heating value of natural gas (~9-10 kWh/m3)."
+    )
+    gas_m3_margin: float = Field(
+        3.0,
+        gt=0,
+        description="A gas interval above (rated_kw / kWh per m3 x margin + 1 m3/h) x hours is "
+        "implausible: a boiler cannot burn several times its rating.",
+    )
+    feeder_kw_max_ratio: float = Field(
+        3.0,
+        gt=0,
+        description="Feeder kW above rated kVA x this is a metering error, not a load (fuses and "
+        "protection trip far below 3x; real overloads reach 1.2-1.6x).",
+    )
+    voltage_max_v: float = Field(
+        400.0,
+        gt=0,
+        description="A single-phase meter cannot read above this (220 V nominal, 253 V is +15%;"
+        " 400 V is a phase-to-phase fault or a bad value).",
+    )
+    pressure_max_kpa: float = Field(
+        500.0,
+        gt=0,
+        description="Household and station outlet pressures are a few kPa; above 500 kPa is the "
+        "medium-pressure network or a unit error.",
     )
 
     # --- outages ---------------------------------------------------------------------------

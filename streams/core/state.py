@@ -6,6 +6,8 @@ state runs in the embedded runner and inside a Faust worker, and pickles for cha
 
 from __future__ import annotations
 
+from typing import Any
+
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import HeatingDevice, Household
 
@@ -22,11 +24,14 @@ class HouseholdState:
         "d_readings",
         "d_short",
         "d_valley",
+        "energy_cap",
         "feeder",
+        "gaps",
         "gas_recent",
         "gas_used",
         "household",
         "is_storage",
+        "last_push",
         "last_ts",
         "low",
         "low_first_ts",
@@ -47,6 +52,10 @@ class HouseholdState:
         self.station = station
         self.is_storage = household.heating_device is HeatingDevice.STORAGE_HEATER
         self.last_ts = 0
+        self.last_push = 0  # newest timestamp pushed (a re-push at or before it is contested)
+        self.energy_cap = 0.0  # plausibility: most kWh / m3 per second (set by the engine)
+        # recent communication gaps a late reading may fill: [start, end, comm incident]
+        self.gaps: list[list[Any]] | None = None
         self.accounted_until = 0
         self.outage: Incident | None = None
         self.comm: Incident | None = None
@@ -77,8 +86,10 @@ class FeederState:
     """A distribution transformer area: its meters, its load and its roll-up incidents."""
 
     __slots__ = (
+        "comm",
         "county",
         "feeder_id",
+        "last_push",
         "last_ts",
         "location",
         "max_ratio",
@@ -106,7 +117,9 @@ class FeederState:
         self.out_count = 0
         self.outage: Incident | None = None
         self.overload: Incident | None = None
+        self.comm: Incident | None = None  # the concentrator is silent (one page, not forty)
         self.last_ts = 0
+        self.last_push = 0
         self.over_run = 0
         self.over_first_ts = 0
         self.over_rebound = False
@@ -122,6 +135,7 @@ class StationState:
     __slots__ = (
         "county",
         "d_delivered",
+        "last_push",
         "last_ts",
         "location",
         "low_count",
@@ -145,6 +159,7 @@ class StationState:
         self.low_count = 0
         self.shortfall: Incident | None = None
         self.last_ts = 0
+        self.last_push = 0
         self.outlet_run = 0
         self.outlet_first_low = 0
         self.outlet_low = False
@@ -154,11 +169,13 @@ class StationState:
 class CountyWeather:
     """Today's temperatures for one county, folded into rollups at day close."""
 
-    __slots__ = ("day", "last_ts", "n", "t_min", "t_sum")
+    __slots__ = ("county", "day", "last_push", "last_ts", "n", "t_min", "t_sum")
 
-    def __init__(self) -> None:
+    def __init__(self, county: str = "") -> None:
+        self.county = county
         self.day = -1
         self.last_ts = 0
+        self.last_push = 0
         self.n = 0
         self.t_min = 0.0
         self.t_sum = 0.0

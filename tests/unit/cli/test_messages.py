@@ -120,16 +120,15 @@ def test_wrong_readings_file_fails_with_a_sentence(
     assert not (tmp_path / "o").exists(), "nothing written for a wrong file"
 
 
-def test_gbk_registry_from_excel_says_how_to_convert(tmp_path: Path, sim: Path) -> None:
+def test_gbk_registry_from_excel_is_read_and_the_encoding_named(tmp_path: Path, sim: Path) -> None:
     gbk = tmp_path / "registry-gbk.csv"
     gbk.write_bytes((sim / "registry.csv").read_text("utf-8").encode("gbk"))
     result = runner.invoke(
         app,
         ["replay", "--registry", str(gbk), "--input", str(sim / "readings.jsonl"), "--out", str(tmp_path / "o")],
     )  # fmt: skip
-    assert result.exit_code == 2
-    line = _one_line(result.output)
-    assert "不是 UTF-8 编码" in line and "iconv -f GBK -t UTF-8" in line
+    assert result.exit_code == 0, result.output
+    assert "按 GB18030 编码读取" in result.output.splitlines()[0]
 
 
 def test_english_when_asked(tmp_path: Path, sim: Path) -> None:

@@ -1,0 +1,101 @@
+"""Two clocks for two jobs: late data revises the record of truth.
+
+Real-time detection keeps its short lateness bound. The record of truth — daily household
+rollups and incident history — accepts an electric reading up to ``revision_horizon_s`` late
+when it fills a *communication gap* of its meter (an interval the meter did not report while
+it was not in outage: a concentrator's GPRS outage, a head-end collecting yesterday's curve
+this morning). Such a reading:
+
+* is added to its household-day: the open day directly, a closed day by re-emitting that
+  day's rollup with the same key (household, day), so InfluxDB overwrites the point and a
+  revised rollup replaces the old one;
+* marks the comm_loss incident of that gap (if one was raised) as a communication gap whose
+  readings arrived: ``details.resolution`` and ``details.backfilled_intervals``.
+
+Detector state (outages, peaks, comm) is *not* replayed: detection already happened in real
+time; the revision corrects the evidence. A late reading that fills no gap (the interval was
+already processed) stays a late dead letter. State is plain data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.contract.telemetry import ElectricReading
+from streams.core.clock import interval_day_index
+from streams.core.context import DetectorContext
+from streams.core.state import HouseholdState
+
+BACKFILLED = "communication gap: readings backfilled"
+
+
+def take_gap(st: HouseholdState, start: int, end: int) -> list[Any] | None:
+    """The recorded gap that holds the interval [start, end], split around it; None if the
+    interval lies in no gap (it was processed, or is older than anything recorded)."""
+    gaps = st.gaps
+    if not gaps:
+        return None
+    for i, gap in enumerate(gaps):
+        if gap[0] <= start and end <= gap[1]:
+            rest = [[gap[0], start, gap[2]], [end, gap[1], gap[2]]]
+            gaps[i : i + 1] = [g for g in rest if g[1] > g[0]]
+            return gap
+    return None
+
+
+def forget_old_gaps(st: HouseholdState, before: int) -> None:
+    if st.gaps:
+        st.gaps = [g for g in st.gaps if g[1] > before] or None
+
+
+def add_to_open_day(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts: int) -> None:
+    start = ts - r.interval_s
+    if r.event == "power_down" or r.voltage_v < ctx.voltage_min:
+        st.d_outage += r.interval_s
+    else:
+        st.d_avail += r.interval_s
+    st.d_readings += 1
+    st.d_energy += r.kwh
+    if ctx.valley.contains((start + ts) / 2):
+        st.d_valley += r.kwh
+
+
+def revise_closed_day(
+    ctx: DetectorContext, day: HouseholdDay, r: ElectricReading, ts: int
+) -> HouseholdDay:
+    """The closed day's rollup with one more interval (same key: it replaces the old one)."""
+    start = ts - r.interval_s
+    minutes = r.interval_s / 60
+    dead = r.event == "power_down" or r.voltage_v < ctx.voltage_min
+    energy = day.energy_kwh + r.kwh
+    valley = day.valley_kwh + (r.kwh if ctx.valley.contains((start + ts) / 2) else 0.0)
+    share = day.valley_share
+    if share is not None and energy > 0:
+        share = round(valley / energy, 4)
+    return day.model_copy(
+        update={
+            "readings": day.readings + 1,
+            "heating_available_minutes": day.heating_available_minutes + (0 if dead else minutes),
+            "outage_minutes": day.outage_minutes + (minutes if dead else 0),
+            "no_data_minutes": max(0.0, day.no_data_minutes - minutes),
+            "energy_kwh": round(energy, 4),
+            "valley_kwh": round(valley, 4),
+            "valley_share": share,
+        }
+    )
+
+
+def mark_backfilled(ctx: DetectorContext, gap: list[Any]) -> None:
+    """The gap's comm_loss was a communication gap: its readings arrived late."""
+    incident = gap[2]
+    if incident is None:
+        return
+    details = dict(incident.details)
+    details["resolution"] = BACKFILLED
+    details["backfilled_intervals"] = int(details.get("backfilled_intervals", 0)) + 1
+    ctx.book.update(incident, details=details)
+
+
+def day_of(ts: int) -> int:
+    return interval_day_index(ts)

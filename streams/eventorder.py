@@ -1,0 +1,92 @@
+"""Order a JSONL input by event time on disk (external merge sort), in bounded memory.
+
+A head-end export is often sorted by meter, a retried upload sits anywhere, a file may be
+reversed: the replay must not trust arrival order. Lines are keyed by the earliest ``ts`` they
+hold (a concentrator batch by its earliest reading; a line without a parseable ``ts`` first,
+so it is dead-lettered at once), sorted in chunks of ``chunk_lines`` and merged. Ties are
+broken by the line's bytes, not its position, so every permutation of the same lines gives
+the same order; the original line number travels with each line for dead letters.
+
+Output lines: ``<line_no>\\t<original line>``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+from heatwatch.contract.telemetry import event_epoch
+
+_TS = re.compile(rb'"ts"\s*:\s*"([^"\\]{1,64})"')
+_NO_TIME = -(2**62)
+_KEY_BIAS = 2**62  # keys are written as non-negative decimals
+
+ProgressFn = Callable[[int, int], None]
+
+
+def event_key(line: bytes) -> int:
+    """Earliest epoch second among the line's ``ts`` values (``_NO_TIME`` if none parse)."""
+    best: int | None = None
+    for match in _TS.finditer(line):
+        try:
+            epoch = event_epoch(match.group(1).decode())
+        except (ValueError, UnicodeDecodeError, OverflowError):
+            continue
+        if best is None or epoch < best:
+            best = epoch
+    return _NO_TIME if best is None else best
+
+
+def _write_run(chunk: list[tuple[int, bytes, int]], path: Path) -> None:
+    chunk.sort()
+    with path.open("wb") as fh:
+        for key, raw, line_no in chunk:
+            fh.write(b"%d\t%d\t" % (key + _KEY_BIAS, line_no) + raw)
+
+
+def _read_run(path: Path, stack: ExitStack) -> Iterator[tuple[int, bytes, bytes]]:
+    fh = stack.enter_context(path.open("rb"))
+    for line in fh:
+        key, line_no, raw = line.split(b"\t", 2)
+        yield int(key), raw, line_no
+
+
+def sort_by_event_time(
+    source: Path,
+    work_dir: Path,
+    *,
+    chunk_lines: int = 250_000,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Write ``work_dir/ordered.tsv``: every line of ``source`` in event-time order."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    total = source.stat().st_size
+    runs: list[Path] = []
+    chunk: list[tuple[int, bytes, int]] = []
+    with source.open("rb") as src:
+        for line_no, line in enumerate(src, start=1):
+            if not line.endswith(b"\n"):
+                line += b"\n"
+            chunk.append((event_key(line), line, line_no))
+            if len(chunk) >= chunk_lines:
+                runs.append(work_dir / f"run-{len(runs):05d}.tsv")
+                _write_run(chunk, runs[-1])
+                chunk = []
+                if progress is not None:
+                    progress(src.tell(), total)
+    if chunk or not runs:
+        runs.append(work_dir / f"run-{len(runs):05d}.tsv")
+        _write_run(chunk, runs[-1])
+    out = work_dir / "ordered.tsv"
+    with ExitStack() as stack, out.open("wb") as dst:
+        merged = heapq.merge(*(_read_run(run, stack) for run in runs))
+        for _key, raw, number in merged:
+            dst.write(number + b"\t" + raw)
+    for run in runs:
+        run.unlink()
+    if progress is not None:
+        progress(total, total)
+    return out

@@ -1,0 +1,156 @@
+"""Event time one source cannot drag, gaps that cost O(1), and order-independent replay."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from heatwatch.contract.telemetry import event_epoch
+from streams.core.eventtime import describe_offset
+from streams.embedded import replay
+from streams.eventorder import event_key, sort_by_event_time
+from tests.unit.streams.scenario import at, electric, household, run
+from tests.unit.streams.test_engine_properties import REGISTRY, faulty_stream
+
+FOUR = [household(h) for h in ("H1", "H2", "H3", "H4")]
+
+
+def test_a_reading_ahead_of_the_skew_bound_is_held_then_admitted_when_time_reaches_it() -> None:
+    out, engine = run(FOUR, [])
+    for s in range(1, 9):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+    before = engine.max_ts
+    engine.push(electric("H1", 8 + 12))  # 3 h ahead of the others; the bound is 2 h
+    assert engine.max_ts == before  # one source does not move time
+    assert engine.counters.held_ahead == 1
+    for s in range(9, 30):
+        for h in ("H1", "H2", "H3", "H4"):
+            if not (h == "H1" and s == 20):
+                engine.push(electric(h, s))
+    engine.flush()
+    assert engine.take_rejections() == []
+    assert engine.counters.processed == 4 * 29
+    assert out.incidents == {}
+
+
+def test_a_fast_clock_at_the_head_of_the_stream_does_not_set_time() -> None:
+    out, engine = run(FOUR, [])
+    engine.push(electric("H2", 4 * 96 * 2), origin="line 1")  # two days ahead, first line
+    for s in range(1, 30):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+    assert engine.max_ts == event_epoch(at(29).isoformat())
+    engine.flush()
+    ((origin, reading, reason),) = engine.take_rejections()
+    assert origin == "line 1" and reading.household_id == "H2"
+    assert reason.startswith("clock fault: household H2 stamped")
+    assert "+7 d" in reason or "+6 d" in reason
+    assert not [i for i in out.incidents.values() if i.kind.value == "comm_loss"]
+
+
+def test_a_meter_whose_clock_keeps_failing_gets_one_data_quality_incident() -> None:
+    out, engine = run(FOUR, [])
+    for s in range(1, 97):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+        if s in (10, 20, 30):
+            bad = electric("H3", s).model_copy(update={"ts": "1970-01-01T00:30:00+00:00"})
+            try:
+                engine.push(bad)
+            except Exception as exc:  # Rejected
+                assert "outside the programme's window" in str(exc)
+    engine.flush()
+    clock = [i for i in out.incidents.values() if i.kind.value == "meter_clock_fault"]
+    assert [(i.entity_id, i.details["rejected_readings"]) for i in clock] == [("H3", 3)]
+    assert len([i for i in out.incidents.values() if i.kind.value != "meter_clock_fault"]) == 0
+
+
+def test_a_gap_of_years_costs_o1_not_a_day_per_day() -> None:
+    out, engine = run(FOUR, [])
+    for s in range(1, 97):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+    far = 4 * 96 * 365 * 10  # ten years later, every meter agrees
+    started = time.perf_counter()
+    for s in range(far, far + 97):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+    engine.flush()
+    assert engine.counters.days_skipped > 3600
+    assert engine.counters.days_closed <= 2 + DEFAULT_GAP_DAYS
+    assert time.perf_counter() - started < 30  # generous; the old loop took minutes
+    assert len(out.days) == 4 * engine.counters.days_closed
+
+
+DEFAULT_GAP_DAYS = 3
+
+
+def test_describe_offset_reads_like_a_clock_setting() -> None:
+    assert describe_offset(2 * 86_400 + 12 * 3600) == "+2 d 12 h 00 min"
+    assert describe_offset(-1800) == "-0 h 30 min"
+
+
+def test_event_key_takes_a_batchs_earliest_reading_and_puts_garbage_first() -> None:
+    a = electric("H1", 5).model_dump_json().encode()
+    b = electric("H1", 3).model_dump_json().encode()
+    batch = b'{"kind":"batch","source":"DC-F-1","readings":[' + a + b"," + b + b"]}"
+    assert event_key(batch) == event_key(b) < event_key(a)
+    assert event_key(b"not json") < event_key(b)
+
+
+def _lines(readings: list) -> list[bytes]:  # type: ignore[type-arg]
+    return [r.model_dump_json().encode() + b"\n" for r in readings]
+
+
+def _result(lines: list[bytes], tmp: Path, name: str) -> tuple:  # type: ignore[type-arg]
+    path = tmp / f"{name}.jsonl"
+    path.write_bytes(b"".join(lines))
+    replay(REGISTRY, path, tmp / name)
+    incidents = sorted((tmp / name / "incidents.jsonl").read_bytes().splitlines())
+    rollups = pq.read_table(tmp / name / "rollups" / "household_days.parquet").to_pylist()
+    dead = sorted(
+        (d["raw"], d["reason"])
+        for d in map(orjson.loads, (tmp / name / "dead_letters.jsonl").read_bytes().splitlines())
+    )
+    summary = orjson.loads((tmp / name / "summary.json").read_bytes())
+    counts = {k: summary[k] for k in ("accepted", "duplicates", "conflicts", "rejected")}
+    return incidents, sorted(rollups, key=lambda d: (d["household_id"], d["day"])), dead, counts
+
+
+SORTED_LINES = _lines(faulty_stream(days=1))
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), resend_share=st.floats(0.0, 0.1))
+def test_any_permutation_gives_the_same_results_as_the_sorted_file(
+    seed: int, resend_share: float
+) -> None:
+    rng = random.Random(seed)
+    resent = [line for line in SORTED_LINES if rng.random() < resend_share]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = _result(SORTED_LINES + resent, Path(tmp), "sorted")
+        shuffled = rng.sample(SORTED_LINES + resent, len(SORTED_LINES) + len(resent))
+        assert _result(shuffled, Path(tmp), "shuffled") == base
+
+
+def test_external_sort_is_the_same_for_any_permutation_and_small_chunks(tmp_path: Path) -> None:
+    lines = [*SORTED_LINES[:300], b"garbage\n", b"\n"]
+    outputs = set()
+    for seed in range(3):
+        shuffled = random.Random(seed).sample(lines, len(lines))
+        src = tmp_path / f"in{seed}.jsonl"
+        src.write_bytes(b"".join(shuffled))
+        ordered = sort_by_event_time(src, tmp_path / f"work{seed}", chunk_lines=37)
+        body = [line.split(b"\t", 1)[1] for line in ordered.read_bytes().splitlines(True)]
+        assert sorted(body) == sorted(lines)
+        outputs.add(b"".join(body))
+        assert not list((tmp_path / f"work{seed}").glob("run-*"))
+    assert len(outputs) == 1
