@@ -44,7 +44,14 @@ from streams.core.eventtime import (
     source_of,
 )
 from streams.core.gas import SEVERITIES as GAS_SEVERITIES
-from streams.core.gas import expected_m3, judge_quota_day, on_gas, on_station, roll_up_station
+from streams.core.gas import (
+    CountyQuotas,
+    judge_quota_day,
+    on_gas,
+    on_station,
+    roll_up_station,
+    station_day_metric,
+)
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
 from streams.core.plausibility import (
@@ -119,6 +126,36 @@ class EngineCounters:
     implausible: int = 0
     backfilled: int = 0
     rollups_revised: int = 0
+
+
+def household_day(
+    st: HouseholdState, day: int, share: float | None, temps: tuple[float | None, float | None]
+) -> HouseholdDay:
+    """A household's day as the rollup row of the season evidence (minutes add up to 1,440)."""
+    hh = st.household
+    t_min, t_mean = temps
+    known = st.d_avail + st.d_outage + st.d_short
+    return HouseholdDay.model_construct(
+        household_id=hh.household_id,
+        day=day_date(day),
+        county=hh.county,
+        village=hh.village,
+        retrofit_type=hh.retrofit_type,
+        heating_device=hh.heating_device,
+        priority_group=hh.priority_group,
+        readings=st.d_readings,
+        heating_available_minutes=st.d_avail / 60,
+        outage_minutes=st.d_outage / 60,
+        shortfall_minutes=st.d_short / 60,
+        no_data_minutes=max(0, DAY_S - known) / 60,
+        interruptions=st.d_interruptions,
+        energy_kwh=round(st.d_energy, 4),
+        valley_kwh=round(st.d_valley, 4),
+        valley_share=round(share, 4) if share is not None else None,
+        gas_m3=round(st.d_gas, 4),
+        county_min_temp_c=t_min,
+        county_mean_temp_c=round(t_mean, 2) if t_mean is not None else None,
+    )
 
 
 class Engine:
@@ -639,12 +676,11 @@ class Engine:
         ctx = self.ctx
         day_start = day_start_s(day)
         day_end = day_start + DAY_S
-        the_date = day_date(day)
         temps = {county: (w.min_for(day), w.mean_for(day)) for county, w in self.weather.items()}
         rollups: list[HouseholdDay] = []
         storage_shares: dict[str, list[float]] = {}
         peak_by_feeder: Counter[str] = Counter()
-        quota_by_county: dict[str, list[float]] = {}
+        quotas = CountyQuotas()
         for st in self.households.values():
             if st.outage is not None and st.accounted_until < day_end:
                 st.d_outage += day_end - max(st.accounted_until, day_start)
@@ -655,39 +691,8 @@ class Engine:
                 storage_shares.setdefault(hh.feeder_id, []).append(share)
                 peak_by_feeder[hh.feeder_id] += st.peak is not None
             if hh.is_gas:
-                projected = judge_quota_day(ctx, st, day)
-                if projected is not None and hh.gas_quota_m3 is not None:
-                    agg = quota_by_county.setdefault(hh.county, [0.0, 0.0, 0.0, 0.0])
-                    agg[0] += hh.gas_quota_m3
-                    agg[1] += st.gas_used
-                    recent = st.gas_recent or [0.0]
-                    agg[2] += sum(recent) / len(recent)
-                    agg[3] += st.quota_risk is not None
-            t_min, t_mean = temps.get(hh.county, (None, None))
-            known = st.d_avail + st.d_outage + st.d_short
-            rollups.append(
-                HouseholdDay.model_construct(
-                    household_id=hh.household_id,
-                    day=the_date,
-                    county=hh.county,
-                    village=hh.village,
-                    retrofit_type=hh.retrofit_type,
-                    heating_device=hh.heating_device,
-                    priority_group=hh.priority_group,
-                    readings=st.d_readings,
-                    heating_available_minutes=st.d_avail / 60,
-                    outage_minutes=st.d_outage / 60,
-                    shortfall_minutes=st.d_short / 60,
-                    no_data_minutes=max(0, DAY_S - known) / 60,
-                    interruptions=st.d_interruptions,
-                    energy_kwh=round(st.d_energy, 4),
-                    valley_kwh=round(st.d_valley, 4),
-                    valley_share=round(share, 4) if share is not None else None,
-                    gas_m3=round(st.d_gas, 4),
-                    county_min_temp_c=t_min,
-                    county_mean_temp_c=round(t_mean, 2) if t_mean is not None else None,
-                )
-            )
+                quotas.add(st, judge_quota_day(ctx, st, day))
+            rollups.append(household_day(st, day, share, temps.get(hh.county, (None, None))))
         self.output.rollups(rollups)
         self._keep_revisable(day, rollups, day_end)
         for feeder_id, shares in storage_shares.items():
@@ -695,43 +700,9 @@ class Engine:
                 storage_day_metrics(self.feeders[feeder_id], shares, peak_by_feeder[feeder_id], day)
             )
         for ss in self.stations.values():
-            members = ss.members
-            drawing = sum(1 for m in members if m.d_gas > 0)
-            expected = expected_m3(ctx, temps.get(ss.county, (None, None))[1]) * len(members)
-            self.output.metric(
-                Metric(
-                    "gas_supply_daily",
-                    {"county": ss.county, "station_id": ss.station_id},
-                    {
-                        "delivered_m3": round(ss.d_delivered, 3),
-                        "expected_m3": round(expected, 3),
-                        "delivery_ratio": round(ss.d_delivered / expected, 4) if expected else 0.0,
-                        "connection_rate": round(drawing / len(members), 4) if members else 0.0,
-                        "drawing_households": drawing,
-                        "households": len(members),
-                    },
-                    day_start,
-                )
-            )
-            ss.d_delivered = 0.0
-        days_left = (self.settings.season_end_on_or_after(the_date) - the_date).days
-        for county, (quota, used, burn, at_risk) in sorted(quota_by_county.items()):
-            runway = (quota - used) / burn if burn > 0 else float("inf")
-            exhaustion = day_start_s(day + 1 + int(runway)) if runway < days_left else 0
-            self.output.metric(
-                Metric(
-                    "gas_quota",
-                    {"county": county},
-                    {
-                        "quota_m3": round(quota, 1),
-                        "used_m3": round(used, 1),
-                        "burn_m3_per_day": round(burn, 2),
-                        "projected_exhaustion": exhaustion,
-                        "households_at_risk": int(at_risk),
-                    },
-                    day_start,
-                )
-            )
+            self.output.metric(station_day_metric(ctx, ss, temps, day_start))
+        for metric in quotas.metrics(day, self.settings.season_end_on_or_after(day_date(day))):
+            self.output.metric(metric)
         for st in self.households.values():
             st.reset_day()
         self.counters.days_closed += 1

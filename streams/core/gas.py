@@ -3,6 +3,8 @@ expected volume, the gas connection rate (通气率) and contracted-quota burn-d
 
 from __future__ import annotations
 
+from datetime import date
+
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from heatwatch.contract.telemetry import GasReading, GasStationReading
 from streams.core.clock import date_day_index, day_date, day_start_s
@@ -196,3 +198,68 @@ SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
     IncidentKind.GAS_SUPPLY_SHORTFALL: (Severity.CRITICAL,),
     IncidentKind.GAS_QUOTA_RISK: (Severity.WARNING,),
 }
+
+
+def station_day_metric(
+    ctx: DetectorContext,
+    ss: StationState,
+    temps: dict[str, tuple[float | None, float | None]],
+    day_start: int,
+) -> Metric:
+    """A station's day: delivered vs the degree-day expectation, and the connection rate
+    (通气率: members that drew gas); resets the station's daily delivery."""
+    members = ss.members
+    drawing = sum(1 for m in members if m.d_gas > 0)
+    expected = expected_m3(ctx, temps.get(ss.county, (None, None))[1]) * len(members)
+    metric = Metric(
+        "gas_supply_daily",
+        {"county": ss.county, "station_id": ss.station_id},
+        {
+            "delivered_m3": round(ss.d_delivered, 3),
+            "expected_m3": round(expected, 3),
+            "delivery_ratio": round(ss.d_delivered / expected, 4) if expected else 0.0,
+            "connection_rate": round(drawing / len(members), 4) if members else 0.0,
+            "drawing_households": drawing,
+            "households": len(members),
+        },
+        day_start,
+    )
+    ss.d_delivered = 0.0
+    return metric
+
+
+class CountyQuotas:
+    """Each county's contracted gas quota, use and burn rate, summed over its households at
+    day close, projected to the day the quota runs out (``gas_quota``)."""
+
+    def __init__(self) -> None:
+        self.by_county: dict[str, list[float]] = {}  # quota, used, burn per day, at risk
+
+    def add(self, st: HouseholdState, projected: float | None) -> None:
+        hh = st.household
+        if projected is None or hh.gas_quota_m3 is None:
+            return
+        agg = self.by_county.setdefault(hh.county, [0.0, 0.0, 0.0, 0.0])
+        agg[0] += hh.gas_quota_m3
+        agg[1] += st.gas_used
+        recent = st.gas_recent or [0.0]
+        agg[2] += sum(recent) / len(recent)
+        agg[3] += st.quota_risk is not None
+
+    def metrics(self, day: int, season_end: date) -> list[Metric]:
+        """One ``gas_quota`` point per county; ``projected_exhaustion`` 0 = not this season."""
+        day_start = day_start_s(day)
+        days_left = (season_end - day_date(day)).days
+        out = []
+        for county, (quota, used, burn, at_risk) in sorted(self.by_county.items()):
+            runway = (quota - used) / burn if burn > 0 else float("inf")
+            exhaustion = day_start_s(day + 1 + int(runway)) if runway < days_left else 0
+            fields: dict[str, float | int | str] = {
+                "quota_m3": round(quota, 1),
+                "used_m3": round(used, 1),
+                "burn_m3_per_day": round(burn, 2),
+                "projected_exhaustion": exhaustion,
+                "households_at_risk": int(at_risk),
+            }
+            out.append(Metric("gas_quota", {"county": county}, fields, day_start))
+        return out
