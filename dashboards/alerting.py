@@ -5,8 +5,9 @@ Everything is produced in two shapes from one definition:
 * **API shape** (``/api/v1/provisioning/...`` bodies) — used by ``heatwatch grafana apply``;
 * **file shape** (``provisioning/alerting/*.yaml``, ``apiVersion: 1``) — written by the generator.
 
-Rules alert on low-cardinality measurements only (active_incidents per county × kind,
-feeder_load / station_pressure aggregated per county, worker heartbeats per worker).
+Rules alert on low-cardinality series only (active_incidents per county × kind,
+feeder_load / station_pressure aggregated per county, worker heartbeats per worker, and one
+series per open top-level incident of the paging kinds from ``incident``).
 """
 
 from __future__ import annotations
@@ -359,6 +360,196 @@ def _gas_shortfall_rule() -> RuleSpec:
     )
 
 
+# --------------------------------------------------------------------------- per-entity rules
+# One alert instance per open top-level incident of a kind that pages someone, read from the
+# ``incident`` measurement (low cardinality: only incidents open now; household outages only
+# for priority-group households). The worker writes an open incident's point once, at
+# ``started_at`` (overwritten on update), and a separate ``state=resolved`` point at
+# ``ended_at``; it does not re-emit. So the query looks back ENTITY_RANGE_S (long enough for
+# any open incident of these kinds) and takes the decisive point per incident_id: the resolved
+# one when present. An open incident's series is therefore present on every evaluation for as
+# long as it is open (within the range) and disappears when it resolves.
+
+ENTITY_RANGE_S = 30 * 86400
+# The incident's own fields the alerts print; all present on open and resolved points.
+_ENTITY_FIELDS = (
+    "entity_id",
+    "village",
+    "parent_id",
+    "started_at",
+    "households_affected",
+    "priority_households",
+)
+# Label columns of an entity alert: fixed for the incident's life (households are values).
+ENTITY_LABELS = (
+    "county",
+    "village",
+    "kind",
+    "severity",
+    "entity_type",
+    "entity_id",
+    "incident_id",
+    "started_at_beijing",
+)
+
+
+def _or(column: str, values: tuple[str, ...]) -> str:
+    return " or ".join(f'r.{column} == "{v}"' for v in values)
+
+
+def open_incidents_query(kinds: tuple[str, ...], value: str, priority_only: bool = False) -> str:
+    """One series per open top-level incident of ``kinds``; ``_value`` is ``value`` (a Flux
+    expression over the pivoted row, e.g. ``1.0`` or ``float(v: r.households_affected)``)."""
+    labels = ", ".join(f"{c}: r.{c}" for c in ENTITY_LABELS if c != "started_at_beijing")
+    return flux(
+        'import "strings"',
+        "",
+        source("incident", list(_ENTITY_FIELDS), bucket=DEFAULT_BUCKET),
+        f"  |> filter(fn: (r) => {_or('kind', kinds)})",
+        '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+        '  |> group(columns: ["incident_id"])',
+        # the resolved point (written at ended_at) decides when there is one
+        '  |> map(fn: (r) => ({r with closed: if r.state == "resolved" then 1 else 0}))',
+        '  |> sort(columns: ["closed", "_time"])',
+        "  |> tail(n: 1)",
+        '  |> filter(fn: (r) => r.state == "open" and r.parent_id == "")',
+        "  |> filter(fn: (r) => r.priority_households > 0)" if priority_only else "",
+        f"  |> map(fn: (r) => ({{{labels},",
+        "      started_at_beijing: strings.replace(v: strings.substring(v: string(v: time(v:",
+        '          (int(v: r.started_at) + 28800) * 1000000000)), start: 0, end: 16), t: "T",',
+        '          u: " ", i: 1),',
+        f"      _value: {value}}}))",
+        "  |> group(columns: [" + ", ".join(f'"{c}"' for c in ENTITY_LABELS) + "])",
+    )
+
+
+@dataclass(frozen=True)
+class EntityRule:
+    uid: str
+    title: str
+    kinds: tuple[str, ...]
+    noun: str  # NOUNS key of the entity
+    dashboard: str  # where the entity is selected
+    panel: str  # title prefix of the panel the link opens ("" = whole dashboard)
+    entity_var: str  # the dashboard variable selecting the entity ("" = none)
+    for_: str
+    priority_only: bool = False
+
+
+ENTITY_RULES = (
+    EntityRule(
+        "hw-entity-feeder",
+        "台区事件 Feeder incident (per feeder)",
+        ("feeder_outage", "feeder_overload"),
+        "feeder",
+        "power",
+        "负荷与额定容量",
+        "feeder_id",
+        "1m",
+    ),
+    EntityRule(
+        "hw-entity-gas-station",
+        "燃气调压站供气不足 Gas station shortfall (per station)",
+        ("gas_supply_shortfall",),
+        "gas_station",
+        "gas",
+        "出站压力",
+        "station_id",
+        "1m",
+    ),
+    EntityRule(
+        "hw-entity-priority-household",
+        "重点群体户停电 Priority-group household outage (per household)",
+        ("household_outage",),
+        "household",
+        "dispatch",
+        "最新事件",
+        "",
+        "1m",
+        priority_only=True,
+    ),
+)
+
+
+def entity_link(rule: EntityRule) -> str:
+    """Dashboard link with the county, village and the entity (or kind) selected."""
+    link = f"/d/{DASHBOARD_UIDS[rule.dashboard]}?orgId={ORG_ID}"
+    if rule.panel:
+        link += f"&viewPanel={panel_id(rule.dashboard, rule.panel)}"
+    link += "&var-county={{ $labels.county | urlquery }}"
+    link += "{{ with $labels.village }}&var-village={{ . | urlquery }}{{ end }}"
+    if rule.entity_var:
+        link += f"&var-{rule.entity_var}={{{{ $labels.entity_id | urlquery }}}}"
+    else:
+        link += "&var-kind={{ $labels.kind }}"
+    return link
+
+
+def entity_wording(rule: EntityRule) -> dict[str, str]:
+    """Who/where/since when/how many, for one incident (zh, en)."""
+    kind = rule.kinds[0] if len(rule.kinds) == 1 else None
+    kind_zh = term_of(INCIDENT_KINDS, kind, "kind", "zh")
+    kind_en = term_of(INCIDENT_KINDS, kind, "kind", "en")
+    sev_zh = term_of(SEVERITIES, None, "severity", "zh")
+    sev_en = term_of(SEVERITIES, None, "severity", "en")
+    noun = NOUNS[rule.noun]
+    where = "{{ $labels.county }}{{ with $labels.village }} {{ . }}{{ end }}"
+    entity = "{{ $labels.entity_id }}"
+    since = "{{ $labels.started_at_beijing }}"
+    hh = "{{ $values.HH.Value }}"
+    ph = "{{ $values.PH.Value }}"
+    return {
+        "summary": f"【{sev_zh}】{where} {kind_zh}：{noun.zh} {entity}，影响 {hh} 户，"
+        f"重点群体 {ph} 户",
+        "summary_en": f"[{sev_en}] {where} {kind_en}: {noun.en} {entity}, {hh} households "
+        f"affected, {ph} in priority groups",
+        "description": f"{noun.zh} {entity}（{where}）{kind_zh}，事件开始（北京时间）{since}，"
+        f"影响 {hh} 户，其中重点群体（{PRIORITY_GROUP_NAMES}）{ph} 户。",
+        "description_en": f"{noun.en.capitalize()} {entity} ({where}): {kind_en} since {since} "
+        "Beijing "
+        f"time, {hh} households affected, {ph} of them in priority groups "
+        f"({PRIORITY_GROUP_NAMES_EN}).",
+        "runbook": term_of(RUNBOOKS, kind, "kind", "zh"),
+        "runbook_en": term_of(RUNBOOKS, kind, "kind", "en"),
+    }
+
+
+def _entity_rule(rule: EntityRule) -> RuleSpec:
+    q = {
+        "A": open_incidents_query(rule.kinds, "1.0", rule.priority_only),
+        "HQ": open_incidents_query(
+            rule.kinds, "float(v: r.households_affected)", rule.priority_only
+        ),
+        "PQ": open_incidents_query(
+            rule.kinds, "float(v: r.priority_households)", rule.priority_only
+        ),
+    }
+    return RuleSpec(
+        uid=rule.uid,
+        group="entities",
+        title=rule.title,
+        wording=entity_wording(rule),
+        queries=q,
+        op="gt",
+        threshold=0,
+        for_=rule.for_,
+        keep_firing_for="0s",
+        # No open incident = no series = nothing to say. A silent worker leaves the open
+        # points in place (the alert keeps firing) and the heartbeat rule tells why.
+        no_data="OK",
+        exec_err="KeepLast",
+        labels={"domain": "incidents", "scope": "entity"},
+        range_s=ENTITY_RANGE_S,
+        extra_annotations={
+            **_HOUSEHOLD_ANNOTATIONS,
+            "entity_id": "{{ $labels.entity_id }}",
+            "started_at_beijing": "{{ $labels.started_at_beijing }}",
+        },
+        dashboard=rule.dashboard,
+        link=entity_link(rule),
+    )
+
+
 def rule_specs() -> list[RuleSpec]:
     return [
         _incident_rule(
@@ -426,10 +617,17 @@ def rule_specs() -> list[RuleSpec]:
             exec_err="Error",
             labels={"domain": "pipeline", "severity": "warning"},
         ),
+        *(_entity_rule(r) for r in ENTITY_RULES),
     ]
 
 
-GROUP_INTERVALS = {"incidents": "1m", "grid": "1m", "gas": "1m", "pipeline": "1m"}
+GROUP_INTERVALS = {
+    "incidents": "1m",
+    "entities": "1m",
+    "grid": "1m",
+    "gas": "1m",
+    "pipeline": "1m",
+}
 
 
 def _rule_builder(spec: RuleSpec) -> alerting.Rule:

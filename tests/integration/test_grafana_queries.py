@@ -451,12 +451,30 @@ def _labels(row: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, str(v)) for k, v in row.items() if k not in skip))
 
 
-@pytest.mark.parametrize("spec", alerting.rule_specs(), ids=lambda s: s.uid)
+COUNTY_RULES = [s for s in alerting.rule_specs() if s.labels.get("scope") != "entity"]
+ENTITY_RULES = [s for s in alerting.rule_specs() if s.labels.get("scope") == "entity"]
+
+
+@pytest.mark.parametrize("spec", COUNTY_RULES, ids=lambda s: s.uid)
 def test_alert_query_fires_for_faults_only(module_bucket: tuple[Any, str], spec: Any) -> None:
     client, bucket = module_bucket
     evaluate: Callable[[float], bool] = (
         (lambda v: v > spec.threshold) if spec.op == "gt" else (lambda v: v < spec.threshold)
     )
+    results = _rule_results(client, bucket, spec)
+    rows = results["A"]
+    assert rows, f"{spec.uid}: no series (would be NoData)"
+    firing = {_labels(r) for r in rows if evaluate(float(r["_value"]))}
+    healthy = {_labels(r) for r in rows} - firing
+    assert firing == EXPECTED_FIRING[spec.uid]
+    assert healthy, f"{spec.uid}: healthy series must stay present (no MissingSeries resolve)"
+    for ref, extra in results.items():
+        # Extra queries (households) must carry the same label sets as A.
+        assert {_labels(r) for r in extra} == {_labels(r) for r in rows}, ref
+
+
+def _rule_results(client: Any, bucket: str, spec: Any) -> dict[str, list[dict[str, Any]]]:
+    """Each data query of ``spec`` as Grafana sends it (rule range ending now)."""
     results: dict[str, list[dict[str, Any]]] = {}
     for ref, query in spec.queries.items():
         q = query.replace('from(bucket: "heatwatch")', f'from(bucket: "{bucket}")')
@@ -468,12 +486,270 @@ def test_alert_query_fires_for_faults_only(module_bucket: tuple[Any, str], spec:
         )
         assert not re.search(r"\$\{|v\.timeRange", q)
         results[ref] = _run(client, q)
-    rows = results["A"]
-    assert rows, f"{spec.uid}: no series (would be NoData)"
-    firing = {_labels(r) for r in rows if evaluate(float(r["_value"]))}
-    healthy = {_labels(r) for r in rows} - firing
-    assert firing == EXPECTED_FIRING[spec.uid]
-    assert healthy, f"{spec.uid}: healthy series must stay present (no MissingSeries resolve)"
-    for ref, extra in results.items():
-        # Extra queries (households) must carry the same label sets as A.
-        assert {_labels(r) for r in extra} == {_labels(r) for r in rows}, ref
+    return results
+
+
+# --------------------------------------------------------------------------- per-entity rules
+
+
+def _incident(
+    incident_id: str,
+    kind: str,
+    severity: str,
+    entity: tuple[str, str],
+    *,
+    started: datetime,
+    ended: datetime | None = None,
+    households: int = 1,
+    priority: int = 0,
+    parent: str = "",
+    county: str = FAULT,
+    village: str = "东楼村",
+) -> list[Point]:
+    """An incident as the worker writes it: the open point at started_at and, once it ended,
+    the resolved point at ended_at (incident_line in streams/sinks/points.py)."""
+    entity_type, entity_id = entity
+    states = [("open", started)] + ([("resolved", ended)] if ended is not None else [])
+    return [
+        Point("incident")
+        .tag("kind", kind)
+        .tag("severity", severity)
+        .tag("county", county)
+        .tag("entity_type", entity_type)
+        .tag("incident_id", incident_id)
+        .tag("state", state)
+        .field("entity_id", entity_id)
+        .field("village", village)
+        .field("households_affected", households)
+        .field("priority_households", priority)
+        .field("parent_id", parent)
+        .field("started_at", int(started.timestamp()))
+        .field("ended_at", int(ended.timestamp()) if state == "resolved" and ended else 0)
+        .field("duration_s", int(((ended or NOW) - started).total_seconds()))
+        .field("details", "{}")
+        .time(t)
+        for state, t in states
+    ]
+
+
+def _healthy_incidents() -> list[Point]:
+    """Everything has ended, or is of a kind that does not page per entity."""
+    day = NOW - timedelta(days=1)
+    return [
+        *_incident(
+            "h-1",
+            "feeder_outage",
+            "critical",
+            ("feeder", "F2"),
+            started=day,
+            ended=day + timedelta(hours=2),
+            households=80,
+            priority=2,
+            county=HEALTHY,
+            village="西村",
+        ),
+        *_incident(
+            "h-2",
+            "gas_supply_shortfall",
+            "critical",
+            ("gas_station", "S2"),
+            started=day,
+            ended=day + timedelta(hours=5),
+            households=40,
+            county=HEALTHY,
+        ),
+        *_incident(
+            "h-3",
+            "household_outage",
+            "warning",
+            ("household", "H3"),
+            started=day,
+            ended=day + timedelta(minutes=30),
+            priority=1,
+            county=HEALTHY,
+        ),
+        *_incident(  # open, but comm loss is not paged per entity
+            "h-4",
+            "comm_loss",
+            "info",
+            ("feeder", "F2"),
+            started=NOW - timedelta(hours=1),
+            county=HEALTHY,
+        ),
+    ]
+
+
+# Started 3 days ago: far older than the county rules' 10-minute range, still open.
+LONG_AGO = NOW - timedelta(days=3, minutes=7)
+
+
+def _faulty_incidents() -> list[Point]:
+    recent = NOW - timedelta(minutes=25)
+    return [
+        *_healthy_incidents(),
+        *_incident(
+            "f-1",
+            "feeder_outage",
+            "critical",
+            ("feeder", "F1"),
+            started=LONG_AGO,
+            households=150,
+            priority=3,
+        ),
+        # its households: children of the feeder outage, never paged on their own
+        *_incident(
+            "f-1-h1",
+            "household_outage",
+            "critical",
+            ("household", "H1"),
+            started=LONG_AGO,
+            priority=1,
+            parent="f-1",
+        ),
+        *_incident(  # a priority household out on its own: paged
+            "f-2",
+            "household_outage",
+            "critical",
+            ("household", "H7"),
+            started=recent,
+            priority=1,
+        ),
+        *_incident(  # an ordinary household out on its own: not paged per entity
+            "f-3",
+            "household_outage",
+            "warning",
+            ("household", "H8"),
+            started=recent,
+        ),
+        *_incident(
+            "f-4",
+            "gas_supply_shortfall",
+            "critical",
+            ("gas_station", "S1"),
+            started=recent,
+            households=85,
+            priority=2,
+        ),
+        *_incident(  # opened and resolved at the same second: the resolved point decides
+            "f-5",
+            "feeder_overload",
+            "warning",
+            ("feeder", "F1"),
+            started=recent,
+            ended=recent,
+            households=60,
+        ),
+    ]
+
+
+@pytest.fixture
+def incident_bucket(stack: Any, request: Any) -> Iterator[tuple[Any, str, Any]]:
+    """A fresh bucket; yields (client, bucket, write function)."""
+    client = InfluxDBClient(url=stack.influx_url, token=stack.influx_token, org=stack.influx_org)
+    buckets = client.buckets_api()
+    name = f"hw-it-entity-{request.node.name[-12:]}-{int(datetime.now(UTC).timestamp())}"
+    name = re.sub(r"[^a-z0-9-]", "-", name.lower())
+    bucket = buckets.create_bucket(bucket_name=name, org=stack.influx_org)
+    write_api = client.write_api(write_options=SYNCHRONOUS)
+
+    def write(points: list[Point]) -> None:
+        write_api.write(bucket=name, record=points, write_precision=WritePrecision.S)
+
+    try:
+        yield client, name, write
+    finally:
+        buckets.delete_bucket(bucket)
+        client.close()
+
+
+def _firing(client: Any, bucket: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """rule uid → entity_id → labels and the HH/PH values of its one series."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for spec in ENTITY_RULES:
+        results = _rule_results(client, bucket, spec)
+        rows = results["A"]
+        assert all(r["_value"] == 1.0 for r in rows)
+        per_entity: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            labels = dict(_labels(r))
+            assert set(labels) == set(alerting.ENTITY_LABELS), labels
+            assert r["entity_id"] not in per_entity, "one series per open incident"
+            per_entity[r["entity_id"]] = labels
+        for ref, key in (("HQ", "HH"), ("PQ", "PH")):
+            extra = {_labels(r): r["_value"] for r in results[ref]}
+            assert set(extra) == {_labels(r) for r in rows}, ref  # same label sets as A
+            for r in rows:
+                per_entity[r["entity_id"]][key] = extra[_labels(r)]
+        out[spec.uid] = per_entity
+    return out
+
+
+def test_entity_rules_fire_for_the_injected_entities_only(
+    incident_bucket: tuple[Any, str, Any],
+) -> None:
+    client, bucket, write = incident_bucket
+    write(_faulty_incidents())
+    firing = _firing(client, bucket)
+    assert {uid: set(e) for uid, e in firing.items()} == {
+        "hw-entity-feeder": {"F1"},
+        "hw-entity-gas-station": {"S1"},
+        "hw-entity-priority-household": {"H7"},
+    }
+    f1 = firing["hw-entity-feeder"]["F1"]
+    assert (f1["county"], f1["village"], f1["kind"], f1["severity"]) == (
+        FAULT,
+        "东楼村",
+        "feeder_outage",
+        "critical",
+    )
+    assert f1["incident_id"] == "f-1" and f1["entity_type"] == "feeder"
+    # started_at in Beijing time (UTC+8), minutes
+    assert f1["started_at_beijing"] == (LONG_AGO + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    assert (f1["HH"], f1["PH"]) == (150.0, 3.0)
+    s1 = firing["hw-entity-gas-station"]["S1"]
+    assert (s1["kind"], s1["HH"], s1["PH"]) == ("gas_supply_shortfall", 85.0, 2.0)
+    assert firing["hw-entity-priority-household"]["H7"]["PH"] == 1.0
+
+
+def test_a_live_incident_keeps_firing_until_it_resolves(
+    incident_bucket: tuple[Any, str, Any],
+) -> None:
+    client, bucket, write = incident_bucket
+    write(_faulty_incidents())
+    # an update (more households) overwrites the open point: same series, new value
+    (update,) = _incident(
+        "f-1",
+        "feeder_outage",
+        "critical",
+        ("feeder", "F1"),
+        started=LONG_AGO,
+        households=210,
+        priority=4,
+    )
+    write([update])
+    before = _firing(client, bucket)["hw-entity-feeder"]["F1"]
+    assert (before["HH"], before["PH"]) == (210.0, 4.0)
+    # the worker writes the resolved point when the feeder comes back
+    write(
+        _incident(
+            "f-1",
+            "feeder_outage",
+            "critical",
+            ("feeder", "F1"),
+            started=LONG_AGO,
+            ended=NOW - timedelta(minutes=1),
+            households=210,
+            priority=4,
+        )[1:]
+    )
+    after = _firing(client, bucket)
+    assert "F1" not in after["hw-entity-feeder"]
+    assert set(after["hw-entity-gas-station"]) == {"S1"}  # the others stay
+
+
+def test_entity_rules_stay_quiet_when_healthy(incident_bucket: tuple[Any, str, Any]) -> None:
+    client, bucket, write = incident_bucket
+    write(_healthy_incidents())
+    # no series at all: NoData, which these rules map to OK
+    assert _firing(client, bucket) == {spec.uid: {} for spec in ENTITY_RULES}
+    assert all(spec.no_data == "OK" for spec in ENTITY_RULES)

@@ -141,3 +141,98 @@ def test_every_kind_has_a_term_and_a_runbook_line() -> None:
         assert ann["runbook"] == alerting.RUNBOOKS[kind].zh
         assert ann["runbook_en"] == alerting.RUNBOOKS[kind].en
         assert f"第一步：{alerting.RUNBOOKS[kind].zh}" in out["message"]
+
+
+def _entity_labels(**kw: str) -> dict[str, str]:
+    labels = {
+        "county": "代县",
+        "village": "东楼村",
+        "kind": "feeder_outage",
+        "severity": "critical",
+        "entity_type": "feeder",
+        "entity_id": "DX-F017",
+        "incident_id": "inc-42",
+        "started_at_beijing": "2021-12-08 07:40",
+    }
+    return {**labels, **kw}
+
+
+def test_a_feeder_outage_page_names_the_feeder_village_start_and_households() -> None:
+    out = render([_alert("hw-entity-feeder", _entity_labels(), {"B": 1, "HH": 150, "PH": 3})])
+    msg = out["message"]
+    assert out["title"] == "【严重】代县 东楼村 台区停电：台区 DX-F017，影响 150 户，重点群体 3 户"
+    assert msg.startswith(out["title"] + "\n")
+    assert (
+        "台区 DX-F017（代县 东楼村）台区停电，事件开始（北京时间）2021-12-08 07:40，"
+        "影响 150 户，其中重点群体（幼儿园/中小学校/养老机构/困难户）3 户。"
+    ) in msg
+    assert "第一步：立即电话供电公司调度" in msg
+    link = (
+        "看板：https://grafana.xinzhou.example/d/heatwatch-power?orgId=1&viewPanel="
+        f"{alerting.panel_id('power', '负荷与额定容量')}"
+        "&var-county=%E4%BB%A3%E5%8E%BF&var-village=%E4%B8%9C%E6%A5%BC%E6%9D%91"
+        "&var-feeder_id=DX-F017"
+    )
+    assert link in msg
+    chinese, english = msg.split("English:\n")
+    assert "feeder_outage" not in chinese and "{{" not in msg
+    assert english.startswith(
+        "[critical] 代县 东楼村 feeder outage: feeder DX-F017, 150 households affected, "
+        "3 in priority groups."
+    )
+    assert "since 2021-12-08 07:40 Beijing time" in english
+    assert out["annotations"][0]["entity_id"] == "DX-F017"
+    assert out["annotations"][0]["households_affected"] == "150"
+
+
+def test_an_overload_page_uses_its_own_term_and_runbook() -> None:
+    labels = _entity_labels(kind="feeder_overload", severity="warning", entity_id="DX-F003")
+    out = render([_alert("hw-entity-feeder", labels, {"B": 1, "HH": 60, "PH": 0})])
+    assert out["title"].startswith("【警告】代县 东楼村 台区过载：台区 DX-F003")
+    assert f"第一步：{alerting.RUNBOOKS['feeder_overload'].zh}" in out["message"]
+
+
+def test_a_gas_station_page_selects_the_station_and_a_household_page_the_village() -> None:
+    gas = _entity_labels(
+        county="五台县",
+        village="",
+        kind="gas_supply_shortfall",
+        entity_type="gas_station",
+        entity_id="WT-S2",
+    )
+    home = _entity_labels(kind="household_outage", entity_type="household", entity_id="H0815")
+    out = render(
+        [
+            _alert("hw-entity-gas-station", gas, {"B": 1, "HH": 85, "PH": 2}),
+            _alert("hw-entity-priority-household", home, {"B": 1, "HH": 1, "PH": 1}),
+        ]
+    )
+    msg = out["message"]
+    # no village known: no empty village in the text or the link
+    assert "【严重】五台县 燃气供应不足：燃气调压站 WT-S2，影响 85 户，重点群体 2 户\n" in msg
+    assert "燃气调压站 WT-S2（五台县）燃气供应不足" in msg
+    assert "&var-station_id=WT-S2" in msg and "var-village=&" not in msg
+    assert "/d/heatwatch-gas?orgId=1&viewPanel=" in msg
+    assert "【严重】代县 东楼村 用户停电：用户 H0815，影响 1 户，重点群体 1 户" in msg
+    assert (
+        "/d/heatwatch-dispatch?orgId=1&viewPanel="
+        f"{alerting.panel_id('dispatch', '最新事件')}&var-county=%E4%BB%A3%E5%8E%BF"
+        "&var-village=%E4%B8%9C%E6%A5%BC%E6%9D%91&var-kind=household_outage"
+    ) in msg
+    assert out["title"].endswith(" 等 2 条")
+
+
+def test_an_entity_page_resolves_by_name() -> None:
+    out = render(
+        [
+            _alert(
+                "hw-entity-feeder",
+                _entity_labels(),
+                {"B": 1, "HH": 150, "PH": 3},
+                status="resolved",
+                ends_at="2021-12-08T03:10:00Z",
+            )
+        ]
+    )
+    assert out["title"].startswith("【已恢复】【严重】代县 东楼村 台区停电：台区 DX-F017")
+    assert "（恢复于 2021-12-08 11:10）" in out["message"]

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from typer.testing import CliRunner
 
+from dashboards import alerting
 from heatwatch.cli.grafana import app
 
 
@@ -187,7 +188,7 @@ def test_apply_creates_then_is_idempotent(grafana: tuple[str, StubGrafana]) -> N
     url, stub = grafana
     out = _apply(url)
     assert "联系点缺少环境变量" in out  # only DingTalk given; others listed
-    assert len(stub.dashboards) == 4 and len(stub.rule_groups) == 4
+    assert len(stub.dashboards) == 4 and len(stub.rule_groups) == len(alerting.GROUP_INTERVALS)
     assert stub.datasources["heatwatch-influxdb"]["jsonData"]["version"] == "Flux"
     ding = stub.contact_points["hw-dispatch-dingtalk"]
     assert ding["settings"]["url"].startswith("https://oapi.dingtalk.com/")

@@ -160,7 +160,25 @@ def test_incident_rules_never_resolve_on_silence() -> None:
     assert by_uid["hw-worker-heartbeat"].exec_err == "Alerting"
     for spec in by_uid.values():  # low-cardinality measurements only
         for q in spec.queries.values():
-            assert "household_day" not in q and '"incident"' not in q
+            assert "household_day" not in q
+            if spec.labels.get("scope") != "entity":
+                assert '"incident"' not in q
+
+
+def test_entity_rules_read_only_open_top_level_incidents_of_paging_kinds() -> None:
+    """Per-entity rules: one series per open top-level incident; households only when in a
+    priority group; quiet (OK) when nothing is open; range long enough for a live incident."""
+    entity = [s for s in alerting.rule_specs() if s.labels.get("scope") == "entity"]
+    kinds: set[str] = set()
+    for spec in entity:
+        assert spec.no_data == "OK" and spec.range_s >= 7 * 86400
+        for q in spec.queries.values():
+            assert 'r.state == "open" and r.parent_id == ""' in q
+            found = set(re.findall(r'r\.kind == "(\w+)"', q))
+            kinds |= found
+            if "household_outage" in found:
+                assert "r.priority_households > 0" in q
+    assert kinds == {"feeder_outage", "feeder_overload", "gas_supply_shortfall", "household_outage"}
 
 
 def test_contact_points_policies_mute_timings_templates() -> None:
