@@ -652,7 +652,7 @@ def incident_bucket(stack: Any, request: Any) -> Iterator[tuple[Any, str, Any]]:
     bucket = buckets.create_bucket(bucket_name=name, org=stack.influx_org)
     write_api = client.write_api(write_options=SYNCHRONOUS)
 
-    def write(points: list[Point]) -> None:
+    def write(points: list[Point] | list[bytes]) -> None:
         write_api.write(bucket=name, record=points, write_precision=WritePrecision.S)
 
     try:
@@ -753,3 +753,87 @@ def test_entity_rules_stay_quiet_when_healthy(incident_bucket: tuple[Any, str, A
     # no series at all: NoData, which these rules map to OK
     assert _firing(client, bucket) == {spec.uid: {} for spec in ENTITY_RULES}
     assert all(spec.no_data == "OK" for spec in ENTITY_RULES)
+
+
+def _open_at(client: Any, bucket: str, spec: Any, at: datetime) -> set[str]:
+    """incident_ids the rule's query A returns when Grafana evaluates it at ``at``."""
+    at = at.astimezone(UTC)
+    q = spec.queries["A"].replace('from(bucket: "heatwatch")', f'from(bucket: "{bucket}")')
+    q = render_flux(q, {}, start=_iso(at - timedelta(seconds=spec.range_s)), stop=_iso(at))
+    return {r["incident_id"] for r in _run(client, q)}
+
+
+def test_entity_rules_follow_a_replayed_run(
+    incident_bucket: tuple[Any, str, Any], tmp_path: Any
+) -> None:
+    """The worker's own incident points (streams.sinks.points.incident_line) from a simulated
+    run: at any moment each rule fires for exactly the top-level incidents of its kinds open
+    then (households only in priority groups), and for none once they ended."""
+    import subprocess
+    import sys
+
+    from heatwatch.contract.incidents import Incident
+    from streams.core.incidents import Change
+    from streams.sinks.points import incident_line
+
+    client, bucket, write = incident_bucket
+    out = tmp_path / "demo"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "heatwatch.cli.main",
+            "demo",
+            "--households",
+            "600",
+            "--days",
+            "3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    incidents = [
+        Incident.model_validate_json(raw)
+        for raw in (out / "run" / "incidents.jsonl").read_text("utf-8").splitlines()
+    ]
+    lines: list[bytes] = []
+    for inc in incidents:  # the open point, then (if it ended) the resolved point
+        lines.append(incident_line(Change.OPENED, inc.model_copy(update={"ended_at": None})))
+        if inc.ended_at is not None:
+            lines.append(incident_line(Change.RESOLVED, inc))
+    write(lines)
+    rules = {spec.uid: spec for spec in ENTITY_RULES}
+    kinds = {
+        "hw-entity-feeder": {"feeder_outage", "feeder_overload"},
+        "hw-entity-gas-station": {"gas_supply_shortfall"},
+        "hw-entity-priority-household": {"household_outage"},
+    }
+    paging = [
+        i
+        for i in incidents
+        if i.parent_id is None and any(i.kind.value in k for k in kinds.values())
+    ]
+    assert len(paging) >= 3, "the demo run should have feeder and gas incidents"
+    # moments inside each incident, just after its end, and just after the run
+    moments = {i.started_at + timedelta(minutes=7) for i in paging}
+    moments |= {i.ended_at + timedelta(minutes=7) for i in paging if i.ended_at}
+    fired: set[str] = set()
+    for at in sorted(moments):
+        for uid, spec in rules.items():
+            expected = {
+                i.incident_id
+                for i in incidents
+                if i.parent_id is None
+                and i.kind.value in kinds[uid]
+                and i.started_at < at
+                and (i.ended_at is None or i.ended_at > at)
+                and (uid != "hw-entity-priority-household" or i.priority_households > 0)
+            }
+            assert _open_at(client, bucket, spec, at) == expected, (uid, at)
+            fired |= {uid} if expected else set()
+    assert {"hw-entity-feeder", "hw-entity-gas-station"} <= fired

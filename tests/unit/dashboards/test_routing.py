@@ -72,6 +72,35 @@ def test_heat_and_pipeline_alerts_have_their_own_teams() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "severity", "team"),
+    [
+        ("feeder_outage", "critical", "供电公司值班 企业微信"),
+        ("feeder_overload", "warning", "供电公司值班 企业微信"),
+        ("household_outage", "critical", "供电公司值班 企业微信"),
+        ("gas_supply_shortfall", "critical", "燃气公司值班 企业微信"),
+    ],
+)
+def test_entity_pages_reach_their_team_and_the_county_digest(
+    kind: str, severity: str, team: str
+) -> None:
+    """A per-entity alert carries the series' labels plus the rule's (scope=entity)."""
+    labels = {
+        "county": "代县",
+        "village": "东楼村",
+        "kind": kind,
+        "severity": severity,
+        "entity_id": "X1",
+        "domain": "incidents",
+        "scope": "entity",
+    }
+    got = _receivers_for(POLICY, labels)
+    expected = {alerting.RECEIVER_DISPATCH, team, "代县 县清洁办 企业微信"}
+    if severity == "critical":
+        expected.add(alerting.RECEIVER_DINGTALK)
+    assert got == expected
+
+
 def test_nothing_is_muted_by_default() -> None:
     doc = yaml.safe_load((ALERTING_DIR / "mute-timings.yaml").read_text("utf-8"))
     assert doc["muteTimes"] == []
