@@ -671,6 +671,10 @@ def _firing(client: Any, bucket: str) -> dict[str, dict[str, dict[str, Any]]]:
         assert all(r["_value"] == 1.0 for r in rows)
         per_entity: dict[str, dict[str, Any]] = {}
         for r in rows:
+            # Only string columns and _value, no time column: Grafana's Flux frame builder
+            # makes this a table frame, which alerting reads as a number table (each row one
+            # series, its string columns the labels), like the county rules' per-county sums.
+            assert set(r) - {"result", "table"} == {*alerting.ENTITY_LABELS, "_value"}, r
             labels = dict(_labels(r))
             assert set(labels) == set(alerting.ENTITY_LABELS), labels
             assert r["entity_id"] not in per_entity, "one series per open incident"
