@@ -365,12 +365,11 @@ def _gas_shortfall_rule() -> RuleSpec:
 # ``incident`` measurement (low cardinality: only incidents open now; household outages only
 # for priority-group households). The worker writes an open incident's point once, at
 # ``started_at`` (overwritten on update), and a separate ``state=resolved`` point at
-# ``ended_at``; it does not re-emit. So the query looks back ENTITY_RANGE_S (long enough for
-# any open incident of these kinds) and takes the decisive point per incident_id: the resolved
+# ``ended_at``; it does not re-emit. So the query looks back EntityRule.range_s (long enough
+# for any open incident of these kinds) and takes the decisive point per incident_id: the resolved
 # one when present. An open incident's series is therefore present on every evaluation for as
 # long as it is open (within the range) and disappears when it resolves.
 
-ENTITY_RANGE_S = 30 * 86400
 # The incident's own fields the alerts print; all present on open and resolved points.
 _ENTITY_FIELDS = (
     "entity_id",
@@ -399,21 +398,37 @@ def _or(column: str, values: tuple[str, ...]) -> str:
 
 def open_incidents_query(kinds: tuple[str, ...], value: str, priority_only: bool = False) -> str:
     """One series per open top-level incident of ``kinds``; ``_value`` is ``value`` (a Flux
-    expression over the pivoted row, e.g. ``1.0`` or ``float(v: r.households_affected)``)."""
+    expression over the pivoted row, e.g. ``1.0`` or ``float(v: r.households_affected)``).
+
+    Two passes, because every incident is its own series (incident_id, state) and pivoting all
+    of them is what costs: first one field per point (``priority_households``, on open and
+    resolved points alike; > 0 for households) decides which incidents are open — the
+    resolved point, written at ended_at, wins when there is one — then only those incidents'
+    open points are pivoted into labels."""
     labels = ", ".join(f"{c}: r.{c}" for c in ENTITY_LABELS if c != "started_at_beijing")
+    kind_filter = f"  |> filter(fn: (r) => {_or('kind', kinds)})"
     return flux(
         'import "strings"',
         "",
+        "open_ids = "
+        + source("incident", ["priority_households"], bucket=DEFAULT_BUCKET).replace("\n", "\n  "),
+        "    " + kind_filter.strip(),
+        "    |> filter(fn: (r) => r._value > 0)" if priority_only else "",
+        '    |> group(columns: ["incident_id"])',
+        '    |> map(fn: (r) => ({r with closed: if r.state == "resolved" then 1 else 0}))',
+        '    |> sort(columns: ["closed", "_time"])',
+        "    |> tail(n: 1)",
+        '    |> filter(fn: (r) => r.state == "open")',
+        "    |> group()",
+        '    |> findColumn(fn: (key) => true, column: "incident_id")',
+        "",
         source("incident", list(_ENTITY_FIELDS), bucket=DEFAULT_BUCKET),
-        f"  |> filter(fn: (r) => {_or('kind', kinds)})",
+        kind_filter,
+        # state first, in its own filter: a tag predicate InfluxDB's storage applies
+        '  |> filter(fn: (r) => r.state == "open")',
+        "  |> filter(fn: (r) => contains(value: r.incident_id, set: open_ids))",
         '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
-        '  |> group(columns: ["incident_id"])',
-        # the resolved point (written at ended_at) decides when there is one
-        '  |> map(fn: (r) => ({r with closed: if r.state == "resolved" then 1 else 0}))',
-        '  |> sort(columns: ["closed", "_time"])',
-        "  |> tail(n: 1)",
-        '  |> filter(fn: (r) => r.state == "open" and r.parent_id == "")',
-        "  |> filter(fn: (r) => r.priority_households > 0)" if priority_only else "",
+        '  |> filter(fn: (r) => r.parent_id == "")',
         f"  |> map(fn: (r) => ({{{labels},",
         "      started_at_beijing: strings.replace(v: strings.substring(v: string(v: time(v:",
         '          (int(v: r.started_at) + 28800) * 1000000000)), start: 0, end: 16), t: "T",',
@@ -434,6 +449,8 @@ class EntityRule:
     entity_var: str  # the dashboard variable selecting the entity ("" = none)
     for_: str
     priority_only: bool = False
+    # How far back an open incident is still found (its open point sits at started_at).
+    range_s: int = 30 * 86400
 
 
 ENTITY_RULES = (
@@ -467,6 +484,10 @@ ENTITY_RULES = (
         "",
         "1m",
         priority_only=True,
+        # Every household outage is its own series: 30 days of them cost ~11 s a query at
+        # 500 outages a day (bench/bench_entity_alerts.py); a priority household out longer
+        # than 7 days is still counted by hw-priority-households.
+        range_s=7 * 86400,
     ),
 )
 
@@ -539,7 +560,7 @@ def _entity_rule(rule: EntityRule) -> RuleSpec:
         no_data="OK",
         exec_err="KeepLast",
         labels={"domain": "incidents", "scope": "entity"},
-        range_s=ENTITY_RANGE_S,
+        range_s=rule.range_s,
         extra_annotations={
             **_HOUSEHOLD_ANNOTATIONS,
             "entity_id": "{{ $labels.entity_id }}",
