@@ -132,6 +132,11 @@ class Assignments:
                     log.critical("%s", exc)
                     raise
                 log.info("restore: %s; checkpoint topic read in %.2f s", line, took)
+                if p not in self.pipeline.partitions:
+                    # Opened now, not at its first record: a partition handed over at its log
+                    # end gets no record, and its engine's tail must still be released when
+                    # it is caught up and quiet.
+                    self.pipeline.open_partition(p)
                 gate = self.ready.get(p)
                 if gate is not None:
                     gate.set()

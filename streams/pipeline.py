@@ -234,7 +234,8 @@ class Pipeline:
             f"({len(checkpoint.engine_blob)} bytes, format {FORMAT}; committed {committed})"
         )
 
-    def _open(self, partition: int) -> PartitionState:
+    def open_partition(self, partition: int) -> PartitionState:
+        """The partition's engine, restored from its newest checkpoint (or empty)."""
         if self._registry_split is None:
             raise RuntimeError("set_partition_count() first")
         households = self._registry_split[partition]
@@ -284,7 +285,7 @@ class Pipeline:
         event: Any,
         headers: Any = None,
     ) -> None:
-        st = self.partitions.get(partition) or self._open(partition)
+        st = self.partitions.get(partition) or self.open_partition(partition)
         st.pending.append(event)
         st.pending_upto = max(st.pending_upto, offset)
         st.last_event_wall = self.clock()
