@@ -638,8 +638,52 @@ def rule_specs() -> list[RuleSpec]:
             exec_err="Error",
             labels={"domain": "pipeline", "severity": "warning"},
         ),
+        _partition_stuck_rule(),
         *(_entity_rule(r) for r in ENTITY_RULES),
     ]
+
+
+# A partition is stuck when its committed offset has not moved over the window while records
+# wait behind it (committed_lag > 0): the worker runs but its commits stopped (issue 15).
+def _partition_stuck_rule() -> RuleSpec:
+    committed = source("worker", ["committed"], bucket=DEFAULT_BUCKET)
+    committed_lag = source("worker", ["committed_lag"], bucket=DEFAULT_BUCKET)
+    return RuleSpec(
+        uid="hw-partition-stuck",
+        group="pipeline",
+        title="分区提交停滞 Partition commits stuck",
+        wording=_pipeline_wording(
+            "处理程序 {{ $labels.worker }} 分区 {{ $labels.partition }} 提交位点 15 分钟未动，"
+            "其后积压 {{ $values.B.Value }} 条",
+            "worker {{ $labels.worker }} partition {{ $labels.partition }}: committed offset "
+            "unchanged for 15 min with {{ $values.B.Value }} records behind it",
+            "查看该处理程序日志中的 commit/restore 行；确认 InfluxDB 可写后重启该处理程序",
+            "Check the worker's log for commit and restore lines; make sure InfluxDB accepts "
+            "writes, then restart that worker",
+        ),
+        queries={
+            "A": flux(
+                "moved = " + committed,
+                '  |> group(columns: ["worker", "partition"])',
+                "  |> spread()",
+                "behind = " + committed_lag,
+                '  |> group(columns: ["worker", "partition"])',
+                "  |> last()",
+                'join(tables: {m: moved, b: behind}, on: ["worker", "partition"])',
+                "  |> map(fn: (r) => ({worker: r.worker, partition: r.partition,"
+                " _value: if r._value_m == 0 and r._value_b > 0 then float(v: r._value_b)"
+                " else 0.0}))",
+            ),
+        },
+        op="gt",
+        threshold=0,
+        for_="5m",
+        keep_firing_for="5m",
+        no_data="OK",
+        exec_err="Error",
+        labels={"domain": "pipeline", "severity": "warning"},
+        range_s=900,
+    )
 
 
 GROUP_INTERVALS = {

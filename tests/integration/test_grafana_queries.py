@@ -248,6 +248,9 @@ def scenario_points() -> list[Point]:
                 .field("readings", 1000)
                 .field("dead_letters", 0)
                 .field("last_write", int(t.timestamp()))
+                # w1 commits as it goes; w2's commits stopped with records behind them
+                .field("committed", 5000 - m if worker == "w1" else 1200)
+                .field("committed_lag", 0 if worker == "w1" else lag)
                 .time(t)
             )
     return pts
@@ -443,6 +446,7 @@ EXPECTED_FIRING: dict[str, set[tuple[tuple[str, str], ...]]] = {
     "hw-gas-shortfall": {(("county", FAULT),)},
     "hw-worker-heartbeat": {(("worker", "w2"),)},
     "hw-worker-lag": {(("worker", "w2"),)},
+    "hw-partition-stuck": {(("partition", "0"), ("worker", "w2"))},
 }
 
 
