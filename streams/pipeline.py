@@ -194,6 +194,8 @@ class Pipeline:
         self.committed: dict[int, int] = {}  # offsets this worker committed (next to read)
         self._stalled_since: float | None = None  # all fetch answers stopped then
         self._answered_once = False
+        # fetch-answer history of partitions revoked meanwhile: (last answer, hold)
+        self._answers_before: dict[int, tuple[float | None, float]] = {}
 
     # --- partitions ------------------------------------------------------------------------
     def set_partition_count(self, n: int) -> None:
@@ -251,6 +253,7 @@ class Pipeline:
             offset, slot = -1, None
         output.watermark = lambda: engine.released_until
         state = PartitionState(partition, engine, output, offset, offset, slot)
+        state.last_answer, state.hold_s = self._answers_before.pop(partition, (None, 0.0))
         state.next_snapshot = self._next_snapshot_after(engine.released_until)
         self.partitions[partition] = state
         self._refreeze()
@@ -269,6 +272,10 @@ class Pipeline:
         gone = False
         for p in partitions:
             self.committed.pop(p, None)
+            st = self.partitions.get(p)
+            if st is not None:
+                # a rebalance in a broker outage must not forget the outage (see quiet())
+                self._answers_before[p] = (st.last_answer, st.hold_s)
             if self.partitions.pop(p, None) is not None:
                 log.debug("partition %d revoked", p)
                 gone = True
