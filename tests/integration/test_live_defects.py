@@ -56,7 +56,7 @@ def test_live_defects_on_the_real_stack_match_the_embedded_runner(
 ) -> None:
     env = _env(stack, live, tmp_path, unique_topic_factory, unique_bucket_factory)
     registry, _ = load_registry_csv(live / "registry.csv")
-    producer = make_producer(env.bootstrap)
+    producer = make_producer(env.bootstrap, **env.kafka_options)
     try:
         produce(producer, env.topic, jsonl_lines(live / "readings.jsonl"), router=Router(registry))
     finally:
