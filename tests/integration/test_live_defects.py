@@ -3,8 +3,6 @@ re-sends, conflicts and absurd values give the embedded runner's incidents and r
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,7 +12,6 @@ import orjson
 import pytest
 
 from heatwatch.formats.registry_csv import load_registry_csv
-from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
 from tests.integration.pipeline_support import (
@@ -23,21 +20,8 @@ from tests.integration.pipeline_support import (
     stop,
     wait_for_lag_zero,
 )
-from tests.integration.test_pipeline import _APP_IDS, _delete_app_topics, _env  # noqa: F401
+from tests.integration.test_pipeline import _APP_IDS, _delete_app_topics, _env, _produce  # noqa: F401
 from tests.unit.streams.pipeline.test_live_corpus import _kind, _live_corpus
-
-
-def _start_worker(env: Any, log_dir: Path) -> subprocess.Popen[bytes]:
-    """``heatwatch worker`` through the CLI entry point (``python -m heatwatch.cli.worker
-    worker``, which ``PipelineEnv.start_worker`` runs, is refused by the current CLI)."""
-    log = (log_dir / "w1.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "heatwatch.cli.main", "worker"],
-        env=env.environ("w1"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=str(Path(__file__).resolve().parents[2]),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +40,8 @@ def test_live_defects_on_the_real_stack_match_the_embedded_runner(
 ) -> None:
     env = _env(stack, live, tmp_path, unique_topic_factory, unique_bucket_factory)
     registry, _ = load_registry_csv(live / "registry.csv")
-    producer = make_producer(env.bootstrap, **env.kafka_options)
-    try:
-        produce(producer, env.topic, jsonl_lines(live / "readings.jsonl"), router=Router(registry))
-    finally:
-        producer.close()
-    worker = _start_worker(env, tmp_path)
+    _produce(env, live)
+    worker = env.start_worker("w1", tmp_path)
     try:
         wait_for_lag_zero(env, 180, [worker])
         time.sleep(2)

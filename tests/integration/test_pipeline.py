@@ -61,9 +61,14 @@ def _delete_app_topics(stack: Any) -> Any:
 
 
 def _env(
-    stack: Any, sim: Path, tmp_path: Path, topics: Callable[..., str], buckets: Callable[[], str]
+    stack: Any,
+    sim: Path,
+    tmp_path: Path,
+    topics: Callable[..., str],
+    buckets: Callable[[], str],
+    partitions: int = PARTITIONS,
 ) -> PipelineEnv:
-    topic = topics(PARTITIONS)
+    topic = topics(partitions)
     _APP_IDS.append(f"{topic}-app")
     return PipelineEnv(
         bootstrap=stack.kafka_bootstrap,
@@ -74,7 +79,7 @@ def _env(
         topic=topic,
         dead_topic=topics(1),
         incident_topic=topics(2),
-        partitions=PARTITIONS,
+        partitions=partitions,
         app_id=f"{topic}-app",
         registry=sim / "registry.csv",
         data_dir=tmp_path / "data",

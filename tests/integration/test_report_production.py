@@ -8,8 +8,6 @@ figure for figure.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,18 +24,15 @@ from heatwatch.report.monthly import run_monthly
 from heatwatch.report.season import run_season
 from heatwatch.report.season_sections import IssueInfo
 from heatwatch.report.stability import StabilityPolicy
-from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
 from streams.settings import InfluxSettings
 from streams.sinks.influx_read import InfluxReader
 from tests.integration.conftest import _read_env_file, _stack_dir
-from tests.integration.pipeline_support import (
-    REPO_ROOT,
-    PipelineEnv,
-    stop,
-    wait_for_lag_zero,
-)
+from tests.integration.pipeline_support import PipelineEnv, stop, wait_for_lag_zero
+
+# the pipeline tests' environment, producer and cleanup of Faust's own topics
+from tests.integration.test_pipeline import _APP_IDS, _delete_app_topics, _env, _produce  # noqa: F401
 
 PARTITIONS = 3
 NOW = datetime(2022, 3, 20, 2, 0, tzinfo=UTC)
@@ -49,47 +44,6 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sim")
     simulate(SimulationConfig(households=300, days=2, batches=True, faults=True), out)
     return out
-
-
-def _env(stack: Any, sim: Path, tmp_path: Path, topics: Any, buckets: Any) -> PipelineEnv:
-    topic = topics(PARTITIONS)
-    return PipelineEnv(
-        bootstrap=stack.kafka_bootstrap,
-        influx_url=stack.influx_url,
-        influx_token=stack.influx_token,
-        influx_org=stack.influx_org,
-        bucket=buckets(),
-        topic=topic,
-        dead_topic=topics(1),
-        incident_topic=topics(2),
-        partitions=PARTITIONS,
-        app_id=f"{topic}-app",
-        registry=sim / "registry.csv",
-        data_dir=tmp_path / "data",
-        kafka_options=stack.kafka_options(),  # TLS/SASL on a secured stack
-    )
-
-
-def _produce(env: PipelineEnv, sim: Path) -> None:
-    registry, _ = load_registry_csv(sim / "registry.csv")
-    producer = make_producer(env.bootstrap, **env.kafka_options)
-    try:
-        produce(producer, env.topic, jsonl_lines(sim / "readings.jsonl"), router=Router(registry))
-    finally:
-        producer.close()
-
-
-def _start_worker(env: PipelineEnv, name: str, log_dir: Path) -> subprocess.Popen[bytes]:
-    # pipeline_support.start_worker runs `-m heatwatch.cli.worker worker`, which the CLI
-    # restructure broke (that module is now a one-command app); go through the main CLI.
-    log = (log_dir / f"{name}.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "heatwatch.cli.main", "worker"],
-        env=env.environ(name),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=str(REPO_ROOT),
-    )
 
 
 def _report_token(env: PipelineEnv) -> str:
@@ -143,9 +97,9 @@ def test_reports_from_influx_equal_reports_from_the_replay(
     summary = replay(registry, sim / "readings.jsonl", tmp_path / "replay")
     expected_rows = int(summary.data["rollup_rows"])
     assert expected_rows > 0
-    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
+    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory, PARTITIONS)
     _produce(env, sim)
-    worker = _start_worker(env, "w1", tmp_path)
+    worker = env.start_worker("w1", tmp_path)
     try:
         wait_for_lag_zero(env, 180, [worker])
         assert _wait_for_rollups(env, expected_rows, 60) == expected_rows
