@@ -864,7 +864,13 @@ GRID_KINDS = (
     "meter_clock_fault",
 )
 GAS_KINDS = ("gas_low_pressure", "gas_supply_shortfall", "gas_quota_risk")
-assert set(GRID_KINDS) | set(GAS_KINDS) == set(INCIDENT_KINDS)
+HEAT_KINDS = (
+    "heat_supply_interruption",
+    "heat_supply_low",
+    "indoor_temp_low",
+    "emission_exceedance",
+)
+assert set(GRID_KINDS) | set(GAS_KINDS) | set(HEAT_KINDS) == set(INCIDENT_KINDS)
 
 
 def responder_receiver(team: str) -> str:

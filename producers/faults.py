@@ -10,7 +10,10 @@ covers ``[start + k*dt, start + (k+1)*dt)`` and its readings carry ``ts = start 
 * pressure faults / feeder overload: ``start`` = ts of the first abnormal reading, ``end`` =
   ts of the first normal reading after it;
 * peak_charging: ``start`` = 00:00 local of the first simulated day, ``end`` null;
-* quota_overrun (``gas_quota_risk``): ``start`` = ts of the first reading, ``end`` null.
+* quota_overrun (``gas_quota_risk``): ``start`` = ts of the first reading, ``end`` null;
+* heat faults (station trip, low supply, cold home): ``start`` = ts of the first abnormal
+  reading, ``end`` = ts of the first normal one; emission exceedance: ``start`` = the start of
+  the first exceeding clock hour, ``end`` = the start of the first compliant one.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ class FaultPlan:
     station_drops: list[tuple[int, int, int]] = field(default_factory=list)  # station, k0, k1
     low_pressure: list[tuple[int, int, int]] = field(default_factory=list)  # gas meter, k0, k1
     quota_overrun: list[int] = field(default_factory=list)  # gas meter index
+    # heat networks: (heat station index, k0, k1) / (heat household index, k0, k1)
+    station_trips: list[tuple[int, int, int]] = field(default_factory=list)
+    supply_lows: list[tuple[int, int, int]] = field(default_factory=list)
+    cold_homes: list[tuple[int, int, int]] = field(default_factory=list)
+    emissions: list[tuple[int, int, int]] = field(default_factory=list)  # hour-aligned
     faulty_meters: set[int] = field(default_factory=set)
     faulty_gas: set[int] = field(default_factory=set)
     faulty_feeders: set[int] = field(default_factory=set)
@@ -335,9 +343,77 @@ def plan_faults(
     _plan_quota_overruns(fleet, plan, rng, n)
     for f, kva in plan.overloads:
         fleet.feeders[f].rated_kva = kva
-    del day_offset_h
+    plan_heat_faults(fleet, plan, n_intervals, interval_s, seed, day_offset_h)
     plan.index(fleet, n_intervals)
     return plan
+
+
+def plan_heat_faults(
+    fleet: Fleet, plan: FaultPlan, n_intervals: int, interval_s: int, seed: int, s0_h: float
+) -> None:
+    """Station trips, low supply on a cold night, a cold home, a stack exceedance — each on
+    its own station. Its own generator ``[seed, 6]``: the other faults do not move with it."""
+    rng = np.random.default_rng([seed, 6])
+    n = _scale(fleet.size)
+    windows = _FaultWindows(rng, n_intervals, interval_s)
+    order = rng.permutation(len(fleet.heat_stations)).tolist()
+    boilers = [s for s in order if fleet.heat_stations[s].kind == "boiler_house"]
+    used: set[int] = set()
+    for s in [s for s in boilers][:n]:
+        w = _hour_aligned(windows, interval_s, s0_h, 2, 3)
+        if w is not None:
+            plan.emissions.append((s, w[0], w[1]))
+            used.add(s)
+    free = [s for s in order if s not in used]
+    for target, lo, hi in ((plan.station_trips, 1.0, 3.0), (plan.supply_lows, 3.0, 5.0)):
+        for s in free[:n]:
+            w = windows.draw(lo, hi)
+            if w is not None:
+                target.append((s, w[0], w[1]))
+                used.add(s)
+        free = [s for s in free if s not in used]
+    for s in free[:n]:
+        w = _occupied_window(windows, interval_s, s0_h)
+        sampled = fleet.heat_stations[s].sampled
+        if w is not None and sampled:
+            plan.cold_homes.append((int(rng.choice(sampled)), w[0], w[1]))
+
+
+def _local_hour(k: int, interval_s: int, s0_h: float) -> float:
+    """Local time of day (h) at the start of interval ``k``."""
+    return (s0_h + k * interval_s / 3600) % 24.0
+
+
+def _hour_aligned(
+    windows: _FaultWindows, interval_s: int, s0_h: float, lo_h: int, hi_h: int
+) -> tuple[int, int] | None:
+    """A window of whole clock hours (hourly means see exactly the fault)."""
+    for _ in range(200):
+        w = windows.draw(lo_h, hi_h)
+        if w is None:
+            return None
+        k0 = w[0]
+        if abs(_local_hour(k0, interval_s, s0_h) % 1.0) < 1e-9:
+            hours = int(windows.rng.integers(lo_h, hi_h + 1))
+            k1 = k0 + int(hours * 3600 / interval_s)
+            if k1 <= windows.n_intervals - windows.margin:
+                return k0, k1
+    return None
+
+
+def _occupied_window(
+    windows: _FaultWindows, interval_s: int, s0_h: float
+) -> tuple[int, int] | None:
+    """A 3-5 h window whose readings all fall in occupied hours (06:15-22:00 stamps)."""
+    for _ in range(200):
+        w = windows.draw(3.0, 5.0)
+        if w is None:
+            return None
+        first = _local_hour(w[0], interval_s, s0_h)  # first abnormal interval's start
+        last = _local_hour(w[1], interval_s, s0_h)  # end of the last abnormal interval
+        if first >= 6.0 and last <= 22.0 and first < last:
+            return w
+    return None
 
 
 class _GroundTruth:
@@ -477,6 +553,40 @@ class _GroundTruth:
             )
 
 
+def _heat_truth(truth: _GroundTruth, plan: FaultPlan) -> None:
+    fleet, ts = truth.fleet, truth.ts
+    ids = fleet.household_ids
+    for s, k0, k1 in plan.station_trips:
+        hs = fleet.heat_stations[s]
+        members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
+        county, window = COUNTY_NAMES[hs.county], (ts(k0), ts(k1))
+        kind = "heat_supply_interruption"
+        truth.add(
+            "heat_station_trip", kind, ("heat_station", hs.station_id), county, window, members
+        )
+        parent = {"kind": kind, "entity_id": hs.station_id}
+        for h in members:
+            truth.add("heat_station_trip", kind, ("household", h), county, window, [h], parent)
+    for s, k0, k1 in plan.supply_lows:
+        hs = fleet.heat_stations[s]
+        members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
+        entity = ("heat_station", hs.station_id)
+        window = (ts(k0), ts(k1))
+        county = COUNTY_NAMES[hs.county]
+        truth.add("heat_supply_low", "heat_supply_low", entity, county, window, members)
+    for x, k0, k1 in plan.cold_homes:
+        h = int(fleet.heat[x])
+        county = COUNTY_NAMES[int(fleet.county[h])]
+        entity = ("household", ids[h])
+        truth.add("cold_home", "indoor_temp_low", entity, county, (ts(k0), ts(k1)), [ids[h]])
+    for s, k0, k1 in plan.emissions:
+        hs = fleet.heat_stations[s]
+        window = (ts(k0 - 1) if k0 else truth.start_iso, ts(k1 - 1))
+        entity = ("heat_station", hs.station_id)
+        county = COUNTY_NAMES[hs.county]
+        truth.add("emission_exceedance", "emission_exceedance", entity, county, window, [])
+
+
 def ground_truth(
     fleet: Fleet,
     plan: FaultPlan,
@@ -492,4 +602,5 @@ def ground_truth(
     truth.overloads(plan.overloads, overload_windows)
     truth.station_drops(plan.station_drops)
     truth.gas_household_faults(plan)
+    _heat_truth(truth, plan)
     return truth.out

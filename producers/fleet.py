@@ -1,9 +1,13 @@
 """A synthetic, seeded household registry (台账) for Xinzhou's clean-heating programme.
 
-Villages are retrofitted as contiguous blocks (one retrofit type per village). Every non-gas
-household has an electric meter on a feeder (40-80 households within one village); every
-coal-to-gas household has a gas meter behind its village regulator station. Households are
-numbered in village order, so feeder members and station members are contiguous ranges.
+Villages are retrofitted as contiguous blocks (one retrofit type per village). Every electric
+heating household (coal-to-electric, wind, solar) has an electric meter on a feeder (40-80
+households within one village); every coal-to-gas household has a gas meter behind its
+village regulator station; every heat-network household (district heating / waste heat,
+ultra-low-emission boiler house, biomass) hangs on its village's heat station and has no
+meter of its own — 5% of them (at least three per station) have an indoor temperature sensor.
+Households are numbered in village order, so feeder, gas station and heat station members
+are contiguous ranges.
 """
 
 from __future__ import annotations
@@ -111,6 +115,28 @@ class Station:
     last: int
 
 
+# The heat source of each network retrofit (registry ``heat_station_kind``).
+HEAT_STATION_KIND: dict[str, str] = {
+    "district_heating": "chp_waste_heat",
+    "boiler_ultra_low_emission": "boiler_house",
+    "biomass_chp": "biomass",
+    "biomass_district": "biomass",
+}
+INDOOR_SAMPLE_SHARE = 0.05
+INDOOR_SAMPLE_MIN = 3
+
+
+@dataclass
+class HeatStation:
+    station_id: str
+    county: int
+    village: int
+    kind: str
+    first: int  # index range [first, last) in the heat-network household order
+    last: int
+    sampled: list[int]  # heat-network household indices (in that order) with indoor sensors
+
+
 @dataclass
 class Fleet:
     """The registry plus the per-household load-model parameters (numpy arrays, one per row)."""
@@ -144,6 +170,9 @@ class Fleet:
     duty: F64  # storage heaters: thermostat duty after the pickup phase
     gas_coef: F64  # gas boilers: m3/h per degree below 18 °C
     gas_quota: F64  # NaN for non-gas
+    # heat-network households, household indices in order, and their stations
+    heat: I64 = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    heat_stations: list[HeatStation] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -161,6 +190,13 @@ class Fleet:
             out[h] = self.stations[int(self.station_of[j])].station_id
         return out
 
+    def heat_station_of_household(self) -> list[HeatStation | None]:
+        out: list[HeatStation | None] = [None] * self.size
+        for hs in self.heat_stations:
+            for h in self.heat[hs.first : hs.last].tolist():
+                out[h] = hs
+        return out
+
     def expected_season_m3(self, g: int) -> float:
         """Expected season gas use of gas meter ``g`` (Nov 15 - Mar 15)."""
         h = int(self.gas[g])
@@ -170,10 +206,12 @@ class Fleet:
     def registry_rows(self) -> list[dict[str, str]]:
         feeder = self.feeder_id_of_household()
         station = self.station_id_of_household()
+        heat = self.heat_station_of_household()
         rows: list[dict[str, str]] = []
         for i, hid in enumerate(self.household_ids):
             v = int(self.village[i])
             quota = self.gas_quota[i]
+            hs = heat[i]
             rows.append(
                 {
                     "household_id": hid,
@@ -191,6 +229,8 @@ class Fleet:
                     "retrofit_completed": self.completed[i].isoformat(),
                     "old_heating_present": "true" if self.old_heating[i] else "false",
                     "gas_quota_m3": "" if math.isnan(quota) else f"{quota:.0f}",
+                    "heat_station_id": hs.station_id if hs else "",
+                    "heat_station_kind": hs.kind if hs else "",
                 }
             )
         return rows
@@ -222,6 +262,17 @@ class Fleet:
                     "households": [self.household_ids[h] for h in self.gas[s.first : s.last]],
                 }
                 for s in self.stations
+            ],
+            "heat_stations": [
+                {
+                    "id": hs.station_id,
+                    "kind": hs.kind,
+                    "county": COUNTY_NAMES[hs.county],
+                    "village": self.village_names[hs.village],
+                    "households": [self.household_ids[h] for h in self.heat[hs.first : hs.last]],
+                    "indoor_sensors": [self.household_ids[int(self.heat[x])] for x in hs.sampled],
+                }
+                for hs in self.heat_stations
             ],
         }
 
@@ -466,8 +517,9 @@ def _wire_network(
 ) -> _Network:
     """Feeders of 40-80 households within one village; one gas station per gas village."""
     gas_dev = DEV["gas_boiler"]
+    metered = (device != gas_dev) & (device != DEV["district"])  # networks: no meter of their own
     net = _Network(
-        electric=np.flatnonzero(device != gas_dev).astype(np.int64),
+        electric=np.flatnonzero(metered).astype(np.int64),
         feeder_of=np.empty(0, dtype=np.int64),
         feeders=[],
         gas=np.flatnonzero(device == gas_dev).astype(np.int64),
@@ -563,4 +615,35 @@ def build_fleet(households: int, seed: int) -> Fleet:
         gas_quota=np.full(n, np.nan),
     )
     _contract_gas_quotas(fleet, rng)
+    _wire_heat_stations(fleet, villages, sizes, seed)
     return fleet
+
+
+def _wire_heat_stations(fleet: Fleet, villages: list[VillagePlan], sizes: I64, seed: int) -> None:
+    """One heat station per heat-network village; a seeded sample of homes with indoor sensors.
+
+    Its own generator ``[seed, 5]``: the registry's other columns do not move with it.
+    """
+    rng = np.random.default_rng([seed, 5])
+    fleet.heat = np.flatnonzero(fleet.device == DEV["district"]).astype(np.int64)
+    village_first = np.concatenate([[0], np.cumsum(sizes)])
+    pos = np.searchsorted(fleet.heat, village_first)
+    per_county = [0] * len(COUNTIES)
+    for v, (r, c, _s) in enumerate(villages):
+        a, b = int(pos[v]), int(pos[v + 1])
+        if b <= a:
+            continue
+        per_county[c] += 1
+        k = min(b - a, max(INDOOR_SAMPLE_MIN, round(INDOOR_SAMPLE_SHARE * (b - a))))
+        sampled = sorted(int(x) for x in rng.choice(np.arange(a, b), size=k, replace=False))
+        fleet.heat_stations.append(
+            HeatStation(
+                f"HS-{COUNTIES[c].code}-{per_county[c]:04d}",
+                c,
+                v,
+                HEAT_STATION_KIND[RETROFITS[r]],
+                a,
+                b,
+                sampled,
+            )
+        )

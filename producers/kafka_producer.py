@@ -82,6 +82,8 @@ class Router:
             return concentrator_key(obj["feeder_id"]), False
         if k == "gas_station" and isinstance(obj.get("station_id"), str):
             return concentrator_key(obj["station_id"]), False
+        if k in ("heat_station", "stack_emission") and isinstance(obj.get("heat_station_id"), str):
+            return concentrator_key(obj["heat_station_id"]), False
         hid = obj.get("household_id")
         if isinstance(hid, str):
             return self.household_keys.get(hid, hid.encode()), False

@@ -25,6 +25,7 @@ from heatwatch.contract.geography import COUNTY_NAMES
 from producers.delivery import DeliveryFaults
 from producers.faults import FaultPlan, ground_truth, plan_faults
 from producers.fleet import Fleet, build_fleet
+from producers.heatnet import HeatNetworkSim
 from producers.lines import (
     ReadingRows,
     electric_event_line,
@@ -109,9 +110,9 @@ class _Block:
 class Simulation:
     """One seeded run. Iterate ``chunks()`` once; ``ground_truth()`` is complete afterwards.
 
-    Three generators, each drawn in stream order: ``[seed, 3]`` for loads, ``[seed, 4]`` for
-    stream faults (events, late/duplicate deliveries, malformed lines); the fleet, the fault
-    plan and the weather have their own. Reordering draws changes every byte after them.
+    Four generators, each drawn in stream order: ``[seed, 3]`` for loads, ``[seed, 4]`` for
+    stream faults (events, late/duplicate deliveries, malformed lines), ``[seed, 7]`` for the
+    heat networks; the fleet, the fault plan and the weather have their own. Reordering draws changes every byte after them.
     """
 
     PEAK_WINDOW = ("08:00", "18:00")
@@ -132,6 +133,7 @@ class Simulation:
             if cfg.faults
             else FaultPlan()
         )
+        self._heat = HeatNetworkSim(self.fleet, self.plan, cfg.seed, self.dt)
         self.lines = 0
         self.readings = 0
         self.malformed: list[tuple[int, str]] = []
@@ -216,6 +218,8 @@ class Simulation:
             self._batch_mode(k, block, special, silent, feeder_silent)
         else:
             self._line_mode(k, block, special, silent, feeder_silent)
+        heat_blob, n_heat = self._heat.lines(k, self.ts(k), self._grid.temps[:, j])
+        block.add(heat_blob, n_heat, n_heat)
         self._malformed_lines(k, block)
         self.lines += block.lines
         self.readings += block.readings

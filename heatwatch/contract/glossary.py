@@ -244,3 +244,55 @@ RUNBOOKS: dict[str, Term] = {
 # The contract's heating devices include solar thermal collectors (solar heating retrofits).
 HEATING_DEVICES.setdefault("solar_thermal", Term("太阳能集热器", "solar thermal collector"))
 # ============================================================================ end dispatch-ux
+
+
+# ============================================================================ heat block
+# Heat networks and boiler houses (issue 12). Kept in one block so parallel glossary
+# additions merge cleanly.
+INCIDENT_KINDS.update(
+    {
+        "heat_supply_interruption": Term("供热中断", "heat supply interruption"),
+        "heat_supply_low": Term("供水温度偏低", "low supply temperature"),
+        "indoor_temp_low": Term("室温不达标", "indoor temperature low"),
+        "emission_exceedance": Term("排放超标", "emission exceedance"),
+    }
+)
+ENTITY_TYPES["heat_station"] = Term("换热站/锅炉房", "heat station / boiler house")
+NOUNS["heat_station"] = Term("换热站/锅炉房", "heat station / boiler house")
+HEAT_STATION_KINDS: dict[str, Term] = {
+    "chp_waste_heat": Term("热电联产、工业余热换热站", "CHP / waste-heat exchange station"),
+    "boiler_house": Term("锅炉房", "boiler house"),
+    "biomass": Term("生物质热源", "biomass heat source"),
+}
+EVIDENCE: dict[str, Term] = {
+    "electric_meter": Term("电表", "electricity meter"),
+    "gas_meter": Term("燃气表", "gas meter"),
+    "heat_station": Term("换热站供热", "heat station supply"),
+    "heat_station+indoor": Term("换热站供热＋室温", "heat station supply + indoor temperature"),
+    "heat_station+heat_meter": Term("换热站供热＋热量表", "heat station supply + heat meter"),
+}
+RUNBOOKS.update(
+    {
+        "heat_supply_interruption": Term(
+            "立即电话供热单位调度，核实换热站/锅炉房停运原因与恢复时间；优先通知重点群体户",
+            "Phone the heat operator's dispatch now: confirm why the station stopped and when "
+            "it restarts; notify priority-group households first",
+        ),
+        "heat_supply_low": Term(
+            "通知供热单位按室外温度调整供水温度（供热曲线），核实热源出力",
+            "Ask the heat operator to raise the supply temperature to the heating curve for "
+            "the outdoor temperature and check the heat source's output",
+        ),
+        "indoor_temp_low": Term(
+            "联系供热单位入户核实室温，检查户内阀门、暖气片与管网水力平衡",
+            "Ask the heat operator to visit and check the indoor temperature, the household's "
+            "valves, radiators and the network's hydraulic balance",
+        ),
+        "emission_exceedance": Term(
+            "通知县生态环境部门与锅炉房核实在线监测数据和除尘、脱硫、脱硝设施运行",
+            "Tell the county environment bureau and the boiler house to check the CEMS data and "
+            "the dust, desulphurisation and denitrification equipment",
+        ),
+    }
+)
+# ============================================================================ end heat

@@ -20,12 +20,17 @@ class IncidentKind(StrEnum):
     # data quality: a meter whose clock is wrong (readings stamped far ahead, behind, or
     # outside the programme's window); raised so the field team can set it
     METER_CLOCK_FAULT = "meter_clock_fault"
+    HEAT_SUPPLY_INTERRUPTION = "heat_supply_interruption"
+    HEAT_SUPPLY_LOW = "heat_supply_low"
+    INDOOR_TEMP_LOW = "indoor_temp_low"
+    EMISSION_EXCEEDANCE = "emission_exceedance"
 
 
 class EntityType(StrEnum):
     HOUSEHOLD = "household"
     FEEDER = "feeder"
     GAS_STATION = "gas_station"
+    HEAT_STATION = "heat_station"
     COUNTY = "county"
 
 

@@ -1,6 +1,7 @@
 """Which Kafka key and partition a record and a household belong to (producer and worker agree).
 
-Electric data is keyed by feeder, gas data by gas station — the concentrator batch's
+Electric data is keyed by feeder, gas data by gas station, heat-network data (station,
+stack, indoor sensors, heat meters) by heat station — the concentrator batch's
 ``source`` is ``DC-<feeder_id>`` / ``DC-<station_id>`` — so a feeder's households and its
 roll-up live on one partition and one engine. Partitions follow Kafka's default partitioner
 (murmur2 of the key, as the Java client, kafka-python and aiokafka compute it).
@@ -53,10 +54,14 @@ def concentrator_key(entity_id: str) -> bytes:
 
 
 def household_key(household: Household) -> bytes:
-    """Electric meters follow their feeder; gas-only households follow their station; a
-    household on neither (a district-heating meter without a feeder in the ledger) is keyed
-    by its own id — the producer keys its readings the same way — so it is registered and
-    monitored on exactly one partition, as the embedded runner registers it."""
+    """Heat-network households follow their heat station (the station's roll-ups need all its
+    households on one engine; a network household's electric meter, if it has one, comes
+    along and may leave its feeder's roll-up one member short); electric meters follow their
+    feeder; gas-only households follow their gas station; a household on none of these is
+    keyed by its own id — the producer keys its readings the same way — so it is registered
+    and monitored on exactly one partition, as the embedded runner registers it."""
+    if household.is_network and household.heat_station_id:
+        return concentrator_key(household.heat_station_id)
     if household.feeder_id:
         return concentrator_key(household.feeder_id)
     if household.gas_station_id:

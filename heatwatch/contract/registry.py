@@ -28,6 +28,14 @@ class HeatingDevice(StrEnum):
     SOLAR_THERMAL = "solar_thermal"
 
 
+class HeatStationKind(StrEnum):
+    """What heats a heat network: the station's heat source decides its heating curve."""
+
+    CHP_WASTE_HEAT = "chp_waste_heat"  # 热电联产 / 工业余热 via a heat exchange station (换热站)
+    BOILER_HOUSE = "boiler_house"  # village boiler house (ultra-low-emission coal or gas)
+    BIOMASS = "biomass"  # biomass CHP or biomass district boiler
+
+
 class PriorityGroup(StrEnum):
     NONE = "none"
     KINDERGARTEN = "kindergarten"
@@ -39,6 +47,16 @@ class PriorityGroup(StrEnum):
 # Retrofits whose heat depends on a gas supply (telemetry kind `gas`); all others are metered
 # on a feeder (telemetry kind `electric`).
 GAS_RETROFITS = frozenset({RetrofitType.COAL_TO_GAS})
+# Retrofits heated by a network (heat exchange station or boiler house): their heating
+# evidence is heat delivered (telemetry kinds `heat_station`, `indoor_temp`, `heat_meter`).
+NETWORK_RETROFITS = frozenset(
+    {
+        RetrofitType.DISTRICT_HEATING,
+        RetrofitType.BOILER_ULTRA_LOW_EMISSION,
+        RetrofitType.BIOMASS_CHP,
+        RetrofitType.BIOMASS_DISTRICT,
+    }
+)
 # Retrofits that heat with electricity and therefore must hang on a feeder.
 ELECTRIC_RETROFITS = frozenset(
     {RetrofitType.COAL_TO_ELECTRIC, RetrofitType.WIND_ELECTRIC, RetrofitType.SOLAR}
@@ -107,13 +125,31 @@ class Household(BaseModel):
     gas_quota_m3: float | None = Field(
         default=None, ge=0, description="Contracted gas for the season, m³."
     )
+    # v1 additions (issue 12), appended so the registry's column order stays compatible.
+    heat_station_id: str | None = Field(
+        default=None,
+        description="Heat exchange station (换热站) or village boiler house feeding the "
+        "household (heat-network households; optional, v1 addition).",
+    )
+    heat_station_kind: HeatStationKind | None = Field(
+        default=None,
+        description="The heat source of ``heat_station_id``; every household of one station "
+        "carries the same kind (optional, v1 addition; unknown → boiler_house curve).",
+    )
 
     @model_validator(mode="after")
     def _supply_link_present(self) -> Household:
         problems = supply_link_problems(self.retrofit_type, self.feeder_id, self.gas_station_id)
         if problems:
             raise ValueError("; ".join(message for _, message in problems))
+        if self.heat_station_kind is not None and not self.heat_station_id:
+            raise ValueError("heat_station_kind is given without a heat_station_id")
         return self
+
+    @property
+    def is_network(self) -> bool:
+        """Heated by a heat network whose station is known (heat evidence, not a meter's)."""
+        return self.heat_station_id is not None and self.retrofit_type in NETWORK_RETROFITS
 
     @property
     def is_gas(self) -> bool:

@@ -17,6 +17,12 @@ class HouseholdDay(BaseModel):
     ``outage_minutes`` had no power (including the silent gap after a last gasp);
     ``shortfall_minutes`` had gas pressure below the low threshold; ``no_data_minutes`` are
     neither (communication loss or no meter yet). The four add up to 1440 for a full day.
+
+    Heat-network households (``evidence`` starting ``heat_station``) are accounted from heat
+    delivered, not from a meter of their own: ``heating_available_minutes`` had their station
+    supplying (neither interrupted nor below its heating curve) and, when the household has an
+    indoor sensor, the home not below the service temperature; ``outage_minutes`` had the
+    station interrupted; ``shortfall_minutes`` had supply below the curve or a cold home.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -42,3 +48,8 @@ class HouseholdDay(BaseModel):
         default=None, description="Coldest outdoor temperature in the county that day."
     )
     county_mean_temp_c: float | None = None
+    evidence: str | None = Field(
+        default=None,
+        description="What the minutes rest on: electric_meter, gas_meter, heat_station, "
+        "heat_station+indoor or heat_station+heat_meter (optional, v1 addition).",
+    )

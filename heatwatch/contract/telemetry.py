@@ -128,8 +128,94 @@ class WeatherReading(BaseModel):
     temp_c: Annotated[float, Field(ge=-60, le=60, allow_inf_nan=False)]
 
 
+Celsius = Annotated[float, Field(ge=-60, le=200, allow_inf_nan=False)]
+Concentration = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
+
+
+class HeatStationReading(BaseModel):
+    """A heat exchange station (换热站) or boiler house: both circuits, pressure, flow, output.
+
+    The primary circuit is the network or boiler side, the secondary circuit feeds the
+    village's radiators. Households of the station are in the registry (``heat_station_id``).
+    """
+
+    model_config = _READING_CONFIG
+
+    kind: Literal["heat_station"] = "heat_station"
+    heat_station_id: str = Field(min_length=1)
+    ts: EventTime
+    primary_supply_c: Celsius | None = Field(
+        default=None, description="Primary (network/boiler side) supply temperature, °C."
+    )
+    primary_return_c: Celsius | None = None
+    secondary_supply_c: Celsius = Field(
+        description="Secondary supply temperature (to the households), °C: the one judged "
+        "against the heating curve."
+    )
+    secondary_return_c: Celsius
+    supply_pressure_kpa: NonNegative = Field(description="Secondary supply pressure, kPa.")
+    flow_m3h: NonNegative = Field(description="Secondary circulation flow, m³/h.")
+    heat_kw: NonNegative = Field(description="Heat output at the end of the interval, kW.")
+
+
+class IndoorTempReading(BaseModel):
+    """An indoor temperature sensor (室温采集器) in a sampled household."""
+
+    model_config = _READING_CONFIG
+
+    kind: Literal["indoor_temp"] = "indoor_temp"
+    household_id: str = Field(min_length=1)
+    ts: EventTime
+    temp_c: Annotated[float, Field(ge=-40, le=60, allow_inf_nan=False)]
+
+
+class HeatMeterReading(BaseModel):
+    """A household heat meter (户用热量表): supply/return temperature, flow, energy."""
+
+    model_config = _READING_CONFIG
+
+    kind: Literal["heat_meter"] = "heat_meter"
+    household_id: str = Field(min_length=1)
+    ts: EventTime
+    interval_s: IntervalSeconds
+    supply_c: Celsius
+    return_c: Celsius
+    flow_m3h: NonNegative
+    energy_kwh: NonNegative = Field(description="Heat delivered in the interval, kWh.")
+
+
+class StackEmissionReading(BaseModel):
+    """A boiler house's continuous emission monitoring (CEMS) at the stack.
+
+    Concentrations are as measured (dry flue gas, mg/m³); the detector converts them to the
+    reference O₂ of the applicable limit with the measured ``o2_pct``.
+    """
+
+    model_config = _READING_CONFIG
+
+    kind: Literal["stack_emission"] = "stack_emission"
+    heat_station_id: str = Field(min_length=1)
+    ts: EventTime
+    interval_s: IntervalSeconds
+    particulates_mg_m3: Concentration = Field(description="颗粒物, mg/m³ as measured.")
+    so2_mg_m3: Concentration = Field(description="SO₂, mg/m³ as measured.")
+    nox_mg_m3: Concentration = Field(description="NOx (as NO₂), mg/m³ as measured.")
+    o2_pct: Annotated[float, Field(ge=0, lt=21, allow_inf_nan=False)] = Field(
+        description="Measured O₂ in the flue gas, % (dry)."
+    )
+    flue_flow_m3h: NonNegative = Field(description="Flue gas flow, m³/h (standard, dry).")
+
+
 Reading = Annotated[
-    ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading,
+    ElectricReading
+    | GasReading
+    | FeederReading
+    | GasStationReading
+    | WeatherReading
+    | HeatStationReading
+    | IndoorTempReading
+    | HeatMeterReading
+    | StackEmissionReading,
     Field(discriminator="kind"),
 ]
 
@@ -145,10 +231,28 @@ class Batch(BaseModel):
 
 
 WireMessage = Annotated[
-    ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading | Batch,
+    ElectricReading
+    | GasReading
+    | FeederReading
+    | GasStationReading
+    | WeatherReading
+    | HeatStationReading
+    | IndoorTempReading
+    | HeatMeterReading
+    | StackEmissionReading
+    | Batch,
     Field(discriminator="kind"),
 ]
 
 WIRE_ADAPTER: TypeAdapter[
-    ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading | Batch
+    ElectricReading
+    | GasReading
+    | FeederReading
+    | GasStationReading
+    | WeatherReading
+    | HeatStationReading
+    | IndoorTempReading
+    | HeatMeterReading
+    | StackEmissionReading
+    | Batch
 ] = TypeAdapter(WireMessage)

@@ -30,6 +30,7 @@ ROLLUP_SCHEMA = pa.schema(
         ("gas_m3", pa.float32()),
         ("county_min_temp_c", pa.float32()),
         ("county_mean_temp_c", pa.float32()),
+        ("evidence", pa.string()),
     ]
 )
 

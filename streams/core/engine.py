@@ -32,6 +32,10 @@ from heatwatch.contract.telemetry import (
     FeederReading,
     GasReading,
     GasStationReading,
+    HeatMeterReading,
+    HeatStationReading,
+    IndoorTempReading,
+    StackEmissionReading,
     WeatherReading,
     event_epoch,
 )
@@ -52,6 +56,8 @@ from streams.core.gas import (
     roll_up_station,
     station_day_metric,
 )
+from streams.core.heat import HEAT_READINGS, HeatNetwork, HeatTarget
+from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
 from streams.core.plausibility import (
@@ -79,8 +85,18 @@ from streams.core.state import (
 from streams.core.storage import SEVERITIES as STORAGE_SEVERITIES
 from streams.core.storage import judge_valley_day, on_feeder, storage_day_metrics
 
-AnyReading = ElectricReading | GasReading | FeederReading | GasStationReading | WeatherReading
-Target = HouseholdState | FeederState | StationState | CountyWeather
+AnyReading = (
+    ElectricReading
+    | GasReading
+    | FeederReading
+    | GasStationReading
+    | WeatherReading
+    | HeatStationReading
+    | IndoorTempReading
+    | HeatMeterReading
+    | StackEmissionReading
+)
+Target = HouseholdState | FeederState | StationState | CountyWeather | HeatTarget
 Handler = Callable[[DetectorContext, Any, Any, int], str | None]  # str: implausible, why
 Entry = tuple[Handler, Target, AnyReading, Any]  # handler, target, reading, origin
 SnapshotKey = tuple[str, str, str]  # county, kind, severity
@@ -89,6 +105,7 @@ OCCURRING_SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
     **OUTAGE_SEVERITIES,
     **STORAGE_SEVERITIES,
     **GAS_SEVERITIES,
+    **HEAT_SEVERITIES,
 }
 _known_epoch = EPOCH_BY_TEXT.get
 
@@ -155,6 +172,7 @@ def household_day(
         gas_m3=round(st.d_gas, 4),
         county_min_temp_c=t_min,
         county_mean_temp_c=round(t_mean, 2) if t_mean is not None else None,
+        evidence=st.evidence,
     )
 
 
@@ -179,6 +197,7 @@ class Engine:
             feeder.location = mean_location(feeder.members)
         for station in self.stations.values():
             station.location = mean_location(station.members)
+        self.heat = HeatNetwork(self.households.values(), self.weather)
         self.counters = EngineCounters()
         self._buckets: dict[int, list[Entry]] = {}
         self._bucket_heap: list[int] = []
@@ -294,6 +313,10 @@ class Engine:
             handler = on_station
             self._check_plausible(target, r)
 
+        elif type(r) in HEAT_READINGS:
+            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
+            if target is None:
+                self._reject(unknown)
         else:
             assert isinstance(r, WeatherReading)
             target = self.weather.get(r.county)
@@ -631,6 +654,8 @@ class Engine:
             for station in sorted(ctx.dirty_stations, key=lambda s: s.station_id):
                 roll_up_station(ctx, station, now)
             ctx.dirty_stations.clear()
+        if self.heat.dirty:
+            self.heat.roll_up(ctx, now)
         if now >= self._next_comm_scan:
             scan_comm_loss(ctx, self.households.values(), now, self.stream_start)
             self._next_comm_scan = now + self._comm_scan_every
@@ -667,6 +692,8 @@ class Engine:
                     if kind == "household"
                     else self.feeders.get(entity)
                     if kind == "feeder"
+                    else self.heat.stations.get(entity)
+                    if kind == "heat_station"
                     else self.stations.get(entity)
                 )
             judge_clock_faults(self.ctx, counts, opened, now, targets)
@@ -681,6 +708,7 @@ class Engine:
         storage_shares: dict[str, list[float]] = {}
         peak_by_feeder: Counter[str] = Counter()
         quotas = CountyQuotas()
+        self.heat.close_day(ctx, day)
         for st in self.households.values():
             if st.outage is not None and st.accounted_until < day_end:
                 st.d_outage += day_end - max(st.accounted_until, day_start)
@@ -751,6 +779,11 @@ class Engine:
             return (on_feeder, self.feeders[r.feeder_id], r, origin)
         if type(r) is GasStationReading:
             return (on_station, self.stations[r.station_id], r, origin)
+        if type(r) in HEAT_READINGS:
+            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
+            if target is None:
+                raise ValueError(unknown)
+            return (handler, target, r, origin)
         assert isinstance(r, WeatherReading)
         weather = self.weather.get(r.county)
         if weather is None:

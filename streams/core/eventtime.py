@@ -17,7 +17,15 @@ from typing import Any
 
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from streams.core.context import DetectorContext
-from streams.core.state import CountyWeather, FeederState, HouseholdState, StationState
+from streams.core.state import (
+    CountyWeather,
+    FeederState,
+    HeatHomeState,
+    HeatStationState,
+    HouseholdState,
+    StackState,
+    StationState,
+)
 
 
 def describe_offset(seconds: int) -> str:
@@ -40,6 +48,12 @@ def source_of(target: Any) -> tuple[str, str]:
         return EntityType.FEEDER.value, target.feeder_id
     if type(target) is StationState:
         return EntityType.GAS_STATION.value, target.station_id
+    if type(target) is HeatStationState:
+        return EntityType.HEAT_STATION.value, target.station_id
+    if type(target) is StackState:  # the station's emission monitor
+        return EntityType.HEAT_STATION.value, target.station.station_id
+    if type(target) is HeatHomeState:  # an indoor sensor or heat meter of a network home
+        return EntityType.HOUSEHOLD.value, target.household.household.household_id
     assert type(target) is CountyWeather
     return EntityType.COUNTY.value, target.county
 

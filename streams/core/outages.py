@@ -138,13 +138,16 @@ def scan_comm_loss(
     """Open comm_loss for meters silent beyond the threshold (including never-reporting ones).
 
     A meter that sent a last gasp is in outage, not comm loss; a meter on a feeder that is out
-    as a whole is covered by the feeder incident.
+    as a whole is covered by the feeder incident. Households with neither an electric nor a
+    gas meter (heat-network households) are not scanned.
     """
     limit = now - ctx.comm_after_s
     touched: dict[str, FeederState] = {}
     for st in households:
         if st.comm is not None or st.outage is not None:
             continue
+        if st.feeder is None and st.gas_recent is None:
+            continue  # no meter of its own (a heat-network household): nothing to go silent
         last = st.last_ts or stream_start
         if last > limit:
             continue

@@ -33,7 +33,15 @@ from streams.core.clock import CST
 from streams.core.context import DetectorContext
 from streams.core.engine import Engine
 from streams.core.incidents import IncidentBook
-from streams.core.state import CountyWeather, FeederState, HouseholdState, StationState
+from streams.core.state import (
+    CountyWeather,
+    FeederState,
+    HeatHomeState,
+    HeatStationState,
+    HouseholdState,
+    StackState,
+    StationState,
+)
 
 STATE_FORMAT = 2  # 1 was a pickled Engine (streams/checkpoint.py before this module)
 
@@ -47,6 +55,23 @@ DERIVED_SLOTS: dict[type, frozenset[str]] = {
         {"station_id", "county", "village", "location", "members", "priority_members"}
     ),
     CountyWeather: frozenset(),
+    # Heat networks: identity, links and membership come from the registry; ``dirty`` is the
+    # network's per-step set (empty between steps, checked at export).
+    HeatStationState: frozenset(
+        {
+            "station_id",
+            "kind",
+            "county",
+            "village",
+            "weather",
+            "dirty",
+            "location",
+            "homes",
+            "priority_members",
+        }
+    ),
+    StackState: frozenset({"station"}),
+    HeatHomeState: frozenset({"household", "station"}),
     # dirty_* are emptied at the end of every event-time step (checked at export); the
     # valley memo is a cache of a pure function of its key.
     DetectorContext: frozenset(
@@ -71,7 +96,7 @@ DERIVED_SLOTS: dict[type, frozenset[str]] = {
 MEMO_SLOTS = frozenset({"_valley_start", "_valley_end", "_valley_flag"})
 # Engine attributes that are wiring or rebuilt from registry/settings, or stored apart below.
 DERIVED_ENGINE_ATTRS = frozenset(
-    {"settings", "ctx", "output", "households", "feeders", "stations", "counties"}
+    {"settings", "ctx", "output", "households", "feeders", "stations", "counties", "heat"}
     | {"_comm_scan_every", "_bootstrap_n", "_skew", "_earliest", "_latest", "_lateness"}
     # drained by the adapter after every record: empty whenever a checkpoint is taken
     | {"rejections"}
@@ -177,7 +202,7 @@ class _Decoder:
 def export_state(engine: Engine) -> dict[str, Any]:
     """The engine's state as plain data (see the module docstring)."""
     ctx = engine.ctx
-    if ctx.dirty_feeders or ctx.dirty_stations:
+    if ctx.dirty_feeders or ctx.dirty_stations or engine.heat.dirty:
         raise RuntimeError("export between event-time steps only (roll-ups pending)")
     if engine.rejections:
         raise RuntimeError("export after the adapter drained the engine's rejections only")
@@ -189,6 +214,9 @@ def export_state(engine: Engine) -> dict[str, Any]:
         "feeders": _entities(enc, engine.feeders),
         "stations": _entities(enc, engine.stations),
         "weather": _entities(enc, engine.weather),
+        "heat_stations": _entities(enc, engine.heat.stations),
+        "stacks": _entities(enc, engine.heat.stacks),
+        "heat_homes": _entities(enc, engine.heat.homes),
     }
     attrs = {
         name: enc.value(v, f"Engine.{name}")
@@ -199,7 +227,15 @@ def export_state(engine: Engine) -> dict[str, Any]:
         "format": STATE_FORMAT,
         "fields": {
             cls.__name__: list(exported_slots(cls))
-            for cls in (HouseholdState, FeederState, StationState, CountyWeather)
+            for cls in (
+                HouseholdState,
+                FeederState,
+                StationState,
+                CountyWeather,
+                HeatStationState,
+                StackState,
+                HeatHomeState,
+            )
         }
         | {"IncidentBook": list(exported_slots(IncidentBook))},
         "engine": attrs,
@@ -253,6 +289,14 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
     _fill_entities(dec, engine.feeders, fields["FeederState"], state["feeders"], None)
     _fill_entities(dec, engine.stations, fields["StationState"], state["stations"], None)
     _fill_entities(dec, engine.weather, fields["CountyWeather"], state["weather"], CountyWeather)
+    # Heat entities came with issue 12 inside format 2: a state written before has none.
+    heat = engine.heat
+    for entities, cls_name, key in (
+        (heat.stations, "HeatStationState", "heat_stations"),
+        (heat.stacks, "StackState", "stacks"),
+        (heat.homes, "HeatHomeState", "heat_homes"),
+    ):
+        _fill_entities(dec, entities, fields.get(cls_name, []), state.get(key, {}), None)
     attrs: dict[str, Any] = state["engine"]
     for name, raw in attrs.items():
         if name in DERIVED_ENGINE_ATTRS or name in SEPARATE_ENGINE_ATTRS:

@@ -254,6 +254,124 @@ class DetectionSettings(BaseModel):
         description="Hysteresis: the risk ends when the projection falls below this share of quota.",
     )
 
+    # --- heat networks and boiler houses (issue 12) -------------------------------------
+    heat_interruption_supply_c: float = Field(
+        35.0,
+        description="Secondary supply below this delivers no useful heat: radiators of a 75/50 "
+        "design give almost nothing under ~40 °C, and a tripped station's supply falls to the "
+        "return temperature (25-35 °C) within one interval.",
+    )
+    heat_restore_supply_c: float = Field(
+        40.0, description="Hysteresis: the interruption ends at or above this supply."
+    )
+    heat_interruption_flow_m3h: float = Field(
+        1.0,
+        ge=0,
+        description="Circulation below this means the pumps stopped (a village station "
+        "circulates 20-150 m³/h; no running network reads this low).",
+    )
+    heat_interruption_min_readings: int = Field(
+        2,
+        ge=1,
+        description="Consecutive readings before opening (30 min: one bad sample is noise).",
+    )
+    heat_curves: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "chp_waste_heat": (45.0, 65.0),
+            "boiler_house": (45.0, 68.0),
+            "biomass": (42.0, 62.0),
+        },
+        description="Heating curve per station kind: minimum secondary supply °C at +5 °C and "
+        "at −15 °C outdoors, linear between (quality regulation 质调节) and flat outside. "
+        "Defaults fit 75/50 °C radiator networks at Xinzhou's design outdoor temperature "
+        "(about −15 °C); boiler houses run hotter, biomass plants cooler. Operators tune them.",
+    )
+    heat_low_margin_c: float = Field(
+        3.0,
+        ge=0,
+        description="Supply more than this below the curve is low (sensor and control tolerance).",
+    )
+    heat_low_clear_margin_c: float = Field(
+        1.0, ge=0, description="Hysteresis: low supply ends within this of the curve."
+    )
+    heat_low_min_readings: int = Field(
+        4, ge=1, description="Consecutive low readings before opening (1 h: houses buffer heat)."
+    )
+    indoor_low_c: float = Field(
+        18.0,
+        description="Service standard for indoor temperature: 18 °C in living rooms (GB/T "
+        "33833-2017 城镇供热服务 and provincial heating regulations; the text was not checked "
+        "here).",
+    )
+    indoor_clear_c: float = Field(18.5, description="Hysteresis for the indoor alarm.")
+    indoor_low_min_readings: int = Field(
+        8,
+        ge=1,
+        description="Consecutive cold readings in occupied hours before opening (2 h: a door "
+        "left open or a sensor near a window is not a service failure).",
+    )
+    indoor_occupied_start: time = Field(
+        time(6, 0), description="Occupied hours start (local): rural homes are lived in all day."
+    )
+    indoor_occupied_end: time = Field(
+        time(22, 0),
+        description="Occupied hours end (local): at night a setback below 18 °C is no failure.",
+    )
+    indoor_station_min_homes: int = Field(
+        3,
+        ge=1,
+        description="Sampled homes of one station cold at once that make it a station problem "
+        "(one page for the station instead of one per home).",
+    )
+    emission_particulates_mg_m3: float = Field(
+        10.0,
+        gt=0,
+        description="Ultra-low-emission limit for particulates (颗粒物), hourly mean at the "
+        "reference O₂: 10/35/50 mg/m³ are the ultra-low limits of 《煤电节能减排升级与改造行动"
+        "计划（2014—2020年）》(发改能源〔2014〕2093号) and 《全面实施燃煤电厂超低排放和节能改造"
+        "工作方案》(环发〔2015〕164号), written for coal-fired power units at 6 % O₂, and adopted "
+        "for coal-fired heating boilers by provincial standards and the clean-heating plans. "
+        "The provincial boiler standard that binds Xinzhou's boiler houses was not checked.",
+    )
+    emission_so2_mg_m3: float = Field(
+        35.0, gt=0, description="Ultra-low limit for SO₂, hourly mean (same sources as above)."
+    )
+    emission_nox_mg_m3: float = Field(
+        50.0,
+        gt=0,
+        description="Ultra-low limit for NOx as NO₂, hourly mean (same sources as above).",
+    )
+    emission_reference_o2_pct: float = Field(
+        9.0,
+        ge=0,
+        lt=21,
+        description="Reference O₂ the limits apply at; measured concentrations are converted "
+        "C_ref = C × (21 − O₂ref)/(21 − O₂). 9 % is GB 13271-2014's basis for coal-fired "
+        "boilers; power units use 6 % (set 6 where the local rule says so). Not verified "
+        "against the provincial standard.",
+    )
+    emission_min_readings_per_hour: int = Field(
+        3,
+        ge=1,
+        description="Readings an hour needs for a valid hourly mean (45 of 60 min at 15-min "
+        "cadence, the completeness rule of HJ 75-2017 as far as known here); fewer: the hour "
+        "is not judged (reported as incomplete), never judged on a fragment.",
+    )
+
+    @field_validator("heat_curves")
+    @classmethod
+    def _known_station_kinds(
+        cls, v: dict[str, tuple[float, float]]
+    ) -> dict[str, tuple[float, float]]:
+        known = {"chp_waste_heat", "boiler_house", "biomass"}  # HeatStationKind values
+        unknown = sorted(set(v) - known)
+        if unknown:
+            raise ValueError(f"unknown heat station kind(s) {unknown}; known: {sorted(known)}")
+        for kind, (mild, design) in v.items():
+            if design < mild:
+                raise ValueError(f"{kind}: the curve at −15 °C ({design}) is below +5 °C ({mild})")
+        return v
+
     @field_validator("season_end")
     @classmethod
     def _month_day(cls, v: str) -> str:
@@ -274,6 +392,10 @@ class DetectionSettings(BaseModel):
             raise ValueError("gas_clear_pressure_kpa must be >= gas_low_pressure_kpa")
         if self.station_clear_outlet_kpa < self.station_low_outlet_kpa:
             raise ValueError("station_clear_outlet_kpa must be >= station_low_outlet_kpa")
+        if self.heat_restore_supply_c < self.heat_interruption_supply_c:
+            raise ValueError("heat_restore_supply_c must be >= heat_interruption_supply_c")
+        if self.indoor_clear_c < self.indoor_low_c:
+            raise ValueError("indoor_clear_c must be >= indoor_low_c")
         if self.peak_charging_clear_share < self.peak_charging_valley_share:
             raise ValueError("peak_charging_clear_share must be >= peak_charging_valley_share")
         return self

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import HeatingDevice, Household
+from heatwatch.contract.registry import HeatingDevice, HeatStationKind, Household
 
 
 class HouseholdState:
@@ -25,6 +25,7 @@ class HouseholdState:
         "d_short",
         "d_valley",
         "energy_cap",
+        "evidence",
         "feeder",
         "gaps",
         "gas_recent",
@@ -69,6 +70,10 @@ class HouseholdState:
         self.gas_used = 0.0
         # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
         self.gas_recent: list[float] | None = [] if household.is_gas else None
+        # What the day's minutes rest on (HouseholdDay.evidence); heat days set it at close.
+        self.evidence: str | None = (
+            "gas_meter" if household.is_gas else "electric_meter" if feeder is not None else None
+        )
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -166,14 +171,170 @@ class StationState:
         self.d_delivered = 0.0
 
 
-class CountyWeather:
-    """Today's temperatures for one county, folded into rollups at day close."""
+class HeatStationState:
+    """A heat exchange station (换热站) or boiler house, its households and its stack.
 
-    __slots__ = ("county", "day", "last_push", "last_ts", "n", "t_min", "t_sum")
+    ``homes`` are the station's network households; ``dirty`` is the heat network's set of
+    stations whose indoor roll-up must be re-evaluated after the current event-time step.
+    """
+
+    __slots__ = (
+        "accounted_until",
+        "cold",
+        "cold_count",
+        "county",
+        "d_down",
+        "d_interruptions",
+        "d_low",
+        "d_ok",
+        "dirty",
+        "down_first_ts",
+        "down_run",
+        "homes",
+        "interruption",
+        "kind",
+        "last_push",
+        "last_ts",
+        "location",
+        "low_first_ts",
+        "low_run",
+        "priority_members",
+        "station_id",
+        "supply_low",
+        "village",
+        "weather",
+    )
+
+    def __init__(
+        self,
+        station_id: str,
+        kind: HeatStationKind,
+        county: str,
+        village: str,
+        weather: CountyWeather,
+        dirty: set[HeatStationState],
+    ) -> None:
+        self.station_id = station_id
+        self.kind = kind
+        self.county = county
+        self.village = village
+        self.weather = weather
+        self.dirty = dirty
+        self.location: tuple[float, float] | None = None
+        self.homes: list[HeatHomeState] = []
+        self.priority_members = 0
+        self.last_ts = 0
+        self.last_push = 0
+        self.accounted_until = 0
+        self.down_run = 0
+        self.down_first_ts = 0
+        self.interruption: Incident | None = None
+        self.low_run = 0
+        self.low_first_ts = 0
+        self.supply_low: Incident | None = None
+        self.cold_count = 0
+        self.cold: Incident | None = None
+        self.reset_day()
+
+    def reset_day(self) -> None:
+        self.d_ok = 0
+        self.d_down = 0
+        self.d_low = 0
+        self.d_interruptions = 0
+
+
+class StackState:
+    """A heat station's stack (CEMS): the hour being averaged and the open exceedance.
+
+    Its own entity (not slots of the station) because the engine tells duplicates by
+    (target, timestamp): a stack reading and a station reading of one timestamp are two
+    readings, not one twice.
+    """
+
+    __slots__ = (
+        "em_hour",
+        "em_n",
+        "em_nox",
+        "em_pm",
+        "em_so2",
+        "emission",
+        "last_push",
+        "last_ts",
+        "station",
+    )
+
+    def __init__(self, station: HeatStationState) -> None:
+        self.station = station
+        self.last_ts = 0
+        self.last_push = 0
+        self.em_hour = -1  # epoch hour of the interval starts being averaged
+        self.em_n = 0
+        self.em_pm = 0.0  # sums of concentrations converted to the reference O₂
+        self.em_so2 = 0.0
+        self.em_nox = 0.0
+        self.emission: Incident | None = None
+
+
+class HeatHomeState:
+    """A heat-network household's heat-side state: its station interruption child incident and,
+    when it has an indoor sensor (室温采集器) or a heat meter, its own evidence."""
+
+    __slots__ = (
+        "cold_first_ts",
+        "cold_run",
+        "d_cold",
+        "d_interruptions",
+        "d_own",
+        "d_readings",
+        "household",
+        "indoor_low",
+        "interruption",
+        "last_push",
+        "last_ts",
+        "own_source",
+        "station",
+    )
+
+    def __init__(self, household: HouseholdState, station: HeatStationState) -> None:
+        self.household = household
+        self.station = station
+        self.last_ts = 0
+        self.last_push = 0
+        self.interruption: Incident | None = None
+        self.indoor_low: Incident | None = None
+        self.cold_run = 0
+        self.cold_first_ts = 0
+        self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
+        self.reset_day()
+
+    def reset_day(self) -> None:
+        self.d_readings = 0
+        self.d_interruptions = 0
+        self.d_own = 0  # seconds covered by the home's own readings today
+        self.d_cold = 0  # of which the home was cold / got no heat
+
+
+class CountyWeather:
+    """Today's temperatures for one county, folded into rollups at day close; the latest
+    reading is the outdoor temperature the heating curves are judged at."""
+
+    __slots__ = (
+        "county",
+        "day",
+        "last_c",
+        "last_push",
+        "last_ts",
+        "n",
+        "prior_c",
+        "t_min",
+        "t_sum",
+    )
 
     def __init__(self, county: str = "") -> None:
         self.county = county
         self.day = -1
+        self.last_c: float | None = None
+        self.prior_c: float | None = None
         self.last_ts = 0
         self.last_push = 0
         self.n = 0
@@ -183,9 +344,15 @@ class CountyWeather:
     def add(self, day: int, temp_c: float) -> None:
         if day != self.day:
             self.day, self.n, self.t_min, self.t_sum = day, 0, temp_c, 0.0
+        self.prior_c, self.last_c = self.last_c, temp_c
         self.n += 1
         self.t_sum += temp_c
         self.t_min = min(self.t_min, temp_c)
+
+    def outdoor_before(self, ts: int) -> float | None:
+        """The outdoor temperature known before the event-time step ``ts``: the same answer
+        whether this step's weather reading was handled before or after the asking reading."""
+        return self.prior_c if self.last_ts >= ts else self.last_c
 
     def min_for(self, day: int) -> float | None:
         return self.t_min if self.day == day and self.n else None

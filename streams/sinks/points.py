@@ -224,6 +224,7 @@ def household_day_line(day: HouseholdDay) -> bytes:
             "priority_group": day.priority_group.value,
             "village": day.village,
             "heating_device": day.heating_device.value,
+            "evidence": day.evidence,
         },
         day_start_s(date_day_index(day.day)),
     )

@@ -47,6 +47,10 @@ def test_every_injected_fault_is_found_and_healthy_households_stay_quiet(
         "gas_low_pressure",
         "gas_supply_shortfall",
         "gas_quota_risk",
+        "heat_supply_interruption",
+        "heat_supply_low",
+        "indoor_temp_low",
+        "emission_exceedance",
     }
     # Duplicates injected by the simulator are recognised, not double counted.
     assert summary.data["duplicates"] >= result.facts["duplicates"]["count"]
@@ -65,3 +69,31 @@ def test_demo_command_runs_and_reports_a_perfect_score(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "summary.html").read_text(encoding="utf-8").count("<tr>") > 5
     assert (tmp_path / "run" / "incidents.jsonl").stat().st_size > 0
+
+
+def test_network_households_rest_on_heat_delivered_not_on_a_meter(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    sim = tmp_path / "sim"
+    simulate(SimulationConfig(households=600, days=2, seed=5), sim)
+    registry, _ = load_registry_csv(sim / "registry.csv")
+    replay(registry, sim / "readings.jsonl", tmp_path / "run")
+    days = pq.read_table(tmp_path / "run" / "rollups" / "household_days.parquet").to_pylist()
+    network = {h.household_id for h in registry if h.is_network}
+    assert network and all(h.feeder_id is None for h in registry if h.is_network)
+    evidence = {d["evidence"] for d in days if d["household_id"] in network}
+    assert evidence == {"heat_station", "heat_station+indoor"}
+    assert {d["evidence"] for d in days if d["household_id"] not in network} <= {
+        "electric_meter",
+        "gas_meter",
+    }
+    for d in days:
+        if d["household_id"] in network:
+            total = (
+                d["heating_available_minutes"]
+                + d["outage_minutes"]
+                + d["shortfall_minutes"]
+                + d["no_data_minutes"]
+            )
+            assert total == pytest.approx(1440)
+            assert d["energy_kwh"] == 0  # no fake electric meter any more

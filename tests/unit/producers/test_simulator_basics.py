@@ -46,10 +46,13 @@ def test_every_healthy_line_validates(healthy_run: Run) -> None:
     for raw in healthy_run.raw_lines:
         msg = WIRE_ADAPTER.validate_json(raw)
         kinds[msg.kind] += 1
-        if msg.kind in ("electric", "gas", "feeder", "gas_station", "weather"):
+        if msg.kind != "batch":
             offset = parse_event_time(msg.ts).utcoffset()  # type: ignore[union-attr]
             assert offset is not None and offset.total_seconds() == 8 * 3600
-    assert set(kinds) == {"electric", "gas", "feeder", "gas_station", "weather"}
+    assert set(kinds) == {
+        "electric", "gas", "feeder", "gas_station", "weather",
+        "heat_station", "indoor_temp", "stack_emission",
+    }  # fmt: skip
     assert kinds["weather"] == 14 * 48
     assert not any(g.get("fault") for g in healthy_run.ground_truth)
 
@@ -64,7 +67,8 @@ def test_batches_validate() -> None:
             if msg.kind == "batch":
                 assert msg.source.startswith("DC-")
                 n += len(msg.readings)
-    per_interval = 500 + len(sim.fleet.feeders) + len(sim.fleet.stations)
+    metered = sim.fleet.electric.size + sim.fleet.gas.size  # heat lines are not batched
+    per_interval = metered + len(sim.fleet.feeders) + len(sim.fleet.stations)
     assert n == 96 * per_interval
 
 
@@ -82,6 +86,7 @@ def test_registry_rows_validate(healthy_run: Run) -> None:
         "household_id", "county", "village", "township", "retrofit_type", "heating_device",
         "feeder_id", "gas_station_id", "priority_group", "rated_kw", "lat", "lon",
         "retrofit_completed", "old_heating_present", "gas_quota_m3",
+        "heat_station_id", "heat_station_kind",
     ]  # fmt: skip
     for row in healthy_run.registry:
         clean = {k: (v if v != "" else None) for k, v in row.items()}
@@ -90,6 +95,9 @@ def test_registry_rows_validate(healthy_run: Run) -> None:
         assert hh.household_id.startswith("H") and len(hh.household_id) == 8
         if hh.is_gas:
             assert hh.feeder_id is None and hh.gas_station_id and hh.gas_quota_m3
+        elif hh.is_network:  # heat evidence from its station: no fake electric meter
+            assert hh.feeder_id is None and hh.gas_station_id is None
+            assert hh.heat_station_id and hh.heat_station_kind
         else:
             assert hh.feeder_id and hh.gas_station_id is None
         assert abs(hh.lat - 38.4) <= 1.1 and abs(hh.lon - 112.7) <= 1.1  # type: ignore[operator]

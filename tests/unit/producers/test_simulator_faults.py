@@ -72,6 +72,10 @@ def test_every_fault_kind_in_ground_truth(faulty_run: Run) -> None:
         "gas_station_pressure_drop",
         "household_low_pressure",
         "quota_overrun",
+        "heat_station_trip",
+        "heat_supply_low",
+        "cold_home",
+        "emission_exceedance",
         "malformed",
         "duplicates",
         "late",
@@ -82,7 +86,7 @@ def test_every_fault_kind_in_ground_truth(faulty_run: Run) -> None:
     assert kinds == {k.value for k in IncidentKind} - {IncidentKind.METER_CLOCK_FAULT.value}
     for g in faulty_run.ground_truth:
         if "kind" in g:
-            assert g["entity_type"] in ("household", "feeder", "gas_station")
+            assert g["entity_type"] in ("household", "feeder", "gas_station", "heat_station")
             assert _t(g["start"]).utcoffset() == timedelta(hours=8)
 
 

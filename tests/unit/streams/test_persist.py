@@ -33,7 +33,15 @@ from streams.core.persist import (
     import_state,
 )
 from streams.core.settings import DetectionSettings
-from streams.core.state import CountyWeather, FeederState, HouseholdState, StationState
+from streams.core.state import (
+    CountyWeather,
+    FeederState,
+    HeatHomeState,
+    HeatStationState,
+    HouseholdState,
+    StackState,
+    StationState,
+)
 
 
 class Recorder:
@@ -139,6 +147,10 @@ def test_every_state_slot_is_exported_or_declared_derived(
         a, b = getattr(engine, name), getattr(restored, name)
         assert list(a) == list(b)
         pairs.extend((a[k], b[k]) for k in a)
+    for name in ("stations", "stacks", "homes"):
+        a, b = getattr(engine.heat, name), getattr(restored.heat, name)
+        assert list(a) == list(b)
+        pairs.extend((a[k], b[k]) for k in a)
     checked: set[tuple[type, str]] = set()
     for old, new in pairs:
         for slot in type(old).__slots__:  # type: ignore[attr-defined]
@@ -164,6 +176,12 @@ def _comparable(value: Any) -> Any:
         return ("feeder", value.feeder_id)
     if isinstance(value, StationState):
         return ("station", value.station_id)
+    if isinstance(value, HeatStationState):
+        return ("heat_station", value.station_id)
+    if isinstance(value, HeatHomeState):
+        return ("heat_home", value.household.household.household_id)
+    if isinstance(value, CountyWeather):
+        return ("weather", value.last_ts, value.day, value.n)
     if isinstance(value, list | set):
         items = [_comparable(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set) else items
@@ -246,6 +264,9 @@ def test_classes_are_known() -> None:
         FeederState,
         StationState,
         CountyWeather,
+        HeatStationState,
+        StackState,
+        HeatHomeState,
         DetectorContext,
         IncidentBook,
     }

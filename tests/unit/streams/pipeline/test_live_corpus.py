@@ -47,7 +47,8 @@ def _live_corpus(lines: list[bytes], storage: set[str]) -> list[bytes]:
     fast = [_single(first, ts=(ahead + timedelta(minutes=15 * k)).isoformat()) for k in range(2)]
     # conflicts right after their batch (same step, not yet released); re-sends of batches
     inserts: list[tuple[int, bytes]] = []
-    for i in rng.sample(batches[10:-10], 12):
+    electric = [i for i in batches if any(x.get("kind") == "electric" for x in _readings(lines[i]))]
+    for i in rng.sample(electric[10:-10], 12):
         r = next(x for x in _readings(lines[i]) if x.get("kind") == "electric")
         inserts.append((i + 1, _single(r, voltage_v=round(r["voltage_v"] - 1.0, 1))))
     for i in rng.sample(batches[10:-10], 20):

@@ -1,0 +1,135 @@
+"""The simulator's heat networks: station supply on its heating curve, sampled indoor
+sensors, boiler-house stacks (CEMS), and the heat faults of the plan.
+
+One seeded generator ``[seed, 7]`` drawn in stream order; the lines are orjson objects (a few
+per station per interval, far fewer than the meters' fixed-width rows).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from producers.faults import FaultPlan
+from producers.fleet import Fleet
+
+F64 = npt.NDArray[np.float64]
+
+# The simulated operators run their stations this far above the detector's default curve.
+CURVES: dict[str, tuple[float, float]] = {
+    "chp_waste_heat": (45.0, 65.0),
+    "boiler_house": (45.0, 68.0),
+    "biomass": (42.0, 62.0),
+}
+HEALTHY_MARGIN_C = 4.0
+LOW_DEFICIT_C = 8.0
+TRIP_DECAY_C_PER_H = 0.4  # indoor cooling while the station is down (brick houses)
+
+
+def curve_c(kind: str, outdoor: float) -> float:
+    mild, design = CURVES[kind]
+    return mild + (design - mild) * min(1.0, max(0.0, (5.0 - outdoor) / 20.0))
+
+
+class HeatNetworkSim:
+    """Per interval: one ``heat_station`` line per station, one ``indoor_temp`` line per
+    sampled home, one ``stack_emission`` line per boiler house."""
+
+    def __init__(self, fleet: Fleet, plan: FaultPlan, seed: int, dt: int) -> None:
+        self.fleet = fleet
+        self.dt = dt
+        self.rng = np.random.default_rng([seed, 7])
+        self.ids = fleet.household_ids
+        self.stations = fleet.heat_stations
+        self.sampled = [x for hs in self.stations for x in hs.sampled]
+        self.station_of_sampled = {x: i for i, hs in enumerate(self.stations) for x in hs.sampled}
+        self.baseline = self.rng.uniform(20.0, 22.5, len(self.sampled))
+        self.trip: dict[int, dict[int, int]] = defaultdict(dict)  # k -> station -> k0
+        self.low: dict[int, set[int]] = defaultdict(set)
+        self.cold: dict[int, set[int]] = defaultdict(set)
+        self.emit: dict[int, set[int]] = defaultdict(set)
+        for s, k0, k1 in plan.station_trips:
+            for k in range(k0, k1):
+                self.trip[k][s] = k0
+        for s, k0, k1 in plan.supply_lows:
+            for k in range(k0, k1):
+                self.low[k].add(s)
+        for x, k0, k1 in plan.cold_homes:
+            for k in range(k0, k1):
+                self.cold[k].add(x)
+        for s, k0, k1 in plan.emissions:
+            for k in range(k0, k1):
+                self.emit[k].add(s)
+
+    def lines(self, k: int, ts: str, temps: F64) -> tuple[bytes, int]:
+        """Interval ``k``'s heat lines (readings stamped ``ts``; ``temps`` per county)."""
+        out: list[bytes] = []
+        trips = self.trip.get(k, {})
+        for s, hs in enumerate(self.stations):
+            out.append(self._station(s, hs.kind, float(temps[hs.county]), ts, s in trips, k))
+            if hs.kind == "boiler_house":
+                out.append(self._stack(hs.station_id, ts, s in self.emit.get(k, ())))
+        noise = self.rng.normal(0.0, 0.2, len(self.sampled))
+        for i, x in enumerate(self.sampled):
+            temp = float(self.baseline[i] + noise[i])
+            s = self.station_of_sampled[x]
+            if s in trips:
+                temp -= TRIP_DECAY_C_PER_H * (k - trips[s] + 1) * self.dt / 3600
+            if x in self.cold.get(k, ()):
+                temp = float(self.rng.uniform(15.0, 16.5))
+            hid = self.ids[int(self.fleet.heat[x])]
+            out.append(
+                orjson.dumps(
+                    {"kind": "indoor_temp", "household_id": hid, "ts": ts, "temp_c": round(temp, 1)}
+                )
+            )
+        return b"".join(line + b"\n" for line in out), len(out)
+
+    def _station(self, s: int, kind: str, outdoor: float, ts: str, tripped: bool, k: int) -> bytes:
+        hs = self.stations[s]
+        homes = hs.last - hs.first
+        curve = curve_c(kind, outdoor)
+        jitter = float(np.clip(self.rng.normal(0.0, 0.7), -2.0, 2.0))
+        if tripped:
+            supply, ret, flow = 28.0 + jitter, 26.0 + jitter, 0.3
+        else:
+            deficit = LOW_DEFICIT_C if s in self.low.get(k, ()) else -HEALTHY_MARGIN_C
+            supply = curve - deficit + jitter
+            ret = supply - 15.0
+            flow = 0.25 * homes
+        heat_kw = max(0.0, flow * (supply - ret) * 1.163)
+        return orjson.dumps(
+            {
+                "kind": "heat_station",
+                "heat_station_id": hs.station_id,
+                "ts": ts,
+                "primary_supply_c": round(supply + 35.0, 1),
+                "primary_return_c": round(ret + 10.0, 1),
+                "secondary_supply_c": round(supply, 1),
+                "secondary_return_c": round(ret, 1),
+                "supply_pressure_kpa": 350.0 if not tripped else 120.0,
+                "flow_m3h": round(flow, 2),
+                "heat_kw": round(heat_kw, 1),
+            }
+        )
+
+    def _stack(self, station_id: str, ts: str, exceeding: bool) -> bytes:
+        pm, so2, nox, o2 = self.rng.uniform((2.0, 12.0, 25.0, 8.6), (5.0, 25.0, 40.0, 9.4))
+        if exceeding:
+            nox = float(self.rng.uniform(75.0, 85.0))
+        return orjson.dumps(
+            {
+                "kind": "stack_emission",
+                "heat_station_id": station_id,
+                "ts": ts,
+                "interval_s": self.dt,
+                "particulates_mg_m3": round(float(pm), 2),
+                "so2_mg_m3": round(float(so2), 2),
+                "nox_mg_m3": round(float(nox), 2),
+                "o2_pct": round(float(o2), 2),
+                "flue_flow_m3h": 8000.0,
+            }
+        )

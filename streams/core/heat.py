@@ -1,0 +1,479 @@
+"""Heat networks and boiler houses (集中供热): station interruption with its households as
+children, secondary supply below the heating curve, cold sampled homes rolled up to their
+station, stack emissions above the ultra-low limits, and each network household's day
+accounted from heat delivered rather than from a meter of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import time
+from functools import lru_cache
+from typing import Any
+
+from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
+from heatwatch.contract.registry import HeatStationKind
+from heatwatch.contract.telemetry import (
+    HeatMeterReading,
+    HeatStationReading,
+    IndoorTempReading,
+    StackEmissionReading,
+)
+from streams.core.clock import DAY_S, ValleyWindow, day_start_s
+from streams.core.context import DetectorContext, Metric, location_fields
+from streams.core.settings import DetectionSettings
+from streams.core.state import (
+    CountyWeather,
+    HeatHomeState,
+    HeatStationState,
+    HouseholdState,
+    StackState,
+    mean_location,
+)
+
+HeatTarget = HeatStationState | StackState | HeatHomeState
+HeatHandler = Callable[[DetectorContext, Any, Any, int], None]
+HeatReading = HeatStationReading | IndoorTempReading | HeatMeterReading | StackEmissionReading
+HEAT_READINGS: frozenset[type] = frozenset(
+    {HeatStationReading, IndoorTempReading, HeatMeterReading, StackEmissionReading}
+)
+_POLLUTANTS = ("particulates", "so2", "nox")
+
+
+class HeatNetwork:
+    """The heat stations, their stacks and their households known to one engine.
+
+    Built from the registry (nothing here is stored in a checkpoint but the per-entity slots,
+    see ``streams/core/persist.py``). ``dirty`` holds the stations whose indoor roll-up is
+    re-evaluated after the current event-time step.
+    """
+
+    __slots__ = ("dirty", "homes", "stacks", "stations")
+
+    def __init__(
+        self, households: Iterable[HouseholdState], weather: dict[str, CountyWeather]
+    ) -> None:
+        self.stations: dict[str, HeatStationState] = {}
+        self.stacks: dict[str, StackState] = {}
+        self.homes: dict[str, HeatHomeState] = {}
+        self.dirty: set[HeatStationState] = set()
+        for st in households:
+            hh = st.household
+            if not hh.is_network or hh.heat_station_id is None:
+                continue
+            station = self.stations.get(hh.heat_station_id)
+            if station is None:
+                county_weather = weather.get(hh.county)
+                if county_weather is None:
+                    county_weather = weather[hh.county] = CountyWeather()
+                station = HeatStationState(
+                    hh.heat_station_id,
+                    hh.heat_station_kind or HeatStationKind.BOILER_HOUSE,
+                    hh.county,
+                    hh.village,
+                    county_weather,
+                    self.dirty,
+                )
+                self.stations[hh.heat_station_id] = station
+                self.stacks[hh.heat_station_id] = StackState(station)
+            home = HeatHomeState(st, station)
+            self.homes[hh.household_id] = home
+            station.homes.append(home)
+            station.priority_members += hh.is_priority
+            st.evidence = "heat_station"
+        for station in self.stations.values():
+            station.location = mean_location([h.household for h in station.homes])
+
+    def route(self, r: HeatReading) -> tuple[HeatTarget | None, HeatHandler, str]:
+        """The state a heat reading updates, its handler, and the reason if there is none."""
+        if type(r) is HeatStationReading:
+            sid = r.heat_station_id
+            return self.stations.get(sid), on_heat_station, _unknown_station(sid)
+        if type(r) is StackEmissionReading:
+            sid = r.heat_station_id
+            return self.stacks.get(sid), on_stack, _unknown_station(sid)
+        assert type(r) is IndoorTempReading or type(r) is HeatMeterReading
+        handler = on_indoor if type(r) is IndoorTempReading else on_heat_meter
+        reason = (
+            f"unknown heat-network household {r.household_id!r} (not in the registry with a "
+            "heat_station_id and a network retrofit)"
+        )
+        return self.homes.get(r.household_id), handler, reason
+
+    def roll_up(self, ctx: DetectorContext, now: int) -> None:
+        for station in sorted(self.dirty, key=lambda s: s.station_id):
+            roll_up_cold_homes(ctx, station, now)
+        self.dirty.clear()
+
+    def close_day(self, ctx: DetectorContext, day: int) -> None:
+        """Before the household rollups: each network household's minutes from heat delivered."""
+        for station in self.stations.values():
+            _station_day_metric(ctx, station, day)
+            for home in station.homes:
+                _home_day(home, station)
+            station.reset_day()
+
+
+def _unknown_station(station_id: str) -> str:
+    return f"unknown heat station {station_id!r} (no registered network household on it)"
+
+
+# --- station supply: interruption and the heating curve --------------------------------
+def curve_supply_c(settings: DetectionSettings, kind: HeatStationKind, outdoor_c: float) -> float:
+    """The minimum secondary supply for ``outdoor_c`` on a station of ``kind``."""
+    curves = settings.heat_curves
+    mild, design = curves.get(kind.value) or curves.get("boiler_house") or (45.0, 68.0)
+    frac = min(1.0, max(0.0, (5.0 - outdoor_c) / 20.0))  # +5 °C → 0, −15 °C → 1
+    return mild + (design - mild) * frac
+
+
+def on_heat_station(
+    ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading, ts: int
+) -> None:
+    s = ctx.settings
+    supply = r.secondary_supply_c
+    down = supply < s.heat_interruption_supply_c or r.flow_m3h < s.heat_interruption_flow_m3h
+    outdoor = ss.weather.outdoor_before(ts)
+    curve = curve_supply_c(s, ss.kind, outdoor) if outdoor is not None else None
+    low = not down and curve is not None and supply < curve - s.heat_low_margin_c
+    covered_from = max(ss.accounted_until, ts - s.interval_s)
+    if down:
+        ss.d_down += ts - covered_from
+    elif low:
+        ss.d_low += ts - covered_from
+    else:
+        ss.d_ok += ts - covered_from
+    ss.accounted_until = ts
+    ss.last_ts = ts
+    _judge_interruption(ctx, ss, r, ts, down)
+    if ss.interruption is None and curve is not None and not down:
+        _judge_supply_low(ctx, ss, supply, curve, ts)
+    _station_metric(ctx, ss, r, curve, ts)
+
+
+def _station_metric(
+    ctx: DetectorContext,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    curve: float | None,
+    ts: int,
+) -> None:
+    """The ``heat_station`` point: supply vs curve (no curve field before any weather)."""
+    curve_field = {"curve_supply_c": round(curve, 2)} if curve is not None else {}
+    ctx.output.metric(
+        Metric(
+            "heat_station",
+            {"county": ss.county, "village": ss.village, "heat_station_id": ss.station_id},
+            {
+                "secondary_supply_c": r.secondary_supply_c,
+                "secondary_return_c": r.secondary_return_c,
+                **curve_field,
+                "flow_m3h": r.flow_m3h,
+                "heat_kw": r.heat_kw,
+                "households": len(ss.homes),
+                "cold_homes": ss.cold_count,
+                "interrupted": int(ss.interruption is not None),
+                "supply_low": int(ss.supply_low is not None),
+                **location_fields(ss.location),
+            },
+            ts,
+        )
+    )
+
+
+def _judge_interruption(
+    ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading, ts: int, down: bool
+) -> None:
+    s = ctx.settings
+    if down:
+        if ss.down_run == 0:
+            ss.down_first_ts = ts
+        ss.down_run += 1
+        ss.low_run = 0  # an interruption is not also a low supply
+        if ss.interruption is None and ss.down_run >= s.heat_interruption_min_readings:
+            _open_interruption(ctx, ss, r)
+        return
+    ss.down_run = 0
+    restored = (
+        r.secondary_supply_c >= s.heat_restore_supply_c
+        and r.flow_m3h >= s.heat_interruption_flow_m3h
+    )
+    if ss.interruption is not None and restored:
+        for home in ss.homes:
+            if home.interruption is not None:
+                ctx.book.resolve(home.interruption, ts)
+                home.interruption = None
+        ctx.book.resolve(ss.interruption, ts, restored_supply_c=r.secondary_supply_c)
+        ss.interruption = None
+
+
+def _open_interruption(ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading) -> None:
+    """One station incident (the page) and one child per household of the station."""
+    flow_stopped = r.flow_m3h < ctx.settings.heat_interruption_flow_m3h
+    ss.interruption = ctx.book.open(
+        IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+        EntityType.HEAT_STATION,
+        ss.station_id,
+        ss.county,
+        ss.down_first_ts,
+        Severity.CRITICAL,
+        village=ss.village,
+        households_affected=len(ss.homes),
+        priority_households=ss.priority_members,
+        details={
+            "heat_station_kind": ss.kind.value,
+            "trigger": "flow_stopped" if flow_stopped else "supply_temperature",
+            "secondary_supply_c": r.secondary_supply_c,
+            "flow_m3h": r.flow_m3h,
+            "members": len(ss.homes),
+        },
+    )
+    ss.d_interruptions += 1
+    parent = ss.interruption.incident_id
+    for home in ss.homes:
+        hh = home.household.household
+        home.interruption = ctx.book.open_household(
+            IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+            hh,
+            ss.down_first_ts,
+            Severity.CRITICAL if hh.is_priority else Severity.WARNING,
+            parent_id=parent,
+            details={"heat_station_id": ss.station_id},
+        )
+
+
+def _judge_supply_low(
+    ctx: DetectorContext, ss: HeatStationState, supply: float, curve: float, ts: int
+) -> None:
+    s = ctx.settings
+    if supply < curve - s.heat_low_margin_c:
+        if ss.low_run == 0:
+            ss.low_first_ts = ts
+        ss.low_run += 1
+        if ss.supply_low is None and ss.low_run >= s.heat_low_min_readings:
+            ss.supply_low = ctx.book.open(
+                IncidentKind.HEAT_SUPPLY_LOW,
+                EntityType.HEAT_STATION,
+                ss.station_id,
+                ss.county,
+                ss.low_first_ts,
+                Severity.WARNING,
+                village=ss.village,
+                households_affected=len(ss.homes),
+                priority_households=ss.priority_members,
+                details={
+                    "heat_station_kind": ss.kind.value,
+                    "secondary_supply_c": supply,
+                    "curve_supply_c": round(curve, 2),
+                },
+            )
+        return
+    ss.low_run = 0
+    if ss.supply_low is not None and supply >= curve - s.heat_low_clear_margin_c:
+        ctx.book.resolve(ss.supply_low, ts, secondary_supply_c=supply)
+        ss.supply_low = None
+
+
+# --- sampled homes: indoor temperature and heat meters ----------------------------------
+@lru_cache(maxsize=8)
+def _occupied_window(start: time, end: time) -> ValleyWindow:
+    return ValleyWindow(start, end)
+
+
+def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: int) -> int:
+    """Seconds a home's own reading covers: its interval, never overlapping the previous one."""
+    span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
+    home.last_ts = ts
+    home.d_readings += 1
+    home.d_own += span
+    return span
+
+
+def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, ts: int) -> None:
+    s = ctx.settings
+    span = _own_span(ctx, home, ts, s.interval_s)
+    home.own_source = "indoor"
+    occupied = _occupied_window(s.indoor_occupied_start, s.indoor_occupied_end).contains(ts - 1)
+    if r.temp_c < s.indoor_low_c:
+        if not occupied:
+            return  # a night setback is no failure; the run neither grows nor ends
+        home.d_cold += span
+        if home.cold_run == 0:
+            home.cold_first_ts = ts
+        home.cold_run += 1
+        if home.indoor_low is None and home.cold_run >= s.indoor_low_min_readings:
+            _open_cold_home(ctx, home, r.temp_c)
+        return
+    home.cold_run = 0
+    if home.indoor_low is not None and r.temp_c >= s.indoor_clear_c:
+        ctx.book.resolve(home.indoor_low, ts, indoor_temp_c=r.temp_c)
+        home.indoor_low = None
+        home.station.cold_count -= 1
+        home.station.dirty.add(home.station)
+
+
+def _open_cold_home(ctx: DetectorContext, home: HeatHomeState, temp_c: float) -> None:
+    hh = home.household.household
+    station = home.station
+    home.indoor_low = ctx.book.open_household(
+        IncidentKind.INDOOR_TEMP_LOW,
+        hh,
+        home.cold_first_ts,
+        Severity.CRITICAL if hh.is_priority else Severity.WARNING,
+        parent_id=station.cold.incident_id if station.cold is not None else None,
+        details={"heat_station_id": station.station_id, "indoor_temp_c": temp_c},
+    )
+    home.d_interruptions += 1
+    station.cold_count += 1
+    station.dirty.add(station)
+
+
+def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading, ts: int) -> None:
+    """A household heat meter is the home's own evidence of heat delivered (no detector yet)."""
+    span = _own_span(ctx, home, ts, r.interval_s)
+    home.own_source = "heat_meter"
+    if r.energy_kwh <= 0 or r.supply_c < ctx.settings.heat_interruption_supply_c:
+        home.d_cold += span
+
+
+def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> None:
+    """Several sampled homes of one station cold at once: one station incident, homes as
+    children."""
+    s = ctx.settings
+    cold = [h for h in ss.homes if h.indoor_low is not None] if ss.cold_count else []
+    if ss.cold is None:
+        if len(cold) < s.indoor_station_min_homes:
+            return
+        ss.cold = ctx.book.open(
+            IncidentKind.INDOOR_TEMP_LOW,
+            EntityType.HEAT_STATION,
+            ss.station_id,
+            ss.county,
+            min(int(h.indoor_low.started_at.timestamp()) for h in cold if h.indoor_low),
+            Severity.WARNING,
+            village=ss.village,
+            households_affected=len(cold),
+            priority_households=sum(1 for h in cold if h.household.household.is_priority),
+            details={
+                "trigger": "sampled_homes",
+                "cold_homes": len(cold),
+                "sampled_homes": sum(1 for h in ss.homes if h.own_source == "indoor"),
+            },
+        )
+    elif len(cold) < s.indoor_station_min_homes:
+        ctx.book.resolve(ss.cold, now, cold_homes=len(cold))
+        ss.cold = None
+        return
+    elif len(cold) > ss.cold.households_affected:
+        ctx.book.update(ss.cold, households_affected=len(cold))
+    parent = ss.cold.incident_id
+    for h in cold:
+        if h.indoor_low is not None and h.indoor_low.parent_id != parent:
+            ctx.book.update(h.indoor_low, parent_id=parent)
+
+
+# --- stack emissions ----------------------------------------------------------------------
+def on_stack(ctx: DetectorContext, sk: StackState, r: StackEmissionReading, ts: int) -> None:
+    """Average an hour (by interval start) at the reference O₂; judge it when the next begins."""
+    s = ctx.settings
+    sk.last_ts = ts
+    hour = (ts - r.interval_s) // 3600
+    if hour != sk.em_hour:
+        if sk.em_hour >= 0:
+            _judge_hour(ctx, sk)
+        sk.em_hour, sk.em_n, sk.em_pm, sk.em_so2, sk.em_nox = hour, 0, 0.0, 0.0, 0.0
+    factor = (21.0 - s.emission_reference_o2_pct) / (21.0 - r.o2_pct)
+    sk.em_n += 1
+    sk.em_pm += r.particulates_mg_m3 * factor
+    sk.em_so2 += r.so2_mg_m3 * factor
+    sk.em_nox += r.nox_mg_m3 * factor
+
+
+def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
+    s = ctx.settings
+    ss = sk.station
+    hour_start = sk.em_hour * 3600
+    complete = sk.em_n >= s.emission_min_readings_per_hour
+    means = dict(zip(_POLLUTANTS, (sk.em_pm, sk.em_so2, sk.em_nox), strict=True))
+    means = {k: round(v / sk.em_n, 2) for k, v in means.items()}
+    limits = {
+        "particulates": s.emission_particulates_mg_m3,
+        "so2": s.emission_so2_mg_m3,
+        "nox": s.emission_nox_mg_m3,
+    }
+    ctx.output.metric(
+        Metric(
+            "stack_emission_hourly",
+            {"county": ss.county, "village": ss.village, "heat_station_id": ss.station_id},
+            {**{f"{k}_mg_m3": v for k, v in means.items()}, "readings": sk.em_n},
+            hour_start,
+        )
+    )
+    if not complete:
+        return  # an hour with too few readings is neither a breach nor a recovery
+    over = {k: v for k, v in means.items() if v > limits[k]}
+    if over and sk.emission is None:
+        sk.emission = ctx.book.open(
+            IncidentKind.EMISSION_EXCEEDANCE,
+            EntityType.HEAT_STATION,
+            ss.station_id,
+            ss.county,
+            hour_start,
+            Severity.WARNING,
+            village=ss.village,
+            households_affected=0,
+            details={
+                "pollutants": sorted(over),
+                "hourly_means_mg_m3": means,
+                "limits_mg_m3": limits,
+                "reference_o2_pct": s.emission_reference_o2_pct,
+            },
+        )
+    elif not over and sk.emission is not None:
+        ctx.book.resolve(sk.emission, hour_start, hours_compliant_from=hour_start)
+        sk.emission = None
+
+
+# --- the day -----------------------------------------------------------------------------
+def _home_day(home: HeatHomeState, station: HeatStationState) -> None:
+    """Write the household's minutes from its station's supply, corrected by its own data."""
+    st = home.household
+    own = home.d_own > 0
+    cold = min(home.d_cold, station.d_ok) if own else 0
+    st.d_avail = station.d_ok - cold
+    st.d_outage = station.d_down
+    st.d_short = station.d_low + cold
+    st.d_interruptions = station.d_interruptions + home.d_interruptions
+    st.d_readings += home.d_readings
+    if own and home.own_source is not None:
+        st.evidence = f"heat_station+{home.own_source}"
+    else:
+        st.evidence = "heat_station"
+    home.reset_day()
+
+
+def _station_day_metric(ctx: DetectorContext, ss: HeatStationState, day: int) -> None:
+    ctx.output.metric(
+        Metric(
+            "heat_station_daily",
+            {"county": ss.county, "heat_station_id": ss.station_id},
+            {
+                "supplied_minutes": ss.d_ok / 60,
+                "interrupted_minutes": ss.d_down / 60,
+                "low_minutes": ss.d_low / 60,
+                "no_data_minutes": max(0, DAY_S - ss.d_ok - ss.d_down - ss.d_low) / 60,
+                "households": len(ss.homes),
+                "sampled_homes": sum(1 for h in ss.homes if h.own_source == "indoor"),
+                "cold_homes": ss.cold_count,
+            },
+            day_start_s(day),
+        )
+    )
+
+
+# The severities this module opens its incidents with (see ``engine.OCCURRING_SEVERITIES``).
+SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
+    IncidentKind.HEAT_SUPPLY_INTERRUPTION: (Severity.WARNING, Severity.CRITICAL),
+    IncidentKind.HEAT_SUPPLY_LOW: (Severity.WARNING,),
+    IncidentKind.INDOOR_TEMP_LOW: (Severity.WARNING, Severity.CRITICAL),
+    IncidentKind.EMISSION_EXCEEDANCE: (Severity.WARNING,),
+}

@@ -1,0 +1,87 @@
+"""Heat networks through the production path: simulator → Kafka → Faust worker → InfluxDB
+gives the heat incidents the ground truth expects, the same ones (same ids) as the embedded
+runner, and the heat points the dashboards will read."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from heatwatch.formats.registry_csv import load_registry_csv
+from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
+from producers.scoring import score
+from producers.simulate import SimulationConfig, simulate
+from streams.embedded import replay
+from tests.integration.pipeline_support import (
+    PipelineEnv,
+    count_in_influx,
+    dead_letters,
+    incidents_in_influx,
+    stop,
+    wait_for_lag_zero,
+)
+
+PARTITIONS = 4
+HEAT_KINDS = {
+    "heat_supply_interruption",
+    "heat_supply_low",
+    "indoor_temp_low",
+    "emission_exceedance",
+}
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("heat-sim")
+    simulate(SimulationConfig(households=600, days=2, faults=True, seed=13), out)
+    return out
+
+
+def test_heat_incidents_through_kafka_equal_the_embedded_runner(
+    stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
+) -> None:
+    topic = unique_topic_factory(PARTITIONS)
+    env = PipelineEnv(
+        bootstrap=stack.kafka_bootstrap,
+        influx_url=stack.influx_url,
+        influx_token=stack.influx_token,
+        influx_org=stack.influx_org,
+        bucket=unique_bucket_factory(),
+        topic=topic,
+        dead_topic=unique_topic_factory(1),
+        incident_topic=unique_topic_factory(2),
+        partitions=PARTITIONS,
+        app_id=f"{topic}-app",
+        registry=sim / "registry.csv",
+        data_dir=tmp_path / "data",
+    )
+    registry, _ = load_registry_csv(sim / "registry.csv")
+    producer = make_producer(env.bootstrap)
+    try:
+        produce(producer, env.topic, jsonl_lines(sim / "readings.jsonl"), router=Router(registry))
+    finally:
+        producer.close()
+    worker = env.start_worker("w1", tmp_path)
+    try:
+        wait_for_lag_zero(env, 180, [worker])
+        time.sleep(1)
+        incidents = incidents_in_influx(env)
+        result = score(
+            incidents, sim / "ground_truth.jsonl", {d["line_no"] for d in dead_letters(env)}
+        )
+        assert not result.missed, result.missed
+        assert not result.wrong_parent, result.wrong_parent
+        assert not result.unexpected, [(i.kind, i.entity_id) for i in result.unexpected]
+        assert {e.kind.value for e, _ in result.found} >= HEAT_KINDS
+        replay(registry, sim / "readings.jsonl", tmp_path / "replay")
+        lines = (tmp_path / "replay" / "incidents.jsonl").read_bytes().splitlines()
+        assert {i.incident_id for i in incidents} == {orjson.loads(x)["incident_id"] for x in lines}
+        assert count_in_influx(env, "heat_station") > 0
+        assert count_in_influx(env, "stack_emission_hourly") > 0
+        assert count_in_influx(env, "heat_station_daily") > 0
+    finally:
+        stop(worker)

@@ -1,0 +1,304 @@
+"""Heat networks: hand-built scenarios for each detector and the heat-delivered day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from heatwatch.contract.registry import HeatStationKind, Household
+from heatwatch.contract.telemetry import (
+    HeatMeterReading,
+    HeatStationReading,
+    IndoorTempReading,
+    StackEmissionReading,
+)
+from streams.core.engine import AnyReading, Engine, Rejected
+from streams.core.heat import curve_supply_c
+from streams.core.persist import export_state, import_state
+from streams.core.settings import DetectionSettings
+from tests.unit.streams.scenario import Collected, at, household, run, weather
+
+DAY = range(1, 97)
+
+
+def net_household(hid: str, station: str = "HS-1", **kw: Any) -> Household:
+    base: dict[str, Any] = {
+        "retrofit_type": "boiler_ultra_low_emission",
+        "heating_device": "district",
+        "feeder_id": None,
+        "heat_station_id": station,
+        "heat_station_kind": "boiler_house",
+        "rated_kw": 1.0,
+    }
+    base.update(kw)
+    return household(hid, **base)
+
+
+def heat_station(
+    step: int, supply: float = 66.0, flow: float = 30.0, sid: str = "HS-1"
+) -> HeatStationReading:
+    return HeatStationReading(
+        heat_station_id=sid,
+        ts=at(step).isoformat(),
+        secondary_supply_c=supply,
+        secondary_return_c=supply - 15,
+        supply_pressure_kpa=350.0,
+        flow_m3h=flow,
+        heat_kw=500.0,
+    )
+
+
+def indoor(hid: str, step: int, temp: float = 20.5) -> IndoorTempReading:
+    return IndoorTempReading(household_id=hid, ts=at(step).isoformat(), temp_c=temp)
+
+
+def stack(step: int, nox: float = 35.0, o2: float = 9.0, sid: str = "HS-1") -> StackEmissionReading:
+    return StackEmissionReading(
+        heat_station_id=sid,
+        ts=at(step).isoformat(),
+        interval_s=900,
+        particulates_mg_m3=3.0,
+        so2_mg_m3=20.0,
+        nox_mg_m3=nox,
+        o2_pct=o2,
+        flue_flow_m3h=8000.0,
+    )
+
+
+def by_ts(readings: list[AnyReading]) -> list[AnyReading]:
+    return sorted(readings, key=lambda r: r.ts)
+
+
+def hourly_weather(temp: float = -10.0) -> list[AnyReading]:
+    return [weather(s, temp) for s in range(4, 97, 4)]
+
+
+HOMES = [f"N{i}" for i in range(5)]
+
+
+def test_station_trip_is_one_station_page_with_every_household_as_child() -> None:
+    readings: list[AnyReading] = [
+        heat_station(s, supply=28.0 if 20 <= s < 28 else 66.0) for s in DAY
+    ]
+    out, _ = run([net_household(h, priority_group="elderly_home" if h == "N0" else "none")
+                  for h in HOMES], readings)  # fmt: skip
+    (page,) = [i for i in out.of_kind("heat_supply_interruption") if i.parent_id is None]
+    assert (page.entity_type.value, page.entity_id) == ("heat_station", "HS-1")
+    assert (page.started_at, page.ended_at) == (at(20), at(28))
+    assert (page.households_affected, page.priority_households) == (5, 1)
+    children = [i for i in out.of_kind("heat_supply_interruption") if i.parent_id]
+    assert sorted(c.entity_id for c in children) == HOMES
+    assert {c.parent_id for c in children} == {page.incident_id}
+    assert all(c.ended_at == at(28) for c in children)
+    assert {c.entity_id: c.severity.value for c in children}["N0"] == "critical"
+    day = out.day_of("N1")
+    assert (day.outage_minutes, day.heating_available_minutes) == (8 * 15, 1440 - 8 * 15)
+    assert (day.evidence, day.interruptions, day.no_data_minutes) == ("heat_station", 1, 0)
+    assert out.of_kind("comm_loss") == []  # no meter of their own: nothing to go silent
+
+
+def test_flow_stop_alone_interrupts_and_one_bad_reading_does_not() -> None:
+    readings: list[AnyReading] = [
+        heat_station(s, flow=0.2 if s in (10, 40, 41, 42) else 30.0) for s in DAY
+    ]
+    out, _ = run([net_household(h) for h in HOMES[:2]], readings)
+    (page,) = [i for i in out.of_kind("heat_supply_interruption") if i.parent_id is None]
+    assert (page.started_at, page.ended_at) == (at(40), at(43))
+    assert page.details["trigger"] == "flow_stopped"
+
+
+def test_supply_below_the_heating_curve_for_an_hour_is_low_supply() -> None:
+    settings = DetectionSettings()
+    curve = curve_supply_c(settings, HeatStationKind.BOILER_HOUSE, -10.0)
+    assert curve == pytest.approx(45 + 23 * 15 / 20)
+
+    def supply(s: int) -> float:
+        if 30 <= s < 38:
+            return curve - 7  # a real shortfall, 2 h
+        if 60 <= s < 63:
+            return curve - 7  # 45 min: shorter than the minimum duration
+        return curve + 4
+
+    readings = by_ts([heat_station(s, supply=supply(s)) for s in DAY] + hourly_weather())
+    out, _ = run([net_household(h) for h in HOMES], readings)
+    (low,) = out.of_kind("heat_supply_low")
+    assert (low.entity_id, low.started_at, low.ended_at) == ("HS-1", at(30), at(38))
+    assert low.details["curve_supply_c"] == pytest.approx(curve)
+    assert out.of_kind("heat_supply_interruption") == []
+    day = out.day_of("N2")
+    assert day.shortfall_minutes == (8 + 3) * 15  # every reading below the curve counts
+
+
+def test_a_colder_curve_point_makes_the_same_supply_low() -> None:
+    readings = by_ts([heat_station(s, supply=58.0) for s in DAY] + hourly_weather(-10.0))
+    mild, _ = run([net_household("N0")], by_ts(readings))
+    assert mild.of_kind("heat_supply_low") != []  # curve at −10 °C is 62.25 °C
+    warm = by_ts([heat_station(s, supply=58.0) for s in DAY] + hourly_weather(2.0))
+    out, _ = run([net_household("N0")], warm)
+    assert out.of_kind("heat_supply_low") == []  # curve at +2 °C is 48.45 °C
+
+
+def test_weather_order_within_a_step_does_not_change_the_judgement() -> None:
+    station = [heat_station(s, supply=58.0 if s >= 40 else 66.0) for s in DAY]
+    temps = [weather(s, -10.0 if s < 44 else 5.0) for s in range(4, 97, 4)]
+    first, _ = run([net_household("N0")], by_ts(temps + station))
+    second, _ = run([net_household("N0")], by_ts(station + temps))
+    assert first.changes == second.changes
+
+
+def test_interruption_is_not_also_low_supply() -> None:
+    readings = by_ts(
+        [heat_station(s, supply=30.0 if 20 <= s < 40 else 66.0) for s in DAY] + hourly_weather()
+    )
+    out, _ = run([net_household("N0")], readings)
+    assert out.of_kind("heat_supply_low") == []
+    assert len(out.of_kind("heat_supply_interruption")) == 2  # station + its one household
+
+
+def test_cold_home_in_occupied_hours_only_and_the_day_it_rests_on() -> None:
+    # 00:15-05:00 cold (night setback: no alarm); 10:00-13:00 cold (alarm after 2 h)
+    cold_steps = set(range(1, 21)) | set(range(40, 52))
+    readings = by_ts(
+        [heat_station(s) for s in DAY]
+        + [indoor("N0", s, 16.0 if s in cold_steps else 20.5) for s in DAY]
+    )
+    out, _ = run([net_household(h) for h in HOMES], readings)
+    (cold,) = out.of_kind("indoor_temp_low")
+    assert (cold.entity_id, cold.started_at, cold.ended_at) == ("N0", at(40), at(52))
+    assert cold.parent_id is None  # one cold home is not a station problem
+    day = out.day_of("N0")
+    assert day.evidence == "heat_station+indoor"
+    assert day.shortfall_minutes == 12 * 15  # the night is not counted against the service
+    assert day.heating_available_minutes == 1440 - 12 * 15
+    assert out.day_of("N1").evidence == "heat_station"
+
+
+def test_several_cold_homes_roll_up_to_the_station() -> None:
+    cold_homes = HOMES[:3]
+    readings: list[AnyReading] = [heat_station(s) for s in DAY]
+    for h in HOMES[:4]:
+        for s in DAY:
+            start = 36 if h == "N0" else 40
+            cold = h in cold_homes and start <= s < (60 if h != "N2" else 52)
+            readings.append(indoor(h, s, 16.0 if cold else 20.5))
+    out, _ = run([net_household(h) for h in HOMES], by_ts(readings))
+    (station,) = [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value != "household"]
+    assert (station.entity_id, station.started_at, station.ended_at) == ("HS-1", at(36), at(52))
+    assert station.details["sampled_homes"] == 4
+    homes = [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value == "household"]
+    assert sorted(i.entity_id for i in homes) == cold_homes
+    assert {i.parent_id for i in homes} == {station.incident_id}
+
+
+def test_hourly_mean_above_the_ultra_low_limit_opens_from_the_hour_start() -> None:
+    def nox(s: int) -> float:
+        if 41 <= s <= 48:  # intervals starting 10:00-11:45
+            return 80.0
+        if s in (57, 58):  # two readings in the 14:00 hour: an incomplete hour is not judged
+            return 200.0
+        return 35.0
+
+    readings: list[AnyReading] = [stack(s, nox=nox(s)) for s in DAY if s not in (59, 60)]
+    out, _ = run([net_household("N0")], readings)
+    (exc,) = out.of_kind("emission_exceedance")
+    assert exc.entity_id == "HS-1"
+    t10 = datetime.fromisoformat(at(40).isoformat())
+    assert (exc.started_at, exc.ended_at) == (t10, t10 + timedelta(hours=2))
+    assert exc.details["pollutants"] == ["nox"]
+    assert exc.households_affected == 0
+
+
+def test_concentrations_are_judged_at_the_reference_oxygen() -> None:
+    # 30 mg/m³ measured at 15 % O₂ is 60 mg/m³ at 9 %: above the 50 mg/m³ NOx limit.
+    readings: list[AnyReading] = [stack(s, nox=30.0, o2=15.0) for s in DAY]
+    out, _ = run([net_household("N0")], readings)
+    (exc,) = out.of_kind("emission_exceedance")
+    assert exc.started_at == at(0)
+    assert exc.details["hourly_means_mg_m3"]["nox"] == pytest.approx(60.0)
+    lenient = DetectionSettings(emission_reference_o2_pct=15.0)
+    out, _ = run([net_household("N0")], readings, lenient)
+    assert out.of_kind("emission_exceedance") == []
+
+
+def test_heat_meter_is_the_homes_own_evidence() -> None:
+    meter = [
+        HeatMeterReading(
+            household_id="N0",
+            ts=at(s).isoformat(),
+            interval_s=900,
+            supply_c=60.0,
+            return_c=45.0,
+            flow_m3h=0.05,
+            energy_kwh=0.0 if 50 <= s < 54 else 0.2,
+        )
+        for s in DAY
+    ]
+    out, _ = run([net_household("N0")], by_ts([heat_station(s) for s in DAY] + meter))
+    day = out.day_of("N0")
+    assert day.evidence == "heat_station+heat_meter"
+    assert day.shortfall_minutes == 4 * 15
+
+
+def test_unknown_heat_entities_are_rejected_with_a_reason() -> None:
+    engine = Engine([net_household("N0")], DetectionSettings(), Collected())
+    with pytest.raises(Rejected, match="unknown heat station 'HS-X'"):
+        engine.push(heat_station(1, sid="HS-X"))
+    with pytest.raises(Rejected, match="unknown heat-network household 'E1'"):
+        engine.push(indoor("E1", 1))
+
+
+def test_a_station_that_never_reports_is_no_data_not_heating() -> None:
+    out, _ = run([net_household("N0"), household("E1")], [indoor("N0", s) for s in DAY])
+    day = out.day_of("N0")
+    assert day.heating_available_minutes == 0
+    assert day.no_data_minutes == 1440
+
+
+def test_heating_curves_name_known_station_kinds_and_rise_with_cold() -> None:
+    with pytest.raises(ValueError, match="unknown heat station kind"):
+        DetectionSettings(heat_curves={"geothermal": (40.0, 60.0)})
+    with pytest.raises(ValueError, match="below"):
+        DetectionSettings(heat_curves={"biomass": (60.0, 40.0)})
+    only_boilers = DetectionSettings(heat_curves={"boiler_house": (50.0, 70.0)})
+    # a kind without its own curve is judged on the boiler-house curve
+    assert curve_supply_c(only_boilers, HeatStationKind.BIOMASS, -15.0) == 70.0
+
+
+def _heat_day() -> list[AnyReading]:
+    readings: list[AnyReading] = hourly_weather()
+    for s in DAY:
+        readings.append(heat_station(s, supply=28.0 if 20 <= s < 28 else 58.0 if s > 70 else 66.0))
+        readings.append(stack(s, nox=80.0 if 41 <= s <= 48 else 35.0))
+        for h in HOMES[:4]:
+            cold = h != "N3" and 40 <= s < 60
+            readings.append(indoor(h, s, 16.0 if cold else 20.5))
+    return by_ts(readings)
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.3, 0.45, 0.5, 0.62, 0.9])
+def test_heat_state_survives_a_checkpoint_anywhere(cut: float) -> None:
+    registry = [net_household(h) for h in HOMES]
+    readings = _heat_day()
+    whole, _ = run(registry, readings)
+    out = Collected()
+    first = Engine(registry, DetectionSettings(), out)
+    at_cut = int(cut * len(readings))
+    for r in readings[:at_cut]:
+        first.push(r)
+    state = orjson.loads(orjson.dumps(export_state(first)))
+    second = import_state(Engine(registry, DetectionSettings(), out), state)
+    for r in readings[at_cut:]:
+        second.push(r)
+    second.flush()
+    assert out.changes == whole.changes
+    assert [d.model_dump() for d in out.days] == [d.model_dump() for d in whole.days]
+    kinds = {c[1] for c in whole.changes}
+    assert kinds >= {
+        "heat_supply_interruption",
+        "heat_supply_low",
+        "indoor_temp_low",
+        "emission_exceedance",
+    }
