@@ -1,4 +1,4 @@
-"""The four dashboards by file name, and their JSON with the stable panel ids links rely on."""
+"""The dashboards by file name, and their JSON with the stable panel ids links rely on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import dispatch, gas, power, season
+from dashboards import dispatch, gas, heat, power, season
 from dashboards.common import DEFAULT_BUCKET
 
 BUILDERS: dict[str, Callable[[str], dashboard_builders.Dashboard]] = {
@@ -17,6 +17,7 @@ BUILDERS: dict[str, Callable[[str], dashboard_builders.Dashboard]] = {
     "power": power.build,
     "gas": gas.build,
     "season-stability": season.build,
+    "heat": heat.build,
 }
 
 

@@ -23,6 +23,7 @@ from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from heatwatch.contract.glossary import (
     ENTITY_TYPES,
+    FACILITY_STATES,
     FIELDS,
     INCIDENT_KINDS,
     INCIDENT_STATES,
@@ -47,6 +48,7 @@ DASHBOARD_UIDS = {
     "power": "heatwatch-power",
     "gas": "heatwatch-gas",
     "season": "heatwatch-season",
+    "heat": "heatwatch-heat",
 }
 
 
@@ -380,6 +382,8 @@ CODE_COLUMNS: dict[str, Mapping[str, Term]] = {
     "priority_group": {**PRIORITY_GROUPS, "none": Term("—", "—")},
     "verdict": VERDICTS,
     "overloaded": YES_NO,
+    "interrupted": YES_NO,
+    "supply_low": YES_NO,
 }
 
 # Units per column (Grafana unit ids; `suffix:` for counted things).
@@ -401,6 +405,13 @@ COLUMN_UNITS: dict[str, str] = {
     "shortfall_min": "m",
     "_time": "time:YYYY-MM-DD HH:mm",
     "started_at": "time:YYYY-MM-DD HH:mm",
+    "secondary_supply_c": "celsius",
+    "secondary_return_c": "celsius",
+    "curve_supply_c": "celsius",
+    "flow_m3h": "suffix: m³/h",
+    "heat_kw": "kwatt",
+    "households": "suffix: 户",
+    "cold_homes": "suffix: 户",
 }
 
 NO_VALUE = "—"
@@ -519,3 +530,69 @@ def render_flux(
     out = _VAR_RE.sub(sub, query)
     out = out.replace("v.timeRangeStart", start).replace("v.timeRangeStop", stop)
     return out.replace("v.windowPeriod", window)
+
+
+# --------------------------------------------------------------------------- facility map
+# Map markers: 0 ok (green), 1 strained (yellow), 2 failing (red) — FACILITY_STATES.
+_STATE_COLOURS = {"0": "green", "1": "#EAB839", "2": "red"}
+
+
+def facility_state_properties() -> list[dashboard_models.DynamicConfigValue]:
+    """0/1/2 shown as 正常/紧张/故障 in the tooltip, keeping the marker colours."""
+    options = {
+        code: {"text": term.zh, "color": _STATE_COLOURS[code], "index": int(code)}
+        for code, term in FACILITY_STATES.items()
+    }
+    return [
+        dashboard_models.DynamicConfigValue(id_val="displayName", value="状态"),
+        dashboard_models.DynamicConfigValue(
+            id_val="mappings", value=[{"type": "value", "options": options}]
+        ),
+    ]
+
+
+def facility_geomap(title: str, description: str, query: str, layer: str) -> geomap.Panel:
+    """Facilities at their ``lat``/``lon`` coloured by ``state`` (the query's columns: name,
+    entity, county, village, lat, lon, state)."""
+    markers = (
+        common_builders.MapLayerOptions()
+        .type("markers")
+        .name(layer)
+        .location(
+            common_builders.FrameGeometrySource()
+            .mode(common_models.FrameGeometrySourceMode.COORDS)
+            .latitude("lat")
+            .longitude("lon")
+        )
+        .tooltip(True)
+        .config(
+            {
+                "showLegend": True,
+                "style": {
+                    "color": {"field": "state", "fixed": "green"},
+                    "size": {"fixed": 8, "min": 4, "max": 16},
+                    "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
+                    "text": {"field": "name", "mode": "field", "fixed": ""},
+                    "textConfig": {"fontSize": 10, "offsetY": -12},
+                },
+            }
+        )
+    )
+    return (
+        geomap.Panel()
+        .title(title)
+        .description(description)
+        .datasource(ds_ref())
+        .with_target(Flux(query))
+        .view(geomap.MapViewConfig().id("coords").lat(38).lon(112).zoom(8))
+        .basemap(common_builders.MapLayerOptions().type("default").name("Basemap"))
+        .layers([markers])
+        .thresholds(thresholds((None, "green"), (1, "#EAB839"), (2, "red")))
+        .height(14)
+        .span(12)
+        .override_by_name("state", facility_state_properties())
+        .override_by_name("name", column_properties("name"))
+        .override_by_name("entity", column_properties("entity"))
+        .override_by_name("county", column_properties("county"))
+        .override_by_name("village", column_properties("village"))
+    )

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard, geomap, table
-from grafana_foundation_sdk.models import common as common_models
-from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from dashboards.common import (
     NO_VALUE,
-    Flux,
     bargauge_panel,
     base_dashboard,
     bucket_variable,
     code_variable,
     column_legend,
-    column_properties,
     county_variable,
-    ds_ref,
+    facility_geomap,
     flux,
     link,
     named_columns,
@@ -29,7 +24,8 @@ from dashboards.common import (
     tag_variable,
     timeseries_panel,
 )
-from heatwatch.contract.glossary import FACILITY_STATES, INCIDENT_KINDS, NOUNS
+from dashboards.heat import heat_households_affected, open_heat_incidents, station_points
+from heatwatch.contract.glossary import INCIDENT_KINDS, NOUNS
 
 
 def active_total(field: str, *filters: str) -> str:
@@ -45,6 +41,8 @@ def active_total(field: str, *filters: str) -> str:
 
 
 ACTIVE_TOTAL = active_total("top_level")
+HEAT_INCIDENTS = open_heat_incidents("county")
+HEAT_HOUSEHOLDS = heat_households_affected("county", "village")
 HOUSEHOLDS_AFFECTED = active_total("households_affected")
 PRIORITY_AFFECTED = active_total("priority_households")
 CRITICAL_ACTIVE = active_total("count", '  |> filter(fn: (r) => r.severity == "critical")')
@@ -105,13 +103,15 @@ _STATIONS = flux(
     "  |> group()",
 )
 
-# Feeders and gas stations with their coordinates; state 0 ok / 1 strained / 2 failing.
+# Feeders, gas stations and heat stations with their coordinates; state 0 ok / 1 strained / 2 failing.
 MAP_POINTS = (
     "feeders = "
     + _FEEDERS.replace("\n", "\n  ")
     + "\nstations = "
     + _STATIONS.replace("\n", "\n  ")
-    + "\nunion(tables: [feeders, stations])\n"
+    + "\nheat = "
+    + station_points("county", "village").replace("\n", "\n  ")
+    + "\nunion(tables: [feeders, stations, heat])\n"
     + '  |> keep(columns: ["name", "entity", "county", "village", "lat", "lon", "state"])'
 )
 
@@ -161,88 +161,26 @@ MAP_COLUMNS = ("name", "entity", "county", "village", "state")
 
 
 def _geomap() -> geomap.Panel:
-    markers = (
-        common_builders.MapLayerOptions()
-        .type("markers")
-        .name(f"{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh} feeders & gas stations")
-        .location(
-            common_builders.FrameGeometrySource()
-            .mode(common_models.FrameGeometrySourceMode.COORDS)
-            .latitude("lat")
-            .longitude("lon")
-        )
-        .tooltip(True)
-        .config(
-            {
-                "showLegend": True,
-                "style": {
-                    "color": {"field": "state", "fixed": "green"},
-                    "size": {"fixed": 8, "min": 4, "max": 16},
-                    "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
-                    "text": {"field": "name", "mode": "field", "fixed": ""},
-                    "textConfig": {"fontSize": 10, "offsetY": -12},
-                },
-            }
-        )
+    return facility_geomap(
+        f"{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh}/{NOUNS['heat_station'].zh}状态 "
+        "Facility map",
+        "台区（feeder_load）、燃气调压站（station_pressure）与换热站/锅炉房（heat_station）按经纬度"
+        "标注，颜色表示状态：正常（绿）、紧张（黄：负载率 ≥ 90 %、有低压户、供水低于供热曲线或有室温"
+        "不达标户）、故障（红：过载、供气不足或供热中断）。 "
+        "Feeders, gas stations and heat stations at their lat/lon, coloured ok / strained / "
+        "failing. Needs the `lat`/`lon` fields.",
+        MAP_POINTS,
+        f"{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh}/{NOUNS['heat_station'].zh} "
+        "feeders, gas & heat stations",
     )
-    return (
-        geomap.Panel()
-        .title(f"{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh}状态 Facility map")
-        .description(
-            "台区（feeder_load）与燃气调压站（station_pressure）按经纬度标注，颜色表示状态：正常（绿）、"
-            "紧张（黄：负载率 ≥ 90 % 或有低压户）、故障（红：过载或供气不足）。 "
-            "Feeders and gas stations at their lat/lon, coloured ok / strained / failing. "
-            "Needs the `lat`/`lon` fields."
-        )
-        .datasource(ds_ref())
-        .with_target(Flux(MAP_POINTS))
-        .view(geomap.MapViewConfig().id("coords").lat(38).lon(112).zoom(8))
-        .basemap(common_builders.MapLayerOptions().type("default").name("Basemap"))
-        .layers([markers])
-        .thresholds(
-            dashboard.ThresholdsConfig()
-            .mode(dashboard_models.ThresholdsMode.ABSOLUTE)
-            .steps(
-                [
-                    dashboard_models.Threshold(value=None, color="green"),
-                    dashboard_models.Threshold(value=1, color="#EAB839"),
-                    dashboard_models.Threshold(value=2, color="red"),
-                ]
-            )
-        )
-        .height(14)
-        .span(12)
-        .override_by_name("state", _facility_state_properties())
-        .override_by_name("name", column_properties("name"))
-        .override_by_name("entity", column_properties("entity"))
-        .override_by_name("county", column_properties("county"))
-        .override_by_name("village", column_properties("village"))
-    )
-
-
-_STATE_COLOURS = {"0": "green", "1": "#EAB839", "2": "red"}
-
-
-def _facility_state_properties() -> list[dashboard_models.DynamicConfigValue]:
-    """0/1/2 shown as 正常/紧张/故障 in the tooltip, keeping the marker colours."""
-    options = {
-        code: {"text": term.zh, "color": _STATE_COLOURS[code], "index": int(code)}
-        for code, term in FACILITY_STATES.items()
-    }
-    return [
-        dashboard_models.DynamicConfigValue(id_val="displayName", value="状态"),
-        dashboard_models.DynamicConfigValue(
-            id_val="mappings", value=[{"type": "value", "options": options}]
-        ),
-    ]
 
 
 def _incidents_table() -> table.Panel:
     panel = table_panel(
         "最新事件 Newest incidents",
-        "最近 50 起事件（每起事件的最新状态：进行中或已恢复）；行链接打开该县、村的电网或燃气看板。 "
+        "最近 50 起事件（每起事件的最新状态：进行中或已恢复）；行链接打开该县、村的电网、燃气或集中供热看板。 "
         "The 50 most recent incidents (latest point per incident_id: open or resolved). "
-        "Row links open the power or gas dashboard for the incident's county and village. "
+        "Row links open the power, gas or heat dashboard for the incident's county and village. "
         + column_legend(NEWEST_INCIDENT_COLUMNS),
         NEWEST_INCIDENTS,
         span=24,
@@ -259,6 +197,11 @@ def _incidents_table() -> table.Panel:
             link(
                 "燃气保供详情 Gas detail",
                 "gas",
+                {"county": "${__data.fields.county}", "village": "${__data.fields.village}"},
+            ),
+            link(
+                "集中供热详情 Heat detail",
+                "heat",
                 {"county": "${__data.fields.county}", "village": "${__data.fields.village}"},
             ),
             link(
@@ -344,4 +287,25 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         )
         .with_row(dashboard.Row("事件明细 Incidents"))
         .with_panel(_incidents_table())
+        .with_row(dashboard.Row("集中供热 Heat networks"))
+        .with_panel(
+            stat_panel(
+                "供热事件 Open heat incidents",
+                "进行中的供热中断、供水温度偏低、室温不达标和排放超标事件（不含用户子事件）。 "
+                "Open top-level heat incidents (interruption, low supply, cold homes, emissions).",
+                HEAT_INCIDENTS,
+                unit="suffix: 起",
+                steps=((None, "green"), (1, "orange")),
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "供热不足户数 Heat households affected",
+                "中断或低于供热曲线的换热站的全部供热户，其余换热站的室温不达标户。 All households "
+                "of interrupted or below-curve stations, plus the cold sampled homes of the others.",
+                HEAT_HOUSEHOLDS,
+                unit="suffix: 户",
+                steps=((None, "green"), (1, "orange"), (100, "red")),
+            )
+        )
     )

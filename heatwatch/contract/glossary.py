@@ -296,3 +296,40 @@ RUNBOOKS.update(
     }
 )
 # ============================================================================ end heat
+
+
+# ============================================================================ heat-ui block
+# The 集中供热 dashboard's columns and the season report's evidence column (issue 12).
+FIELDS.update(
+    {
+        "heat_station_id": Term("换热站/锅炉房编号", "heat station id"),
+        "secondary_supply_c": Term("二次供水温度", "secondary supply temperature"),
+        "secondary_return_c": Term("二次回水温度", "secondary return temperature"),
+        "curve_supply_c": Term("供热曲线温度", "heating-curve supply temperature"),
+        "flow_m3h": Term("循环流量", "flow"),
+        "heat_kw": Term("供热功率", "heat output"),
+        "households": Term("供热户数", "households served"),
+        "cold_homes": Term("室温不达标户数", "cold homes"),
+        "interrupted": Term("是否中断", "interrupted"),
+        "supply_low": Term("是否低于供热曲线", "below the heating curve"),
+        "particulates_mg_m3": Term("颗粒物", "particulates"),
+        "so2_mg_m3": Term("二氧化硫", "SO₂"),
+        "nox_mg_m3": Term("氮氧化物", "NOx"),
+        "supplied_minutes": Term("正常供热时长", "supplied"),
+        "interrupted_minutes": Term("中断时长", "interrupted"),
+        "low_minutes": Term("低于曲线时长", "below the curve"),
+        "no_data_minutes": Term("无数据时长", "no data"),
+        "evidence": Term("依据", "evidence"),
+        "cold_home_days": Term("室温不达标天数", "cold-home days"),
+    }
+)
+# The parts an evidence code is made of (``heat_station+indoor`` → 换热站供热、室温采集), so a
+# ledger can name every source a verdict rests on even when it changed during the season.
+EVIDENCE_SOURCES: dict[str, Term] = {
+    "electric_meter": Term("电表", "electricity meter"),
+    "gas_meter": Term("燃气表", "gas meter"),
+    "heat_station": Term("换热站供热", "heat station supply"),
+    "indoor": Term("室温采集", "indoor temperature sensor"),
+    "heat_meter": Term("户用热表", "household heat meter"),
+}
+# ============================================================================ end heat-ui

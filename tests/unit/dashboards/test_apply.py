@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dashboards import alerting
+from dashboards.catalog import BUILDERS
 from heatwatch.cli.grafana import app
 
 
@@ -188,7 +189,9 @@ def test_apply_creates_then_is_idempotent(grafana: tuple[str, StubGrafana]) -> N
     url, stub = grafana
     out = _apply(url)
     assert "联系点缺少环境变量" in out  # only DingTalk given; others listed
-    assert len(stub.dashboards) == 4 and len(stub.rule_groups) == len(alerting.GROUP_INTERVALS)
+    assert len(stub.dashboards) == len(BUILDERS) and len(stub.rule_groups) == len(
+        alerting.GROUP_INTERVALS
+    )
     assert stub.datasources["heatwatch-influxdb"]["jsonData"]["version"] == "Flux"
     ding = stub.contact_points["hw-dispatch-dingtalk"]
     assert ding["settings"]["url"].startswith("https://oapi.dingtalk.com/")
