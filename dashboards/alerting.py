@@ -34,6 +34,7 @@ from dashboards.common import (
     flux,
     source,
 )
+from dashboards.heat import HEAT_KINDS
 from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
 from heatwatch.contract.geography import COUNTY_SLUGS
 from heatwatch.contract.glossary import (
@@ -47,6 +48,8 @@ from heatwatch.contract.glossary import (
     Term,
 )
 from heatwatch.contract.glossary import label as glossary_label
+from heatwatch.contract.incidents import IncidentKind
+from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
 
 ORG_ID = 1
 EXPR_UID = "__expr__"
@@ -150,12 +153,15 @@ ALERT_PANELS = {
     "dispatch": "最新事件",
     "power": "负荷与额定容量",
     "gas": "预计耗尽日期",
+    "heat": "进行中的供热事件",
 }
 
 
 def panel_id(dashboard: str, title_prefix: str) -> int:
     """The generated id of the dashboard panel whose title starts with ``title_prefix``."""
-    name = {"dispatch": "dispatch-overview", "power": "power", "gas": "gas"}[dashboard]
+    name = {"dispatch": "dispatch-overview", "power": "power", "gas": "gas", "heat": "heat"}[
+        dashboard
+    ]
     for panel in dashboard_json(name)["panels"]:
         if str(panel.get("title", "")).startswith(title_prefix):
             return int(panel["id"])
@@ -163,7 +169,10 @@ def panel_id(dashboard: str, title_prefix: str) -> int:
 
 
 def incident_wording(
-    kind: str | None, severity: str | None, count_unit: str = "起"
+    kind: str | None,
+    severity: str | None,
+    count_unit: str = "起",
+    nouns: tuple[str, ...] = ("feeder", "gas_station", "household"),
 ) -> dict[str, str]:
     """Summary, description and runbook (zh, en) for a county × kind incident alert."""
     county = "{{ $labels.county }}"
@@ -174,18 +183,19 @@ def incident_wording(
     kind_en = term_of(INCIDENT_KINDS, kind, "kind", "en")
     sev_zh = term_of(SEVERITIES, severity, "severity", "zh")
     sev_en = term_of(SEVERITIES, severity, "severity", "en")
+    grid_gas = nouns == ("feeder", "gas_station", "household")
+    ids_en = "Feeder/station" if grid_gas else "/".join(NOUNS[n].en for n in nouns).capitalize()
     return {
         "summary": f"【{sev_zh}】{county} {kind_zh}：{n} {count_unit}，影响 {hh} 户",
         "summary_en": f"[{sev_en}] {county} {kind_en}: {n} active, {hh} households affected",
         "description": (
             f"{county}有 {n} {count_unit}{kind_zh}（{sev_zh}）正在进行，影响 {hh} 户，"
             f"其中重点群体（{PRIORITY_GROUP_NAMES}）{ph} 户。"
-            f"对象编号（{NOUNS['feeder'].zh}/{NOUNS['gas_station'].zh}/{NOUNS['household'].zh}）、"
-            "村和开始时间见看板链接。"
+            f"对象编号（{'/'.join(NOUNS[n].zh for n in nouns)}）、村和开始时间见看板链接。"
         ),
         "description_en": (
             f"{county}: {n} {kind_en} incident(s) ({sev_en}) active, {hh} households affected, "
-            f"{ph} of them in priority groups ({PRIORITY_GROUP_NAMES_EN}). Feeder/station ids, "
+            f"{ph} of them in priority groups ({PRIORITY_GROUP_NAMES_EN}). {ids_en} ids, "
             "villages and start times: see the dashboard link."
         ),
         "runbook": term_of(RUNBOOKS, kind, "kind", "zh"),
@@ -207,7 +217,9 @@ def _pipeline_wording(
 
 
 def _incident_rule(uid: str, title: str, severity: str, for_: str) -> RuleSpec:
-    cond = f'r.severity == "{severity}"'
+    # Heat kinds have their own county rules (group heat): exact households, domain=heat.
+    not_heat = " and ".join(f'r.kind != "{k}"' for k in HEAT_KINDS)
+    cond = f'r.severity == "{severity}" and {not_heat}'
     return RuleSpec(
         uid=uid,
         group="incidents",
@@ -360,6 +372,72 @@ def _gas_shortfall_rule() -> RuleSpec:
     )
 
 
+# --------------------------------------------------------------------------- heat rules
+# One county digest per heat kind, one series per county × severity the core opens that kind
+# with (``streams.core.heat.SEVERITIES``: the sink writes zero rows for exactly those pairs, so
+# a healthy county's series stays present). The snapshot counts a station page and its
+# household children alike, so the values are derived for the top-level incidents only:
+# every child is one household (households_affected 1), and a heat child is critical exactly
+# when its household is in a priority group (streams/core/heat.py), so
+#   pages       = top_level
+#   households  = households_affected − (count − top_level)
+#   priority    = priority_households − (count − top_level if critical else 0).
+HEAT_VALUES = {
+    "A": "r.top_level",
+    "HQ": "r.households_affected - (r.count - r.top_level)",
+    "PQ": 'r.priority_households - (if r.severity == "critical" then r.count - r.top_level'
+    " else 0.0)",
+}
+
+
+def heat_query(kind: str, value: str) -> str:
+    severities = " or ".join(f'r.severity == "{s.value}"' for s in HEAT_SEVERITIES[_kind(kind)])
+    fields = ("count", "top_level", "households_affected", "priority_households")
+    return flux(
+        source("active_incidents", list(fields), bucket=DEFAULT_BUCKET),
+        f'  |> filter(fn: (r) => r.kind == "{kind}")',
+        f"  |> filter(fn: (r) => {severities})",
+        "  |> last()",
+        "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
+        # the Kafka path tags each worker's series with its partition: add them up
+        '  |> group(columns: ["county", "kind", "severity", "_field"])',
+        "  |> sum()",
+        '  |> group(columns: ["county", "kind", "severity"])',
+        '  |> pivot(rowKey: ["county", "kind", "severity"], columnKey: ["_field"],'
+        ' valueColumn: "_value")',
+        f"  |> map(fn: (r) => ({{county: r.county, kind: r.kind, severity: r.severity,"
+        f" _value: {value}}}))",
+    )
+
+
+def _kind(code: str) -> IncidentKind:
+    (kind,) = [k for k in HEAT_SEVERITIES if k.value == code]
+    return kind
+
+
+def _heat_rule(kind: str) -> RuleSpec:
+    paging = "critical" in {s.value for s in HEAT_SEVERITIES[_kind(kind)]}
+    wording = incident_wording(kind, None, nouns=("heat_station", "household"))
+    return RuleSpec(
+        uid=f"hw-heat-{kind.replace('_', '-')}",
+        group="heat",
+        title=f"{INCIDENT_KINDS[kind].zh} {INCIDENT_KINDS[kind].en.capitalize()} (per county)",
+        wording=wording,
+        queries={ref: heat_query(kind, value) for ref, value in HEAT_VALUES.items()},
+        op="gt",
+        threshold=0,
+        # a station trip is critical and pages at once; the warnings wait like the others
+        for_="1m" if paging else "5m",
+        keep_firing_for="10m",
+        no_data="KeepLast",
+        exec_err="KeepLast",
+        labels={"domain": "heat", "kind": kind},
+        extra_annotations=_HOUSEHOLD_ANNOTATIONS,
+        dashboard="heat",
+        link=_dashboard_link("heat", kind, with_kind=False),
+    )
+
+
 # --------------------------------------------------------------------------- per-entity rules
 # One alert instance per open top-level incident of a kind that pages someone, read from the
 # ``incident`` measurement (low cardinality: only incidents open now; household outages only
@@ -396,7 +474,12 @@ def _or(column: str, values: tuple[str, ...]) -> str:
     return " or ".join(f'r.{column} == "{v}"' for v in values)
 
 
-def open_incidents_query(kinds: tuple[str, ...], value: str, priority_only: bool = False) -> str:
+def open_incidents_query(
+    kinds: tuple[str, ...],
+    value: str,
+    priority_only: bool = False,
+    entity_types: tuple[str, ...] = (),
+) -> str:
     """One series per open top-level incident of ``kinds``; ``_value`` is ``value`` (a Flux
     expression over the pivoted row, e.g. ``1.0`` or ``float(v: r.households_affected)``).
 
@@ -407,12 +490,14 @@ def open_incidents_query(kinds: tuple[str, ...], value: str, priority_only: bool
     open points are pivoted into labels."""
     labels = ", ".join(f"{c}: r.{c}" for c in ENTITY_LABELS if c != "started_at_beijing")
     kind_filter = f"  |> filter(fn: (r) => {_or('kind', kinds)})"
+    if entity_types:  # a tag predicate too: applied in storage
+        kind_filter += f"\n  |> filter(fn: (r) => {_or('entity_type', entity_types)})"
     return flux(
         'import "strings"',
         "",
         "open_ids = "
         + source("incident", ["priority_households"], bucket=DEFAULT_BUCKET).replace("\n", "\n  "),
-        "    " + kind_filter.strip(),
+        "    " + kind_filter.strip().replace("\n  ", "\n    "),
         "    |> filter(fn: (r) => r._value > 0)" if priority_only else "",
         '    |> group(columns: ["incident_id"])',
         '    |> map(fn: (r) => ({r with closed: if r.state == "resolved" then 1 else 0}))',
@@ -451,6 +536,8 @@ class EntityRule:
     priority_only: bool = False
     # How far back an open incident is still found (its open point sits at started_at).
     range_s: int = 30 * 86400
+    entity_types: tuple[str, ...] = ()  # only incidents on these entities ("" = any)
+    domain: str = "incidents"
 
 
 ENTITY_RULES = (
@@ -488,6 +575,19 @@ ENTITY_RULES = (
         # 500 outages a day (bench/bench_entity_alerts.py); a priority household out longer
         # than 7 days is still counted by hw-priority-households.
         range_s=7 * 86400,
+    ),
+    EntityRule(
+        "hw-entity-heat-station",
+        "换热站/锅炉房事件 Heat station incident (per station)",
+        HEAT_KINDS,
+        "heat_station",
+        "heat",
+        "换热站现状",
+        "heat_station_id",
+        "1m",
+        # station pages only: a cold sampled home on its own is in the county digest
+        entity_types=("heat_station",),
+        domain="heat",
     ),
 )
 
@@ -536,14 +636,14 @@ def entity_wording(rule: EntityRule) -> dict[str, str]:
 
 
 def _entity_rule(rule: EntityRule) -> RuleSpec:
+    values = {
+        "A": "1.0",
+        "HQ": "float(v: r.households_affected)",
+        "PQ": "float(v: r.priority_households)",
+    }
     q = {
-        "A": open_incidents_query(rule.kinds, "1.0", rule.priority_only),
-        "HQ": open_incidents_query(
-            rule.kinds, "float(v: r.households_affected)", rule.priority_only
-        ),
-        "PQ": open_incidents_query(
-            rule.kinds, "float(v: r.priority_households)", rule.priority_only
-        ),
+        ref: open_incidents_query(rule.kinds, v, rule.priority_only, rule.entity_types)
+        for ref, v in values.items()
     }
     return RuleSpec(
         uid=rule.uid,
@@ -559,7 +659,7 @@ def _entity_rule(rule: EntityRule) -> RuleSpec:
         # points in place (the alert keeps firing) and the heartbeat rule tells why.
         no_data="OK",
         exec_err="KeepLast",
-        labels={"domain": "incidents", "scope": "entity"},
+        labels={"domain": rule.domain, "scope": "entity"},
         range_s=rule.range_s,
         extra_annotations={
             **_HOUSEHOLD_ANNOTATIONS,
@@ -580,6 +680,7 @@ def rule_specs() -> list[RuleSpec]:
         _priority_rule(),
         _feeder_overload_rule(),
         _gas_shortfall_rule(),
+        *(_heat_rule(kind) for kind in HEAT_KINDS),
         RuleSpec(
             uid="hw-worker-heartbeat",
             group="pipeline",
@@ -691,6 +792,7 @@ GROUP_INTERVALS = {
     "entities": "1m",
     "grid": "1m",
     "gas": "1m",
+    "heat": "1m",
     "pipeline": "1m",
 }
 
@@ -864,12 +966,6 @@ GRID_KINDS = (
     "meter_clock_fault",
 )
 GAS_KINDS = ("gas_low_pressure", "gas_supply_shortfall", "gas_quota_risk")
-HEAT_KINDS = (
-    "heat_supply_interruption",
-    "heat_supply_low",
-    "indoor_temp_low",
-    "emission_exceedance",
-)
 assert set(GRID_KINDS) | set(GAS_KINDS) | set(HEAT_KINDS) == set(INCIDENT_KINDS)
 
 
@@ -879,6 +975,11 @@ def responder_receiver(team: str) -> str:
 
 def county_receiver(county: str) -> str:
     return f"{county} {RESPONDERS['county_office'].zh} 企业微信"
+
+
+def county_heat_receiver(county: str) -> str:
+    """Each county's heat operator (the county's heating company or boiler houses)."""
+    return f"{county} {RESPONDERS['heat'].zh} 企业微信"
 
 
 def _wecom(uid: str, name: str, url_env: str) -> alerting.ContactPoint:
@@ -945,6 +1046,15 @@ def contact_points() -> list[dict[str, Any]]:
                 f"hw-wecom-{slug}", county_receiver(county), f"HEATWATCH_WECOM_URL_{slug.upper()}"
             )
         )
+    for county in COUNTIES:
+        slug = COUNTY_SLUGS[county]
+        cps.append(
+            _wecom(
+                f"hw-heat-{slug}",
+                county_heat_receiver(county),
+                f"HEATWATCH_WECOM_URL_HEAT_{slug.upper()}",
+            )
+        )
     return [_to_json(c.build()) for c in cps]
 
 
@@ -956,6 +1066,19 @@ def _team_route(receiver: str, matcher: list[str]) -> alerting.NotificationPolic
         .group_wait("10s")
         .repeat_interval("1h")
         .continue_val(True)
+    )
+
+
+def _heat_route() -> alerting.NotificationPolicy:
+    """Heat kinds (the heat rules, and the priority digest's heat series) go to the heat
+    operator of the alert's county; an alert without a county to the city's heat on-call."""
+    return _team_route(responder_receiver("heat"), ["kind", "=~", "|".join(HEAT_KINDS)]).routes(
+        [
+            alerting.NotificationPolicy()
+            .receiver(county_heat_receiver(county))
+            .object_matchers([["county", "=", county]])
+            for county in COUNTIES
+        ]
     )
 
 
@@ -991,7 +1114,7 @@ def notification_policy(windows: list[MaintenanceWindow] | None = None) -> dict[
     """The notification policy tree (``PUT /api/v1/provisioning/policies``).
 
     Everything reaches the dispatch centre; grid kinds also the power company's on-call, gas
-    kinds the gas company's, heat kinds (domain=heat) the heat operator's, pipeline alerts the
+    kinds the gas company's, heat kinds the heat operator of the alert's county, pipeline alerts the
     platform team, critical alerts the dispatch on-call's DingTalk, and every county alert the
     county office's digest.
     """
@@ -1013,7 +1136,7 @@ def notification_policy(windows: list[MaintenanceWindow] | None = None) -> dict[
                 .continue_val(True),
                 _team_route(responder_receiver("power"), ["kind", "=~", "|".join(GRID_KINDS)]),
                 _team_route(responder_receiver("gas"), ["kind", "=~", "|".join(GAS_KINDS)]),
-                _team_route(responder_receiver("heat"), ["domain", "=", "heat"]),
+                _heat_route(),
                 alerting.NotificationPolicy()
                 .receiver(RECEIVER_DINGTALK)
                 .object_matchers([["severity", "=", "critical"]])

@@ -236,3 +236,46 @@ def test_an_entity_page_resolves_by_name() -> None:
     )
     assert out["title"].startswith("【已恢复】【严重】代县 东楼村 台区停电：台区 DX-F017")
     assert "（恢复于 2021-12-08 11:10）" in out["message"]
+
+
+def test_a_station_trip_digest_names_the_heat_operator_step_and_the_heat_dashboard() -> None:
+    out = render(
+        [
+            _alert(
+                "hw-heat-heat-supply-interruption",
+                {"county": "忻府区", "kind": "heat_supply_interruption", "severity": "critical"},
+                {"B": 1, "HH": 4, "PH": 1},
+            )
+        ]
+    )
+    msg = out["message"]
+    assert out["title"] == "【严重】忻府区 供热中断：1 起，影响 4 户"
+    assert "其中重点群体（幼儿园/中小学校/养老机构/困难户）1 户" in msg
+    assert "对象编号（换热站/锅炉房/用户）" in msg
+    assert "第一步：立即电话供热单位调度，核实换热站/锅炉房停运原因与恢复时间" in msg
+    link = (
+        "看板：https://grafana.xinzhou.example/d/heatwatch-heat?orgId=1&viewPanel="
+        f"{alerting.panel_id('heat', '进行中的供热事件')}&var-county=%E5%BF%BB%E5%BA%9C%E5%8C%BA"
+    )
+    assert link in msg
+    english = msg.split("English:\n")[1]
+    assert english.startswith("[critical] 忻府区 heat supply interruption: 1 active, 4 households")
+    assert "First step: Phone the heat operator's dispatch now" in english
+
+
+def test_a_heat_station_page_selects_the_station_on_the_heat_dashboard() -> None:
+    labels = {
+        "county": "忻府区",
+        "village": "东楼村",
+        "kind": "emission_exceedance",
+        "severity": "warning",
+        "entity_type": "heat_station",
+        "entity_id": "HS-1",
+        "incident_id": "x",
+        "started_at_beijing": "2021-12-08 09:00",
+    }
+    out = render([_alert("hw-entity-heat-station", labels, {"B": 1, "HH": 0, "PH": 0})])
+    msg = out["message"]
+    assert msg.startswith("【警告】忻府区 东楼村 排放超标：换热站/锅炉房 HS-1")
+    assert "第一步：通知县生态环境部门与锅炉房核实在线监测数据" in msg
+    assert "/d/heatwatch-heat?orgId=1&viewPanel=" in msg and "var-heat_station_id=HS-1" in msg

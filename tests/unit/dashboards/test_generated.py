@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 from dashboards import alerting
 from dashboards.common import DATASOURCE_UID, FluxQuery, render_flux
 from dashboards.generate import ALERTING_DIR, BUILDERS, DASHBOARD_DIR, dashboard_json, generate
+from dashboards.heat import HEAT_KINDS
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -181,7 +182,15 @@ def test_entity_rules_read_only_open_top_level_incidents_of_paging_kinds() -> No
             kinds |= found
             if "household_outage" in found:
                 assert "r._value > 0" in q  # on the priority_households field
-    assert kinds == {"feeder_outage", "feeder_overload", "gas_supply_shortfall", "household_outage"}
+            if found & set(HEAT_KINDS):  # station pages only, never one per cold home
+                assert 'r.entity_type == "heat_station"' in q
+    assert kinds == {
+        "feeder_outage",
+        "feeder_overload",
+        "gas_supply_shortfall",
+        "household_outage",
+        *HEAT_KINDS,
+    }
 
 
 def test_contact_points_policies_mute_timings_templates() -> None:

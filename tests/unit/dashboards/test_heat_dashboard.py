@@ -119,3 +119,34 @@ def test_the_dispatch_overview_includes_heat() -> None:
     assert "供热不足户数 Heat households affected" in titles
     (geo,) = [p for p in panels if p["type"] == "geomap"]
     assert "heat_station" in geo["targets"][0]["query"]
+
+
+def _flux_value(expression: str, row: dict[str, Any]) -> float:
+    """Evaluate one of the heat rules' value expressions (Flux) on a pivoted row."""
+    py = re.sub(r"\(if (.+?) then (.+?) else (.+?)\)", r"((\2) if (\1) else (\3))", expression)
+    py = re.sub(r"r\.(\w+)", r"row['\1']", py)
+    return float(eval(py, {"row": row}))  # our own generated expression, not input
+
+
+def test_heat_digest_values_count_top_level_incidents_exactly() -> None:
+    """The snapshot counts a station page and its children alike; the rules' derived values
+    equal the top-level incidents' own households and priority households."""
+    from dashboards.alerting import HEAT_VALUES
+
+    result = heat_run()
+    checked = 0
+    for m in result.snapshot:
+        row = {**m.tags, **{k: float(v) for k, v in m.fields.items()}}
+        top = [
+            i
+            for i in result.incidents
+            if i.ended_at is None
+            and i.parent_id is None
+            and (i.county, i.kind.value, i.severity.value)
+            == (m.tags["county"], m.tags["kind"], m.tags["severity"])
+        ]
+        assert _flux_value(HEAT_VALUES["A"], row) == len(top)
+        assert _flux_value(HEAT_VALUES["HQ"], row) == sum(i.households_affected for i in top)
+        assert _flux_value(HEAT_VALUES["PQ"], row) == sum(i.priority_households for i in top)
+        checked += bool(top)
+    assert checked == 4  # interruption (critical), low, cold homes, emissions

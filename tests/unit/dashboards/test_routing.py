@@ -65,8 +65,7 @@ def test_gas_alerts_reach_the_gas_company_not_the_power_company() -> None:
     assert got == {alerting.RECEIVER_DISPATCH, "燃气公司值班 企业微信", "五台县 县清洁办 企业微信"}
 
 
-def test_heat_and_pipeline_alerts_have_their_own_teams() -> None:
-    assert "供热单位值班 企业微信" in _receivers_for(POLICY, {"domain": "heat", "county": "代县"})
+def test_pipeline_alerts_reach_the_platform_team() -> None:
     assert alerting.RECEIVER_OPS_EMAIL in _receivers_for(
         POLICY, {"domain": "pipeline", "worker": "w1", "severity": "critical"}
     )
@@ -152,3 +151,51 @@ def test_window_mistakes_are_named(entry: dict[str, Any], message: str) -> None:
 def test_the_committed_windows_file_parses(tmp_path: Path) -> None:
     assert alerting.maintenance_windows(alerting.MAINTENANCE_FILE) == []
     assert alerting.maintenance_windows(tmp_path / "absent.yaml") == []
+
+
+HEAT_LABELS = [
+    # the county digests (group heat): kind and domain from the rule, severity from the series
+    {"domain": "heat", "kind": "heat_supply_interruption", "severity": "critical"},
+    {"domain": "heat", "kind": "heat_supply_low", "severity": "warning"},
+    {"domain": "heat", "kind": "indoor_temp_low", "severity": "warning"},
+    {"domain": "heat", "kind": "emission_exceedance", "severity": "warning"},
+    # a station page (entity rule): its labels come from the incident
+    {"domain": "heat", "scope": "entity", "kind": "heat_supply_interruption",
+     "severity": "critical", "entity_type": "heat_station", "entity_id": "HS-1"},
+    # the priority digest counts heat kinds too
+    {"domain": "incidents", "priority": "true", "kind": "indoor_temp_low", "severity": "critical"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("labels", HEAT_LABELS, ids=lambda d: f"{d['kind']}-{d['severity']}")
+@pytest.mark.parametrize("county", ["代县", "五寨县", "忻府区"])
+def test_a_heat_alert_in_a_county_reaches_that_countys_heat_operator(
+    labels: dict[str, str], county: str
+) -> None:
+    got = _receivers_for(POLICY, {**labels, "county": county})
+    expected = {
+        alerting.RECEIVER_DISPATCH,
+        f"{county} 供热单位值班 企业微信",
+        f"{county} 县清洁办 企业微信",
+    }
+    if labels["severity"] == "critical":
+        expected.add(alerting.RECEIVER_DINGTALK)
+    assert got == expected  # never the power or gas company, nor another county's operator
+
+
+def test_every_heat_rule_routes_by_kind_and_every_county_has_a_heat_contact_point() -> None:
+    heat_rules = [s for s in alerting.rule_specs() if s.labels.get("domain") == "heat"]
+    assert {s.uid for s in heat_rules} == {
+        "hw-heat-heat-supply-interruption",
+        "hw-heat-heat-supply-low",
+        "hw-heat-indoor-temp-low",
+        "hw-heat-emission-exceedance",
+        "hw-entity-heat-station",
+    }
+    names = {cp["name"]: cp for cp in alerting.contact_points()}
+    for county in alerting.COUNTIES:
+        cp = names[f"{county} 供热单位值班 企业微信"]
+        assert cp["settings"]["url"].startswith("${HEATWATCH_WECOM_URL_HEAT_")
+    # an alert without a county (none today) still reaches the city's heat on-call
+    got = _receivers_for(POLICY, {"kind": "heat_supply_low", "severity": "warning"})
+    assert "供热单位值班 企业微信" in got
