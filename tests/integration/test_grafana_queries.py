@@ -3,7 +3,10 @@
 Points shaped per docs/influx-schema.md (plus the requested lat/lon fields) describe a small
 scenario: 忻府区 has faults (critical feeder outage touching priority households, an overloaded
 feeder, a gas station in shortfall, a household at risk), 原平市 is healthy, worker w2's
-heartbeat is stale and lagging. Queries are rendered the way Grafana renders them (template
+heartbeat is stale and lagging. Heat data are not hand-shaped: a heat day run through the
+real core and rendered by the sink's own line functions (tests/unit/dashboards/heat_scenario.py,
+a station trip and an emission exceedance at HS-1 and a low supply with cold homes at HS-3 in
+忻府区, a healthy HS-2 in 原平市), moved in time to end a minute ago. Queries are rendered the way Grafana renders them (template
 variables, v.timeRangeStart/Stop, v.windowPeriod) before they are sent.
 """
 
@@ -19,6 +22,9 @@ import pytest
 from dashboards import alerting
 from dashboards.common import render_flux
 from dashboards.generate import BUILDERS, dashboard_json
+from dashboards.heat import HEAT_KINDS
+from heatwatch.contract.glossary import INCIDENT_KINDS
+from tests.unit.dashboards import heat_scenario
 
 influxdb_client = pytest.importorskip("influxdb_client")
 from influxdb_client import InfluxDBClient, Point, WritePrecision  # noqa: E402
@@ -27,6 +33,16 @@ from influxdb_client.client.write_api import SYNCHRONOUS  # noqa: E402
 FAULT, HEALTHY = "忻府区", "原平市"
 NO_BURN = "代县"
 NOW = datetime.now(UTC).replace(microsecond=0)
+HEAT = heat_scenario.heat_run()
+HEAT_END = int((NOW - timedelta(minutes=1)).timestamp())
+
+
+def heat_lines() -> list[bytes]:
+    return heat_scenario.line_protocol(HEAT, HEAT_END)
+
+
+def _heat_snapshot_sum(field: str, county: str) -> int:
+    return sum(int(m.fields[field]) for m in HEAT.snapshot if m.tags["county"] == county)
 
 
 def _day_starts(days: int) -> list[datetime]:
@@ -265,6 +281,7 @@ def module_bucket(stack: Any) -> Iterator[tuple[Any, str]]:
     try:
         write = client.write_api(write_options=SYNCHRONOUS)
         write.write(bucket=name, record=scenario_points(), write_precision=WritePrecision.S)
+        write.write(bucket=name, record=heat_lines(), write_precision=WritePrecision.S)
         yield client, name
     finally:
         buckets.delete_bucket(bucket)
@@ -299,6 +316,7 @@ def test_panel_query_returns_data(
         "village": None,
         "feeder_id": None,
         "station_id": None,
+        "heat_station_id": None,
         "retrofit_type": None,
         "kind": None,
     }
@@ -317,7 +335,10 @@ def test_panel_query_returns_data(
         if panel["type"] == "geomap":
             assert {"lat", "lon", "state", "name"} <= set(rows[0])
             states = {r["name"]: r["state"] for r in rows}
-            assert states == {"F1": 2, "F2": 0, "S1": 2, "S2": 0}
+            expected = dict(heat_scenario.EXPECTED_STATE)
+            if dashboard == "dispatch-overview":
+                expected |= {"F1": 2, "F2": 0, "S1": 2, "S2": 0}
+            assert states == expected
 
 
 def test_single_county_filter(module_bucket: tuple[Any, str]) -> None:
@@ -329,14 +350,15 @@ def test_single_county_filter(module_bucket: tuple[Any, str]) -> None:
         start=_iso(NOW - timedelta(hours=1)),
         stop=_iso(NOW + timedelta(minutes=1)),
     )
-    assert [r["_value"] for r in _run(client, q)] == [0]
+    assert [r["_value"] for r in _run(client, q)] == [0]  # 原平市's heat station is healthy too
     q = render_flux(
         panel["targets"][0]["query"],
         {"bucket": bucket, "county": [FAULT, HEALTHY]},
         start=_iso(NOW - timedelta(hours=1)),
         stop=_iso(NOW + timedelta(minutes=1)),
     )
-    assert [r["_value"] for r in _run(client, q)] == [190]
+    heat = _heat_snapshot_sum("households_affected", FAULT)
+    assert heat > 0 and [r["_value"] for r in _run(client, q)] == [190 + heat]
 
 
 def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -> None:
@@ -418,6 +440,7 @@ def test_tables_read_in_the_dispatchers_words(module_bucket: tuple[Any, str]) ->
         "用户停电",
         "用户燃气压力低",
         "燃气供应不足",
+        *(INCIDENT_KINDS[k].zh for k in HEAT_KINDS),
     }
 
 
@@ -441,12 +464,27 @@ EXPECTED_FIRING: dict[str, set[tuple[tuple[str, str], ...]]] = {
     "hw-incident-warning": {
         (("county", FAULT), ("kind", "gas_low_pressure"), ("severity", "warning"))
     },
-    "hw-priority-households": {(("county", FAULT), ("kind", "feeder_outage"))},
+    "hw-priority-households": {
+        (("county", FAULT), ("kind", "feeder_outage")),
+        (("county", FAULT), ("kind", "heat_supply_interruption")),  # the elderly home on HS-1
+    },
     "hw-feeder-overload": {(("county", FAULT),)},
     "hw-gas-shortfall": {(("county", FAULT),)},
     "hw-worker-heartbeat": {(("worker", "w2"),)},
     "hw-worker-lag": {(("worker", "w2"),)},
     "hw-partition-stuck": {(("partition", "0"), ("worker", "w2"))},
+    "hw-heat-heat-supply-interruption": {
+        (("county", FAULT), ("kind", "heat_supply_interruption"), ("severity", "critical"))
+    },
+    "hw-heat-heat-supply-low": {
+        (("county", FAULT), ("kind", "heat_supply_low"), ("severity", "warning"))
+    },
+    "hw-heat-indoor-temp-low": {
+        (("county", FAULT), ("kind", "indoor_temp_low"), ("severity", "warning"))
+    },
+    "hw-heat-emission-exceedance": {
+        (("county", FAULT), ("kind", "emission_exceedance"), ("severity", "warning"))
+    },
 }
 
 
@@ -702,6 +740,7 @@ def test_entity_rules_fire_for_the_injected_entities_only(
         "hw-entity-feeder": {"F1"},
         "hw-entity-gas-station": {"S1"},
         "hw-entity-priority-household": {"H7"},
+        "hw-entity-heat-station": set(),
     }
     f1 = firing["hw-entity-feeder"]["F1"]
     assert (f1["county"], f1["village"], f1["kind"], f1["severity"]) == (
@@ -717,6 +756,44 @@ def test_entity_rules_fire_for_the_injected_entities_only(
     s1 = firing["hw-entity-gas-station"]["S1"]
     assert (s1["kind"], s1["HH"], s1["PH"]) == ("gas_supply_shortfall", 85.0, 2.0)
     assert firing["hw-entity-priority-household"]["H7"]["PH"] == 1.0
+
+
+def test_heat_digests_give_the_top_level_figures(module_bucket: tuple[Any, str]) -> None:
+    """The station trip at HS-1: one page, its 4 households (the page's own count, not the
+    page plus its children), 1 priority household (the elderly home)."""
+    client, bucket = module_bucket
+    spec = {s.uid: s for s in alerting.rule_specs()}["hw-heat-heat-supply-interruption"]
+    results = _rule_results(client, bucket, spec)
+    key = (("county", FAULT), ("kind", "heat_supply_interruption"), ("severity", "critical"))
+    values = {ref: {_labels(r): r["_value"] for r in rows}[key] for ref, rows in results.items()}
+    assert values == {"A": 1.0, "HQ": 4.0, "PQ": 1.0}
+
+
+def test_heat_station_pages_follow_the_cores_incidents(
+    incident_bucket: tuple[Any, str, Any],
+) -> None:
+    """The worker's own incident points for a heat day: one page per open top-level incident
+    on a station (interruption, emissions, low supply, cold homes rolled up), none for the
+    children, with the incident's own households."""
+    client, bucket, write = incident_bucket
+    write(heat_lines())
+    (spec,) = [s for s in ENTITY_RULES if s.uid == "hw-entity-heat-station"]
+    results = _rule_results(client, bucket, spec)
+    expected = {
+        i.incident_id: i
+        for i in HEAT.incidents
+        if i.parent_id is None and i.ended_at is None and i.entity_type.value == "heat_station"
+    }
+    assert len(expected) == 4
+    assert {r["incident_id"] for r in results["A"]} == set(expected)
+    for r in results["HQ"]:
+        assert r["_value"] == expected[r["incident_id"]].households_affected
+    for r in results["PQ"]:
+        assert r["_value"] == expected[r["incident_id"]].priority_households
+    trip = [r for r in results["A"] if r["kind"] == "heat_supply_interruption"]
+    assert [(r["entity_id"], r["village"], r["severity"]) for r in trip] == [
+        ("HS-1", "东楼村", "critical")
+    ]
 
 
 def test_a_live_incident_keeps_firing_until_it_resolves(
@@ -820,12 +897,14 @@ def test_entity_rules_follow_a_replayed_run(
         "hw-entity-feeder": {"feeder_outage", "feeder_overload"},
         "hw-entity-gas-station": {"gas_supply_shortfall"},
         "hw-entity-priority-household": {"household_outage"},
+        "hw-entity-heat-station": set(HEAT_KINDS),
     }
     paging = [
         i
         for i in incidents
         if i.parent_id is None and any(i.kind.value in k for k in kinds.values())
     ]
+    on_station = {"hw-entity-heat-station": "heat_station"}
     assert len(paging) >= 3, "the demo run should have feeder and gas incidents"
     # moments inside each incident, just after its end, and just after the run
     moments = {i.started_at + timedelta(minutes=7) for i in paging}
@@ -841,7 +920,8 @@ def test_entity_rules_follow_a_replayed_run(
                 and i.started_at < at
                 and (i.ended_at is None or i.ended_at > at)
                 and (uid != "hw-entity-priority-household" or i.priority_households > 0)
+                and on_station.get(uid, i.entity_type.value) == i.entity_type.value
             }
             assert _open_at(client, bucket, spec, at) == expected, (uid, at)
             fired |= {uid} if expected else set()
-    assert {"hw-entity-feeder", "hw-entity-gas-station"} <= fired
+    assert {"hw-entity-feeder", "hw-entity-gas-station", "hw-entity-heat-station"} <= fired
