@@ -332,4 +332,5 @@ EVIDENCE_SOURCES: dict[str, Term] = {
     "indoor": Term("室温采集", "indoor temperature sensor"),
     "heat_meter": Term("户用热表", "household heat meter"),
 }
+EVIDENCE_NOT_RECORDED = Term("未记录", "not recorded")
 # ============================================================================ end heat-ui

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from heatwatch.contract.glossary import (
+    EVIDENCE_SOURCES,
+    FIELDS,
     INCIDENT_KINDS,
     NOUNS,
     PRIORITY_GROUPS,
@@ -24,6 +29,8 @@ T: dict[str, dict[str, str]] = {
         "scope": "范围",
         "whole_city": "全市",
         "criteria": "稳定性判定标准",
+        "criteria_by_type": "分改造类型的判定依据与指标（依据：判定所依据的数据）",
+        "judged_on": "判定指标",
         "summary_city": "全市汇总",
         "by_county": "分县（市、区）汇总",
         "by_retrofit": "分改造类型汇总",
@@ -146,6 +153,8 @@ T: dict[str, dict[str, str]] = {
         "scope": "Scope",
         "whole_city": "Whole city",
         "criteria": "Stability criteria",
+        "criteria_by_type": "Criteria by retrofit type (evidence: the data a verdict rests on)",
+        "judged_on": "Judged on",
         "summary_city": "City summary",
         "by_county": "By county",
         "by_retrofit": "By retrofit type",
@@ -277,6 +286,10 @@ T: dict[str, dict[str, str]] = {
 
 # Verdict and place words are glossary terms: the report's headers use them, never a copy.
 for _lang in ("zh", "en"):
+    # The evidence column (依据) and the heat networks' cold-home days, from the glossary.
+    for _key in ("evidence", "cold_home_days"):
+        _f = FIELDS[_key]
+        T[_lang][_key] = _f.zh if _lang == "zh" else _f.en[:1].upper() + _f.en[1:]
     for _code, _term in {**VERDICTS, **{k: NOUNS[k] for k in ("county", "village")}}.items():
         # as a column header: "Not yet", "County"
         T[_lang][_code] = _term.zh if _lang == "zh" else _term.en[:1].upper() + _term.en[1:]
@@ -297,7 +310,9 @@ def criteria_lines(lang: str, c: object) -> list[str]:
             f"超过 {g('long_interruption_hours'):g} 小时的中断不超过 "
             f"{g('max_long_interruptions')} 次",
             f"单次中断不超过 {g('max_interruption_hours'):g} 小时",
-            f"燃气供应不足累计不超过 {g('max_gas_shortfall_hours'):g} 小时",
+            f"煤改气：燃气供应不足累计不超过 {g('max_gas_shortfall_hours'):g} 小时",
+            f"集中供热：供水低于供热曲线或室温不达标超过 {g('cold_home_day_hours'):g} 小时的天数"
+            f"不超过 {g('max_cold_home_days')} 天",
             f"本县最冷的 {g('coldest_days')} 天供热可用率 ≥ {g('min_cold_availability'):.0%}"
             f"（至少 {g('min_cold_days_with_data')} 天有数据）",
         ]
@@ -308,7 +323,62 @@ def criteria_lines(lang: str, c: object) -> list[str]:
         f"at most {g('max_long_interruptions')} interruptions longer than "
         f"{g('long_interruption_hours'):g} h",
         f"no interruption longer than {g('max_interruption_hours'):g} h",
-        f"gas shortfall at most {g('max_gas_shortfall_hours'):g} h in total",
+        f"coal-to-gas: gas shortfall at most {g('max_gas_shortfall_hours'):g} h in total",
+        f"heat networks: at most {g('max_cold_home_days')} days with over "
+        f"{g('cold_home_day_hours'):g} h below the heating curve or a cold home",
         f"availability ≥ {g('min_cold_availability'):.0%} on the county's "
         f"{g('coldest_days')} coldest days (data on at least {g('min_cold_days_with_data')})",
     ]
+
+
+# ---- criteria per retrofit type (deploy/policy/stability.yaml `retrofit_types`) ----------
+_TYPE_EVIDENCE = {"network": ("heat_station", "indoor", "heat_meter"),
+                  "coal_to_gas": ("gas_meter",), "electric": ("electric_meter",)}  # fmt: skip
+
+
+def _measure_text(lang: str, measure: str, th: Callable[[str], float], hours: float) -> str:
+    zh = lang == "zh"
+    if measure == "availability":
+        v = th("min_availability")
+        return f"供热可用率 ≥ {v:.0%}" if zh else f"availability ≥ {v:.0%}"
+    if measure == "cold_availability":
+        v = th("min_cold_availability")
+        return f"最冷日可用率 ≥ {v:.0%}" if zh else f"coldest-day availability ≥ {v:.0%}"
+    if measure == "interruptions":
+        n, h = int(th("max_long_interruptions")), th("max_interruption_hours")
+        return (f"超过 {hours:g} 小时的中断 ≤ {n} 次、单次 ≤ {h:g} 小时" if zh
+                else f"≤ {n} interruptions over {hours:g} h, none over {h:g} h")  # fmt: skip
+    if measure == "gas_shortfall":
+        h = th("max_gas_shortfall_hours")
+        return f"燃气供应不足 ≤ {h:g} 小时" if zh else f"gas shortfall ≤ {h:g} h"
+    n, h = int(th("max_cold_home_days")), th("cold_home_day_hours")
+    return (f"供水低于供热曲线或室温不达标超过 {h:g} 小时的天数 ≤ {n} 天" if zh
+            else f"≤ {n} days with over {h:g} h below the heating curve or a cold home")  # fmt: skip
+
+
+def retrofit_criteria_rows(lang: str, policy: Any, retrofits: list[str]) -> list[list[str]]:
+    """One row per retrofit type: its name, what its verdicts rest on, what it is judged on."""
+    sep = "；" if lang == "zh" else "; "
+    rows = []
+    for code in retrofits:
+        rc = policy.for_retrofit(code)
+        measures = [m.value for m in rc.judged_on]
+        kind = "network" if "cold_home_days" in measures else (
+            "coal_to_gas" if "gas_shortfall" in measures else "electric")  # fmt: skip
+        sources = [getattr(EVIDENCE_SOURCES[e], lang) for e in _TYPE_EVIDENCE[kind]]
+        evidence = sources[0] + (
+            f"（{'或'.join(sources[1:])}修正）" if lang == "zh" and len(sources) > 1 else
+            f" (corrected by {' or '.join(sources[1:])})" if len(sources) > 1 else "")  # fmt: skip
+
+        def th(name: str, rc: Any = rc) -> float:
+            return float(rc.threshold(name, policy.criteria))
+
+        hours = float(policy.criteria.long_interruption_hours)
+        rows.append(
+            [
+                RETROFIT[lang].get(code, code),
+                evidence,
+                sep.join(_measure_text(lang, m, th, hours) for m in measures),
+            ]
+        )
+    return rows

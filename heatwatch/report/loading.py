@@ -48,6 +48,9 @@ ROLLUP_COLUMNS = [
     "county_min_temp_c",
 ]
 
+# Read when present: rollups written before the heat networks (issue 12) have no evidence.
+OPTIONAL_COLUMNS = ["evidence"]
+
 # Low-cardinality string columns, read as Arrow dictionary arrays. (household_id is not: the
 # Parquet writer falls back from dictionary to plain encoding for 191 k distinct ids per row
 # group, so a dictionary read would re-hash every value; see _household_codes instead.)
@@ -81,11 +84,12 @@ class ParquetRollups:
             raise InputError(f"{self.path}: missing rollup columns: {', '.join(missing)}")
         # The repeated attribute strings stay dictionary-encoded (codes + a small dictionary
         # per row group) instead of becoming 4 × 23 M Python-free but still dense strings.
+        optional = [c for c in OPTIONAL_COLUMNS if c in schema.names]
         return pq.read_table(
             self.path,
-            columns=ROLLUP_COLUMNS,
+            columns=ROLLUP_COLUMNS + optional,
             filters=[("day", ">=", first), ("day", "<=", last)],
-            read_dictionary=DICTIONARY_COLUMNS,
+            read_dictionary=DICTIONARY_COLUMNS + optional,
         )
 
     def day_range(self) -> tuple[date, date] | None:
@@ -363,6 +367,7 @@ def _rollup_columns(rollups: pa.Table, household: np.ndarray) -> RollupColumns:
         return out
 
     day = rollups.column("day").combine_chunks().cast(pa.int32())
+    evidence, evidences = _evidence_codes(rollups)
     return RollupColumns(
         household=household.astype(np.int32, copy=False),
         day=day.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
@@ -372,7 +377,26 @@ def _rollup_columns(rollups: pa.Table, household: np.ndarray) -> RollupColumns:
         no_data=num("no_data_minutes", np.float32),
         interruptions=num("interruptions", np.int32),
         county_min_temp=num("county_min_temp_c", np.float32),
+        evidence=evidence,
+        evidences=evidences,
     )
+
+
+def _evidence_codes(rollups: pa.Table) -> tuple[np.ndarray, list[str]]:
+    """HouseholdDay.evidence as int8 codes into its distinct values (-1: not recorded)."""
+    if "evidence" not in rollups.column_names or not rollups.num_rows:
+        return np.empty(0, np.int8), []
+    col = rollups.column("evidence")
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    col = col.unify_dictionaries()
+    labels = [str(x) for x in col.chunk(0).dictionary.to_pylist()] if col.num_chunks else []
+    if len(labels) > 127:
+        raise InputError(f"daily rollups: {len(labels)} distinct evidence values (at most 127)")
+    codes = np.concatenate(
+        [pc.fill_null(ch.indices, -1).to_numpy(zero_copy_only=False) for ch in col.chunks]
+    )
+    return codes.astype(np.int8), labels
 
 
 def village_name(label: str) -> str:
@@ -452,8 +476,9 @@ class InfluxRollups:
 
 
 def _as_rollup_columns(tbl: pa.Table) -> pa.Table:
-    schema = pa.schema([ROLLUP_SCHEMA.field(c) for c in ROLLUP_COLUMNS])
-    return pa.table({c: pc.cast(tbl.column(c), schema.field(c).type) for c in ROLLUP_COLUMNS},
+    names = ROLLUP_COLUMNS + [c for c in OPTIONAL_COLUMNS if c in tbl.column_names]
+    schema = pa.schema([ROLLUP_SCHEMA.field(c) for c in names])
+    return pa.table({c: pc.cast(tbl.column(c), schema.field(c).type) for c in names},
                     schema=schema)  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from heatwatch.report.stability.evaluate import SeasonResult
 from heatwatch.report.stability.reasons import (
     VERDICT_ORDER,
     Verdict,
+    evidence_texts,
     reason_codes,
     reason_texts,
     verdict_text,
@@ -26,6 +27,7 @@ LEDGER_KEYS = [
     "retrofit_type",
     "priority",
     "verdict",
+    "evidence",
     "reasons",
     "reason_codes",
     "season_days",
@@ -37,6 +39,7 @@ LEDGER_KEYS = [
     "long_interruptions",
     "longest_h",
     "gas_shortfall_h",
+    "cold_home_days",
     "old_heating_present",
     "retrofit_completed",
     "lat",
@@ -44,7 +47,7 @@ LEDGER_KEYS = [
 ]
 PERCENT_KEYS = ("coverage", "availability", "cold_availability")
 PERCENT_COLUMNS = [LEDGER_KEYS.index(k) for k in PERCENT_KEYS]
-XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 60, 30] + [11] * (len(LEDGER_KEYS) - 8)
+XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 22, 60, 30] + [11] * (len(LEDGER_KEYS) - 9)
 
 _VERDICT_RANK = np.array(
     [
@@ -109,6 +112,7 @@ def ledger_columns(
     ohp: dict[int, object] = {1: yes, 0: no, -1: None}
     cols: list[Sequence[object]] = [
         *_attribute_columns(r, lang, o),
+        evidence_texts(r.evidence[o].tolist(), r.evidence_parts, lang),
         reason_texts(r.reasons[o].tolist(), r.values_columns(policy, o), lang),
         _codes_column(r, o),
         r.season_days[o].tolist(),
@@ -120,6 +124,7 @@ def ledger_columns(
         r.long_interruptions[o].tolist(),
         _rounded(r.longest_h, o, 2),
         _rounded(r.gas_shortfall_h, o, 2),
+        r.cold_home_days[o].tolist(),
         [ohp[x] for x in tb.old_heating_present[o].tolist()],
         _completed_column(r, o),
         _rounded(tb.lat, o, 5),

@@ -1,6 +1,6 @@
 """Household lists a county acts on: per-county verdict lists, the meters-to-fix work list,
 the early-removal warning, the per-village public notices (公示) and the approval block.
-Every list has a verdict column."""
+Every list has a verdict column and an evidence column (what the verdict rests on)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from heatwatch.report.render import Block, Heading, PageBreak, Para, Table
 from heatwatch.report.season_sections import IssueInfo
 from heatwatch.report.stability import StabilityPolicy
 from heatwatch.report.stability.evaluate import SeasonResult
-from heatwatch.report.stability.reasons import VERDICT_ORDER, Verdict, reason_texts, verdict_text
+from heatwatch.report.stability.reasons import (
+    VERDICT_ORDER,
+    Verdict,
+    evidence_texts,
+    reason_texts,
+    verdict_text,
+)
 
 Column = Callable[[np.ndarray], list[str]]
 
@@ -50,6 +56,7 @@ class HouseholdLists:
             ],
             "priority": lambda i: [pri.get(tb.priorities[x], "") for x in tb.priority[i].tolist()],
             "verdict": lambda i: [vtext[v] for v in r.verdict[i].tolist()],
+            "evidence": lambda i: evidence_texts(r.evidence[i].tolist(), r.evidence_parts, lang),
             "availability": pct(r.availability),
             "days_with_data": lambda i: [
                 f"{d}/{s}"
@@ -69,7 +76,8 @@ class HouseholdLists:
         cells = [cols[k](shown) for k in keys]
         rows = [list(row) for row in zip(*cells, strict=True)] if len(shown) else []
         note = t(self.lang, "capped", total=len(idx), shown=len(shown)) if len(idx) > cap else ""
-        weights = {"reasons": 5.0, "household_id": 1.3, "verdict": 1.3, "retrofit_type": 1.3}
+        weights = {"reasons": 5.0, "household_id": 1.3, "verdict": 1.3, "retrofit_type": 1.3,
+                   "evidence": 1.5}  # fmt: skip
         return Table(
             [t(self.lang, k) for k in keys],
             rows,
@@ -79,10 +87,12 @@ class HouseholdLists:
         )
 
 
-ELIGIBLE_KEYS = ["household_id", "village", "retrofit_type", "priority", "verdict",
+# Every list says what each verdict rests on (evidence: meter, heat station, indoor sensor…).
+ELIGIBLE_KEYS = ["household_id", "village", "retrofit_type", "priority", "verdict", "evidence",
                  "availability", "days_with_data"]  # fmt: skip
-NOT_YET_KEYS = ["household_id", "village", "retrofit_type", "priority", "verdict", "reasons"]
-WORK_KEYS = ["household_id", "village", "retrofit_type", "verdict", "days_with_data",
+NOT_YET_KEYS = ["household_id", "village", "retrofit_type", "priority", "verdict", "evidence",
+                "reasons"]  # fmt: skip
+WORK_KEYS = ["household_id", "village", "retrofit_type", "verdict", "evidence", "days_with_data",
              "days_missing", "reasons"]  # fmt: skip
 
 
@@ -116,7 +126,7 @@ def early_removal_blocks(h: HouseholdLists, cap: int) -> list[Block]:
     ]
     if not len(early):
         return []
-    keys = ["county", "household_id", "village", "retrofit_type", "verdict", "reasons"]
+    keys = ["county", "household_id", "village", "retrofit_type", "verdict", "evidence", "reasons"]
     return [Heading(t(h.lang, "removed_early"), 2), h.table(keys, early, cap)]
 
 
@@ -140,7 +150,7 @@ def notice_blocks(h: HouseholdLists, issue: IssueInfo, issued: date) -> list[Blo
     start, end = notice_period(issue, issued)
     issuer = issue.issuer or t(lang, "to_fill")
     contact = issue.contact or t(lang, "to_fill")
-    keys = ["household_id", "retrofit_type", "verdict", "reasons"]
+    keys = ["household_id", "retrofit_type", "verdict", "evidence", "reasons"]
     out: list[Block] = []
     bounds = np.flatnonzero(np.diff(tb.village[by_village])) + 1
     for members in np.split(by_village, bounds):

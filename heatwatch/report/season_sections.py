@@ -8,7 +8,7 @@ from datetime import date, datetime
 import numpy as np
 
 from heatwatch.report import charts
-from heatwatch.report.i18n import RETROFIT, criteria_lines, t
+from heatwatch.report.i18n import RETROFIT, criteria_lines, retrofit_criteria_rows, t
 from heatwatch.report.loading import village_name
 from heatwatch.report.monthly_figures import BEIJING
 from heatwatch.report.render import Block, Bullets, Heading, Image, PageBreak, Para, Table
@@ -63,6 +63,13 @@ def head_blocks(
         coverage_para(r, lang),
         Heading(t(lang, "criteria"), 2),
         Bullets(criteria_lines(lang, policy.criteria)),
+        Para(t(lang, "criteria_by_type")),
+        Table(
+            [t(lang, "retrofit_type"), t(lang, "evidence"), t(lang, "judged_on")],
+            retrofit_criteria_rows(lang, policy, r.table.retrofits),
+            widths=[1.2, 1.8, 4.0],
+            wrap={1, 2},
+        ),
     ]
     return blocks
 

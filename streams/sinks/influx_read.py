@@ -47,6 +47,7 @@ ROLLUP_FIELDS: dict[str, pa.DataType] = {
     "no_data_minutes": pa.float64(),
     "interruptions": pa.int64(),
     "county_min_temp_c": pa.float64(),
+    "evidence": pa.string(),  # absent before issue 12: read as null
 }
 ROLLUP_TAGS = ("household_id", "county", "retrofit_type")
 _SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}

@@ -88,9 +88,15 @@ class RollupColumns:
     no_data: F32
     interruptions: I32
     county_min_temp: F32  # NaN = unknown
+    # HouseholdDay.evidence per row: a code into ``evidences`` (-1 = not recorded); empty when
+    # the rollups predate the field.
+    evidence: I8 = field(default_factory=lambda: np.empty(0, np.int8))
+    evidences: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.household)
+        if len(self.evidence) not in (0, n):
+            raise ValueError(f"RollupColumns.evidence length differs from household ({n})")
         for name in (
             "day",
             "available",

@@ -28,7 +28,9 @@ from heatwatch.report.stability.columns import (
     from_day_number,
 )
 from heatwatch.report.stability.policy import (
+    OVERRIDABLE,
     Criteria,
+    Measure,
     Season,
     StabilityPolicy,
     parse_season_label,
@@ -84,6 +86,14 @@ class SeasonResult:
     data_first: date | None = None  # first and last day with any rollup in the season
     data_last: date | None = None
     season_covered: B = field(default_factory=lambda: np.zeros(0, np.bool_))  # per county
+    # Heat networks: days with more shortfall (below the curve / cold home) than allowed.
+    cold_home_days: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    # What each verdict rests on: a bit mask over ``evidence_parts`` (HouseholdDay.evidence
+    # of the household's in-season days, split at "+"); 0 = not recorded.
+    evidence: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    evidence_parts: tuple[str, ...] = ()
+    # Per household: the thresholds of its retrofit type (OVERRIDABLE names → arrays).
+    thresholds: dict[str, F64] = field(default_factory=dict)
 
     @property
     def data_span(self) -> str:
@@ -106,29 +116,42 @@ class SeasonResult:
     def index_of(self, household_id: str) -> int:
         return self.table.ids.index(household_id)
 
+    def threshold(self, name: str, i: int, policy: StabilityPolicy) -> float:
+        """Household ``i``'s threshold ``name`` (its retrofit type's, else the city-wide one)."""
+        if name in self.thresholds:
+            return float(self.thresholds[name][i])
+        return float(getattr(policy.criteria, name))
+
     def values_for(self, i: int, policy: StabilityPolicy) -> dict[str, object]:
         """The numbers the reason texts quote, for household ``i``."""
         c = policy.criteria
         county = int(self.table.county[i])
         comp = int(self.table.retrofit_completed[i])
+
+        def th(name: str) -> float:
+            return self.threshold(name, i, policy)
+
         return {
             "days_with_data": int(self.days_with_data[i]),
             "season_days": int(self.season_days[i]),
             "min_coverage": c.min_coverage,
             "availability": _nan0(self.availability[i]),
-            "min_availability": c.min_availability,
+            "min_availability": th("min_availability"),
             "cold_availability": _nan0(self.cold_availability[i]),
-            "min_cold_availability": c.min_cold_availability,
+            "min_cold_availability": th("min_cold_availability"),
             "coldest_days": c.coldest_days,
             "cold_days_with_data": int(self.cold_days_with_data[i]),
             "min_cold_days_with_data": c.min_cold_days_with_data,
             "longest_h": float(self.longest_h[i]),
-            "max_h": c.max_interruption_hours,
+            "max_h": th("max_interruption_hours"),
             "long_h": c.long_interruption_hours,
             "long_count": int(self.long_interruptions[i]),
-            "max_long": c.max_long_interruptions,
+            "max_long": int(th("max_long_interruptions")),
             "gas_h": float(self.gas_shortfall_h[i]),
-            "max_gas_h": c.max_gas_shortfall_hours,
+            "max_gas_h": th("max_gas_shortfall_hours"),
+            "cold_home_days": int(self.cold_home_days[i]) if len(self.cold_home_days) else 0,
+            "max_cold_home_days": int(th("max_cold_home_days")),
+            "cold_home_day_hours": th("cold_home_day_hours"),
             "completed": from_day_number(comp).isoformat() if comp != NO_DATE else "?",
             "season_start": (
                 self.counties.season_start[county].isoformat() if county >= 0 else "?"
@@ -156,24 +179,33 @@ class SeasonResult:
         def const(x: object) -> list[object]:
             return [x] * n
 
+        def th(name: str, kind: type = float) -> list[object]:
+            if name not in self.thresholds:
+                return const(kind(getattr(c, name)))
+            return [kind(x) for x in self.thresholds[name][idx].tolist()]
+
+        cold_home = self.cold_home_days[idx].tolist() if len(self.cold_home_days) else const(0)
         return {
             "days_with_data": self.days_with_data[idx].tolist(),
             "season_days": self.season_days[idx].tolist(),
             "min_coverage": const(c.min_coverage),
             "availability": _nan0_array(self.availability[idx]).tolist(),
-            "min_availability": const(c.min_availability),
+            "min_availability": th("min_availability"),
             "cold_availability": _nan0_array(self.cold_availability[idx]).tolist(),
-            "min_cold_availability": const(c.min_cold_availability),
+            "min_cold_availability": th("min_cold_availability"),
             "coldest_days": const(c.coldest_days),
             "cold_days_with_data": self.cold_days_with_data[idx].tolist(),
             "min_cold_days_with_data": const(c.min_cold_days_with_data),
             "longest_h": self.longest_h[idx].astype(np.float64).tolist(),
-            "max_h": const(c.max_interruption_hours),
+            "max_h": th("max_interruption_hours"),
             "long_h": const(c.long_interruption_hours),
             "long_count": self.long_interruptions[idx].tolist(),
-            "max_long": const(c.max_long_interruptions),
+            "max_long": th("max_long_interruptions", int),
             "gas_h": self.gas_shortfall_h[idx].astype(np.float64).tolist(),
-            "max_gas_h": const(c.max_gas_shortfall_hours),
+            "max_gas_h": th("max_gas_shortfall_hours"),
+            "cold_home_days": cold_home,
+            "max_cold_home_days": th("max_cold_home_days", int),
+            "cold_home_day_hours": th("cold_home_day_hours"),
             "completed": comp_text,
             "season_start": start_text,
             "season_end": end_text,
@@ -202,6 +234,59 @@ def _month_starts(first: date, last: date) -> list[date]:
     return out
 
 
+@dataclass(frozen=True)
+class _TypeCriteria:
+    """Each household's measures and thresholds, from its retrofit type (policy)."""
+
+    judged: dict[Measure, B]
+    thresholds: dict[str, F64]
+
+
+def _type_criteria(policy: StabilityPolicy, table: HouseholdTable) -> _TypeCriteria:
+    per_type = [policy.for_retrofit(code) for code in table.retrofits]
+    code = np.where(table.retrofit >= 0, table.retrofit, len(per_type)).astype(np.int64)
+    per_type.append(policy.for_retrofit(""))  # unknown retrofit type: the unlisted criteria
+    judged = {m: np.array([m in rc.judged_on for rc in per_type], np.bool_)[code] for m in Measure}
+    thresholds = {
+        name: np.array([rc.threshold(name, policy.criteria) for rc in per_type], np.float64)[code]
+        for name in OVERRIDABLE
+    }
+    return _TypeCriteria(judged, thresholds)
+
+
+@dataclass
+class _Evidence:
+    mask: I32
+    parts: tuple[str, ...]
+
+
+# The order evidence parts are listed in (the household's own meter first, then the network).
+_EVIDENCE_ORDER = ("electric_meter", "gas_meter", "heat_station", "indoor", "heat_meter")
+
+
+def _evidence(rows: RollupColumns, sel: np.ndarray, n_h: int) -> _Evidence:
+    """Per household: every source its in-season days rest on (a bit per part)."""
+    labels = [str(x) for x in rows.evidences]
+    found = {p for lab in labels for p in lab.split("+") if p}
+    parts = tuple(sorted(found, key=lambda p: (p not in _EVIDENCE_ORDER,
+                                               _EVIDENCE_ORDER.index(p)
+                                               if p in _EVIDENCE_ORDER else 0, p)))  # fmt: skip
+    mask = np.zeros(n_h, np.int32)
+    if not parts or not len(rows.evidence):
+        return _Evidence(mask, parts)
+    label_bits = np.array(
+        [sum(1 << parts.index(p) for p in lab.split("+") if p) for lab in labels] + [0], np.int32
+    )
+    code = rows.evidence[sel].astype(np.int64)
+    row_bits = label_bits[np.where(code >= 0, code, len(labels))]
+    hh = rows.household[sel]
+    for b in range(len(parts)):
+        has = np.zeros(n_h, np.bool_)
+        has[hh[(row_bits & (1 << b)) != 0]] = True
+        mask[has] |= np.int32(1 << b)
+    return _Evidence(mask, parts)
+
+
 @dataclass
 class _Grid:
     """The rollups scattered into a dense household × grid-day layout (in-season cells)."""
@@ -221,10 +306,18 @@ class _Grid:
     lost: np.ndarray
     eps: np.ndarray  # int32 (n_h, n_d)
     gas_h: F64
+    cold_home_days: I32
     ctemp: np.ndarray  # (n_c + 1, n_d) county temperature
+    evidence: _Evidence
 
 
-def _grid(rows: RollupColumns, table: HouseholdTable, policy: StabilityPolicy, label: str) -> _Grid:
+def _grid(
+    rows: RollupColumns,
+    table: HouseholdTable,
+    policy: StabilityPolicy,
+    label: str,
+    cold_home_minutes: F64,
+) -> _Grid:
     n_h, n_c = len(table), len(table.counties)
     seasons = [policy.season_for(label, c) for c in table.counties]
     if not seasons:  # no county at all: use the default window for the grid
@@ -249,6 +342,12 @@ def _grid(rows: RollupColumns, table: HouseholdTable, policy: StabilityPolicy, l
         out[flat] = values
         return out.reshape(n_h, n_d)
 
+    short = scatter(rows.shortfall[sel], np.float32)
+    gas_h = short.sum(axis=1, dtype=np.float64) / 60.0
+    cold_home_days = (short > cold_home_minutes[:, None].astype(np.float32)).sum(
+        axis=1, dtype=np.int32
+    )
+    del short
     ctemp = np.full((n_c + 1, n_d), np.nan, np.float32)
     t = rows.county_min_temp[sel]
     t_ok = ~np.isnan(t)
@@ -260,8 +359,8 @@ def _grid(rows: RollupColumns, table: HouseholdTable, policy: StabilityPolicy, l
         avail=scatter(rows.available[sel], np.float32),
         lost=scatter(rows.outage[sel] + rows.shortfall[sel], np.float32),
         eps=scatter(rows.interruptions[sel], np.int32),
-        gas_h=scatter(rows.shortfall[sel], np.float32).sum(axis=1, dtype=np.float64) / 60.0,
-        ctemp=ctemp,
+        gas_h=gas_h, cold_home_days=cold_home_days,
+        ctemp=ctemp, evidence=_evidence(rows, sel, n_h),
     )  # fmt: skip
 
 
@@ -351,8 +450,12 @@ def _reasons(
     m: dict[str, np.ndarray],
     runs: _Runs,
     cold: _Cold,
+    tc: _TypeCriteria,
 ) -> I32:
+    """Data reasons for everyone; failure reasons only for the measures a household's retrofit
+    type is judged on, against that type's thresholds."""
     reasons = np.zeros(g.n_h, np.int32)
+    judged, th = tc.judged, tc.thresholds
 
     def flag(cond: B, r: Reason) -> None:
         reasons[cond] |= np.int32(int(r))
@@ -364,12 +467,20 @@ def _reasons(
     flag(~no_data & t_unknown, Reason.COLD_TEMPERATURE_UNKNOWN)
     few_cold = cold.days_with_data < crit.min_cold_days_with_data
     flag(~no_data & ~t_unknown & few_cold, Reason.COLD_DAYS_NO_DATA)
-    flag(~no_data & (m["availability"] < crit.min_availability), Reason.AVAILABILITY_LOW)
-    flag(~t_unknown & ~few_cold & (cold.availability < crit.min_cold_availability),
+    flag(judged[Measure.AVAILABILITY] & ~no_data
+         & (m["availability"] < th["min_availability"]), Reason.AVAILABILITY_LOW)  # fmt: skip
+    flag(judged[Measure.COLD_AVAILABILITY] & ~t_unknown & ~few_cold
+         & (cold.availability < th["min_cold_availability"]),
          Reason.COLD_AVAILABILITY_LOW)  # fmt: skip
-    flag(runs.long_count > crit.max_long_interruptions, Reason.TOO_MANY_LONG_INTERRUPTIONS)
-    flag(runs.longest > crit.max_interruption_hours * 60.0, Reason.INTERRUPTION_TOO_LONG)
-    flag(g.gas_h > crit.max_gas_shortfall_hours, Reason.GAS_SHORTFALL)
+    intr = judged[Measure.INTERRUPTIONS]
+    flag(intr & (runs.long_count > th["max_long_interruptions"]),
+         Reason.TOO_MANY_LONG_INTERRUPTIONS)  # fmt: skip
+    flag(intr & (runs.longest > th["max_interruption_hours"] * 60.0),
+         Reason.INTERRUPTION_TOO_LONG)  # fmt: skip
+    flag(judged[Measure.GAS_SHORTFALL] & (g.gas_h > th["max_gas_shortfall_hours"]),
+         Reason.GAS_SHORTFALL)  # fmt: skip
+    flag(judged[Measure.COLD_HOME_DAYS] & (g.cold_home_days > th["max_cold_home_days"]),
+         Reason.COLD_HOME_DAYS)  # fmt: skip
     comp = table.retrofit_completed
     season_start_day = np.where(g.hh_county < g.n_c, g.s_h + g.d0, np.iinfo(np.int32).max)
     flag((comp != NO_DATE) & (comp > season_start_day + crit.retrofit_grace_days),
@@ -450,7 +561,8 @@ def evaluate_season(
 ) -> SeasonResult:
     crit = policy.criteria
     parse_season_label(label)
-    g = _grid(rows, table, policy, label)
+    tc = _type_criteria(policy, table)
+    g = _grid(rows, table, policy, label, tc.thresholds["cold_home_day_hours"] * 60.0)
     known2 = g.avail + g.lost
     covered2 = g.present & (known2 >= np.float32(crit.min_known_minutes_per_day))
     days_with_data = covered2.sum(axis=1, dtype=np.int32)
@@ -468,7 +580,7 @@ def evaluate_season(
     runs = _interruption_runs(g, crit.long_interruption_hours)
     cold = _coldest_days(g, crit.coldest_days, covered2, known2)
     del covered2, known2
-    reasons = _reasons(crit, g, table, m, runs, cold)
+    reasons = _reasons(crit, g, table, m, runs, cold, tc)
     data_first, data_last, covered = _season_covered(rows, g.s_off, g.e_off, g.d0, g.n_c)
     verdict = _verdicts(reasons, ~covered[g.hh_county])
     months, by_month = _by_month(g, runs.ep_day)
@@ -495,6 +607,10 @@ def evaluate_season(
         data_first=data_first,
         data_last=data_last,
         season_covered=covered[: g.n_c],
+        cold_home_days=g.cold_home_days,
+        evidence=g.evidence.mask,
+        evidence_parts=g.evidence.parts,
+        thresholds=tc.thresholds,
     )
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from heatwatch.contract.registry import NETWORK_RETROFITS, RetrofitType
 
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 _SEASON_LABEL = re.compile(r"^(\d{4})-(\d{4})$")
@@ -85,6 +88,10 @@ class Criteria(BaseModel):
     min_cold_availability: float = Field(0.98, ge=0, le=1)
     min_cold_days_with_data: int = Field(7, ge=1)
     retrofit_grace_days: int = Field(0, ge=0, le=60)
+    # Heat networks: a "cold-home day" has more than cold_home_day_hours of supply below the
+    # heating curve or of a sampled home below the service temperature (shortfall minutes).
+    max_cold_home_days: int = Field(3, ge=0)
+    cold_home_day_hours: float = Field(2, gt=0, le=24)
 
     @model_validator(mode="after")
     def _consistent(self) -> Criteria:
@@ -96,6 +103,69 @@ class Criteria(BaseModel):
         if self.max_interruption_hours < self.long_interruption_hours:
             raise ValueError("max_interruption_hours must be >= long_interruption_hours")
         return self
+
+
+class Measure(StrEnum):
+    """What a household can be judged on (each measure is one or two of the criteria)."""
+
+    AVAILABILITY = "availability"  # min_availability over the season
+    COLD_AVAILABILITY = "cold_availability"  # min_cold_availability on the coldest days
+    INTERRUPTIONS = "interruptions"  # max_long_interruptions, max_interruption_hours
+    GAS_SHORTFALL = "gas_shortfall"  # max_gas_shortfall_hours
+    COLD_HOME_DAYS = "cold_home_days"  # max_cold_home_days (heat networks)
+
+
+# Thresholds a retrofit type may set for itself (the rest of ``criteria`` is city-wide: data
+# coverage, the coldest days, what counts as a long interruption).
+OVERRIDABLE = (
+    "min_availability",
+    "min_cold_availability",
+    "max_long_interruptions",
+    "max_interruption_hours",
+    "max_gas_shortfall_hours",
+    "max_cold_home_days",
+    "cold_home_day_hours",
+)
+
+
+class RetrofitCriteria(BaseModel):
+    """How households of one retrofit type are judged: the measures, and any thresholds that
+    differ from ``criteria``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    judged_on: tuple[Measure, ...] = Field(min_length=1)
+    min_availability: float | None = Field(None, ge=0, le=1)
+    min_cold_availability: float | None = Field(None, ge=0, le=1)
+    max_long_interruptions: int | None = Field(None, ge=0)
+    max_interruption_hours: float | None = Field(None, gt=0)
+    max_gas_shortfall_hours: float | None = Field(None, ge=0)
+    max_cold_home_days: int | None = Field(None, ge=0)
+    cold_home_day_hours: float | None = Field(None, gt=0, le=24)
+
+    def threshold(self, name: str, criteria: Criteria) -> float:
+        own = getattr(self, name)
+        return float(getattr(criteria, name) if own is None else own)
+
+
+_ELECTRIC = (Measure.AVAILABILITY, Measure.COLD_AVAILABILITY, Measure.INTERRUPTIONS)
+# A household whose retrofit type the policy does not name: every meter-based measure.
+UNLISTED = RetrofitCriteria(judged_on=(*_ELECTRIC, Measure.GAS_SHORTFALL))
+
+
+def default_retrofit_criteria() -> dict[str, RetrofitCriteria]:
+    """Networks on heat delivered and cold-home days, gas on shortfall, electric on minutes."""
+    out: dict[str, RetrofitCriteria] = {}
+    for rt in RetrofitType:
+        measures: tuple[Measure, ...]
+        if rt in NETWORK_RETROFITS:
+            measures = (*_ELECTRIC, Measure.COLD_HOME_DAYS)
+        elif rt is RetrofitType.COAL_TO_GAS:
+            measures = (*_ELECTRIC, Measure.GAS_SHORTFALL)
+        else:
+            measures = _ELECTRIC
+        out[rt.value] = RetrofitCriteria(judged_on=measures)
+    return out
 
 
 class ReportOptions(BaseModel):
@@ -111,7 +181,34 @@ class StabilityPolicy(BaseModel):
     version: int = Field(1, ge=1, le=1)
     season: SeasonPolicy = SeasonPolicy()
     criteria: Criteria = Criteria()
+    # Per retrofit type (keys: the contract's codes); a type left out keeps its default.
+    retrofit_types: dict[str, RetrofitCriteria] = Field(default_factory=default_retrofit_criteria)
     report: ReportOptions = ReportOptions()
+
+    @field_validator("retrofit_types")
+    @classmethod
+    def _known_types(cls, v: dict[str, RetrofitCriteria]) -> dict[str, RetrofitCriteria]:
+        known = [rt.value for rt in RetrofitType]
+        unknown = sorted(set(v) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown retrofit type {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        return {**default_retrofit_criteria(), **v}
+
+    @model_validator(mode="after")
+    def _consistent_types(self) -> StabilityPolicy:
+        for code, rc in self.retrofit_types.items():
+            longest = rc.threshold("max_interruption_hours", self.criteria)
+            if longest < self.criteria.long_interruption_hours:
+                raise ValueError(
+                    f"retrofit_types.{code}.max_interruption_hours ({longest:g}) must be >= "
+                    f"criteria.long_interruption_hours ({self.criteria.long_interruption_hours:g})"
+                )
+        return self
+
+    def for_retrofit(self, code: str) -> RetrofitCriteria:
+        return self.retrofit_types.get(code, UNLISTED)
 
     def season_for(self, label: str, county: str) -> Season:
         first_year = parse_season_label(label)

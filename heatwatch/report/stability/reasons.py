@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import IntFlag, StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from heatwatch.contract.glossary import VERDICTS, label
+from heatwatch.contract.glossary import EVIDENCE_NOT_RECORDED, EVIDENCE_SOURCES, VERDICTS, label
 
 
 class Verdict(StrEnum):
@@ -32,6 +32,7 @@ class Reason(IntFlag):
     PARTIAL_SEASON = 512
     ALL_CRITERIA_MET = 1024
     SEASON_NOT_COVERED = 2048
+    COLD_HOME_DAYS = 4096
 
 
 # Reasons that make a household not_yet (the system did not work well enough).
@@ -42,6 +43,7 @@ FAILURE_REASONS = (
     | Reason.GAS_SHORTFALL
     | Reason.COLD_AVAILABILITY_LOW
     | Reason.PARTIAL_SEASON
+    | Reason.COLD_HOME_DAYS
 )
 # Reasons that make a household insufficient_data (we cannot tell yet).
 DATA_REASONS = (
@@ -59,6 +61,7 @@ REASON_ORDER: tuple[Reason, ...] = (
     Reason.INTERRUPTION_TOO_LONG,
     Reason.TOO_MANY_LONG_INTERRUPTIONS,
     Reason.GAS_SHORTFALL,
+    Reason.COLD_HOME_DAYS,
     Reason.NO_DATA,
     Reason.COVERAGE_LOW,
     Reason.COLD_DAYS_NO_DATA,
@@ -90,6 +93,8 @@ _TEXT: dict[str, dict[Reason | str, str]] = {
         Reason.TOO_MANY_LONG_INTERRUPTIONS: "超过 {long_h:g} 小时的中断 {long_count} 次，"
         "超过 {max_long} 次的上限",
         Reason.GAS_SHORTFALL: "燃气供应不足累计 {gas_h:.1f} 小时，超过 {max_gas_h:g} 小时的上限",
+        Reason.COLD_HOME_DAYS: "供水低于供热曲线或室温不达标超过 {cold_home_day_hours:g} 小时的天数 "
+        "{cold_home_days} 天，超过 {max_cold_home_days} 天的上限",
         Reason.PARTIAL_SEASON: "改造于 {completed} 完工，晚于采暖季开始（{season_start}），"
         "尚未运行满一个完整采暖季",
         Reason.ALL_CRITERIA_MET: "各项指标均达标：有效数据 {days_with_data}/{season_days} 天，"
@@ -116,6 +121,9 @@ _TEXT: dict[str, dict[Reason | str, str]] = {
         Reason.GAS_SHORTFALL: (
             "gas shortfall {gas_h:.1f} h in total, above the {max_gas_h:g} h limit"
         ),
+        Reason.COLD_HOME_DAYS: "{cold_home_days} days with more than {cold_home_day_hours:g} h "
+        "of supply below the heating curve or a cold home, above the limit of "
+        "{max_cold_home_days}",
         Reason.PARTIAL_SEASON: "retrofit completed {completed}, after the season start "
         "({season_start}): not yet a full heating season",
         Reason.ALL_CRITERIA_MET: "all criteria met: data on {days_with_data}/{season_days} days, "
@@ -180,6 +188,24 @@ def reason_texts(
             continue
         vals = {k: col[i] for k, col in zip(keys, cols, strict=True)}
         append(sep.join([reason_text(r, vals, lang) for r in rs]))
+    return out
+
+
+def evidence_texts(masks: list[int], parts: tuple[str, ...], lang: str = "zh") -> list[str]:
+    """What each verdict rests on, in the glossary's words: ``换热站供热＋室温采集`` for a bit
+    mask over ``parts`` (``SeasonResult.evidence``); 未记录 when no day recorded it."""
+    check_lang(lang)
+    sep = "＋" if lang == "zh" else " + "
+    cache: dict[int, str] = {}
+    out: list[str] = []
+    for m in masks:
+        text = cache.get(m)
+        if text is None:
+            lg: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
+            names = [label(EVIDENCE_SOURCES, p, lg) for b, p in enumerate(parts) if m & (1 << b)]
+            none = EVIDENCE_NOT_RECORDED.zh if lang == "zh" else EVIDENCE_NOT_RECORDED.en
+            text = cache[m] = sep.join(names) or none
+        out.append(text)
     return out
 
 

@@ -41,6 +41,7 @@ def _day(hid: str, d: date, county: str, village: str, prio: PriorityGroup,
         shortfall_minutes=0,
         no_data_minutes=1440 - avail - outage,
         interruptions=eps,
+        evidence="electric_meter",
         energy_kwh=30,
         valley_kwh=25,
         valley_share=0.83,
@@ -121,6 +122,7 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     assert by_id["HH-BAD-1"]["结论"] == "暂不拆除"
     assert "availability_low" in by_id["HH-BAD-1"]["原因代码"]
     assert by_id["HH-NODATA"]["原因代码"] == "no_data"
+    assert by_id["HH-OK-1"]["依据"] == "电表" and by_id["HH-NODATA"]["依据"] == "未记录"
     # Within 忻府区 the priority (school) household comes first.
     assert next(r["户号"] for r in rows if r["县（市、区）"] == "忻府区") == "HH-BAD-1"
     html = stem.with_suffix(".html").read_text(encoding="utf-8")
@@ -129,18 +131,29 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     # column (the old report listed only not_yet households; the issue asks for all three).
     assert "可拆除旧取暖设施户名单（2）" in html and "暂不拆除户名单（重点群体优先）（1）" in html
     assert (
-        "<td>HH-OK-1</td><td>东楼村</td><td>煤改电</td><td></td><td>可拆除旧取暖设施</td>" in html
+        "<td>HH-OK-1</td><td>东楼村</td><td>煤改电</td><td></td><td>可拆除旧取暖设施</td>"
+        "<td>电表</td>" in html
     )
     work = html.split("数据不足户：需修复计量或通信的表计工作清单（1）")[1]
-    assert "<td>HH-NODATA</td><td>南村</td><td>煤改电</td><td>数据不足</td><td>0/121</td>" in work
+    # evidence: no day of HH-NODATA recorded any (it has no rollups at all)
+    assert (
+        "<td>HH-NODATA</td><td>南村</td><td>煤改电</td><td>数据不足</td><td>未记录</td><td>0/121</td>"
+        in work
+    )
     assert "<td>121</td>" in work.split("</table>")[0]  # days missing
     assert "数据覆盖整个采暖季（2021-11-15 – 2022-03-15）" in html
     assert "生成时间（北京时间）" in html and "批准人（签字）" in html and "发文单位" in html
     notice = (out / "notice-2021-2022.html").read_text(encoding="utf-8")
     assert notice.count("拆除公示") == 4  # one sheet per village: 东楼村, 西楼村, 南村 + title
     assert "东楼村（忻府区）清洁取暖旧取暖设施拆除公示" in notice
-    assert "<td>1</td><td>HH-OK-1</td><td>煤改电</td><td>可拆除旧取暖设施</td><td></td>" in notice
-    assert "<td>HH-BAD-1</td><td>煤改电</td><td>暂不拆除</td><td>采暖季供热可用率" in notice
+    assert (
+        "<td>1</td><td>HH-OK-1</td><td>煤改电</td><td>可拆除旧取暖设施</td><td>电表</td><td></td>"
+        in notice
+    )
+    assert (
+        "<td>HH-BAD-1</td><td>煤改电</td><td>暂不拆除</td><td>电表</td><td>采暖季供热可用率"
+        in notice
+    )
     assert "公示期" in notice and "异议" in notice
 
     import openpyxl
@@ -149,7 +162,8 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     ws = wb.worksheets[0]
     values = list(ws.iter_rows(values_only=True))
     assert values[0][0] == "户号"
-    assert values[0][11] == "供热可用率"
+    assert values[0][12] == "供热可用率"
+    assert values[0][6] == "依据" and {v[6] for v in values[1:]} == {"电表", "未记录"}
     assert len(values) == 6
     wb.close()
     styles = zipfile.ZipFile(stem.with_suffix(".xlsx")).read("xl/styles.xml")

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
+from heatwatch.contract.registry import RetrofitType
 from heatwatch.report.stability import (
     HouseholdTable,
     Reason,
@@ -39,6 +40,9 @@ class Builder:
         self.ids: list[str] = []
         self.county: list[int] = []
         self.completed: list[int] = []
+        self.retrofit: list[int] = []
+        self.evidence: list[str | None] = []
+        self.retrofits = [rt.value for rt in RetrofitType]
         self.rows: list[tuple[int, date, Day, float]] = []
         self.counties = ["忻府区", "无温县"]
 
@@ -49,13 +53,19 @@ class Builder:
         county: int = 0,
         completed: date | None = None,
         with_temp: bool = True,
+        retrofit: str = "coal_to_electric",
+        evidence: str | None = None,
     ) -> None:
+        """``evidence``: HouseholdDay.evidence of every day; ``a|b`` alternates a and b."""
         code = len(self.ids)
         self.ids.append(hid)
         self.county.append(county)
+        self.retrofit.append(self.retrofits.index(retrofit))
+        choices = evidence.split("|") if evidence else [None]
         self.completed.append(day_number(completed) if completed else NO_DATE)
-        for d, v in days.items():
+        for k, (d, v) in enumerate(days.items()):
             self.rows.append((code, d, v, temp(d) if with_temp else float("nan")))
+            self.evidence.append(choices[k % len(choices)])
 
     def build(self) -> tuple[RollupColumns, HouseholdTable]:
         n = len(self.ids)
@@ -65,13 +75,14 @@ class Builder:
             counties=self.counties,
             village=np.zeros(n, np.int32),
             villages=["村"],
-            retrofit=np.zeros(n, np.int32),
-            retrofits=["coal_to_electric"],
+            retrofit=np.array(self.retrofit, np.int32),
+            retrofits=self.retrofits,
             priority=np.zeros(n, np.int32),
             priorities=["none"],
             retrofit_completed=np.array(self.completed, np.int32),
         )
         r = self.rows
+        labels = sorted({e for e in self.evidence if e is not None})
         cols = RollupColumns(
             household=np.array([x[0] for x in r], np.int32),
             day=np.array([day_number(x[1]) for x in r], np.int32),
@@ -81,6 +92,10 @@ class Builder:
             no_data=np.array([1440 - sum(x[2][:3]) for x in r], np.float32),
             interruptions=np.array([x[2][3] for x in r], np.int32),
             county_min_temp=np.array([x[3] for x in r], np.float32),
+            evidence=np.array(
+                [-1 if e is None else labels.index(e) for e in self.evidence], np.int8
+            ),
+            evidences=labels,
         )
         return cols, table
 
@@ -114,6 +129,7 @@ def build_cases() -> Builder:
     b.add(
         "gas",
         full_season(**{f"2021-12-{10 + i}": (1320.0, 0.0, 120.0, 1) for i in range(10)}),
+        retrofit="coal_to_gas",
     )
     b.add("cold", {d: ((1260.0, 180.0, 0.0, 3) if d in COLD else FULL) for d in DAYS})
     b.add("no_data", {})
