@@ -142,7 +142,15 @@ def build(run: Path) -> str:
         start = stop - timedelta(days=30)
         variables: dict[str, Any] = {"bucket": bucket.name}
         variables |= dict.fromkeys(
-            ("county", "village", "feeder_id", "station_id", "retrofit_type", "kind")
+            (
+                "county",
+                "village",
+                "feeder_id",
+                "station_id",
+                "heat_station_id",
+                "retrofit_type",
+                "kind",
+            )
         )
         out = [
             "# What the dashboards show (text gallery)\n\n"

@@ -78,7 +78,8 @@ def formatted(value: Any, unit: str | None) -> str:
         return f"{value * 100:.1f}%"
     if unit == "s" and isinstance(value, int | float):
         return _duration(float(value))
-    suffix = {"kwatt": " kW", "kvoltamp": " kVA", "m3": " m³", "m": " min"}.get(unit or "", "")
+    suffix = {"kwatt": " kW", "kvoltamp": " kVA", "m3": " m³", "m": " min", "celsius": " °C",
+              "conmgm3": " mg/m³"}.get(unit or "", "")  # fmt: skip
     return f"{_plain(value)}{suffix}"
 
 
