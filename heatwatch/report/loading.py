@@ -393,10 +393,14 @@ def _evidence_codes(rollups: pa.Table) -> tuple[np.ndarray, list[str]]:
     labels = [str(x) for x in col.chunk(0).dictionary.to_pylist()] if col.num_chunks else []
     if len(labels) > 127:
         raise InputError(f"daily rollups: {len(labels)} distinct evidence values (at most 127)")
+    # int8 per chunk: the whole city's season is 23 M rows (int32 codes would be 93 MB)
     codes = np.concatenate(
-        [pc.fill_null(ch.indices, -1).to_numpy(zero_copy_only=False) for ch in col.chunks]
+        [
+            pc.fill_null(ch.indices, -1).cast(pa.int8()).to_numpy(zero_copy_only=False)
+            for ch in col.chunks
+        ]
     )
-    return codes.astype(np.int8), labels
+    return codes.astype(np.int8, copy=False), labels
 
 
 def village_name(label: str) -> str:

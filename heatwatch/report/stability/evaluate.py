@@ -274,16 +274,14 @@ def _evidence(rows: RollupColumns, sel: np.ndarray, n_h: int) -> _Evidence:
     mask = np.zeros(n_h, np.int32)
     if not parts or not len(rows.evidence):
         return _Evidence(mask, parts)
-    label_bits = np.array(
-        [sum(1 << parts.index(p) for p in lab.split("+") if p) for lab in labels] + [0], np.int32
-    )
-    code = rows.evidence[sel].astype(np.int64)
-    row_bits = label_bits[np.where(code >= 0, code, len(labels))]
+    # One pass per distinct evidence value (a handful), on int8 codes: no per-row bit masks.
+    code = rows.evidence[sel]
     hh = rows.household[sel]
-    for b in range(len(parts)):
+    for k, lab in enumerate(labels):
+        bits = sum(1 << parts.index(p) for p in lab.split("+") if p)
         has = np.zeros(n_h, np.bool_)
-        has[hh[(row_bits & (1 << b)) != 0]] = True
-        mask[has] |= np.int32(1 << b)
+        has[hh[code == k]] = True
+        mask[has] |= np.int32(bits)
     return _Evidence(mask, parts)
 
 
