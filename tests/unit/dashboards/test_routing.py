@@ -199,3 +199,15 @@ def test_every_heat_rule_routes_by_kind_and_every_county_has_a_heat_contact_poin
     # an alert without a county (none today) still reaches the city's heat on-call
     got = _receivers_for(POLICY, {"kind": "heat_supply_low", "severity": "warning"})
     assert "供热单位值班 企业微信" in got
+
+
+def test_every_contact_point_secret_has_a_line_in_env_example() -> None:
+    """docker compose reads the contact points' placeholders from .env (made from the example)."""
+    import re
+
+    repo = ALERTING_DIR.parents[3]
+    doc = (ALERTING_DIR / "contact-points.yaml").read_text("utf-8")
+    needed = set(re.findall(r"\$\{(HEATWATCH_\w+)\}", doc))
+    example = (repo / ".env.example").read_text("utf-8")
+    assert needed - set(re.findall(r"^(HEATWATCH_\w+)=", example, re.M)) == set()
+    assert "HEATWATCH_WECOM_URL_HEAT_DAIXIAN" in needed
