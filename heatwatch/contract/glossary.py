@@ -320,7 +320,7 @@ FIELDS.update(
         "low_minutes": Term("低于曲线时长", "below the curve"),
         "no_data_minutes": Term("无数据时长", "no data"),
         "evidence": Term("依据", "evidence"),
-        "cold_home_days": Term("室温不达标天数", "cold-home days"),
+        "cold_home_days": Term("供热不足天数", "cold-home days"),
     }
 )
 # The parts an evidence code is made of (``heat_station+indoor`` → 换热站供热、室温采集), so a
