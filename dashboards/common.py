@@ -412,6 +412,7 @@ COLUMN_UNITS: dict[str, str] = {
     "heat_kw": "kwatt",
     "households": "suffix: 户",
     "cold_homes": "suffix: 户",
+    "cold_home_days": "suffix: 天",
 }
 
 NO_VALUE = "—"

@@ -2,8 +2,9 @@
 
 Dashboard indicators approximate the stability policy (``heatwatch/report/stability``) from
 ``household_day`` with the default criteria (availability ≥ 98 %, ≥ 1080 known minutes per day,
-≤ 24 h total interruption, ≤ 12 h gas shortfall). The authoritative, household-by-household
-verdict is the season stability report, not this dashboard.
+≤ 24 h total interruption, ≤ 12 h gas shortfall for coal-to-gas, ≤ 3 under-heated days for
+heat networks). The authoritative, household-by-household verdict is the season stability
+report, not this dashboard.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dashboards.common import (
     timeseries_panel,
 )
 from heatwatch.contract.glossary import FIELDS, RETROFIT_TYPES
+from heatwatch.contract.registry import NETWORK_RETROFITS
 
 # The availability and coverage tables name their value column after the measure.
 AVAILABILITY_COLUMNS = ("county", "retrofit_type", "_value")
@@ -39,6 +41,7 @@ AT_RISK_COLUMNS = (
     "priority_group",
     "outage_min",
     "shortfall_min",
+    "cold_home_days",
     "interruptions",
 )
 
@@ -46,6 +49,11 @@ AT_RISK_COLUMNS = (
 AT_RISK_INTERRUPTION_MIN = 720.0  # 12 h of outage (policy: 24 h)
 AT_RISK_SHORTFALL_MIN = 360.0  # 6 h of gas shortfall (policy: 12 h)
 AT_RISK_INTERRUPTIONS = 2  # episodes (policy: ≤ 3 long interruptions)
+# Heat networks: their shortfall is heat below the curve or a cold home, not gas; a day with
+# more than 2 h of it is an under-heated day (policy: ≤ 3, deploy/policy/stability.yaml).
+COLD_HOME_DAY_MIN = 120.0
+AT_RISK_COLD_HOME_DAYS = 2
+_NETWORK = " or ".join(f'r.retrofit_type == "{rt.value}"' for rt in sorted(NETWORK_RETROFITS))
 
 # Availability = available / (available + outage + shortfall), per county × retrofit type.
 AVAILABILITY = flux(
@@ -102,20 +110,27 @@ _PER_HOUSEHOLD = flux(
     '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
     '  |> group(columns: ["county", "retrofit_type", "household_id"])',
     "  |> reduce(",
-    '      identity: {outage_min: 0.0, shortfall_min: 0.0, interruptions: 0, village: "",'
-    ' priority_group: ""},',
+    "      identity: {outage_min: 0.0, shortfall_min: 0.0, cold_home_days: 0, interruptions: 0,"
+    ' village: "", priority_group: ""},',
     "      fn: (r, accumulator) => ({",
     "        outage_min: accumulator.outage_min + float(v: r.outage_minutes),",
     "        shortfall_min: accumulator.shortfall_min + float(v: r.shortfall_minutes),",
+    "        cold_home_days: accumulator.cold_home_days",
+    f"          + (if float(v: r.shortfall_minutes) > {COLD_HOME_DAY_MIN} then 1 else 0),",
     "        interruptions: accumulator.interruptions + int(v: r.interruptions),",
     "        village: r.village,",
     "        priority_group: r.priority_group,",
     "      }),",
     "  )",
+    # shortfall is gas for coal-to-gas households only; networks count under-heated days
+    f"  |> map(fn: (r) => ({{r with network: {_NETWORK}}}))",
+    '  |> map(fn: (r) => ({r with gas: r.retrofit_type == "coal_to_gas"}))',
     "  |> filter(fn: (r) =>",
     f"      r.outage_min >= {AT_RISK_INTERRUPTION_MIN}"
-    f" or r.shortfall_min >= {AT_RISK_SHORTFALL_MIN}"
+    f" or (r.gas and r.shortfall_min >= {AT_RISK_SHORTFALL_MIN})"
+    f" or (r.network and r.cold_home_days >= {AT_RISK_COLD_HOME_DAYS})"
     f" or r.interruptions >= {AT_RISK_INTERRUPTIONS})",
+    "  |> map(fn: (r) => ({r with shortfall_min: if r.gas then r.shortfall_min else 0.0}))",
     "  |> group()",
 )
 
@@ -125,7 +140,7 @@ AT_RISK_TABLE = flux(
     '  |> sort(columns: ["priority", "outage_min"], desc: true)',
     "  |> limit(n: 200)",
     '  |> keep(columns: ["county", "village", "retrofit_type", "household_id", "priority_group",'
-    ' "outage_min", "shortfall_min", "interruptions"])',
+    ' "outage_min", "shortfall_min", "cold_home_days", "interruptions"])',
 )
 
 AT_RISK_COUNT = flux(
@@ -200,9 +215,10 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         .with_panel(
             stat_panel(
                 "风险户 Households at risk",
-                "所选时段内已用掉一半稳定性预算的户：停电 ≥ 12 小时、缺气 ≥ 6 小时或中断 ≥ 2 次。 "
-                "Households past half of a stability budget in range: ≥ 12 h outage, ≥ 6 h gas "
-                "shortfall or ≥ 2 interruption episodes.",
+                "所选时段内已用掉一半稳定性预算的户：停电 ≥ 12 小时、中断 ≥ 2 次、煤改气户缺气 ≥ 6 "
+                "小时或集中供热户供热不足 ≥ 2 天。 Households past half of a stability budget in "
+                "range: ≥ 12 h outage, ≥ 2 interruption episodes, ≥ 6 h gas shortfall "
+                "(coal-to-gas) or ≥ 2 under-heated days (heat networks).",
                 AT_RISK_COUNT,
                 unit="suffix: 户",
                 steps=((None, "green"), (1, "orange"), (50, "red")),

@@ -184,6 +184,8 @@ def scenario_points() -> list[Point]:
             ("H1", FAULT, "coal_to_electric", "school", 800.0, 0.0, 2),  # at risk
             ("H2", FAULT, "coal_to_gas", "none", 0.0, 30.0, 0),
             ("H3", HEALTHY, "coal_to_electric", "none", 0.0, 0.0, 0),
+            # a network household under-heated (below the curve / cold) 200 min every day
+            ("N9", FAULT, "district_heating", "none", 0.0, 200.0, 0),
         ]
         for hid, county, rt, pg, outage, short, intr in households:
             pts.append(
@@ -442,6 +444,23 @@ def test_tables_read_in_the_dispatchers_words(module_bucket: tuple[Any, str]) ->
         "燃气供应不足",
         *(INCIDENT_KINDS[k].zh for k in HEAT_KINDS),
     }
+
+
+def test_at_risk_households_are_judged_by_retrofit_type(module_bucket: tuple[Any, str]) -> None:
+    """A network household's shortfall is heat, not gas: it is at risk by under-heated days
+    and its gas-shortfall cell reads 0; the coal-to-gas household stays within its budget."""
+    client, bucket = module_bucket
+    (panel,) = [p for p in _panels("season-stability") if p["title"].startswith("风险户清单")]
+    q = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": None, "retrofit_type": None},
+        start=_iso(NOW - timedelta(days=3)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    rows = {r["household_id"]: r for r in _run(client, q)}
+    assert "H1" in rows and "H2" not in rows and "H3" not in rows
+    n9 = rows["N9"]
+    assert (n9["cold_home_days"], n9["shortfall_min"]) == (3, 0.0)
 
 
 def test_variable_queries(module_bucket: tuple[Any, str]) -> None:
