@@ -230,6 +230,10 @@ class Engine:
         # Set when the result could depend on arrival order (a late, held or clock-rejected
         # reading, a conflict settled after the fact): the replay then orders its input.
         self.order_sensitive = False
+        # The live path's wall clock (epoch seconds), injected by the adapter: a reading more
+        # than the skew bound ahead of it comes from a wrong clock, whatever the consensus.
+        # None in a replay, which may replay last year and must not depend on today.
+        self.wall_clock: Callable[[], float] | None = None
         # Closed days' rollups of households with a recent comm gap, for revision by late
         # readings: day index -> household id -> rollup (pruned past the revision horizon).
         self._revisable: dict[int, dict[str, dict[str, Any]]] = {}
@@ -343,6 +347,8 @@ class Engine:
         if newer:
             if ts > self._latest or ts < self._earliest:
                 self._outside_window(target, r, ts)
+            if self.wall_clock is not None:
+                self._check_wall_clock(target, r, ts)
         elif ts < max_ts - self._lateness:
             if ts < self._earliest:
                 self._outside_window(target, r, ts)
@@ -419,6 +425,22 @@ class Engine:
             " (meter clock reset or corrupt)"
         )
 
+    def _check_wall_clock(self, target: Target, r: AnyReading, ts: int) -> None:
+        """Live only: a reading stamped more than the skew bound ahead of the worker's wall
+        clock never advances time, whatever the consensus (three fast meters agreeing are
+        still in the future): it is a clock fault, refused at once with its offset."""
+        now = int(self.wall_clock())  # type: ignore[misc]
+        if ts - now <= self._skew:
+            return
+        kind, entity = source_of(target)
+        note_clock_fault(self.clock_fault_counts, target, ts - now, ts)
+        self.counters.clock_rejected += 1
+        self._reject(
+            f"clock fault: {kind} {entity} stamped {r.ts}, {describe_offset(ts - now)} ahead "
+            f"of the worker's clock {to_datetime(now).isoformat()} (skew bound {self._skew} s): "
+            "a reading cannot come from the future"
+        )
+
     # --- event time one source cannot drag -----------------------------------------------
     def _ahead(self, ts: int, bucket: list[Entry]) -> None:
         """A reading more than the skew bound ahead of time (or before time is known): it
@@ -491,7 +513,7 @@ class Engine:
         for _, target, r, origin in bucket:
             kind, entity = source_of(target)
             offset = ts - now if now else 0
-            note_clock_fault(self.clock_fault_counts, target, offset)
+            note_clock_fault(self.clock_fault_counts, target, offset, ts)
             self.counters.clock_rejected += 1
             self.counters.rejected += 1
             self.counters.accepted -= 1
@@ -679,7 +701,7 @@ class Engine:
         for old in [d for d in self._revisable if d < oldest]:
             del self._revisable[old]
 
-    def _judge_clocks(self, now: int) -> None:
+    def _judge_clocks(self) -> None:
         if self._held:
             self._expire_held(all_ahead=False)
         counts, opened = self.clock_fault_counts, self.clock_faults_opened
@@ -696,7 +718,7 @@ class Engine:
                     if kind == "heat_station"
                     else self.stations.get(entity)
                 )
-            judge_clock_faults(self.ctx, counts, opened, now, targets)
+            judge_clock_faults(self.ctx, counts, opened, self.stream_start, targets)
 
     def _close_day(self, day: int) -> None:
         """Fold the day into rollups and run the once-a-day judgements."""
@@ -734,7 +756,7 @@ class Engine:
         for st in self.households.values():
             st.reset_day()
         self.counters.days_closed += 1
-        self._judge_clocks(day_start)
+        self._judge_clocks()
 
     # --- reorder buffer (for checkpoints and idle release) ------------------------------
     @property
@@ -845,7 +867,7 @@ class Engine:
         if self._held:
             self._expire_held(all_ahead=True)
         if self.current_day is not None:
-            self._judge_clocks(day_start_s(self.current_day))
+            self._judge_clocks()
         if self.released_until:
             scan_comm_loss(
                 self.ctx, self.households.values(), self.released_until, self.stream_start

@@ -232,7 +232,14 @@ def test_a_fast_clock_moves_no_one_elses_time(corpus: Corpus, ahead: timedelta) 
         assert reason.startswith(f"clock fault: household {meter} stamped")
     assert {11, 12} <= got.dead_line_nos  # the input line numbers of the two fast readings
     clock = [orjson.loads(x) for x in got.incidents if b"meter_clock_fault" in x]
-    assert [(c["entity_id"], c["details"]["rejected_readings"]) for c in clock] == [(meter, 2)]
+    first, second = (orjson.loads(x)["ts"] for x in fast)
+    assert [(c["entity_id"], c["started_at"], c["details"]) for c in clock] == [
+        (
+            meter,
+            first,
+            {"rejected_readings": 2, "first_rejected_ts": first, "last_rejected_ts": second},
+        )
+    ]
     assert got.summary["days_rolled_up"] == 2  # no empty days up to the fast clock's date
 
 

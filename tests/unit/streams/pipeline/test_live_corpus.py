@@ -102,17 +102,21 @@ def test_the_kafka_path_agrees_with_the_embedded_runner_on_live_defects(
     h = Harness(lines, Router(registry))
     clock = Clock()
     h.run(h.pipeline(registry, clock), clock)
-    # A clock fault is detected when its held readings expire: after clock_hold_s live, at
-    # the end of the input in a replay; the same meter, a different start (docs/event-time.md)
-    live_ids = h.incident_ids()
-    fault = "meter_clock_fault-"
-    assert {i for i in live_ids if not i.startswith(fault)} == {
-        i for i in embedded_ids if not i.startswith(fault)
-    }
-    assert len([i for i in live_ids if i.startswith(fault)]) == 1
-    assert [i["entity_id"] for i in embedded if i["kind"] == "meter_clock_fault"] == [
-        orjson.loads(lines[5])["household_id"]
+    # Every incident, the meter_clock_fault included, with the same id and the same final
+    # fields: the fault starts at its refused readings' stamps, not when a runner judged it.
+    live = {i: {k: v for k, v in inc.items() if k != "change"} for i, inc in h.incidents.items()}
+    assert live == {i["incident_id"]: i for i in embedded}
+    assert h.incident_ids() == embedded_ids
+    faults = [i for i in embedded if i["kind"] == "meter_clock_fault"]
+    fast = orjson.loads(lines[5])
+    assert [(i["entity_id"], i["started_at"]) for i in faults] == [
+        (fast["household_id"], fast["ts"])
     ]
+    assert faults[0]["details"] == {
+        "rejected_readings": 2,
+        "first_rejected_ts": fast["ts"],
+        "last_rejected_ts": orjson.loads(lines[6])["ts"],
+    }
     assert Counter(_kind(d["reason"]) for d in h.dead) == embedded_dead
     assert embedded_dead["clock fault"] == 2
     assert embedded_dead["conflict"] == 12
@@ -129,3 +133,35 @@ def _clean_ids(corpus: tuple[Path, list[Any], list[bytes]]) -> set[str]:
         orjson.loads(line)["incident_id"]
         for line in (out / "incidents.jsonl").read_bytes().splitlines()
     }
+
+
+def test_the_kafka_path_refuses_readings_ahead_of_its_wall_clock_at_once(
+    corpus: tuple[Path, list[Any], list[bytes]], tmp_path: Path
+) -> None:
+    """The worker's clock one hour past the data's end: the fast clock's readings (12 h past
+    it) are refused when they come, naming the meter and the Kafka offset; the incidents are
+    still the embedded runner's (the fault starts at the refused stamps either way)."""
+    _, registry, lines = corpus
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    replay(registry, path, tmp_path / "replay")
+    embedded = {
+        orjson.loads(line)["incident_id"]: orjson.loads(line)
+        for line in (tmp_path / "replay" / "incidents.jsonl").read_bytes().splitlines()
+    }
+    last = max(
+        datetime.fromisoformat(r["ts"]) for line in lines for r in _readings(line) if "ts" in r
+    )
+    wall = (last + timedelta(hours=1)).timestamp()
+    h = Harness(lines, Router(registry))
+    clock = Clock()
+    h.run(h.pipeline(registry, clock, wall_clock=lambda: wall), clock)
+    live = {i: {k: v for k, v in inc.items() if k != "change"} for i, inc in h.incidents.items()}
+    assert live == embedded
+    meter = orjson.loads(lines[5])["household_id"]
+    future = [d for d in h.dead if "ahead of the worker's clock" in d["reason"]]
+    assert len(future) == 2
+    for d in future:
+        assert d["reason"].startswith(f"clock fault: household {meter} stamped ")
+        assert d["offset"] is not None and d["partition"] is not None
+        assert d["line_no"] in (6, 7)
