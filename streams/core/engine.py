@@ -55,6 +55,7 @@ from streams.core.gas import (
     on_station,
     roll_up_station,
     station_day_metric,
+    station_pressure_metric,
 )
 from streams.core.heat import HEAT_READINGS, HeatNetwork, HeatTarget
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
@@ -83,7 +84,12 @@ from streams.core.state import (
     mean_location,
 )
 from streams.core.storage import SEVERITIES as STORAGE_SEVERITIES
-from streams.core.storage import judge_valley_day, on_feeder, storage_day_metrics
+from streams.core.storage import (
+    feeder_load_metric,
+    judge_valley_day,
+    on_feeder,
+    storage_day_metrics,
+)
 
 AnyReading = (
     ElectricReading
@@ -237,6 +243,9 @@ class Engine:
         # Closed days' rollups of households with a recent comm gap, for revision by late
         # readings: day index -> household id -> rollup (pruned past the revision horizon).
         self._revisable: dict[int, dict[str, dict[str, Any]]] = {}
+        # Late readings used to revise, "kind|source|ts" -> canonical JSON: a re-send of one
+        # is a duplicate, not late (pruned past the revision horizon).
+        self._backfilled: dict[str, str] = {}
 
     def _register(self, hh: Household) -> None:
         if hh.household_id in self.households:
@@ -334,7 +343,7 @@ class Engine:
                 self.counters.duplicates += 1
                 return
             self.order_sensitive = True
-            if type(r) is ElectricReading and self._backfill(target, r, ts):
+            if self._revise_late(target, r, ts):
                 return
             self._reject(
                 f"late: ts {r.ts} arrived after readings up to "
@@ -540,16 +549,40 @@ class Engine:
                 del self._held[ts]
                 self._expire_bucket(ts, "time never reached it")
 
-    def _backfill(self, target: Target, r: ElectricReading, ts: int) -> bool:
-        """A late reading that fills its meter's communication gap revises the record of
-        truth (``streams/core/revisions.py``); False if it fills no gap within the horizon."""
-        if type(target) is not HouseholdState or not target.gaps:
-            return False
+    def _revise_late(self, target: Target, r: AnyReading, ts: int) -> bool:
+        """A late reading revises the record of truth when it fills a gap of its source
+        within the revision horizon (``streams/core/revisions.py``); a re-send of one already
+        used that way is a duplicate. False: it stays a late dead letter."""
+        key = f"{r.kind}|{source_of(target)[1]}|{ts}"
+        used = self._backfilled.get(key)
+        if used is not None:
+            if used != _canonical(r):
+                return False  # a different value for a step already revised: late
+            self.counters.duplicates += 1
+            return True
         if ts < self.released_until - self.settings.revision_horizon_s:
             return False
-        bad = check_electric(r, target.energy_cap, self.settings)
-        if bad is not None:
-            self._implausible(target, bad)
+        if type(r) is ElectricReading or type(r) is GasReading:
+            revised = self._backfill(target, r, ts)
+        elif type(r) is FeederReading or type(r) is GasStationReading:
+            revised = self._backfill_point(target, r, ts)
+        else:
+            return False  # heat-network readings are not revised yet
+        if revised:
+            self._backfilled[key] = _canonical(r)
+            self.counters.backfilled += 1
+            self.counters.accepted += 1
+        return revised
+
+    def _backfill(self, target: Target, r: ElectricReading | GasReading, ts: int) -> bool:
+        """A household reading fills its meter's gap: the open day's sums, or the closed
+        day's rollup re-emitted with the same key."""
+        if type(target) is not HouseholdState or not target.gaps:
+            return False
+        if type(r) is ElectricReading:  # gas was checked when pushed
+            bad = check_electric(r, target.energy_cap, self.settings)
+            if bad is not None:
+                self._implausible(target, bad)
         day = interval_day_index(ts)
         hid = target.household.household_id
         closed = self._revisable.get(day, {}).get(hid) if day != self.current_day else None
@@ -565,9 +598,25 @@ class Engine:
             self._revisable[day][hid] = revised.model_dump(mode="json")
             self.output.rollups([revised])
             self.counters.rollups_revised += 1
+            if type(r) is GasReading:
+                target.gas_used += r.m3  # the season's burn-down (the day's own sum is closed)
         mark_backfilled(self.ctx, gap)
-        self.counters.backfilled += 1
-        self.counters.accepted += 1
+        return True
+
+    def _backfill_point(
+        self, target: Target, r: FeederReading | GasStationReading, ts: int
+    ) -> bool:
+        """A feeder or station reading fills its source's gap: the point its step lacks is
+        written (keyed by source and time; detection is not re-run)."""
+        if take_gap(target, ts - self.settings.interval_s, ts) is None:
+            return False
+        if type(r) is FeederReading:
+            assert type(target) is FeederState
+            ratio = r.kw / (r.rated_kva * self.ctx.usable_kw_factor)
+            self.output.metric(feeder_load_metric(target, r, ts, ratio, False))
+        else:
+            assert type(r) is GasStationReading and type(target) is StationState
+            self.output.metric(station_pressure_metric(target, r, ts))
         return True
 
     def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
@@ -700,6 +749,16 @@ class Engine:
         oldest = day - horizon // DAY_S - 1
         for old in [d for d in self._revisable if d < oldest]:
             del self._revisable[old]
+        sources: list[FeederState | StationState] = [*self.feeders.values()]
+        sources += self.stations.values()
+        for source in sources:
+            if source.gaps:
+                forget_old_gaps(source, day_end - horizon - DAY_S)
+        if self._backfilled:
+            before = day_end - horizon - DAY_S
+            self._backfilled = {
+                k: v for k, v in self._backfilled.items() if int(k.rsplit("|", 1)[1]) >= before
+            }
 
     def _judge_clocks(self) -> None:
         if self._held:

@@ -258,8 +258,15 @@ def test_1970_and_9999_are_refused_in_bounded_time(corpus: Corpus) -> None:
 
 
 def test_a_concentrator_uploading_3h_late_loses_nothing(corpus: Corpus) -> None:
+    """An electric feeder's concentrator and a gas station's (its households' gas meters and
+    the station itself) upload 3 h of readings late."""
     feeder = orjson.loads(corpus.lines[corpus.valid(b'"feeder"')[0]])["feeder_id"]
-    members = {h.household_id for h in corpus.registry if h.feeder_id == feeder}
+    station = next(h.gas_station_id for h in corpus.registry if h.gas_station_id)
+    members = {
+        h.household_id
+        for h in corpus.registry
+        if h.feeder_id == feeder or h.gas_station_id == station
+    }
     t0 = datetime.fromisoformat("2021-12-01T10:00:00+08:00")
     window = (t0, t0 + timedelta(hours=3))
     held, kept = [], []
@@ -272,7 +279,9 @@ def test_a_concentrator_uploading_3h_late_loses_nothing(corpus: Corpus) -> None:
             continue
         when = _aware(obj)
         mine = isinstance(obj, dict) and (
-            obj.get("household_id") in members or obj.get("feeder_id") == feeder
+            obj.get("household_id") in members
+            or obj.get("feeder_id") == feeder
+            or obj.get("station_id") == station
         )
         if mine and when is not None and window[0] < when <= window[1]:
             held.append(line)
