@@ -288,13 +288,13 @@ class Engine:
         """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used.
 
         ``origin`` (plain data: a line number, a Kafka offset) comes back with the reading in
-        ``rejections`` if the engine dead-letters it later (held too long, lost a conflict)."""
+        ``rejections`` if the engine dead-letters it later (held too long, lost a conflict).
+
+        The hot path (an electric reading inside the lateness band) stays in this one frame;
+        everything rarer — other kinds, late, behind, new time — is a call away."""
         ts = _known_epoch(r.ts)  # inlined cache hit: this runs once per reading
         if ts is None:
-            try:
-                ts = event_epoch(r.ts)
-            except ValueError as exc:
-                self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
+            ts = self._parse_ts(r)
         target: Target | None
         handler: Handler
         # The handler is chosen here, once, so the release loop needs no type dispatch.
@@ -303,65 +303,17 @@ class Engine:
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
             handler = on_electric
-        elif type(r) is GasReading:
-            target = self.households.get(r.household_id)
-            if target is None:
-                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
-            handler = on_gas
-            self._check_plausible(target, r)  # electric: checked by on_electric on release
-
-        elif type(r) is FeederReading:
-            target = self.feeders.get(r.feeder_id)
-            if target is None:
-                self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
-            handler = on_feeder
-            self._check_plausible(target, r)
-
-        elif type(r) is GasStationReading:
-            target = self.stations.get(r.station_id)
-            if target is None:
-                self._reject(
-                    f"unknown gas station {r.station_id!r} (no registered household on it)"
-                )
-            handler = on_station
-            self._check_plausible(target, r)
-
-        elif type(r) in HEAT_READINGS:
-            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
-            if target is None:
-                self._reject(unknown)
         else:
-            assert isinstance(r, WeatherReading)
-            target = self.weather.get(r.county)
-            if target is None:  # a county without registered households is harmless: keep it
-                target = self.weather[r.county] = CountyWeather(r.county)
-            handler = _on_weather
+            target, handler = self._route(r)
         if ts <= self.released_until:
-            if ts < self._earliest:
-                self._outside_window(target, r, ts)
-            if target.last_ts == ts:
-                self.counters.duplicates += 1
-                return
-            self.order_sensitive = True
-            if self._revise_late(target, r, ts):
-                return
-            self._reject(
-                f"late: ts {r.ts} arrived after readings up to "
-                f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
-            )
-        # The programme's window is checked off the hot path only: a reading between the
-        # lateness bound and the newest step is inside it whenever time is.
+            self._late(target, r, ts)  # returns only if it was a duplicate or a revision
+            return
         max_ts = self.max_ts
         newer = ts > max_ts
         if newer:
-            if ts > self._latest or ts < self._earliest:
-                self._outside_window(target, r, ts)
-            if self.wall_clock is not None:
-                self._check_wall_clock(target, r, ts)
+            self._check_new_time(target, r, ts)
         elif ts < max_ts - self._lateness:
-            if ts < self._earliest:
-                self._outside_window(target, r, ts)
-            self.order_sensitive = True  # kept (nothing released there yet), but out of order
+            self._behind(target, r, ts)
         bucket = self._buckets.get(ts)
         if bucket is None:
             bucket = self._buckets[ts] = []
@@ -372,14 +324,93 @@ class Engine:
         else:  # maybe a second reading of this source here: settled when the step is released
             self._extras.setdefault(ts, []).append((handler, target, r, origin))
         self.counters.accepted += 1
-        if not self.released_until and (type(r) is ElectricReading or type(r) is GasReading):
-            self._note_start(ts - r.interval_s)
+        if not self.released_until:
+            self._note_start_of(r, ts)
         if newer:
             if max_ts and ts - max_ts <= self._skew:
                 self.max_ts = ts
                 self._release(ts - self._lateness)
             else:
                 self._ahead(ts, bucket)
+
+    def _parse_ts(self, r: AnyReading) -> int:
+        """A timestamp not in the contract's cache (any but the usual layouts)."""
+        try:
+            return event_epoch(r.ts)
+        except ValueError as exc:
+            self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
+
+    def _route(self, r: AnyReading) -> tuple[Target, Handler]:
+        """Target and handler of a reading other than electric (5% of the stream); gas,
+        feeder and station readings are checked for plausibility here (electric: on release,
+        by ``on_electric``, where its values are read anyway)."""
+        if type(r) is GasReading:
+            household = self.households.get(r.household_id)
+            if household is None:
+                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
+            self._check_plausible(household, r)
+            return household, on_gas
+        if type(r) is FeederReading:
+            feeder = self.feeders.get(r.feeder_id)
+            if feeder is None:
+                self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
+            self._check_plausible(feeder, r)
+            return feeder, on_feeder
+        if type(r) is GasStationReading:
+            station = self.stations.get(r.station_id)
+            if station is None:
+                self._reject(
+                    f"unknown gas station {r.station_id!r} (no registered household on it)"
+                )
+            self._check_plausible(station, r)
+            return station, on_station
+        if type(r) in HEAT_READINGS:
+            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
+            if target is None:
+                self._reject(unknown)
+            return target, handler
+        assert isinstance(r, WeatherReading)
+        weather = self.weather.get(r.county)
+        if weather is None:  # a county without registered households is harmless: keep it
+            weather = self.weather[r.county] = CountyWeather(r.county)
+        return weather, _on_weather
+
+    def _late(self, target: Target, r: AnyReading, ts: int) -> None:
+        """A reading at or behind the released time: a re-send of the meter's last reading
+        (a duplicate), a revision of the record of truth, or refused as late."""
+        if ts < self._earliest:
+            self._outside_window(target, r, ts)
+        if target.last_ts == ts:
+            self.counters.duplicates += 1
+            return
+        self.order_sensitive = True
+        if self._revise_late(target, r, ts):
+            return
+        self._reject(
+            f"late: ts {r.ts} arrived after readings up to "
+            f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
+        )
+
+    def _check_new_time(self, target: Target, r: AnyReading, ts: int) -> None:
+        """A reading that would move time: inside the programme's window and, live, not
+        ahead of the wall clock. (The window is checked off the hot path only: a reading
+        between the lateness bound and the newest step is inside it whenever time is.)"""
+        if ts > self._latest or ts < self._earliest:
+            self._outside_window(target, r, ts)
+        if self.wall_clock is not None:
+            self._check_wall_clock(target, r, ts)
+
+    def _behind(self, target: Target, r: AnyReading, ts: int) -> None:
+        """Behind the lateness bound but nothing released there yet (a reversed file): kept,
+        but the result could depend on arrival order."""
+        if ts < self._earliest:
+            self._outside_window(target, r, ts)
+        self.order_sensitive = True
+
+    def _note_start_of(self, r: AnyReading, ts: int) -> None:
+        """Before the first release: a meter interval may start the stream earlier."""
+        if type(r) is ElectricReading or type(r) is GasReading:
+            self._note_start(ts - r.interval_s)
 
     def _note_start(self, start: int) -> None:
         """The stream starts where its earliest interval does (within the lateness bound)."""
