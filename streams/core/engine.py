@@ -246,6 +246,13 @@ class Engine:
         # Late readings used to revise, "kind|source|ts" -> canonical JSON: a re-send of one
         # is a duplicate, not late (pruned past the revision horizon).
         self._backfilled: dict[str, str] = {}
+        # Readings that came more than the skew bound ahead of time (live), or that a replay
+        # found to be a fast clock's copies: ts -> canonical JSON -> offset s. Meeting the
+        # meter's own reading at that time, they are clock faults, not conflicts.
+        self._came_ahead: dict[int, dict[str, int]] = {}
+        # A replay's record of conflicts ([source id, ts, [kept, rejected]]), for
+        # ``streams.eventorder.find_fast_copies``; None (not kept) on the live path.
+        self.conflict_log: list[list[Any]] | None = None
 
     def _register(self, hh: Household) -> None:
         if hh.household_id in self.households:
@@ -331,7 +338,7 @@ class Engine:
                 self.max_ts = ts
                 self._release(ts - self._lateness)
             else:
-                self._ahead(ts, bucket)
+                self._ahead(ts, bucket, r)
 
     def _parse_ts(self, r: AnyReading) -> int:
         """A timestamp not in the contract's cache (any but the usual layouts)."""
@@ -482,7 +489,7 @@ class Engine:
         )
 
     # --- event time one source cannot drag -----------------------------------------------
-    def _ahead(self, ts: int, bucket: list[Entry]) -> None:
+    def _ahead(self, ts: int, bucket: list[Entry], r: AnyReading) -> None:
         """A reading more than the skew bound ahead of time (or before time is known): it
         moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
         if not self.max_ts:
@@ -492,6 +499,7 @@ class Engine:
         quorum = min(self.settings.time_quorum, self._sources_seen())
         if len(bucket) >= quorum and len({id(e[1]) for e in bucket}) >= quorum:
             self._held.pop(ts, None)
+            self._came_ahead.pop(ts, None)  # the stream really is there: not a fast clock
             self.max_ts = ts
             self._unhold()
             self._release(self.max_ts - self.settings.lateness_s)
@@ -503,6 +511,7 @@ class Engine:
                 return
             self._held[ts] = self.max_ts
         self.counters.held_ahead += 1
+        self._came_ahead.setdefault(ts, {})[_canonical(r)] = ts - self.max_ts
 
     def _sources_seen(self) -> int:
         """Sources that have reported (off the hot path: only for readings far ahead)."""
@@ -527,6 +536,9 @@ class Engine:
                 self.order_sensitive = True
                 self._held[ts] = median
                 self.counters.held_ahead += len(self._buckets[ts])
+                came = self._came_ahead.setdefault(ts, {})
+                for entry in self._buckets[ts]:
+                    came[_canonical(entry[2])] = ts - median
             else:
                 self.max_ts = max(self.max_ts, ts)
         start = 0
@@ -544,11 +556,13 @@ class Engine:
             if ts - self.max_ts > self._skew:
                 break
             del self._held[ts]
+            self._came_ahead.pop(ts, None)
             self.max_ts = max(self.max_ts, ts)
 
     def _expire_bucket(self, ts: int, why: str) -> None:
         """Dead-letter a bucket's readings as clock faults (heap entry left stale)."""
         bucket = self._buckets.pop(ts, []) + self._extras.pop(ts, [])
+        self._came_ahead.pop(ts, None)
         now = self.max_ts
         for _, target, r, origin in bucket:
             kind, entity = source_of(target)
@@ -677,7 +691,9 @@ class Engine:
                 self._skip_to(day)
         self.released_until = ts
         if self._extras and ts in self._extras:
-            self._settle(bucket, self._extras.pop(ts))
+            self._settle(ts, bucket, self._extras.pop(ts))
+        elif self._came_ahead:
+            self._came_ahead.pop(ts, None)
         ctx = self.ctx
         counters = self.counters
         processed = 0
@@ -703,11 +719,13 @@ class Engine:
             if st.accounted_until and st.accounted_until < day_start:
                 st.accounted_until = day_start
 
-    def _settle(self, bucket: list[Entry], extras: list[Entry]) -> None:
+    def _settle(self, ts: int, bucket: list[Entry], extras: list[Entry]) -> None:
         """Readings of a source that already had one at this timestamp (or came out of
         order): an exact re-send is a duplicate; a different one is a conflict with a
         deterministic winner (a last gasp first, then the larger canonical JSON), the other
-        dead-lettered with both values. Costs one pass over the bucket, only when needed."""
+        dead-lettered with both values — unless it is a fast clock's copy colliding with the
+        meter's own reading (``_drop_fast_copies``). One pass over the bucket, when needed."""
+        came_ahead = self._came_ahead.pop(ts, None)
         by_target: dict[int, list[Entry]] = {}
         for entry in extras:
             by_target.setdefault(id(entry[1]), []).append(entry)
@@ -716,6 +734,8 @@ class Engine:
             at = slot.get(key)
             if at is not None:
                 group.insert(0, bucket[at])
+            if came_ahead and len(group) > 1:
+                group = self._drop_fast_copies(ts, group, came_ahead)
             ranked = (
                 sorted(group, key=lambda e: (self._plausible(e), *_conflict_rank(e)), reverse=True)
                 if len(group) > 1
@@ -732,8 +752,50 @@ class Engine:
                 else:
                     self._conflict(winner, loser)
 
+    def _drop_fast_copies(self, ts: int, group: list[Entry], fast: dict[str, int]) -> list[Entry]:
+        """A source's readings at one timestamp, some of them from its clock running fast
+        (``fast``: canonical JSON -> offset s): live, a reading that came more than the skew
+        bound ahead of time; in a replay, one whose values the meter sent earlier, for a time
+        more than the skew bound before (``streams.eventorder.find_fast_copies``). Such a
+        reading meeting one that came on time is a clock fault, not a conflict: it is
+        dead-lettered as such and counts towards ``meter_clock_fault``."""
+        copies = [e for e in group if _canonical(e[2]) in fast]
+        on_time = [e for e in group if _canonical(e[2]) not in fast]
+        if not copies or not on_time:
+            return group
+        for entry in copies:
+            if any(e[2] == entry[2] for e in on_time):
+                on_time.append(entry)  # equal to the one on time: an ordinary duplicate
+                continue
+            _, target, r, origin = entry
+            kind, entity = source_of(target)
+            offset = fast[_canonical(r)]
+            note_clock_fault(self.clock_fault_counts, target, offset, ts)
+            self.counters.clock_rejected += 1
+            self.counters.rejected += 1
+            self.counters.accepted -= 1
+            self.rejections.append(
+                (
+                    origin,
+                    r,
+                    f"clock fault: {kind} {entity} stamped {r.ts}, about "
+                    f"{describe_offset(offset)} fast (skew bound {self._skew} s): it collides "
+                    "with the meter's own reading for that time",
+                )
+            )
+        return on_time
+
+    def expect_fast_copies(self, fast: dict[int, dict[str, int]]) -> None:
+        """Before a replay's pass: readings found to be a fast clock's copies of the meter's
+        own earlier readings (timestamp -> canonical JSON -> offset s)."""
+        for ts, copies in fast.items():
+            self._came_ahead.setdefault(ts, {}).update(copies)
+
     def _conflict(self, winner: Entry, loser: Entry) -> None:
         kind, entity = source_of(winner[1])
+        if self.conflict_log is not None:
+            ts = event_epoch(loser[2].ts)
+            self.conflict_log.append([entity, ts, [_canonical(winner[2]), _canonical(loser[2])]])
         self.counters.conflicts += 1
         self.counters.rejected += 1
         self.counters.accepted -= 1

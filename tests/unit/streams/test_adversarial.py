@@ -243,6 +243,37 @@ def test_a_fast_clock_moves_no_one_elses_time(corpus: Corpus, ahead: timedelta) 
     assert got.summary["days_rolled_up"] == 2  # no empty days up to the fast clock's date
 
 
+@pytest.mark.parametrize("ahead", [timedelta(hours=6), timedelta(days=1, hours=3)])
+def test_a_clock_fast_by_less_than_the_file_is_a_clock_fault_not_conflicts(
+    corpus: Corpus, ahead: timedelta
+) -> None:
+    """The fast copies meet the meter's own readings at their stamps: by the offset they
+    repeat its earlier values at, they are its clock's fault, not conflicts."""
+    valid = corpus.valid()
+    meter = orjson.loads(corpus.lines[valid[50]])["household_id"]
+    own = [i for i in valid if orjson.loads(corpus.lines[i])["household_id"] == meter]
+    fast = [_shifted(corpus.lines[i], ahead) for i in own[:3]]
+    lines = corpus.lines[:10] + fast + corpus.lines[10:]
+    got = corpus.run(f"fast_inside_{ahead.total_seconds():.0f}", lines)
+    _same_as_clean(corpus, got)
+    _assert_scored_perfect(corpus, got, {f"meter_clock_fault:{meter}"})
+    assert got.summary["conflicts"] == corpus.clean.summary["conflicts"]
+    extra = got.dead - corpus.clean.dead
+    assert sum(extra.values()) == 3
+    for _raw, reason in extra:
+        assert reason.startswith(f"clock fault: household {meter} stamped")
+        assert "collides with the meter's own reading" in reason
+    clock = [orjson.loads(x) for x in got.incidents if b"meter_clock_fault" in x]
+    first = orjson.loads(fast[0])["ts"]
+    assert [
+        (c["entity_id"], c["started_at"], c["details"]["rejected_readings"]) for c in clock
+    ] == [(meter, first, 3)]
+    shuffled = lines[:]
+    random.Random(3).shuffle(shuffled)
+    again = corpus.run(f"fast_inside_shuffled_{ahead.total_seconds():.0f}", shuffled)
+    assert again.incidents == got.incidents and again.rollups == got.rollups
+
+
 def test_1970_and_9999_are_refused_in_bounded_time(corpus: Corpus) -> None:
     valid = corpus.valid()
     lines = corpus.lines[:]

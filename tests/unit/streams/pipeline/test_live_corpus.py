@@ -35,15 +35,18 @@ def _single(reading: dict[str, Any], **changes: Any) -> bytes:
     return orjson.dumps({**reading, **changes})
 
 
-def _live_corpus(lines: list[bytes], storage: set[str]) -> list[bytes]:
+def _live_corpus(
+    lines: list[bytes], storage: set[str], ahead_by: timedelta = timedelta(days=2.5)
+) -> list[bytes]:
     rng = random.Random(4)
     out = list(lines)
     batches = [i for i, line in enumerate(lines) if _readings(line)]
-    # a fast clock: two readings of one meter stamped 2.5 days ahead, early in the stream
+    # a fast clock: two readings of one meter stamped 2.5 days ahead, early in the stream (or
+    # fast by less than the stream is long: then they meet the meter's own readings)
     first = next(
         r for r in _readings(lines[batches[0]]) if r.get("kind") == "electric" and "kwh" in r
     )
-    ahead = datetime.fromisoformat(first["ts"]) + timedelta(days=2.5)
+    ahead = datetime.fromisoformat(first["ts"]) + ahead_by
     fast = [_single(first, ts=(ahead + timedelta(minutes=15 * k)).isoformat()) for k in range(2)]
     # conflicts right after their batch (same step, not yet released); re-sends of batches
     inserts: list[tuple[int, bytes]] = []
@@ -240,3 +243,41 @@ def _when(obj: dict[str, Any]) -> datetime | None:
     except (KeyError, TypeError, ValueError):
         return None
     return when if when.tzinfo is not None else None
+
+
+def test_a_clock_fast_by_hours_is_a_clock_fault_on_both_paths(
+    corpus: tuple[Path, list[Any], list[bytes]], tmp_path: Path
+) -> None:
+    """Fast by 6 h, inside the stream: live the copies came ahead of time, the replay finds
+    the meter's own earlier values in them; both call them clock faults, not conflicts, and
+    give the same incidents."""
+    sim, registry, _ = corpus
+    lines = [ln for ln in (sim / "readings.jsonl").read_bytes().splitlines() if ln.strip()]
+    storage = {h.household_id for h in registry if h.heating_device == "storage_heater"}
+    lines = _live_corpus(lines, storage, ahead_by=timedelta(hours=6))
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    summary = replay(registry, path, tmp_path / "replay")
+    embedded = {
+        orjson.loads(line)["incident_id"]: orjson.loads(line)
+        for line in (tmp_path / "replay" / "incidents.jsonl").read_bytes().splitlines()
+    }
+    embedded_dead = Counter(
+        _kind(orjson.loads(x)["reason"])
+        for x in (tmp_path / "replay" / "dead_letters.jsonl").read_bytes().splitlines()
+    )
+    h = Harness(lines, Router(registry))
+    clock = Clock()
+    h.run(h.pipeline(registry, clock), clock)
+    live = {i: {k: v for k, v in inc.items() if k != "change"} for i, inc in h.incidents.items()}
+    assert live == embedded
+    assert Counter(_kind(d["reason"]) for d in h.dead) == embedded_dead
+    assert embedded_dead["clock fault"] == 2 and embedded_dead["conflict"] == 12
+    assert summary.data["conflicts"] == 12
+    fast = orjson.loads(lines[5])
+    faults = [i for i in embedded.values() if i["kind"] == "meter_clock_fault"]
+    assert [(i["entity_id"], i["started_at"]) for i in faults] == [
+        (fast["household_id"], fast["ts"])
+    ]
+    collided = [d for d in h.dead if "collides with the meter's own reading" in d["reason"]]
+    assert len(collided) == 2
