@@ -1,10 +1,12 @@
-"""Live-stream defects through the real stack (Kafka → worker → InfluxDB): a fast clock,
-re-sends, conflicts and absurd values give the embedded runner's incidents and refusals."""
+"""Live-stream defects through the real stack (Kafka → worker → InfluxDB): a fast clock
+(beyond the data, or by 6 h inside it: its copies meet its own readings), re-sends,
+conflicts and absurd values give the embedded runner's incidents and refusals."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +26,19 @@ from tests.integration.test_pipeline import _APP_IDS, _delete_app_topics, _env, 
 from tests.unit.streams.pipeline.test_live_corpus import _kind, _live_corpus
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(
+    scope="module",
+    params=[timedelta(days=2.5), timedelta(hours=6)],
+    ids=["fast-beyond-the-data", "fast-by-6h-inside-it"],
+)
+def live(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     out = tmp_path_factory.mktemp("live")
     simulate(SimulationConfig(households=600, days=2, batches=True, faults=True, seed=21), out)
     registry, _ = load_registry_csv(out / "registry.csv")
     lines = [ln for ln in (out / "readings.jsonl").read_bytes().splitlines() if ln.strip()]
     storage = {h.household_id for h in registry if h.heating_device == "storage_heater"}
-    (out / "readings.jsonl").write_bytes(b"\n".join(_live_corpus(lines, storage)) + b"\n")
+    corpus = _live_corpus(lines, storage, ahead_by=request.param)
+    (out / "readings.jsonl").write_bytes(b"\n".join(corpus) + b"\n")
     return out
 
 
