@@ -72,6 +72,7 @@ from streams.core.revisions import (
     add_to_open_day,
     forget_old_gaps,
     mark_backfilled,
+    note_gap,
     revise_closed_day,
     take_gap,
 )
@@ -622,8 +623,10 @@ class Engine:
     def _backfill(self, target: Target, r: ElectricReading | GasReading, ts: int) -> bool:
         """A household reading fills its meter's gap: the open day's sums, or the closed
         day's rollup re-emitted with the same key."""
-        if type(target) is not HouseholdState or not target.gaps:
+        if type(target) is not HouseholdState:
             return False
+        if not target.gaps and target.accounted_until > ts - r.interval_s:
+            return False  # neither in a gap nor ahead of its meter: nothing it could fill
         if type(r) is ElectricReading:  # gas was checked when pushed
             bad = check_electric(r, target.energy_cap, self.settings)
             if bad is not None:
@@ -635,6 +638,8 @@ class Engine:
             return False  # that day's rollup is no longer kept (older than the horizon)
         gap = take_gap(target, ts - r.interval_s, ts)
         if gap is None:
+            if closed is None and target.accounted_until <= ts - r.interval_s:
+                return self._as_next_reading(target, r, ts)
             return False
         if closed is None:
             add_to_open_day(self.ctx, target, r, ts)
@@ -654,6 +659,8 @@ class Engine:
         """A feeder or station reading fills its source's gap: the point its step lacks is
         written (keyed by source and time; detection is not re-run)."""
         if take_gap(target, ts - self.settings.interval_s, ts) is None:
+            if target.last_ts < ts:
+                return self._as_next_reading(target, r, ts)
             return False
         if type(r) is FeederReading:
             assert type(target) is FeederState
@@ -662,6 +669,17 @@ class Engine:
         else:
             assert type(r) is GasStationReading and type(target) is StationState
             self.output.metric(station_pressure_metric(target, r, ts))
+        return True
+
+    def _as_next_reading(self, target: Target, r: AnyReading, ts: int) -> bool:
+        """A late reading its source has not passed yet (it has sent nothing since): it is
+        that source's next reading, processed now by its handler, in the source's own order
+        (the partition's other sources moved on; their results are not touched)."""
+        handler = self._entry(r, None)[0]
+        bad = handler(self.ctx, target, r, ts)
+        if bad is not None:
+            self._implausible(target, bad)
+        self._roll_up_dirty(self.released_until)
         return True
 
     def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
@@ -809,6 +827,13 @@ class Engine:
         )
 
     def _tick(self, now: int) -> None:
+        self._roll_up_dirty(now)
+        if now >= self._next_comm_scan:
+            scan_comm_loss(self.ctx, self.households.values(), now, self.stream_start)
+            self._next_comm_scan = now + self._comm_scan_every
+
+    def _roll_up_dirty(self, now: int) -> None:
+        """Feeders, stations and heat stations whose members changed in this step."""
         ctx = self.ctx
         if ctx.dirty_feeders:
             for feeder in sorted(ctx.dirty_feeders, key=lambda f: f.feeder_id):
@@ -820,9 +845,6 @@ class Engine:
             ctx.dirty_stations.clear()
         if self.heat.dirty:
             self.heat.roll_up(ctx, now)
-        if now >= self._next_comm_scan:
-            scan_comm_loss(ctx, self.households.values(), now, self.stream_start)
-            self._next_comm_scan = now + self._comm_scan_every
 
     def _keep_revisable(self, day: int, rollups: list[HouseholdDay], day_end: int) -> None:
         """Keep the rollups a late reading may still revise: households with a gap."""
@@ -886,6 +908,9 @@ class Engine:
         for st in self.households.values():
             if st.outage is not None and st.accounted_until < day_end:
                 st.d_outage += day_end - max(st.accounted_until, day_start)
+                st.accounted_until = day_end
+            elif 0 < st.accounted_until < day_end:  # silent at the close: a late upload may
+                note_gap(st, st.accounted_until, day_end, st.comm)  # fill it (revisions.py)
                 st.accounted_until = day_end
             share = judge_valley_day(ctx, st, day)
             hh = st.household

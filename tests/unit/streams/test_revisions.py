@@ -4,6 +4,8 @@ late fill its meters' gaps; rollups end equal to those of perfectly ordered inpu
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heatwatch.contract.telemetry import event_epoch
 from streams.core.engine import AnyReading, Rejected
@@ -166,3 +168,51 @@ def test_a_late_feeder_upload_writes_the_points_its_steps_lacked() -> None:
 
 def at_step(r: AnyReading) -> int:
     return (event_epoch(r.ts) - event_epoch(at(0).isoformat())) // 900
+
+
+# --- property: any silent window, uploaded within the horizon, revises to the ordered result
+SILENT = ("area", "gas", "station", "feeder")
+EVERYONE = AREA + OTHER + GAS
+
+
+def _all_step(s: int) -> dict[str, list]:  # type: ignore[type-arg]
+    pressure = 0.4 if s % 11 == 0 else 2.0
+    return {
+        "other": _step(s, OTHER),
+        "area": _step(s, AREA),
+        "feeder": [feeder("F-B", s, kw=40.0 + s % 7)],
+        "gas": [gas(h.household_id, s, m3=0.2 + (s % 5) / 10, pressure=pressure) for h in GAS],
+        "station": [station("GS-1", s, outlet=2.3 + (s % 3) / 10)],
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.integers(min_value=2, max_value=170),
+    length=st.integers(min_value=1, max_value=30),
+    delay=st.integers(min_value=3, max_value=150),
+    silent=st.sets(st.sampled_from(SILENT), min_size=1),
+    resend=st.booleans(),
+)
+def test_any_late_upload_within_the_horizon_revises_to_the_ordered_rollups(
+    start: int, length: int, delay: int, silent: set[str], resend: bool
+) -> None:
+    last = 96 * 2
+    window = range(start, min(start + length, last - 1))
+    upload_at = min(window[-1] + delay, last) if window else last
+    ordered, late, upload = [], [], []
+    for s in range(1, last + 1):
+        for name, readings in _all_step(s).items():
+            ordered += readings
+            if name in silent and s in window:
+                upload += readings
+            else:
+                late += readings
+        if s == upload_at:
+            late += upload + (upload if resend else [])
+    clean, _ = run(EVERYONE, ordered)
+    got, engine = run(EVERYONE, late)
+    assert engine.counters.rejected == 0
+    assert _final_days(got) == _final_days(clean)
+    assert _points(got, "station_pressure") == _points(clean, "station_pressure")
+    assert _points(got, "feeder_load") == _points(clean, "feeder_load")
