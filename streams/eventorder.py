@@ -115,8 +115,12 @@ def _source(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _stamps_by_values(ordered: Path, sources: set[str]) -> dict[tuple[str, bytes], list[int]]:
-    """Every reading of ``sources`` in the ordered file: (source, values) -> timestamps."""
+def _stamps_by_values(
+    ordered: Path, wanted: set[tuple[str, bytes]]
+) -> dict[tuple[str, bytes], list[int]]:
+    """Timestamps of the readings in the ordered file whose (source, values) are ``wanted``
+    (memory: bounded by the conflicts, not by the file)."""
+    sources = {source for source, _ in wanted}
     needles = re.compile(b"|".join(re.escape(b'"' + s.encode() + b'"') for s in sorted(sources)))
     out: dict[tuple[str, bytes], list[int]] = {}
     with ordered.open("rb") as fh:
@@ -134,7 +138,8 @@ def _stamps_by_values(ordered: Path, sources: set[str]) -> dict[tuple[str, bytes
                     continue
                 ts = event_epoch(dumped.pop("ts"))
                 key = (source, orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS))
-                out.setdefault(key, []).append(ts)
+                if key in wanted:
+                    out.setdefault(key, []).append(ts)
     return out
 
 
@@ -149,7 +154,8 @@ def find_fast_copies(
     only when the ordered pass met conflicts: one scan of the lines naming those sources."""
     if not conflicts:
         return {}
-    stamps = _stamps_by_values(ordered, {source for source, _, _ in conflicts})
+    wanted = {(source, _values_key(side)) for source, _, sides in conflicts for side in sides}
+    stamps = _stamps_by_values(ordered, wanted)
     fast: dict[int, dict[str, int]] = {}
     for source, ts, sides in conflicts:
         for canonical in sides:

@@ -115,6 +115,9 @@ OCCURRING_SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
     **HEAT_SEVERITIES,
 }
 _known_epoch = EPOCH_BY_TEXT.get
+# Conflicts a replay keeps for its fast-clock check (~0.5 KB each): a file of nothing but
+# conflicts cannot make it hold the file in memory; beyond this they stay conflicts.
+CONFLICT_LOG_MAX = 100_000
 
 
 def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
@@ -811,7 +814,7 @@ class Engine:
 
     def _conflict(self, winner: Entry, loser: Entry) -> None:
         kind, entity = source_of(winner[1])
-        if self.conflict_log is not None:
+        if self.conflict_log is not None and len(self.conflict_log) < CONFLICT_LOG_MAX:
             ts = event_epoch(loser[2].ts)
             self.conflict_log.append([entity, ts, [_canonical(winner[2]), _canonical(loser[2])]])
         self.counters.conflicts += 1

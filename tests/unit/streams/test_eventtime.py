@@ -233,3 +233,23 @@ def test_a_replay_has_no_wall_clock_and_follows_the_quorum() -> None:
     for h in ("H1", "H2", "H3"):
         engine.push(electric(h, 8 + 12))
     assert engine.max_ts == event_epoch(at(20).isoformat())
+
+
+def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_path: Path) -> None:
+    from streams.core.engine import _canonical
+    from streams.eventorder import find_fast_copies
+
+    own = [electric("H1", s, kwh=0.1 * s) for s in range(1, 40)]
+    copy = own[2].model_copy(update={"ts": at(3 + 24).isoformat()})  # its step 3, +6 h
+    near = own[29].model_copy(update={"ts": at(31).isoformat()})  # its step 30, +15 min
+    other = electric("H1", 35, kwh=9.9, voltage=224.0)  # a plain conflict
+    lines = [r.model_dump_json().encode() for r in [*own, copy, near, other]]
+    ordered = tmp_path / "ordered.tsv"
+    ordered.write_bytes(b"".join(b"%d\t%s\n" % (n, line) for n, line in enumerate(lines, 1)))
+    conflicts = [
+        ["H1", event_epoch(at(27).isoformat()), [_canonical(own[26]), _canonical(copy)]],
+        ["H1", event_epoch(at(31).isoformat()), [_canonical(own[30]), _canonical(near)]],
+        ["H1", event_epoch(at(35).isoformat()), [_canonical(own[34]), _canonical(other)]],
+    ]
+    fast = find_fast_copies(conflicts, ordered, skew_s=7200)
+    assert fast == {event_epoch(at(27).isoformat()): {_canonical(copy): 6 * 3600}}
