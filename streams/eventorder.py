@@ -17,8 +17,12 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
-from heatwatch.contract.telemetry import event_epoch
+import orjson
+from pydantic import ValidationError
+
+from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
 
 _TS = re.compile(rb'"ts"\s*:\s*"([^"\\]{1,64})"')
 _NO_TIME = -(2**62)
@@ -90,3 +94,74 @@ def sort_by_event_time(
     if progress is not None:
         progress(total, total)
     return out
+
+
+# --- a fast clock meeting its own readings ---------------------------------------------------
+_SOURCE_FIELDS = ("household_id", "feeder_id", "station_id")
+
+
+def _values_key(canonical: str) -> bytes:
+    """A reading's values without its time: equal for a reading and its fast clock's copy."""
+    obj = orjson.loads(canonical)
+    obj.pop("ts", None)
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def _source(obj: dict[str, Any]) -> str | None:
+    for name in _SOURCE_FIELDS:
+        value = obj.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _stamps_by_values(
+    ordered: Path, wanted: set[tuple[str, bytes]]
+) -> dict[tuple[str, bytes], list[int]]:
+    """Timestamps of the readings in the ordered file whose (source, values) are ``wanted``
+    (memory: bounded by the conflicts, not by the file)."""
+    sources = {source for source, _ in wanted}
+    needles = re.compile(b"|".join(re.escape(b'"' + s.encode() + b'"') for s in sorted(sources)))
+    out: dict[tuple[str, bytes], list[int]] = {}
+    with ordered.open("rb") as fh:
+        for line in fh:
+            if not needles.search(line):
+                continue
+            try:
+                msg = WIRE_ADAPTER.validate_json(line.split(b"\t", 1)[1])
+            except (ValidationError, IndexError):
+                continue
+            for r in msg.readings if isinstance(msg, Batch) else [msg]:
+                dumped = r.model_dump(mode="json")
+                source = _source(dumped)
+                if source not in sources:
+                    continue
+                ts = event_epoch(dumped.pop("ts"))
+                key = (source, orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS))
+                if key in wanted:
+                    out.setdefault(key, []).append(ts)
+    return out
+
+
+def find_fast_copies(
+    conflicts: list[list[Any]], ordered: Path, skew_s: int
+) -> dict[int, dict[str, int]]:
+    """Which readings of a replay's conflicts are a fast clock's copies of the meter's own
+    earlier readings: same values, the meter sent them for a time more than ``skew_s``
+    before. Returns ts -> canonical JSON -> offset s (for ``Engine.expect_fast_copies``).
+
+    A function of the file's lines, not their order (any permutation finds the same). Runs
+    only when the ordered pass met conflicts: one scan of the lines naming those sources."""
+    if not conflicts:
+        return {}
+    wanted = {(source, _values_key(side)) for source, _, sides in conflicts for side in sides}
+    stamps = _stamps_by_values(ordered, wanted)
+    fast: dict[int, dict[str, int]] = {}
+    for source, ts, sides in conflicts:
+        for canonical in sides:
+            earlier = [
+                t for t in stamps.get((source, _values_key(canonical)), []) if ts - t > skew_s
+            ]
+            if earlier:
+                fast.setdefault(ts, {})[canonical] = ts - max(earlier)
+    return fast

@@ -160,11 +160,13 @@ class Pipeline:
         fetched_at: Callable[[int], float | None] | None = None,
         commit_offsets: CommitFn | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """``highwater(p)``: the log end the consumer last saw; ``fetched_at(p)``: when (on
         ``clock``) the broker last answered a fetch of ``p`` (None: unknown; omitted: always
         now); ``commit_offsets``: commits ``{partition: next offset}`` once the producer is
-        flushed (omitted: acks only, as in tests)."""
+        flushed (omitted: acks only, as in tests); ``wall_clock``: epoch seconds, which no
+        reading's stamp may pass by more than the skew bound (docs/event-time.md)."""
         self.registry = registry
         self.settings = settings
         self.sink = sink
@@ -179,6 +181,7 @@ class Pipeline:
         self.fetched_at = fetched_at
         self.commit_offsets = commit_offsets
         self.clock = clock
+        self.wall_clock = wall_clock
         self.lock = asyncio.Lock()
         self.partitions: dict[int, PartitionState] = {}
         self._registry_split: dict[int, list[Household]] | None = None
@@ -252,6 +255,7 @@ class Pipeline:
             engine = Engine(households, self.settings, output)
             offset, slot = -1, None
         output.watermark = lambda: engine.released_until
+        engine.wall_clock = self.wall_clock
         state = PartitionState(partition, engine, output, offset, offset, slot)
         state.last_answer, state.hold_s = self._answers_before.pop(partition, (None, 0.0))
         state.next_snapshot = self._next_snapshot_after(engine.released_until)

@@ -55,6 +55,7 @@ from streams.core.gas import (
     on_station,
     roll_up_station,
     station_day_metric,
+    station_pressure_metric,
 )
 from streams.core.heat import HEAT_READINGS, HeatNetwork, HeatTarget
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
@@ -71,6 +72,7 @@ from streams.core.revisions import (
     add_to_open_day,
     forget_old_gaps,
     mark_backfilled,
+    note_gap,
     revise_closed_day,
     take_gap,
 )
@@ -83,7 +85,12 @@ from streams.core.state import (
     mean_location,
 )
 from streams.core.storage import SEVERITIES as STORAGE_SEVERITIES
-from streams.core.storage import judge_valley_day, on_feeder, storage_day_metrics
+from streams.core.storage import (
+    feeder_load_metric,
+    judge_valley_day,
+    on_feeder,
+    storage_day_metrics,
+)
 
 AnyReading = (
     ElectricReading
@@ -108,6 +115,9 @@ OCCURRING_SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
     **HEAT_SEVERITIES,
 }
 _known_epoch = EPOCH_BY_TEXT.get
+# Conflicts a replay keeps for its fast-clock check (~0.5 KB each): a file of nothing but
+# conflicts cannot make it hold the file in memory; beyond this they stay conflicts.
+CONFLICT_LOG_MAX = 100_000
 
 
 def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
@@ -230,9 +240,23 @@ class Engine:
         # Set when the result could depend on arrival order (a late, held or clock-rejected
         # reading, a conflict settled after the fact): the replay then orders its input.
         self.order_sensitive = False
+        # The live path's wall clock (epoch seconds), injected by the adapter: a reading more
+        # than the skew bound ahead of it comes from a wrong clock, whatever the consensus.
+        # None in a replay, which may replay last year and must not depend on today.
+        self.wall_clock: Callable[[], float] | None = None
         # Closed days' rollups of households with a recent comm gap, for revision by late
         # readings: day index -> household id -> rollup (pruned past the revision horizon).
         self._revisable: dict[int, dict[str, dict[str, Any]]] = {}
+        # Late readings used to revise, "kind|source|ts" -> canonical JSON: a re-send of one
+        # is a duplicate, not late (pruned past the revision horizon).
+        self._backfilled: dict[str, str] = {}
+        # Readings that came more than the skew bound ahead of time (live), or that a replay
+        # found to be a fast clock's copies: ts -> canonical JSON -> offset s. Meeting the
+        # meter's own reading at that time, they are clock faults, not conflicts.
+        self._came_ahead: dict[int, dict[str, int]] = {}
+        # A replay's record of conflicts ([source id, ts, [kept, rejected]]), for
+        # ``streams.eventorder.find_fast_copies``; None (not kept) on the live path.
+        self.conflict_log: list[list[Any]] | None = None
 
     def _register(self, hh: Household) -> None:
         if hh.household_id in self.households:
@@ -275,13 +299,13 @@ class Engine:
         """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used.
 
         ``origin`` (plain data: a line number, a Kafka offset) comes back with the reading in
-        ``rejections`` if the engine dead-letters it later (held too long, lost a conflict)."""
+        ``rejections`` if the engine dead-letters it later (held too long, lost a conflict).
+
+        The hot path (an electric reading inside the lateness band) stays in this one frame;
+        everything rarer — other kinds, late, behind, new time — is a call away."""
         ts = _known_epoch(r.ts)  # inlined cache hit: this runs once per reading
         if ts is None:
-            try:
-                ts = event_epoch(r.ts)
-            except ValueError as exc:
-                self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
+            ts = self._parse_ts(r)
         target: Target | None
         handler: Handler
         # The handler is chosen here, once, so the release loop needs no type dispatch.
@@ -290,63 +314,17 @@ class Engine:
             if target is None:
                 self._reject(f"unknown household {r.household_id!r} (not in the registry)")
             handler = on_electric
-        elif type(r) is GasReading:
-            target = self.households.get(r.household_id)
-            if target is None:
-                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
-            handler = on_gas
-            self._check_plausible(target, r)  # electric: checked by on_electric on release
-
-        elif type(r) is FeederReading:
-            target = self.feeders.get(r.feeder_id)
-            if target is None:
-                self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
-            handler = on_feeder
-            self._check_plausible(target, r)
-
-        elif type(r) is GasStationReading:
-            target = self.stations.get(r.station_id)
-            if target is None:
-                self._reject(
-                    f"unknown gas station {r.station_id!r} (no registered household on it)"
-                )
-            handler = on_station
-            self._check_plausible(target, r)
-
-        elif type(r) in HEAT_READINGS:
-            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
-            if target is None:
-                self._reject(unknown)
         else:
-            assert isinstance(r, WeatherReading)
-            target = self.weather.get(r.county)
-            if target is None:  # a county without registered households is harmless: keep it
-                target = self.weather[r.county] = CountyWeather(r.county)
-            handler = _on_weather
+            target, handler = self._route(r)
         if ts <= self.released_until:
-            if ts < self._earliest:
-                self._outside_window(target, r, ts)
-            if target.last_ts == ts:
-                self.counters.duplicates += 1
-                return
-            self.order_sensitive = True
-            if type(r) is ElectricReading and self._backfill(target, r, ts):
-                return
-            self._reject(
-                f"late: ts {r.ts} arrived after readings up to "
-                f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
-            )
-        # The programme's window is checked off the hot path only: a reading between the
-        # lateness bound and the newest step is inside it whenever time is.
+            self._late(target, r, ts)  # returns only if it was a duplicate or a revision
+            return
         max_ts = self.max_ts
         newer = ts > max_ts
         if newer:
-            if ts > self._latest or ts < self._earliest:
-                self._outside_window(target, r, ts)
+            self._check_new_time(target, r, ts)
         elif ts < max_ts - self._lateness:
-            if ts < self._earliest:
-                self._outside_window(target, r, ts)
-            self.order_sensitive = True  # kept (nothing released there yet), but out of order
+            self._behind(target, r, ts)
         bucket = self._buckets.get(ts)
         if bucket is None:
             bucket = self._buckets[ts] = []
@@ -357,14 +335,93 @@ class Engine:
         else:  # maybe a second reading of this source here: settled when the step is released
             self._extras.setdefault(ts, []).append((handler, target, r, origin))
         self.counters.accepted += 1
-        if not self.released_until and (type(r) is ElectricReading or type(r) is GasReading):
-            self._note_start(ts - r.interval_s)
+        if not self.released_until:
+            self._note_start_of(r, ts)
         if newer:
             if max_ts and ts - max_ts <= self._skew:
                 self.max_ts = ts
                 self._release(ts - self._lateness)
             else:
-                self._ahead(ts, bucket)
+                self._ahead(ts, bucket, r)
+
+    def _parse_ts(self, r: AnyReading) -> int:
+        """A timestamp not in the contract's cache (any but the usual layouts)."""
+        try:
+            return event_epoch(r.ts)
+        except ValueError as exc:
+            self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
+
+    def _route(self, r: AnyReading) -> tuple[Target, Handler]:
+        """Target and handler of a reading other than electric (5% of the stream); gas,
+        feeder and station readings are checked for plausibility here (electric: on release,
+        by ``on_electric``, where its values are read anyway)."""
+        if type(r) is GasReading:
+            household = self.households.get(r.household_id)
+            if household is None:
+                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
+            self._check_plausible(household, r)
+            return household, on_gas
+        if type(r) is FeederReading:
+            feeder = self.feeders.get(r.feeder_id)
+            if feeder is None:
+                self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
+            self._check_plausible(feeder, r)
+            return feeder, on_feeder
+        if type(r) is GasStationReading:
+            station = self.stations.get(r.station_id)
+            if station is None:
+                self._reject(
+                    f"unknown gas station {r.station_id!r} (no registered household on it)"
+                )
+            self._check_plausible(station, r)
+            return station, on_station
+        if type(r) in HEAT_READINGS:
+            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
+            if target is None:
+                self._reject(unknown)
+            return target, handler
+        assert isinstance(r, WeatherReading)
+        weather = self.weather.get(r.county)
+        if weather is None:  # a county without registered households is harmless: keep it
+            weather = self.weather[r.county] = CountyWeather(r.county)
+        return weather, _on_weather
+
+    def _late(self, target: Target, r: AnyReading, ts: int) -> None:
+        """A reading at or behind the released time: a re-send of the meter's last reading
+        (a duplicate), a revision of the record of truth, or refused as late."""
+        if ts < self._earliest:
+            self._outside_window(target, r, ts)
+        if target.last_ts == ts:
+            self.counters.duplicates += 1
+            return
+        self.order_sensitive = True
+        if self._revise_late(target, r, ts):
+            return
+        self._reject(
+            f"late: ts {r.ts} arrived after readings up to "
+            f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
+        )
+
+    def _check_new_time(self, target: Target, r: AnyReading, ts: int) -> None:
+        """A reading that would move time: inside the programme's window and, live, not
+        ahead of the wall clock. (The window is checked off the hot path only: a reading
+        between the lateness bound and the newest step is inside it whenever time is.)"""
+        if ts > self._latest or ts < self._earliest:
+            self._outside_window(target, r, ts)
+        if self.wall_clock is not None:
+            self._check_wall_clock(target, r, ts)
+
+    def _behind(self, target: Target, r: AnyReading, ts: int) -> None:
+        """Behind the lateness bound but nothing released there yet (a reversed file): kept,
+        but the result could depend on arrival order."""
+        if ts < self._earliest:
+            self._outside_window(target, r, ts)
+        self.order_sensitive = True
+
+    def _note_start_of(self, r: AnyReading, ts: int) -> None:
+        """Before the first release: a meter interval may start the stream earlier."""
+        if type(r) is ElectricReading or type(r) is GasReading:
+            self._note_start(ts - r.interval_s)
 
     def _note_start(self, start: int) -> None:
         """The stream starts where its earliest interval does (within the lateness bound)."""
@@ -419,8 +476,24 @@ class Engine:
             " (meter clock reset or corrupt)"
         )
 
+    def _check_wall_clock(self, target: Target, r: AnyReading, ts: int) -> None:
+        """Live only: a reading stamped more than the skew bound ahead of the worker's wall
+        clock never advances time, whatever the consensus (three fast meters agreeing are
+        still in the future): it is a clock fault, refused at once with its offset."""
+        now = int(self.wall_clock())  # type: ignore[misc]
+        if ts - now <= self._skew:
+            return
+        kind, entity = source_of(target)
+        note_clock_fault(self.clock_fault_counts, target, ts - now, ts)
+        self.counters.clock_rejected += 1
+        self._reject(
+            f"clock fault: {kind} {entity} stamped {r.ts}, {describe_offset(ts - now)} ahead "
+            f"of the worker's clock {to_datetime(now).isoformat()} (skew bound {self._skew} s): "
+            "a reading cannot come from the future"
+        )
+
     # --- event time one source cannot drag -----------------------------------------------
-    def _ahead(self, ts: int, bucket: list[Entry]) -> None:
+    def _ahead(self, ts: int, bucket: list[Entry], r: AnyReading) -> None:
         """A reading more than the skew bound ahead of time (or before time is known): it
         moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
         if not self.max_ts:
@@ -430,6 +503,7 @@ class Engine:
         quorum = min(self.settings.time_quorum, self._sources_seen())
         if len(bucket) >= quorum and len({id(e[1]) for e in bucket}) >= quorum:
             self._held.pop(ts, None)
+            self._came_ahead.pop(ts, None)  # the stream really is there: not a fast clock
             self.max_ts = ts
             self._unhold()
             self._release(self.max_ts - self.settings.lateness_s)
@@ -441,6 +515,7 @@ class Engine:
                 return
             self._held[ts] = self.max_ts
         self.counters.held_ahead += 1
+        self._came_ahead.setdefault(ts, {})[_canonical(r)] = ts - self.max_ts
 
     def _sources_seen(self) -> int:
         """Sources that have reported (off the hot path: only for readings far ahead)."""
@@ -465,6 +540,9 @@ class Engine:
                 self.order_sensitive = True
                 self._held[ts] = median
                 self.counters.held_ahead += len(self._buckets[ts])
+                came = self._came_ahead.setdefault(ts, {})
+                for entry in self._buckets[ts]:
+                    came[_canonical(entry[2])] = ts - median
             else:
                 self.max_ts = max(self.max_ts, ts)
         start = 0
@@ -482,16 +560,18 @@ class Engine:
             if ts - self.max_ts > self._skew:
                 break
             del self._held[ts]
+            self._came_ahead.pop(ts, None)
             self.max_ts = max(self.max_ts, ts)
 
     def _expire_bucket(self, ts: int, why: str) -> None:
         """Dead-letter a bucket's readings as clock faults (heap entry left stale)."""
         bucket = self._buckets.pop(ts, []) + self._extras.pop(ts, [])
+        self._came_ahead.pop(ts, None)
         now = self.max_ts
         for _, target, r, origin in bucket:
             kind, entity = source_of(target)
             offset = ts - now if now else 0
-            note_clock_fault(self.clock_fault_counts, target, offset)
+            note_clock_fault(self.clock_fault_counts, target, offset, ts)
             self.counters.clock_rejected += 1
             self.counters.rejected += 1
             self.counters.accepted -= 1
@@ -518,16 +598,42 @@ class Engine:
                 del self._held[ts]
                 self._expire_bucket(ts, "time never reached it")
 
-    def _backfill(self, target: Target, r: ElectricReading, ts: int) -> bool:
-        """A late reading that fills its meter's communication gap revises the record of
-        truth (``streams/core/revisions.py``); False if it fills no gap within the horizon."""
-        if type(target) is not HouseholdState or not target.gaps:
-            return False
+    def _revise_late(self, target: Target, r: AnyReading, ts: int) -> bool:
+        """A late reading revises the record of truth when it fills a gap of its source
+        within the revision horizon (``streams/core/revisions.py``); a re-send of one already
+        used that way is a duplicate. False: it stays a late dead letter."""
+        key = f"{r.kind}|{source_of(target)[1]}|{ts}"
+        used = self._backfilled.get(key)
+        if used is not None:
+            if used != _canonical(r):
+                return False  # a different value for a step already revised: late
+            self.counters.duplicates += 1
+            return True
         if ts < self.released_until - self.settings.revision_horizon_s:
             return False
-        bad = check_electric(r, target.energy_cap, self.settings)
-        if bad is not None:
-            self._implausible(target, bad)
+        if type(r) is ElectricReading or type(r) is GasReading:
+            revised = self._backfill(target, r, ts)
+        elif type(r) is FeederReading or type(r) is GasStationReading:
+            revised = self._backfill_point(target, r, ts)
+        else:
+            return False  # heat-network readings are not revised yet
+        if revised:
+            self._backfilled[key] = _canonical(r)
+            self.counters.backfilled += 1
+            self.counters.accepted += 1
+        return revised
+
+    def _backfill(self, target: Target, r: ElectricReading | GasReading, ts: int) -> bool:
+        """A household reading fills its meter's gap: the open day's sums, or the closed
+        day's rollup re-emitted with the same key."""
+        if type(target) is not HouseholdState:
+            return False
+        if not target.gaps and target.accounted_until > ts - r.interval_s:
+            return False  # neither in a gap nor ahead of its meter: nothing it could fill
+        if type(r) is ElectricReading:  # gas was checked when pushed
+            bad = check_electric(r, target.energy_cap, self.settings)
+            if bad is not None:
+                self._implausible(target, bad)
         day = interval_day_index(ts)
         hid = target.household.household_id
         closed = self._revisable.get(day, {}).get(hid) if day != self.current_day else None
@@ -535,6 +641,8 @@ class Engine:
             return False  # that day's rollup is no longer kept (older than the horizon)
         gap = take_gap(target, ts - r.interval_s, ts)
         if gap is None:
+            if closed is None and target.accounted_until <= ts - r.interval_s:
+                return self._as_next_reading(target, r, ts)
             return False
         if closed is None:
             add_to_open_day(self.ctx, target, r, ts)
@@ -543,9 +651,38 @@ class Engine:
             self._revisable[day][hid] = revised.model_dump(mode="json")
             self.output.rollups([revised])
             self.counters.rollups_revised += 1
+            if type(r) is GasReading:
+                target.gas_used += r.m3  # the season's burn-down (the day's own sum is closed)
         mark_backfilled(self.ctx, gap)
-        self.counters.backfilled += 1
-        self.counters.accepted += 1
+        return True
+
+    def _backfill_point(
+        self, target: Target, r: FeederReading | GasStationReading, ts: int
+    ) -> bool:
+        """A feeder or station reading fills its source's gap: the point its step lacks is
+        written (keyed by source and time; detection is not re-run)."""
+        if take_gap(target, ts - self.settings.interval_s, ts) is None:
+            if target.last_ts < ts:
+                return self._as_next_reading(target, r, ts)
+            return False
+        if type(r) is FeederReading:
+            assert type(target) is FeederState
+            ratio = r.kw / (r.rated_kva * self.ctx.usable_kw_factor)
+            self.output.metric(feeder_load_metric(target, r, ts, ratio, False))
+        else:
+            assert type(r) is GasStationReading and type(target) is StationState
+            self.output.metric(station_pressure_metric(target, r, ts))
+        return True
+
+    def _as_next_reading(self, target: Target, r: AnyReading, ts: int) -> bool:
+        """A late reading its source has not passed yet (it has sent nothing since): it is
+        that source's next reading, processed now by its handler, in the source's own order
+        (the partition's other sources moved on; their results are not touched)."""
+        handler = self._entry(r, None)[0]
+        bad = handler(self.ctx, target, r, ts)
+        if bad is not None:
+            self._implausible(target, bad)
+        self._roll_up_dirty(self.released_until)
         return True
 
     def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
@@ -575,7 +712,9 @@ class Engine:
                 self._skip_to(day)
         self.released_until = ts
         if self._extras and ts in self._extras:
-            self._settle(bucket, self._extras.pop(ts))
+            self._settle(ts, bucket, self._extras.pop(ts))
+        elif self._came_ahead:
+            self._came_ahead.pop(ts, None)
         ctx = self.ctx
         counters = self.counters
         processed = 0
@@ -601,11 +740,13 @@ class Engine:
             if st.accounted_until and st.accounted_until < day_start:
                 st.accounted_until = day_start
 
-    def _settle(self, bucket: list[Entry], extras: list[Entry]) -> None:
+    def _settle(self, ts: int, bucket: list[Entry], extras: list[Entry]) -> None:
         """Readings of a source that already had one at this timestamp (or came out of
         order): an exact re-send is a duplicate; a different one is a conflict with a
         deterministic winner (a last gasp first, then the larger canonical JSON), the other
-        dead-lettered with both values. Costs one pass over the bucket, only when needed."""
+        dead-lettered with both values — unless it is a fast clock's copy colliding with the
+        meter's own reading (``_drop_fast_copies``). One pass over the bucket, when needed."""
+        came_ahead = self._came_ahead.pop(ts, None)
         by_target: dict[int, list[Entry]] = {}
         for entry in extras:
             by_target.setdefault(id(entry[1]), []).append(entry)
@@ -614,6 +755,8 @@ class Engine:
             at = slot.get(key)
             if at is not None:
                 group.insert(0, bucket[at])
+            if came_ahead and len(group) > 1:
+                group = self._drop_fast_copies(ts, group, came_ahead)
             ranked = (
                 sorted(group, key=lambda e: (self._plausible(e), *_conflict_rank(e)), reverse=True)
                 if len(group) > 1
@@ -630,8 +773,50 @@ class Engine:
                 else:
                     self._conflict(winner, loser)
 
+    def _drop_fast_copies(self, ts: int, group: list[Entry], fast: dict[str, int]) -> list[Entry]:
+        """A source's readings at one timestamp, some of them from its clock running fast
+        (``fast``: canonical JSON -> offset s): live, a reading that came more than the skew
+        bound ahead of time; in a replay, one whose values the meter sent earlier, for a time
+        more than the skew bound before (``streams.eventorder.find_fast_copies``). Such a
+        reading meeting one that came on time is a clock fault, not a conflict: it is
+        dead-lettered as such and counts towards ``meter_clock_fault``."""
+        copies = [e for e in group if _canonical(e[2]) in fast]
+        on_time = [e for e in group if _canonical(e[2]) not in fast]
+        if not copies or not on_time:
+            return group
+        for entry in copies:
+            if any(e[2] == entry[2] for e in on_time):
+                on_time.append(entry)  # equal to the one on time: an ordinary duplicate
+                continue
+            _, target, r, origin = entry
+            kind, entity = source_of(target)
+            offset = fast[_canonical(r)]
+            note_clock_fault(self.clock_fault_counts, target, offset, ts)
+            self.counters.clock_rejected += 1
+            self.counters.rejected += 1
+            self.counters.accepted -= 1
+            self.rejections.append(
+                (
+                    origin,
+                    r,
+                    f"clock fault: {kind} {entity} stamped {r.ts}, about "
+                    f"{describe_offset(offset)} fast (skew bound {self._skew} s): it collides "
+                    "with the meter's own reading for that time",
+                )
+            )
+        return on_time
+
+    def expect_fast_copies(self, fast: dict[int, dict[str, int]]) -> None:
+        """Before a replay's pass: readings found to be a fast clock's copies of the meter's
+        own earlier readings (timestamp -> canonical JSON -> offset s)."""
+        for ts, copies in fast.items():
+            self._came_ahead.setdefault(ts, {}).update(copies)
+
     def _conflict(self, winner: Entry, loser: Entry) -> None:
         kind, entity = source_of(winner[1])
+        if self.conflict_log is not None and len(self.conflict_log) < CONFLICT_LOG_MAX:
+            ts = event_epoch(loser[2].ts)
+            self.conflict_log.append([entity, ts, [_canonical(winner[2]), _canonical(loser[2])]])
         self.counters.conflicts += 1
         self.counters.rejected += 1
         self.counters.accepted -= 1
@@ -645,6 +830,13 @@ class Engine:
         )
 
     def _tick(self, now: int) -> None:
+        self._roll_up_dirty(now)
+        if now >= self._next_comm_scan:
+            scan_comm_loss(self.ctx, self.households.values(), now, self.stream_start)
+            self._next_comm_scan = now + self._comm_scan_every
+
+    def _roll_up_dirty(self, now: int) -> None:
+        """Feeders, stations and heat stations whose members changed in this step."""
         ctx = self.ctx
         if ctx.dirty_feeders:
             for feeder in sorted(ctx.dirty_feeders, key=lambda f: f.feeder_id):
@@ -656,9 +848,6 @@ class Engine:
             ctx.dirty_stations.clear()
         if self.heat.dirty:
             self.heat.roll_up(ctx, now)
-        if now >= self._next_comm_scan:
-            scan_comm_loss(ctx, self.households.values(), now, self.stream_start)
-            self._next_comm_scan = now + self._comm_scan_every
 
     def _keep_revisable(self, day: int, rollups: list[HouseholdDay], day_end: int) -> None:
         """Keep the rollups a late reading may still revise: households with a gap."""
@@ -678,8 +867,18 @@ class Engine:
         oldest = day - horizon // DAY_S - 1
         for old in [d for d in self._revisable if d < oldest]:
             del self._revisable[old]
+        sources: list[FeederState | StationState] = [*self.feeders.values()]
+        sources += self.stations.values()
+        for source in sources:
+            if source.gaps:
+                forget_old_gaps(source, day_end - horizon - DAY_S)
+        if self._backfilled:
+            before = day_end - horizon - DAY_S
+            self._backfilled = {
+                k: v for k, v in self._backfilled.items() if int(k.rsplit("|", 1)[1]) >= before
+            }
 
-    def _judge_clocks(self, now: int) -> None:
+    def _judge_clocks(self) -> None:
         if self._held:
             self._expire_held(all_ahead=False)
         counts, opened = self.clock_fault_counts, self.clock_faults_opened
@@ -696,7 +895,7 @@ class Engine:
                     if kind == "heat_station"
                     else self.stations.get(entity)
                 )
-            judge_clock_faults(self.ctx, counts, opened, now, targets)
+            judge_clock_faults(self.ctx, counts, opened, self.stream_start, targets)
 
     def _close_day(self, day: int) -> None:
         """Fold the day into rollups and run the once-a-day judgements."""
@@ -712,6 +911,9 @@ class Engine:
         for st in self.households.values():
             if st.outage is not None and st.accounted_until < day_end:
                 st.d_outage += day_end - max(st.accounted_until, day_start)
+                st.accounted_until = day_end
+            elif 0 < st.accounted_until < day_end:  # silent at the close: a late upload may
+                note_gap(st, st.accounted_until, day_end, st.comm)  # fill it (revisions.py)
                 st.accounted_until = day_end
             share = judge_valley_day(ctx, st, day)
             hh = st.household
@@ -734,7 +936,7 @@ class Engine:
         for st in self.households.values():
             st.reset_day()
         self.counters.days_closed += 1
-        self._judge_clocks(day_start)
+        self._judge_clocks()
 
     # --- reorder buffer (for checkpoints and idle release) ------------------------------
     @property
@@ -845,7 +1047,7 @@ class Engine:
         if self._held:
             self._expire_held(all_ahead=True)
         if self.current_day is not None:
-            self._judge_clocks(day_start_s(self.current_day))
+            self._judge_clocks()
         if self.released_until:
             scan_comm_loss(
                 self.ctx, self.households.values(), self.released_until, self.stream_start

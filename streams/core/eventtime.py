@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
+from streams.core.clock import to_datetime
 from streams.core.context import DetectorContext
 from streams.core.state import (
     CountyWeather,
@@ -58,58 +59,83 @@ def source_of(target: Any) -> tuple[str, str]:
     return EntityType.COUNTY.value, target.county
 
 
-def note_clock_fault(counts: dict[str, list[int]], target: Any, offset_s: int) -> None:
+def note_clock_fault(
+    counts: dict[str, list[int]], target: Any, offset_s: int, stamp_s: int = 0
+) -> None:
     """Count one clock-refused reading of a source: ``"type|id" -> [readings, largest
-    |offset| s, latest offset s (signed)]`` (plain data: it is engine state)."""
+    |offset| s, latest offset s (signed), earliest stamp, latest stamp]`` (plain data: it is
+    engine state). ``stamp_s`` is the reading's own time, 0 when it lies outside the
+    programme's window (a reset or corrupt clock says nothing about when it happened).
+
+    The offsets are measured against the consensus time when the reading was refused, which
+    depends on the runner (live: after ``clock_hold_s``; replay: at the end of the input); the
+    stamps do not, so the incident is built from the stamps and the count only."""
     kind, entity = source_of(target)
     key = f"{kind}|{entity}"
     entry = counts.get(key)
     if entry is None:
-        entry = counts[key] = [0, 0, 0]
+        entry = counts[key] = [0, 0, 0, 0, 0]
+    elif len(entry) < 5:  # a checkpoint written before the stamps were kept
+        entry.extend([0] * (5 - len(entry)))
     entry[0] += 1
     entry[1] = max(entry[1], abs(offset_s))
     entry[2] = offset_s
+    if stamp_s:
+        entry[3] = min(entry[3], stamp_s) if entry[3] else stamp_s
+        entry[4] = max(entry[4], stamp_s)
+
+
+def _fault_details(entry: list[int]) -> dict[str, Any]:
+    """What both runners know alike: how many readings, and the stamps the clock gave."""
+    details: dict[str, Any] = {"rejected_readings": entry[0]}
+    if len(entry) >= 5 and entry[3]:
+        details["first_rejected_ts"] = to_datetime(entry[3]).isoformat()
+        details["last_rejected_ts"] = to_datetime(entry[4]).isoformat()
+    return details
 
 
 def judge_clock_faults(
     ctx: DetectorContext,
     counts: dict[str, list[int]],
     opened: dict[str, str],
-    now_s: int,
+    stream_start: int,
     targets: dict[str, Any],
 ) -> None:
     """Open ``meter_clock_fault`` for every meter over the threshold, once per meter
-    (``opened``: key -> incident id).
+    (``opened``: key -> incident id), and bring an open one's count up to date.
 
-    Called at day close and end of stream, so in an event-time ordered input the incident's
-    start does not depend on where in the day the bad readings sat."""
+    The incident starts at the stamp of the meter's earliest refused reading (the stream's
+    start if every refused stamp was outside the window), never at the moment a runner judged
+    it: a live worker refuses a held reading ``clock_hold_s`` after it came, a replay at the
+    end of its input, and both must give the same incident id (docs/event-time.md)."""
     threshold = ctx.settings.clock_fault_readings
     for key in sorted(counts):
-        n, worst, latest = counts[key]
-        if n < threshold or key in opened:
+        entry = counts[key]
+        if entry[0] < threshold:
             continue
         kind, entity = key.split("|", 1)
         if kind == EntityType.COUNTY.value:
             continue  # a weather feed is not a meter the field team can visit
+        if key in opened:
+            known = ctx.book.open_incidents.get(opened[key])
+            if known is not None:
+                ctx.book.update(known, details=_fault_details(entry))
+            continue
         target = targets.get(key)
         county = getattr(target, "county", "") if target is not None else ""
         village = getattr(target, "village", None) if target is not None else None
         if type(target) is HouseholdState:
             county, village = target.household.county, target.household.village
+        start = entry[3] if len(entry) >= 5 and entry[3] else stream_start
         incident = ctx.book.open(
             IncidentKind.METER_CLOCK_FAULT,
             EntityType(kind),
             entity,
             county,
-            now_s,
+            start,
             Severity.INFO,
             village=village,
             households_affected=1 if kind == EntityType.HOUSEHOLD.value else 0,
-            details={
-                "rejected_readings": n,
-                "largest_offset_s": worst,
-                "latest_offset_s": latest,
-                "latest_offset": describe_offset(latest),
-            },
+            details=_fault_details(entry),
         )
         opened[key] = incident.incident_id

@@ -9,12 +9,15 @@ from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from heatwatch.contract.telemetry import GasReading, GasStationReading
 from streams.core.clock import date_day_index, day_date, day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
+from streams.core.revisions import note_gap
 from streams.core.state import HouseholdState, StationState
 
 
 def on_gas(ctx: DetectorContext, st: HouseholdState, r: GasReading, ts: int) -> None:
     s = ctx.settings
     start = ts - r.interval_s
+    if st.accounted_until and st.accounted_until < start:  # a late upload may fill it
+        note_gap(st, st.accounted_until, start, st.comm)
     covered_from = max(start, st.accounted_until) if st.accounted_until else start
     low = r.pressure_kpa < s.gas_low_pressure_kpa
     if low:
@@ -67,6 +70,8 @@ def _open_low_pressure(ctx: DetectorContext, st: HouseholdState, pressure: float
 
 def on_station(ctx: DetectorContext, ss: StationState, r: GasStationReading, ts: int) -> None:
     s = ctx.settings
+    if ss.last_ts and ts - ss.last_ts > s.interval_s:  # a late upload may fill it
+        note_gap(ss, ss.last_ts, ts - s.interval_s)
     ss.last_ts = ts
     if r.outlet_pressure_kpa < s.station_low_outlet_kpa:
         if ss.outlet_run == 0:
@@ -77,20 +82,23 @@ def on_station(ctx: DetectorContext, ss: StationState, r: GasStationReading, ts:
         ss.outlet_run = 0
         ss.outlet_low = False
     ctx.dirty_stations.add(ss)
-    ctx.output.metric(
-        Metric(
-            "station_pressure",
-            {"county": ss.county, "village": ss.village, "station_id": ss.station_id},
-            {
-                "outlet_pressure_kpa": r.outlet_pressure_kpa,
-                "flow_m3h": r.flow_m3h,
-                "low_pressure_households": ss.low_count,
-                "households": len(ss.members),
-                "shortfall": int(ss.shortfall is not None or ss.outlet_low),
-                **location_fields(ss.location),
-            },
-            ts,
-        )
+    ctx.output.metric(station_pressure_metric(ss, r, ts))
+
+
+def station_pressure_metric(ss: StationState, r: GasStationReading, ts: int) -> Metric:
+    """The station's point at ``ts`` (a late reading writes it with the state of now)."""
+    return Metric(
+        "station_pressure",
+        {"county": ss.county, "village": ss.village, "station_id": ss.station_id},
+        {
+            "outlet_pressure_kpa": r.outlet_pressure_kpa,
+            "flow_m3h": r.flow_m3h,
+            "low_pressure_households": ss.low_count,
+            "households": len(ss.members),
+            "shortfall": int(ss.shortfall is not None or ss.outlet_low),
+            **location_fields(ss.location),
+        },
+        ts,
     )
 
 

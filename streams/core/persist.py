@@ -100,6 +100,8 @@ DERIVED_ENGINE_ATTRS = frozenset(
     | {"_comm_scan_every", "_bootstrap_n", "_skew", "_earliest", "_latest", "_lateness"}
     # drained by the adapter after every record: empty whenever a checkpoint is taken
     | {"rejections"}
+    # the live path's injected wall clock: wiring, set again by the adapter on restore
+    | {"wall_clock"}
 )
 # The reorder buffer (buckets, their heap, the side list of contested readings) is stored as
 # readings with their target and origin and rebuilt entry by entry (no re-admission).

@@ -1,20 +1,23 @@
 """Two clocks for two jobs: late data revises the record of truth.
 
 Real-time detection keeps its short lateness bound. The record of truth — daily household
-rollups and incident history — accepts an electric reading up to ``revision_horizon_s`` late
-when it fills a *communication gap* of its meter (an interval the meter did not report while
-it was not in outage: a concentrator's GPRS outage, a head-end collecting yesterday's curve
-this morning). Such a reading:
+rollups, the per-reading feeder and station points, and incident history — accepts a reading
+up to ``revision_horizon_s`` late when it fills a *communication gap* of its meter (an
+interval the meter did not report while it was not in outage: a concentrator's GPRS outage, a
+head-end collecting yesterday's curve this morning). Electric and gas household readings,
+feeder and gas-station readings are revised; heat-network readings are not yet. Such a reading:
 
-* is added to its household-day: the open day directly, a closed day by re-emitting that
-  day's rollup with the same key (household, day), so InfluxDB overwrites the point and a
-  revised rollup replaces the old one;
+* household (electric, gas): is added to its household-day: the open day directly, a closed
+  day by re-emitting that day's rollup with the same key (household, day), so InfluxDB
+  overwrites the point and a revised rollup replaces the old one;
+* feeder, gas station: writes the point its step lacks (``feeder_load``, ``station_pressure``:
+  keyed by source and time, so a re-send overwrites it with the same values);
 * marks the comm_loss incident of that gap (if one was raised) as a communication gap whose
   readings arrived: ``details.resolution`` and ``details.backfilled_intervals``.
 
-Detector state (outages, peaks, comm) is *not* replayed: detection already happened in real
-time; the revision corrects the evidence. A late reading that fills no gap (the interval was
-already processed) stays a late dead letter. State is plain data.
+Detector state (outages, peaks, overloads, pressure runs) is *not* replayed: detection already
+happened in real time; the revision corrects the evidence. A late reading that fills no gap
+(the interval was already processed) stays a late dead letter. State is plain data.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import ElectricReading
+from heatwatch.contract.telemetry import ElectricReading, GasReading
 from streams.core.clock import interval_day_index
 from streams.core.context import DetectorContext
 from streams.core.state import HouseholdState
@@ -30,10 +33,10 @@ from streams.core.state import HouseholdState
 BACKFILLED = "communication gap: readings backfilled"
 
 
-def take_gap(st: HouseholdState, start: int, end: int) -> list[Any] | None:
+def take_gap(st: Any, start: int, end: int) -> list[Any] | None:
     """The recorded gap that holds the interval [start, end], split around it; None if the
     interval lies in no gap (it was processed, or is older than anything recorded)."""
-    gaps = st.gaps
+    gaps: list[list[Any]] | None = st.gaps
     if not gaps:
         return None
     for i, gap in enumerate(gaps):
@@ -44,46 +47,73 @@ def take_gap(st: HouseholdState, start: int, end: int) -> list[Any] | None:
     return None
 
 
-def forget_old_gaps(st: HouseholdState, before: int) -> None:
+def forget_old_gaps(st: Any, before: int) -> None:
     if st.gaps:
         st.gaps = [g for g in st.gaps if g[1] > before] or None
 
 
-def add_to_open_day(ctx: DetectorContext, st: HouseholdState, r: ElectricReading, ts: int) -> None:
-    start = ts - r.interval_s
-    if r.event == "power_down" or r.voltage_v < ctx.voltage_min:
-        st.d_outage += r.interval_s
+def note_gap(st: Any, covered_from: int, start: int, incident: Any = None) -> None:
+    """A source went silent between ``covered_from`` and ``start``: a late upload may fill it."""
+    gap = [covered_from, start, incident]
+    if st.gaps is None:
+        st.gaps = [gap]
     else:
+        st.gaps.append(gap)
+
+
+def _supplied(ctx: DetectorContext, r: ElectricReading | GasReading) -> bool:
+    """The interval had working supply: voltage present / gas pressure above the low mark."""
+    if isinstance(r, GasReading):
+        return r.pressure_kpa >= ctx.settings.gas_low_pressure_kpa
+    return not (r.event == "power_down" or r.voltage_v < ctx.voltage_min)
+
+
+def add_to_open_day(
+    ctx: DetectorContext, st: HouseholdState, r: ElectricReading | GasReading, ts: int
+) -> None:
+    if _supplied(ctx, r):
         st.d_avail += r.interval_s
+    elif type(r) is GasReading:
+        st.d_short += r.interval_s
+    else:
+        st.d_outage += r.interval_s
     st.d_readings += 1
+    if isinstance(r, GasReading):
+        st.d_gas += r.m3
+        if st.station is not None:
+            st.station.d_delivered += r.m3
+        return
     st.d_energy += r.kwh
-    if ctx.valley.contains((start + ts) / 2):
+    if ctx.valley.contains((ts - r.interval_s + ts) / 2):
         st.d_valley += r.kwh
 
 
 def revise_closed_day(
-    ctx: DetectorContext, day: HouseholdDay, r: ElectricReading, ts: int
+    ctx: DetectorContext, day: HouseholdDay, r: ElectricReading | GasReading, ts: int
 ) -> HouseholdDay:
     """The closed day's rollup with one more interval (same key: it replaces the old one)."""
-    start = ts - r.interval_s
     minutes = r.interval_s / 60
-    dead = r.event == "power_down" or r.voltage_v < ctx.voltage_min
+    supplied = _supplied(ctx, r)
+    update: dict[str, Any] = {
+        "readings": day.readings + 1,
+        "heating_available_minutes": day.heating_available_minutes + (minutes if supplied else 0),
+        "no_data_minutes": max(0.0, day.no_data_minutes - minutes),
+    }
+    if isinstance(r, GasReading):
+        update["shortfall_minutes"] = day.shortfall_minutes + (0 if supplied else minutes)
+        update["gas_m3"] = round(day.gas_m3 + r.m3, 4)
+        return day.model_copy(update=update)
+    start = ts - r.interval_s
     energy = day.energy_kwh + r.kwh
     valley = day.valley_kwh + (r.kwh if ctx.valley.contains((start + ts) / 2) else 0.0)
     share = day.valley_share
     if share is not None and energy > 0:
         share = round(valley / energy, 4)
-    return day.model_copy(
-        update={
-            "readings": day.readings + 1,
-            "heating_available_minutes": day.heating_available_minutes + (0 if dead else minutes),
-            "outage_minutes": day.outage_minutes + (minutes if dead else 0),
-            "no_data_minutes": max(0.0, day.no_data_minutes - minutes),
-            "energy_kwh": round(energy, 4),
-            "valley_kwh": round(valley, 4),
-            "valley_share": share,
-        }
-    )
+    update["outage_minutes"] = day.outage_minutes + (0 if supplied else minutes)
+    update["energy_kwh"] = round(energy, 4)
+    update["valley_kwh"] = round(valley, 4)
+    update["valley_share"] = share
+    return day.model_copy(update=update)
 
 
 def mark_backfilled(ctx: DetectorContext, gap: list[Any]) -> None:

@@ -35,8 +35,9 @@ class DetectionSettings(BaseModel):
     revision_horizon_s: int = Field(
         2 * 86_400,
         ge=0,
-        description="How late an electric reading may arrive and still revise the record of "
-        "truth (daily rollups, comm incidents) when it fills a meter's communication gap. Head-"
+        description="How late a reading (electric, gas, feeder, gas station) may arrive and "
+        "still revise the record of truth (daily rollups, points, comm incidents) when it fills "
+        "its source's communication gap. Head-"
         "ends re-collect the previous day's 96-point curves the next morning: two days covers "
         "that and a weekend's GPRS outage repair. Real-time detection keeps lateness_s.",
     )

@@ -94,6 +94,7 @@ class FeederState:
         "comm",
         "county",
         "feeder_id",
+        "gaps",
         "last_push",
         "last_ts",
         "location",
@@ -132,6 +133,8 @@ class FeederState:
         self.under_first_ts = 0
         self.max_ratio = 0.0
         self.pre_valley_kw = 0.0
+        # steps the feeder did not report, a late upload may fill (streams/core/revisions.py)
+        self.gaps: list[list[Any]] | None = None
 
 
 class StationState:
@@ -140,6 +143,7 @@ class StationState:
     __slots__ = (
         "county",
         "d_delivered",
+        "gaps",
         "last_push",
         "last_ts",
         "location",
@@ -169,6 +173,7 @@ class StationState:
         self.outlet_first_low = 0
         self.outlet_low = False
         self.d_delivered = 0.0
+        self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
 
 
 class HeatStationState:

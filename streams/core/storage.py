@@ -7,6 +7,7 @@ from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from heatwatch.contract.telemetry import FeederReading
 from streams.core.clock import day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
+from streams.core.revisions import note_gap
 from streams.core.state import FeederState, HouseholdState
 
 
@@ -53,6 +54,8 @@ def on_feeder(ctx: DetectorContext, fs: FeederState, r: FeederReading, ts: int) 
     )
     if not in_valley:
         fs.pre_valley_kw = r.kw
+    if fs.last_ts and ts - fs.last_ts > s.interval_s:  # a late upload may fill it
+        note_gap(fs, fs.last_ts, ts - s.interval_s)
     fs.last_ts = ts
     if ratio >= s.overload_ratio:
         if fs.over_run == 0:
@@ -98,20 +101,25 @@ def on_feeder(ctx: DetectorContext, fs: FeederState, r: FeederReading, ts: int) 
     else:
         fs.over_run = 0
         fs.under_run = 0
-    ctx.output.metric(
-        Metric(
-            "feeder_load",
-            {"county": fs.county, "village": fs.village, "feeder_id": fs.feeder_id},
-            {
-                "kw": r.kw,
-                "rated_kva": r.rated_kva,
-                "load_ratio": round(ratio, 4),
-                "overloaded": int(fs.overload is not None),
-                "rebound": int(rebound),
-                **location_fields(fs.location),
-            },
-            ts,
-        )
+    ctx.output.metric(feeder_load_metric(fs, r, ts, ratio, rebound))
+
+
+def feeder_load_metric(
+    fs: FeederState, r: FeederReading, ts: int, ratio: float, rebound: bool
+) -> Metric:
+    """The feeder's point at ``ts`` (a late reading writes it with the state of now)."""
+    return Metric(
+        "feeder_load",
+        {"county": fs.county, "village": fs.village, "feeder_id": fs.feeder_id},
+        {
+            "kw": r.kw,
+            "rated_kva": r.rated_kva,
+            "load_ratio": round(ratio, 4),
+            "overloaded": int(fs.overload is not None),
+            "rebound": int(rebound),
+            **location_fields(fs.location),
+        },
+        ts,
     )
 
 

@@ -232,8 +232,46 @@ def test_a_fast_clock_moves_no_one_elses_time(corpus: Corpus, ahead: timedelta) 
         assert reason.startswith(f"clock fault: household {meter} stamped")
     assert {11, 12} <= got.dead_line_nos  # the input line numbers of the two fast readings
     clock = [orjson.loads(x) for x in got.incidents if b"meter_clock_fault" in x]
-    assert [(c["entity_id"], c["details"]["rejected_readings"]) for c in clock] == [(meter, 2)]
+    first, second = (orjson.loads(x)["ts"] for x in fast)
+    assert [(c["entity_id"], c["started_at"], c["details"]) for c in clock] == [
+        (
+            meter,
+            first,
+            {"rejected_readings": 2, "first_rejected_ts": first, "last_rejected_ts": second},
+        )
+    ]
     assert got.summary["days_rolled_up"] == 2  # no empty days up to the fast clock's date
+
+
+@pytest.mark.parametrize("ahead", [timedelta(hours=6), timedelta(days=1, hours=3)])
+def test_a_clock_fast_by_less_than_the_file_is_a_clock_fault_not_conflicts(
+    corpus: Corpus, ahead: timedelta
+) -> None:
+    """The fast copies meet the meter's own readings at their stamps: by the offset they
+    repeat its earlier values at, they are its clock's fault, not conflicts."""
+    valid = corpus.valid()
+    meter = orjson.loads(corpus.lines[valid[50]])["household_id"]
+    own = [i for i in valid if orjson.loads(corpus.lines[i])["household_id"] == meter]
+    fast = [_shifted(corpus.lines[i], ahead) for i in own[:3]]
+    lines = corpus.lines[:10] + fast + corpus.lines[10:]
+    got = corpus.run(f"fast_inside_{ahead.total_seconds():.0f}", lines)
+    _same_as_clean(corpus, got)
+    _assert_scored_perfect(corpus, got, {f"meter_clock_fault:{meter}"})
+    assert got.summary["conflicts"] == corpus.clean.summary["conflicts"]
+    extra = got.dead - corpus.clean.dead
+    assert sum(extra.values()) == 3
+    for _raw, reason in extra:
+        assert reason.startswith(f"clock fault: household {meter} stamped")
+        assert "collides with the meter's own reading" in reason
+    clock = [orjson.loads(x) for x in got.incidents if b"meter_clock_fault" in x]
+    first = orjson.loads(fast[0])["ts"]
+    assert [
+        (c["entity_id"], c["started_at"], c["details"]["rejected_readings"]) for c in clock
+    ] == [(meter, first, 3)]
+    shuffled = lines[:]
+    random.Random(3).shuffle(shuffled)
+    again = corpus.run(f"fast_inside_shuffled_{ahead.total_seconds():.0f}", shuffled)
+    assert again.incidents == got.incidents and again.rollups == got.rollups
 
 
 def test_1970_and_9999_are_refused_in_bounded_time(corpus: Corpus) -> None:
@@ -251,8 +289,15 @@ def test_1970_and_9999_are_refused_in_bounded_time(corpus: Corpus) -> None:
 
 
 def test_a_concentrator_uploading_3h_late_loses_nothing(corpus: Corpus) -> None:
+    """An electric feeder's concentrator and a gas station's (its households' gas meters and
+    the station itself) upload 3 h of readings late."""
     feeder = orjson.loads(corpus.lines[corpus.valid(b'"feeder"')[0]])["feeder_id"]
-    members = {h.household_id for h in corpus.registry if h.feeder_id == feeder}
+    station = next(h.gas_station_id for h in corpus.registry if h.gas_station_id)
+    members = {
+        h.household_id
+        for h in corpus.registry
+        if h.feeder_id == feeder or h.gas_station_id == station
+    }
     t0 = datetime.fromisoformat("2021-12-01T10:00:00+08:00")
     window = (t0, t0 + timedelta(hours=3))
     held, kept = [], []
@@ -265,7 +310,9 @@ def test_a_concentrator_uploading_3h_late_loses_nothing(corpus: Corpus) -> None:
             continue
         when = _aware(obj)
         mine = isinstance(obj, dict) and (
-            obj.get("household_id") in members or obj.get("feeder_id") == feeder
+            obj.get("household_id") in members
+            or obj.get("feeder_id") == feeder
+            or obj.get("station_id") == station
         )
         if mine and when is not None and window[0] < when <= window[1]:
             held.append(line)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heatwatch.contract.telemetry import event_epoch
+from streams.core.engine import Rejected
 from streams.core.eventtime import describe_offset
 from streams.embedded import replay
 from streams.eventorder import event_key, sort_by_event_time
@@ -71,6 +73,48 @@ def test_a_meter_whose_clock_keeps_failing_gets_one_data_quality_incident() -> N
     clock = [i for i in out.incidents.values() if i.kind.value == "meter_clock_fault"]
     assert [(i.entity_id, i.details["rejected_readings"]) for i in clock] == [("H3", 3)]
     assert len([i for i in out.incidents.values() if i.kind.value != "meter_clock_fault"]) == 0
+
+
+def test_a_window_only_clock_fault_starts_at_the_stream_start() -> None:
+    out, engine = run(FOUR, [])
+    for s in range(1, 97):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+        if s in (40, 50):
+            with pytest.raises(Rejected):
+                engine.push(electric("H3", s).model_copy(update={"ts": "9999-12-31T23:45:00Z"}))
+    engine.flush()
+    (fault,) = [i for i in out.incidents.values() if i.kind.value == "meter_clock_fault"]
+    assert fault.started_at == at(0)  # the stream's start: a corrupt stamp says nothing
+    assert fault.details == {"rejected_readings": 2}
+
+
+def _clock_fault_run(fast_first: bool) -> dict[str, dict[str, object]]:
+    """Two days of four meters, plus two readings of H2 stamped 2.5 days ahead of the
+    first step (after the last): live they come early and expire after ``clock_hold_s``; in a replay ordered by
+    event time they come last and expire at the end of the input."""
+    out, engine = run(FOUR, [])
+    fast = [electric("H2", 240 + k) for k in (1, 2)]
+    fast = [r.model_copy(update={"kwh": 0.5}) for r in fast]  # not a copy of its own reading
+    stream = [electric(h, s) for s in range(1, 2 * 96 + 1) for h in ("H1", "H2", "H3", "H4")]
+    ordered = stream[:20] + fast + stream[20:] if fast_first else stream + fast
+    for r in ordered:
+        engine.push(r)
+    engine.flush()
+    assert len(engine.take_rejections()) == 2
+    return {i: inc.model_dump(mode="json") for i, inc in out.incidents.items()}
+
+
+def test_a_clock_fault_has_one_id_whether_judged_after_the_hold_or_at_the_end() -> None:
+    live, replayed = _clock_fault_run(True), _clock_fault_run(False)
+    assert live == replayed
+    (fault,) = [i for i in live.values() if i["kind"] == "meter_clock_fault"]
+    assert fault["started_at"] == at(241).isoformat()
+    assert fault["details"] == {
+        "rejected_readings": 2,
+        "first_rejected_ts": at(241).isoformat(),
+        "last_rejected_ts": at(242).isoformat(),
+    }
 
 
 def test_a_gap_of_years_costs_o1_not_a_day_per_day() -> None:
@@ -154,3 +198,58 @@ def test_external_sort_is_the_same_for_any_permutation_and_small_chunks(tmp_path
         outputs.add(b"".join(body))
         assert not list((tmp_path / f"work{seed}").glob("run-*"))
     assert len(outputs) == 1
+
+
+def test_live_a_reading_ahead_of_the_wall_clock_never_moves_time() -> None:
+    """Even three meters agreeing (a quorum) cannot move time past the worker's clock."""
+    _, engine = run(FOUR, [])
+    wall = [event_epoch(at(8).isoformat())]
+    engine.wall_clock = lambda: wall[0]
+    for s in range(1, 9):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+    before = engine.max_ts
+    for h in ("H1", "H2", "H3"):  # 3 h ahead of the wall clock; the bound is 2 h
+        with pytest.raises(Rejected) as refused:
+            engine.push(electric(h, 8 + 12), origin=f"offset {h}")
+        assert str(refused.value).startswith(f"clock fault: household {h} stamped")
+        assert "+3 h 00 min ahead of the worker's clock 2021-12-01T02:00:00+08:00" in str(
+            refused.value
+        )
+    assert engine.max_ts == before
+    engine.push(electric("H4", 8 + 4))  # 1 h ahead of the wall clock: ordinary data
+    assert engine.max_ts == event_epoch(at(12).isoformat())
+    wall[0] += 3 * 3600  # the real clock moved on: the same stamps are fine now
+    engine.push(electric("H1", 8 + 12))
+    assert engine.counters.clock_rejected == 3
+
+
+def test_a_replay_has_no_wall_clock_and_follows_the_quorum() -> None:
+    _, engine = run(FOUR, [])
+    assert engine.wall_clock is None
+    for s in range(1, 9):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+    for h in ("H1", "H2", "H3"):
+        engine.push(electric(h, 8 + 12))
+    assert engine.max_ts == event_epoch(at(20).isoformat())
+
+
+def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_path: Path) -> None:
+    from streams.core.engine import _canonical
+    from streams.eventorder import find_fast_copies
+
+    own = [electric("H1", s, kwh=0.1 * s) for s in range(1, 40)]
+    copy = own[2].model_copy(update={"ts": at(3 + 24).isoformat()})  # its step 3, +6 h
+    near = own[29].model_copy(update={"ts": at(31).isoformat()})  # its step 30, +15 min
+    other = electric("H1", 35, kwh=9.9, voltage=224.0)  # a plain conflict
+    lines = [r.model_dump_json().encode() for r in [*own, copy, near, other]]
+    ordered = tmp_path / "ordered.tsv"
+    ordered.write_bytes(b"".join(b"%d\t%s\n" % (n, line) for n, line in enumerate(lines, 1)))
+    conflicts = [
+        ["H1", event_epoch(at(27).isoformat()), [_canonical(own[26]), _canonical(copy)]],
+        ["H1", event_epoch(at(31).isoformat()), [_canonical(own[30]), _canonical(near)]],
+        ["H1", event_epoch(at(35).isoformat()), [_canonical(own[34]), _canonical(other)]],
+    ]
+    fast = find_fast_copies(conflicts, ordered, skew_s=7200)
+    assert fast == {event_epoch(at(27).isoformat()): {_canonical(copy): 6 * 3600}}

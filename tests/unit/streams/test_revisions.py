@@ -4,9 +4,22 @@ late fill its meters' gaps; rollups end equal to those of perfectly ordered inpu
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from streams.core.engine import Rejected
-from tests.unit.streams.scenario import Collected, electric, household, run
+from heatwatch.contract.telemetry import event_epoch
+from streams.core.engine import AnyReading, Rejected
+from tests.unit.streams.scenario import (
+    Collected,
+    at,
+    electric,
+    feeder,
+    gas,
+    gas_household,
+    household,
+    run,
+    station,
+)
 
 AREA = [household(f"A{i}", feeder_id="F-A") for i in range(4)]
 OTHER = [household(f"B{i}", feeder_id="F-B") for i in range(4)]
@@ -62,3 +75,144 @@ def test_a_late_reading_that_fills_no_gap_is_still_late() -> None:
             engine.push(r)
     with pytest.raises(Rejected, match="late"):
         engine.push(electric("A0", 3, kwh=0.9))
+
+
+def test_a_resend_of_a_backfilled_reading_is_a_duplicate_not_late() -> None:
+    readings = _upload_late(range(40, 52), 64)
+    again = _step(45, AREA)  # the head-end sends part of its upload twice
+    at = readings.index(_step(51, AREA)[-1]) + 1
+    _, engine = run(REGISTRY, readings[:at] + again + readings[at:])
+    assert engine.counters.backfilled == 12 * len(AREA)
+    assert engine.counters.rejected == 0
+    assert engine.counters.duplicates == len(AREA)
+
+
+def test_a_different_value_for_a_backfilled_step_is_still_late() -> None:
+    readings = _upload_late(range(40, 52), 64)
+    other = electric("A0", 45, kwh=0.9)
+    _, engine = run(REGISTRY, [])
+    for r in readings:
+        engine.push(r)
+    with pytest.raises(Rejected, match="late"):
+        engine.push(other)
+
+
+# --- gas households, gas stations and feeders (one concentrator uploads them all late) ----
+GAS = [gas_household(f"G{i}", gas_station_id="GS-1") for i in range(3)]
+MIXED = GAS + OTHER
+
+
+def _mixed_step(s: int, late_sources: bool) -> list:  # type: ignore[type-arg]
+    out: list = [*_step(s, OTHER), feeder("F-B", s, kw=40.0 + s % 7)]  # type: ignore[type-arg]
+    if late_sources:
+        pressure = 0.4 if s % 11 == 0 else 2.0  # a few low-pressure intervals too
+        out += [gas(h.household_id, s, m3=0.2 + (s % 5) / 10, pressure=pressure) for h in GAS]
+        out.append(station("GS-1", s, outlet=2.3 + (s % 3) / 10))
+    return out
+
+
+def _mixed(gap: range, upload_after: int | None) -> list:  # type: ignore[type-arg]
+    readings = []
+    for s in range(1, 96 * 2 + 1):
+        readings += [r for r in _mixed_step(s, True) if upload_after is None or s not in gap]
+        if upload_after is not None and s in gap:
+            readings += _mixed_step(s, False)
+        if s == upload_after:
+            for late in gap:
+                readings += [
+                    r for r in _mixed_step(late, True) if r not in _mixed_step(late, False)
+                ]
+    return readings
+
+
+def _points(out: Collected, measurement: str) -> dict[tuple[str, int], dict[str, object]]:
+    """The last point per (series, time) — what InfluxDB holds — with the reading's values."""
+    values = ("outlet_pressure_kpa", "flow_m3h", "kw", "rated_kva", "load_ratio")
+    return {
+        (str(sorted(m.tags.items())), m.ts): {k: m.fields[k] for k in values if k in m.fields}
+        for m in out.metrics
+        if m.measurement == measurement
+    }
+
+
+@pytest.mark.parametrize(
+    ("gap", "upload_after"),
+    [(range(40, 52), 64), (range(80, 92), 96 + 40)],
+    ids=["hours-late", "next-day"],
+)
+def test_late_gas_station_and_feeder_readings_revise_to_the_ordered_result(
+    gap: range, upload_after: int
+) -> None:
+    clean, _ = run(MIXED, _mixed(gap, None))
+    late, engine = run(MIXED, _mixed(gap, upload_after))
+    assert engine.counters.rejected == 0
+    assert engine.counters.backfilled == len(gap) * (len(GAS) + 1)  # gas meters and station
+    assert _final_days(late) == _final_days(clean)
+    assert {h.household_id for h in GAS} <= {d.household_id for d in late.days}
+    assert _points(late, "station_pressure") == _points(clean, "station_pressure")
+
+
+def test_a_late_feeder_upload_writes_the_points_its_steps_lacked() -> None:
+    gap, upload_after = range(40, 52), 64
+    ordered = [r for s in range(1, 193) for r in [*_step(s, OTHER), feeder("F-B", s, kw=40.0 + s)]]
+    late_feeder = [r for r in ordered if not (r.kind == "feeder" and at_step(r) in gap)]
+    upload = [r for r in ordered if r.kind == "feeder" and at_step(r) in gap]
+    cut = max(i for i, r in enumerate(late_feeder) if at_step(r) == upload_after) + 1
+    clean, _ = run(OTHER, ordered)
+    late, engine = run(OTHER, late_feeder[:cut] + upload + late_feeder[cut:])
+    assert engine.counters.rejected == 0
+    assert engine.counters.backfilled == len(gap)
+    assert _points(late, "feeder_load") == _points(clean, "feeder_load")
+    assert _final_days(late) == _final_days(clean)
+
+
+def at_step(r: AnyReading) -> int:
+    return (event_epoch(r.ts) - event_epoch(at(0).isoformat())) // 900
+
+
+# --- property: any silent window, uploaded within the horizon, revises to the ordered result
+SILENT = ("area", "gas", "station", "feeder")
+EVERYONE = AREA + OTHER + GAS
+
+
+def _all_step(s: int) -> dict[str, list]:  # type: ignore[type-arg]
+    pressure = 0.4 if s % 11 == 0 else 2.0
+    return {
+        "other": _step(s, OTHER),
+        "area": _step(s, AREA),
+        "feeder": [feeder("F-B", s, kw=40.0 + s % 7)],
+        "gas": [gas(h.household_id, s, m3=0.2 + (s % 5) / 10, pressure=pressure) for h in GAS],
+        "station": [station("GS-1", s, outlet=2.3 + (s % 3) / 10)],
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.integers(min_value=2, max_value=170),
+    length=st.integers(min_value=1, max_value=30),
+    delay=st.integers(min_value=3, max_value=150),
+    silent=st.sets(st.sampled_from(SILENT), min_size=1),
+    resend=st.booleans(),
+)
+def test_any_late_upload_within_the_horizon_revises_to_the_ordered_rollups(
+    start: int, length: int, delay: int, silent: set[str], resend: bool
+) -> None:
+    last = 96 * 2
+    window = range(start, min(start + length, last - 1))
+    upload_at = min(window[-1] + delay, last) if window else last
+    ordered, late, upload = [], [], []
+    for s in range(1, last + 1):
+        for name, readings in _all_step(s).items():
+            ordered += readings
+            if name in silent and s in window:
+                upload += readings
+            else:
+                late += readings
+        if s == upload_at:
+            late += upload + (upload if resend else [])
+    clean, _ = run(EVERYONE, ordered)
+    got, engine = run(EVERYONE, late)
+    assert engine.counters.rejected == 0
+    assert _final_days(got) == _final_days(clean)
+    assert _points(got, "station_pressure") == _points(clean, "station_pressure")
+    assert _points(got, "feeder_load") == _points(clean, "feeder_load")

@@ -4,7 +4,8 @@ and restart from a checkpoint giving the same incidents as an uninterrupted run.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,17 @@ class Harness:
         self.changelog: dict[int, dict[bytes, bytes]] = {p: {} for p in range(PARTITIONS)}
         self.written: list[bytes] = []
         self.dead: list[dict[str, Any]] = []
+        self.incidents: dict[str, dict[str, Any]] = {}  # newest state sent, by id
         self.committed = {p: 0 for p in range(PARTITIONS)}
         self.gate: asyncio.Event | None = None  # set: InfluxDB answers; clear: it hangs
 
-    def pipeline(self, registry: list[Any], clock: Clock, **config: Any) -> Pipeline:
+    def pipeline(
+        self,
+        registry: list[Any],
+        clock: Clock,
+        wall_clock: Callable[[], float] = time.time,
+        **config: Any,
+    ) -> Pipeline:
         async def write(body: bytes) -> None:
             if self.gate is not None:
                 await self.gate.wait()
@@ -82,8 +90,10 @@ class Harness:
             checkpoint_get=lambda p, k: self.changelog[p].get(k),
             checkpoint_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
             send_dead_letter=lambda k, v: self.dead.append(orjson.loads(v)),
+            send_incident=lambda k, v: self.incidents.__setitem__(k.decode(), orjson.loads(v)),
             highwater=lambda p: len(self.topic[p]),
             clock=clock,
+            wall_clock=wall_clock,
         )
         pipe.set_partition_count(PARTITIONS)
         return pipe
