@@ -30,6 +30,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -155,30 +156,30 @@ def read_day(
     """The newest revision of every key on ``day`` (across all ``roots``), sorted by key.
 
     One compacted file alone is read as is (compaction de-duplicated and sorted it)."""
-    files = _files(day_dir(r, table, day) for r in roots)
     schema = SCHEMAS[table]
     want = list(columns or schema.names)
-    read_cols = [*want, *[c for c in (KEYS[table], *TAGS) if c not in want]]
+    with_tags = [*want, *[c for c in (KEYS[table], *TAGS) if c not in want]]
     for attempt in range(3):
+        files = _files(day_dir(r, table, day) for r in roots)
+        # one compacted file alone: de-duplicated and sorted already, no tags needed
+        single = len(files) == 1 and files[0].name.startswith(COMPACTED_PREFIX)
+        read_cols = want if single and not tags else with_tags
         try:
             parts = [_read(p, read_cols, read_dictionary) for p in files]
             break
         except FileNotFoundError:  # compacted meanwhile: list the day again
             if attempt == 2:
                 raise
-            files = _files(day_dir(r, table, day) for r in roots)
     if not parts:
-        return _empty(schema, want if not tags else read_cols, read_dictionary)
-    if len(parts) == 1 and files[0].name.startswith(COMPACTED_PREFIX):
-        out = parts[0]
-    else:
-        out = newest(pa.concat_tables(parts), KEYS[table])
+        return _empty(schema, with_tags if tags else want, read_dictionary)
+    out = parts[0] if single else newest(pa.concat_tables(parts), KEYS[table])
     return out if tags else out.select(want)
 
 
 def _read(path: Path, columns: list[str], read_dictionary: list[str] | None) -> pa.Table:
     try:
-        return pq.read_table(path, columns=columns, read_dictionary=read_dictionary)
+        # ParquetFile, not read_table: no dataset discovery per file (2x faster for 121 days)
+        return pq.ParquetFile(path, read_dictionary=read_dictionary).read(columns=columns)
     except FileNotFoundError:
         raise
     except (pa.ArrowInvalid, OSError, KeyError) as exc:
@@ -223,7 +224,11 @@ def read_range(
 ) -> pa.Table:
     """Every day from ``first`` to ``last`` that has files, in day order."""
     wanted = [d for d in days(roots, table) if first <= d <= last]
-    parts = [read_day(roots, table, d, columns, read_dictionary) for d in wanted]
+    # two days in flight: Parquet decoding releases the GIL
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(
+            pool.map(lambda d: read_day(roots, table, d, columns, read_dictionary), wanted)
+        )
     if not parts:
         return _empty(SCHEMAS[table], list(columns or SCHEMAS[table].names), read_dictionary)
     return pa.concat_tables(parts)
