@@ -157,7 +157,7 @@ def read_day(
 
     One compacted file alone is read as is (compaction de-duplicated and sorted it)."""
     schema = SCHEMAS[table]
-    want = list(columns or schema.names)
+    want = list(columns or [n for n in schema.names if n not in TAGS])
     with_tags = [*want, *[c for c in (KEYS[table], *TAGS) if c not in want]]
     for attempt in range(3):
         files = _files(day_dir(r, table, day) for r in roots)
@@ -169,7 +169,10 @@ def read_day(
             break
         except FileNotFoundError:  # compacted meanwhile: list the day again
             if attempt == 2:
-                raise
+                raise DatasetError(
+                    f"{day}: the {table} files kept changing while being read (a compaction "
+                    "running?); run the report again"
+                ) from None
     if not parts:
         return _empty(schema, with_tags if tags else want, read_dictionary)
     out = parts[0] if single else newest(pa.concat_tables(parts), KEYS[table])
@@ -230,7 +233,8 @@ def read_range(
             pool.map(lambda d: read_day(roots, table, d, columns, read_dictionary), wanted)
         )
     if not parts:
-        return _empty(SCHEMAS[table], list(columns or SCHEMAS[table].names), read_dictionary)
+        names = columns or [n for n in SCHEMAS[table].names if n not in TAGS]
+        return _empty(SCHEMAS[table], list(names), read_dictionary)
     return pa.concat_tables(parts)
 
 

@@ -181,3 +181,22 @@ def test_any_crash_and_replay_reads_the_last_emission(
         assert _read(root) == expected
     finally:
         shutil.rmtree(root)
+
+
+def test_a_day_compacted_while_read_is_listed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wd.write_segment(tmp_path, wd.ROLLUPS, 0, 0, 30, _rows([("H1", D1, 20, 1.0)]))
+    real, calls = wd._read, []
+
+    def vanishing(path: Path, *args: object) -> pa.Table:
+        calls.append(path)
+        if len(calls) == 1:  # the compaction deleted it between listing and reading
+            raise FileNotFoundError(path)
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(wd, "_read", vanishing)
+    assert _read(tmp_path) == {("H1", D1): 1.0} and len(calls) == 2
+    monkeypatch.setattr(wd, "_read", lambda path, *a: (_ for _ in ()).throw(FileNotFoundError()))
+    with pytest.raises(wd.DatasetError, match="kept changing while being read"):
+        _read(tmp_path)
