@@ -66,7 +66,8 @@ def synthesise(n: int, out: Path, seed: int = 7) -> None:
     reg = pa.table({
         "household_id": ids, "county": county_names, "village": village_names,
         "retrofit_type": rnames[retrofit], "heating_device": devices,
-        "feeder_id": np.char.add("F", (county * 1000 + village).astype(str)),
+        # a gas household hangs on no feeder (the registry contract's supply-link rule)
+        "feeder_id": np.where(is_gas, "", np.char.add("F", (county * 1000 + village).astype(str))),
         "gas_station_id": np.where(is_gas, np.char.add("G", village.astype(str)), ""),
         "priority_group": np.array(PRIORITY)[prio], "rated_kw": np.full(n, 8.0),
         "lat": np.round(lat, 5), "lon": np.round(lon, 5),

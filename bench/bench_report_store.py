@@ -34,24 +34,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bench.bench_report import synthesise
 from heatwatch.formats import worker_dataset as wd
 
 OFFSETS_PER_DAY = 1_000_000  # a partition's records a day (the offset scale; any will do)
-
-
-def fix_registry(path: Path) -> None:
-    """bench_report's synthetic registry predates the supply-link rule: a gas household hangs
-    on no feeder (contract/registry.py); clear those feeder ids."""
-    reg = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=False,
-                         column_types={"feeder_id": pa.string(), "gas_station_id": pa.string()}))  # fmt: skip
-    gas = pc.equal(reg.column("retrofit_type"), "coal_to_gas")
-    feeder = pc.if_else(gas, pa.scalar("", pa.string()), reg.column("feeder_id"))
-    reg = reg.set_column(reg.schema.get_field_index("feeder_id"), "feeder_id", feeder)
-    pacsv.write_csv(reg, path)
 
 
 def build_dataset(
@@ -144,7 +132,6 @@ def main() -> None:
     if not (args.keep and (src / "registry.csv").exists()):
         t0 = time.perf_counter()
         synthesise(args.households, src)
-        fix_registry(src / "registry.csv")
         print(
             f"synthesised {args.households:,} households x 121 days in {time.perf_counter() - t0:.0f} s"
         )
