@@ -21,6 +21,7 @@ from streams.log_limits import limit_client_logs
 from streams.pipeline import CheckpointBehindCommit, Pipeline
 from streams.security import client_options, faust_app_options
 from streams.settings import InfluxSettings, KafkaSettings, WebSettings, WorkerSettings
+from streams.sinks.dataset import DatasetSink
 from streams.sinks.influx import InfluxSink, InfluxWriter
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,16 @@ class Assignments:
             log.info("rebalance: revoked telemetry partitions %s", sorted(gone))
 
 
+def _dataset_sink(worker: WorkerSettings) -> DatasetSink | None:
+    root = worker.results_dataset_dir()
+    if root is None:
+        log.info("results dataset: off (HEATWATCH_WORKER_DATASET_ENABLED=false)")
+        return None
+    root.mkdir(parents=True, exist_ok=True)
+    log.info("results dataset: writing rollups and incidents under %s", root)
+    return DatasetSink(root)
+
+
 @dataclass
 class Worker:
     app: faust.App
@@ -245,6 +256,7 @@ def build_app(
         highwater=fetch_view.highwater,
         fetched_at=fetch_view.fetched_at,
         commit_offsets=commit_offsets,
+        dataset=_dataset_sink(worker),
     )
     # partition → set once its checkpoint is loaded; records wait for it (a record processed
     # before its partition's restore would start an empty engine)

@@ -51,6 +51,7 @@ from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.ingest import Tally, drain_rejections, ingest_record
 from streams.settings import WorkerSettings
+from streams.sinks.dataset import DatasetSink, Segment
 from streams.sinks.influx import InfluxSink
 from streams.sinks.points import (
     active_incidents_line,
@@ -89,16 +90,22 @@ class PartitionOutput:
         sink: InfluxSink,
         send_incident: SendFn | None = None,
         watermark: Callable[[], int] | None = None,
+        dataset: DatasetSink | None = None,
     ) -> None:
         self.partition = partition
         self.sink = sink
         self.send_incident = send_incident
         self.watermark = watermark
+        self.dataset = dataset
+        # the offset of the record being processed (the dataset's revision order)
+        self.offset: Callable[[], int] = lambda: -1
         self._extra = {"partition": str(partition)}
 
     def incident(self, change: Change, incident: Incident) -> None:
         now = self.watermark() if self.watermark is not None else None
         self.sink.add(incident_line(change, incident, now))
+        if self.dataset is not None:
+            self.dataset.add_incident(self.partition, self.offset(), change.value, incident)
         if self.send_incident is not None:
             payload = incident.model_dump(mode="json")
             payload["change"] = change.value
@@ -106,6 +113,8 @@ class PartitionOutput:
 
     def rollups(self, days: list[HouseholdDay]) -> None:
         self.sink.extend([household_day_line(d) for d in days])
+        if self.dataset is not None:
+            self.dataset.add_rollups(self.partition, self.offset(), days)
 
     def metric(self, metric: Metric) -> None:
         extra = self._extra if metric.measurement in COUNTY_AGGREGATES else None
@@ -161,12 +170,15 @@ class Pipeline:
         commit_offsets: CommitFn | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        dataset: DatasetSink | None = None,
     ) -> None:
         """``highwater(p)``: the log end the consumer last saw; ``fetched_at(p)``: when (on
         ``clock``) the broker last answered a fetch of ``p`` (None: unknown; omitted: always
         now); ``commit_offsets``: commits ``{partition: next offset}`` once the producer is
         flushed (omitted: acks only, as in tests); ``wall_clock``: epoch seconds, which no
-        reading's stamp may pass by more than the skew bound (docs/event-time.md)."""
+        reading's stamp may pass by more than the skew bound (docs/event-time.md);
+        ``dataset``: the results dataset, written at each commit point before its
+        checkpoints (None: off)."""
         self.registry = registry
         self.settings = settings
         self.sink = sink
@@ -182,6 +194,7 @@ class Pipeline:
         self.commit_offsets = commit_offsets
         self.clock = clock
         self.wall_clock = wall_clock
+        self.dataset = dataset
         self.lock = asyncio.Lock()
         self.partitions: dict[int, PartitionState] = {}
         self._registry_split: dict[int, list[Household]] | None = None
@@ -244,7 +257,7 @@ class Pipeline:
         if self._registry_split is None:
             raise RuntimeError("set_partition_count() first")
         households = self._registry_split[partition]
-        output = PartitionOutput(partition, self.sink, self.send_incident)
+        output = PartitionOutput(partition, self.sink, self.send_incident, dataset=self.dataset)
         stored = self.latest_checkpoint(partition)
         if stored is not None:
             checkpoint, slot = stored
@@ -257,6 +270,7 @@ class Pipeline:
         output.watermark = lambda: engine.released_until
         engine.wall_clock = self.wall_clock
         state = PartitionState(partition, engine, output, offset, offset, slot)
+        output.offset = lambda: state.last_offset
         state.last_answer, state.hold_s = self._answers_before.pop(partition, (None, 0.0))
         state.next_snapshot = self._next_snapshot_after(engine.released_until)
         self.partitions[partition] = state
@@ -280,6 +294,8 @@ class Pipeline:
             if st is not None:
                 # a rebalance in a broker outage must not forget the outage (see quiet())
                 self._answers_before[p] = (st.last_answer, st.hold_s)
+            if self.dataset is not None:
+                self.dataset.forget(p)
             if self.partitions.pop(p, None) is not None:
                 log.debug("partition %d revoked", p)
                 gone = True
@@ -494,6 +510,11 @@ class Pipeline:
         captured: list[Captured] = []
         for st in self.partitions.values():
             checkpoint = None
+            segment = (
+                self.dataset.take(st.partition, st.checkpoint_offset + 1, st.last_offset)
+                if self.dataset is not None
+                else None
+            )
             if st.dirty:
                 blob = export_engine(st.engine)
                 checkpoint = Checkpoint(st.partition, st.last_offset, blob)
@@ -502,8 +523,8 @@ class Pipeline:
             # every pending record is at or below the captured offset now
             events, st.pending = st.pending, []
             upto, st.pending_upto = st.pending_upto, -1
-            if checkpoint is not None or events:
-                captured.append(Captured(st, checkpoint, events, upto))
+            if checkpoint is not None or events or segment is not None:
+                captured.append(Captured(st, checkpoint, events, upto, segment))
         self.next_commit = self.clock() + self.config.checkpoint_interval_s
         future = asyncio.ensure_future(self._finish_commit(position, captured))
         self._committing = future
@@ -512,6 +533,7 @@ class Pipeline:
     async def _finish_commit(self, position: int, captured: list[Captured]) -> None:
         try:
             await self.sink.flush_until(position)
+            await self._write_segments([c.segment for c in captured if c.segment is not None])
             # no await until the commit: nothing interleaves (a revocation included)
             offsets: dict[int, int] = {}
             for c in captured:
@@ -533,6 +555,28 @@ class Pipeline:
             self._commit_error = exc
         finally:
             self._committing = None
+
+    async def _write_segments(self, segments: list[Segment]) -> None:
+        """The results dataset's segments of this commit point, before its checkpoints (a
+        crash in between replays the same records: same segment names, or overlapping ones
+        the reader de-duplicates). A failed write is retried, like InfluxDB's: no offset
+        moves meanwhile."""
+        dataset = self.dataset
+        if dataset is None or not segments:
+            return
+        delay = 0.5
+        for segment in segments:
+            while True:
+                try:
+                    await asyncio.to_thread(dataset.write, segment)
+                    break
+                except OSError as exc:
+                    log.error(
+                        "results dataset: writing %s failed (%s); retrying", dataset.root, exc
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+        self.counts["dataset_segments"] += len(segments)
 
     def _put_checkpoint(self, st: PartitionState, checkpoint: Checkpoint) -> None:
         for key, value in encode(checkpoint, st.slot):
@@ -604,6 +648,7 @@ class Captured:
     checkpoint: Checkpoint | None
     events: list[Any]
     upto: int  # highest offset of ``events`` (-1: none)
+    segment: Segment | None = None  # the results dataset's rows of this commit point
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,12 @@ class WorkerSettings(BaseSettings):
     web_port: int = 6066
     data_dir: Path = Path(".stack/worker")
     store: str = "rocksdb://"
+    # The results dataset (docs/production-path.md, "Results dataset"): household_day rollups
+    # and incident revisions as day-partitioned Parquet, which `heatwatch report --source
+    # dataset` reads. Default: <data_dir>/dataset; with several workers point every one at the
+    # same shared directory (a volume or an object-store mount). Off: dataset_enabled=false.
+    dataset_enabled: bool = True
+    dataset_dir: Path | None = None
     heartbeat_interval_s: float = 10.0
     # the production path (heatwatch worker): see docs/production-path.md
     registry: Path = Path("registry.csv")
@@ -115,3 +121,9 @@ class WorkerSettings(BaseSettings):
     # default GC with 2,500 households per engine (docs/production-path.md). Process-wide:
     # unit tests turn it off.
     tune_gc: bool = True
+
+    def results_dataset_dir(self) -> Path | None:
+        """Where the worker writes its results dataset (None: not at all)."""
+        if not self.dataset_enabled:
+            return None
+        return self.dataset_dir if self.dataset_dir is not None else self.data_dir / "dataset"

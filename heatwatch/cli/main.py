@@ -66,6 +66,7 @@ def _mount_subcommands() -> None:
     if getattr(app, "_heatwatch_mounted", False):
         return
     app._heatwatch_mounted = True  # type: ignore[attr-defined]
+    from heatwatch.cli.dataset import app as dataset_app
     from heatwatch.cli.demo import register as register_demo
     from heatwatch.cli.grafana import app as grafana_app
     from heatwatch.cli.produce import produce_cmd
@@ -83,6 +84,9 @@ def _mount_subcommands() -> None:
     app.command("produce", cls=HeatwatchCommand)(produce_cmd)
     app.add_typer(
         grafana_app, name="grafana", help="看板与告警配置即代码。 Dashboards and alerting as code."
+    )
+    app.add_typer(
+        dataset_app, name="dataset", help="工作进程结果数据集的维护。 The worker's results dataset."
     )
     register_demo(app)
 

@@ -29,6 +29,7 @@ from heatwatch.report.loading import (
     InputError,
     Registry,
     RollupSource,
+    dataset_inputs,
     influx_inputs,
     load_registry,
     rollup_source,
@@ -111,8 +112,15 @@ def _lang(lang: str | None) -> str:
 
 
 SOURCE_OPTION = typer.Option(
-    help="数据来源：run 为重放目录（--run/--rollups），influx 为生产库（HEATWATCH_INFLUX_* 设置，"
-    "--registry 提供登记册）。 run: a replay directory; influx: the production store."
+    help="数据来源：run 为重放目录（--run/--rollups）；dataset 为生产路径的结果数据集（--dataset，"
+    "工作进程写出）；influx 为 InfluxDB（HEATWATCH_INFLUX_* 设置，较慢）。生产路径均需 --registry。 "
+    "run: a replay directory; dataset: the worker's results dataset (--dataset DIR); influx: "
+    "InfluxDB (slow at city scale)."
+)
+DATASET_OPTION = typer.Option(
+    "--dataset",
+    help="结果数据集目录（工作进程的 HEATWATCH_WORKER_DATASET_DIR；可重复）。 The worker's "
+    "results dataset directory (repeatable: several workers' own directories).",
 )
 LANG_HELP = "报告语言：zh 或 en（默认跟随 heatwatch --lang）。 Report language (default: --lang)."
 
@@ -163,6 +171,7 @@ def season(
         ),
     ] = None,
     source: Annotated[str, SOURCE_OPTION] = "run",
+    dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
 ) -> None:
     """逐户稳定运行结论（可否拆除原取暖设施）：报告 PDF/HTML、XLSX/CSV 台账、村级公示。
     Household-by-household stability verdicts: report, ledger and public notices."""
@@ -175,7 +184,7 @@ def season(
         t0 = time.perf_counter()
         with _progress() as step:
             step("load")  # type: ignore[operator]
-            src, reg = _season_inputs(_source(source), run, rollups, registry, county)
+            src, reg = _season_inputs(_source(source), run, rollups, registry, county, dataset)
             res = run_season(
                 src,
                 reg,
@@ -192,9 +201,20 @@ def season(
 
 
 def _source(source: str) -> str:
-    if source not in ("run", "influx"):
-        raise typer.BadParameter("run 或 influx / run or influx", param_hint="--source")
+    if source not in ("run", "dataset", "influx"):
+        raise typer.BadParameter(
+            "run、dataset 或 influx / run, dataset or influx", param_hint="--source"
+        )
     return source
+
+
+def _dataset_dirs(dataset: list[Path] | None) -> list[Path]:
+    if not dataset:
+        raise CliError(
+            "--source dataset 需要 --dataset 目录（工作进程的 HEATWATCH_WORKER_DATASET_DIR）。",
+            "--source dataset needs --dataset DIR (the worker's HEATWATCH_WORKER_DATASET_DIR).",
+        )
+    return dataset
 
 
 def _influx_settings() -> InfluxSettings:
@@ -210,7 +230,12 @@ def _season_inputs(
     rollups: Path | None,
     registry: Path | None,
     county: str | None,
+    dataset: list[Path] | None = None,
 ) -> tuple[RollupSource, Registry | None]:
+    if source == "dataset":
+        inputs = dataset_inputs(_dataset_dirs(dataset), registry, incidents=False)
+        assert inputs.rollups is not None
+        return inputs.rollups, inputs.registry
     if source == "influx":
         inputs = influx_inputs(_influx_settings(), registry, incidents=False, county=county)
         assert inputs.rollups is not None
@@ -307,6 +332,7 @@ def monthly(
     ] = None,
     lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
     source: Annotated[str, SOURCE_OPTION] = "run",
+    dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
 ) -> None:
     """给领导小组办公室的县月报：HTML、PDF、CSV。 Monthly report to the Leading Group
     Office: HTML, PDF and CSV."""
@@ -314,7 +340,10 @@ def monthly(
 
     lang = _lang(lang)
     with _errors(), _progress() as step:
-        if _source(source) == "influx":
+        src = _source(source)
+        if src == "dataset":
+            inputs = dataset_inputs(_dataset_dirs(dataset), registry)
+        elif src == "influx":
             inputs = influx_inputs(_influx_settings(), registry)
         elif run is None:
             raise CliError(

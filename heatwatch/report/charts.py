@@ -72,22 +72,41 @@ def interruptions_by_month(
     title: str,
     ylabel: str,
     xlabel: str = "",
+    *,
+    has_data: list[bool] | None = None,
+    no_data_label: str = "",
 ) -> bytes:
+    """Stacked bars of interruptions per month and county. A count axis: from 0, integer
+    ticks (a quiet season must not show −0.04…0.04). Months without any data get no bar but
+    ``no_data_label`` (zero bars would read as "no problems")."""
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(7, 3.4))
     x = np.arange(len(months))
+    shown = np.array(has_data if has_data is not None else [True] * len(months), bool)
+    data = np.where(shown[None, :], by_month, 0) if by_month.size else by_month
     bottom = np.zeros(len(months))
     cmap = plt.get_cmap("tab20")
-    order: list[int] = np.argsort(-by_month.sum(axis=1)).tolist() if len(counties) else []
+    order: list[int] = np.argsort(-data.sum(axis=1)).tolist() if len(counties) else []
     for k, c in enumerate(order):
-        ax.bar(x, by_month[c], bottom=bottom, label=counties[c], color=cmap(k % 20), width=0.7)
-        bottom += by_month[c]
-    for xi, total in zip(x, bottom, strict=True):
-        ax.text(xi, total, f"{int(total)}", ha="center", va="bottom", fontsize=7)
+        ax.bar(x[shown], data[c][shown], bottom=bottom[shown], label=counties[c],
+               color=cmap(k % 20), width=0.7)  # fmt: skip
+        bottom += data[c]
+    top = max(float(bottom.max()) if len(bottom) else 0.0, 1.0)
+    ax.set_ylim(0, top * 1.15)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    for xi, total, ok in zip(x, bottom, shown, strict=True):
+        if ok:
+            ax.text(xi, total, f"{int(total)}", ha="center", va="bottom", fontsize=7)
+        else:
+            ax.bar(xi, top * 1.15, width=0.7, color="none", edgecolor="#bbbbbb", hatch="//")
+            ax.text(xi, top * 0.55, no_data_label, ha="center", va="center", fontsize=8,
+                    color="#666666")  # fmt: skip
     ax.set_xticks(x, [m.strftime("%Y-%m") for m in months])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    if len(counties):
+    if len(counties) and shown.any():
         ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _png(fig)

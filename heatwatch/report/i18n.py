@@ -126,6 +126,7 @@ T: dict[str, dict[str, str]] = {
         "row_no": "序号",
         "chart_avail_matrix": "各县分改造类型的平均供热可用率（%，括号内为户数）",
         "chart_month_y": "中断次数（次）",
+        "chart_month_no_data": "无数据",
         "hh_ids_only": "户号",
         "rollup_interruption_hours": "日汇总中断时长(户·小时)",
         "month_full": "数据覆盖整月 {total} 天（{span}，北京时间）。",
@@ -256,6 +257,7 @@ T: dict[str, dict[str, str]] = {
         "chart_avail_matrix": "Mean heat availability by county and retrofit type "
         "(%, households in brackets)",
         "chart_month_y": "Interruptions",
+        "chart_month_no_data": "no data",
         "hh_ids_only": "Household",
         "rollup_interruption_hours": "Rollup interruption household-hours",
         "month_full": "Data cover the whole month, {total} days ({span}, Beijing time).",

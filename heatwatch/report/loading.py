@@ -1,7 +1,8 @@
 """Loading rollups, the registry and incidents into the columnar core inputs.
 
-Rollup sources implement :class:`RollupSource`: Parquet and JSONL (a replay directory) and
-InfluxDB (the production store, ``household_day`` measurement) give the same columns.
+Rollup sources implement :class:`RollupSource`: Parquet and JSONL (a replay directory), the
+worker's results dataset (the production store, ``heatwatch/formats/worker_dataset.py``) and
+InfluxDB (``household_day`` measurement) give the same columns.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.formats import worker_dataset
 from heatwatch.formats.registry_csv import RegistryError, load_registry_csv
 from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
 from heatwatch.report.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
@@ -505,3 +507,63 @@ def influx_inputs(
         incidents=found,
         registry=load_registry(registry) if registry is not None else None,
     )
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DatasetRollups:
+    """``household_day`` from the worker's results dataset: the newest revision of each
+    household and day, in the Parquet reader's columns and types."""
+
+    roots: tuple[Path, ...]
+
+    def read(self, first: date, last: date) -> pa.Table:
+        try:
+            return worker_dataset.read_range(
+                self.roots, worker_dataset.ROLLUPS, first, last, ROLLUP_COLUMNS,
+                DICTIONARY_COLUMNS,
+            )  # fmt: skip
+        except worker_dataset.DatasetError as exc:
+            raise InputError(str(exc)) from None
+
+    def day_range(self) -> tuple[date, date] | None:
+        try:
+            found = worker_dataset.days(self.roots, worker_dataset.ROLLUPS)
+        except worker_dataset.DatasetError as exc:
+            raise InputError(str(exc)) from None
+        return (found[0], found[-1]) if found else None
+
+
+def dataset_inputs(
+    roots: Sequence[Path], registry: Path | None, *, incidents: bool = True
+) -> RunInputs:
+    """What the reports read, from the worker's results dataset (one directory, or several
+    workers' own) plus a registry file."""
+    for root in roots:
+        if not root.is_dir():
+            raise InputError(f"results dataset not found: {root}")
+        if not any((root / t).is_dir() for t in (worker_dataset.ROLLUPS, worker_dataset.INCIDENTS)):
+            raise InputError(
+                f"{root}: not a results dataset (no {worker_dataset.ROLLUPS}/ or "
+                f"{worker_dataset.INCIDENTS}/ in it; the worker writes one under "
+                "HEATWATCH_WORKER_DATASET_DIR, default <data dir>/dataset)"
+            )
+    return RunInputs(
+        rollups=DatasetRollups(tuple(roots)),
+        incidents=_dataset_incidents(roots) if incidents else [],
+        registry=load_registry(registry) if registry is not None else None,
+    )
+
+
+def _dataset_incidents(roots: Sequence[Path]) -> list[Incident]:
+    try:
+        found = worker_dataset.read_incidents(roots)
+    except worker_dataset.DatasetError as exc:
+        raise InputError(str(exc)) from None
+    out = []
+    for raw in found:
+        try:
+            out.append(Incident.model_validate_json(raw))
+        except ValidationError as exc:
+            raise InputError(f"results dataset: not an Incident: {exc}") from None
+    return sorted(out, key=lambda i: (i.started_at, i.incident_id))

@@ -188,6 +188,19 @@ def chart_blocks(r: SeasonResult, policy: StabilityPolicy, lang: str) -> list[Bl
         t(lang, "chart_month"),
         t(lang, "chart_month_y"),
         t(lang, "month"),
+        has_data=months_with_data(r.month_starts, r.data_first, r.data_last),
+        no_data_label=t(lang, "chart_month_no_data"),
     )
     blocks.append(Image(png_month, t(lang, "chart_month")))
     return blocks
+
+
+def months_with_data(months: list[date], first: date | None, last: date | None) -> list[bool]:
+    """Which chart months overlap the days that have any rollup (``first``..``last``)."""
+    if first is None or last is None:
+        return [False] * len(months)
+    out = []
+    for m in months:
+        end = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        out.append(m <= last and end > first)
+    return out

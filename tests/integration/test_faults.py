@@ -2,8 +2,9 @@
 store, a restarted worker reuses its data directory), while the input is being produced.
 
 Each test compares with the embedded replay of the same input: the same incidents (ids and
-every field), the same ``incident`` and ``household_day`` points in InfluxDB, the same dead
-letters, and committed lag 0 within a bounded time. Broker restarts and InfluxDB pauses
+every field), the same ``incident`` and ``household_day`` points in InfluxDB, the same rollups
+and incidents in the workers' results datasets (newest revisions), the same dead letters, and
+committed lag 0 within a bounded time. Broker restarts and InfluxDB pauses
 strike a private stack (own ports and state directory, deploy/stack/stack.sh) so the shared
 one is never disturbed; it is made in the security mode of the configured stack (a secured
 stack by default: TLS + SASL/SCRAM, its own credentials read from its stack.env). Recovery times are printed (``pytest -s``) and appended to
@@ -31,6 +32,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from heatwatch.contract.incidents import Incident
+from heatwatch.formats import worker_dataset
 from heatwatch.formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
 from producers.simulate import SimulationConfig, simulate
@@ -158,11 +160,38 @@ def differences(env: PipelineEnv, want: Expected) -> list[Any]:
     ]
     if wrong:
         problems.append(("household_day fields", len(wrong), wrong[:5]))
+    problems += dataset_differences(env, want)
     dead = {(d["line_no"], _reason(d["reason"])) for d in dead_letters(env)}
     if dead != want.dead:
         problems.append(
             ("dead letters", sorted(dead - want.dead)[:5], sorted(want.dead - dead)[:5])
         )
+    return problems
+
+
+def dataset_differences(env: PipelineEnv, want: Expected) -> list[Any]:
+    """The workers' results datasets (each worker's default ``<data dir>/dataset``, read
+    together): the replay's rollups (every field) and incidents, despite kills and replays."""
+    roots = sorted(d / "dataset" for d in env.data_dir.iterdir() if (d / "dataset").is_dir())
+    if not roots:
+        return [("results dataset", "no worker wrote one")]
+    problems: list[Any] = []
+    tbl = worker_dataset.read_range(roots, worker_dataset.ROLLUPS, date(2000, 1, 1),
+                                    date(2100, 1, 1))  # fmt: skip
+    days = {(r["household_id"], r["day"]): r for r in tbl.to_pylist()}
+    if sorted(days) != sorted(want.days):
+        extra, missing = set(days) - set(want.days), set(want.days) - set(days)
+        problems.append(("dataset keys", sorted(extra)[:3], sorted(missing)[:3]))
+    wrong = [k for k, row in want.days.items() if k in days and {c: days[k][c] for c in row} != row]
+    if wrong:
+        problems.append(("dataset rollups", len(wrong), wrong[:3]))
+    got = {
+        i.incident_id: i
+        for i in map(Incident.model_validate_json, worker_dataset.read_incidents(roots))
+    }
+    if got != want.incidents:
+        problems.append(("dataset incidents", set(got) ^ set(want.incidents),
+                         [i for i in got if i in want.incidents and got[i] != want.incidents[i]][:3]))  # fmt: skip
     return problems
 
 

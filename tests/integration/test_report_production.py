@@ -1,25 +1,37 @@
 """Reports from the production store equal reports from `heatwatch replay` on the same input.
 
-simulator → Kafka → Faust worker → InfluxDB, then `report season|monthly` from InfluxDB; the
-same readings through the embedded runner, then the same reports from its directory. The
-ledgers, the monthly tables and the rendered HTML must be identical, verdict for verdict and
-figure for figure.
+simulator → Kafka → Faust worker → InfluxDB and the worker's results dataset, then `report
+season|monthly` from each; the same readings through the embedded runner, then the same
+reports from its directory. The ledgers, the monthly tables and the rendered HTML must be
+identical, verdict for verdict and figure for figure. A concentrator's late upload (its day
+closed, then revised) must end in the same season report as the replay of ordered input.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pyarrow.parquet as pq
 import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from heatwatch.cli.report import app as report_app
+from heatwatch.formats import worker_dataset
 from heatwatch.formats.registry_csv import load_registry_csv
-from heatwatch.report.loading import InfluxRollups, RunInputs, influx_inputs, run_dir_inputs
+from heatwatch.report.loading import (
+    DatasetRollups,
+    InfluxRollups,
+    RunInputs,
+    dataset_inputs,
+    influx_inputs,
+    run_dir_inputs,
+)
 from heatwatch.report.monthly import run_monthly
 from heatwatch.report.season import run_season
 from heatwatch.report.season_sections import IssueInfo
@@ -33,6 +45,7 @@ from tests.integration.pipeline_support import PipelineEnv, stop, wait_for_lag_z
 
 # the pipeline tests' environment, producer and cleanup of Faust's own topics
 from tests.integration.test_pipeline import _APP_IDS, _delete_app_topics, _env, _produce  # noqa: F401
+from tests.unit.streams.pipeline.test_dataset import withhold_upload
 
 PARTITIONS = 3
 NOW = datetime(2022, 3, 20, 2, 0, tzinfo=UTC)
@@ -79,6 +92,21 @@ def _wait_for_rollups(env: PipelineEnv, expected: int, timeout: float) -> int:
     return n
 
 
+def _wait_for_dataset(root: Path, expected: int, timeout: float) -> int:
+    """Rows (newest revisions) in the worker's results dataset: written just after InfluxDB
+    acknowledged the same commit point, so a moment later."""
+    rollups = DatasetRollups((root,))
+    deadline = time.monotonic() + timeout
+    n = 0
+    while time.monotonic() < deadline:
+        if root.is_dir():
+            n = rollups.read(date(2021, 11, 1), date(2022, 4, 1)).num_rows
+            if n >= expected:
+                return n
+        time.sleep(1)
+    return n
+
+
 def _reports(inputs: RunInputs, out: Path) -> dict[str, bytes]:
     assert inputs.rollups is not None
     season = run_season(inputs.rollups, inputs.registry, StabilityPolicy(), "2021-2022",
@@ -103,6 +131,8 @@ def test_reports_from_influx_equal_reports_from_the_replay(
     try:
         wait_for_lag_zero(env, 180, [worker])
         assert _wait_for_rollups(env, expected_rows, 60) == expected_rows
+        dataset = env.data_dir / "w1" / "dataset"  # the default: <worker data dir>/dataset
+        assert _wait_for_dataset(dataset, expected_rows, 30) == expected_rows
         time.sleep(2)  # the incidents' last points ride in the same flush
     finally:
         stop(worker)
@@ -129,7 +159,76 @@ def test_reports_from_influx_equal_reports_from_the_replay(
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert (cli_out / "monthly-2021-12.csv").read_bytes() == b["monthly-2021-12.csv"]
+
+    # the worker's results dataset: the same reports, as written and once compacted
+    from_dataset = dataset_inputs([dataset], sim / "registry.csv")
+    assert [i.model_dump_json() for i in from_dataset.incidents] == [
+        i.model_dump_json() for i in from_replay.incidents
+    ]
+    c = _reports(from_dataset, tmp_path / "dataset")
+    assert c.keys() == b.keys()
+    for name in b:
+        assert c[name] == b[name], name
+    assert worker_dataset.compact(dataset)
+    c = _reports(dataset_inputs([dataset], sim / "registry.csv"), tmp_path / "dataset-compacted")
+    assert all(c[name] == b[name] for name in b)
+    ds_out = tmp_path / "cli-dataset"
+    res = CliRunner().invoke(
+        report_app,
+        ["monthly", "--month", "2021-12", "--source", "dataset", "--dataset", str(dataset),
+         "--registry", str(sim / "registry.csv"), "--out", str(ds_out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (ds_out / "monthly-2021-12.csv").read_bytes() == b["monthly-2021-12.csv"]
     ledger = b["stability-2021-2022.csv"].decode("utf-8-sig")
     assert ledger.count("\n") == len(registry) + 1  # every household, with a verdict
     assert "数据不足" in ledger
     assert "影响户数" in b["monthly-2021-12.csv"].decode("utf-8-sig")
+
+
+def _season(inputs: RunInputs, out: Path) -> dict[str, bytes]:
+    assert inputs.rollups is not None
+    season = run_season(inputs.rollups, inputs.registry, StabilityPolicy(), "2021-2022",
+                        out, issue=ISSUE, now=NOW, notices=True)  # fmt: skip
+    files = [season.csv, season.html, *(p for p in season.files if p.suffix == ".html")]
+    return {p.name: p.read_bytes() for p in files}
+
+
+def test_a_late_upload_revises_the_dataset_to_the_replays_season_report(
+    stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
+) -> None:
+    """A concentrator's GPRS outage: its batches of 21:00–23:45 arrive the next morning, after
+    their day closed. The worker emits the day, then a revision per backfilled interval; the
+    replay (which reads its input in event-time order) never sees them late. The season
+    report from the worker's dataset must equal the replay's."""
+    lines = (sim / "readings.jsonl").read_bytes().splitlines()
+    source = orjson.loads(lines[0])["source"]
+    late_sim = tmp_path / "late-sim"
+    late_sim.mkdir()
+    late = withhold_upload(
+        lines, source, "2021-12-01T21:00", "2021-12-01T23:45", "2021-12-02T06:00"
+    )
+    (late_sim / "readings.jsonl").write_bytes(b"\n".join(late) + b"\n")
+    shutil.copy(sim / "registry.csv", late_sim / "registry.csv")
+    registry, _ = load_registry_csv(late_sim / "registry.csv")
+    summary = replay(registry, late_sim / "readings.jsonl", tmp_path / "replay")
+    expected_rows = int(summary.data["rollup_rows"])
+    env = _env(stack, late_sim, tmp_path, unique_topic_factory, unique_bucket_factory, PARTITIONS)
+    _produce(env, late_sim)
+    worker = env.start_worker("w1", tmp_path)
+    dataset = env.data_dir / "w1" / "dataset"
+    try:
+        wait_for_lag_zero(env, 180, [worker])
+        assert _wait_for_dataset(dataset, expected_rows, 60) == expected_rows
+    finally:
+        stop(worker)
+    written = sum(
+        pq.read_metadata(p).num_rows for p in (dataset / worker_dataset.ROLLUPS).rglob("*.parquet")
+    )
+    assert written > expected_rows  # closed days were revised (re-emitted) by the late upload
+    from_replay = run_dir_inputs(tmp_path / "replay", late_sim / "registry.csv")
+    a = _season(dataset_inputs([dataset], late_sim / "registry.csv"), tmp_path / "dataset")
+    b = _season(from_replay, tmp_path / "replay-out")
+    assert a.keys() == b.keys()
+    for name in b:
+        assert a[name] == b[name], name

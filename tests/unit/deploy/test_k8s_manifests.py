@@ -147,9 +147,29 @@ def test_each_component_reads_only_its_own_influx_token() -> None:
     expected = {
         ("Deployment", "heatwatch-worker"): "heatwatch-influx-worker",
         ("Deployment", "grafana"): "heatwatch-influx-grafana",
-        ("CronJob", "heatwatch-monthly-report"): "heatwatch-influx-report",
     }
     for (kind, name), secret in expected.items():
         container = _pod_spec(_one(kind, name))["containers"][0]
         token = _env(container)["HEATWATCH_INFLUX_TOKEN"]["valueFrom"]["secretKeyRef"]
         assert token["name"] == secret, (kind, name)
+
+
+def test_the_reports_read_the_workers_results_dataset_from_a_shared_volume() -> None:
+    worker = _pod_spec(_one("Deployment", "heatwatch-worker"))
+    dataset = _env(worker["containers"][0])["HEATWATCH_WORKER_DATASET_DIR"]["value"]
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in worker["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert claims["results"] == "heatwatch-results"
+    assert _one("PersistentVolumeClaim", "heatwatch-results")["spec"]["accessModes"] == [
+        "ReadWriteMany"  # every worker replica writes its partitions' segments
+    ]
+    report = _pod_spec(_one("CronJob", "heatwatch-monthly-report"))
+    command = " ".join(report["containers"][0]["command"])
+    assert "--source dataset" in command and f"--dataset {dataset}" in command
+    assert "HEATWATCH_INFLUX_TOKEN" not in _env(report["containers"][0])  # needs no token now
+    compact = _pod_spec(_one("CronJob", "heatwatch-dataset-compaction"))["containers"][0]
+    assert compact["command"][:3] == ["heatwatch", "dataset", "compact"]
+    assert dataset in compact["command"]
