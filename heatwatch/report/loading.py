@@ -520,8 +520,8 @@ class DatasetRollups:
     def read(self, first: date, last: date) -> pa.Table:
         try:
             return worker_dataset.read_range(
-                self.roots, worker_dataset.ROLLUPS, first, last, ROLLUP_COLUMNS,
-                DICTIONARY_COLUMNS,
+                self.roots, worker_dataset.ROLLUPS, first, last,
+                ROLLUP_COLUMNS + OPTIONAL_COLUMNS, DICTIONARY_COLUMNS + OPTIONAL_COLUMNS,
             )  # fmt: skip
         except worker_dataset.DatasetError as exc:
             raise InputError(str(exc)) from None
