@@ -386,8 +386,8 @@ class Run:
             time.sleep(0.5)
         raise AssertionError(f"committed lag did not reach 0 in {LAG_ZERO_S} s: {lag}")
 
-    def assert_same_as_replay(self, fault_at: float) -> None:
-        assert_same_as_replay(self.env, self.want)
+    def assert_same_as_replay(self, fault_at: float, within: float = 30) -> None:
+        assert_same_as_replay(self.env, self.want, within)
         self.timings["fault_to_results_complete_s"] = round(time.monotonic() - fault_at, 1)
 
     def record(self, test: str, basetemp: Path) -> None:
@@ -521,7 +521,9 @@ def test_broker_restart(private_stack: Target, run_on: Any, expected: Expected) 
     run.timings["broker_down_s"] = round(time.monotonic() - fault_at, 1)
     _progress_after(run, done, fault_at, "broker_down_to_progress_s")
     run.finish(fault_at)
-    run.assert_same_as_replay(fault_at)
+    # the tail is released once the stall hold has run out: 1.5 x the stall (~18 s), capped
+    # at 40 s, after the broker is back (docs/production-path.md, "Idle release")
+    run.assert_same_as_replay(fault_at, within=60)
 
 
 @pytest.mark.slow
