@@ -63,13 +63,25 @@ class HeatNetworkSim:
         for s, k0, k1 in plan.emissions:
             for k in range(k0, k1):
                 self.emit[k].add(s)
+        self.station_quiet: dict[int, set[int]] = defaultdict(set)
+        self.sensor_quiet: dict[int, set[int]] = defaultdict(set)
+        for s, k0, k1 in plan.station_silences:
+            for k in range(k0, k1):
+                self.station_quiet[k].add(s)
+        for x, k0, k1 in plan.sensor_silences:
+            for k in range(k0, k1):
+                self.sensor_quiet[k].add(x)
 
     def lines(self, k: int, ts: str, temps: F64) -> tuple[bytes, int]:
         """Interval ``k``'s heat lines (readings stamped ``ts``; ``temps`` per county)."""
         out: list[bytes] = []
         trips = self.trip.get(k, {})
+        quiet, quiet_sensors = self.station_quiet.get(k, ()), self.sensor_quiet.get(k, ())
         for s, hs in enumerate(self.stations):
-            out.append(self._station(s, hs.kind, float(temps[hs.county]), ts, s in trips, k))
+            # a silent station's values are still drawn: the other lines do not move
+            line = self._station(s, hs.kind, float(temps[hs.county]), ts, s in trips, k)
+            if s not in quiet:
+                out.append(line)
             if hs.kind == "boiler_house":
                 out.append(self._stack(hs.station_id, ts, s in self.emit.get(k, ())))
         noise = self.rng.normal(0.0, 0.2, len(self.sampled))
@@ -80,6 +92,8 @@ class HeatNetworkSim:
                 temp -= TRIP_DECAY_C_PER_H * (k - trips[s] + 1) * self.dt / 3600
             if x in self.cold.get(k, ()):
                 temp = float(self.rng.uniform(15.0, 16.5))
+            if x in quiet_sensors:
+                continue
             hid = self.ids[int(self.fleet.heat[x])]
             out.append(
                 orjson.dumps(

@@ -104,6 +104,21 @@ class HeatNetwork:
             roll_up_cold_homes(ctx, station, now)
         self.dirty.clear()
 
+    def scan_silence(self, ctx: DetectorContext, now: int, stream_start: int) -> None:
+        """``comm_loss`` for a station whose telemetry, or a home whose own sensor (indoor
+        sensor or heat meter), has been silent beyond the threshold, as ``scan_comm_loss``
+        does for meters; resolved by the next reading (``on_heat_station`` / ``_own_span``).
+        A station that never reported counts from the stream's start; a home's sensor only
+        once it has reported (the registry does not say which homes have one)."""
+        limit = now - ctx.comm_after_s
+        for ss in self.stations.values():
+            last = ss.last_ts or stream_start
+            if ss.comm is None and 0 < last <= limit:
+                _open_station_silence(ctx, ss, last)
+            for home in ss.homes:
+                if home.comm is None and 0 < home.last_ts <= limit:
+                    _open_sensor_silence(ctx, home)
+
     def close_day(self, ctx: DetectorContext, day: int) -> None:
         """Before the household rollups: each network household's minutes from heat delivered."""
         for station in self.stations.values():
@@ -115,6 +130,37 @@ class HeatNetwork:
 
 def _unknown_station(station_id: str) -> str:
     return f"unknown heat station {station_id!r} (no registered network household on it)"
+
+
+# --- silence: a station's telemetry, a home's own sensor ---------------------------------
+def _open_station_silence(ctx: DetectorContext, ss: HeatStationState, last: int) -> None:
+    """One page for the station: dispatch no longer sees whether its households get heat."""
+    ss.comm = ctx.book.open(
+        IncidentKind.COMM_LOSS,
+        EntityType.HEAT_STATION,
+        ss.station_id,
+        ss.county,
+        last,
+        Severity.WARNING,
+        village=ss.village,
+        households_affected=len(ss.homes),
+        priority_households=ss.priority_members,
+        details={
+            "device": "heat_station",
+            "heat_station_kind": ss.kind.value,
+            "never_reported": ss.last_ts == 0,
+        },
+    )
+
+
+def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState) -> None:
+    home.comm = ctx.book.open_household(
+        IncidentKind.COMM_LOSS,
+        home.household.household,
+        home.last_ts,
+        Severity.INFO,
+        details={"device": home.own_source, "heat_station_id": home.station.station_id},
+    )
 
 
 # --- station supply: interruption and the heating curve --------------------------------
@@ -130,6 +176,9 @@ def on_heat_station(
     ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading, ts: int
 ) -> None:
     s = ctx.settings
+    if ss.comm is not None:
+        ctx.book.resolve(ss.comm, ts)
+        ss.comm = None
     supply = r.secondary_supply_c
     down = supply < s.heat_interruption_supply_c or r.flow_m3h < s.heat_interruption_flow_m3h
     outdoor = ss.weather.outdoor_before(ts)
@@ -283,6 +332,9 @@ def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: in
     """Seconds a home's own reading covers: its interval, never overlapping the previous one."""
     span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
     home.last_ts = ts
+    if home.comm is not None:
+        ctx.book.resolve(home.comm, ts)
+        home.comm = None
     home.d_readings += 1
     home.d_own += span
     return span

@@ -182,6 +182,7 @@ class HeatStationState:
         "accounted_until",
         "cold",
         "cold_count",
+        "comm",
         "county",
         "d_down",
         "d_interruptions",
@@ -234,6 +235,7 @@ class HeatStationState:
         self.supply_low: Incident | None = None
         self.cold_count = 0
         self.cold: Incident | None = None
+        self.comm: Incident | None = None  # its telemetry (远传) is silent
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -282,6 +284,7 @@ class HeatHomeState:
     __slots__ = (
         "cold_first_ts",
         "cold_run",
+        "comm",
         "d_cold",
         "d_interruptions",
         "d_own",
@@ -305,6 +308,7 @@ class HeatHomeState:
         self.cold_run = 0
         self.cold_first_ts = 0
         self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
+        self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
         self.reset_day()
 
     def reset_day(self) -> None:

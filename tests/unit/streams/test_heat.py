@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from heatwatch.contract.glossary import HEAT_DEVICES
 from heatwatch.contract.registry import HeatStationKind, Household
 from heatwatch.contract.telemetry import (
     HeatMeterReading,
@@ -19,7 +20,7 @@ from streams.core.engine import AnyReading, Engine, Rejected
 from streams.core.heat import curve_supply_c
 from streams.core.persist import export_state, import_state
 from streams.core.settings import DetectionSettings
-from tests.unit.streams.scenario import Collected, at, household, run, weather
+from tests.unit.streams.scenario import Collected, at, healthy_day, household, run, weather
 
 DAY = range(1, 97)
 
@@ -242,6 +243,60 @@ def test_heat_meter_is_the_homes_own_evidence() -> None:
     assert day.shortfall_minutes == 4 * 15
 
 
+def heat_meter(hid: str, step: int, energy: float = 0.2) -> HeatMeterReading:
+    return HeatMeterReading(
+        household_id=hid,
+        ts=at(step).isoformat(),
+        interval_s=900,
+        supply_c=60.0,
+        return_c=45.0,
+        flow_m3h=0.05,
+        energy_kwh=energy,
+    )
+
+
+def test_silent_station_and_silent_home_sensors_are_comm_loss_until_they_report() -> None:
+    """Station telemetry silent 2.5 h, N0's indoor sensor 2.5 h, N2's heat meter 2.5 h, N3's
+    indoor sensor 45 min (a retry, not a loss); N1 has no sensor of its own."""
+    readings: list[AnyReading] = [heat_station(s) for s in DAY if not 30 <= s < 40]
+    readings += [indoor("N0", s) for s in DAY if not 50 <= s < 60]
+    readings += [heat_meter("N2", s) for s in DAY if not 60 <= s < 70]
+    readings += [indoor("N3", s) for s in DAY if not 20 <= s < 23]
+    out, _ = run([net_household(h) for h in HOMES[:4]], by_ts(readings))
+    losses = {i.entity_id: i for i in out.of_kind("comm_loss")}
+    assert sorted(losses) == ["HS-1", "N0", "N2"]
+    station = losses["HS-1"]
+    assert (station.entity_type.value, station.severity.value) == ("heat_station", "warning")
+    assert (station.started_at, station.ended_at) == (at(29), at(40))
+    assert station.households_affected == 4
+    assert station.details == {
+        "device": "heat_station",
+        "heat_station_kind": "boiler_house",
+        "never_reported": False,
+    }
+    for hid, first, device in (("N0", 50, "indoor"), ("N2", 60, "heat_meter")):
+        home = losses[hid]
+        assert (home.entity_type.value, home.severity.value) == ("household", "info")
+        assert (home.started_at, home.ended_at) == (at(first - 1), at(first + 10))
+        assert home.details == {"device": device, "heat_station_id": "HS-1"}
+    assert out.of_kind("heat_supply_interruption") == []  # silence is not a trip
+    # every device a heat comm_loss names has its words (zh + en) in the glossary
+    assert {i.details["device"] for i in losses.values()} <= set(HEAT_DEVICES)
+
+
+def test_a_station_silent_at_the_end_stays_open_and_one_that_never_reported_says_so() -> None:
+    registry = [net_household("N0"), net_household("M0", station="HS-2"), household("E1")]
+    readings: list[AnyReading] = [heat_station(s) for s in range(1, 60)]
+    readings += [indoor("N0", s) for s in DAY]
+    readings += healthy_day(["E1"])  # the stream's start comes from meter readings
+    out, _ = run(registry, by_ts(readings))
+    losses = {i.entity_id: i for i in out.of_kind("comm_loss")}
+    assert sorted(losses) == ["HS-1", "HS-2"]
+    assert (losses["HS-1"].started_at, losses["HS-1"].ended_at) == (at(59), None)
+    assert losses["HS-2"].details["never_reported"] is True
+    assert losses["HS-2"].started_at == at(0)  # the stream's start (its first interval's)
+
+
 def test_unknown_heat_entities_are_rejected_with_a_reason() -> None:
     engine = Engine([net_household("N0")], DetectionSettings(), Collected())
     with pytest.raises(Rejected, match="unknown heat station 'HS-X'"):
@@ -274,7 +329,8 @@ def _heat_day() -> list[AnyReading]:
         readings.append(stack(s, nox=80.0 if 41 <= s <= 48 else 35.0))
         for h in HOMES[:4]:
             cold = h != "N3" and 40 <= s < 60
-            readings.append(indoor(h, s, 16.0 if cold else 20.5))
+            if h != "N3" or not 50 <= s < 62:  # N3's sensor silent 3 h: comm_loss
+                readings.append(indoor(h, s, 16.0 if cold else 20.5))
     return by_ts(readings)
 
 
@@ -301,4 +357,5 @@ def test_heat_state_survives_a_checkpoint_anywhere(cut: float) -> None:
         "heat_supply_low",
         "indoor_temp_low",
         "emission_exceedance",
+        "comm_loss",
     }
