@@ -192,6 +192,9 @@ def on_heat_station(
     else:
         ss.d_ok += ts - covered_from
     ss.accounted_until = ts
+    if ts != ss.last_ts:
+        ss.down_prior, ss.prior_ts = ss.down_now, ss.last_ts
+    ss.down_now = down
     ss.last_ts = ts
     _judge_interruption(ctx, ss, r, ts, down)
     if ss.interruption is None and curve is not None and not down:
@@ -380,11 +383,61 @@ def _open_cold_home(ctx: DetectorContext, home: HeatHomeState, temp_c: float) ->
 
 
 def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading, ts: int) -> None:
-    """A household heat meter is the home's own evidence of heat delivered (no detector yet)."""
+    """A household heat meter is the home's own evidence of heat delivered, and its own
+    detector: no heat at the meter while the station supplies is the home's fault."""
+    s = ctx.settings
     span = _own_span(ctx, home, ts, r.interval_s)
     home.own_source = "heat_meter"
-    if r.energy_kwh <= 0 or r.supply_c < ctx.settings.heat_interruption_supply_c:
+    no_heat = (
+        r.energy_kwh <= 0
+        or r.supply_c < s.heat_interruption_supply_c
+        or r.supply_c - r.return_c < s.heat_meter_min_delta_c
+    )
+    if no_heat:
         home.d_cold += span
+    _judge_no_heat(ctx, home, r, ts, no_heat)
+
+
+def supplied_before(ss: HeatStationState, ts: int, interval_s: int) -> bool:
+    """Whether the station supplied heat at its last reading before the step ``ts``, taken
+    within two intervals of it: the same answer whether this step's station reading was
+    handled before or after the asking meter's (as ``CountyWeather.outdoor_before``)."""
+    down, seen = (ss.down_prior, ss.prior_ts) if ss.last_ts >= ts else (ss.down_now, ss.last_ts)
+    return seen > 0 and seen >= ts - 2 * interval_s and not down
+
+
+def _judge_no_heat(
+    ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading, ts: int, no_heat: bool
+) -> None:
+    s = ctx.settings
+    if not no_heat:
+        home.no_heat_run = 0
+        if home.no_heat is not None:
+            ctx.book.resolve(home.no_heat, ts, energy_kwh=r.energy_kwh)
+            home.no_heat = None
+        return
+    if not supplied_before(home.station, ts, s.interval_s):
+        home.no_heat_run = 0  # the station's interruption (or its silence) explains it
+        return
+    if home.no_heat_run == 0:
+        home.no_heat_first_ts = ts
+    home.no_heat_run += 1
+    if home.no_heat is None and home.no_heat_run >= s.heat_meter_no_heat_min_readings:
+        hh = home.household.household
+        home.no_heat = ctx.book.open_household(
+            IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+            hh,
+            home.no_heat_first_ts,
+            Severity.CRITICAL if hh.is_priority else Severity.WARNING,
+            details={
+                "trigger": "heat_meter",
+                "heat_station_id": home.station.station_id,
+                "supply_c": r.supply_c,
+                "return_c": r.return_c,
+                "energy_kwh": r.energy_kwh,
+            },
+        )
+        home.d_interruptions += 1
 
 
 def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> None:

@@ -190,6 +190,8 @@ class HeatStationState:
         "d_ok",
         "dirty",
         "down_first_ts",
+        "down_now",
+        "down_prior",
         "down_run",
         "homes",
         "interruption",
@@ -199,6 +201,7 @@ class HeatStationState:
         "location",
         "low_first_ts",
         "low_run",
+        "prior_ts",
         "priority_members",
         "station_id",
         "supply_low",
@@ -236,6 +239,11 @@ class HeatStationState:
         self.cold_count = 0
         self.cold: Incident | None = None
         self.comm: Incident | None = None  # its telemetry (远传) is silent
+        # the latest reading's verdict (down: no useful heat) and the one before, with the
+        # timestamp before ``last_ts``: what a home's meter is judged against (``supplied_before``)
+        self.down_now = False
+        self.down_prior = False
+        self.prior_ts = 0
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -294,6 +302,9 @@ class HeatHomeState:
         "interruption",
         "last_push",
         "last_ts",
+        "no_heat",
+        "no_heat_first_ts",
+        "no_heat_run",
         "own_source",
         "station",
     )
@@ -309,6 +320,9 @@ class HeatHomeState:
         self.cold_first_ts = 0
         self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
         self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
+        self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
+        self.no_heat_first_ts = 0
+        self.no_heat: Incident | None = None
         self.reset_day()
 
     def reset_day(self) -> None:

@@ -243,16 +243,83 @@ def test_heat_meter_is_the_homes_own_evidence() -> None:
     assert day.shortfall_minutes == 4 * 15
 
 
-def heat_meter(hid: str, step: int, energy: float = 0.2) -> HeatMeterReading:
+def heat_meter(
+    hid: str, step: int, energy: float = 0.2, supply: float = 60.0, ret: float = 45.0
+) -> HeatMeterReading:
     return HeatMeterReading(
         household_id=hid,
         ts=at(step).isoformat(),
         interval_s=900,
-        supply_c=60.0,
-        return_c=45.0,
+        supply_c=supply,
+        return_c=ret,
         flow_m3h=0.05,
         energy_kwh=energy,
     )
+
+
+def _no_heat_meter(hid: str, steps: range) -> list[AnyReading]:
+    """Return within 0.5 K of supply and almost no energy in ``steps``: the radiators are
+    bypassed (a closed valve, an air lock)."""
+    return [
+        heat_meter(hid, s, energy=0.01, ret=59.5) if s in steps else heat_meter(hid, s) for s in DAY
+    ]
+
+
+def test_a_heat_meter_without_heat_while_the_station_supplies_is_the_homes_interruption() -> None:
+    readings = [heat_station(s) for s in DAY] + _no_heat_meter("N0", range(50, 58))
+    readings += [heat_meter("N1", s) for s in DAY]
+    out, _ = run(
+        [net_household("N0", priority_group="elderly_home"), net_household("N1")], by_ts(readings)
+    )
+    (inc,) = out.of_kind("heat_supply_interruption")
+    assert (inc.entity_type.value, inc.entity_id, inc.parent_id) == ("household", "N0", None)
+    assert (inc.started_at, inc.ended_at, inc.severity.value) == (at(50), at(58), "critical")
+    assert inc.details["trigger"] == "heat_meter"
+    assert inc.details["heat_station_id"] == "HS-1"
+    day = out.day_of("N0")
+    assert (day.evidence, day.shortfall_minutes, day.interruptions) == (
+        "heat_station+heat_meter",
+        8 * 15,
+        1,
+    )
+    # three readings without heat are a thermostatic valve, not a fault
+    short, _ = run(
+        [net_household("N0")],
+        by_ts([heat_station(s) for s in DAY] + _no_heat_meter("N0", range(50, 53))),
+    )
+    assert short.of_kind("heat_supply_interruption") == []
+
+
+@pytest.mark.parametrize("meter_first", [False, True])
+def test_no_heat_during_a_station_trip_is_the_stations_page_only(meter_first: bool) -> None:
+    """The station trips at step 20 (restored at 28); the home's meter shows no heat 20-29:
+    the station's interruption explains it, whichever reading of a step comes first."""
+    stations = [heat_station(s, supply=28.0 if 20 <= s < 28 else 66.0) for s in DAY]
+    meter = _no_heat_meter("N0", range(20, 30))
+    readings = meter + stations if meter_first else stations + meter
+    out, _ = run([net_household("N0"), net_household("N1")], by_ts(readings))
+    incidents = out.of_kind("heat_supply_interruption")
+    assert {(i.entity_id, i.details.get("trigger")) for i in incidents} == {
+        ("HS-1", "supply_temperature"),
+        ("N0", None),
+        ("N1", None),
+    }
+    assert all(i.started_at == at(20) for i in incidents)
+
+
+@pytest.mark.parametrize("meter_first", [False, True])
+def test_the_meter_judgement_does_not_depend_on_the_order_within_a_step(meter_first: bool) -> None:
+    stations = [heat_station(s, supply=28.0 if 40 <= s < 44 else 66.0) for s in DAY]
+    meter = _no_heat_meter("N0", range(38, 60))
+    readings = meter + stations if meter_first else stations + meter
+    out, _ = run([net_household("N0")], by_ts(readings))
+    mine = [
+        i
+        for i in out.of_kind("heat_supply_interruption")
+        if i.entity_id == "N0" and i.details.get("trigger") == "heat_meter"
+    ]
+    # counted again from step 45 (the first step after a supplied one): opens at 4 readings
+    assert [(i.started_at, i.ended_at) for i in mine] == [(at(45), at(60))]
 
 
 def test_silent_station_and_silent_home_sensors_are_comm_loss_until_they_report() -> None:
@@ -331,6 +398,7 @@ def _heat_day() -> list[AnyReading]:
             cold = h != "N3" and 40 <= s < 60
             if h != "N3" or not 50 <= s < 62:  # N3's sensor silent 3 h: comm_loss
                 readings.append(indoor(h, s, 16.0 if cold else 20.5))
+    readings += _no_heat_meter("N4", range(30, 40))  # N4's meter: no heat, station supplies
     return by_ts(readings)
 
 
@@ -359,3 +427,5 @@ def test_heat_state_survives_a_checkpoint_anywhere(cut: float) -> None:
         "emission_exceedance",
         "comm_loss",
     }
+    meter_pages = [i for i in whole.incidents.values() if i.details.get("trigger") == "heat_meter"]
+    assert [(i.entity_id, i.started_at) for i in meter_pages] == [("N4", at(30))]
