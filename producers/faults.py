@@ -66,6 +66,8 @@ class FaultPlan:
     # (heat household index)
     station_silences: list[tuple[int, int, int]] = field(default_factory=list)
     sensor_silences: list[tuple[int, int, int]] = field(default_factory=list)
+    # a household heat meter without heat (return ≈ supply) while its station supplies
+    meter_no_heat: list[tuple[int, int, int]] = field(default_factory=list)
     faulty_meters: set[int] = field(default_factory=set)
     faulty_gas: set[int] = field(default_factory=set)
     faulty_feeders: set[int] = field(default_factory=set)
@@ -403,6 +405,14 @@ def _plan_heat_silences(
         w = windows.draw(3.0, 6.0)
         if w is not None and homes:
             plan.sensor_silences.append((homes.pop(int(windows.rng.integers(len(homes)))), *w))
+    # a home's meter without heat on a station that supplies (not tripped, not silent)
+    off = {s for s, _, _ in plan.station_silences} | {s for s, _, _ in plan.station_trips}
+    ok = [s for s in range(len(fleet.heat_stations)) if s not in off]
+    metered = [x for s in ok for x in fleet.heat_stations[s].metered]
+    for _ in range(n):
+        w = windows.draw(2.0, 4.0)
+        if w is not None and metered:
+            plan.meter_no_heat.append((metered.pop(int(windows.rng.integers(len(metered)))), *w))
 
 
 def _local_hour(k: int, interval_s: int, s0_h: float) -> float:
@@ -625,6 +635,12 @@ def _heat_truth(truth: _GroundTruth, plan: FaultPlan) -> None:
         truth.add(
             "indoor_sensor_silent", "comm_loss", ("household", ids[h]), county, window, [ids[h]]
         )
+    for x, k0, k1 in plan.meter_no_heat:
+        h = int(fleet.heat[x])
+        county = COUNTY_NAMES[int(fleet.county[h])]
+        entity = ("household", ids[h])
+        kind = "heat_supply_interruption"
+        truth.add("heat_meter_no_heat", kind, entity, county, (ts(k0), ts(k1)), [ids[h]])
 
 
 def ground_truth(

@@ -63,6 +63,14 @@ class HeatNetworkSim:
         for s, k0, k1 in plan.emissions:
             for k in range(k0, k1):
                 self.emit[k].add(s)
+        # household heat meters: their own generator, so the other heat lines do not move
+        self.metered = [(x, s) for s, hs in enumerate(self.stations) for x in hs.metered]
+        self.meter_rng = np.random.default_rng([seed, 9])
+        self.supply = [0.0] * len(self.stations)  # this interval's secondary supply
+        self.no_heat: dict[int, set[int]] = defaultdict(set)
+        for x, k0, k1 in plan.meter_no_heat:
+            for k in range(k0, k1):
+                self.no_heat[k].add(x)
         self.station_quiet: dict[int, set[int]] = defaultdict(set)
         self.sensor_quiet: dict[int, set[int]] = defaultdict(set)
         for s, k0, k1 in plan.station_silences:
@@ -100,7 +108,29 @@ class HeatNetworkSim:
                     {"kind": "indoor_temp", "household_id": hid, "ts": ts, "temp_c": round(temp, 1)}
                 )
             )
+        out.extend(self._meter(x, s, ts, k) for x, s in self.metered)
         return b"".join(line + b"\n" for line in out), len(out)
+
+    def _meter(self, x: int, s: int, ts: str, k: int) -> bytes:
+        """A household heat meter: a little below the station's supply, 8-14 K cooler on the
+        return; without heat (a closed valve) the return is within a kelvin of the supply."""
+        lo, hi = (0.1, 0.8) if x in self.no_heat.get(k, ()) else (8.0, 14.0)
+        loss, drop, flow = self.meter_rng.uniform((1.0, lo, 0.04), (3.0, hi, 0.08))
+        supply = self.supply[s] - float(loss)
+        ret = supply - float(drop)
+        energy = float(flow) * (supply - ret) * 1.163 * self.dt / 3600
+        return orjson.dumps(
+            {
+                "kind": "heat_meter",
+                "household_id": self.ids[int(self.fleet.heat[x])],
+                "ts": ts,
+                "interval_s": self.dt,
+                "supply_c": round(supply, 1),
+                "return_c": round(ret, 1),
+                "flow_m3h": round(float(flow), 3),
+                "energy_kwh": round(max(0.0, energy), 3),
+            }
+        )
 
     def _station(self, s: int, kind: str, outdoor: float, ts: str, tripped: bool, k: int) -> bytes:
         hs = self.stations[s]
@@ -115,6 +145,7 @@ class HeatNetworkSim:
             ret = supply - 15.0
             flow = 0.25 * homes
         heat_kw = max(0.0, flow * (supply - ret) * 1.163)
+        self.supply[s] = supply
         return orjson.dumps(
             {
                 "kind": "heat_station",
