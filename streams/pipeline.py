@@ -449,6 +449,7 @@ class Pipeline:
             self._held_for = 0.0
         elif not answered and self._stalled_since is None and self._answered_once:
             self._stalled_since = now
+            self._held_for = 0.0  # holds set by a partition's own gaps before do not count
             log.warning(
                 "Kafka: no fetch answer for %d partitions for %.0f s: outage started "
                 "(processing waits; nothing is released as idle)",
