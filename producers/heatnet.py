@@ -1,8 +1,9 @@
 """The simulator's heat networks: station supply on its heating curve, sampled indoor
-sensors, boiler-house stacks (CEMS), and the heat faults of the plan.
+sensors, household heat meters, boiler-house stacks (CEMS), and the heat faults of the plan.
 
-One seeded generator ``[seed, 7]`` drawn in stream order; the lines are orjson objects (a few
-per station per interval, far fewer than the meters' fixed-width rows).
+Seeded generators drawn in stream order: ``[seed, 7]`` for stations, stacks and indoor
+sensors, ``[seed, 9]`` for heat meters; the lines are orjson objects (a few per station per
+interval, far fewer than the meters' fixed-width rows).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def curve_c(kind: str, outdoor: float) -> float:
 
 class HeatNetworkSim:
     """Per interval: one ``heat_station`` line per station, one ``indoor_temp`` line per
-    sampled home, one ``stack_emission`` line per boiler house."""
+    sampled home, one ``heat_meter`` line per metered home, one ``stack_emission`` line per
+    boiler house (minus the silent ones of the fault plan)."""
 
     def __init__(self, fleet: Fleet, plan: FaultPlan, seed: int, dt: int) -> None:
         self.fleet = fleet
