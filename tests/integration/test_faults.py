@@ -56,6 +56,11 @@ PARTITIONS = 4
 # fault. With heat networks the 330 households send 46k readings (131k before: network
 # households have no meter of their own), 11.6 s at 4,000/s; 1,500/s keeps ~31 s.
 RATE = 1500
+# The broker restart keeps 4,000/s: the rest of the input then waits in the producer during
+# the outage while the worker holds a small unconsumed tail, the case that once released
+# the reorder buffers before the producer's backlog came (docs/production-path.md). At
+# 1,500/s the worker is caught up when the broker stops and the old rule passed as well.
+BROKER_RESTART_RATE = 4000
 LAG_ZERO_S = 120  # bound on "committed lag 0" after the last fault
 REPO = Path(__file__).resolve().parents[2]
 DAY_FIELDS = (
@@ -318,7 +323,7 @@ class Run:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
     # the input, produced in the background at RATE
-    def produce(self) -> None:
+    def produce(self, rate: float = RATE) -> None:
         registry, _ = load_registry_csv(self.want.sim / "registry.csv")
 
         def send() -> None:
@@ -337,7 +342,7 @@ class Run:
                     self.env.topic,
                     jsonl_lines(self.want.sim / "readings.jsonl"),
                     router=Router(registry),
-                    rate=RATE,
+                    rate=rate,
                 )
             except BaseException as exc:  # reported by finish()
                 self.produce_error = exc
@@ -514,7 +519,7 @@ def test_broker_restart(private_stack: Target, run_on: Any, expected: Expected) 
     """Kafka down longer than the idle release: nothing may be released as 'quiet'."""
     run: Run = run_on(private_stack)
     run.start("w")
-    run.produce()
+    run.produce(BROKER_RESTART_RATE)
     done = run.wait_committed_beyond(0)
     assert run.producing
     private_stack.stack_sh("down", "kafka")
