@@ -62,6 +62,12 @@ class FaultPlan:
     supply_lows: list[tuple[int, int, int]] = field(default_factory=list)
     cold_homes: list[tuple[int, int, int]] = field(default_factory=list)
     emissions: list[tuple[int, int, int]] = field(default_factory=list)  # hour-aligned
+    # telemetry silent for [k0, k1): a station's (heat station index), a home's indoor sensor
+    # (heat household index)
+    station_silences: list[tuple[int, int, int]] = field(default_factory=list)
+    sensor_silences: list[tuple[int, int, int]] = field(default_factory=list)
+    # a household heat meter without heat (return ≈ supply) while its station supplies
+    meter_no_heat: list[tuple[int, int, int]] = field(default_factory=list)
     faulty_meters: set[int] = field(default_factory=set)
     faulty_gas: set[int] = field(default_factory=set)
     faulty_feeders: set[int] = field(default_factory=set)
@@ -377,6 +383,36 @@ def plan_heat_faults(
         sampled = fleet.heat_stations[s].sampled
         if w is not None and sampled:
             plan.cold_homes.append((int(rng.choice(sampled)), w[0], w[1]))
+    _plan_heat_silences(fleet, plan, windows, free, n)
+
+
+def _plan_heat_silences(
+    fleet: Fleet, plan: FaultPlan, windows: _FaultWindows, free: list[int], n: int
+) -> None:
+    """A station's telemetry and a sampled home's indoor sensor silent 3-6 h, drawn after the
+    other heat faults (they do not move): a station without a supply or emission fault (one
+    without a cold home first: its telemetry does not judge indoor temperatures), a home
+    other than the cold one."""
+    cold = {x for x, _, _ in plan.cold_homes}
+    cold_stations = {s for s in free for x in cold if x in fleet.heat_stations[s].sampled}
+    quiet = sorted(free, key=lambda s: s in cold_stations)  # stable: draw order kept
+    for s in quiet[:n]:
+        w = windows.draw(3.0, 6.0)
+        if w is not None:
+            plan.station_silences.append((s, w[0], w[1]))
+    homes = [x for s in free for x in fleet.heat_stations[s].sampled if x not in cold]
+    for _ in range(n):
+        w = windows.draw(3.0, 6.0)
+        if w is not None and homes:
+            plan.sensor_silences.append((homes.pop(int(windows.rng.integers(len(homes)))), *w))
+    # a home's meter without heat on a station that supplies (not tripped, not silent)
+    off = {s for s, _, _ in plan.station_silences} | {s for s, _, _ in plan.station_trips}
+    ok = [s for s in range(len(fleet.heat_stations)) if s not in off]
+    metered = [x for s in ok for x in fleet.heat_stations[s].metered]
+    for _ in range(n):
+        w = windows.draw(2.0, 4.0)
+        if w is not None and metered:
+            plan.meter_no_heat.append((metered.pop(int(windows.rng.integers(len(metered)))), *w))
 
 
 def _local_hour(k: int, interval_s: int, s0_h: float) -> float:
@@ -585,6 +621,26 @@ def _heat_truth(truth: _GroundTruth, plan: FaultPlan) -> None:
         entity = ("heat_station", hs.station_id)
         county = COUNTY_NAMES[hs.county]
         truth.add("emission_exceedance", "emission_exceedance", entity, county, window, [])
+    for s, k0, k1 in plan.station_silences:
+        hs = fleet.heat_stations[s]
+        members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
+        entity = ("heat_station", hs.station_id)
+        county = COUNTY_NAMES[hs.county]
+        window = (ts(k0 - 1), ts(k1))
+        truth.add("heat_station_silent", "comm_loss", entity, county, window, members)
+    for x, k0, k1 in plan.sensor_silences:
+        h = int(fleet.heat[x])
+        county = COUNTY_NAMES[int(fleet.county[h])]
+        window = (ts(k0 - 1), ts(k1))
+        truth.add(
+            "indoor_sensor_silent", "comm_loss", ("household", ids[h]), county, window, [ids[h]]
+        )
+    for x, k0, k1 in plan.meter_no_heat:
+        h = int(fleet.heat[x])
+        county = COUNTY_NAMES[int(fleet.county[h])]
+        entity = ("household", ids[h])
+        kind = "heat_supply_interruption"
+        truth.add("heat_meter_no_heat", kind, entity, county, (ts(k0), ts(k1)), [ids[h]])
 
 
 def ground_truth(

@@ -135,6 +135,7 @@ class HeatStation:
     first: int  # index range [first, last) in the heat-network household order
     last: int
     sampled: list[int]  # heat-network household indices (in that order) with indoor sensors
+    metered: list[int] = field(default_factory=list)  # ... with a household heat meter
 
 
 @dataclass
@@ -271,6 +272,7 @@ class Fleet:
                     "village": self.village_names[hs.village],
                     "households": [self.household_ids[h] for h in self.heat[hs.first : hs.last]],
                     "indoor_sensors": [self.household_ids[int(self.heat[x])] for x in hs.sampled],
+                    "heat_meters": [self.household_ids[int(self.heat[x])] for x in hs.metered],
                 }
                 for hs in self.heat_stations
             ],
@@ -647,3 +649,14 @@ def _wire_heat_stations(fleet: Fleet, villages: list[VillagePlan], sizes: I64, s
                 sampled,
             )
         )
+    _fit_heat_meters(fleet, seed)
+
+
+def _fit_heat_meters(fleet: Fleet, seed: int) -> None:
+    """One home per station with a household heat meter (户用热量表), not one of the indoor
+    sample. Its own generator ``[seed, 8]``: the indoor sample does not move with it."""
+    rng = np.random.default_rng([seed, 8])
+    for hs in fleet.heat_stations:
+        others = [x for x in range(hs.first, hs.last) if x not in set(hs.sampled)]
+        if others:
+            hs.metered = [int(rng.choice(others))]

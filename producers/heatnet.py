@@ -1,8 +1,9 @@
 """The simulator's heat networks: station supply on its heating curve, sampled indoor
-sensors, boiler-house stacks (CEMS), and the heat faults of the plan.
+sensors, household heat meters, boiler-house stacks (CEMS), and the heat faults of the plan.
 
-One seeded generator ``[seed, 7]`` drawn in stream order; the lines are orjson objects (a few
-per station per interval, far fewer than the meters' fixed-width rows).
+Seeded generators drawn in stream order: ``[seed, 7]`` for stations, stacks and indoor
+sensors, ``[seed, 9]`` for heat meters; the lines are orjson objects (a few per station per
+interval, far fewer than the meters' fixed-width rows).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def curve_c(kind: str, outdoor: float) -> float:
 
 class HeatNetworkSim:
     """Per interval: one ``heat_station`` line per station, one ``indoor_temp`` line per
-    sampled home, one ``stack_emission`` line per boiler house."""
+    sampled home, one ``heat_meter`` line per metered home, one ``stack_emission`` line per
+    boiler house (minus the silent ones of the fault plan)."""
 
     def __init__(self, fleet: Fleet, plan: FaultPlan, seed: int, dt: int) -> None:
         self.fleet = fleet
@@ -63,13 +65,33 @@ class HeatNetworkSim:
         for s, k0, k1 in plan.emissions:
             for k in range(k0, k1):
                 self.emit[k].add(s)
+        # household heat meters: their own generator, so the other heat lines do not move
+        self.metered = [(x, s) for s, hs in enumerate(self.stations) for x in hs.metered]
+        self.meter_rng = np.random.default_rng([seed, 9])
+        self.supply = [0.0] * len(self.stations)  # this interval's secondary supply
+        self.no_heat: dict[int, set[int]] = defaultdict(set)
+        for x, k0, k1 in plan.meter_no_heat:
+            for k in range(k0, k1):
+                self.no_heat[k].add(x)
+        self.station_quiet: dict[int, set[int]] = defaultdict(set)
+        self.sensor_quiet: dict[int, set[int]] = defaultdict(set)
+        for s, k0, k1 in plan.station_silences:
+            for k in range(k0, k1):
+                self.station_quiet[k].add(s)
+        for x, k0, k1 in plan.sensor_silences:
+            for k in range(k0, k1):
+                self.sensor_quiet[k].add(x)
 
     def lines(self, k: int, ts: str, temps: F64) -> tuple[bytes, int]:
         """Interval ``k``'s heat lines (readings stamped ``ts``; ``temps`` per county)."""
         out: list[bytes] = []
         trips = self.trip.get(k, {})
+        quiet, quiet_sensors = self.station_quiet.get(k, ()), self.sensor_quiet.get(k, ())
         for s, hs in enumerate(self.stations):
-            out.append(self._station(s, hs.kind, float(temps[hs.county]), ts, s in trips, k))
+            # a silent station's values are still drawn: the other lines do not move
+            line = self._station(s, hs.kind, float(temps[hs.county]), ts, s in trips, k)
+            if s not in quiet:
+                out.append(line)
             if hs.kind == "boiler_house":
                 out.append(self._stack(hs.station_id, ts, s in self.emit.get(k, ())))
         noise = self.rng.normal(0.0, 0.2, len(self.sampled))
@@ -80,13 +102,37 @@ class HeatNetworkSim:
                 temp -= TRIP_DECAY_C_PER_H * (k - trips[s] + 1) * self.dt / 3600
             if x in self.cold.get(k, ()):
                 temp = float(self.rng.uniform(15.0, 16.5))
+            if x in quiet_sensors:
+                continue
             hid = self.ids[int(self.fleet.heat[x])]
             out.append(
                 orjson.dumps(
                     {"kind": "indoor_temp", "household_id": hid, "ts": ts, "temp_c": round(temp, 1)}
                 )
             )
+        out.extend(self._meter(x, s, ts, k) for x, s in self.metered)
         return b"".join(line + b"\n" for line in out), len(out)
+
+    def _meter(self, x: int, s: int, ts: str, k: int) -> bytes:
+        """A household heat meter: a little below the station's supply, 8-14 K cooler on the
+        return; without heat (a closed valve) the return is within a kelvin of the supply."""
+        lo, hi = (0.1, 0.8) if x in self.no_heat.get(k, ()) else (8.0, 14.0)
+        loss, drop, flow = self.meter_rng.uniform((1.0, lo, 0.04), (3.0, hi, 0.08))
+        supply = self.supply[s] - float(loss)
+        ret = supply - float(drop)
+        energy = float(flow) * (supply - ret) * 1.163 * self.dt / 3600
+        return orjson.dumps(
+            {
+                "kind": "heat_meter",
+                "household_id": self.ids[int(self.fleet.heat[x])],
+                "ts": ts,
+                "interval_s": self.dt,
+                "supply_c": round(supply, 1),
+                "return_c": round(ret, 1),
+                "flow_m3h": round(float(flow), 3),
+                "energy_kwh": round(max(0.0, energy), 3),
+            }
+        )
 
     def _station(self, s: int, kind: str, outdoor: float, ts: str, tripped: bool, k: int) -> bytes:
         hs = self.stations[s]
@@ -101,6 +147,7 @@ class HeatNetworkSim:
             ret = supply - 15.0
             flow = 0.25 * homes
         heat_kw = max(0.0, flow * (supply - ret) * 1.163)
+        self.supply[s] = supply
         return orjson.dumps(
             {
                 "kind": "heat_station",

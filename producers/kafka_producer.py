@@ -117,6 +117,10 @@ def make_producer(bootstrap: str, compression: str | None = "gzip", **overrides:
         "batch_size": 512 * 1024,
         "max_request_size": 4 * 1024 * 1024,
         "retries": 5,
+        # Reconnect at most 1 s after the broker is back (the Java client's default), not
+        # kafka-python's exponential backoff up to 30 s: after a broker outage the backlog
+        # then follows the broker's return at once (docs/production-path.md, "Idle release").
+        "reconnect_backoff_max_ms": 1000,
     }
     options.update(overrides)
     return KafkaProducer(**options)

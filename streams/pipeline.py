@@ -141,7 +141,8 @@ class PartitionState:
     idle_released: bool = False
     answered_since: float | None = None  # the broker has answered its fetches since then
     last_answer: float | None = None  # the latest fetch answer seen
-    hold_s: float = 0.0  # after a stall: quiet must last this long too (until a record comes)
+    # after a stall: no idle release before this (``clock``), whatever records come meanwhile
+    hold_until: float = 0.0
 
 
 # The broker "answers" a partition while fetch responses for it keep coming (the consumer
@@ -210,8 +211,9 @@ class Pipeline:
         self.committed: dict[int, int] = {}  # offsets this worker committed (next to read)
         self._stalled_since: float | None = None  # all fetch answers stopped then
         self._answered_once = False
-        # fetch-answer history of partitions revoked meanwhile: (last answer, hold)
+        # fetch-answer history of partitions revoked meanwhile: (last answer, hold until)
         self._answers_before: dict[int, tuple[float | None, float]] = {}
+        self._held_for = 0.0  # the latest stall hold, for the "outage ended" log line
 
     # --- partitions ------------------------------------------------------------------------
     def set_partition_count(self, n: int) -> None:
@@ -271,7 +273,7 @@ class Pipeline:
         engine.wall_clock = self.wall_clock
         state = PartitionState(partition, engine, output, offset, offset, slot)
         output.offset = lambda: state.last_offset
-        state.last_answer, state.hold_s = self._answers_before.pop(partition, (None, 0.0))
+        state.last_answer, state.hold_until = self._answers_before.pop(partition, (None, 0.0))
         state.next_snapshot = self._next_snapshot_after(engine.released_until)
         self.partitions[partition] = state
         self._refreeze()
@@ -293,7 +295,7 @@ class Pipeline:
             st = self.partitions.get(p)
             if st is not None:
                 # a rebalance in a broker outage must not forget the outage (see quiet())
-                self._answers_before[p] = (st.last_answer, st.hold_s)
+                self._answers_before[p] = (st.last_answer, st.hold_until)
             if self.dataset is not None:
                 self.dataset.forget(p)
             if self.partitions.pop(p, None) is not None:
@@ -316,7 +318,6 @@ class Pipeline:
         st.pending.append(event)
         st.pending_upto = max(st.pending_upto, offset)
         st.last_event_wall = self.clock()
-        st.hold_s = 0.0  # records flow: the producers are back
         if offset <= st.checkpoint_offset:
             self.counts["skipped_replayed"] += 1
             return  # already folded into the restored state; acked with the next checkpoint
@@ -418,27 +419,35 @@ class Pipeline:
         if st.answered_since is None:
             st.answered_since = fetched
             if st.last_answer is not None and fetched - st.last_answer > ANSWER_GAP_S:
-                # A stall of D s leaves producers' backlogs D s old and reconnecting: wait as
-                # long for them (or for their first record) before calling it quiet.
-                st.hold_s = max(st.hold_s, fetched - st.last_answer)
+                # A stall of D s leaves producers' backlogs D s old and the producers in their
+                # reconnect backoff. The records that come first are the log's unconsumed
+                # tail (written before the stall), not that backlog: no record ends the hold.
+                hold = self.stall_hold(fetched - st.last_answer)
+                st.hold_until = max(st.hold_until, fetched + hold)
+                self._held_for = max(self._held_for, hold)
         st.last_answer = fetched
+
+    def stall_hold(self, stall_s: float) -> float:
+        """How long after a stall of ``stall_s`` the partition is not released as idle
+        (``WorkerSettings.stall_hold_factor`` / ``stall_hold_max_s`` say why)."""
+        cfg = self.config
+        return max(cfg.idle_release_s, min(cfg.stall_hold_factor * stall_s, cfg.stall_hold_max_s))
 
     def quiet(self, st: PartitionState) -> bool:
         """Caught up with the log end and quiet: for ``idle_release_s`` the broker has kept
         answering our fetches (no gap over ``ANSWER_GAP_S``) and no record came. A broker or
-        network stall is not quiet, nor are the answers after one until a record arrives or
-        the quiet lasts as long as the stall did (the producers' backlog is on its way), nor
-        is a backlog (lag above zero)."""
+        network stall is not quiet, nor is a backlog (lag above zero), nor is anything before
+        the stall's hold has run out (``stall_hold``), whatever records came since: the
+        producers' backlog is on its way while they reconnect."""
         idle = self.config.idle_release_s
         now = self.clock()
-        if now - st.last_event_wall < idle:
+        if now - st.last_event_wall < idle or now < st.hold_until:
             return False
         high = self.highwater(st.partition) if self.highwater is not None else None
         if high is None or st.last_offset + 1 < high:
             return False  # log end unknown, or records on their way
         since = st.answered_since
-        need = max(idle, st.hold_s)
-        return since is not None and now - max(since, st.last_event_wall) >= need
+        return since is not None and now - max(since, st.last_event_wall) >= idle
 
     def _watch_broker(self) -> None:
         """Track fetch answers per partition; one log line when they all stop (an outage of
@@ -451,12 +460,16 @@ class Pipeline:
         answered = any(st.answered_since is not None for st in self.partitions.values())
         if answered and self._stalled_since is not None:
             log.warning(
-                "Kafka: fetch answers are back after %.1f s without (outage ended)",
+                "Kafka: fetch answers are back after %.1f s without (outage ended); no idle "
+                "release for %.1f s (producers reconnect with backoff, their backlog follows)",
                 now - self._stalled_since,
+                self._held_for,
             )
             self._stalled_since = None
+            self._held_for = 0.0
         elif not answered and self._stalled_since is None and self._answered_once:
             self._stalled_since = now
+            self._held_for = 0.0  # holds set by a partition's own gaps before do not count
             log.warning(
                 "Kafka: no fetch answer for %d partitions for %.0f s: outage started "
                 "(processing waits; nothing is released as idle)",

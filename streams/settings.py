@@ -113,6 +113,16 @@ class WorkerSettings(BaseSettings):
     # not quiet). 0 = never (live data keeps arriving; late readings stay welcome). Replays
     # and tests set it so the tail of a finite input is processed and committed.
     idle_release_s: float = 0.0
+    # After a broker or network stall of D s, no idle release before the broker has answered
+    # again for min(stall_hold_factor x D, stall_hold_max_s), whatever records arrive
+    # meanwhile: the first ones are the log's unconsumed tail, written before the stall, and
+    # the producers' backlog follows only when they reconnect. Their reconnect backoff is
+    # exponential: kafka-python doubles it from 50 ms up to 30 s with +-20 % jitter, so after
+    # failing for D s its next attempt comes up to ~1.5 D later (librdkafka caps it at 10 s,
+    # the Java client and `heatwatch produce` at 1 s). The cap is kafka-python's 30 s + 20 %
+    # jitter + a few seconds of metadata refresh and produce retries.
+    stall_hold_factor: float = 1.5
+    stall_hold_max_s: float = 40.0
     session_timeout_s: float = 10.0
     web_enabled: bool = False
     loglevel: str = "warning"

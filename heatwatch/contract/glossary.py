@@ -295,6 +295,18 @@ RUNBOOKS.update(
         ),
     }
 )
+# The device a heat ``comm_loss`` names in ``details.device`` (a silent station's telemetry
+# or a home's own sensor; meters' comm_loss carries no device).
+HEAT_DEVICES: dict[str, Term] = {
+    "heat_station": Term("换热站远传终端", "heat station telemetry unit"),
+    "indoor": Term("室温采集器", "indoor temperature sensor"),
+    "heat_meter": Term("户用热量表", "household heat meter"),
+}
+HEAT_COMM_LOSS_RUNBOOK = Term(
+    "联系供热单位检查换热站远传终端或户内采集器的供电与通信；通信恢复前该站/户供热状态未知",
+    "Ask the heat operator to check the station's telemetry unit or the home's sensor "
+    "(power, SIM/uplink); until it reports again the heat it delivers is unknown",
+)
 # ============================================================================ end heat
 
 

@@ -833,6 +833,7 @@ class Engine:
         self._roll_up_dirty(now)
         if now >= self._next_comm_scan:
             scan_comm_loss(self.ctx, self.households.values(), now, self.stream_start)
+            self.heat.scan_silence(self.ctx, now, self.stream_start)
             self._next_comm_scan = now + self._comm_scan_every
 
     def _roll_up_dirty(self, now: int) -> None:
@@ -1052,6 +1053,7 @@ class Engine:
             scan_comm_loss(
                 self.ctx, self.households.values(), self.released_until, self.stream_start
             )
+            self.heat.scan_silence(self.ctx, self.released_until, self.stream_start)
         if self.current_day is not None and self.released_until == day_start_s(
             self.current_day + 1
         ):

@@ -104,6 +104,21 @@ class HeatNetwork:
             roll_up_cold_homes(ctx, station, now)
         self.dirty.clear()
 
+    def scan_silence(self, ctx: DetectorContext, now: int, stream_start: int) -> None:
+        """``comm_loss`` for a station whose telemetry, or a home whose own sensor (indoor
+        sensor or heat meter), has been silent beyond the threshold, as ``scan_comm_loss``
+        does for meters; resolved by the next reading (``on_heat_station`` / ``_own_span``).
+        A station that never reported counts from the stream's start; a home's sensor only
+        once it has reported (the registry does not say which homes have one)."""
+        limit = now - ctx.comm_after_s
+        for ss in self.stations.values():
+            last = ss.last_ts or stream_start
+            if ss.comm is None and 0 < last <= limit:
+                _open_station_silence(ctx, ss, last)
+            for home in ss.homes:
+                if home.comm is None and 0 < home.last_ts <= limit:
+                    _open_sensor_silence(ctx, home)
+
     def close_day(self, ctx: DetectorContext, day: int) -> None:
         """Before the household rollups: each network household's minutes from heat delivered."""
         for station in self.stations.values():
@@ -115,6 +130,37 @@ class HeatNetwork:
 
 def _unknown_station(station_id: str) -> str:
     return f"unknown heat station {station_id!r} (no registered network household on it)"
+
+
+# --- silence: a station's telemetry, a home's own sensor ---------------------------------
+def _open_station_silence(ctx: DetectorContext, ss: HeatStationState, last: int) -> None:
+    """One page for the station: dispatch no longer sees whether its households get heat."""
+    ss.comm = ctx.book.open(
+        IncidentKind.COMM_LOSS,
+        EntityType.HEAT_STATION,
+        ss.station_id,
+        ss.county,
+        last,
+        Severity.WARNING,
+        village=ss.village,
+        households_affected=len(ss.homes),
+        priority_households=ss.priority_members,
+        details={
+            "device": "heat_station",
+            "heat_station_kind": ss.kind.value,
+            "never_reported": ss.last_ts == 0,
+        },
+    )
+
+
+def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState) -> None:
+    home.comm = ctx.book.open_household(
+        IncidentKind.COMM_LOSS,
+        home.household.household,
+        home.last_ts,
+        Severity.INFO,
+        details={"device": home.own_source, "heat_station_id": home.station.station_id},
+    )
 
 
 # --- station supply: interruption and the heating curve --------------------------------
@@ -130,6 +176,9 @@ def on_heat_station(
     ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading, ts: int
 ) -> None:
     s = ctx.settings
+    if ss.comm is not None:
+        ctx.book.resolve(ss.comm, ts)
+        ss.comm = None
     supply = r.secondary_supply_c
     down = supply < s.heat_interruption_supply_c or r.flow_m3h < s.heat_interruption_flow_m3h
     outdoor = ss.weather.outdoor_before(ts)
@@ -143,6 +192,9 @@ def on_heat_station(
     else:
         ss.d_ok += ts - covered_from
     ss.accounted_until = ts
+    if ts != ss.last_ts:
+        ss.down_prior, ss.prior_ts = ss.down_now, ss.last_ts
+    ss.down_now = down
     ss.last_ts = ts
     _judge_interruption(ctx, ss, r, ts, down)
     if ss.interruption is None and curve is not None and not down:
@@ -283,6 +335,9 @@ def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: in
     """Seconds a home's own reading covers: its interval, never overlapping the previous one."""
     span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
     home.last_ts = ts
+    if home.comm is not None:
+        ctx.book.resolve(home.comm, ts)
+        home.comm = None
     home.d_readings += 1
     home.d_own += span
     return span
@@ -328,11 +383,61 @@ def _open_cold_home(ctx: DetectorContext, home: HeatHomeState, temp_c: float) ->
 
 
 def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading, ts: int) -> None:
-    """A household heat meter is the home's own evidence of heat delivered (no detector yet)."""
+    """A household heat meter is the home's own evidence of heat delivered, and its own
+    detector: no heat at the meter while the station supplies is the home's fault."""
+    s = ctx.settings
     span = _own_span(ctx, home, ts, r.interval_s)
     home.own_source = "heat_meter"
-    if r.energy_kwh <= 0 or r.supply_c < ctx.settings.heat_interruption_supply_c:
+    no_heat = (
+        r.energy_kwh <= 0
+        or r.supply_c < s.heat_interruption_supply_c
+        or r.supply_c - r.return_c < s.heat_meter_min_delta_c
+    )
+    if no_heat:
         home.d_cold += span
+    _judge_no_heat(ctx, home, r, ts, no_heat)
+
+
+def supplied_before(ss: HeatStationState, ts: int, interval_s: int) -> bool:
+    """Whether the station supplied heat at its last reading before the step ``ts``, taken
+    within two intervals of it: the same answer whether this step's station reading was
+    handled before or after the asking meter's (as ``CountyWeather.outdoor_before``)."""
+    down, seen = (ss.down_prior, ss.prior_ts) if ss.last_ts >= ts else (ss.down_now, ss.last_ts)
+    return seen > 0 and seen >= ts - 2 * interval_s and not down
+
+
+def _judge_no_heat(
+    ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading, ts: int, no_heat: bool
+) -> None:
+    s = ctx.settings
+    if not no_heat:
+        home.no_heat_run = 0
+        if home.no_heat is not None:
+            ctx.book.resolve(home.no_heat, ts, energy_kwh=r.energy_kwh)
+            home.no_heat = None
+        return
+    if not supplied_before(home.station, ts, s.interval_s):
+        home.no_heat_run = 0  # the station's interruption (or its silence) explains it
+        return
+    if home.no_heat_run == 0:
+        home.no_heat_first_ts = ts
+    home.no_heat_run += 1
+    if home.no_heat is None and home.no_heat_run >= s.heat_meter_no_heat_min_readings:
+        hh = home.household.household
+        home.no_heat = ctx.book.open_household(
+            IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+            hh,
+            home.no_heat_first_ts,
+            Severity.CRITICAL if hh.is_priority else Severity.WARNING,
+            details={
+                "trigger": "heat_meter",
+                "heat_station_id": home.station.station_id,
+                "supply_c": r.supply_c,
+                "return_c": r.return_c,
+                "energy_kwh": r.energy_kwh,
+            },
+        )
+        home.d_interruptions += 1
 
 
 def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> None:

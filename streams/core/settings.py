@@ -298,6 +298,19 @@ class DetectionSettings(BaseModel):
     heat_low_min_readings: int = Field(
         4, ge=1, description="Consecutive low readings before opening (1 h: houses buffer heat)."
     )
+    heat_meter_min_delta_c: float = Field(
+        2.0,
+        ge=0,
+        description="A household heat meter whose return is within this of its supply "
+        "delivers no heat: a working radiator circuit cools the water by 5-20 K; under 2 K the "
+        "water bypasses the radiators (closed or blocked valve, air lock) or stands still.",
+    )
+    heat_meter_no_heat_min_readings: int = Field(
+        4,
+        ge=1,
+        description="Consecutive heat-meter readings without heat, while the home's station "
+        "supplies, before opening (1 h: a thermostatic valve may close for a while).",
+    )
     indoor_low_c: float = Field(
         18.0,
         description="Service standard for indoor temperature: 18 °C in living rooms (GB/T "

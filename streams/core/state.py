@@ -187,6 +187,7 @@ class HeatStationState:
         "accounted_until",
         "cold",
         "cold_count",
+        "comm",
         "county",
         "d_down",
         "d_interruptions",
@@ -194,6 +195,8 @@ class HeatStationState:
         "d_ok",
         "dirty",
         "down_first_ts",
+        "down_now",
+        "down_prior",
         "down_run",
         "homes",
         "interruption",
@@ -203,6 +206,7 @@ class HeatStationState:
         "location",
         "low_first_ts",
         "low_run",
+        "prior_ts",
         "priority_members",
         "station_id",
         "supply_low",
@@ -239,6 +243,12 @@ class HeatStationState:
         self.supply_low: Incident | None = None
         self.cold_count = 0
         self.cold: Incident | None = None
+        self.comm: Incident | None = None  # its telemetry (远传) is silent
+        # the latest reading's verdict (down: no useful heat) and the one before, with the
+        # timestamp before ``last_ts``: what a home's meter is judged against (``supplied_before``)
+        self.down_now = False
+        self.down_prior = False
+        self.prior_ts = 0
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -287,6 +297,7 @@ class HeatHomeState:
     __slots__ = (
         "cold_first_ts",
         "cold_run",
+        "comm",
         "d_cold",
         "d_interruptions",
         "d_own",
@@ -296,6 +307,9 @@ class HeatHomeState:
         "interruption",
         "last_push",
         "last_ts",
+        "no_heat",
+        "no_heat_first_ts",
+        "no_heat_run",
         "own_source",
         "station",
     )
@@ -310,6 +324,10 @@ class HeatHomeState:
         self.cold_run = 0
         self.cold_first_ts = 0
         self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
+        self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
+        self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
+        self.no_heat_first_ts = 0
+        self.no_heat: Incident | None = None
         self.reset_day()
 
     def reset_day(self) -> None:

@@ -54,7 +54,15 @@ from tests.integration.pipeline_support import (
 )
 
 PARTITIONS = 4
-RATE = 4000  # readings/s produced while the faults strike
+# readings/s produced while the faults strike: the input must still be flowing at the second
+# fault. With heat networks the 330 households send 46k readings (131k before: network
+# households have no meter of their own), 11.6 s at 4,000/s; 1,500/s keeps ~31 s.
+RATE = 1500
+# The broker restart keeps 4,000/s: the rest of the input then waits in the producer during
+# the outage while the worker holds a small unconsumed tail, the case that once released
+# the reorder buffers before the producer's backlog came (docs/production-path.md). At
+# 1,500/s the worker is caught up when the broker stops and the old rule passed as well.
+BROKER_RESTART_RATE = 4000
 LAG_ZERO_S = 120  # bound on "committed lag 0" after the last fault
 REPO = Path(__file__).resolve().parents[2]
 DAY_FIELDS = (
@@ -344,7 +352,7 @@ class Run:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
     # the input, produced in the background at RATE
-    def produce(self) -> None:
+    def produce(self, rate: float = RATE) -> None:
         registry, _ = load_registry_csv(self.want.sim / "registry.csv")
 
         def send() -> None:
@@ -363,7 +371,7 @@ class Run:
                     self.env.topic,
                     jsonl_lines(self.want.sim / "readings.jsonl"),
                     router=Router(registry),
-                    rate=RATE,
+                    rate=rate,
                 )
             except BaseException as exc:  # reported by finish()
                 self.produce_error = exc
@@ -415,8 +423,8 @@ class Run:
             time.sleep(0.5)
         raise AssertionError(f"committed lag did not reach 0 in {LAG_ZERO_S} s: {lag}")
 
-    def assert_same_as_replay(self, fault_at: float) -> None:
-        assert_same_as_replay(self.env, self.want)
+    def assert_same_as_replay(self, fault_at: float, within: float = 30) -> None:
+        assert_same_as_replay(self.env, self.want, within)
         self.timings["fault_to_results_complete_s"] = round(time.monotonic() - fault_at, 1)
 
     def record(self, test: str, basetemp: Path) -> None:
@@ -540,7 +548,7 @@ def test_broker_restart(private_stack: Target, run_on: Any, expected: Expected) 
     """Kafka down longer than the idle release: nothing may be released as 'quiet'."""
     run: Run = run_on(private_stack)
     run.start("w")
-    run.produce()
+    run.produce(BROKER_RESTART_RATE)
     done = run.wait_committed_beyond(0)
     assert run.producing
     private_stack.stack_sh("down", "kafka")
@@ -550,7 +558,9 @@ def test_broker_restart(private_stack: Target, run_on: Any, expected: Expected) 
     run.timings["broker_down_s"] = round(time.monotonic() - fault_at, 1)
     _progress_after(run, done, fault_at, "broker_down_to_progress_s")
     run.finish(fault_at)
-    run.assert_same_as_replay(fault_at)
+    # the tail is released once the stall hold has run out: 1.5 x the stall (~18 s), capped
+    # at 40 s, after the broker is back (docs/production-path.md, "Idle release")
+    run.assert_same_as_replay(fault_at, within=60)
 
 
 @pytest.mark.slow

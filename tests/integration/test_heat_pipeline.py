@@ -77,6 +77,13 @@ def test_heat_incidents_through_kafka_equal_the_embedded_runner(
         assert not result.wrong_parent, result.wrong_parent
         assert not result.unexpected, [(i.kind, i.entity_id) for i in result.unexpected]
         assert {e.kind.value for e, _ in result.found} >= HEAT_KINDS
+        # silent station telemetry and a silent indoor sensor: comm_loss, as for meters; a
+        # household heat meter without heat while its station supplies
+        assert {e.fault for e, _ in result.found} >= {
+            "heat_station_silent",
+            "indoor_sensor_silent",
+            "heat_meter_no_heat",
+        }
         replay(registry, sim / "readings.jsonl", tmp_path / "replay")
         lines = (tmp_path / "replay" / "incidents.jsonl").read_bytes().splitlines()
         assert {i.incident_id for i in incidents} == {orjson.loads(x)["incident_id"] for x in lines}

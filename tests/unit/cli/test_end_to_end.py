@@ -82,7 +82,7 @@ def test_network_households_rest_on_heat_delivered_not_on_a_meter(tmp_path: Path
     network = {h.household_id for h in registry if h.is_network}
     assert network and all(h.feeder_id is None for h in registry if h.is_network)
     evidence = {d["evidence"] for d in days if d["household_id"] in network}
-    assert evidence == {"heat_station", "heat_station+indoor"}
+    assert evidence == {"heat_station", "heat_station+indoor", "heat_station+heat_meter"}
     assert {d["evidence"] for d in days if d["household_id"] not in network} <= {
         "electric_meter",
         "gas_meter",

@@ -51,7 +51,7 @@ def test_every_healthy_line_validates(healthy_run: Run) -> None:
             assert offset is not None and offset.total_seconds() == 8 * 3600
     assert set(kinds) == {
         "electric", "gas", "feeder", "gas_station", "weather",
-        "heat_station", "indoor_temp", "stack_emission",
+        "heat_station", "indoor_temp", "stack_emission", "heat_meter",
     }  # fmt: skip
     assert kinds["weather"] == 14 * 48
     assert not any(g.get("fault") for g in healthy_run.ground_truth)

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from heatwatch.contract.glossary import HEAT_DEVICES
 from heatwatch.contract.registry import HeatStationKind, Household
 from heatwatch.contract.telemetry import (
     HeatMeterReading,
@@ -19,7 +20,7 @@ from streams.core.engine import AnyReading, Engine, Rejected
 from streams.core.heat import curve_supply_c
 from streams.core.persist import export_state, import_state
 from streams.core.settings import DetectionSettings
-from tests.unit.streams.scenario import Collected, at, household, run, weather
+from tests.unit.streams.scenario import Collected, at, healthy_day, household, run, weather
 
 DAY = range(1, 97)
 
@@ -242,6 +243,127 @@ def test_heat_meter_is_the_homes_own_evidence() -> None:
     assert day.shortfall_minutes == 4 * 15
 
 
+def heat_meter(
+    hid: str, step: int, energy: float = 0.2, supply: float = 60.0, ret: float = 45.0
+) -> HeatMeterReading:
+    return HeatMeterReading(
+        household_id=hid,
+        ts=at(step).isoformat(),
+        interval_s=900,
+        supply_c=supply,
+        return_c=ret,
+        flow_m3h=0.05,
+        energy_kwh=energy,
+    )
+
+
+def _no_heat_meter(hid: str, steps: range) -> list[AnyReading]:
+    """Return within 0.5 K of supply and almost no energy in ``steps``: the radiators are
+    bypassed (a closed valve, an air lock)."""
+    return [
+        heat_meter(hid, s, energy=0.01, ret=59.5) if s in steps else heat_meter(hid, s) for s in DAY
+    ]
+
+
+def test_a_heat_meter_without_heat_while_the_station_supplies_is_the_homes_interruption() -> None:
+    readings = [heat_station(s) for s in DAY] + _no_heat_meter("N0", range(50, 58))
+    readings += [heat_meter("N1", s) for s in DAY]
+    out, _ = run(
+        [net_household("N0", priority_group="elderly_home"), net_household("N1")], by_ts(readings)
+    )
+    (inc,) = out.of_kind("heat_supply_interruption")
+    assert (inc.entity_type.value, inc.entity_id, inc.parent_id) == ("household", "N0", None)
+    assert (inc.started_at, inc.ended_at, inc.severity.value) == (at(50), at(58), "critical")
+    assert inc.details["trigger"] == "heat_meter"
+    assert inc.details["heat_station_id"] == "HS-1"
+    day = out.day_of("N0")
+    assert (day.evidence, day.shortfall_minutes, day.interruptions) == (
+        "heat_station+heat_meter",
+        8 * 15,
+        1,
+    )
+    # three readings without heat are a thermostatic valve, not a fault
+    short, _ = run(
+        [net_household("N0")],
+        by_ts([heat_station(s) for s in DAY] + _no_heat_meter("N0", range(50, 53))),
+    )
+    assert short.of_kind("heat_supply_interruption") == []
+
+
+@pytest.mark.parametrize("meter_first", [False, True])
+def test_no_heat_during_a_station_trip_is_the_stations_page_only(meter_first: bool) -> None:
+    """The station trips at step 20 (restored at 28); the home's meter shows no heat 20-29:
+    the station's interruption explains it, whichever reading of a step comes first."""
+    stations = [heat_station(s, supply=28.0 if 20 <= s < 28 else 66.0) for s in DAY]
+    meter = _no_heat_meter("N0", range(20, 30))
+    readings = meter + stations if meter_first else stations + meter
+    out, _ = run([net_household("N0"), net_household("N1")], by_ts(readings))
+    incidents = out.of_kind("heat_supply_interruption")
+    assert {(i.entity_id, i.details.get("trigger")) for i in incidents} == {
+        ("HS-1", "supply_temperature"),
+        ("N0", None),
+        ("N1", None),
+    }
+    assert all(i.started_at == at(20) for i in incidents)
+
+
+@pytest.mark.parametrize("meter_first", [False, True])
+def test_the_meter_judgement_does_not_depend_on_the_order_within_a_step(meter_first: bool) -> None:
+    stations = [heat_station(s, supply=28.0 if 40 <= s < 44 else 66.0) for s in DAY]
+    meter = _no_heat_meter("N0", range(38, 60))
+    readings = meter + stations if meter_first else stations + meter
+    out, _ = run([net_household("N0")], by_ts(readings))
+    mine = [
+        i
+        for i in out.of_kind("heat_supply_interruption")
+        if i.entity_id == "N0" and i.details.get("trigger") == "heat_meter"
+    ]
+    # counted again from step 45 (the first step after a supplied one): opens at 4 readings
+    assert [(i.started_at, i.ended_at) for i in mine] == [(at(45), at(60))]
+
+
+def test_silent_station_and_silent_home_sensors_are_comm_loss_until_they_report() -> None:
+    """Station telemetry silent 2.5 h, N0's indoor sensor 2.5 h, N2's heat meter 2.5 h, N3's
+    indoor sensor 45 min (a retry, not a loss); N1 has no sensor of its own."""
+    readings: list[AnyReading] = [heat_station(s) for s in DAY if not 30 <= s < 40]
+    readings += [indoor("N0", s) for s in DAY if not 50 <= s < 60]
+    readings += [heat_meter("N2", s) for s in DAY if not 60 <= s < 70]
+    readings += [indoor("N3", s) for s in DAY if not 20 <= s < 23]
+    out, _ = run([net_household(h) for h in HOMES[:4]], by_ts(readings))
+    losses = {i.entity_id: i for i in out.of_kind("comm_loss")}
+    assert sorted(losses) == ["HS-1", "N0", "N2"]
+    station = losses["HS-1"]
+    assert (station.entity_type.value, station.severity.value) == ("heat_station", "warning")
+    assert (station.started_at, station.ended_at) == (at(29), at(40))
+    assert station.households_affected == 4
+    assert station.details == {
+        "device": "heat_station",
+        "heat_station_kind": "boiler_house",
+        "never_reported": False,
+    }
+    for hid, first, device in (("N0", 50, "indoor"), ("N2", 60, "heat_meter")):
+        home = losses[hid]
+        assert (home.entity_type.value, home.severity.value) == ("household", "info")
+        assert (home.started_at, home.ended_at) == (at(first - 1), at(first + 10))
+        assert home.details == {"device": device, "heat_station_id": "HS-1"}
+    assert out.of_kind("heat_supply_interruption") == []  # silence is not a trip
+    # every device a heat comm_loss names has its words (zh + en) in the glossary
+    assert {i.details["device"] for i in losses.values()} <= set(HEAT_DEVICES)
+
+
+def test_a_station_silent_at_the_end_stays_open_and_one_that_never_reported_says_so() -> None:
+    registry = [net_household("N0"), net_household("M0", station="HS-2"), household("E1")]
+    readings: list[AnyReading] = [heat_station(s) for s in range(1, 60)]
+    readings += [indoor("N0", s) for s in DAY]
+    readings += healthy_day(["E1"])  # the stream's start comes from meter readings
+    out, _ = run(registry, by_ts(readings))
+    losses = {i.entity_id: i for i in out.of_kind("comm_loss")}
+    assert sorted(losses) == ["HS-1", "HS-2"]
+    assert (losses["HS-1"].started_at, losses["HS-1"].ended_at) == (at(59), None)
+    assert losses["HS-2"].details["never_reported"] is True
+    assert losses["HS-2"].started_at == at(0)  # the stream's start (its first interval's)
+
+
 def test_unknown_heat_entities_are_rejected_with_a_reason() -> None:
     engine = Engine([net_household("N0")], DetectionSettings(), Collected())
     with pytest.raises(Rejected, match="unknown heat station 'HS-X'"):
@@ -274,7 +396,9 @@ def _heat_day() -> list[AnyReading]:
         readings.append(stack(s, nox=80.0 if 41 <= s <= 48 else 35.0))
         for h in HOMES[:4]:
             cold = h != "N3" and 40 <= s < 60
-            readings.append(indoor(h, s, 16.0 if cold else 20.5))
+            if h != "N3" or not 50 <= s < 62:  # N3's sensor silent 3 h: comm_loss
+                readings.append(indoor(h, s, 16.0 if cold else 20.5))
+    readings += _no_heat_meter("N4", range(30, 40))  # N4's meter: no heat, station supplies
     return by_ts(readings)
 
 
@@ -301,4 +425,7 @@ def test_heat_state_survives_a_checkpoint_anywhere(cut: float) -> None:
         "heat_supply_low",
         "indoor_temp_low",
         "emission_exceedance",
+        "comm_loss",
     }
+    meter_pages = [i for i in whole.incidents.values() if i.details.get("trigger") == "heat_meter"]
+    assert [(i.entity_id, i.started_at) for i in meter_pages] == [("N4", at(30))]
