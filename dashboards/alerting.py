@@ -38,6 +38,8 @@ from dashboards.heat import HEAT_KINDS
 from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
 from heatwatch.contract.geography import COUNTY_SLUGS
 from heatwatch.contract.glossary import (
+    HEAT_COMM_LOSS_RUNBOOK,
+    HEAT_DEVICES,
     INCIDENT_KINDS,
     NOUNS,
     PRIORITY_GROUPS,
@@ -49,6 +51,7 @@ from heatwatch.contract.glossary import (
 )
 from heatwatch.contract.glossary import label as glossary_label
 from heatwatch.contract.incidents import IncidentKind
+from streams.core.heat import HEAT_DOMAIN
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
 
 ORG_ID = 1
@@ -216,10 +219,15 @@ def _pipeline_wording(
     }
 
 
+# A heat device's comm_loss is tagged domain=heat in the snapshot (streams/core/heat.py): it is
+# the heat operator's (hw-entity-heat-station pages the station), never a meter comm loss.
+NOT_HEAT_DOMAIN = f'(not exists r.domain or r.domain != "{HEAT_DOMAIN}")'
+
+
 def _incident_rule(uid: str, title: str, severity: str, for_: str) -> RuleSpec:
     # Heat kinds have their own county rules (group heat): exact households, domain=heat.
     not_heat = " and ".join(f'r.kind != "{k}"' for k in HEAT_KINDS)
-    cond = f'r.severity == "{severity}" and {not_heat}'
+    cond = f'r.severity == "{severity}" and {not_heat} and {NOT_HEAT_DOMAIN}'
     return RuleSpec(
         uid=uid,
         group="incidents",
@@ -276,6 +284,9 @@ def _priority_rule() -> RuleSpec:
         queries={
             "A": flux(
                 source("active_incidents", ["priority_households"], bucket=DEFAULT_BUCKET),
+                # a silent heat device is not a household without heat: its station page
+                # (hw-entity-heat-station) names the priority households, to the heat operator
+                f"  |> filter(fn: (r) => {NOT_HEAT_DOMAIN})",
                 "  |> last()",
                 "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
                 '  |> group(columns: ["county", "kind"])',
@@ -538,6 +549,9 @@ class EntityRule:
     range_s: int = 30 * 86400
     entity_types: tuple[str, ...] = ()  # only incidents on these entities ("" = any)
     domain: str = "incidents"
+    # HEAT_DEVICES key: the rule's comm_loss is this heat device's silence (its words, the heat
+    # comm-loss runbook) instead of a meter's ("" = no comm_loss in the rule)
+    comm_loss_device: str = ""
 
 
 ENTITY_RULES = (
@@ -579,15 +593,17 @@ ENTITY_RULES = (
     EntityRule(
         "hw-entity-heat-station",
         "换热站/锅炉房事件 Heat station incident (per station)",
-        HEAT_KINDS,
+        (*HEAT_KINDS, "comm_loss"),
         "heat_station",
         "heat",
         "换热站现状",
         "heat_station_id",
         "1m",
-        # station pages only: a cold sampled home on its own is in the county digest
+        # station pages only: a cold sampled home on its own is in the county digest, a home's
+        # silent sensor (info) on the heat dashboard only
         entity_types=("heat_station",),
         domain="heat",
+        comm_loss_device="heat_station",
     ),
 )
 
@@ -606,11 +622,22 @@ def entity_link(rule: EntityRule) -> str:
     return link
 
 
+def entity_vocabularies(rule: EntityRule) -> tuple[dict[str, Term], dict[str, Term]]:
+    """The kind terms and runbooks of the rule's alerts: the glossary's, except that a heat
+    device's comm_loss names the device (换热站远传终端通信中断) and the heat runbook."""
+    if not rule.comm_loss_device:
+        return INCIDENT_KINDS, RUNBOOKS
+    device, loss = HEAT_DEVICES[rule.comm_loss_device], INCIDENT_KINDS["comm_loss"]
+    term = Term(f"{device.zh}{loss.zh}", f"{device.en} {loss.en}")
+    return {**INCIDENT_KINDS, "comm_loss": term}, {**RUNBOOKS, "comm_loss": HEAT_COMM_LOSS_RUNBOOK}
+
+
 def entity_wording(rule: EntityRule) -> dict[str, str]:
     """Who/where/since when/how many, for one incident (zh, en)."""
     kind = rule.kinds[0] if len(rule.kinds) == 1 else None
-    kind_zh = term_of(INCIDENT_KINDS, kind, "kind", "zh")
-    kind_en = term_of(INCIDENT_KINDS, kind, "kind", "en")
+    kinds, runbooks = entity_vocabularies(rule)
+    kind_zh = term_of(kinds, kind, "kind", "zh")
+    kind_en = term_of(kinds, kind, "kind", "en")
     sev_zh = term_of(SEVERITIES, None, "severity", "zh")
     sev_en = term_of(SEVERITIES, None, "severity", "en")
     noun = NOUNS[rule.noun]
@@ -630,8 +657,8 @@ def entity_wording(rule: EntityRule) -> dict[str, str]:
         "Beijing "
         f"time, {hh} households affected, {ph} of them in priority groups "
         f"({PRIORITY_GROUP_NAMES_EN}).",
-        "runbook": term_of(RUNBOOKS, kind, "kind", "zh"),
-        "runbook_en": term_of(RUNBOOKS, kind, "kind", "en"),
+        "runbook": term_of(runbooks, kind, "kind", "zh"),
+        "runbook_en": term_of(runbooks, kind, "kind", "en"),
     }
 
 
@@ -1058,28 +1085,39 @@ def contact_points() -> list[dict[str, Any]]:
     return [_to_json(c.build()) for c in cps]
 
 
-def _team_route(receiver: str, matcher: list[str]) -> alerting.NotificationPolicy:
+def _team_route(receiver: str, *matchers: list[str]) -> alerting.NotificationPolicy:
     return (
         alerting.NotificationPolicy()
         .receiver(receiver)
-        .object_matchers([matcher])
+        .object_matchers(list(matchers))
         .group_wait("10s")
         .repeat_interval("1h")
         .continue_val(True)
     )
 
 
-def _heat_route() -> alerting.NotificationPolicy:
-    """Heat kinds (the heat rules, and the priority digest's heat series) go to the heat
-    operator of the alert's county; an alert without a county to the city's heat on-call."""
-    return _team_route(responder_receiver("heat"), ["kind", "=~", "|".join(HEAT_KINDS)]).routes(
-        [
-            alerting.NotificationPolicy()
-            .receiver(county_heat_receiver(county))
-            .object_matchers([["county", "=", county]])
-            for county in COUNTIES
-        ]
-    )
+def _heat_routes() -> list[alerting.NotificationPolicy]:
+    """The heat rules (domain=heat: county digests, station pages incl. a station's comm_loss)
+    and the priority digest's heat series (domain=incidents, a heat kind) go to the heat
+    operator of the alert's county; an alert without a county to the city's heat on-call.
+
+    Two routes because matchers only AND: their matchers exclude each other, so an alert is
+    sent once."""
+    heat_kinds = ["kind", "=~", "|".join(HEAT_KINDS)]
+    return [
+        _team_route(responder_receiver("heat"), *matchers).routes(
+            [
+                alerting.NotificationPolicy()
+                .receiver(county_heat_receiver(county))
+                .object_matchers([["county", "=", county]])
+                for county in COUNTIES
+            ]
+        )
+        for matchers in (
+            [["domain", "=", HEAT_DOMAIN]],
+            [["domain", "!=", HEAT_DOMAIN], heat_kinds],
+        )
+    ]
 
 
 def _county_route(county: str, windows: list[MaintenanceWindow]) -> alerting.NotificationPolicy:
@@ -1113,8 +1151,9 @@ def _county_route(county: str, windows: list[MaintenanceWindow]) -> alerting.Not
 def notification_policy(windows: list[MaintenanceWindow] | None = None) -> dict[str, Any]:
     """The notification policy tree (``PUT /api/v1/provisioning/policies``).
 
-    Everything reaches the dispatch centre; grid kinds also the power company's on-call, gas
-    kinds the gas company's, heat kinds the heat operator of the alert's county, pipeline alerts the
+    Everything reaches the dispatch centre; grid kinds (not domain=heat: a heat station's
+    comm_loss) also the power company's on-call, gas kinds the gas company's, heat kinds and
+    domain=heat alerts the heat operator of the alert's county, pipeline alerts the
     platform team, critical alerts the dispatch on-call's DingTalk, and every county alert the
     county office's digest.
     """
@@ -1134,9 +1173,13 @@ def notification_policy(windows: list[MaintenanceWindow] | None = None) -> dict[
                 .group_by(["alertname", "worker"])
                 .repeat_interval("1h")
                 .continue_val(True),
-                _team_route(responder_receiver("power"), ["kind", "=~", "|".join(GRID_KINDS)]),
+                _team_route(
+                    responder_receiver("power"),
+                    ["kind", "=~", "|".join(GRID_KINDS)],
+                    ["domain", "!=", HEAT_DOMAIN],  # a heat station's comm_loss is not the grid's
+                ),
                 _team_route(responder_receiver("gas"), ["kind", "=~", "|".join(GAS_KINDS)]),
-                _heat_route(),
+                *_heat_routes(),
                 alerting.NotificationPolicy()
                 .receiver(RECEIVER_DINGTALK)
                 .object_matchers([["severity", "=", "critical"]])

@@ -46,7 +46,7 @@ from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from streams.checkpoint import FORMAT, Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.context import Metric
-from streams.core.engine import OCCURRING_SEVERITIES, Engine, SnapshotKey
+from streams.core.engine import Engine, SnapshotKey, occurring_keys
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.ingest import Tally, drain_rejections, ingest_record
@@ -378,7 +378,7 @@ class Pipeline:
         Same rows as ``Engine.snapshot`` but fewer: every non-zero row, and the zero row of a
         combination that was non-zero at the previous snapshot (so no live series goes silent
         and a resolved one reads zero at once); all-zero rows of the combinations that occur
-        (``OCCURRING_SEVERITIES``) only once per ``snapshot_zeros_every_s`` of event time.
+        (``occurring_keys``) only once per ``snapshot_zeros_every_s`` of event time.
         After a restart the first snapshot writes every row (the previous set is unknown):
         values are deterministic, so the extra rows overwrite with equal values.
         """
@@ -392,10 +392,8 @@ class Pipeline:
         nonzero = set(counts)
         zeros_every = self.config.snapshot_zeros_every_s
         if st.nonzero is None or zeros_every <= 0 or at >= st.next_zeros:
-            for county in engine.counties:
-                for kind, severities in OCCURRING_SEVERITIES.items():
-                    for sev in severities:
-                        counts.setdefault((county, kind.value, sev.value), [0, 0, 0, 0])
+            for key in occurring_keys(engine.counties):
+                counts.setdefault(key, [0, 0, 0, 0])
             if zeros_every > 0:
                 st.next_zeros = (at // zeros_every + 1) * zeros_every
         else:
@@ -403,8 +401,8 @@ class Pipeline:
                 counts[key] = [0, 0, 0, 0]
         partition = str(st.partition)
         lines = [
-            active_incidents_line(county, kind, sev, partition, c, h, p, top, at)
-            for (county, kind, sev), (c, h, p, top) in sorted(counts.items())
+            active_incidents_line(county, kind, sev, partition, c, h, p, top, at, domain)
+            for (county, kind, sev, domain), (c, h, p, top) in sorted(counts.items())
         ]
         self.sink.extend(lines)
         self.counts["snapshot_rows"] += len(lines)

@@ -57,7 +57,13 @@ from streams.core.gas import (
     station_day_metric,
     station_pressure_metric,
 )
-from streams.core.heat import HEAT_READINGS, HeatNetwork, HeatTarget
+from streams.core.heat import (
+    DOMAIN_SEVERITIES,
+    HEAT_READINGS,
+    HeatNetwork,
+    HeatTarget,
+    snapshot_domain,
+)
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
@@ -106,7 +112,8 @@ AnyReading = (
 Target = HouseholdState | FeederState | StationState | CountyWeather | HeatTarget
 Handler = Callable[[DetectorContext, Any, Any, int], str | None]  # str: implausible, why
 Entry = tuple[Handler, Target, AnyReading, Any]  # handler, target, reading, origin
-SnapshotKey = tuple[str, str, str]  # county, kind, severity
+# county, kind, severity, domain ("" except a heat device's comm_loss: streams.core.heat)
+SnapshotKey = tuple[str, str, str, str]
 # The (kind, severities) the detectors open incidents with, declared next to each detector.
 OCCURRING_SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
     **OUTAGE_SEVERITIES,
@@ -114,6 +121,24 @@ OCCURRING_SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
     **GAS_SEVERITIES,
     **HEAT_SEVERITIES,
 }
+
+
+def snapshot_tags(county: str, kind: str, severity: str, domain: str) -> dict[str, str]:
+    """An ``active_incidents`` row's tags; ``domain`` only when there is one."""
+    tags = {"county": county, "kind": kind, "severity": severity}
+    if domain:
+        tags["domain"] = domain
+    return tags
+
+
+def occurring_keys(counties: Iterable[str]) -> list[SnapshotKey]:
+    """The snapshot rows that can be non-zero (``OCCURRING_SEVERITIES``, and the domain-tagged
+    ``DOMAIN_SEVERITIES``), per county: the ones a snapshot writes zeros for."""
+    pairs = [(k.value, s.value, "") for k, sevs in OCCURRING_SEVERITIES.items() for s in sevs]
+    pairs += [(k.value, s.value, d) for (k, d), sevs in DOMAIN_SEVERITIES.items() for s in sevs]
+    return [(county, kind, sev, domain) for county in counties for kind, sev, domain in pairs]
+
+
 _known_epoch = EPOCH_BY_TEXT.get
 # Conflicts a replay keeps for its fast-clock check (~0.5 KB each): a file of nothing but
 # conflicts cannot make it hold the file in memory; beyond this they stay conflicts.
@@ -995,11 +1020,11 @@ class Engine:
 
     # --- timers and end of stream --------------------------------------------------------
     def active_counts(self) -> dict[SnapshotKey, list[int]]:
-        """Open incidents by (county, kind, severity): count, households affected, priority
-        households, top-level (no parent) — non-zero combinations only."""
+        """Open incidents by (county, kind, severity, domain): count, households affected,
+        priority households, top-level (no parent) — non-zero combinations only."""
         counts: dict[SnapshotKey, list[int]] = {}
         for inc in self.ctx.book.open_incidents.values():
-            key = (inc.county, inc.kind.value, inc.severity.value)
+            key = (inc.county, inc.kind.value, inc.severity.value, snapshot_domain(inc))
             agg = counts.get(key)
             if agg is None:
                 agg = counts[key] = [0, 0, 0, 0]
@@ -1013,16 +1038,17 @@ class Engine:
         """Active incidents by county, kind and severity — zeros included, so that a live
         dashboard series never goes silent and a resolved incident is visibly zero."""
         counts: dict[SnapshotKey, list[int]] = {
-            (county, kind.value, sev.value): [0, 0, 0, 0]
+            (county, kind.value, sev.value, ""): [0, 0, 0, 0]
             for county in self.counties
             for kind in IncidentKind
             for sev in Severity
         }
+        counts.update({key: [0, 0, 0, 0] for key in occurring_keys(self.counties)})
         counts.update(self.active_counts())
         return [
             Metric(
                 "active_incidents",
-                {"county": county, "kind": kind, "severity": sev},
+                snapshot_tags(county, kind, sev, domain),
                 {
                     "count": c,
                     "households_affected": h,
@@ -1031,7 +1057,7 @@ class Engine:
                 },
                 now,
             )
-            for (county, kind, sev), (c, h, p, top) in sorted(counts.items())
+            for (county, kind, sev, domain), (c, h, p, top) in sorted(counts.items())
         ]
 
     def flush(self) -> bool:

@@ -10,7 +10,8 @@ from datetime import time
 from functools import lru_cache
 from typing import Any
 
-from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
+from heatwatch.contract.glossary import HEAT_DEVICES
+from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
 from heatwatch.contract.registry import HeatStationKind
 from heatwatch.contract.telemetry import (
     HeatMeterReading,
@@ -582,3 +583,21 @@ SEVERITIES: dict[IncidentKind, tuple[Severity, ...]] = {
     IncidentKind.INDOOR_TEMP_LOW: (Severity.WARNING, Severity.CRITICAL),
     IncidentKind.EMISSION_EXCEEDANCE: (Severity.WARNING,),
 }
+
+
+# A heat device's ``comm_loss`` is the heat operator's work, not the grid's: the snapshot
+# (``active_incidents``) tags it ``domain=heat`` so the grid's digests do not count it as a
+# meter's. Every other row has no domain tag (``""``: the series stay as they were).
+HEAT_DOMAIN = "heat"
+# (kind, domain) → the severities the snapshot's zero rows cover, as ``SEVERITIES`` does for
+# the untagged rows: a silent station is a warning, a home's silent sensor info.
+DOMAIN_SEVERITIES: dict[tuple[IncidentKind, str], tuple[Severity, ...]] = {
+    (IncidentKind.COMM_LOSS, HEAT_DOMAIN): (Severity.WARNING, Severity.INFO),
+}
+
+
+def snapshot_domain(incident: Incident) -> str:
+    """``heat`` for the ``comm_loss`` of a heat device (``details.device``), else ``""``."""
+    if incident.kind is IncidentKind.COMM_LOSS and incident.details.get("device") in HEAT_DEVICES:
+        return HEAT_DOMAIN
+    return ""

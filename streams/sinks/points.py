@@ -166,7 +166,7 @@ def metric_line(metric: Metric, extra_tags: Mapping[str, str] | None = None) -> 
     return f"{series} {_fields(metric.measurement, metric.fields)} {int(metric.ts)}".encode()
 
 
-_ACTIVE_CACHE: dict[tuple[str, str, str, str], str] = {}
+_ACTIVE_CACHE: dict[tuple[str, str, str, str, str], str] = {}
 
 
 def active_incidents_line(
@@ -179,15 +179,23 @@ def active_incidents_line(
     priority_households: int,
     top_level: int,
     ts_s: int,
+    domain: str = "",
 ) -> bytes:
-    """``active_incidents`` (tagged with the engine's ``partition``); the same bytes as
-    ``metric_line`` of the core's snapshot ``Metric`` with ``{"partition": partition}``."""
-    key = (county, kind, severity, partition)
+    """``active_incidents`` (tagged with the engine's ``partition``, and ``domain`` when the
+    row has one: a heat device's comm_loss); the same bytes as ``metric_line`` of the core's
+    snapshot ``Metric`` with ``{"partition": partition}``."""
+    key = (county, kind, severity, partition, domain)
     series = _ACTIVE_CACHE.get(key)
     if series is None:
         series = _ACTIVE_CACHE[key] = _series(
             "active_incidents",
-            {"county": county, "kind": kind, "severity": severity, "partition": partition},
+            {
+                "county": county,
+                "kind": kind,
+                "severity": severity,
+                "partition": partition,
+                "domain": domain,
+            },
         )
     return (
         f"{series} count={count}i,households_affected={households_affected}i,"

@@ -5,8 +5,10 @@ scenario: 忻府区 has faults (critical feeder outage touching priority househo
 feeder, a gas station in shortfall, a household at risk), 原平市 is healthy, worker w2's
 heartbeat is stale and lagging. Heat data are not hand-shaped: a heat day run through the
 real core and rendered by the sink's own line functions (tests/unit/dashboards/heat_scenario.py,
-a station trip and an emission exceedance at HS-1 and a low supply with cold homes at HS-3 in
-忻府区, a healthy HS-2 in 原平市), moved in time to end a minute ago. Queries are rendered the way Grafana renders them (template
+a station trip and an emission exceedance at HS-1, a low supply with cold homes at HS-3 and a
+silent HS-4 (telemetry, and its elderly home's indoor sensor: heat comm_loss, which the grid's
+digests and the priority digest must not count) in 忻府区, a healthy HS-2 in 原平市), moved in
+time to end a minute ago. Queries are rendered the way Grafana renders them (template
 variables, v.timeRangeStart/Stop, v.windowPeriod) before they are sent.
 """
 
@@ -803,7 +805,7 @@ def test_heat_station_pages_follow_the_cores_incidents(
         for i in HEAT.incidents
         if i.parent_id is None and i.ended_at is None and i.entity_type.value == "heat_station"
     }
-    assert len(expected) == 4
+    assert len(expected) == 5
     assert {r["incident_id"] for r in results["A"]} == set(expected)
     for r in results["HQ"]:
         assert r["_value"] == expected[r["incident_id"]].households_affected
@@ -813,6 +815,45 @@ def test_heat_station_pages_follow_the_cores_incidents(
     assert [(r["entity_id"], r["village"], r["severity"]) for r in trip] == [
         ("HS-1", "东楼村", "critical")
     ]
+    # the silent station is paged as the station's (heat) comm_loss, with its households;
+    # its home's silent sensor (a household incident, info) is not
+    silent = [r for r in results["A"] if r["kind"] == "comm_loss"]
+    assert [(r["entity_id"], r["entity_type"], r["severity"]) for r in silent] == [
+        ("HS-4", "heat_station", "warning")
+    ]
+    hq = {r["incident_id"]: r["_value"] for r in results["HQ"]}
+    pq = {r["incident_id"]: r["_value"] for r in results["PQ"]}
+    assert (hq[silent[0]["incident_id"]], pq[silent[0]["incident_id"]]) == (2.0, 1.0)
+
+
+def test_heat_comm_loss_is_in_the_snapshot_but_not_in_the_grids_digests(
+    module_bucket: tuple[Any, str],
+) -> None:
+    """HS-4's silence and D0's silent sensor are open comm_loss rows (domain=heat) in
+    忻府区's snapshot, the sensor's with a priority household; the generic and priority digests
+    read none of them (EXPECTED_FIRING has no comm_loss), so they only page the heat operator."""
+    client, bucket = module_bucket
+    heat_loss = {
+        m.tags["severity"]: int(m.fields["count"])
+        for m in HEAT.snapshot
+        if m.tags["county"] == FAULT and m.tags["kind"] == "comm_loss"
+    }
+    assert heat_loss == {"warning": 1, "info": 1}
+    rows = _run(
+        client,
+        f'from(bucket: "{bucket}") |> range(start: -1h)'
+        ' |> filter(fn: (r) => r._measurement == "active_incidents" and r.kind == "comm_loss")'
+        ' |> filter(fn: (r) => r._field == "count" and r._value > 0)',
+    )
+    assert {(r["county"], r["severity"], r.get("domain")) for r in rows} == {
+        (FAULT, "warning", "heat"),
+        (FAULT, "info", "heat"),
+    }
+    specs = {s.uid: s for s in alerting.rule_specs()}
+    for uid in ("hw-incident-critical", "hw-incident-warning", "hw-priority-households"):
+        for ref, series in _rule_results(client, bucket, specs[uid]).items():
+            kinds = {r.get("kind") for r in series}
+            assert "comm_loss" not in kinds, (uid, ref)
 
 
 def test_a_live_incident_keeps_firing_until_it_resolves(

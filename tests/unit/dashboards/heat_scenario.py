@@ -9,7 +9,10 @@ engine's own metrics and incidents (``streams/core/heat.py``) rendered by the si
   above the limit from step 40 (open emission exceedance);
 * HS-2 (原平市 西村, CHP/waste heat): healthy, one warm sampled home;
 * HS-3 (忻府区 南村, boiler house): below its heating curve from step 60 (open heat_supply_low)
-  and three sampled homes cold from step 40 (indoor_temp_low, rolled up to the station).
+  and three sampled homes cold from step 40 (indoor_temp_low, rolled up to the station);
+* HS-4 (忻府区 北村, boiler house): its telemetry falls silent after step 69 (open comm_loss,
+  warning, on the station) and the elderly home D0's indoor sensor after step 49 (open
+  comm_loss, info, on the household): both tagged ``domain=heat`` in the snapshot.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from heatwatch.contract.telemetry import (
 )
 from streams.core.context import Metric
 from streams.core.engine import AnyReading
+from streams.core.heat import HEAT_DOMAIN
 from streams.core.incidents import Change
 from streams.sinks.points import household_day_line, incident_line, metric_line
 from tests.unit.streams.scenario import at, household, run, weather
@@ -37,12 +41,23 @@ STATIONS = {
     "HS-1": (FAULT, "东楼村", "boiler_house", 38.43, 112.72),
     "HS-2": (HEALTHY, "西村", "chp_waste_heat", 38.72, 112.69),
     "HS-3": (FAULT, "南村", "boiler_house", 38.45, 112.75),
+    "HS-4": (FAULT, "北村", "boiler_house", 38.47, 112.74),
 }
-HOMES = {"HS-1": ["A0", "A1", "A2", "A3"], "HS-2": ["B0", "B1", "B2"], "HS-3": ["C0", "C1", "C2"]}
-SAMPLED = {"B0": 21.0, "C0": 15.0, "C1": 15.0, "C2": 15.5}  # indoor sensors, °C when cold
+HOMES = {
+    "HS-1": ["A0", "A1", "A2", "A3"],
+    "HS-2": ["B0", "B1", "B2"],
+    "HS-3": ["C0", "C1", "C2"],
+    "HS-4": ["D0", "D1"],
+}
+PRIORITY = {"A0", "D0"}  # elderly homes
+# indoor sensors, °C when cold (from step 40)
+SAMPLED = {"B0": 21.0, "C0": 15.0, "C1": 15.0, "C2": 15.5, "D0": 20.5}
+# The last step a device reports (silent after it): a station's telemetry, a home's sensor.
+LAST_STEP = {"HS-4": 69, "D0": 49}
 STEPS = range(1, 97)
-# Map state per station at the end of the day (0 ok, 1 strained, 2 failing).
-EXPECTED_STATE = {"HS-1": 2, "HS-2": 0, "HS-3": 1}
+# Map state per station at the end of the day (0 ok, 1 strained, 2 failing); a silent
+# station's map state is that of its last reading.
+EXPECTED_STATE = {"HS-1": 2, "HS-2": 0, "HS-3": 1, "HS-4": 0}
 
 
 def registry() -> list[Household]:
@@ -62,7 +77,7 @@ def registry() -> list[Household]:
                     heat_station_id=sid,
                     heat_station_kind=kind,
                     rated_kw=1.0,
-                    priority_group="elderly_home" if hid == "A0" else "none",
+                    priority_group="elderly_home" if hid in PRIORITY else "none",
                     lat=lat + i * 0.001,
                     lon=lon,
                 )
@@ -84,6 +99,8 @@ def readings() -> list[AnyReading]:
         if step % 4 == 0:
             out += [weather(step, -10.0, county) for county in (FAULT, HEALTHY)]
         for sid in STATIONS:
+            if step > LAST_STEP.get(sid, step):
+                continue
             supply, flow = _supply(sid, step)
             out.append(
                 HeatStationReading(
@@ -109,6 +126,8 @@ def readings() -> list[AnyReading]:
             )
         )
         for hid, cold in SAMPLED.items():
+            if step > LAST_STEP.get(hid, step):
+                continue
             temp = cold if step >= 40 else 20.5
             out.append(IndoorTempReading(household_id=hid, ts=at(step).isoformat(), temp_c=temp))
     return sorted(out, key=lambda r: r.ts)
@@ -119,7 +138,7 @@ class HeatRun:
     metrics: list[Metric]
     incidents: list[Incident]
     days: list[HouseholdDay]
-    snapshot: list[Metric]  # active_incidents at the end, heat kinds only
+    snapshot: list[Metric]  # active_incidents at the end: heat kinds, and domain=heat rows
     last_ts: int
 
 
@@ -128,7 +147,11 @@ def heat_run() -> HeatRun:
     last = int(at(STEPS[-1]).timestamp())
     heat_kinds = {"heat_supply_interruption", "heat_supply_low", "indoor_temp_low",
                   "emission_exceedance"}  # fmt: skip
-    snapshot = [m for m in engine.snapshot(last) if m.tags["kind"] in heat_kinds]
+    snapshot = [
+        m
+        for m in engine.snapshot(last)
+        if m.tags["kind"] in heat_kinds or m.tags.get("domain") == HEAT_DOMAIN
+    ]
     return HeatRun(out.metrics, list(out.incidents.values()), out.days, snapshot, last)
 
 

@@ -279,3 +279,31 @@ def test_a_heat_station_page_selects_the_station_on_the_heat_dashboard() -> None
     assert msg.startswith("【警告】忻府区 东楼村 排放超标：换热站/锅炉房 HS-1")
     assert "第一步：通知县生态环境部门与锅炉房核实在线监测数据" in msg
     assert "/d/heatwatch-heat?orgId=1&viewPanel=" in msg and "var-heat_station_id=HS-1" in msg
+
+
+def test_a_silent_heat_station_names_the_telemetry_unit_and_the_heat_runbook() -> None:
+    labels = {
+        "county": "忻府区",
+        "village": "东楼村",
+        "kind": "comm_loss",
+        "severity": "warning",
+        "entity_type": "heat_station",
+        "entity_id": "HS-1",
+        "incident_id": "x",
+        "started_at_beijing": "2021-12-08 09:00",
+    }
+    out = render([_alert("hw-entity-heat-station", labels, {"B": 1, "HH": 4, "PH": 1})])
+    msg = out["message"]
+    device = alerting.HEAT_DEVICES["heat_station"]
+    assert out["title"] == (
+        f"【警告】忻府区 东楼村 {device.zh}通信中断：换热站/锅炉房 HS-1，影响 4 户，重点群体 1 户"
+    )
+    assert f"第一步：{alerting.HEAT_COMM_LOSS_RUNBOOK.zh}" in msg
+    assert alerting.RUNBOOKS["comm_loss"].zh not in msg  # never the concentrator's step
+    assert "var-heat_station_id=HS-1" in msg
+    english = msg.split("English:\n")[1]
+    assert english.startswith(
+        f"[warning] 忻府区 东楼村 {device.en} communication loss: heat station / boiler house HS-1"
+    )
+    assert f"First step: {alerting.HEAT_COMM_LOSS_RUNBOOK.en}." in english
+    assert alerting.RUNBOOKS["comm_loss"].en not in english

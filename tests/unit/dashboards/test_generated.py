@@ -184,11 +184,14 @@ def test_entity_rules_read_only_open_top_level_incidents_of_paging_kinds() -> No
                 assert "r._value > 0" in q  # on the priority_households field
             if found & set(HEAT_KINDS):  # station pages only, never one per cold home
                 assert 'r.entity_type == "heat_station"' in q
+            if "comm_loss" in found:  # a heat station's silence, never a meter's
+                assert set(re.findall(r'r\.entity_type == "(\w+)"', q)) == {"heat_station"}
     assert kinds == {
         "feeder_outage",
         "feeder_overload",
         "gas_supply_shortfall",
         "household_outage",
+        "comm_loss",
         *HEAT_KINDS,
     }
 

@@ -10,7 +10,7 @@ import pytest
 from dashboards.generate import dashboard_json
 from dashboards.heat import EMISSION_LIMITS, HEAT_KINDS
 from heatwatch.contract.glossary import INCIDENT_KINDS
-from streams.core.heat import SEVERITIES
+from streams.core.heat import SEVERITIES, snapshot_domain
 from tests.unit.dashboards.heat_scenario import heat_run, line_protocol
 
 
@@ -142,11 +142,13 @@ def test_heat_digest_values_count_top_level_incidents_exactly() -> None:
             for i in result.incidents
             if i.ended_at is None
             and i.parent_id is None
-            and (i.county, i.kind.value, i.severity.value)
-            == (m.tags["county"], m.tags["kind"], m.tags["severity"])
+            and (i.county, i.kind.value, i.severity.value, snapshot_domain(i))
+            == (m.tags["county"], m.tags["kind"], m.tags["severity"], m.tags.get("domain", ""))
         ]
         assert _flux_value(HEAT_VALUES["A"], row) == len(top)
         assert _flux_value(HEAT_VALUES["HQ"], row) == sum(i.households_affected for i in top)
         assert _flux_value(HEAT_VALUES["PQ"], row) == sum(i.priority_households for i in top)
         checked += bool(top)
-    assert checked == 4  # interruption (critical), low, cold homes, emissions
+    # interruption (critical), low, cold homes, emissions; HS-4 silent (warning), D0's sensor
+    # silent (info): the heat comm_loss rows (domain=heat) follow the same formulas
+    assert checked == 6

@@ -20,15 +20,19 @@ def _routes(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _receivers_for(policy: dict[str, Any], labels: dict[str, str]) -> set[str]:
-    """Alertmanager routing (continue, object matchers =, =~) for one label set."""
+    """Alertmanager routing (continue, object matchers =, !=, =~) for one label set."""
 
     def matches(route: dict[str, Any]) -> bool:
         for name, op, value in route.get("object_matchers", []):
             have = labels.get(name, "")
             if op == "=" and have != value:
                 return False
+            if op == "!=" and have == value:
+                return False
             if op == "=~" and have not in value.split("|"):
                 return False
+            if op not in {"=", "!=", "=~"}:
+                raise AssertionError(f"matcher {op} not simulated here")
         return True
 
     def walk(route: dict[str, Any]) -> list[str]:
@@ -164,6 +168,9 @@ HEAT_LABELS = [
      "severity": "critical", "entity_type": "heat_station", "entity_id": "HS-1"},
     # the priority digest counts heat kinds too
     {"domain": "incidents", "priority": "true", "kind": "indoor_temp_low", "severity": "critical"},
+    # a silent heat station: a station page of kind comm_loss (the grid's kind name)
+    {"domain": "heat", "scope": "entity", "kind": "comm_loss", "severity": "warning",
+     "entity_type": "heat_station", "entity_id": "HS-1"},
 ]  # fmt: skip
 
 
@@ -211,3 +218,49 @@ def test_every_contact_point_secret_has_a_line_in_env_example() -> None:
     example = (repo / ".env.example").read_text("utf-8")
     assert needed - set(re.findall(r"^(HEATWATCH_\w+)=", example, re.M)) == set()
     assert "HEATWATCH_WECOM_URL_HEAT_DAIXIAN" in needed
+
+
+@pytest.mark.parametrize("county", ["代县", "五寨县"])
+def test_a_silent_heat_station_never_reaches_the_power_on_call(county: str) -> None:
+    """The station page (hw-entity-heat-station) of a silent station: exactly dispatch, the
+    county's heat operator and the county office; the same kind from a meter stays the
+    power company's."""
+    station = {
+        "domain": "heat",
+        "scope": "entity",
+        "county": county,
+        "village": "东楼村",
+        "kind": "comm_loss",
+        "severity": "warning",
+        "entity_type": "heat_station",
+        "entity_id": "HS-1",
+    }
+    assert _receivers_for(POLICY, station) == {
+        alerting.RECEIVER_DISPATCH,
+        f"{county} 供热单位值班 企业微信",
+        f"{county} 县清洁办 企业微信",
+    }
+    meter = {"domain": "incidents", "county": county, "kind": "comm_loss", "severity": "warning"}
+    assert _receivers_for(POLICY, meter) == {
+        alerting.RECEIVER_DISPATCH,
+        "供电公司值班 企业微信",
+        f"{county} 县清洁办 企业微信",
+    }
+
+
+def test_the_station_page_covers_comm_loss_and_the_digests_leave_heat_comm_loss_out() -> None:
+    specs = {s.uid: s for s in alerting.rule_specs()}
+    station = specs["hw-entity-heat-station"]
+    assert 'r.kind == "comm_loss"' in station.queries["A"]
+    assert 'r.entity_type == "heat_station"' in station.queries["A"]
+    assert station.labels["domain"] == "heat"
+    for uid in ("hw-incident-critical", "hw-incident-warning", "hw-priority-households"):
+        for query in specs[uid].queries.values():
+            assert alerting.NOT_HEAT_DOMAIN in query, uid
+    # no other rule reads the comm_loss of heat devices as its own
+    for spec in specs.values():
+        if spec.labels.get("domain") != "heat" and "active_incidents" in spec.queries["A"]:
+            assert (
+                alerting.NOT_HEAT_DOMAIN in spec.queries["A"]
+                or 'r.kind == "' in (spec.queries["A"])
+            ), spec.uid

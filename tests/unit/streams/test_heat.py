@@ -429,3 +429,27 @@ def test_heat_state_survives_a_checkpoint_anywhere(cut: float) -> None:
     }
     meter_pages = [i for i in whole.incidents.values() if i.details.get("trigger") == "heat_meter"]
     assert [(i.entity_id, i.started_at) for i in meter_pages] == [("N4", at(30))]
+
+
+def test_a_silent_heat_device_is_kept_apart_from_meter_comm_loss_in_the_snapshot() -> None:
+    """The grid's digests read ``active_incidents`` by kind: a heat device's comm_loss carries
+    ``domain=heat`` there (and has zero rows of its own), a meter's stays untagged."""
+    registry = [net_household("N0"), household("E1"), household("E2")]
+    readings: list[AnyReading] = [heat_station(s) for s in range(1, 60)]
+    readings += [indoor("N0", s) for s in range(1, 50)]  # the home's sensor falls silent too
+    readings += healthy_day(["E1"]) + healthy_day(["E2"], range(1, 40))
+    _, engine = run(registry, by_ts(readings))
+    county = registry[0].county
+    counts = engine.active_counts()
+    assert counts[(county, "comm_loss", "warning", "heat")][:2] == [1, 1]  # the station
+    assert counts[(county, "comm_loss", "info", "heat")][:2] == [1, 1]  # N0's indoor sensor
+    assert counts[(county, "comm_loss", "info", "")][:2] == [1, 1]  # E2's meter
+    rows = {
+        tuple(sorted(m.tags.items())): m.fields["count"]
+        for m in engine.snapshot(int(at(96).timestamp()))
+        if m.tags["kind"] == "comm_loss"
+    }
+    base = {"county": county, "kind": "comm_loss"}
+    assert rows[tuple(sorted({**base, "severity": "warning", "domain": "heat"}.items()))] == 1
+    assert rows[tuple(sorted({**base, "severity": "warning"}.items()))] == 0
+    assert rows[tuple(sorted({**base, "severity": "info"}.items()))] == 1

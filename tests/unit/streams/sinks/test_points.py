@@ -174,3 +174,15 @@ def test_active_incidents_line_matches_metric_line() -> None:
         "忻府 区", "feeder_outage", "critical", "4", 2, 60, 1, 2, 1638316800
     )
     assert got == metric_line(metric, {"partition": "4"})
+
+
+def test_a_heat_comm_loss_row_is_tagged_with_its_domain_and_other_rows_are_not() -> None:
+    tags = {"county": "代县", "kind": "comm_loss", "severity": "warning"}
+    fields = {"count": 1, "households_affected": 4, "priority_households": 0, "top_level": 1}
+    heat = active_incidents_line("代县", "comm_loss", "warning", "0", 1, 4, 0, 1, 60, "heat")
+    meter = active_incidents_line("代县", "comm_loss", "warning", "0", 1, 4, 0, 1, 60)
+    assert heat == metric_line(
+        Metric("active_incidents", {**tags, "domain": "heat"}, fields, 60), {"partition": "0"}
+    )
+    assert meter == metric_line(Metric("active_incidents", tags, fields, 60), {"partition": "0"})
+    assert b"domain=heat" in heat and b"domain" not in meter
