@@ -444,6 +444,7 @@ def test_tables_read_in_the_dispatchers_words(module_bucket: tuple[Any, str]) ->
         "用户停电",
         "用户燃气压力低",
         "燃气供应不足",
+        "通信中断",  # HS-4's telemetry and D0's indoor sensor (heat comm_loss)
         *(INCIDENT_KINDS[k].zh for k in HEAT_KINDS),
     }
 
@@ -957,7 +958,8 @@ def test_entity_rules_follow_a_replayed_run(
         "hw-entity-feeder": {"feeder_outage", "feeder_overload"},
         "hw-entity-gas-station": {"gas_supply_shortfall"},
         "hw-entity-priority-household": {"household_outage"},
-        "hw-entity-heat-station": set(HEAT_KINDS),
+        # a station's silence too (comm_loss on a heat_station; a meter's is on a household)
+        "hw-entity-heat-station": {*HEAT_KINDS, "comm_loss"},
     }
     paging = [
         i
