@@ -28,6 +28,7 @@ from dashboards.common import render_flux
 from dashboards.preview import column_config, formatted, mapped, markdown, table_view
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.rollups import HouseholdDay
+from streams.core.heat import snapshot_domain
 from streams.core.incidents import Change
 from streams.sinks.points import (
     active_incidents_line,
@@ -55,20 +56,21 @@ def _incident_lines(run: Path) -> tuple[list[str], int]:
     ]
     last = max(int((i.ended_at or i.started_at).timestamp()) for i in incidents)
     lines = [incident_line(Change.OPENED, i, now_s=last).decode() for i in incidents]
-    active: Counter[tuple[str, str, str]] = Counter()
-    households: Counter[tuple[str, str, str]] = Counter()
-    priority: Counter[tuple[str, str, str]] = Counter()
+    active: Counter[tuple[str, str, str, str]] = Counter()
+    households: Counter[tuple[str, str, str, str]] = Counter()
+    priority: Counter[tuple[str, str, str, str]] = Counter()
     for i in incidents:
         if i.ended_at is None and i.parent_id is None:
-            key = (i.county, i.kind.value, i.severity.value)
+            # domain as the worker's snapshot has it (a heat device's comm_loss: heat)
+            key = (i.county, i.kind.value, i.severity.value, snapshot_domain(i))
             active[key] += 1
             households[key] += i.households_affected
             priority[key] += i.priority_households
-    for (county, kind, severity), n in active.items():
-        key = (county, kind, severity)
+    for key, n in active.items():
+        county, kind, severity, domain = key
         lines.append(
             active_incidents_line(
-                county, kind, severity, "0", n, households[key], priority[key], n, last
+                county, kind, severity, "0", n, households[key], priority[key], n, last, domain
             ).decode()
         )
     return lines, last
