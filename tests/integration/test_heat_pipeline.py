@@ -12,18 +12,17 @@ import orjson
 import pytest
 
 from heatwatch.formats.registry_csv import load_registry_csv
-from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
 from producers.scoring import score
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
 from tests.integration.pipeline_support import (
-    PipelineEnv,
     count_in_influx,
     dead_letters,
     incidents_in_influx,
     stop,
     wait_for_lag_zero,
 )
+from tests.integration.test_pipeline import _env, _produce
 
 PARTITIONS = 4
 HEAT_KINDS = {
@@ -44,27 +43,11 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_heat_incidents_through_kafka_equal_the_embedded_runner(
     stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
 ) -> None:
-    topic = unique_topic_factory(PARTITIONS)
-    env = PipelineEnv(
-        bootstrap=stack.kafka_bootstrap,
-        influx_url=stack.influx_url,
-        influx_token=stack.influx_token,
-        influx_org=stack.influx_org,
-        bucket=unique_bucket_factory(),
-        topic=topic,
-        dead_topic=unique_topic_factory(1),
-        incident_topic=unique_topic_factory(2),
-        partitions=PARTITIONS,
-        app_id=f"{topic}-app",
-        registry=sim / "registry.csv",
-        data_dir=tmp_path / "data",
-    )
+    # the same environment and producer as the other pipeline tests (the stack's security
+    # options, Faust's own topics cleaned up afterwards)
+    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory, PARTITIONS)
     registry, _ = load_registry_csv(sim / "registry.csv")
-    producer = make_producer(env.bootstrap)
-    try:
-        produce(producer, env.topic, jsonl_lines(sim / "readings.jsonl"), router=Router(registry))
-    finally:
-        producer.close()
+    _produce(env, sim)
     worker = env.start_worker("w1", tmp_path)
     try:
         wait_for_lag_zero(env, 180, [worker])

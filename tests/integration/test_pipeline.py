@@ -140,7 +140,7 @@ def test_kill_9_and_restart_gives_the_same_incidents(
     # records and while the producer is still sending the rest. Waiting on those two
     # conditions, not on a fixed sleep, keeps the test valid however fast the worker is.
     worker = env.start_worker("w1", tmp_path)
-    producer = threading.Thread(target=_produce, args=(env, sim), kwargs={"rate": 10_000})
+    producer = threading.Thread(target=_produce, args=(env, sim), kwargs={"rate": 3_000})
     try:
         producer.start()
         deadline = time.monotonic() + 60
