@@ -986,10 +986,10 @@ class Engine:
         storage_shares: dict[str, list[float]] = {}
         peak_by_feeder: Counter[str] = Counter()
         quotas = CountyQuotas()
+        self._forget_heat(day_end - self.settings.revision_horizon_s - DAY_S)
         heat_kept = self.heat.close_day(ctx, day)
         if heat_kept and self.settings.revision_horizon_s:
             self._revisable_heat[day] = heat_kept
-        self._forget_heat(day_end - self.settings.revision_horizon_s - DAY_S)
         for st in self.households.values():
             if st.outage is not None and st.accounted_until < day_end:
                 st.d_outage += day_end - max(st.accounted_until, day_start)
