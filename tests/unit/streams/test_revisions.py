@@ -3,12 +3,15 @@ late fill its meters' gaps; rollups end equal to those of perfectly ordered inpu
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heatwatch.contract.telemetry import event_epoch
 from streams.core.engine import AnyReading, Engine, Rejected
+from streams.core.persist import export_state, import_state
+from streams.core.settings import DetectionSettings
 from tests.unit.streams.scenario import (
     Collected,
     at,
@@ -337,3 +340,32 @@ def test_any_late_heat_upload_within_the_horizon_revises_to_the_ordered_result(
     assert engine.counters.rejected == 0
     assert _final_days(got) == _final_days(clean)
     assert _heat_points(got) == _heat_points(clean)
+
+
+def test_heat_revision_state_survives_a_checkpoint_between_the_gap_and_the_upload() -> None:
+    """The worker restores from its changelog between the station's silence (yesterday) and
+    its upload (this morning): the kept sums, gaps and outdoor temperatures come back."""
+    gap, upload_at = range(80, 92), 96 + 40
+    ordered, late, upload = [], [], []
+    for s in range(1, 96 * 2 + 1):
+        for name, readings in _heat_step(s).items():
+            ordered += readings
+            (upload if name in ("station", "indoor", "stack") and s in gap else late).extend(
+                readings
+            )
+        if s == upload_at:
+            late += upload
+    cut = late.index(upload[0])  # just before the upload
+    clean, _ = run(NET_REGISTRY, ordered)
+    out = Collected()
+    first = Engine(NET_REGISTRY, DetectionSettings(), out)
+    for r in late[:cut]:
+        first.push(r)
+    state = orjson.loads(orjson.dumps(export_state(first)))
+    second = import_state(Engine(NET_REGISTRY, DetectionSettings(), out), state)
+    for r in late[cut:]:
+        second.push(r)
+    second.flush()
+    assert second.counters.backfilled == len(gap) * 3
+    assert _final_days(out) == _final_days(clean)
+    assert _heat_points(out) == _heat_points(clean)
