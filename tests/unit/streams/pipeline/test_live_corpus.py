@@ -244,16 +244,11 @@ def _point_fields(points: dict[bytes, bytes], moment: set[bytes]) -> dict[bytes,
     }
 
 
-@pytest.mark.parametrize("upload_after_h", [3, 20], ids=["same-day", "next-morning"])
-def test_the_kafka_path_revises_a_late_heat_station_upload_to_the_ordered_rollups(
-    tmp_path: Path, upload_after_h: int
-) -> None:
-    """A heat station's SCADA, its homes' indoor sensors and heat meters and its stack go
-    silent 10:00-13:00 and upload later: the homes' rollups and the station's, daily and
-    hourly stack points the worker leaves in InfluxDB equal those of the ordered readings."""
-    simulate(SimulationConfig(households=600, days=2, seed=5), tmp_path)
-    registry, _ = load_registry_csv(tmp_path / "registry.csv")
-    lines = [ln for ln in (tmp_path / "readings.jsonl").read_bytes().splitlines() if ln.strip()]
+def late_heat_upload(
+    registry: list[Any], lines: list[bytes], upload_after_h: int
+) -> tuple[str, list[bytes]]:
+    """The first heat station's SCADA, its homes' sensors and its stack silent 10:00-13:00 on
+    the first day, uploaded ``upload_after_h`` hours later: (station id, the lines)."""
     heat_station = next(h.heat_station_id for h in registry if h.heat_station_id)
     homes = {h.household_id for h in registry if h.heat_station_id == heat_station}
     t0 = datetime.fromisoformat("2021-12-01T10:00:00+08:00")
@@ -277,6 +272,20 @@ def test_the_kafka_path_revises_a_late_heat_station_upload_to_the_ordered_rollup
             held = []
     assert not held and len(kept) == len(lines)
     assert kinds["heat_station"] == 12 and kinds["indoor_temp"] + kinds["heat_meter"] > 0
+    return heat_station, kept
+
+
+@pytest.mark.parametrize("upload_after_h", [3, 20], ids=["same-day", "next-morning"])
+def test_the_kafka_path_revises_a_late_heat_station_upload_to_the_ordered_rollups(
+    tmp_path: Path, upload_after_h: int
+) -> None:
+    """A heat station's SCADA, its homes' indoor sensors and heat meters and its stack go
+    silent 10:00-13:00 and upload later: the homes' rollups and the station's, daily and
+    hourly stack points the worker leaves in InfluxDB equal those of the ordered readings."""
+    simulate(SimulationConfig(households=600, days=2, seed=5), tmp_path)
+    registry, _ = load_registry_csv(tmp_path / "registry.csv")
+    lines = [ln for ln in (tmp_path / "readings.jsonl").read_bytes().splitlines() if ln.strip()]
+    heat_station, kept = late_heat_upload(registry, lines, upload_after_h)
     runs = {}
     for name, stream in (("ordered", lines), ("late", kept)):
         h = Harness(stream, Router(registry))
