@@ -65,6 +65,12 @@ from streams.core.heat import (
     snapshot_domain,
 )
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
+from streams.core.heatrevisions import (
+    fill_stack_hour,
+    forget_stack_hours,
+    revise_home,
+    revise_station,
+)
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
 from streams.core.plausibility import (
@@ -86,7 +92,10 @@ from streams.core.settings import DetectionSettings
 from streams.core.state import (
     CountyWeather,
     FeederState,
+    HeatHomeState,
+    HeatStationState,
     HouseholdState,
+    StackState,
     StationState,
     mean_location,
 )
@@ -148,6 +157,8 @@ CONFLICT_LOG_MAX = 100_000
 def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
     weather.last_ts = ts
     weather.add(interval_day_index(ts), r.temp_c)
+    if ctx.settings.revision_horizon_s:  # what a late heat-station reading is judged at
+        weather.history.append([ts, r.temp_c])
 
 
 def _canonical(r: AnyReading) -> str:
@@ -272,6 +283,9 @@ class Engine:
         # Closed days' rollups of households with a recent comm gap, for revision by late
         # readings: day index -> household id -> rollup (pruned past the revision horizon).
         self._revisable: dict[int, dict[str, dict[str, Any]]] = {}
+        # Closed days' heat-station sums of stations with a recent gap (theirs or a home
+        # sensor's): day index -> station id -> sums (``streams/core/heatrevisions.py``).
+        self._revisable_heat: dict[int, dict[str, dict[str, Any]]] = {}
         # Late readings used to revise, "kind|source|ts" -> canonical JSON: a re-send of one
         # is a duplicate, not late (pruned past the revision horizon).
         self._backfilled: dict[str, str] = {}
@@ -640,8 +654,12 @@ class Engine:
             revised = self._backfill(target, r, ts)
         elif type(r) is FeederReading or type(r) is GasStationReading:
             revised = self._backfill_point(target, r, ts)
+        elif type(r) is StackEmissionReading:
+            revised = self._backfill_stack(target, r, ts)
+        elif type(r) in HEAT_READINGS:
+            revised = self._backfill_heat(target, r, ts)  # type: ignore[arg-type]
         else:
-            return False  # heat-network readings are not revised yet
+            return False  # weather is not revised: a county's day has its own readings
         if revised:
             self._backfilled[key] = _canonical(r)
             self.counters.backfilled += 1
@@ -697,6 +715,47 @@ class Engine:
         else:
             assert type(r) is GasStationReading and type(target) is StationState
             self.output.metric(station_pressure_metric(target, r, ts))
+        return True
+
+    def _backfill_heat(
+        self, target: Target, r: HeatStationReading | IndoorTempReading | HeatMeterReading, ts: int
+    ) -> bool:
+        """A heat-station, indoor-sensor or heat-meter reading fills its source's gap: the
+        open day's sums, or the closed day's station sums and the homes' rollups re-emitted
+        with the same keys (``streams/core/heatrevisions.py``)."""
+        assert type(target) is HeatStationState or type(target) is HeatHomeState
+        interval = r.interval_s if type(r) is HeatMeterReading else self.settings.interval_s
+        day = interval_day_index(ts)
+        station = target if type(target) is HeatStationState else target.station  # type: ignore[union-attr]
+        closed = None
+        if day != self.current_day:
+            record = self._revisable_heat.get(day, {}).get(station.station_id)
+            rollups = self._revisable.get(day, {})
+            hid = target.household.household.household_id if type(target) is HeatHomeState else ""
+            if record is None or (hid and hid not in rollups):
+                return False  # that day's sums are no longer kept (older than the horizon)
+            closed = (day, record, rollups)
+        gap = take_gap(target, ts - interval, ts)
+        if gap is None:
+            if closed is None and target.last_ts < ts:
+                return self._as_next_reading(target, r, ts)
+            return False
+        if type(target) is HeatStationState:
+            assert type(r) is HeatStationReading
+            self.counters.rollups_revised += revise_station(self.ctx, target, r, ts, closed)
+        else:
+            assert type(r) is IndoorTempReading or type(r) is HeatMeterReading
+            assert type(target) is HeatHomeState
+            self.counters.rollups_revised += revise_home(self.ctx, target, r, ts, closed)
+        mark_backfilled(self.ctx, gap)
+        return True
+
+    def _backfill_stack(self, target: Target, r: StackEmissionReading, ts: int) -> bool:
+        """A stack reading fills the stack's gap: its hour's mean (``fill_stack_hour``)."""
+        assert type(target) is StackState
+        if take_gap(target, ts - r.interval_s, ts) is None:
+            return target.last_ts < ts and self._as_next_reading(target, r, ts)
+        fill_stack_hour(self.ctx, target, r, ts)
         return True
 
     def _as_next_reading(self, target: Target, r: AnyReading, ts: int) -> bool:
@@ -881,18 +940,22 @@ class Engine:
         if not horizon:
             return
         keep: dict[str, dict[str, Any]] = {}
+        homes = self.heat.homes
         for rollup in rollups:
             st = self.households[rollup.household_id]
             if st.gaps:
                 forget_old_gaps(st, day_end - horizon - DAY_S)
-                if st.gaps:
-                    # plain data (JSON types), not a model: it is engine state
-                    keep[rollup.household_id] = rollup.model_dump(mode="json")
+            home = homes.get(rollup.household_id) if homes else None
+            if st.gaps or (home is not None and (home.gaps or home.station.gaps)):
+                # plain data (JSON types), not a model: it is engine state
+                keep[rollup.household_id] = rollup.model_dump(mode="json")
         if keep:
             self._revisable[day] = keep
         oldest = day - horizon // DAY_S - 1
         for old in [d for d in self._revisable if d < oldest]:
             del self._revisable[old]
+        for old in [d for d in self._revisable_heat if d < oldest]:
+            del self._revisable_heat[old]
         sources: list[FeederState | StationState] = [*self.feeders.values()]
         sources += self.stations.values()
         for source in sources:
@@ -903,6 +966,21 @@ class Engine:
             self._backfilled = {
                 k: v for k, v in self._backfilled.items() if int(k.rsplit("|", 1)[1]) >= before
             }
+
+    def _forget_heat(self, before: int) -> None:
+        """Heat gaps, stack hours and outdoor temperatures older than the horizon."""
+        for station in self.heat.stations.values():
+            forget_old_gaps(station, before)
+            for home in station.homes:
+                forget_old_gaps(home, before)
+        for stack in self.heat.stacks.values():
+            forget_old_gaps(stack, before)
+            forget_stack_hours(stack, before)
+        for weather in self.weather.values():
+            history = weather.history
+            cut = next((i for i, (stamp, _) in enumerate(history) if stamp >= before), len(history))
+            if cut > 1:  # the last reading before the cut is still the outdoor temperature then
+                del history[: cut - 1]
 
     def _judge_clocks(self) -> None:
         if self._held:
@@ -933,7 +1011,10 @@ class Engine:
         storage_shares: dict[str, list[float]] = {}
         peak_by_feeder: Counter[str] = Counter()
         quotas = CountyQuotas()
-        self.heat.close_day(ctx, day)
+        self._forget_heat(day_end - self.settings.revision_horizon_s - DAY_S)
+        heat_kept = self.heat.close_day(ctx, day)
+        if heat_kept and self.settings.revision_horizon_s:
+            self._revisable_heat[day] = heat_kept
         for st in self.households.values():
             if st.outage is not None and st.accounted_until < day_end:
                 st.d_outage += day_end - max(st.accounted_until, day_start)

@@ -21,6 +21,7 @@ from heatwatch.contract.telemetry import (
 )
 from streams.core.clock import DAY_S, ValleyWindow, day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
+from streams.core.revisions import note_gap
 from streams.core.settings import DetectionSettings
 from streams.core.state import (
     CountyWeather,
@@ -120,13 +121,44 @@ class HeatNetwork:
                 if home.comm is None and 0 < home.last_ts <= limit:
                     _open_sensor_silence(ctx, home)
 
-    def close_day(self, ctx: DetectorContext, day: int) -> None:
-        """Before the household rollups: each network household's minutes from heat delivered."""
+    def close_day(self, ctx: DetectorContext, day: int) -> dict[str, dict[str, Any]]:
+        """Before the household rollups: each network household's minutes from heat delivered.
+
+        Returns, for each station with a communication gap (its own or a home sensor's) that
+        a late upload may fill, the day's sums a revision recomputes the homes' days from
+        (``streams/core/heatrevisions.py``): plain data, kept by the engine for the horizon."""
+        day_end = day_start_s(day) + DAY_S
+        kept: dict[str, dict[str, Any]] = {}
         for station in self.stations.values():
-            _station_day_metric(ctx, station, day)
+            _note_silent_at_close(station, day_end)
+            fields = _station_day_metric(ctx, station, day)
+            if station.gaps or any(home.gaps for home in station.homes):
+                kept[station.station_id] = {
+                    "ok": station.d_ok,
+                    "down": station.d_down,
+                    "low": station.d_low,
+                    "homes": {
+                        h.household.household.household_id: [h.d_cold, h.d_own]
+                        for h in station.homes
+                    },
+                    "daily": fields,
+                }
             for home in station.homes:
                 _home_day(home, station)
             station.reset_day()
+        return kept
+
+
+def _note_silent_at_close(station: HeatStationState, day_end: int) -> None:
+    """A station or home sensor silent when its day closes: the rest of the day is a gap a
+    late upload may fill (as for a household meter, ``Engine._close_day``)."""
+    if 0 < station.accounted_until < day_end:
+        note_gap(station, station.accounted_until, day_end, station.comm)
+        station.accounted_until = day_end
+    for home in station.homes:
+        if 0 < home.covered_until < day_end:
+            note_gap(home, home.covered_until, day_end, home.comm)
+            home.covered_until = day_end
 
 
 def _unknown_station(station_id: str) -> str:
@@ -177,14 +209,13 @@ def on_heat_station(
     ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading, ts: int
 ) -> None:
     s = ctx.settings
+    if ss.accounted_until and ts - s.interval_s > ss.accounted_until:  # a late upload may
+        note_gap(ss, ss.accounted_until, ts - s.interval_s, ss.comm)  # fill it (revisions)
     if ss.comm is not None:
         ctx.book.resolve(ss.comm, ts)
         ss.comm = None
     supply = r.secondary_supply_c
-    down = supply < s.heat_interruption_supply_c or r.flow_m3h < s.heat_interruption_flow_m3h
-    outdoor = ss.weather.outdoor_before(ts)
-    curve = curve_supply_c(s, ss.kind, outdoor) if outdoor is not None else None
-    low = not down and curve is not None and supply < curve - s.heat_low_margin_c
+    down, low, curve = supply_state(s, ss, r, ss.weather.outdoor_before(ts))
     covered_from = max(ss.accounted_until, ts - s.interval_s)
     if down:
         ss.d_down += ts - covered_from
@@ -200,10 +231,21 @@ def on_heat_station(
     _judge_interruption(ctx, ss, r, ts, down)
     if ss.interruption is None and curve is not None and not down:
         _judge_supply_low(ctx, ss, supply, curve, ts)
-    _station_metric(ctx, ss, r, curve, ts)
+    station_metric(ctx, ss, r, curve, ts)
 
 
-def _station_metric(
+def supply_state(
+    s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
+) -> tuple[bool, bool, float | None]:
+    """(down: no useful heat, low: below the heating curve, the curve) of one reading."""
+    supply = r.secondary_supply_c
+    down = supply < s.heat_interruption_supply_c or r.flow_m3h < s.heat_interruption_flow_m3h
+    curve = curve_supply_c(s, ss.kind, outdoor) if outdoor is not None else None
+    low = not down and curve is not None and supply < curve - s.heat_low_margin_c
+    return down, low, curve
+
+
+def station_metric(
     ctx: DetectorContext,
     ss: HeatStationState,
     r: HeatStationReading,
@@ -335,7 +377,9 @@ def _occupied_window(start: time, end: time) -> ValleyWindow:
 def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: int) -> int:
     """Seconds a home's own reading covers: its interval, never overlapping the previous one."""
     span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
-    home.last_ts = ts
+    if home.covered_until and ts - interval_s > home.covered_until:  # a late upload may
+        note_gap(home, home.covered_until, ts - interval_s, home.comm)  # fill it (revisions)
+    home.last_ts = home.covered_until = ts
     if home.comm is not None:
         ctx.book.resolve(home.comm, ts)
         home.comm = None
@@ -344,11 +388,25 @@ def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: in
     return span
 
 
+def occupied_at(s: DetectionSettings, ts: int) -> bool:
+    """The interval ending at ``ts`` lies in the hours a home is judged cold in."""
+    return _occupied_window(s.indoor_occupied_start, s.indoor_occupied_end).contains(ts - 1)
+
+
+def no_heat_at_meter(s: DetectionSettings, r: HeatMeterReading) -> bool:
+    """No heat at a home's heat meter: no energy, a cold supply, or no heat given off."""
+    return (
+        r.energy_kwh <= 0
+        or r.supply_c < s.heat_interruption_supply_c
+        or r.supply_c - r.return_c < s.heat_meter_min_delta_c
+    )
+
+
 def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, ts: int) -> None:
     s = ctx.settings
     span = _own_span(ctx, home, ts, s.interval_s)
     home.own_source = "indoor"
-    occupied = _occupied_window(s.indoor_occupied_start, s.indoor_occupied_end).contains(ts - 1)
+    occupied = occupied_at(s, ts)
     if r.temp_c < s.indoor_low_c:
         if not occupied:
             return  # a night setback is no failure; the run neither grows nor ends
@@ -389,11 +447,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     s = ctx.settings
     span = _own_span(ctx, home, ts, r.interval_s)
     home.own_source = "heat_meter"
-    no_heat = (
-        r.energy_kwh <= 0
-        or r.supply_c < s.heat_interruption_supply_c
-        or r.supply_c - r.return_c < s.heat_meter_min_delta_c
-    )
+    no_heat = no_heat_at_meter(s, r)
     if no_heat:
         home.d_cold += span
     _judge_no_heat(ctx, home, r, ts, no_heat)
@@ -481,17 +535,37 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
 def on_stack(ctx: DetectorContext, sk: StackState, r: StackEmissionReading, ts: int) -> None:
     """Average an hour (by interval start) at the reference O₂; judge it when the next begins."""
     s = ctx.settings
+    if sk.last_ts and ts - r.interval_s > sk.last_ts:  # a late upload may fill it
+        note_gap(sk, sk.last_ts, ts - r.interval_s)
     sk.last_ts = ts
     hour = (ts - r.interval_s) // 3600
     if hour != sk.em_hour:
         if sk.em_hour >= 0:
             _judge_hour(ctx, sk)
         sk.em_hour, sk.em_n, sk.em_pm, sk.em_so2, sk.em_nox = hour, 0, 0.0, 0.0, 0.0
-    factor = (21.0 - s.emission_reference_o2_pct) / (21.0 - r.o2_pct)
+    pm, so2, nox = at_reference_o2(s, r)
     sk.em_n += 1
-    sk.em_pm += r.particulates_mg_m3 * factor
-    sk.em_so2 += r.so2_mg_m3 * factor
-    sk.em_nox += r.nox_mg_m3 * factor
+    sk.em_pm += pm
+    sk.em_so2 += so2
+    sk.em_nox += nox
+
+
+def at_reference_o2(s: DetectionSettings, r: StackEmissionReading) -> tuple[float, float, float]:
+    """Particulates, SO₂ and NOx of one reading converted to the reference O₂."""
+    factor = (21.0 - s.emission_reference_o2_pct) / (21.0 - r.o2_pct)
+    return r.particulates_mg_m3 * factor, r.so2_mg_m3 * factor, r.nox_mg_m3 * factor
+
+
+def hour_metric(sk: StackState, hour: int, n: int, sums: tuple[float, float, float]) -> Metric:
+    """The ``stack_emission_hourly`` point of an hour (keyed by station and hour start)."""
+    ss = sk.station
+    means = {k: round(v / n, 2) for k, v in zip(_POLLUTANTS, sums, strict=True)}
+    return Metric(
+        "stack_emission_hourly",
+        {"county": ss.county, "village": ss.village, "heat_station_id": ss.station_id},
+        {**{f"{k}_mg_m3": v for k, v in means.items()}, "readings": n},
+        hour * 3600,
+    )
 
 
 def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
@@ -499,21 +573,20 @@ def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
     ss = sk.station
     hour_start = sk.em_hour * 3600
     complete = sk.em_n >= s.emission_min_readings_per_hour
-    means = dict(zip(_POLLUTANTS, (sk.em_pm, sk.em_so2, sk.em_nox), strict=True))
-    means = {k: round(v / sk.em_n, 2) for k, v in means.items()}
+    sums = (sk.em_pm, sk.em_so2, sk.em_nox)
+    means = {k: round(v / sk.em_n, 2) for k, v in zip(_POLLUTANTS, sums, strict=True)}
     limits = {
         "particulates": s.emission_particulates_mg_m3,
         "so2": s.emission_so2_mg_m3,
         "nox": s.emission_nox_mg_m3,
     }
-    ctx.output.metric(
-        Metric(
-            "stack_emission_hourly",
-            {"county": ss.county, "village": ss.village, "heat_station_id": ss.station_id},
-            {**{f"{k}_mg_m3": v for k, v in means.items()}, "readings": sk.em_n},
-            hour_start,
-        )
-    )
+    ctx.output.metric(hour_metric(sk, sk.em_hour, sk.em_n, sums))
+    if s.revision_horizon_s and sk.em_n < 3600 // s.interval_s:  # a late upload may fill it
+        hour = [sk.em_hour, sk.em_n, *sums]
+        if sk.hours is None:
+            sk.hours = [hour]
+        else:
+            sk.hours.append(hour)
     if not complete:
         return  # an hour with too few readings is neither a breach nor a recovery
     over = {k: v for k, v in means.items() if v > limits[k]}
@@ -544,10 +617,9 @@ def _home_day(home: HeatHomeState, station: HeatStationState) -> None:
     """Write the household's minutes from its station's supply, corrected by its own data."""
     st = home.household
     own = home.d_own > 0
-    cold = min(home.d_cold, station.d_ok) if own else 0
-    st.d_avail = station.d_ok - cold
-    st.d_outage = station.d_down
-    st.d_short = station.d_low + cold
+    st.d_avail, st.d_outage, st.d_short = home_minutes(
+        station.d_ok, station.d_down, station.d_low, home.d_cold, home.d_own
+    )
     st.d_interruptions = station.d_interruptions + home.d_interruptions
     st.d_readings += home.d_readings
     if own and home.own_source is not None:
@@ -557,23 +629,40 @@ def _home_day(home: HeatHomeState, station: HeatStationState) -> None:
     home.reset_day()
 
 
-def _station_day_metric(ctx: DetectorContext, ss: HeatStationState, day: int) -> None:
+def home_minutes(ok: int, down: int, low: int, d_cold: int, d_own: int) -> tuple[int, int, int]:
+    """A network home's (available, outage, shortfall) seconds from its station's supply
+    (``ok``, ``down``, ``low``), corrected by its own cold or heatless readings."""
+    cold = min(d_cold, ok) if d_own > 0 else 0
+    return ok - cold, down, low + cold
+
+
+def station_minutes(ok: int, down: int, low: int) -> dict[str, float]:
+    """The minutes of a ``heat_station_daily`` point."""
+    return {
+        "supplied_minutes": ok / 60,
+        "interrupted_minutes": down / 60,
+        "low_minutes": low / 60,
+        "no_data_minutes": max(0, DAY_S - ok - down - low) / 60,
+    }
+
+
+def _station_day_metric(ctx: DetectorContext, ss: HeatStationState, day: int) -> dict[str, Any]:
+    """Write the station's ``heat_station_daily`` point; returns its fields."""
+    fields: dict[str, Any] = {
+        **station_minutes(ss.d_ok, ss.d_down, ss.d_low),
+        "households": len(ss.homes),
+        "sampled_homes": sum(1 for h in ss.homes if h.own_source == "indoor"),
+        "cold_homes": ss.cold_count,
+    }
     ctx.output.metric(
         Metric(
             "heat_station_daily",
             {"county": ss.county, "heat_station_id": ss.station_id},
-            {
-                "supplied_minutes": ss.d_ok / 60,
-                "interrupted_minutes": ss.d_down / 60,
-                "low_minutes": ss.d_low / 60,
-                "no_data_minutes": max(0, DAY_S - ss.d_ok - ss.d_down - ss.d_low) / 60,
-                "households": len(ss.homes),
-                "sampled_homes": sum(1 for h in ss.homes if h.own_source == "indoor"),
-                "cold_homes": ss.cold_count,
-            },
+            fields,
             day_start_s(day),
         )
     )
+    return fields
 
 
 # The severities this module opens its incidents with (see ``engine.OCCURRING_SEVERITIES``).

@@ -5,7 +5,8 @@ rollups, the per-reading feeder and station points, and incident history — acc
 up to ``revision_horizon_s`` late when it fills a *communication gap* of its meter (an
 interval the meter did not report while it was not in outage: a concentrator's GPRS outage, a
 head-end collecting yesterday's curve this morning). Electric and gas household readings,
-feeder and gas-station readings are revised; heat-network readings are not yet. Such a reading:
+feeder and gas-station readings are revised here; heat-network readings (stations, home
+sensors, stacks) in ``heatrevisions.py``. Such a reading:
 
 * household (electric, gas): is added to its household-day: the open day directly, a closed
   day by re-emitting that day's rollup with the same key (household, day), so InfluxDB

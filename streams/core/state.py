@@ -198,6 +198,7 @@ class HeatStationState:
         "down_now",
         "down_prior",
         "down_run",
+        "gaps",
         "homes",
         "interruption",
         "kind",
@@ -249,6 +250,7 @@ class HeatStationState:
         self.down_now = False
         self.down_prior = False
         self.prior_ts = 0
+        self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -273,6 +275,8 @@ class StackState:
         "em_pm",
         "em_so2",
         "emission",
+        "gaps",
+        "hours",
         "last_push",
         "last_ts",
         "station",
@@ -288,6 +292,10 @@ class StackState:
         self.em_so2 = 0.0
         self.em_nox = 0.0
         self.emission: Incident | None = None
+        self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
+        # judged hours that lacked readings, kept for late ones within the revision horizon:
+        # [epoch hour, n, particulates, so2, nox] (sums at the reference O₂)
+        self.hours: list[list[Any]] | None = None
 
 
 class HeatHomeState:
@@ -298,10 +306,12 @@ class HeatHomeState:
         "cold_first_ts",
         "cold_run",
         "comm",
+        "covered_until",
         "d_cold",
         "d_interruptions",
         "d_own",
         "d_readings",
+        "gaps",
         "household",
         "indoor_low",
         "interruption",
@@ -328,6 +338,10 @@ class HeatHomeState:
         self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
         self.no_heat_first_ts = 0
         self.no_heat: Incident | None = None
+        # the end of what the home's own readings covered (or the last day close while it
+        # was silent), and the gaps a late upload may fill (streams/core/revisions.py)
+        self.covered_until = 0
+        self.gaps: list[list[Any]] | None = None
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -344,6 +358,7 @@ class CountyWeather:
     __slots__ = (
         "county",
         "day",
+        "history",
         "last_c",
         "last_push",
         "last_ts",
@@ -363,6 +378,9 @@ class CountyWeather:
         self.n = 0
         self.t_min = 0.0
         self.t_sum = 0.0
+        # [ts, temp] within the revision horizon: the outdoor temperature a late heat-station
+        # reading is judged at (``outdoor_at``); pruned at day close
+        self.history: list[list[Any]] = []
 
     def add(self, day: int, temp_c: float) -> None:
         if day != self.day:
@@ -374,8 +392,21 @@ class CountyWeather:
 
     def outdoor_before(self, ts: int) -> float | None:
         """The outdoor temperature known before the event-time step ``ts``: the same answer
-        whether this step's weather reading was handled before or after the asking reading."""
+        whether this step's weather reading was handled before or after the asking reading;
+        for a late reading (time moved past ``ts``), what it was then (``outdoor_at``)."""
+        if self.last_ts > ts and self.history:
+            return self.outdoor_at(ts)
         return self.prior_c if self.last_ts >= ts else self.last_c
+
+    def outdoor_at(self, ts: int) -> float | None:
+        """What ``outdoor_before(ts)`` answered when time was at ``ts`` (a late reading's
+        step): the latest temperature stamped before it, from the kept history."""
+        temp = None
+        for stamp, temp_c in self.history:
+            if stamp >= ts:
+                break
+            temp = temp_c
+        return temp
 
     def min_for(self, day: int) -> float | None:
         return self.t_min if self.day == day and self.n else None

@@ -1,6 +1,7 @@
 """Heat networks through the production path: simulator → Kafka → Faust worker → InfluxDB
 gives the heat incidents the ground truth expects, the same ones (same ids) as the embedded
-runner, and the heat points the dashboards will read."""
+runner, and the heat points the dashboards will read; a heat station's late upload revises
+its homes' days to those of the ordered readings."""
 
 from __future__ import annotations
 
@@ -9,20 +10,26 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow.parquet as pq
 import pytest
 
 from heatwatch.formats.registry_csv import load_registry_csv
 from producers.scoring import score
 from producers.simulate import SimulationConfig, simulate
+from streams.core.clock import CST
 from streams.embedded import replay
 from tests.integration.pipeline_support import (
     count_in_influx,
     dead_letters,
+    household_day_points,
     incidents_in_influx,
     stop,
     wait_for_lag_zero,
 )
-from tests.integration.test_pipeline import _env, _produce
+
+# _delete_app_topics: autouse, so Faust's own topics of these workers are deleted too
+from tests.integration.test_pipeline import _delete_app_topics, _env, _produce  # noqa: F401
+from tests.unit.streams.pipeline.test_live_corpus import late_heat_upload
 
 PARTITIONS = 4
 HEAT_KINDS = {
@@ -75,3 +82,64 @@ def test_heat_incidents_through_kafka_equal_the_embedded_runner(
         assert count_in_influx(env, "heat_station_daily") > 0
     finally:
         stop(worker)
+
+
+DAY_FIELDS = (
+    "readings",
+    "heating_available_minutes",
+    "outage_minutes",
+    "shortfall_minutes",
+    "no_data_minutes",
+    "evidence",
+)
+
+
+def _expected(value: Any) -> Any:
+    return value if isinstance(value, str) else pytest.approx(value, rel=1e-6)  # float32
+
+
+def test_a_late_heat_station_upload_through_kafka_gives_the_ordered_rollups(
+    stack: Any, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
+) -> None:
+    """A heat station, its homes' sensors and its stack silent 10:00-13:00 and uploaded the
+    next morning, through Kafka, the worker and InfluxDB: the homes' household_day points are
+    those of the ordered readings (the replay), and nothing is dead-lettered as late."""
+    sim = tmp_path / "sim"
+    simulate(SimulationConfig(households=600, days=2, seed=5), sim)
+    registry, _ = load_registry_csv(sim / "registry.csv")
+    lines = [ln for ln in (sim / "readings.jsonl").read_bytes().splitlines() if ln.strip()]
+    replay(registry, sim / "readings.jsonl", tmp_path / "ordered")
+    station, late = late_heat_upload(registry, lines, upload_after_h=20)
+    (sim / "readings.jsonl").write_bytes(b"\n".join(late) + b"\n")
+    homes = {h.household_id for h in registry if h.heat_station_id == station}
+    rows = pq.read_table(tmp_path / "ordered" / "rollups" / "household_days.parquet").to_pylist()
+    want = {(r["household_id"], r["day"]): r for r in rows if r["household_id"] in homes}
+    env = _env(stack, sim, tmp_path, unique_topic_factory, unique_bucket_factory)
+    _produce(env, sim)
+    worker = env.start_worker("w1", tmp_path)
+    try:
+        wait_for_lag_zero(env, 180, [worker])
+        deadline = time.monotonic() + 60  # the last day closes when the worker is quiet
+        while True:
+            days = {
+                (h, t.astimezone(CST).date()): v
+                for (h, t), v in household_day_points(env).items()
+                if h in homes
+            }
+            wrong = [
+                (key, name, days[key].get(name), row[name])
+                for key, row in want.items()
+                if key in days
+                for name in DAY_FIELDS
+                if days[key].get(name) != _expected(row[name])
+            ]
+            if (set(days) == set(want) and not wrong) or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        dead = dead_letters(env)
+    finally:
+        stop(worker)
+    assert len(want) == 2 * len(homes)
+    assert set(days) == set(want)
+    assert not wrong, wrong[:5]
+    assert [d["reason"] for d in dead if d["reason"].startswith("late")] == []

@@ -3,12 +3,15 @@ late fill its meters' gaps; rollups end equal to those of perfectly ordered inpu
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heatwatch.contract.telemetry import event_epoch
-from streams.core.engine import AnyReading, Rejected
+from streams.core.engine import AnyReading, Engine, Rejected
+from streams.core.persist import export_state, import_state
+from streams.core.settings import DetectionSettings
 from tests.unit.streams.scenario import (
     Collected,
     at,
@@ -19,7 +22,9 @@ from tests.unit.streams.scenario import (
     household,
     run,
     station,
+    weather,
 )
+from tests.unit.streams.test_heat import heat_meter, heat_station, indoor, net_household, stack
 
 AREA = [household(f"A{i}", feeder_id="F-A") for i in range(4)]
 OTHER = [household(f"B{i}", feeder_id="F-B") for i in range(4)]
@@ -216,3 +221,151 @@ def test_any_late_upload_within_the_horizon_revises_to_the_ordered_rollups(
     assert _final_days(got) == _final_days(clean)
     assert _points(got, "station_pressure") == _points(clean, "station_pressure")
     assert _points(got, "feeder_load") == _points(clean, "feeder_load")
+
+
+# --- heat networks: a station's SCADA, its homes' sensors and its stack uploaded late -----
+NET = [net_household(f"N{i}") for i in range(4)]
+NET_REGISTRY = NET + OTHER
+HEAT_SOURCES = ("station", "indoor", "meter", "stack")
+
+
+def _supply(s: int) -> float:
+    # mostly on the curve; single low (below it) and down (no useful heat) readings, never
+    # enough in a row to open an incident (detection is not re-run by a revision)
+    return 28.0 if s % 29 == 0 else 50.0 if s % 13 == 0 else 66.0
+
+
+def _heat_step(s: int) -> dict[str, list]:  # type: ignore[type-arg]
+    readings = {
+        "other": [*_step(s, OTHER), *([weather(s, -12.0 + s % 9)] if s % 4 == 0 else [])],
+        "station": [heat_station(s, supply=_supply(s))],
+        "indoor": [indoor("N0", s, temp=16.5 if s % 7 == 0 else 20.5)],
+        "meter": [heat_meter("N1", s, energy=0.0 if s % 11 == 0 else 0.2 + s % 3 / 10)],
+        "stack": [stack(s, nox=30.0 + s % 4)],
+    }
+    return readings
+
+
+def _heat_points(out: Collected) -> dict[str, dict[tuple[str, int], dict[str, object]]]:
+    """The last point per (measurement, series, time) — what InfluxDB holds — without the
+    state flags a late station point takes from the moment it came."""
+    moment = {"cold_homes", "interrupted", "supply_low"}
+    points: dict[str, dict[tuple[str, int], dict[str, object]]] = {}
+    for m in out.metrics:
+        if m.measurement in ("heat_station", "heat_station_daily", "stack_emission_hourly"):
+            fields = {k: v for k, v in m.fields.items() if k not in moment}
+            points.setdefault(m.measurement, {})[(str(sorted(m.tags.items())), m.ts)] = fields
+    return points
+
+
+def _heat_run(
+    silent: set[str], window: range, upload_at: int, resend: bool = False
+) -> tuple[Collected, Collected, Engine]:
+    ordered, late, upload = [], [], []
+    for s in range(1, 96 * 2 + 1):
+        for name, readings in _heat_step(s).items():
+            ordered += readings
+            if name in silent and s in window:
+                upload += readings
+            else:
+                late += readings
+        if s == upload_at:
+            late += upload + (upload if resend else [])
+    clean, _ = run(NET_REGISTRY, ordered)
+    got, engine = run(NET_REGISTRY, late)
+    return clean, got, engine
+
+
+@pytest.mark.parametrize(
+    ("gap", "upload_after"),
+    [(range(40, 52), 64), (range(80, 92), 96 + 40), (range(88, 101), 96 + 30)],
+    ids=["hours-late", "next-morning", "across-midnight"],
+)
+def test_a_late_heat_station_upload_revises_its_homes_to_the_ordered_result(
+    gap: range, upload_after: int
+) -> None:
+    clean, late, engine = _heat_run({"station"}, gap, upload_after)
+    assert engine.counters.rejected == 0
+    assert engine.counters.backfilled == len(gap)
+    assert _final_days(late) == _final_days(clean)
+    assert _heat_points(late) == _heat_points(clean)
+    silence = [i for i in late.of_kind("comm_loss") if i.entity_type.value == "heat_station"]
+    assert silence, "the silence was seen in real time"
+    assert silence[0].details["resolution"].startswith("communication gap")
+    days = {d.household_id: d for d in late.days if str(d.day) == str(at(gap[0]).date())}
+    assert days["N3"].no_data_minutes == 0  # the gap's hours are heat delivered again
+
+
+def test_late_home_sensors_and_stack_revise_to_the_ordered_result() -> None:
+    clean, late, engine = _heat_run({"indoor", "meter", "stack"}, range(70, 90), 96 + 20)
+    assert engine.counters.rejected == 0
+    assert engine.counters.backfilled == 20 * 3
+    assert _final_days(late) == _final_days(clean)
+    assert _heat_points(late) == _heat_points(clean)
+
+
+def test_a_resent_heat_upload_is_a_duplicate_and_a_different_value_is_late() -> None:
+    clean, late, engine = _heat_run(set(HEAT_SOURCES), range(40, 52), 64, resend=True)
+    assert engine.counters.rejected == 0
+    assert engine.counters.duplicates >= 12 * 4
+    assert _final_days(late) == _final_days(clean)
+    with pytest.raises(Rejected, match="late"):
+        engine.push(heat_station(45, supply=70.0))
+
+
+def test_a_late_heat_reading_that_fills_no_gap_is_still_late() -> None:
+    _, engine = run(
+        NET_REGISTRY, [r for s in range(1, 40) for v in _heat_step(s).values() for r in v]
+    )
+    for r in (heat_station(20, supply=61.0), indoor("N0", 20, 19.0), stack(20, nox=90.0)):
+        with pytest.raises(Rejected, match="late"):
+            engine.push(r)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.integers(min_value=2, max_value=170),
+    length=st.integers(min_value=1, max_value=30),
+    delay=st.integers(min_value=3, max_value=150),
+    silent=st.sets(st.sampled_from(HEAT_SOURCES), min_size=1),
+    resend=st.booleans(),
+)
+def test_any_late_heat_upload_within_the_horizon_revises_to_the_ordered_result(
+    start: int, length: int, delay: int, silent: set[str], resend: bool
+) -> None:
+    last = 96 * 2
+    window = range(start, min(start + length, last - 1))
+    upload_at = min(window[-1] + delay, last) if window else last
+    clean, got, engine = _heat_run(silent, window, upload_at, resend)
+    assert engine.counters.rejected == 0
+    assert _final_days(got) == _final_days(clean)
+    assert _heat_points(got) == _heat_points(clean)
+
+
+def test_heat_revision_state_survives_a_checkpoint_between_the_gap_and_the_upload() -> None:
+    """The worker restores from its changelog between the station's silence (yesterday) and
+    its upload (this morning): the kept sums, gaps and outdoor temperatures come back."""
+    gap, upload_at = range(80, 92), 96 + 40
+    ordered, late, upload = [], [], []
+    for s in range(1, 96 * 2 + 1):
+        for name, readings in _heat_step(s).items():
+            ordered += readings
+            (upload if name in ("station", "indoor", "stack") and s in gap else late).extend(
+                readings
+            )
+        if s == upload_at:
+            late += upload
+    cut = late.index(upload[0])  # just before the upload
+    clean, _ = run(NET_REGISTRY, ordered)
+    out = Collected()
+    first = Engine(NET_REGISTRY, DetectionSettings(), out)
+    for r in late[:cut]:
+        first.push(r)
+    state = orjson.loads(orjson.dumps(export_state(first)))
+    second = import_state(Engine(NET_REGISTRY, DetectionSettings(), out), state)
+    for r in late[cut:]:
+        second.push(r)
+    second.flush()
+    assert second.counters.backfilled == len(gap) * 3
+    assert _final_days(out) == _final_days(clean)
+    assert _heat_points(out) == _heat_points(clean)

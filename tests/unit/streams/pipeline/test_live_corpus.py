@@ -237,6 +237,79 @@ def test_the_kafka_path_revises_late_gas_station_and_feeder_uploads_to_the_order
     }
 
 
+def _point_fields(points: dict[bytes, bytes], moment: set[bytes]) -> dict[bytes, set[bytes]]:
+    """Points' fields without the state flags a late point takes from the moment it came."""
+    return {
+        k: {f for f in v.split(b",") if f.split(b"=")[0] not in moment} for k, v in points.items()
+    }
+
+
+def late_heat_upload(
+    registry: list[Any], lines: list[bytes], upload_after_h: int
+) -> tuple[str, list[bytes]]:
+    """The first heat station's SCADA, its homes' sensors and its stack silent 10:00-13:00 on
+    the first day, uploaded ``upload_after_h`` hours later: (station id, the lines)."""
+    heat_station = next(h.heat_station_id for h in registry if h.heat_station_id)
+    homes = {h.household_id for h in registry if h.heat_station_id == heat_station}
+    t0 = datetime.fromisoformat("2021-12-01T10:00:00+08:00")
+    window = (t0, t0 + timedelta(hours=3))
+    kept, held, kinds = [], [], Counter[str]()
+    for line in lines:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            obj = {}
+        obj = obj if isinstance(obj, dict) else {}
+        mine = obj.get("heat_station_id") == heat_station or obj.get("household_id") in homes
+        when = _when(obj)
+        if mine and when is not None and window[0] < when <= window[1]:
+            held.append(line)
+            kinds[obj["kind"]] += 1
+            continue
+        kept.append(line)
+        if held and when is not None and when >= window[1] + timedelta(hours=upload_after_h):
+            kept.extend(held)
+            held = []
+    assert not held and len(kept) == len(lines)
+    assert kinds["heat_station"] == 12 and kinds["indoor_temp"] + kinds["heat_meter"] > 0
+    return heat_station, kept
+
+
+@pytest.mark.parametrize("upload_after_h", [3, 20], ids=["same-day", "next-morning"])
+def test_the_kafka_path_revises_a_late_heat_station_upload_to_the_ordered_rollups(
+    tmp_path: Path, upload_after_h: int
+) -> None:
+    """A heat station's SCADA, its homes' indoor sensors and heat meters and its stack go
+    silent 10:00-13:00 and upload later: the homes' rollups and the station's, daily and
+    hourly stack points the worker leaves in InfluxDB equal those of the ordered readings."""
+    simulate(SimulationConfig(households=600, days=2, seed=5), tmp_path)
+    registry, _ = load_registry_csv(tmp_path / "registry.csv")
+    lines = [ln for ln in (tmp_path / "readings.jsonl").read_bytes().splitlines() if ln.strip()]
+    heat_station, kept = late_heat_upload(registry, lines, upload_after_h)
+    runs = {}
+    for name, stream in (("ordered", lines), ("late", kept)):
+        h = Harness(stream, Router(registry))
+        clock = Clock()
+        h.run(h.pipeline(registry, clock), clock)
+        runs[name] = h
+    ordered, late = runs["ordered"], runs["late"]
+    assert [d for d in late.dead if d["reason"].startswith("late")] == []
+    assert len(late.dead) == len(ordered.dead)
+    moment = {b"cold_homes", b"interrupted", b"supply_low"}
+    for measurement in (b"household_day", b"heat_station", b"heat_station_daily"):
+        got = _point_fields(_last_points(late.written, measurement), moment)
+        assert got == _point_fields(_last_points(ordered.written, measurement), moment)
+    stack = _last_points(late.written, b"stack_emission_hourly")
+    assert stack == _last_points(ordered.written, b"stack_emission_hourly")
+    assert any(heat_station.encode() in k for k in stack)
+    silence = [
+        i
+        for i in late.incidents.values()
+        if i["kind"] == "comm_loss" and i["entity_id"] == heat_station
+    ]
+    assert silence and silence[-1]["details"]["resolution"].startswith("communication gap")
+
+
 def _when(obj: dict[str, Any]) -> datetime | None:
     try:
         when = datetime.fromisoformat(obj["ts"])
