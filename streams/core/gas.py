@@ -18,6 +18,9 @@ def on_gas(ctx: DetectorContext, st: HouseholdState, r: GasReading, ts: int) -> 
     start = ts - r.interval_s
     if st.accounted_until and st.accounted_until < start:  # a late upload may fill it
         note_gap(st, st.accounted_until, start, st.comm)
+        # A run of low readings is a run in time: low pressure is not assumed to last through
+        # missing data (the readings that fill the gap later would not re-run detection).
+        st.low_run = 0
     covered_from = max(start, st.accounted_until) if st.accounted_until else start
     low = r.pressure_kpa < s.gas_low_pressure_kpa
     if low:

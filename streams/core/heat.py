@@ -211,6 +211,9 @@ def on_heat_station(
     s = ctx.settings
     if ss.accounted_until and ts - s.interval_s > ss.accounted_until:  # a late upload may
         note_gap(ss, ss.accounted_until, ts - s.interval_s, ss.comm)  # fill it (revisions)
+        # Runs are runs in time: a state is not assumed to last through missing data (the
+        # readings that fill the gap later do not re-run detection).
+        ss.down_run = ss.low_run = 0
     if ss.comm is not None:
         ctx.book.resolve(ss.comm, ts)
         ss.comm = None
@@ -379,6 +382,7 @@ def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: in
     span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
     if home.covered_until and ts - interval_s > home.covered_until:  # a late upload may
         note_gap(home, home.covered_until, ts - interval_s, home.comm)  # fill it (revisions)
+        home.cold_run = home.no_heat_run = 0  # runs in time, as the station's
     home.last_ts = home.covered_until = ts
     if home.comm is not None:
         ctx.book.resolve(home.comm, ts)
