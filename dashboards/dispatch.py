@@ -43,7 +43,20 @@ def active_total(field: str, *filters: str) -> str:
 ACTIVE_TOTAL = active_total("top_level")
 HEAT_INCIDENTS = open_heat_incidents("county")
 HEAT_HOUSEHOLDS = heat_households_affected("county", "village")
-HOUSEHOLDS_AFFECTED = active_total("households_affected")
+# Households of the top-level incidents only: the snapshot counts a feeder / station incident
+# and its household children alike, and every child is one household (households_affected
+# 1), so per series  households = households_affected − (count − top_level).
+HOUSEHOLDS_AFFECTED = flux(
+    source("active_incidents", ["households_affected", "count", "top_level"]),
+    tag_filter("county"),
+    "  |> last()",
+    "  |> map(fn: (r) => ({r with _value: float(v: r._value)}))",
+    '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+    '  |> map(fn: (r) => ({_field: "households_affected",',
+    "      _value: r.households_affected - (r.count - r.top_level)}))",
+    '  |> group(columns: ["_field"])',
+    "  |> sum()",
+)
 PRIORITY_AFFECTED = active_total("priority_households")
 CRITICAL_ACTIVE = active_total("count", '  |> filter(fn: (r) => r.severity == "critical")')
 
@@ -250,7 +263,9 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         .with_panel(
             stat_panel(
                 "受影响户数 Households affected",
-                "Households affected by active incidents (sum over county × kind × severity).",
+                "活动事件影响的户数：台区/站级事件计其全部户，其下的分户事件不重复计。 "
+                "Households affected by active incidents; a feeder or station incident counts "
+                "its households once, not again through its household children.",
                 HOUSEHOLDS_AFFECTED,
                 unit="suffix: 户",
                 steps=((None, "green"), (1, "orange"), (100, "red")),
