@@ -222,7 +222,11 @@ OPEN_INCIDENT_COLUMNS = (
 OPEN_INCIDENTS = flux(
     source("incident", list(INCIDENT_FIELDS)),
     tag_filter("county"),
-    kind_is_heat(),
+    # the heat kinds, and a station's silence (comm_loss on a heat station: its telemetry
+    # unit, dispatch no longer sees whether its households get heat)
+    "  |> filter(fn: (r) => "
+    + " or ".join(f'r.kind == "{k}"' for k in HEAT_KINDS)
+    + ' or (r.kind == "comm_loss" and r.entity_type == "heat_station"))',
     '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
     "  |> map(fn: (r) => ({r with started_at: time(v: int(v: r.started_at) * 1000000000),",
     '      closed: if r.state == "resolved" then 1 else 0}))',

@@ -831,6 +831,32 @@ def test_heat_station_pages_follow_the_cores_incidents(
     assert (hq[silent[0]["incident_id"]], pq[silent[0]["incident_id"]]) == (2.0, 1.0)
 
 
+def test_open_heat_incidents_table_lists_a_silent_station(
+    incident_bucket: tuple[Any, str, Any],
+) -> None:
+    """The 集中供热 dashboard's open-incident table: the heat kinds' open incidents and HS-4's
+    silence (comm_loss on the station), not the silent home sensor's household comm_loss."""
+    client, bucket, write = incident_bucket
+    write(heat_lines())
+    (panel,) = [p for p in _panels("heat") if p["title"].startswith("进行中的供热事件")]
+    q = render_flux(
+        panel["targets"][0]["query"],
+        {"bucket": bucket, "county": None},
+        start=_iso(NOW - timedelta(days=30)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    rows = _run(client, q)
+    expected = {
+        i.incident_id
+        for i in HEAT.incidents
+        if i.ended_at is None
+        and (i.kind.value in HEAT_KINDS or i.entity_type.value == "heat_station")
+    }
+    assert {r["incident_id"] for r in rows} == expected
+    silent = [(r["entity_id"], r["entity_type"]) for r in rows if r["kind"] == "comm_loss"]
+    assert silent == [("HS-4", "heat_station")]
+
+
 def test_heat_comm_loss_is_in_the_snapshot_but_not_in_the_grids_digests(
     module_bucket: tuple[Any, str],
 ) -> None:

@@ -68,8 +68,11 @@ def test_open_heat_incidents_are_exactly_the_cores_heat_kinds() -> None:
     (table,) = [
         p for p in dashboard_json("heat")["panels"] if p["title"].startswith("进行中的供热事件")
     ]
-    kinds = set(re.findall(r'r\.kind == "(\w+)"', table["targets"][0]["query"]))
-    assert kinds == set(HEAT_KINDS)
+    query = table["targets"][0]["query"]
+    kinds = set(re.findall(r'r\.kind == "(\w+)"', query))
+    assert kinds == {*HEAT_KINDS, "comm_loss"}
+    # comm_loss only as a heat station's silence, never a meter's
+    assert '(r.kind == "comm_loss" and r.entity_type == "heat_station")' in query
     assert table["timeFrom"] == "30d"  # an interruption opened days ago is still listed
 
 
