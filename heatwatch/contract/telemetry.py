@@ -206,7 +206,8 @@ class StackEmissionReading(BaseModel):
     flue_flow_m3h: NonNegative = Field(description="Flue gas flow, m³/h (standard, dry).")
 
 
-Reading = Annotated[
+# Every reading kind, once: the engine's type, the batch's items and the wire format.
+AnyReading = (
     ElectricReading
     | GasReading
     | FeederReading
@@ -215,9 +216,9 @@ Reading = Annotated[
     | HeatStationReading
     | IndoorTempReading
     | HeatMeterReading
-    | StackEmissionReading,
-    Field(discriminator="kind"),
-]
+    | StackEmissionReading
+)
+Reading = Annotated[AnyReading, Field(discriminator="kind")]
 
 
 class Batch(BaseModel):
@@ -230,29 +231,6 @@ class Batch(BaseModel):
     readings: list[Reading]
 
 
-WireMessage = Annotated[
-    ElectricReading
-    | GasReading
-    | FeederReading
-    | GasStationReading
-    | WeatherReading
-    | HeatStationReading
-    | IndoorTempReading
-    | HeatMeterReading
-    | StackEmissionReading
-    | Batch,
-    Field(discriminator="kind"),
-]
+WireMessage = Annotated[AnyReading | Batch, Field(discriminator="kind")]
 
-WIRE_ADAPTER: TypeAdapter[
-    ElectricReading
-    | GasReading
-    | FeederReading
-    | GasStationReading
-    | WeatherReading
-    | HeatStationReading
-    | IndoorTempReading
-    | HeatMeterReading
-    | StackEmissionReading
-    | Batch
-] = TypeAdapter(WireMessage)
+WIRE_ADAPTER: TypeAdapter[AnyReading | Batch] = TypeAdapter(WireMessage)

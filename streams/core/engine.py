@@ -27,6 +27,7 @@ from heatwatch.contract.registry import Household
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import (
     EPOCH_BY_TEXT,
+    AnyReading,
     Batch,
     ElectricReading,
     FeederReading,
@@ -107,17 +108,6 @@ from streams.core.storage import (
     storage_day_metrics,
 )
 
-AnyReading = (
-    ElectricReading
-    | GasReading
-    | FeederReading
-    | GasStationReading
-    | WeatherReading
-    | HeatStationReading
-    | IndoorTempReading
-    | HeatMeterReading
-    | StackEmissionReading
-)
 Target = HouseholdState | FeederState | StationState | CountyWeather | HeatTarget
 Handler = Callable[[DetectorContext, Any, Any, int], str | None]  # str: implausible, why
 Entry = tuple[Handler, Target, AnyReading, Any]  # handler, target, reading, origin
