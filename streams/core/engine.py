@@ -477,9 +477,23 @@ class Engine:
         _, entity = source_of(target)
         self.implausible[entity] = self.implausible.get(entity, 0) + 1
         self.counters.implausible += 1
+        self._withdraw(origin, r, f"implausible: {entity}: {why}")
+
+    def _withdraw(self, origin: Any, r: AnyReading, reason: str) -> None:
+        """Refuse a reading that was counted as accepted when it came (a conflict settled,
+        a clock fault found, a value judged, after the fact): dead-lettered with ``reason``."""
         self.counters.rejected += 1
         self.counters.accepted -= 1
-        self.rejections.append((origin, r, f"implausible: {entity}: {why}"))
+        self.rejections.append((origin, r, reason))
+
+    def _withdraw_clock_fault(
+        self, target: Target, r: AnyReading, origin: Any, offset: int, ts: int, how: str
+    ) -> None:
+        """``_withdraw`` for a wrong clock: counted towards the source's ``meter_clock_fault``."""
+        kind, entity = source_of(target)
+        note_clock_fault(self.clock_fault_counts, target, offset, ts)
+        self.counters.clock_rejected += 1
+        self._withdraw(origin, r, f"clock fault: {kind} {entity} stamped {r.ts}, {how}")
 
     def _plausible(self, entry: Entry) -> int:
         r, target = entry[2], entry[1]
@@ -598,21 +612,16 @@ class Engine:
         self._came_ahead.pop(ts, None)
         now = self.max_ts
         for _, target, r, origin in bucket:
-            kind, entity = source_of(target)
             offset = ts - now if now else 0
-            note_clock_fault(self.clock_fault_counts, target, offset, ts)
-            self.counters.clock_rejected += 1
-            self.counters.rejected += 1
-            self.counters.accepted -= 1
-            self.rejections.append(
-                (
-                    origin,
-                    r,
-                    f"clock fault: {kind} {entity} stamped {r.ts}, "
-                    f"{describe_offset(offset)} from the stream's consensus time "
-                    f"{to_datetime(now).isoformat() if now else '(not yet known)'} "
-                    f"(skew bound {self._skew} s): {why}",
-                )
+            self._withdraw_clock_fault(
+                target,
+                r,
+                origin,
+                offset,
+                ts,
+                f"{describe_offset(offset)} from the stream's consensus time "
+                f"{to_datetime(now).isoformat() if now else '(not yet known)'} "
+                f"(skew bound {self._skew} s): {why}",
             )
 
     def _expire_held(self, *, all_ahead: bool) -> None:
@@ -863,20 +872,15 @@ class Engine:
                 on_time.append(entry)  # equal to the one on time: an ordinary duplicate
                 continue
             _, target, r, origin = entry
-            kind, entity = source_of(target)
             offset = fast[_canonical(r)]
-            note_clock_fault(self.clock_fault_counts, target, offset, ts)
-            self.counters.clock_rejected += 1
-            self.counters.rejected += 1
-            self.counters.accepted -= 1
-            self.rejections.append(
-                (
-                    origin,
-                    r,
-                    f"clock fault: {kind} {entity} stamped {r.ts}, about "
-                    f"{describe_offset(offset)} fast (skew bound {self._skew} s): it collides "
-                    "with the meter's own reading for that time",
-                )
+            self._withdraw_clock_fault(
+                target,
+                r,
+                origin,
+                offset,
+                ts,
+                f"about {describe_offset(offset)} fast (skew bound {self._skew} s): it collides "
+                "with the meter's own reading for that time",
             )
         return on_time
 
@@ -892,15 +896,11 @@ class Engine:
             ts = event_epoch(loser[2].ts)
             self.conflict_log.append([entity, ts, [_canonical(winner[2]), _canonical(loser[2])]])
         self.counters.conflicts += 1
-        self.counters.rejected += 1
-        self.counters.accepted -= 1
-        self.rejections.append(
-            (
-                loser[3],
-                loser[2],
-                f"conflict: {kind} {entity} sent two different readings for {loser[2].ts}; "
-                f"kept {_canonical(winner[2])}, rejected {_canonical(loser[2])}",
-            )
+        self._withdraw(
+            loser[3],
+            loser[2],
+            f"conflict: {kind} {entity} sent two different readings for {loser[2].ts}; "
+            f"kept {_canonical(winner[2])}, rejected {_canonical(loser[2])}",
         )
 
     def _tick(self, now: int) -> None:
