@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from heatwatch.contract.incidents import Incident
-
-CST = timezone(timedelta(hours=8))
+from heatwatch.formats.incident_points import newest_incidents
 
 
 @dataclass
@@ -153,37 +152,9 @@ def household_day_points(env: PipelineEnv) -> dict[tuple[str, datetime], dict[st
 
 
 def incidents_in_influx(env: PipelineEnv) -> list[Incident]:
-    """Each incident's newest state (resolved wins over open), rebuilt from its points."""
-    best: dict[str, dict[str, Any]] = {}
-    for v in incident_points(env):
-        prev = best.get(v["incident_id"])
-        if prev is None or (v["state"] == "resolved" and prev["state"] != "resolved"):
-            best[v["incident_id"]] = v
-    return [_incident(v) for v in best.values()]
-
-
-def _incident(v: dict[str, Any]) -> Incident:
-    return Incident.model_validate(
-        {
-            "incident_id": v["incident_id"],
-            "kind": v["kind"],
-            "entity_type": v["entity_type"],
-            "entity_id": v["entity_id"],
-            "county": v["county"],
-            "village": v["village"] or None,
-            "started_at": _iso(v["started_at"]),
-            "ended_at": _iso(v["ended_at"]) if v["ended_at"] else None,
-            "severity": v["severity"],
-            "households_affected": v["households_affected"],
-            "priority_households": v["priority_households"],
-            "parent_id": v["parent_id"] or None,
-            "details": orjson.loads(v["details"]),
-        }
-    )
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, CST).isoformat()
+    """Each incident's newest state, rebuilt from its points as the reports' InfluxDB source
+    does."""
+    return newest_incidents(incident_points(env))
 
 
 def count_in_influx(env: PipelineEnv, measurement: str) -> int:

@@ -24,8 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pyarrow as pa
@@ -33,9 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from heatwatch.contract.incidents import Incident
+from heatwatch.formats.incident_points import BEIJING, newest_incidents
 from streams.settings import InfluxSettings
-
-BEIJING = timezone(timedelta(hours=8))
 
 # Fields of ``household_day`` the reports read, with their Arrow types.
 ROLLUP_FIELDS: dict[str, pa.DataType] = {
@@ -50,7 +48,6 @@ ROLLUP_FIELDS: dict[str, pa.DataType] = {
     "evidence": pa.string(),  # absent before issue 12: read as null
 }
 ROLLUP_TAGS = ("household_id", "county", "retrofit_type")
-_SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 class InfluxReadError(Exception):
@@ -191,43 +188,7 @@ class InfluxReader:
         tbl = self.query_table(flux, types)
         if tbl is None:
             return []
-        best: dict[str, dict[str, Any]] = {}
-        for row in tbl.select([c for c in types if c in tbl.column_names]).to_pylist():
-            prev = best.get(row["incident_id"])
-            if prev is None or _newer(row, prev):
-                best[row["incident_id"]] = row
-        return sorted(
-            (_incident(v) for v in best.values()), key=lambda i: (i.started_at, i.incident_id)
-        )
-
-
-def _newer(row: dict[str, Any], prev: dict[str, Any]) -> bool:
-    if (row["state"] == "resolved") != (prev["state"] == "resolved"):
-        return bool(row["state"] == "resolved")
-    return _SEVERITY_RANK.get(row["severity"], 0) > _SEVERITY_RANK.get(prev["severity"], 0)
-
-
-def _incident(v: dict[str, Any]) -> Incident:
-    def at(epoch: int | None) -> datetime | None:
-        return datetime.fromtimestamp(epoch, BEIJING) if epoch else None
-
-    return Incident.model_validate(
-        {
-            "incident_id": v["incident_id"],
-            "kind": v["kind"],
-            "entity_type": v["entity_type"],
-            "entity_id": v["entity_id"],
-            "county": v["county"],
-            "village": v.get("village") or None,
-            "started_at": at(v["started_at"]),
-            "ended_at": at(v.get("ended_at")),
-            "severity": v["severity"],
-            "households_affected": v["households_affected"],
-            "priority_households": v["priority_households"],
-            "parent_id": v.get("parent_id") or None,
-            "details": orjson.loads(v["details"]) if v.get("details") else {},
-        }
-    )
+        return newest_incidents(tbl.select([c for c in types if c in tbl.column_names]).to_pylist())
 
 
 def _parse_csv(data: bytes, types: dict[str, pa.DataType]) -> pa.Table:
