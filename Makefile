@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install system-deps demo test unit integration lint format typecheck imports check \
-        stack-up stack-down stack-status bench schema dashboards clean
+        stack-up stack-down stack-status bench schema dashboards readme clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -69,6 +69,11 @@ schema: install
 
 dashboards: install
 	$(BIN)/python -m dashboards.generate
+
+# README.md's architecture section, from the module map in docs/architecture.md (a unit test
+# fails when they differ: tests/unit/docs/test_architecture_map.py).
+readme: install
+	$(BIN)/python -m tests.unit.docs.architecture_map
 
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ engine is exported unless it is declared derived below, so a field added later i
 without an edit here. A value must be plain data (None, bool, int, float, str, lists, tuples,
 dicts, sets, dataclasses of those) or an ``Incident``; an incident is stored once, by value,
 and referenced by its id. Anything else fails the export with a message saying which field to
-declare derived or make plain (tests/unit/streams/core/test_persist.py exercises every slot).
+declare derived or make plain (tests/unit/streams/test_persist.py exercises every slot).
 
 The result is made of dicts, lists, str, int, float and None only (no I/O here: the adapter
 ``streams/checkpoint.py`` serialises it with orjson and compresses it).

@@ -1,7 +1,8 @@
 """Per-entity detector state: plain slotted objects, one per household, feeder and station.
 
 Kept small on purpose (the target is under 1 KB per household) and free of I/O, so the same
-state runs in the embedded runner and inside a Faust worker, and pickles for changelogs.
+state runs in the embedded runner and inside a Faust worker. Checkpoints carry it as plain
+versioned data (``streams/core/persist.py``), never pickled, so these classes can change.
 """
 
 from __future__ import annotations
