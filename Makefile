@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install system-deps demo test unit integration lint format typecheck imports check \
-        stack-up stack-down stack-status bench schema dashboards readme clean
+        slow stack-up stack-down stack-status bench schema dashboards readme clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,8 +39,15 @@ imports: install
 
 check: lint typecheck imports
 
+# Unit tests in two tiers (pyproject.toml markers): `make unit` is the fast one (pure, in
+# process, no I/O beyond temporary files); `make slow` the slower one (fleet simulations run
+# several times, large Hypothesis searches, Go and kubectl subprocesses, loopback servers).
+# `make test` runs both, and the integration tests.
 unit: install
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest tests/unit -m "not slow"
+
+slow: install
+	$(BIN)/pytest tests/unit -m slow
 
 # Tests that need Kafka and InfluxDB run with the local stack up: started if it is not
 # running (and stopped again afterwards), reused if it is.

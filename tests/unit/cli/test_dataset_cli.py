@@ -53,6 +53,7 @@ def _as_worker_segments(run: Path, root: Path) -> None:
         wd.write_segment(root, wd.INCIDENTS, p, 0, n, incident_rows(p, mine_i))
 
 
+@pytest.mark.slow  # four reports rendered (PDF, XLSX) from two sources
 def test_reports_from_a_compacted_dataset_equal_the_replays(run: Path, tmp_path: Path) -> None:
     ds = tmp_path / "dataset"
     _as_worker_segments(run, ds)

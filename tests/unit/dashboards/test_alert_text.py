@@ -22,7 +22,12 @@ GO = shutil.which("go") or (
     "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
 )
 
-pytestmark = pytest.mark.skipif(GO is None, reason="no Go toolchain to render Go templates")
+# The slow tier (make slow, make test): every render runs `go run` in a subprocess (the first
+# compiles the renderer).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(GO is None, reason="no Go toolchain to render Go templates"),
+]
 
 EXTERNAL_URL = "https://grafana.xinzhou.example/"
 

@@ -22,6 +22,10 @@ from dashboards import alerting
 from dashboards.catalog import BUILDERS
 from heatwatch.cli.grafana import app
 
+# The slow tier (make slow, make test): a stub Grafana HTTP server on 127.0.0.1 (a socket,
+# not a pure unit test).
+pytestmark = pytest.mark.slow
+
 
 class StubGrafana:
     def __init__(self) -> None:

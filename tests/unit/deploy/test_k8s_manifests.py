@@ -125,6 +125,7 @@ def test_strimzi_users_have_the_least_privilege_acls() -> None:
             assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "heatwatch"
 
 
+@pytest.mark.slow  # runs kubectl in a subprocess
 def test_kubectl_kustomize_renders_the_tree() -> None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:

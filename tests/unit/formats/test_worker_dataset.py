@@ -153,6 +153,7 @@ emission = st.tuples(
 )
 
 
+@pytest.mark.slow  # 60 Hypothesis examples, each writing and compacting Parquet
 @settings(max_examples=60, deadline=None)
 @given(
     emissions=st.lists(emission, min_size=1, max_size=25),

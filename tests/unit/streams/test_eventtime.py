@@ -172,6 +172,7 @@ def _result(lines: list[bytes], tmp: Path, name: str) -> tuple:  # type: ignore[
 SORTED_LINES = _lines(faulty_stream(days=1))
 
 
+@pytest.mark.slow  # 12 Hypothesis examples, two replays of the file each
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), resend_share=st.floats(0.0, 0.1))
 def test_any_permutation_gives_the_same_results_as_the_sorted_file(

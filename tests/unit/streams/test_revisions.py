@@ -191,6 +191,7 @@ def _all_step(s: int) -> dict[str, list]:  # type: ignore[type-arg]
     }
 
 
+@pytest.mark.slow  # 60 Hypothesis examples, two replays each
 @settings(max_examples=60, deadline=None)
 # found by Hypothesis: low pressure before and after a gap is not one run in time
 @example(start=166, length=10, delay=4, silent={"area", "gas"}, resend=False)
@@ -324,6 +325,7 @@ def test_a_late_heat_reading_that_fills_no_gap_is_still_late() -> None:
             engine.push(r)
 
 
+@pytest.mark.slow  # 40 Hypothesis examples, two replays each
 @settings(max_examples=40, deadline=None)
 # found by Hypothesis: a station down before and after a gap is not one run in time
 @example(start=88, length=28, delay=4, silent={"station"}, resend=False)

@@ -11,6 +11,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from heatwatch.formats import worker_dataset as wd
 from heatwatch.report.loading import dataset_inputs, load_incidents
@@ -55,6 +56,7 @@ def test_the_dataset_holds_what_the_embedded_runner_writes(sim: Path, tmp_path: 
     assert want and _incidents(tmp_path / "ds") == want
 
 
+@pytest.mark.slow  # a clean run and crashed runs of the 600-household fleet
 def test_crashes_between_segment_and_checkpoint_read_the_same(sim: Path, tmp_path: Path) -> None:
     registry, clean = _setup(sim)
     clock = Clock()
@@ -106,6 +108,7 @@ def withhold_upload(
     return out
 
 
+@pytest.mark.slow  # runs of the 600-household fleet
 def test_a_late_upload_revises_a_closed_day_and_the_revision_wins(
     sim: Path, tmp_path: Path
 ) -> None:

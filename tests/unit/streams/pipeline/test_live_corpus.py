@@ -19,6 +19,9 @@ from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
 from tests.unit.streams.pipeline.test_pipeline import Clock, Harness
 
+# The slow tier (make slow, make test): each test replays simulated fleets through both runners.
+pytestmark = pytest.mark.slow
+
 
 def _readings(line: bytes) -> list[dict[str, Any]]:
     try:

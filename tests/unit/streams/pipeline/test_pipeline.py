@@ -176,6 +176,7 @@ def test_same_incidents_as_the_embedded_runner(sim: Path, tmp_path: Path) -> Non
     assert all(h.committed[p] == len(h.topic[p]) for p in range(PARTITIONS))
 
 
+@pytest.mark.slow  # three runs of the 600-household fleet
 def test_restart_from_checkpoint_gives_the_same_incidents(sim: Path) -> None:
     registry, clean = _setup(sim)
     clock = Clock()
@@ -226,6 +227,7 @@ def _active_rows(written: list[bytes]) -> dict[bytes, dict[int, int]]:
     return rows
 
 
+@pytest.mark.slow  # two runs of the 600-household fleet
 def test_fewer_snapshot_rows_read_the_same_with_last(sim: Path) -> None:
     """Dropping repeated zero rows changes nothing for a ``last()`` at any snapshot time."""
     registry, full = _setup(sim)

@@ -116,6 +116,7 @@ def test_backlog_pauses_the_producer_until_half_drained() -> None:
     asyncio.run(go())
 
 
+@pytest.mark.slow  # an aiohttp server on 127.0.0.1 (a socket)
 def test_writer_posts_gzip_maps_statuses_and_closes() -> None:
     from aiohttp import web
     from pydantic import SecretStr
