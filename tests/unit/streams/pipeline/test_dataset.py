@@ -108,7 +108,7 @@ def withhold_upload(
     return out
 
 
-@pytest.mark.slow  # runs of the 600-household fleet
+@pytest.mark.slow  # a replay and a Kafka-path run of the 600-household fleet
 def test_a_late_upload_revises_a_closed_day_and_the_revision_wins(
     sim: Path, tmp_path: Path
 ) -> None:
