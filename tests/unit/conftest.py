@@ -6,12 +6,17 @@
   temporary files: outside the ``slow`` marker a test that starts a subprocess or opens a
   network socket fails and says so. Mark such a test ``@pytest.mark.slow`` (the slower tier
   that ``make slow`` and ``make test`` run), or patch the call it makes.
+* The fast tier has a time budget (under 60 s on a quiet machine): a test outside the slow tier
+  that uses more than ``FAST_TEST_CPU_S`` of CPU is named at the end of the run, so a new
+  simulation-sized test is seen when it lands. CPU time, not wall time: a loaded machine slows
+  every test, but hardly changes what each one costs.
 """
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +25,8 @@ import pytest
 from heatwatch.cli import common
 
 _LOCAL_FAMILIES = {getattr(socket, "AF_UNIX", None)}  # asyncio's self-pipe is a socketpair
+FAST_TEST_CPU_S = 6.0  # the largest fast-tier test used ~4 s under load when this was set
+_over_budget: list[tuple[float, str]] = []
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +67,25 @@ def _fast_tier_does_no_io(request: pytest.FixtureRequest) -> Iterator[None]:
             mp.setattr(socket.socket, name, guarded)
         mp.setattr(socket, "getaddrinfo", _refuse("looked up a network address"))
         yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    started = time.process_time()
+    yield
+    used = time.process_time() - started
+    if used > FAST_TEST_CPU_S and item.get_closest_marker("slow") is None:
+        _over_budget.append((used, item.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _over_budget:
+        return
+    terminalreporter.section("fast tier over its per-test budget")
+    terminalreporter.write_line(
+        f"These tests are not marked slow and each used more than {FAST_TEST_CPU_S:.0f} s of CPU "
+        "(setup included); the fast tier (make unit) must stay under 60 s. Mark them "
+        "@pytest.mark.slow or make them cheaper on smaller data:"
+    )
+    for used, nodeid in sorted(_over_budget, reverse=True):
+        terminalreporter.write_line(f"  {used:5.1f} s  {nodeid}")
