@@ -346,3 +346,21 @@ EVIDENCE_SOURCES: dict[str, Term] = {
 }
 EVIDENCE_NOT_RECORDED = Term("未记录", "not recorded")
 # ============================================================================ end heat-ui
+
+
+# ============================================================================ report-arithmetic block
+# Kind families (issue 21): the reports count a household once per (county, family, month)
+# whatever devices or parent incidents report it (heatwatch/report/arithmetic.py says which
+# kind belongs where and which families are interruptions).
+KIND_FAMILIES: dict[str, Term] = {
+    "heat_shortfall": Term("供热中断或不足", "heat supply interrupted or low"),
+    "power_outage": Term("停电", "power outage"),
+    "gas_shortfall": Term("供气中断或不足", "gas supply interrupted or low"),
+    "comm_loss": Term("通信中断", "communication loss"),
+    "feeder_overload": Term("台区过载", "feeder overload"),
+    "peak_charging": Term("高峰时段蓄热", "peak-hour charging"),
+    "gas_quota_risk": Term("气量指标风险", "gas quota risk"),
+    "emission_exceedance": Term("排放超标", "emission exceedance"),
+    "meter_clock_fault": Term("表计时钟异常", "meter clock fault"),
+}
+# ============================================================================ end report-arithmetic

@@ -9,6 +9,7 @@ from heatwatch.contract.glossary import (
     EVIDENCE_SOURCES,
     FIELDS,
     INCIDENT_KINDS,
+    KIND_FAMILIES,
     NOUNS,
     PRIORITY_GROUPS,
     RETROFIT_TYPES,
@@ -20,6 +21,7 @@ from heatwatch.contract.glossary import (
 RETROFIT = by_lang(RETROFIT_TYPES)
 PRIORITY = by_lang(PRIORITY_GROUPS)
 INCIDENT_KIND = by_lang(INCIDENT_KINDS)
+KIND_FAMILY_TERMS = by_lang(KIND_FAMILIES)
 
 T: dict[str, dict[str, str]] = {
     "zh": {
@@ -85,8 +87,9 @@ T: dict[str, dict[str, str]] = {
         "total": "合计",
         "monthly_title": "{month} 清洁取暖运行月报",
         "monthly_sub": "报送：市清洁取暖工作领导小组办公室",
-        "incidents_by_county_kind": "分县、分类型事件统计",
-        "kind": "类型",
+        "incidents_by_county_kind": "分县、分类别事件统计（同类事件中每户只计一次）",
+        "kind": "类别",
+        "incidents_by_kind": "其中（按事件类型）",
         "incidents": "事件数",
         "households_affected": "影响户数",
         "priority_affected": "影响重点群体户数",
@@ -133,15 +136,18 @@ T: dict[str, dict[str, str]] = {
         "month_partial": "注意：本月只有部分数据，覆盖 {days} / {total} 天（{span}，北京时间）；"
         "各项数字只反映这段时间。",
         "definitions": "指标说明",
-        "def_incidents": "本月内发生或持续的事件数；一个事件跨几个月就在每个月各计一次；"
-        "台区停电下的用户停电等下级事件并入上级事件，不单独计数。",
-        "def_households_affected": "受这些事件影响的不同户数，同一户在同一县同一类型中只计一次，"
-        "在合计中也只计一次。",
-        "def_priority_affected": "受影响户中重点群体（学校、幼儿园、养老机构、困难户）的不同户数。",
-        "def_interruption_hours": "用户停电、燃气压力低事件在本月（且在数据范围内）的持续时间之和，"
-        "单位户·小时；未结束的事件只算到数据截止时刻。",
-        "def_household_interruptions": "逐户日汇总中本月开始的停电/供气不足次数之和。",
-        "def_rollup_interruption_hours": "逐户日汇总中本月停电分钟与供气不足分钟之和，折算为户·小时。",
+        "def_incidents": "本月内发生或持续的上级事件数；一个事件跨几个月就在每个月各计一次；"
+        "台区停电下的用户停电、换热站中断下的各户中断等下级事件并入上级事件，不单独计数。",
+        "def_households_affected": "受这些事件影响的不同户数：同一户在同一县、同一类别（如供热中断或不足、通信中断）中只计一次，"
+        "无论由哪台设备或哪个上级事件报告；在县合计和全市合计中也只计一次，不会超过登记户数。",
+        "def_priority_affected": "受影响户中重点群体（学校、幼儿园、养老机构、困难户、居家老人、残疾人家庭、低收入家庭）的不同户数。",
+        "def_interruption_hours": "中断：用户的取暖供应中断或低于服务标准——停电（用户或台区）、燃气压力低或供气不足、"
+        "供热中断、供水温度低于供热曲线、室温不达标；与日汇总计为停电或供气/供热不足的分钟一致。"
+        "通信中断、高峰蓄热、过载、气量风险、排放超标不是中断（记为“—”）。每户在本月（且在数据范围内）"
+        "的中断时段合并后相加，单位户·小时；未结束的事件只算到数据截止时刻。",
+        "def_household_interruptions": "逐户日汇总中本月开始的中断（停电、供气不足、供热中断或不足）次数之和；"
+        "与稳定性报告“各月中断次数”图按同一规则计数（跨日持续的中断计在开始的月份）。",
+        "def_rollup_interruption_hours": "逐户日汇总中本月停电分钟与供气、供热不足分钟之和，折算为户·小时。",
         "def_shortfall_incidents": "本月内的燃气供应不足（调压站）事件数。",
         "def_gas_households_affected": "受燃气供应不足或燃气压力低影响的不同户数。",
         "def_peak_charging_households": "本月出现高峰时段蓄热的不同户数。",
@@ -212,8 +218,10 @@ T: dict[str, dict[str, str]] = {
         "total": "Total",
         "monthly_title": "Clean-heating monthly report {month}",
         "monthly_sub": "To: Clean Heating Leading Group Office",
-        "incidents_by_county_kind": "Incidents by county and kind",
-        "kind": "Kind",
+        "incidents_by_county_kind": "Incidents by county and kind family (each household "
+        "once per family)",
+        "kind": "Kind family",
+        "incidents_by_kind": "Of which (by incident kind)",
         "incidents": "Incidents",
         "households_affected": "Households affected",
         "priority_affected": "Priority households affected",
@@ -264,18 +272,25 @@ T: dict[str, dict[str, str]] = {
         "month_partial": "Note: only part of this month has data: {days} of {total} days "
         "({span}, Beijing time); every figure covers that period only.",
         "definitions": "Definitions",
-        "def_incidents": "incidents that started or lasted in the month; an incident spanning "
-        "months counts once in each; child incidents (e.g. household outages under a feeder "
-        "outage) are part of their parent and not counted again.",
-        "def_households_affected": "distinct households affected by those incidents: once per "
-        "county and kind, and once in each total.",
-        "def_priority_affected": "distinct affected households in a priority group (school, "
-        "kindergarten, elderly home, hardship).",
-        "def_interruption_hours": "duration of household outage and low-pressure incidents "
-        "within the month and the data, summed (household-hours); an open incident counts up "
+        "def_incidents": "top-level incidents that started or lasted in the month; an incident spanning "
+        "months counts once in each; child incidents (a household's outage under a feeder "
+        "outage, a home under its heat station) are part of their parent, not counted again.",
+        "def_households_affected": "distinct households affected: once per county and kind family (e.g. heat supply "
+        "interrupted or low, communication loss) whichever device or parent incident reports "
+        "it, and once in each total, so never more than the registered households.",
+        "def_priority_affected": "distinct affected households in a priority group (school, kindergarten, elderly "
+        "home, hardship, elderly living alone, disabled, low-income).",
+        "def_interruption_hours": "an interruption is time in which a household's heating supply is lost or below "
+        "service: power outage (household or feeder), low gas pressure or gas supply "
+        "shortfall, heat supply interruption, supply below the heating curve, a home below "
+        "the service temperature (the minutes the daily rollups book as outage or shortfall). "
+        "Communication loss, peak charging, overload, quota risk and emissions are not "
+        "interruptions (shown as —). Each household's interruption periods within the month "
+        "and the data are merged, then summed (household-hours); an open incident counts up "
         "to the end of the data.",
-        "def_household_interruptions": "outage/shortfall episodes starting in the month, summed "
-        "over the daily household rollups.",
+        "def_household_interruptions": "interruption episodes (power, gas, heat) starting in the month, from the daily "
+        "household rollups; counted by the same rule as the season report's interruptions-by-"
+        "month chart (an episode running across days counts in the month it started).",
         "def_rollup_interruption_hours": "outage plus shortfall minutes in the month's daily "
         "household rollups, in household-hours.",
         "def_shortfall_incidents": "gas supply shortfall (station) incidents in the month.",

@@ -7,20 +7,20 @@ and writes PDF, HTML and CSV.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow.compute as pc
 
 from heatwatch.contract.incidents import Incident
-from heatwatch.report.i18n import INCIDENT_KIND, t
+from heatwatch.report.arithmetic import Cell, Membership, episodes_started, family_rank
+from heatwatch.report.i18n import INCIDENT_KIND, KIND_FAMILY_TERMS, t
 from heatwatch.report.ledger import write_csv
 from heatwatch.report.loading import InputError, Registry, RollupSource
 from heatwatch.report.monthly_figures import (
     BEIJING,
-    Cell,
     CountyMonth,
-    Membership,
     MonthError,
     MonthlyFigures,
     MonthWindow,
@@ -34,7 +34,13 @@ from heatwatch.report.render import Block, Bullets, Heading, Para, Table, to_htm
 
 Step = Callable[[str], None]
 
-KIND_COLUMNS = ["incidents", "households_affected", "priority_affected", "interruption_hours"]
+KIND_COLUMNS = [
+    "incidents",
+    "households_affected",
+    "priority_affected",
+    "interruption_hours",
+    "incidents_by_kind",
+]
 COUNTY_COLUMNS = [
     "incidents",
     "households_affected",
@@ -64,7 +70,12 @@ def compute_monthly(
         raise InputError(str(exc)) from None
     members = (
         Membership.from_columns(
-            registry.ids, registry.priority, registry.feeder, registry.gas_station
+            registry.ids,
+            registry.priority,
+            registry.feeder,
+            registry.gas_station,
+            registry.heat_station,
+            registry.county,
         )
         if registry is not None
         else Membership()
@@ -76,23 +87,35 @@ def compute_monthly(
 
 
 def _rollup_sums(rollups: RollupSource, w: MonthWindow) -> dict[str, tuple[int, float]]:
+    """County → (episodes started, lost hours) in the month's covered days. The day before
+    the month is read too: an episode running on from it did not start in this month (the
+    season chart counts it in the month it started, ``arithmetic.episodes_started``)."""
     first = w.covered_start.astimezone(BEIJING).date()
     last = (w.covered_end.astimezone(BEIJING) - timedelta(microseconds=1)).date()
-    tbl = rollups.read(first, last)
+    tbl = rollups.read(first - timedelta(days=1), last)
     if not tbl.num_rows:
         return {}
-    lost = pc.add(tbl.column("outage_minutes"), tbl.column("shortfall_minutes"))
-    tbl = tbl.append_column("lost", lost)
-    agg = tbl.group_by("county").aggregate([("interruptions", "sum"), ("lost", "sum")])
-    return {
-        str(c): (int(n or 0), float(m or 0) / 60.0)
-        for c, n, m in zip(
-            agg.column("county").to_pylist(),
-            agg.column("interruptions_sum").to_pylist(),
-            agg.column("lost_sum").to_pylist(),
-            strict=True,
-        )
-    }
+    lost = (
+        pc.add(tbl.column("outage_minutes"), tbl.column("shortfall_minutes"))
+        .to_numpy(zero_copy_only=False)
+        .astype(np.float64)
+    )
+    eps = tbl.column("interruptions").to_numpy(zero_copy_only=False).astype(np.int64)
+    hh = pc.dictionary_encode(tbl.column("household_id").cast("string")).combine_chunks()
+    hcode = hh.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    day = tbl.column("day").cast("date32").cast("int32").to_numpy(zero_copy_only=False)
+    order = np.lexsort((day, hcode))
+    lost_prev = np.zeros(len(lost))
+    same = (hcode[order][1:] == hcode[order][:-1]) & (day[order][1:] == day[order][:-1] + 1)
+    lost_prev[order[1:][same]] = lost[order[:-1][same]]
+    started = episodes_started(lost, eps, lost_prev)
+    inside = day >= (first - date(1970, 1, 1)).days
+    counties = np.asarray(tbl.column("county").cast("string").to_pylist(), dtype=object)
+    out: dict[str, tuple[int, float]] = {}
+    for c in sorted(set(counties[inside].tolist())):
+        sel = inside & (counties == c)
+        out[str(c)] = (int(started[sel].sum()), float(lost[sel].sum()) / 60.0)
+    return out
 
 
 def run_monthly(
@@ -114,7 +137,7 @@ def run_monthly(
     write_csv(
         csv_path,
         [t(lang, "county"), t(lang, "kind"), *(t(lang, k) for k in KIND_COLUMNS)],
-        [list(col) for col in zip(*kind_rows, strict=True)] if kind_rows else [[]] * 6,
+        [list(col) for col in zip(*kind_rows, strict=True)] if kind_rows else [[]] * 7,
     )
     title = t(lang, "monthly_title", month=month)
     blocks = monthly_blocks(figures, lang, now or datetime.now(UTC))
@@ -129,29 +152,35 @@ def _fmt(x: float) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
+def _hours(c: Cell) -> str:
+    return _fmt(round(c.interruption_hours, 1)) if c.interruption else "—"
+
+
 def _cell_values(c: Cell) -> list[str]:
-    return [
-        str(c.incidents),
-        str(c.households_affected),
-        str(c.priority_affected),
-        _fmt(round(c.interruption_hours, 1)),
-    ]
+    return [str(c.incidents), str(c.households_affected), str(c.priority_affected), _hours(c)]
+
+
+def _kinds_text(c: Cell, lang: str) -> str:
+    kinds = INCIDENT_KIND[lang]
+    sep = "、" if lang == "zh" else ", "
+    return sep.join(f"{kinds.get(k.value, k.value)} {n}" for k, n in sorted(c.by_kind.items()))
 
 
 def kind_table(f: MonthlyFigures, lang: str) -> list[list[str]]:
-    """Rows county, kind, figures; a total row per county and one for the city."""
-    kinds = INCIDENT_KIND[lang]
+    """Rows county, kind family, figures, incidents per kind; a total row per county and
+    one for the city. Households are counted once per (county, family) and once per total."""
+    families = KIND_FAMILY_TERMS[lang]
     rows: list[list[str]] = []
     for county in sorted(f.counties):
         cm = f.counties[county]
-        for kind in sorted(cm.by_kind):
-            rows.append(
-                [county, kinds.get(kind.value, kind.value), *_cell_values(cm.by_kind[kind])]
-            )
-        if cm.by_kind:
-            rows.append([county, t(lang, "total"), *_cell_values(cm.total)])
+        for fam in sorted(cm.by_family, key=lambda x: (family_rank(x), x)):
+            cell = cm.by_family[fam]
+            rows.append([county, families.get(fam, fam), *_cell_values(cell),
+                         _kinds_text(cell, lang)])  # fmt: skip
+        if cm.by_family:
+            rows.append([county, t(lang, "total"), *_cell_values(cm.total), ""])
     if rows:
-        rows.append([t(lang, "whole_city"), t(lang, "total"), *_cell_values(f.city)])
+        rows.append([t(lang, "whole_city"), t(lang, "total"), *_cell_values(f.city), ""])
     return rows
 
 

@@ -226,10 +226,11 @@ def test_monthly(run_dir: Path, tmp_path: Path) -> None:
     for ext in ("pdf", "html", "csv"):
         assert (out / f"monthly-2021-12.{ext}").stat().st_size > 0
     rows = _read_csv(out / "monthly-2021-12.csv")
-    kinds = {(r["县（市、区）"], r["类型"]): r for r in rows}
-    assert kinds[("忻府区", "用户停电")]["事件数"] == "1"
-    assert kinds[("忻府区", "用户停电")]["中断时长(户·小时)"] == "2"
-    assert kinds[("忻府区", "用户停电")]["影响重点群体户数"] == "1"
+    kinds = {(r["县（市、区）"], r["类别"]): r for r in rows}
+    assert kinds[("忻府区", "停电")]["事件数"] == "1"
+    assert kinds[("忻府区", "停电")]["其中（按事件类型）"] == "用户停电 1"
+    assert kinds[("忻府区", "停电")]["中断时长(户·小时)"] == "2"
+    assert kinds[("忻府区", "停电")]["影响重点群体户数"] == "1"
     html = (out / "monthly-2021-12.html").read_text(encoding="utf-8")
     assert "高峰时段蓄热" in html
     res = CliRunner().invoke(app, ["monthly", "--month", "2021-13", "--run", str(run_dir),
