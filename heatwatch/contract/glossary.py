@@ -363,4 +363,9 @@ KIND_FAMILIES: dict[str, Term] = {
     "emission_exceedance": Term("排放超标", "emission exceedance"),
     "meter_clock_fault": Term("表计时钟异常", "meter clock fault"),
 }
+# The ledger's reason for an eligible household (no failed criterion): words, with the code
+# in the ledger's side column.
+LEDGER_REASONS: dict[str, Term] = {
+    "all_criteria_met": Term("全部条件满足", "all criteria met"),
+}
 # ============================================================================ end report-arithmetic

@@ -10,6 +10,7 @@ from heatwatch.contract.glossary import (
     FIELDS,
     INCIDENT_KINDS,
     KIND_FAMILIES,
+    LEDGER_REASONS,
     NOUNS,
     PRIORITY_GROUPS,
     RETROFIT_TYPES,
@@ -115,6 +116,15 @@ T: dict[str, dict[str, str]] = {
         "{season_span}。本报告不是整季结论：目前未达标的户列为“数据不足”，不作“暂不拆除”结论；"
         "请在采暖季结束、数据完整后重新生成。",
         "coverage_ok": "数据覆盖整个采暖季（{span}）。",
+        "draft_mark": "草稿 DRAFT · 数据覆盖 {days}/{total} 天 · 采暖季数据不完整，不是正式结论，不得张贴",
+        "notices_withheld": "数据只覆盖 {days}/{total} 天：未生成村级公示（公示须在采暖季数据完整后出具）；"
+        "如需内部核对用的公示草稿，请加 --notices-draft。",
+        "early_insufficient_note": "另有 {n} 户旧取暖设施已拆除、目前数据不足（采暖季数据不完整），"
+        "待数据完整后再判定，不列入本警示（见台账）。",
+        "doc_no": "文号",
+        "compiled_by": "编报单位",
+        "sent_by": "报送人",
+        "doc_no_draft": "草稿，无文号",
         "eligible_list": "可拆除旧取暖设施户名单",
         "insufficient_list": "数据不足户：需修复计量或通信的表计工作清单",
         "days_missing": "缺数据天数",
@@ -248,6 +258,18 @@ T: dict[str, dict[str, str]] = {
         "households failing so far are listed as 'insufficient data', none as 'not yet'; "
         "generate the report again once the season is over and its data are in.",
         "coverage_ok": "The data cover the whole heating season ({span}).",
+        "draft_mark": "DRAFT 草稿 · data cover {days}/{total} days · the season's data are "
+        "incomplete: not a verdict, not for posting",
+        "notices_withheld": "The data cover only {days}/{total} days: no village notices "
+        "written (notices are issued once the season's data are complete); add "
+        "--notices-draft for draft notices to check internally.",
+        "early_insufficient_note": "A further {n} households have removed their old heating "
+        "and have insufficient data so far (the season's data are incomplete): they are judged "
+        "once the data are complete and not listed in this warning (see the ledger).",
+        "doc_no": "Document no.",
+        "compiled_by": "Compiled by",
+        "sent_by": "Sent by",
+        "doc_no_draft": "draft, no document number",
         "eligible_list": "Households whose old heating may be removed",
         "insufficient_list": "Insufficient data: work list of meters to fix",
         "days_missing": "Days missing",
@@ -307,6 +329,8 @@ for _lang in ("zh", "en"):
     for _key in ("evidence", "cold_home_days"):
         _f = FIELDS[_key]
         T[_lang][_key] = _f.zh if _lang == "zh" else _f.en[:1].upper() + _f.en[1:]
+    for _code, _term in LEDGER_REASONS.items():
+        T[_lang][_code] = _term.zh if _lang == "zh" else _term.en
     for _code, _term in {**VERDICTS, **{k: NOUNS[k] for k in ("county", "village")}}.items():
         # as a column header: "Not yet", "County"
         T[_lang][_code] = _term.zh if _lang == "zh" else _term.en[:1].upper() + _term.en[1:]

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from heatwatch.contract.incidents import Incident
@@ -127,12 +128,19 @@ def run_monthly(
     lang: str = "zh",
     step: Step = lambda _s: None,
     now: datetime | None = None,
+    county: str | None = None,
+    issuer: str = "",
+    sender: str = "",
 ) -> list[Path]:
+    """``county``: only that county's incidents, rollups and households (a county office's
+    own report); ``issuer`` (编报单位) and ``sender`` (报送人) are printed under the title."""
     step("incidents")
+    if county:
+        incidents, rollups, registry = _one_county(county, incidents, rollups, registry)
     figures = compute_monthly(month, incidents, rollups, registry)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"monthly-{month}"
-    kind_rows = kind_table(figures, lang)
+    stem = f"monthly-{month}" + (f"-{county}" if county else "")
+    kind_rows = kind_table(figures, lang, city=not county)
     csv_path = out / f"{stem}.csv"
     write_csv(
         csv_path,
@@ -140,12 +148,42 @@ def run_monthly(
         [list(col) for col in zip(*kind_rows, strict=True)] if kind_rows else [[]] * 7,
     )
     title = t(lang, "monthly_title", month=month)
-    blocks = monthly_blocks(figures, lang, now or datetime.now(UTC))
+    blocks = monthly_blocks(figures, lang, now or datetime.now(UTC), county, issuer, sender)
     html_path = out / f"{stem}.html"
     html_path.write_text(to_html(title, blocks, lang), encoding="utf-8")
     pdf_path = out / f"{stem}.pdf"
     write_pdf(pdf_path, title, blocks, lang)
     return [pdf_path, html_path, csv_path]
+
+
+class _CountyRollups:
+    """One county's rows of a rollup source (the data range stays the source's)."""
+
+    def __init__(self, inner: RollupSource, county: str) -> None:
+        self.inner, self.county = inner, county
+
+    def read(self, first: date, last: date) -> pa.Table:
+        tbl = self.inner.read(first, last)
+        return tbl.filter(pc.equal(tbl.column("county").cast(pa.string()), self.county))
+
+    def day_range(self) -> tuple[date, date] | None:
+        return self.inner.day_range()
+
+
+def _one_county(
+    county: str,
+    incidents: list[Incident],
+    rollups: RollupSource | None,
+    registry: Registry | None,
+) -> tuple[list[Incident], RollupSource | None, Registry | None]:
+    if registry is not None:
+        keep = [i for i, c in enumerate(registry.county) if c == county]
+        if not keep:
+            known = "、".join(sorted(set(registry.county)))
+            raise InputError(f"county {county!r} is not in the registry; known: {known}")
+        registry = registry.subset(keep)
+    mine = [i for i in incidents if i.county == county]
+    return mine, (_CountyRollups(rollups, county) if rollups is not None else None), registry
 
 
 def _fmt(x: float) -> str:
@@ -166,7 +204,7 @@ def _kinds_text(c: Cell, lang: str) -> str:
     return sep.join(f"{kinds.get(k.value, k.value)} {n}" for k, n in sorted(c.by_kind.items()))
 
 
-def kind_table(f: MonthlyFigures, lang: str) -> list[list[str]]:
+def kind_table(f: MonthlyFigures, lang: str, city: bool = True) -> list[list[str]]:
     """Rows county, kind family, figures, incidents per kind; a total row per county and
     one for the city. Households are counted once per (county, family) and once per total."""
     families = KIND_FAMILY_TERMS[lang]
@@ -179,7 +217,7 @@ def kind_table(f: MonthlyFigures, lang: str) -> list[list[str]]:
                          _kinds_text(cell, lang)])  # fmt: skip
         if cm.by_family:
             rows.append([county, t(lang, "total"), *_cell_values(cm.total), ""])
-    if rows:
+    if rows and city:
         rows.append([t(lang, "whole_city"), t(lang, "total"), *_cell_values(f.city), ""])
     return rows
 
@@ -196,17 +234,17 @@ def _county_values(cm: CountyMonth, has_rollups: bool) -> list[str]:
     ]
 
 
-def county_table(f: MonthlyFigures, lang: str) -> list[list[str]]:
+def county_table(f: MonthlyFigures, lang: str, city: bool = True) -> list[list[str]]:
     rows = [[c, *_county_values(f.counties[c], f.has_rollups)] for c in sorted(f.counties)]
-    if rows:
-        city = CountyMonth(total=f.city)
+    if rows and city:
+        whole = CountyMonth(total=f.city)
         for cm in f.counties.values():
-            city.gas_households |= cm.gas_households
-            city.peak_charging_households |= cm.peak_charging_households
-            city.shortfall_incidents += cm.shortfall_incidents
-            city.household_interruptions += cm.household_interruptions
-            city.rollup_interruption_hours += cm.rollup_interruption_hours
-        rows.append([t(lang, "whole_city"), *_county_values(city, f.has_rollups)])
+            whole.gas_households |= cm.gas_households
+            whole.peak_charging_households |= cm.peak_charging_households
+            whole.shortfall_incidents += cm.shortfall_incidents
+            whole.household_interruptions += cm.household_interruptions
+            whole.rollup_interruption_hours += cm.rollup_interruption_hours
+        rows.append([t(lang, "whole_city"), *_county_values(whole, f.has_rollups)])
     return rows
 
 
@@ -220,15 +258,25 @@ def coverage_line(w: MonthWindow, lang: str) -> str:
     return t(lang, "month_full", total=w.days_in_month, span=span)
 
 
-def monthly_blocks(f: MonthlyFigures, lang: str, now: datetime) -> list[Block]:
+def monthly_blocks(
+    f: MonthlyFigures,
+    lang: str,
+    now: datetime,
+    county: str | None = None,
+    issuer: str = "",
+    sender: str = "",
+) -> list[Block]:
     w = f.window
-    county_rows = county_table(f, lang)
-    kind_rows = kind_table(f, lang)
+    county_rows = county_table(f, lang, city=not county)
+    kind_rows = kind_table(f, lang, city=not county)
     none = Para(t(lang, "no_incidents"))
     return [
         Heading(t(lang, "monthly_title", month=w.month)),
         Para(t(lang, "monthly_sub")),
         Para(
+            f"{t(lang, 'scope')}: {county or t(lang, 'whole_city')} · "
+            f"{t(lang, 'compiled_by')}: {issuer or t(lang, 'to_fill')} · "
+            f"{t(lang, 'sent_by')}: {sender or t(lang, 'to_fill')} · "
             f"{t(lang, 'generated_bj')}: {now.astimezone(BEIJING):%Y-%m-%d %H:%M}",
             small=True,
         ),

@@ -47,6 +47,8 @@ LEDGER_KEYS = [
 ]
 PERCENT_KEYS = ("coverage", "availability", "cold_availability")
 PERCENT_COLUMNS = [LEDGER_KEYS.index(k) for k in PERCENT_KEYS]
+# ISO dates in the CSV, date cells in the XLSX (a clerk sorts and filters them as dates)
+DATE_COLUMNS = [LEDGER_KEYS.index("retrofit_completed")]
 XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 22, 60, 30] + [11] * (len(LEDGER_KEYS) - 9)
 
 _VERDICT_RANK = np.array(
@@ -78,9 +80,19 @@ def _codes_column(r: SeasonResult, o: np.ndarray) -> list[object]:
     out: list[object] = []
     for m in r.reasons[o].tolist():
         if m not in cache:
-            cache[m] = " ".join(reason_codes(m))
+            cache[m] = " ".join(reason_codes(m)) or ALL_MET
         out.append(cache[m])
     return out
+
+
+ALL_MET = "all_criteria_met"  # the reason code of a household that failed no criterion
+
+
+def _reason_words(r: SeasonResult, policy: StabilityPolicy, lang: str, o: np.ndarray) -> list[str]:
+    """Every household's reasons in words; one that failed nothing says so (全部条件满足)."""
+    texts = reason_texts(r.reasons[o].tolist(), r.values_columns(policy, o), lang)
+    met = t(lang, ALL_MET)
+    return [x or met for x in texts]
 
 
 def _completed_column(r: SeasonResult, o: np.ndarray) -> list[object]:
@@ -113,7 +125,7 @@ def ledger_columns(
     cols: list[Sequence[object]] = [
         *_attribute_columns(r, lang, o),
         evidence_texts(r.evidence[o].tolist(), r.evidence_parts, lang),
-        reason_texts(r.reasons[o].tolist(), r.values_columns(policy, o), lang),
+        _reason_words(r, policy, lang, o),
         _codes_column(r, o),
         r.season_days[o].tolist(),
         r.days_with_data[o].tolist(),
