@@ -182,7 +182,8 @@ def incident_words() -> str:
 
     * ``duration`` — ``1小时48分`` (``glossary.duration_text``; Grafana's ``s`` unit reads
       "1.8 hour"), and for an open incident the time since it started, ``已持续 2小时5分``
-      (its ``duration_s`` is 0 until it resolves);
+      (its ``duration_s`` is 0 until it resolves) — up to the end of the viewed range, which
+      on the live board is now, and on a past range or a replayed season the range's end;
     * ``incident`` — ``台区停电：台区 F-XF-0001`` instead of the incident's id.
     """
     u = {k: _flux_str(t.zh) for k, t in DURATION_UNITS.items()}
@@ -190,7 +191,7 @@ def incident_words() -> str:
         [
             "  |> map(fn: (r) => {",
             '      secs = if r.state == "open"',
-            "        then (int(v: now()) - int(v: r.started_at)) / 1000000000",
+            "        then (int(v: v.timeRangeStop) - int(v: r.started_at)) / 1000000000",
             "        else int(v: r.duration_s)",
             "      d = secs / 86400",
             "      h = secs % 86400 / 3600",

@@ -469,7 +469,12 @@ def test_flux_durations_read_as_the_glossary_writes_them(
         '[{kind: "comm_loss", entity_type: "household", entity_id: "H1", state: "resolved", '
         f"started_at: now(), duration_s: {seconds}}}]"
     )
-    q = f'import "array"\n{INCIDENT_WORDS_PREAMBLE}array.from(rows: {rows})\n{incident_words()}'
+    q = render_flux(
+        f'import "array"\n{INCIDENT_WORDS_PREAMBLE}array.from(rows: {rows})\n{incident_words()}',
+        {},
+        start=_iso(NOW - timedelta(hours=1)),
+        stop=_iso(NOW),
+    )
     (row,) = _run(client, q)
     assert row["duration"] == duration_text(seconds)
 
