@@ -58,7 +58,7 @@ def run_dir(tmp_path: Path) -> Path:
     specs = [  # id, county, village, priority, outage minutes per day (0 = stable)
         ("HH-OK-1", "忻府区", "东楼村", PriorityGroup.NONE, 0.0),
         ("HH-OK-2", "忻府区", "东楼村", PriorityGroup.NONE, 0.0),
-        ("HH-BAD-1", "忻府区", "西楼村", PriorityGroup.SCHOOL, 60.0),
+        ("HH-BAD-1", "忻府区", "西楼村", PriorityGroup.ELDERLY_ALONE, 60.0),
         ("HH-BAD-2", "原平市", "南村", PriorityGroup.NONE, 60.0),
     ]
     days = []
@@ -124,8 +124,9 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     assert "availability_low" in by_id["HH-BAD-1"]["原因代码"]
     assert by_id["HH-NODATA"]["原因代码"] == "no_data"
     assert by_id["HH-OK-1"]["依据"] == "电表" and by_id["HH-NODATA"]["依据"] == "未记录"
-    # Within 忻府区 the priority (school) household comes first.
+    # Within 忻府区 the priority household (elderly living alone, an at-home group) comes first.
     assert next(r["户号"] for r in rows if r["县（市、区）"] == "忻府区") == "HH-BAD-1"
+    assert by_id["HH-BAD-1"]["重点群体"] == "独居老人户"
     html = stem.with_suffix(".html").read_text(encoding="utf-8")
     assert "HH-BAD-1" in html and "HH-BAD-2" in html and "先立后破" in html
     # The county lists: eligible, not yet and the meters-to-fix work list, each with a verdict
