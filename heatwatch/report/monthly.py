@@ -111,11 +111,17 @@ def _rollup_sums(rollups: RollupSource, w: MonthWindow) -> dict[str, tuple[int, 
     lost_prev[order[1:][same]] = lost[order[:-1][same]]
     started = episodes_started(lost, eps, lost_prev)
     inside = day >= (first - date(1970, 1, 1)).days
-    counties = np.asarray(tbl.column("county").cast("string").to_pylist(), dtype=object)
+    # per county by dictionary codes (a city month is ~6 M rows: no Python loop over them)
+    cty = pc.dictionary_encode(tbl.column("county").cast(pa.string())).combine_chunks()
+    code = cty.indices.to_numpy(zero_copy_only=False).astype(np.int64)[inside]
+    names = cty.dictionary.to_pylist()
+    n_eps = np.bincount(code, weights=started[inside], minlength=len(names))
+    n_lost = np.bincount(code, weights=lost[inside], minlength=len(names))
+    seen = np.bincount(code, minlength=len(names))
     out: dict[str, tuple[int, float]] = {}
-    for c in sorted(set(counties[inside].tolist())):
-        sel = inside & (counties == c)
-        out[str(c)] = (int(started[sel].sum()), float(lost[sel].sum()) / 60.0)
+    for k, name in enumerate(names):
+        if seen[k]:
+            out[str(name)] = (int(np.rint(n_eps[k])), float(n_lost[k]) / 60.0)
     return out
 
 
@@ -207,7 +213,10 @@ def _kinds_text(c: Cell, lang: str) -> str:
 def kind_table(f: MonthlyFigures, lang: str, city: bool = True) -> list[list[str]]:
     """Rows county, kind family, figures, incidents per kind; a total row per county and
     one for the city. Households are counted once per (county, family) and once per total."""
-    families = KIND_FAMILY_TERMS[lang]
+    families = {
+        code: term if lang == "zh" else term[:1].upper() + term[1:]
+        for code, term in KIND_FAMILY_TERMS[lang].items()
+    }
     rows: list[list[str]] = []
     for county in sorted(f.counties):
         cm = f.counties[county]

@@ -177,7 +177,7 @@ def test_compute_monthly_range_from_rollups_and_tables(tmp_path: Path) -> None:
     assert rows[0][:5] == ["原平市", "1", "1", "0", "3"]
     assert rows[-1][0] == "全市"
     kinds = kind_table(f, "en")
-    assert kinds[0][:3] == ["原平市", "power outage", "1"]
+    assert kinds[0][:3] == ["原平市", "Power outage", "1"]
     assert kinds[0][-1] == "household outage 1"
     with pytest.raises(InputError, match=r"2023-12 is outside the data.*2021-11-20"):
         compute_monthly("2023-12", incidents, JsonlRollups(path), None)
