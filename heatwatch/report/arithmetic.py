@@ -26,7 +26,9 @@ feeder overload and gas-quota risk (a risk, the supply is still on) and emission
 
 **Attribution.** A child incident (``parent_id`` set, e.g. a home's outage under a feeder
 outage) belongs to its parent's family and is not an incident of its own; a child whose
-parent is not in the data is top-level. The households of a top-level incident are its
+parent is not in the data is top-level. A parent counts in every window its tree (itself or
+any child, which may outlive it) overlaps, and its households there are those whose own
+interval touches the window. The households of a top-level incident are its
 children's households, filled up to ``households_affected`` from the registry's households
 on that entity (feeder, gas station, heat station, county) in registry order; without a
 registry the missing ones are stand-ins per entity, so repeated incidents on one entity
@@ -127,18 +129,18 @@ def attribute(
 ) -> dict[str, tuple[bool, list[Interval]]]:
     """Household id → (is priority, intervals) for a top-level incident (module doc)."""
     own: Interval = (inc.started_at, inc.ended_at)
+    out: dict[str, tuple[bool, list[Interval]]] = {}
     if inc.entity_type is EntityType.HOUSEHOLD:
         known = members.priority.get(inc.entity_id)
-        prio = known if known is not None else inc.priority_households > 0
-        kids = [(c.started_at, c.ended_at) for c in children if c.entity_id == inc.entity_id]
-        return {inc.entity_id: (prio, [own, *kids])}
-    out: dict[str, tuple[bool, list[Interval]]] = {}
+        out[inc.entity_id] = (known if known is not None else inc.priority_households > 0, [own])
     for c in children:
         if c.entity_type is not EntityType.HOUSEHOLD:
             continue
         prio = members.priority.get(c.entity_id, c.priority_households > 0)
         prev = out.get(c.entity_id)
         out[c.entity_id] = (prio, [*(prev[1] if prev else []), (c.started_at, c.ended_at)])
+    if inc.entity_type is EntityType.HOUSEHOLD:
+        return out
     want = inc.households_affected
     entity_members = members.by_entity.get((inc.entity_type, inc.entity_id), [])
     for h in entity_members:
@@ -179,10 +181,16 @@ def merged_hours(
 def overlaps(inc: Incident, lo: datetime, hi: datetime, data_end: datetime) -> bool:
     """Whether ``inc`` belongs to ``[lo, hi)``: its interval overlaps it (an instant, or an
     incident open at the very end of the data, belongs where it started)."""
-    end = min(inc.ended_at or data_end, data_end)
-    if end <= inc.started_at:
-        return lo <= inc.started_at < hi
-    return inc.started_at < hi and end > lo
+    return _touches(inc.started_at, inc.ended_at, lo, hi, data_end)
+
+
+def _touches(
+    start: datetime, end: datetime | None, lo: datetime, hi: datetime, data_end: datetime
+) -> bool:
+    stop = min(end or data_end, data_end)
+    if stop <= start:
+        return lo <= start < hi
+    return start < hi and stop > lo
 
 
 # --------------------------------------------------------------------------- tallies
@@ -206,6 +214,7 @@ class Cell:
         return sum(self.households.values())
 
     def add(self, inc: Incident, households: dict[str, tuple[bool, list[Interval]]]) -> None:
+        """``households``: only those whose own intervals touch the window (``tally``)."""
         self.incidents += 1
         self.by_kind[inc.kind] = self.by_kind.get(inc.kind, 0) + 1
         counted = family_of(inc.kind) in INTERRUPTION_FAMILIES
@@ -248,10 +257,18 @@ def tally(
     for inc in sorted(incidents, key=lambda i: (i.started_at, i.incident_id)):
         if inc.parent_id is not None and inc.parent_id in by_id:
             continue  # belongs to its parent
-        if not overlaps(inc, lo, hi, data_end):
+        kids = children.get(inc.incident_id, [])
+        # the tree belongs to the window when any of it does (a child may outlive its parent)
+        if not any(overlaps(x, lo, hi, data_end) for x in (inc, *kids)):
             continue
         fam = family_of(inc.kind)
-        households = attribute(inc, children.get(inc.incident_id, []), members)
+        # households affected in the window: those whose own interval (their child's, else
+        # the parent's) touches it
+        households = {
+            h: v
+            for h, v in attribute(inc, kids, members).items()
+            if any(_touches(s, e, lo, hi, data_end) for s, e in v[1])
+        }
         cell = counties[inc.county].setdefault(fam, Cell(interruption=fam in INTERRUPTION_FAMILIES))
         for c in (cell, totals[inc.county], city):
             c.add(inc, households)

@@ -143,6 +143,15 @@ def test_heat_power_and_gas_hours_all_count_and_families_stay_apart() -> None:
     assert rows["供热中断或不足"][5] == "2"
 
 
+def test_a_child_outliving_its_parent_still_counts_in_the_next_month() -> None:
+    parent = inc("p", K.HEAT_SUPPLY_INTERRUPTION, "S1", at(11, 30, 20), at(11, 30, 23),
+                 etype=E.HEAT_STATION, households=4)  # fmt: skip
+    kid = inc("k", K.HEAT_SUPPLY_INTERRUPTION, "N1", at(11, 30, 20), at(12, 1, 2), parent="p")
+    heat = dec([parent, kid]).counties["代县"].by_family["heat_shortfall"]
+    assert (heat.incidents, heat.interruption_hours) == (1, pytest.approx(2))
+    assert heat.households_affected == 1  # the other three were affected in November only
+
+
 def test_every_kind_has_a_family_and_the_interruption_kinds_are_the_lost_minutes() -> None:
     assert set(KIND_FAMILY) == set(IncidentKind)
     assert {k.value for k in INTERRUPTION_KINDS} == {
