@@ -408,7 +408,8 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "所选换热站每日正常供热、低于曲线、中断和无数据的分钟数之和。 Minutes per day "
                 "supplied, below the curve, interrupted and without data (selected stations).",
                 STATION_DAYS,
-                unit="m",
+                # minutes as minutes: Grafana's "m" unit rescales to "16.7 hour"
+                unit="suffix: 分钟",
                 bars=True,
                 span=24,
             ).transformations(rename_codes(FIELDS, DAILY_MINUTES))

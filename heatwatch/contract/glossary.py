@@ -396,9 +396,11 @@ FIELDS.update(
 
 def duration_parts(seconds: float) -> list[tuple[int, str]]:
     """(number, unit code) pairs: whole minutes; days only past 24 h, then no minutes (a
-    dispatcher reads days and hours); [] under a minute."""
+    dispatcher reads days and hours); [] under a minute (but not nothing: 0 is ``0分``)."""
     s = max(int(seconds), 0)
     d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    if s == 0:
+        return [(0, "minute")]
     if s < 60:
         return []
     if d:

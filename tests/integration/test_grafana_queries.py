@@ -457,7 +457,7 @@ def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -
                                         {"bucket": bucket, "incident": ""}, **window))  # fmt: skip
 
 
-@pytest.mark.parametrize("seconds", [0, 59, 60, 600, 3599, 3600, 6480, 86399, 86400, 200000])
+@pytest.mark.parametrize("seconds", [0, 1, 59, 60, 600, 3599, 3600, 6480, 86399, 86400, 200000])
 def test_flux_durations_read_as_the_glossary_writes_them(
     module_bucket: tuple[Any, str], seconds: int
 ) -> None:
@@ -549,7 +549,10 @@ def test_at_risk_households_are_judged_by_retrofit_type(module_bucket: tuple[Any
     rows = {r["household_id"]: r for r in _run(client, q)}
     assert "H1" in rows and "H2" not in rows and "H3" not in rows
     n9 = rows["N9"]
-    assert (n9["cold_home_days"], n9["shortfall_min"]) == (3, 0.0)
+    assert (n9["cold_home_days"], n9["shortfall_min"]) == (3, "0分")
+    # minutes in words, not Grafana's "12.5 hour": H1's three days of outage
+    h1 = rows["H1"]["outage_min"]
+    assert re.fullmatch(r"(\d+天)?\d+小时(\d+分)?|\d+分", h1), h1
 
 
 def test_variable_queries(module_bucket: tuple[Any, str]) -> None:
