@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from heatwatch.contract.registry import GAS_RETROFITS
 from heatwatch.report.i18n import PRIORITY, RETROFIT, t
 from heatwatch.report.loading import village_name
 from heatwatch.report.stability import StabilityPolicy
@@ -38,6 +39,7 @@ LEDGER_KEYS = [
     "interruptions",
     "long_interruptions",
     "longest_h",
+    "interruption_h",
     "gas_shortfall_h",
     "cold_home_days",
     "old_heating_present",
@@ -95,6 +97,18 @@ def _reason_words(r: SeasonResult, policy: StabilityPolicy, lang: str, o: np.nda
     return [x or met for x in texts]
 
 
+def _gas_only(r: SeasonResult, o: np.ndarray) -> list[object]:
+    """Gas shortfall hours for gas households; empty for the others, whose shortfall minutes
+    are heat below the curve or a cold home (in 中断时长 and 供热不足天数), not gas."""
+    tb = r.table
+    gas = np.array([code in GAS_CODES for code in tb.retrofits] + [False], np.bool_)
+    vals = _rounded(r.gas_shortfall_h, o, 2)
+    return [v if g else None for v, g in zip(vals, gas[tb.retrofit[o]].tolist(), strict=True)]
+
+
+GAS_CODES = frozenset(x.value for x in GAS_RETROFITS)
+
+
 def _completed_column(r: SeasonResult, o: np.ndarray) -> list[object]:
     days, inv = np.unique(r.table.retrofit_completed[o], return_inverse=True)
     labels = [from_day_number(d).isoformat() if d != NO_DATE else None for d in days.tolist()]
@@ -135,7 +149,9 @@ def ledger_columns(
         r.interruptions[o].tolist(),
         r.long_interruptions[o].tolist(),
         _rounded(r.longest_h, o, 2),
-        _rounded(r.gas_shortfall_h, o, 2),
+        # heat, power and gas alike: the outage + shortfall hours the verdict counts as lost
+        _rounded(r.lost_h, o, 2),
+        _gas_only(r, o),
         r.cold_home_days[o].tolist(),
         [ohp[x] for x in tb.old_heating_present[o].tolist()],
         _completed_column(r, o),

@@ -124,6 +124,12 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     assert "availability_low" in by_id["HH-BAD-1"]["原因代码"]
     assert by_id["HH-NODATA"]["原因代码"] == "no_data"
     assert by_id["HH-OK-1"]["依据"] == "电表" and by_id["HH-NODATA"]["依据"] == "未记录"
+    # every carrier's lost hours in one column; gas shortfall only for gas households
+    assert (
+        by_id["HH-BAD-1"]["中断时长(小时)"] == "121.0"
+        and by_id["HH-OK-1"]["中断时长(小时)"] == "0.0"
+    )
+    assert by_id["HH-BAD-1"]["燃气不足(小时)"] == ""
     # Within 忻府区 the priority household (elderly living alone, an at-home group) comes first.
     assert next(r["户号"] for r in rows if r["县（市、区）"] == "忻府区") == "HH-BAD-1"
     assert by_id["HH-BAD-1"]["重点群体"] == "独居老人户"
