@@ -22,6 +22,7 @@ from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from heatwatch.contract.glossary import (
+    DURATION_UNITS,
     ENTITY_TYPES,
     FACILITY_STATES,
     FIELDS,
@@ -150,6 +151,82 @@ def tag_filter(*tags: str) -> str:
 
 def flux(*parts: str) -> str:
     return "\n".join(p for p in parts if p)
+
+
+def _flux_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _flux_dict(name: str, vocabulary: Mapping[str, Term]) -> str:
+    pairs = ", ".join(
+        f"{{key: {_flux_str(c)}, value: {_flux_str(t.zh)}}}" for c, t in vocabulary.items() if t.zh
+    )
+    return f"{name} = dict.fromList(pairs: [{pairs}])"
+
+
+def _duration_fn() -> str:
+    """``durationText(secs:)``: ``glossary.duration_text`` in Flux (the same rule; the
+    integration test compares them value by value)."""
+    u = {k: _flux_str(t.zh) for k, t in DURATION_UNITS.items()}
+    return "\n".join(
+        [
+            "durationText = (secs) => {",
+            "  d = secs / 86400",
+            "  h = secs % 86400 / 3600",
+            "  m = secs % 3600 / 60",
+            f'  return if secs <= 0 then "0" + {u["minute"]}',
+            f"    else if secs < 60 then {u['under_a_minute']}",
+            f"    else if d > 0 then string(v: d) + {u['day']} + string(v: h) + {u['hour']}",
+            f"    else if h > 0 then string(v: h) + {u['hour']} + string(v: m) + {u['minute']}",
+            f"    else string(v: m) + {u['minute']}",
+            "}",
+        ]
+    )
+
+
+# Goes before ``from(...)``: the glossary's kind and entity words as Flux dictionaries and
+# the duration rule as a Flux function.
+INCIDENT_WORDS_PREAMBLE = "\n".join(
+    [
+        'import "dict"',
+        "",
+        _flux_dict("kindTerms", INCIDENT_KINDS),
+        _flux_dict("entityTerms", ENTITY_TYPES),
+        _duration_fn(),
+        "",
+    ]
+)
+DURATION_PREAMBLE = _duration_fn() + "\n"
+
+
+def incident_words() -> str:
+    """Flux map (after the pivot, ``started_at`` already a time) adding text columns in the
+    dispatcher's words, from the glossary (``INCIDENT_WORDS_PREAMBLE`` first):
+
+    * ``duration`` — ``1小时48分`` (``glossary.duration_text``; Grafana's ``s`` unit reads
+      "1.8 hour"), and for an open incident the time since it started, ``已持续 2小时5分``
+      (its ``duration_s`` is 0 until it resolves) — up to the end of the viewed range, which
+      on the live board is now, and on a past range or a replayed season the range's end;
+    * ``incident`` — ``台区停电：台区 F-XF-0001`` instead of the incident's id;
+    * ``kind_code`` — the kind, for row links (hidden).
+    """
+    elapsed = _flux_str(DURATION_UNITS["elapsed"].zh)
+    return "\n".join(
+        [
+            "  |> map(fn: (r) => {",
+            '      secs = if r.state == "open"',
+            "        then (int(v: v.timeRangeStop) - int(v: r.started_at)) / 1000000000",
+            "        else int(v: r.duration_s)",
+            "      text = durationText(secs: secs)",
+            "      return {r with",
+            "        kind_code: r.kind,",
+            f'        duration: if r.state == "open" then {elapsed} + " " + text else text,',
+            '        incident: dict.get(dict: kindTerms, key: r.kind, default: r.kind) + "："',
+            "          + dict.get(dict: entityTerms, key: r.entity_type, default: r.entity_type)",
+            '          + " " + r.entity_id}',
+            "  })",
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- variables
@@ -401,8 +478,6 @@ COLUMN_UNITS: dict[str, str] = {
     "burn_m3_per_day": "m3",
     "days_left": "suffix: 天",
     "exhaustion": "time:YYYY-MM-DD",
-    "outage_min": "m",
-    "shortfall_min": "m",
     "_time": "time:YYYY-MM-DD HH:mm",
     "started_at": "time:YYYY-MM-DD HH:mm",
     "secondary_supply_c": "celsius",
@@ -427,9 +502,16 @@ def value_mappings(vocabulary: Mapping[str, Term]) -> list[dict[str, object]]:
     return [{"type": "value", "options": options}]
 
 
+# Columns a table keeps in its data (for a data link) but does not show: the incident tables
+# show the incident in words (``incident_words``) and link by its id and kind.
+HIDDEN_COLUMNS = frozenset({"incident_id", "kind_code"})
+
+
 def column_properties(column: str) -> list[dashboard_models.DynamicConfigValue]:
     """Display name, unit and value mappings of one column, from the glossary."""
     props = [dashboard_models.DynamicConfigValue(id_val="displayName", value=FIELDS[column].zh)]
+    if column in HIDDEN_COLUMNS:
+        props.append(dashboard_models.DynamicConfigValue(id_val="custom.hidden", value=True))
     if column in COLUMN_UNITS:
         props.append(dashboard_models.DynamicConfigValue(id_val="unit", value=COLUMN_UNITS[column]))
     if column in CODE_COLUMNS:
@@ -443,7 +525,8 @@ def column_properties(column: str) -> list[dashboard_models.DynamicConfigValue]:
 
 def column_legend(columns: Sequence[str]) -> str:
     """``列 Columns: 县（市、区） county · 村 village …`` for a panel description (English)."""
-    return "列 Columns: " + " · ".join(f"{FIELDS[c].zh} {FIELDS[c].en}" for c in columns)
+    shown = [c for c in columns if c not in HIDDEN_COLUMNS]
+    return "列 Columns: " + " · ".join(f"{FIELDS[c].zh} {FIELDS[c].en}" for c in shown)
 
 
 _P = typing.TypeVar("_P", table.Panel, geomap.Panel)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard, geomap, table
 
 from dashboards.common import (
+    INCIDENT_WORDS_PREAMBLE,
     NO_VALUE,
     bargauge_panel,
     base_dashboard,
@@ -14,6 +15,7 @@ from dashboards.common import (
     county_variable,
     facility_geomap,
     flux,
+    incident_words,
     link,
     named_columns,
     rename_codes,
@@ -25,7 +27,7 @@ from dashboards.common import (
     timeseries_panel,
 )
 from dashboards.heat import heat_households_affected, open_heat_incidents, station_points
-from heatwatch.contract.glossary import INCIDENT_KINDS, NOUNS
+from heatwatch.contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS, PRIORITY_GROUPS
 
 
 def active_total(field: str, *filters: str) -> str:
@@ -128,8 +130,20 @@ MAP_POINTS = (
     + '  |> keep(columns: ["name", "entity", "county", "village", "lat", "lon", "state"])'
 )
 
-# Newest incidents: one row per incident (its latest point: open or resolved).
+_SHOWN = ("started_at", "county", "village", "incident", "severity", "state",
+          "households_affected", "priority_households", "duration")  # fmt: skip
+# hidden: the drill-down link's incident and the kind for filtering links
+_KEEP = (
+    "  |> keep(columns: ["
+    + ", ".join(f'"{c}"' for c in (*_SHOWN, "incident_id", "kind_code"))
+    + "])"
+)
+
+# Newest incidents: one row per top-level incident (its latest point: open or resolved); a
+# feeder or station incident's household children are on the drill-down panel below, so one
+# large outage does not push everything else off the 50 rows.
 NEWEST_INCIDENTS = flux(
+    INCIDENT_WORDS_PREAMBLE,
     source(
         "incident",
         [
@@ -139,6 +153,7 @@ NEWEST_INCIDENTS = flux(
             "priority_households",
             "started_at",
             "duration_s",
+            "parent_id",
         ],
     ),
     tag_filter("county", "kind"),
@@ -148,28 +163,45 @@ NEWEST_INCIDENTS = flux(
     '  |> group(columns: ["incident_id"])',
     '  |> sort(columns: ["_time"])',
     "  |> tail(n: 1)",
+    # top-level by the incident's latest point (a household outage may be put under a
+    # feeder outage after it opened)
+    '  |> filter(fn: (r) => not exists r.parent_id or r.parent_id == "")',
     "  |> group()",
     '  |> sort(columns: ["_time"], desc: true)',
     "  |> limit(n: 50)",
-    "  |> keep(columns: [",
-    '      "started_at", "county", "village", "kind", "severity", "state", "entity_type",',
-    '      "entity_id", "households_affected", "priority_households", "duration_s",',
-    '      "incident_id"])',
+    incident_words(),
+    _KEEP,
 )
-NEWEST_INCIDENT_COLUMNS = (
-    "started_at",
-    "county",
-    "village",
-    "kind",
-    "severity",
-    "state",
-    "entity_type",
-    "entity_id",
-    "households_affected",
-    "priority_households",
-    "duration_s",
-    "incident_id",
+NEWEST_INCIDENT_COLUMNS = (*_SHOWN, "incident_id", "kind_code")
+# The drill-down: the children of the incident chosen in 最新事件 (the `incident` variable).
+CHILD_INCIDENTS = flux(
+    INCIDENT_WORDS_PREAMBLE,
+    source(
+        "incident",
+        [
+            "entity_id",
+            "village",
+            "households_affected",
+            "priority_households",
+            "started_at",
+            "duration_s",
+            "parent_id",
+        ],
+    ),
+    '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+    "  |> map(fn: (r) => ({r with started_at: time(v: int(v: r.started_at) * 1000000000)}))",
+    '  |> group(columns: ["incident_id"])',
+    '  |> sort(columns: ["_time"])',
+    "  |> tail(n: 1)",
+    '  |> filter(fn: (r) => exists r.parent_id and r.parent_id != ""',
+    '      and r.parent_id == "${incident}")',
+    "  |> group()",
+    '  |> sort(columns: ["priority_households", "started_at"], desc: true)',
+    "  |> limit(n: 500)",
+    incident_words(),
+    _KEEP,
 )
+CHILD_INCIDENT_COLUMNS = NEWEST_INCIDENT_COLUMNS
 MAP_COLUMNS = ("name", "entity", "county", "village", "state")
 
 
@@ -191,10 +223,14 @@ def _geomap() -> geomap.Panel:
 def _incidents_table() -> table.Panel:
     panel = table_panel(
         "最新事件 Newest incidents",
-        "最近 50 起事件（每起事件的最新状态：进行中或已恢复）；行链接打开该县、村的电网、燃气或集中供热看板。 "
-        "The 50 most recent incidents (latest point per incident_id: open or resolved). "
-        "Row links open the power, gas or heat dashboard for the incident's county and village. "
-        + column_legend(NEWEST_INCIDENT_COLUMNS),
+        "最近 50 起上级事件（每起事件的最新状态：进行中或已恢复；台区、调压站、换热站事件下的各户事件"
+        "不单列，点行链接“下级事件”在下方查看）；持续时长对进行中的事件为已持续的时间；行链接还可打开该县、"
+        "村的电网、燃气或集中供热看板。 "
+        "The 50 most recent top-level incidents (latest point per incident: open or resolved; "
+        "the household incidents under a feeder, gas-station or heat-station incident are on "
+        "the drill-down below, row link 'Child incidents'); the duration of an open incident "
+        "is the time since it started. Row links also open the power, gas or heat dashboard "
+        "for the incident's county and village. " + column_legend(NEWEST_INCIDENT_COLUMNS),
         NEWEST_INCIDENTS,
         span=24,
         height=12,
@@ -202,6 +238,11 @@ def _incidents_table() -> table.Panel:
     panel = named_columns(panel, NEWEST_INCIDENT_COLUMNS).no_value(NO_VALUE)
     return panel.data_links(
         [
+            link(
+                "下级事件 Child incidents",
+                "dispatch",
+                {"incident": "${__data.fields.incident_id}"},
+            ),
             link(
                 "电网负荷详情 Power detail",
                 "power",
@@ -226,6 +267,19 @@ def _incidents_table() -> table.Panel:
     )
 
 
+def _children_table() -> table.Panel:
+    panel = table_panel(
+        "下级事件 Child incidents",
+        "“最新事件”中所选上级事件（行链接“下级事件”）下的各户事件，重点群体户在前。 "
+        "The household incidents under the incident chosen in 最新事件 (row link 'Child "
+        "incidents'), priority-group households first. " + column_legend(CHILD_INCIDENT_COLUMNS),
+        CHILD_INCIDENTS,
+        span=24,
+        height=10,
+    )
+    return named_columns(panel, CHILD_INCIDENT_COLUMNS).no_value(NO_VALUE)
+
+
 def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
     return (
         base_dashboard(
@@ -241,6 +295,14 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
             tag_variable("village", NOUNS["village"].zh, "feeder_load", depends_on=["county"])
         )
         .with_variable(code_variable("kind", INCIDENT_KINDS))
+        .with_variable(
+            dashboard.TextBoxVariable("incident")
+            .label(FIELDS["parent_id"].zh)
+            .description(
+                "下级事件面板显示此事件的下级事件（由“最新事件”的行链接填入）。 The incident "
+                "whose children the drill-down panel lists (set by the row link in 最新事件)."
+            )
+        )
         .with_row(dashboard.Row("当前态势 Now"))
         .with_panel(
             stat_panel(
@@ -274,8 +336,11 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         .with_panel(
             stat_panel(
                 "重点群体户数 Priority households affected",
-                "受影响的幼儿园、中小学校、养老机构和困难户。 "
-                "Kindergartens, schools, elderly homes and hardship households affected.",
+                "受影响的重点群体户："
+                + "、".join(t.zh for t in PRIORITY_GROUPS.values() if t.zh)
+                + "。 Priority-group households affected: "
+                + ", ".join(t.en for t in PRIORITY_GROUPS.values() if t.en)
+                + ".",
                 PRIORITY_AFFECTED,
                 unit="suffix: 户",
                 steps=((None, "green"), (1, "red")),
@@ -302,6 +367,7 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
         )
         .with_row(dashboard.Row("事件明细 Incidents"))
         .with_panel(_incidents_table())
+        .with_panel(_children_table())
         .with_row(dashboard.Row("集中供热 Heat networks"))
         .with_panel(
             stat_panel(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard, geomap, table, timeseries
 
 from dashboards.common import (
+    INCIDENT_WORDS_PREAMBLE,
     NO_VALUE,
     base_dashboard,
     bucket_variable,
@@ -18,6 +19,7 @@ from dashboards.common import (
     county_variable,
     facility_geomap,
     flux,
+    incident_words,
     link,
     named_columns,
     rename_codes,
@@ -208,18 +210,18 @@ OPEN_INCIDENT_COLUMNS = (
     "started_at",
     "county",
     "village",
-    "kind",
+    "incident",
     "severity",
-    "entity_type",
-    "entity_id",
     "households_affected",
     "priority_households",
-    "duration_s",
-    "incident_id",
+    "duration",
+    "incident_id",  # hidden (common.HIDDEN_COLUMNS)
+    "kind_code",  # hidden: the dispatch link's kind
 )
 # The decisive point per incident (the resolved one when there is one, even at the same
 # second as the open point), then the still-open ones; the panel looks back 30 days.
 OPEN_INCIDENTS = flux(
+    INCIDENT_WORDS_PREAMBLE,
     source("incident", list(INCIDENT_FIELDS)),
     tag_filter("county"),
     # the heat kinds, and a station's silence (comm_loss on a heat station: its telemetry
@@ -237,6 +239,7 @@ OPEN_INCIDENTS = flux(
     "  |> group()",
     '  |> sort(columns: ["started_at"], desc: true)',
     "  |> limit(n: 200)",
+    incident_words(),
     "  |> keep(columns: [" + ", ".join(f'"{c}"' for c in OPEN_INCIDENT_COLUMNS) + "])",
 )
 
@@ -283,7 +286,7 @@ def _incidents_table() -> table.Panel:
             link(
                 "调度总览 Dispatch overview",
                 "dispatch",
-                {"county": "${__data.fields.county}", "kind": "${__data.fields.kind}"},
+                {"county": "${__data.fields.county}", "kind": "${__data.fields.kind_code}"},
             ),
         ]
     )
@@ -405,7 +408,8 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
                 "所选换热站每日正常供热、低于曲线、中断和无数据的分钟数之和。 Minutes per day "
                 "supplied, below the curve, interrupted and without data (selected stations).",
                 STATION_DAYS,
-                unit="m",
+                # minutes as minutes: Grafana's "m" unit rescales to "16.7 hour"
+                unit="suffix: 分钟",
                 bars=True,
                 span=24,
             ).transformations(rename_codes(FIELDS, DAILY_MINUTES))

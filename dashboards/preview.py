@@ -102,8 +102,10 @@ def _duration(seconds: float) -> str:
 def table_view(
     panel: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
 ) -> tuple[list[str], list[list[str]]]:
-    """Header and cells as the table panel shows ``rows`` (only ``columns``, in that order)."""
+    """Header and cells as the table panel shows ``rows`` (only ``columns``, in that order;
+    a column the panel hides (``custom.hidden``) is not shown)."""
     config = column_config(panel)
+    columns = [c for c in columns if not config.get(c, {}).get("custom.hidden")]
     header = [str(config.get(c, {}).get("displayName", c)) for c in columns]
     cells = []
     for row in rows:

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import dashboard, table
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from dashboards.common import (
+    DURATION_PREAMBLE,
     NO_VALUE,
     base_dashboard,
     bucket_variable,
@@ -135,10 +136,15 @@ _PER_HOUSEHOLD = flux(
 )
 
 AT_RISK_TABLE = flux(
+    DURATION_PREAMBLE,
     _PER_HOUSEHOLD,
     '  |> map(fn: (r) => ({r with priority: if r.priority_group != "none" then 1 else 0}))',
     '  |> sort(columns: ["priority", "outage_min"], desc: true)',
     "  |> limit(n: 200)",
+    # minutes in words (12小时30分), not Grafana's "12.5 hour"
+    "  |> map(fn: (r) => ({r with",
+    "      outage_min: durationText(secs: int(v: r.outage_min * 60.0)),",
+    "      shortfall_min: durationText(secs: int(v: r.shortfall_min * 60.0))}))",
     '  |> keep(columns: ["county", "village", "retrofit_type", "household_id", "priority_group",'
     ' "outage_min", "shortfall_min", "cold_home_days", "interruptions"])',
 )

@@ -4,11 +4,14 @@
 #                     embed Noto CJK's CFF outlines)
 #   pkg-config        the InfluxDB 2.7 build (libflux via cgo); see docs/stack.md
 #   openssl           the secured local stack's CA and broker certificate (docs/security.md)
+#   poppler-utils     pdftotext / pdftoppm: the report tests read every PDF page as a reader
+#                     would (draft marks, page numbers) and the gallery renders pages to PNG
 set -euo pipefail
 need=()
 [[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || need+=(fonts-wqy-zenhei)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if ((${#need[@]} == 0)); then
   exit 0
 fi

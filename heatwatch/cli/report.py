@@ -170,6 +170,15 @@ def season(
             help="写出各村公示（默认仅在 --county 时）。 Per-village public notices.",
         ),
     ] = None,
+    notices_draft: Annotated[
+        bool,
+        typer.Option(
+            "--notices-draft",
+            help="数据未覆盖整个采暖季时也写出公示草稿（每页标“草稿”，无文号，不得张贴）。 "
+            "Write draft notices even when the data cover less than the season (marked "
+            "DRAFT on every page, no document number).",
+        ),
+    ] = False,
     source: Annotated[str, SOURCE_OPTION] = "run",
     dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
 ) -> None:
@@ -196,6 +205,7 @@ def season(
                 step=step,  # type: ignore[arg-type]
                 issue=issue,
                 notices=notices,
+                notices_draft=notices_draft,
             )
         _print_season(res, time.perf_counter() - t0)
 
@@ -294,6 +304,16 @@ def _print_season(res: SeasonOutputs, seconds: float) -> None:
             highlight=False,
             soft_wrap=True,
         )
+    if res.notices_withheld is not None:
+        from heatwatch.report.i18n import t as report_t
+
+        days, total = res.notices_withheld
+        console.print(
+            "[yellow]" + report_t(state.lang, "notices_withheld", days=days, total=total) + "[/]",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_written(*res.files)
 
 
@@ -331,6 +351,16 @@ def monthly(
         Path | None, typer.Option(help="用户登记册（台账）CSV。 Registry CSV.")
     ] = None,
     lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
+    county: Annotated[
+        str | None, typer.Option(help="只出该县（登记册中的名称）。 Only this county.")
+    ] = None,
+    issuer: Annotated[
+        str, typer.Option(help="编报单位，印在月报上。 Unit that compiles the report.")
+    ] = "",
+    sender: Annotated[
+        str,
+        typer.Option(help="报送人及联系方式，印在月报上。 Who sends it, and how to reach them."),
+    ] = "",
     source: Annotated[str, SOURCE_OPTION] = "run",
     dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
 ) -> None:
@@ -360,5 +390,8 @@ def monthly(
             out,
             lang,
             step=step,  # type: ignore[arg-type]
+            county=county,
+            issuer=issuer,
+            sender=sender,
         )
     _print_written(*res)

@@ -69,6 +69,9 @@ PRIORITY_GROUPS: dict[str, Term] = {
     "school": Term("中小学校", "school"),
     "elderly_home": Term("养老机构", "elderly home"),
     "hardship": Term("困难户", "hardship"),
+    "elderly_alone": Term("独居老人户", "elderly living alone"),
+    "disabled": Term("残疾人家庭", "household with a disabled member"),
+    "low_income": Term("低收入家庭", "low-income household"),
 }
 
 VERDICTS: dict[str, Term] = {
@@ -346,3 +349,75 @@ EVIDENCE_SOURCES: dict[str, Term] = {
 }
 EVIDENCE_NOT_RECORDED = Term("未记录", "not recorded")
 # ============================================================================ end heat-ui
+
+
+# ============================================================================ report-arithmetic block
+# Kind families (issue 21): the reports count a household once per (county, family, month)
+# whatever devices or parent incidents report it (heatwatch/report/arithmetic.py says which
+# kind belongs where and which families are interruptions).
+KIND_FAMILIES: dict[str, Term] = {
+    "heat_shortfall": Term("供热中断或不足", "heat supply interrupted or low"),
+    "power_outage": Term("停电", "power outage"),
+    "gas_shortfall": Term("供气中断或不足", "gas supply interrupted or low"),
+    "comm_loss": Term("通信中断", "communication loss"),
+    "feeder_overload": Term("台区过载", "feeder overload"),
+    "peak_charging": Term("高峰时段蓄热", "peak-hour charging"),
+    "gas_quota_risk": Term("气量指标风险", "gas quota risk"),
+    "emission_exceedance": Term("排放超标", "emission exceedance"),
+    "meter_clock_fault": Term("表计时钟异常", "meter clock fault"),
+}
+# The ledger's reason for an eligible household (no failed criterion): words, with the code
+# in the ledger's side column.
+LEDGER_REASONS: dict[str, Term] = {
+    "all_criteria_met": Term("全部条件满足", "all criteria met"),
+}
+# ============================================================================ end report-arithmetic
+
+
+# ============================================================================ dispatch-wording block
+# Durations as the dispatch board and alerts say them (1小时48分, not "1.8 hour"), and the
+# words of the incident column (issue 21).
+DURATION_UNITS: dict[str, Term] = {
+    "day": Term("天", "d"),
+    "hour": Term("小时", "h"),
+    "minute": Term("分", "min"),
+    "under_a_minute": Term("不足1分", "under 1 min"),
+    "elapsed": Term("已持续", "for"),  # an open incident: time since it started
+}
+FIELDS.update(
+    {
+        "duration": Term("持续时长", "duration"),
+        "incident": Term("事件", "incident"),
+        "parent_id": Term("上级事件", "parent incident"),
+        "kind_code": Term("事件类型代码", "incident kind code"),
+    }
+)
+
+
+def duration_parts(seconds: float) -> list[tuple[int, str]]:
+    """(number, unit code) pairs: whole minutes; days only past 24 h, then no minutes (a
+    dispatcher reads days and hours); [] under a minute (but not nothing: 0 is ``0分``)."""
+    s = max(int(seconds), 0)
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    if s == 0:
+        return [(0, "minute")]
+    if s < 60:
+        return []
+    if d:
+        return [(d, "day"), (h, "hour")]
+    if h:
+        return [(h, "hour"), (m, "minute")]
+    return [(m, "minute")]
+
+
+def duration_text(seconds: float, lang: Lang = "zh") -> str:
+    """``1小时48分`` / ``2天3小时`` / ``12分`` / ``不足1分`` (en: ``1 h 48 min``)."""
+    parts = duration_parts(seconds)
+    if not parts:
+        return label(DURATION_UNITS, "under_a_minute", lang)
+    if lang == "zh":
+        return "".join(f"{n}{DURATION_UNITS[u].zh}" for n, u in parts)
+    return " ".join(f"{n} {DURATION_UNITS[u].en}" for n, u in parts)
+
+
+# ============================================================================ end dispatch-wording

@@ -42,6 +42,11 @@ class PriorityGroup(StrEnum):
     SCHOOL = "school"
     ELDERLY_HOME = "elderly_home"
     HARDSHIP = "hardship"
+    # At-home households the programme serves first (issue 21): the old-age, disability and
+    # minimum-living-allowance registers the county's civil-affairs office keeps.
+    ELDERLY_ALONE = "elderly_alone"
+    DISABLED = "disabled"
+    LOW_INCOME = "low_income"
 
 
 # Retrofits whose heat depends on a gas supply (telemetry kind `gas`); all others are metered

@@ -9,6 +9,8 @@ from heatwatch.contract.glossary import (
     EVIDENCE_SOURCES,
     FIELDS,
     INCIDENT_KINDS,
+    KIND_FAMILIES,
+    LEDGER_REASONS,
     NOUNS,
     PRIORITY_GROUPS,
     RETROFIT_TYPES,
@@ -20,6 +22,7 @@ from heatwatch.contract.glossary import (
 RETROFIT = by_lang(RETROFIT_TYPES)
 PRIORITY = by_lang(PRIORITY_GROUPS)
 INCIDENT_KIND = by_lang(INCIDENT_KINDS)
+KIND_FAMILY_TERMS = by_lang(KIND_FAMILIES)
 
 T: dict[str, dict[str, str]] = {
     "zh": {
@@ -64,6 +67,7 @@ T: dict[str, dict[str, str]] = {
         "long_interruptions": "长时中断次数",
         "longest_h": "最长中断(小时)",
         "gas_shortfall_h": "燃气不足(小时)",
+        "interruption_h": "中断时长(小时)",
         "old_heating_present": "旧取暖设施仍在",
         "retrofit_completed": "改造完工日期",
         "lat": "纬度",
@@ -85,8 +89,9 @@ T: dict[str, dict[str, str]] = {
         "total": "合计",
         "monthly_title": "{month} 清洁取暖运行月报",
         "monthly_sub": "报送：市清洁取暖工作领导小组办公室",
-        "incidents_by_county_kind": "分县、分类型事件统计",
-        "kind": "类型",
+        "incidents_by_county_kind": "分县、分类别事件统计（同类事件中每户只计一次）",
+        "kind": "类别",
+        "incidents_by_kind": "其中（按事件类型）",
         "incidents": "事件数",
         "households_affected": "影响户数",
         "priority_affected": "影响重点群体户数",
@@ -112,6 +117,15 @@ T: dict[str, dict[str, str]] = {
         "{season_span}。本报告不是整季结论：目前未达标的户列为“数据不足”，不作“暂不拆除”结论；"
         "请在采暖季结束、数据完整后重新生成。",
         "coverage_ok": "数据覆盖整个采暖季（{span}）。",
+        "draft_mark": "草稿 DRAFT · 数据覆盖 {days}/{total} 天 · 采暖季数据不完整，不是正式结论，不得张贴",
+        "notices_withheld": "数据只覆盖 {days}/{total} 天：未生成村级公示（公示须在采暖季数据完整后出具）；"
+        "如需内部核对用的公示草稿，请加 --notices-draft。",
+        "early_insufficient_note": "另有 {n} 户旧取暖设施已拆除、目前数据不足（采暖季数据不完整），"
+        "待数据完整后再判定，不列入本警示（见台账）。",
+        "doc_no": "文号",
+        "compiled_by": "编报单位",
+        "sent_by": "报送人",
+        "doc_no_draft": "草稿，无文号",
         "eligible_list": "可拆除旧取暖设施户名单",
         "insufficient_list": "数据不足户：需修复计量或通信的表计工作清单",
         "days_missing": "缺数据天数",
@@ -133,15 +147,18 @@ T: dict[str, dict[str, str]] = {
         "month_partial": "注意：本月只有部分数据，覆盖 {days} / {total} 天（{span}，北京时间）；"
         "各项数字只反映这段时间。",
         "definitions": "指标说明",
-        "def_incidents": "本月内发生或持续的事件数；一个事件跨几个月就在每个月各计一次；"
-        "台区停电下的用户停电等下级事件并入上级事件，不单独计数。",
-        "def_households_affected": "受这些事件影响的不同户数，同一户在同一县同一类型中只计一次，"
-        "在合计中也只计一次。",
-        "def_priority_affected": "受影响户中重点群体（学校、幼儿园、养老机构、困难户）的不同户数。",
-        "def_interruption_hours": "用户停电、燃气压力低事件在本月（且在数据范围内）的持续时间之和，"
-        "单位户·小时；未结束的事件只算到数据截止时刻。",
-        "def_household_interruptions": "逐户日汇总中本月开始的停电/供气不足次数之和。",
-        "def_rollup_interruption_hours": "逐户日汇总中本月停电分钟与供气不足分钟之和，折算为户·小时。",
+        "def_incidents": "本月内发生或持续的上级事件数；一个事件跨几个月就在每个月各计一次；"
+        "台区停电下的用户停电、换热站中断下的各户中断等下级事件并入上级事件，不单独计数。",
+        "def_households_affected": "受这些事件影响的不同户数：同一户在同一县、同一类别（如供热中断或不足、通信中断）中只计一次，"
+        "无论由哪台设备或哪个上级事件报告；在县合计和全市合计中也只计一次，不会超过登记户数。",
+        "def_priority_affected": "受影响户中重点群体（学校、幼儿园、养老机构、困难户、独居老人户、残疾人家庭、低收入家庭）的不同户数。",
+        "def_interruption_hours": "中断：用户的取暖供应中断或低于服务标准——停电（用户或台区）、燃气压力低或供气不足、"
+        "供热中断、供水温度低于供热曲线、室温不达标；与日汇总计为停电或供气/供热不足的分钟一致。"
+        "通信中断、高峰蓄热、过载、气量风险、排放超标不是中断（记为“—”）。每户在本月（且在数据范围内）"
+        "的中断时段合并后相加，单位户·小时；未结束的事件只算到数据截止时刻。",
+        "def_household_interruptions": "逐户日汇总中本月开始的中断（停电、供气不足、供热中断或不足）次数之和；"
+        "与稳定性报告“各月中断次数”图按同一规则计数（跨日持续的中断计在开始的月份）。",
+        "def_rollup_interruption_hours": "逐户日汇总中本月停电分钟与供气、供热不足分钟之和，折算为户·小时。",
         "def_shortfall_incidents": "本月内的燃气供应不足（调压站）事件数。",
         "def_gas_households_affected": "受燃气供应不足或燃气压力低影响的不同户数。",
         "def_peak_charging_households": "本月出现高峰时段蓄热的不同户数。",
@@ -189,6 +206,7 @@ T: dict[str, dict[str, str]] = {
         "long_interruptions": "Long interruptions",
         "longest_h": "Longest (h)",
         "gas_shortfall_h": "Gas shortfall (h)",
+        "interruption_h": "Interruption hours",
         "old_heating_present": "Old heating present",
         "retrofit_completed": "Retrofit completed",
         "lat": "Lat",
@@ -212,8 +230,10 @@ T: dict[str, dict[str, str]] = {
         "total": "Total",
         "monthly_title": "Clean-heating monthly report {month}",
         "monthly_sub": "To: Clean Heating Leading Group Office",
-        "incidents_by_county_kind": "Incidents by county and kind",
-        "kind": "Kind",
+        "incidents_by_county_kind": "Incidents by county and kind family (each household "
+        "once per family)",
+        "kind": "Kind family",
+        "incidents_by_kind": "Of which (by incident kind)",
         "incidents": "Incidents",
         "households_affected": "Households affected",
         "priority_affected": "Priority households affected",
@@ -240,6 +260,18 @@ T: dict[str, dict[str, str]] = {
         "households failing so far are listed as 'insufficient data', none as 'not yet'; "
         "generate the report again once the season is over and its data are in.",
         "coverage_ok": "The data cover the whole heating season ({span}).",
+        "draft_mark": "DRAFT 草稿 · data cover {days}/{total} days · the season's data are "
+        "incomplete: not a verdict, not for posting",
+        "notices_withheld": "The data cover only {days}/{total} days: no village notices "
+        "written (notices are issued once the season's data are complete); add "
+        "--notices-draft for draft notices to check internally.",
+        "early_insufficient_note": "A further {n} households have removed their old heating "
+        "and have insufficient data so far (the season's data are incomplete): they are judged "
+        "once the data are complete and not listed in this warning (see the ledger).",
+        "doc_no": "Document no.",
+        "compiled_by": "Compiled by",
+        "sent_by": "Sent by",
+        "doc_no_draft": "draft, no document number",
         "eligible_list": "Households whose old heating may be removed",
         "insufficient_list": "Insufficient data: work list of meters to fix",
         "days_missing": "Days missing",
@@ -264,18 +296,25 @@ T: dict[str, dict[str, str]] = {
         "month_partial": "Note: only part of this month has data: {days} of {total} days "
         "({span}, Beijing time); every figure covers that period only.",
         "definitions": "Definitions",
-        "def_incidents": "incidents that started or lasted in the month; an incident spanning "
-        "months counts once in each; child incidents (e.g. household outages under a feeder "
-        "outage) are part of their parent and not counted again.",
-        "def_households_affected": "distinct households affected by those incidents: once per "
-        "county and kind, and once in each total.",
-        "def_priority_affected": "distinct affected households in a priority group (school, "
-        "kindergarten, elderly home, hardship).",
-        "def_interruption_hours": "duration of household outage and low-pressure incidents "
-        "within the month and the data, summed (household-hours); an open incident counts up "
+        "def_incidents": "top-level incidents that started or lasted in the month; an incident spanning "
+        "months counts once in each; child incidents (a household's outage under a feeder "
+        "outage, a home under its heat station) are part of their parent, not counted again.",
+        "def_households_affected": "distinct households affected: once per county and kind family (e.g. heat supply "
+        "interrupted or low, communication loss) whichever device or parent incident reports "
+        "it, and once in each total, so never more than the registered households.",
+        "def_priority_affected": "distinct affected households in a priority group (school, kindergarten, elderly "
+        "home, hardship, elderly living alone, disabled, low-income).",
+        "def_interruption_hours": "an interruption is time in which a household's heating supply is lost or below "
+        "service: power outage (household or feeder), low gas pressure or gas supply "
+        "shortfall, heat supply interruption, supply below the heating curve, a home below "
+        "the service temperature (the minutes the daily rollups book as outage or shortfall). "
+        "Communication loss, peak charging, overload, quota risk and emissions are not "
+        "interruptions (shown as —). Each household's interruption periods within the month "
+        "and the data are merged, then summed (household-hours); an open incident counts up "
         "to the end of the data.",
-        "def_household_interruptions": "outage/shortfall episodes starting in the month, summed "
-        "over the daily household rollups.",
+        "def_household_interruptions": "interruption episodes (power, gas, heat) starting in the month, from the daily "
+        "household rollups; counted by the same rule as the season report's interruptions-by-"
+        "month chart (an episode running across days counts in the month it started).",
         "def_rollup_interruption_hours": "outage plus shortfall minutes in the month's daily "
         "household rollups, in household-hours.",
         "def_shortfall_incidents": "gas supply shortfall (station) incidents in the month.",
@@ -292,6 +331,8 @@ for _lang in ("zh", "en"):
     for _key in ("evidence", "cold_home_days"):
         _f = FIELDS[_key]
         T[_lang][_key] = _f.zh if _lang == "zh" else _f.en[:1].upper() + _f.en[1:]
+    for _code, _term in LEDGER_REASONS.items():
+        T[_lang][_code] = _term.zh if _lang == "zh" else _term.en
     for _code, _term in {**VERDICTS, **{k: NOUNS[k] for k in ("county", "village")}}.items():
         # as a column header: "Not yet", "County"
         T[_lang][_code] = _term.zh if _lang == "zh" else _term.en[:1].upper() + _term.en[1:]

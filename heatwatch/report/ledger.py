@@ -17,6 +17,7 @@ import csv
 import math
 import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
@@ -46,11 +47,16 @@ def write_xlsx(
     *,
     fast: bool = True,
     percent: Sequence[int] = (),
+    dates: Sequence[int] = (),
+    mark: str | None = None,
 ) -> None:
     """xlsxwriter in constant_memory mode: rows are flushed as written (bounded memory).
 
     ``percent``: columns of shares (0.9914) shown as percentages (99.1%) — the cells keep the
-    number, only their format says %. ``fast=False`` forces xlsxwriter's per-cell path (same
+    number, only their format says %. ``dates``: columns of ISO dates (``2021-12-01``) written
+    as date cells (Excel's day number with a ``yyyy-mm-dd`` format), so they sort and filter
+    as dates. ``mark``: a draft mark in the header of every printed page and above the
+    table's name. ``fast=False`` forces xlsxwriter's per-cell path (same
     file, used by the tests).
     """
     import xlsxwriter
@@ -66,10 +72,18 @@ def write_xlsx(
     if n and len({len(c) for c in columns}) != 1:
         raise ValueError("ledger columns differ in length")
     pct = wb.add_format({"num_format": "0.0%"})
+    day = wb.add_format({"num_format": "yyyy-mm-dd"})
     # Style numbers are given on first use; fix them here so both row paths agree.
     bold._get_xf_index()
     pct._get_xf_index()
-    styles = {j: pct for j in percent}
+    day._get_xf_index()
+    styles = {j: pct for j in percent} | {j: day for j in dates}
+    if dates:
+        columns = [_excel_days(c) if j in dates else c for j, c in enumerate(columns)]
+    if mark:
+        # "&" starts a header code in Excel; a mark with one would lose characters
+        ws.set_header("&C&14&KB22222" + mark.replace("&", "&&"))
+        ws.set_footer("&C" + mark.replace("&", "&&") + " &P/&N")
     if not (n and fast and _write_rows_fast(ws, columns, styles)):
         write = ws.write
         for i, row in enumerate(zip(*columns, strict=True), start=1):
@@ -81,6 +95,22 @@ def write_xlsx(
     if n:
         ws.autofilter(0, 0, n, len(headers) - 1)
     wb.close()
+
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year quirk)
+
+
+def _excel_days(values: Sequence[object]) -> list[object]:
+    """ISO date strings → Excel day numbers (``None`` and other values as they are)."""
+    out: list[object] = []
+    for v in values:
+        if isinstance(v, str) and len(v) == 10:
+            out.append((date.fromisoformat(v) - _EXCEL_EPOCH).days)
+        elif isinstance(v, date):
+            out.append((v - _EXCEL_EPOCH).days)
+        else:
+            out.append(v)
+    return out
 
 
 def _cell_bodies(ws: Any, values: Sequence[object], style: Any = None) -> list[str | None] | None:

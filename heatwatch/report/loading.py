@@ -170,6 +170,7 @@ class Registry:
     retrofit_completed: np.ndarray  # int32 day number or NO_DATE
     feeder: list[str] = field(default_factory=list)  # "" when none
     gas_station: list[str] = field(default_factory=list)
+    heat_station: list[str] = field(default_factory=list)  # "" when none
 
     def subset(self, keep: list[int]) -> Registry:
         return Registry(
@@ -184,6 +185,7 @@ class Registry:
             retrofit_completed=self.retrofit_completed[keep],
             feeder=[self.feeder[i] for i in keep] if self.feeder else [],
             gas_station=[self.gas_station[i] for i in keep] if self.gas_station else [],
+            heat_station=[self.heat_station[i] for i in keep] if self.heat_station else [],
         )
 
 
@@ -214,6 +216,7 @@ def registry_from_households(households: Sequence[Household]) -> Registry:
         retrofit_completed=comp,
         feeder=[h.feeder_id or "" for h in households],
         gas_station=[h.gas_station_id or "" for h in households],
+        heat_station=[h.heat_station_id or "" for h in households],
     )
 
 

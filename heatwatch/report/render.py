@@ -57,7 +57,15 @@ class PageBreak:
     pass
 
 
-Block = Heading | Para | Bullets | Table | Image | PageBreak
+@dataclass(frozen=True)
+class Section:
+    """Starts a document of its own inside one file (a village's notice): the PDF footer
+    names it and numbers its pages from 1 ("第 2/3 页"), not the file's."""
+
+    name: str
+
+
+Block = Heading | Para | Bullets | Table | Image | PageBreak | Section
 
 _CSS = """
 body{font-family:"WenQuanYi Zen Hei","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
@@ -72,12 +80,27 @@ figure{margin:1em 0}figcaption{font-size:.9em;color:#444}img{max-width:100%}
 """
 
 
-def to_html(title: str, blocks: list[Block], lang: str) -> str:
+_DRAFT_CSS = """
+.draft{position:sticky;top:0;background:#fff3f3;color:#b22;font-weight:bold;
+border:2px solid #b22;padding:.4em;z-index:9}
+@media print{.draft{position:fixed;top:0;left:0;right:0}
+body::after{content:attr(data-mark);position:fixed;top:45%;left:10%;font-size:64px;
+color:rgba(178,34,34,.12);transform:rotate(-30deg)}}
+"""
+
+
+def to_html(title: str, blocks: list[Block], lang: str, mark: str | None = None) -> str:
+    """``mark``: a draft mark shown at the top of the page (and on every printed page)."""
     e = html.escape
+    css = _CSS + (_DRAFT_CSS if mark else "")
+    body = f' data-mark="{e(mark.split(" ")[0])}"' if mark else ""
     out = [
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
-        f'<meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head><body>'
+        f'<meta charset="utf-8"><title>{e(title)}</title><style>{css}</style></head>'
+        f"<body{body}>"
     ]
+    if mark:
+        out.append(f'<div class="draft">{e(mark)}</div>')
     for b in blocks:
         if isinstance(b, Heading):
             out.append(f"<h{b.level}>{e(b.text)}</h{b.level}>")
@@ -228,24 +251,99 @@ def _story(
             story += _pdf_image(b, st, avail_w, page[1])
         elif isinstance(b, PageBreak):
             story.append(RLPageBreak())
+        elif isinstance(b, Section):
+            story.append(_SectionMark(b.name))
     return story
 
 
-def write_pdf(path: Path, title: str, blocks: list[Block], lang: str) -> None:
+def _section_mark_class() -> type:
+    from reportlab.platypus import Flowable
+
+    class SectionMark(Flowable):  # type: ignore[misc]
+        """Zero-size: records on the canvas that a section starts on this page."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+            self.width = self.height = 0
+
+        def draw(self) -> None:
+            starts = self.canv.__dict__.setdefault("_hw_sections", [])
+            starts.append((self.canv.getPageNumber(), self.name))
+
+    return SectionMark
+
+
+def _SectionMark(name: str) -> object:  # noqa: N802 - a flowable's constructor
+    return _section_mark_class()(name)
+
+
+def write_pdf(
+    path: Path, title: str, blocks: list[Block], lang: str, mark: str | None = None
+) -> None:
+    """A4 landscape. ``mark``: a draft mark printed at the top of every page with a faint
+    diagonal watermark (a draft must not pass for a signed report once printed). With
+    ``Section`` blocks each section's pages are numbered on their own ("第 1/2 页"): the
+    file is laid out twice, the first time to count each section's pages."""
+    import io
+
+    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
     st = _styles(lang)
     page = landscape(A4)
     margin = _PAGE_MARGIN_MM * mm
-    doc = SimpleDocTemplate(str(path), pagesize=page, leftMargin=margin, rightMargin=margin,
-                            topMargin=margin, bottomMargin=margin, title=title)  # fmt: skip
+    top = margin + (7 * mm if mark else 0)
+    sectioned = any(isinstance(b, Section) for b in blocks)
 
-    def footer(canvas: Any, d: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(st["font"], 7)
-        canvas.drawRightString(page[0] - margin, 6 * mm, f"{title} — {d.page}")
-        canvas.restoreState()
+    def build(target: object, counts: dict[int, int]) -> dict[int, int]:
+        """Lay out into ``target``; returns section index → its pages."""
+        doc = BaseDocTemplate(target, pagesize=page, leftMargin=margin, rightMargin=margin,
+                              topMargin=top, bottomMargin=margin, title=title)  # fmt: skip
+        pages: dict[int, int] = {}
 
-    doc.build(_story(blocks, st, page), onFirstPage=footer, onLaterPages=footer)
+        def current(canvas: Any) -> tuple[int, str, int] | None:
+            starts = canvas.__dict__.get("_hw_sections", [])
+            if not starts:
+                return None
+            k = len(starts) - 1
+            return k, starts[k][1], canvas.getPageNumber() - starts[k][0] + 1
+
+        def decorate(canvas: Any, d: Any) -> None:
+            canvas.saveState()
+            if mark:
+                canvas.setFillColor(colors.HexColor("#b22222"))
+                canvas.setFont(st["font"], 9)
+                canvas.drawString(margin, page[1] - margin - 2 * mm, mark)
+                canvas.setFillColor(colors.Color(0.7, 0.13, 0.13, alpha=0.10))
+                canvas.setFont(st["font"], 90)
+                canvas.translate(page[0] / 2, page[1] / 2)
+                canvas.rotate(30)
+                canvas.drawCentredString(0, 0, mark.split(" ")[0])
+                canvas.restoreState()
+                canvas.saveState()
+            canvas.setFont(st["font"], 7)
+            sec = current(canvas) if sectioned else None
+            if sec is None:
+                text = f"{title} — {d.page}"
+            else:
+                k, name, n = sec
+                pages[k] = max(pages.get(k, 0), n)
+                total = counts.get(k)
+                if lang == "zh":
+                    text = f"{name} — 第 {n} 页" + (f"，共 {total} 页" if total else "")
+                else:
+                    text = f"{name} — page {n}" + (f" of {total}" if total else "")
+            canvas.drawRightString(page[0] - margin, 6 * mm, text)
+            canvas.restoreState()
+
+        # decorated at the page's end, once its flowables (and a Section mark) are drawn
+        frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body")
+        doc.addPageTemplates([PageTemplate("page", [frame], onPageEnd=decorate)])
+        doc.build(_story(blocks, st, page))
+        return pages
+
+    counts = build(io.BytesIO(), {}) if sectioned else {}
+    build(str(path), counts)

@@ -21,6 +21,7 @@ from heatwatch.report.loading import InputError, Registry, RollupSource, build_i
 from heatwatch.report.monthly_figures import BEIJING
 from heatwatch.report.render import Block, to_html, write_pdf
 from heatwatch.report.season_ledger import (
+    DATE_COLUMNS,
     PERCENT_COLUMNS,
     XLSX_WIDTHS,
     ledger_columns,
@@ -36,6 +37,8 @@ from heatwatch.report.season_lists import (
 from heatwatch.report.season_sections import (
     IssueInfo,
     chart_blocks,
+    coverage_days,
+    draft_mark,
     head_blocks,
     summary_blocks,
 )
@@ -57,6 +60,8 @@ class SeasonOutputs:
     result: SeasonResult
     households: int
     rows: int
+    # (days covered, season days) when notices were asked for but withheld (partial season)
+    notices_withheld: tuple[int, int] | None = None
 
     @property
     def files(self) -> list[Path]:
@@ -131,12 +136,19 @@ def run_season(
     issue: IssueInfo | None = None,
     now: datetime | None = None,
     notices: bool | None = None,
+    notices_draft: bool = False,
 ) -> SeasonOutputs:
     """``notices``: write the per-village public notices; by default only for one county
-    (a county posts its villages' sheets; the whole city has ~1,700 villages)."""
-    notices = bool(county) if notices is None else notices
+    (a county posts its villages' sheets; the whole city has ~1,700 villages). When the data
+    cover less than the season no notice is written unless ``notices_draft`` asks for one:
+    a notice is posted on a village wall, and a partial season gives no verdict to post.
+    Every page of a partial-season report, ledger and draft notice carries the draft mark."""
+    wanted = bool(county) if notices is None else notices
     step("load")
     result, n_rows = evaluate(source, registry, policy, label, county, step)
+    mark = draft_mark(result, lang)
+    notices = notices_draft or (wanted and mark is None)
+    withheld = coverage_days(result) if wanted and not notices else None
     issue = issue or IssueInfo()
     now = now or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -152,9 +164,10 @@ def run_season(
         result=result,
         households=len(result.table),
         rows=n_rows,
+        notices_withheld=withheld,
     )
     order = ledger_order(result)
-    write_ledgers(result, policy, lang, order, paths, step)
+    write_ledgers(result, policy, lang, order, paths, step, mark)
     lists = HouseholdLists(result, policy, lang, order)
     step("charts")
     head = head_blocks(result, policy, lang, county, issue, now)
@@ -167,17 +180,17 @@ def run_season(
 
     title = t(lang, "season_title", season=label)
     step("html")
-    paths.html.write_text(to_html(title, blocks(policy.report.html_max_listed_per_county), lang),
-                          encoding="utf-8")  # fmt: skip
+    paths.html.write_text(to_html(title, blocks(policy.report.html_max_listed_per_county), lang,
+                                  mark), encoding="utf-8")  # fmt: skip
     step("pdf")
-    write_pdf(paths.pdf, title, blocks(policy.report.pdf_max_listed_per_county), lang)
+    write_pdf(paths.pdf, title, blocks(policy.report.pdf_max_listed_per_county), lang, mark)
     if paths.notice_pdf is not None and paths.notice_html is not None:
         step("notices")
         issued = issue.issued_on or now.astimezone(BEIJING).date()
-        notice = notice_blocks(lists, issue, issued)
+        notice = notice_blocks(lists, issue, issued, draft=mark is not None)
         ntitle = t(lang, "notice_doc_title", season=label)
-        paths.notice_html.write_text(to_html(ntitle, notice, lang), encoding="utf-8")
-        write_pdf(paths.notice_pdf, ntitle, notice, lang)
+        paths.notice_html.write_text(to_html(ntitle, notice, lang, mark), encoding="utf-8")
+        write_pdf(paths.notice_pdf, ntitle, notice, lang, mark)
     return paths
 
 
@@ -188,10 +201,12 @@ def write_ledgers(
     order: object,
     paths: SeasonOutputs,
     step: Step,
+    mark: str | None = None,
 ) -> None:
     step("ledger")
     headers, cols = ledger_columns(result, policy, lang, order)  # type: ignore[arg-type]
     write_csv(paths.csv, headers, cols)
     step("xlsx")
     sheet = "台账" if lang == "zh" else "ledger"
-    write_xlsx(paths.xlsx, sheet, headers, cols, XLSX_WIDTHS, percent=PERCENT_COLUMNS)
+    write_xlsx(paths.xlsx, sheet, headers, cols, XLSX_WIDTHS, percent=PERCENT_COLUMNS,
+               dates=DATE_COLUMNS, mark=mark)  # fmt: skip

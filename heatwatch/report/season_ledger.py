@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from heatwatch.contract.registry import GAS_RETROFITS
 from heatwatch.report.i18n import PRIORITY, RETROFIT, t
 from heatwatch.report.loading import village_name
 from heatwatch.report.stability import StabilityPolicy
@@ -38,6 +39,7 @@ LEDGER_KEYS = [
     "interruptions",
     "long_interruptions",
     "longest_h",
+    "interruption_h",
     "gas_shortfall_h",
     "cold_home_days",
     "old_heating_present",
@@ -47,6 +49,8 @@ LEDGER_KEYS = [
 ]
 PERCENT_KEYS = ("coverage", "availability", "cold_availability")
 PERCENT_COLUMNS = [LEDGER_KEYS.index(k) for k in PERCENT_KEYS]
+# ISO dates in the CSV, date cells in the XLSX (a clerk sorts and filters them as dates)
+DATE_COLUMNS = [LEDGER_KEYS.index("retrofit_completed")]
 XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 22, 60, 30] + [11] * (len(LEDGER_KEYS) - 9)
 
 _VERDICT_RANK = np.array(
@@ -78,9 +82,31 @@ def _codes_column(r: SeasonResult, o: np.ndarray) -> list[object]:
     out: list[object] = []
     for m in r.reasons[o].tolist():
         if m not in cache:
-            cache[m] = " ".join(reason_codes(m))
+            cache[m] = " ".join(reason_codes(m)) or ALL_MET
         out.append(cache[m])
     return out
+
+
+ALL_MET = "all_criteria_met"  # the reason code of a household that failed no criterion
+
+
+def _reason_words(r: SeasonResult, policy: StabilityPolicy, lang: str, o: np.ndarray) -> list[str]:
+    """Every household's reasons in words; one that failed nothing says so (全部条件满足)."""
+    texts = reason_texts(r.reasons[o].tolist(), r.values_columns(policy, o), lang)
+    met = t(lang, ALL_MET)
+    return [x or met for x in texts]
+
+
+def _gas_only(r: SeasonResult, o: np.ndarray) -> list[object]:
+    """Gas shortfall hours for gas households; empty for the others, whose shortfall minutes
+    are heat below the curve or a cold home (in 中断时长 and 供热不足天数), not gas."""
+    tb = r.table
+    gas = np.array([code in GAS_CODES for code in tb.retrofits] + [False], np.bool_)
+    vals = _rounded(r.gas_shortfall_h, o, 2)
+    return [v if g else None for v, g in zip(vals, gas[tb.retrofit[o]].tolist(), strict=True)]
+
+
+GAS_CODES = frozenset(x.value for x in GAS_RETROFITS)
 
 
 def _completed_column(r: SeasonResult, o: np.ndarray) -> list[object]:
@@ -113,7 +139,7 @@ def ledger_columns(
     cols: list[Sequence[object]] = [
         *_attribute_columns(r, lang, o),
         evidence_texts(r.evidence[o].tolist(), r.evidence_parts, lang),
-        reason_texts(r.reasons[o].tolist(), r.values_columns(policy, o), lang),
+        _reason_words(r, policy, lang, o),
         _codes_column(r, o),
         r.season_days[o].tolist(),
         r.days_with_data[o].tolist(),
@@ -123,7 +149,9 @@ def ledger_columns(
         r.interruptions[o].tolist(),
         r.long_interruptions[o].tolist(),
         _rounded(r.longest_h, o, 2),
-        _rounded(r.gas_shortfall_h, o, 2),
+        # heat, power and gas alike: the outage + shortfall hours the verdict counts as lost
+        _rounded(r.lost_h, o, 2),
+        _gas_only(r, o),
         r.cold_home_days[o].tolist(),
         [ohp[x] for x in tb.old_heating_present[o].tolist()],
         _completed_column(r, o),

@@ -10,9 +10,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from heatwatch.contract.geography import COUNTIES
 from heatwatch.report.i18n import PRIORITY, RETROFIT, t
 from heatwatch.report.loading import village_name
-from heatwatch.report.render import Block, Heading, PageBreak, Para, Table
+from heatwatch.report.render import Block, Heading, PageBreak, Para, Section, Table
 from heatwatch.report.season_sections import IssueInfo
 from heatwatch.report.stability import StabilityPolicy
 from heatwatch.report.stability.evaluate import SeasonResult
@@ -119,15 +120,30 @@ def county_list_blocks(h: HouseholdLists, cap: int) -> list[Block]:
 
 
 def early_removal_blocks(h: HouseholdLists, cap: int) -> list[Block]:
-    """Old heating already gone although the household is not (yet) eligible."""
+    """Old heating already gone although the household is not (yet) eligible.
+
+    On a partial season every household short of the criteria is 数据不足 (no verdict before
+    the season ends), so listing those would fill the warning with households nobody can yet
+    say anything about (31 of 35 pages on a 3-day run): they are counted in one line, and
+    only "not yet" households are listed. On a full season 数据不足 is a verdict too — old
+    heating removed without the evidence the rule asks for — and they are listed."""
     tb = h.r.table
-    early = h.order[
+    removed = h.order[
         (tb.old_heating_present[h.order] == 0) & (h.r.verdict[h.order] != h.code(Verdict.ELIGIBLE))
     ]
-    if not len(early):
+    insufficient = h.r.verdict[removed] == h.code(Verdict.INSUFFICIENT_DATA)
+    partial = not h.r.fully_covered
+    early = removed[~insufficient] if partial else removed
+    held = int(insufficient.sum()) if partial else 0
+    if not len(early) and not held:
         return []
     keys = ["county", "household_id", "village", "retrofit_type", "verdict", "evidence", "reasons"]
-    return [Heading(t(h.lang, "removed_early"), 2), h.table(keys, early, cap)]
+    out: list[Block] = [Heading(t(h.lang, "removed_early"), 2)]
+    if len(early) or not held:
+        out.append(h.table(keys, early, cap))
+    if held:
+        out.append(Para(t(h.lang, "early_insufficient_note", n=held), small=True))
+    return out
 
 
 def approval_blocks(lang: str) -> list[Block]:
@@ -142,21 +158,46 @@ def notice_period(issue: IssueInfo, issued: date) -> tuple[date, date]:
     return issued, issued + timedelta(days=max(issue.notice_days, 1) - 1)
 
 
-def notice_blocks(h: HouseholdLists, issue: IssueInfo, issued: date) -> list[Block]:
-    """One page per village: households by id with their verdict, period, how to object."""
+COUNTY_CODES = {c.zh: c.code for c in COUNTIES}
+
+
+def document_numbers(h: HouseholdLists) -> dict[int, str]:
+    """Village code → its notice's document number: county code, season, the village's
+    place among its county's villages in name order (``WZ-2021-2022-003``). Deterministic:
+    the same registry gives the same numbers, whichever county a run is limited to."""
+    tb = h.r.table
+    out: dict[int, str] = {}
+    by_county: dict[str, list[tuple[str, int]]] = {}
+    for v, label in enumerate(tb.villages):
+        county, _, name = label.partition("\x1f")
+        by_county.setdefault(county, []).append((name, v))
+    for county, villages in by_county.items():
+        code = COUNTY_CODES.get(county, county)
+        for seq, (_name, v) in enumerate(sorted(villages), start=1):
+            out[v] = f"{code}-{h.r.label}-{seq:03d}"
+    return out
+
+
+def notice_blocks(
+    h: HouseholdLists, issue: IssueInfo, issued: date, *, draft: bool = False
+) -> list[Block]:
+    """One notice per village (its own page numbers, its own document number): households
+    by id with their verdict, period, how to object. A draft carries no document number."""
     tb, lang = h.r.table, h.lang
     id_rank = np.argsort(np.argsort(np.asarray(tb.ids, dtype=object)))
     by_village = np.lexsort((id_rank, tb.village))
     start, end = notice_period(issue, issued)
     issuer = issue.issuer or t(lang, "to_fill")
     contact = issue.contact or t(lang, "to_fill")
+    numbers = document_numbers(h)
     keys = ["household_id", "retrofit_type", "verdict", "evidence", "reasons"]
     out: list[Block] = []
     bounds = np.flatnonzero(np.diff(tb.village[by_village])) + 1
     for members in np.split(by_village, bounds):
         if not len(members) or tb.village[members[0]] < 0:
             continue
-        label = tb.villages[tb.village[members[0]]]
+        v = int(tb.village[members[0]])
+        label = tb.villages[v]
         table = h.table(keys, members, len(members))
         # An eligible household needs no reasons on a public sheet (they are in the ledger).
         eligible = (h.r.verdict[members] == h.code(Verdict.ELIGIBLE)).tolist()
@@ -169,12 +210,13 @@ def notice_blocks(h: HouseholdLists, issue: IssueInfo, issued: date) -> list[Blo
             widths=[0.5, *(table.widths or [])],
             wrap={k + 1 for k in table.wrap},
         )
+        title = t(lang, "notice_title", village=village_name(label), county=label.split("\x1f")[0])
+        number = t(lang, "doc_no_draft") if draft else numbers[v]
         out += [
             *([PageBreak()] if out else []),
-            Heading(
-                t(lang, "notice_title", village=village_name(label), county=label.split("\x1f")[0]),
-                1,
-            ),
+            Section(f"{title} · {t(lang, 'doc_no')}: {number}"),
+            Heading(title, 1),
+            Para(f"{t(lang, 'doc_no')}: {number}", small=True),
             Para(t(lang, "notice_intro", season=h.r.label)),
             numbered,
             Para(t(lang, "notice_period", start=start, end=end, days=(end - start).days + 1)),

@@ -26,6 +26,28 @@ class IssueInfo:
     notice_days: int = 7
 
 
+def coverage_days(r: SeasonResult) -> tuple[int, int]:
+    """(days of the season the data span, days in the season): "数据覆盖 3/121 天"."""
+    st = r.counties
+    if not st.season_start:
+        return 0, 0
+    start, end = min(st.season_start), max(st.season_end)
+    total = (end - start).days + 1
+    if r.data_first is None or r.data_last is None:
+        return 0, total
+    lo, hi = max(start, r.data_first), min(end, r.data_last)
+    return max((hi - lo).days + 1, 0), total
+
+
+def draft_mark(r: SeasonResult, lang: str) -> str | None:
+    """The mark every page of a partial-season report or notice carries; None when the data
+    cover the whole season."""
+    if r.fully_covered:
+        return None
+    days, total = coverage_days(r)
+    return t(lang, "draft_mark", days=days, total=total)
+
+
 def _pct(x: float) -> str:
     return "—" if np.isnan(x) else f"{x:.1%}"
 

@@ -25,7 +25,7 @@ from dashboards import alerting
 from dashboards.common import render_flux
 from dashboards.generate import BUILDERS, dashboard_json
 from dashboards.heat import HEAT_KINDS
-from heatwatch.contract.glossary import INCIDENT_KINDS
+from heatwatch.contract.glossary import INCIDENT_KINDS, duration_text
 from tests.unit.dashboards import heat_scenario
 
 influxdb_client = pytest.importorskip("influxdb_client")
@@ -254,6 +254,47 @@ def scenario_points() -> list[Point]:
             .field("details", "{}")
             .time(t)
         )
+    # a household child of inc-1 (top-level incidents only in 最新事件; children on the
+    # drill-down), and a resolved 1 h 48 min outage (the duration reads 1小时48分)
+    pts.append(
+        Point("incident")
+        .tag("kind", "household_outage")
+        .tag("severity", "warning")
+        .tag("county", FAULT)
+        .tag("entity_type", "household")
+        .tag("incident_id", "inc-1-H7")
+        .tag("state", "open")
+        .field("entity_id", "H7")
+        .field("village", "东楼村")
+        .field("households_affected", 1)
+        .field("priority_households", 0)
+        .field("parent_id", "inc-1")
+        .field("started_at", int(start.timestamp()))
+        .field("ended_at", 0)
+        .field("duration_s", 0)
+        .field("details", "{}")
+        .time(start)
+    )
+    long_start, long_end = NOW - timedelta(minutes=180), NOW - timedelta(minutes=72)
+    pts.append(
+        Point("incident")
+        .tag("kind", "household_outage")
+        .tag("severity", "warning")
+        .tag("county", HEALTHY)
+        .tag("entity_type", "household")
+        .tag("incident_id", "inc-3")
+        .tag("state", "resolved")
+        .field("entity_id", "H9")
+        .field("village", "西村")
+        .field("households_affected", 1)
+        .field("priority_households", 0)
+        .field("parent_id", "")
+        .field("started_at", int(long_start.timestamp()))
+        .field("ended_at", int(long_end.timestamp()))
+        .field("duration_s", int((long_end - long_start).total_seconds()))
+        .field("details", "{}")
+        .time(long_end)
+    )
     # worker heartbeats: w1 fresh, w2 stale for 10 minutes and lagging
     for worker, last_age_min, lag in (("w1", 0, 10), ("w2", 10, 80000)):
         for m in range(last_age_min, last_age_min + 5):
@@ -323,6 +364,7 @@ def test_panel_query_returns_data(
         "heat_station_id": None,
         "retrofit_type": None,
         "kind": None,
+        "incident": "inc-1",  # the drill-down: inc-1's children
     }
     for target in panel["targets"]:
         q = render_flux(
@@ -371,31 +413,70 @@ def test_single_county_filter(module_bucket: tuple[Any, str]) -> None:
 
 def test_newest_incidents_one_row_per_incident(module_bucket: tuple[Any, str]) -> None:
     client, bucket = module_bucket
-    (panel,) = [p for p in _panels("dispatch-overview") if p["type"] == "table"]
+    (panel,) = [p for p in _panels("dispatch-overview") if p["title"].startswith("最新事件")]
     q = render_flux(
         panel["targets"][0]["query"],
         {"bucket": bucket, "county": None, "kind": None},
-        start=_iso(NOW - timedelta(hours=2)),
+        start=_iso(NOW - timedelta(hours=4)),
         stop=_iso(NOW + timedelta(minutes=1)),
     )
     rows = _run(client, q)
+    # top-level incidents only: inc-1's household child is on the drill-down
     assert [(r["incident_id"], r["state"]) for r in rows] == [
         ("inc-1", "open"),
         ("inc-2", "resolved"),
+        ("inc-3", "resolved"),
     ]
     assert rows[0]["households_affected"] == 150 and rows[0]["village"] == "东楼村"
     # started_at (epoch seconds in the point) comes back as a time column (shown in CST).
     assert isinstance(rows[0]["started_at"], datetime) and rows[0]["started_at"].tzinfo
+    # the incident in words; durations in Chinese, an open one as the time since it started
+    by_id = {r["incident_id"]: r for r in rows}
+    assert by_id["inc-1"]["incident"] == "台区停电：台区 F1"
+    assert by_id["inc-2"]["incident"] == "用户燃气压力低：燃气调压站 S2"
+    assert by_id["inc-3"]["duration"] == duration_text(108 * 60) == "1小时48分"
+    assert by_id["inc-2"]["duration"] == "10分"
+    assert by_id["inc-1"]["duration"] in ("已持续 20分", "已持续 21分")
     # The kind drop-down narrows the table (alert links preselect county and kind).
-    kinds = {r["kind"] for r in rows}
+    kinds = {r["kind_code"] for r in rows}
     one = sorted(kinds)[0]
     q_one = render_flux(
         panel["targets"][0]["query"],
         {"bucket": bucket, "county": None, "kind": [one]},
-        start=_iso(NOW - timedelta(hours=2)),
+        start=_iso(NOW - timedelta(hours=4)),
         stop=_iso(NOW + timedelta(minutes=1)),
     )
-    assert {r["kind"] for r in _run(client, q_one)} == {one}
+    assert {r["kind_code"] for r in _run(client, q_one)} == {one}
+    # the drill-down lists the chosen incident's children, and nothing without a choice
+    (child,) = [p for p in _panels("dispatch-overview") if p["title"].startswith("下级事件")]
+    window = {"start": _iso(NOW - timedelta(hours=4)), "stop": _iso(NOW + timedelta(minutes=1))}
+    kids = _run(client, render_flux(child["targets"][0]["query"],
+                                    {"bucket": bucket, "incident": "inc-1"}, **window))  # fmt: skip
+    assert [(r["incident_id"], r["incident"]) for r in kids] == [("inc-1-H7", "用户停电：用户 H7")]
+    assert not _run(client, render_flux(child["targets"][0]["query"],
+                                        {"bucket": bucket, "incident": ""}, **window))  # fmt: skip
+
+
+@pytest.mark.parametrize("seconds", [0, 1, 59, 60, 600, 3599, 3600, 6480, 86399, 86400, 200000])
+def test_flux_durations_read_as_the_glossary_writes_them(
+    module_bucket: tuple[Any, str], seconds: int
+) -> None:
+    """The query's duration text is glossary.duration_text, whatever the length."""
+    from dashboards.common import INCIDENT_WORDS_PREAMBLE, incident_words
+
+    client, _ = module_bucket
+    rows = (
+        '[{kind: "comm_loss", entity_type: "household", entity_id: "H1", state: "resolved", '
+        f"started_at: now(), duration_s: {seconds}}}]"
+    )
+    q = render_flux(
+        f'import "array"\n{INCIDENT_WORDS_PREAMBLE}array.from(rows: {rows})\n{incident_words()}',
+        {},
+        start=_iso(NOW - timedelta(hours=1)),
+        stop=_iso(NOW),
+    )
+    (row,) = _run(client, q)
+    assert row["duration"] == duration_text(seconds)
 
 
 def test_quota_table_adds_up_partitions_per_county(module_bucket: tuple[Any, str]) -> None:
@@ -442,7 +523,8 @@ def test_tables_read_in_the_dispatchers_words(module_bucket: tuple[Any, str]) ->
     )
     header, cells = table_view(table, _run(client, q), NEWEST_INCIDENT_COLUMNS)
     shown = {h: {row[i] for row in cells} for i, h in enumerate(header)}
-    assert shown["状态"] <= {"进行中", "已恢复"} and shown["事件类型"] <= {
+    assert "事件编号" not in header  # the id stays in the data (drill-down link), not on screen
+    assert shown["状态"] <= {"进行中", "已恢复"} and {x.split("：")[0] for x in shown["事件"]} <= {
         "台区停电",
         "台区过载",
         "用户停电",
@@ -467,7 +549,10 @@ def test_at_risk_households_are_judged_by_retrofit_type(module_bucket: tuple[Any
     rows = {r["household_id"]: r for r in _run(client, q)}
     assert "H1" in rows and "H2" not in rows and "H3" not in rows
     n9 = rows["N9"]
-    assert (n9["cold_home_days"], n9["shortfall_min"]) == (3, 0.0)
+    assert (n9["cold_home_days"], n9["shortfall_min"]) == (3, "0分")
+    # minutes in words, not Grafana's "12.5 hour": H1's three days of outage
+    h1 = rows["H1"]["outage_min"]
+    assert re.fullmatch(r"(\d+天)?\d+小时(\d+分)?|\d+分", h1), h1
 
 
 def test_variable_queries(module_bucket: tuple[Any, str]) -> None:
@@ -853,8 +938,10 @@ def test_open_heat_incidents_table_lists_a_silent_station(
         and (i.kind.value in HEAT_KINDS or i.entity_type.value == "heat_station")
     }
     assert {r["incident_id"] for r in rows} == expected
-    silent = [(r["entity_id"], r["entity_type"]) for r in rows if r["kind"] == "comm_loss"]
-    assert silent == [("HS-4", "heat_station")]
+    silent = [r["incident"] for r in rows if r["kind_code"] == "comm_loss"]
+    assert silent == ["通信中断：换热站/锅炉房 HS-4"]
+    # open incidents: the time since they started, in Chinese (never "0 s")
+    assert all(r["duration"].startswith("已持续 ") for r in rows)
 
 
 def test_heat_comm_loss_is_in_the_snapshot_but_not_in_the_grids_digests(

@@ -17,6 +17,7 @@ from datetime import date
 
 import numpy as np
 
+from heatwatch.report.arithmetic import episodes_started
 from heatwatch.report.stability.columns import (
     F64,
     I32,
@@ -404,7 +405,8 @@ def _interruption_runs(g: _Grid, long_interruption_hours: float) -> _Runs:
     )
     longest = np.zeros(n_h, np.float64)
     np.maximum.at(longest, chain_hh, chain_len)
-    ep_day = np.where(start, np.maximum(eps2, 1), np.where(cont, 0, eps2))
+    # the one rule for episodes started per day (the monthly report counts with it too)
+    ep_day = episodes_started(lost2, eps2, lost_prev)
     return _Runs(interruptions, long_count, longest, ep_day)
 
 

@@ -82,7 +82,10 @@ def test_a_critical_feeder_outage_reads_as_something_to_act_on() -> None:
     msg = out["message"]
     assert out["title"] == "【严重】代县 台区停电：2 起，影响 150 户"
     assert msg.startswith("【严重】代县 台区停电：2 起，影响 150 户\n")
-    assert "其中重点群体（幼儿园/中小学校/养老机构/困难户）3 户" in msg
+    assert (
+        "其中重点群体（幼儿园/中小学校/养老机构/困难户/独居老人户/残疾人家庭/低收入家庭）3 户"
+        in msg
+    )
     assert "告警开始（北京时间）：2021-12-08 07:47" in msg  # 23:47 UTC
     assert "第一步：立即电话供电公司调度" in msg
     link = (
@@ -169,7 +172,7 @@ def test_a_feeder_outage_page_names_the_feeder_village_start_and_households() ->
     assert msg.startswith(out["title"] + "\n")
     assert (
         "台区 DX-F017（代县 东楼村）台区停电，事件开始（北京时间）2021-12-08 07:40，"
-        "影响 150 户，其中重点群体（幼儿园/中小学校/养老机构/困难户）3 户。"
+        "影响 150 户，其中重点群体（幼儿园/中小学校/养老机构/困难户/独居老人户/残疾人家庭/低收入家庭）3 户。"
     ) in msg
     assert "第一步：立即电话供电公司调度" in msg
     link = (
@@ -255,7 +258,10 @@ def test_a_station_trip_digest_names_the_heat_operator_step_and_the_heat_dashboa
     )
     msg = out["message"]
     assert out["title"] == "【严重】忻府区 供热中断：1 起，影响 4 户"
-    assert "其中重点群体（幼儿园/中小学校/养老机构/困难户）1 户" in msg
+    assert (
+        "其中重点群体（幼儿园/中小学校/养老机构/困难户/独居老人户/残疾人家庭/低收入家庭）1 户"
+        in msg
+    )
     assert "对象编号（换热站/锅炉房/用户）" in msg
     assert "第一步：立即电话供热单位调度，核实换热站/锅炉房停运原因与恢复时间" in msg
     link = (

@@ -64,13 +64,20 @@ def test_every_table_column_has_its_glossary_name_and_codes_are_mapped(name: str
                     assert shown[code] == (term.zh or "—")
 
 
-def test_a_kind_cell_reads_in_chinese() -> None:
+def test_the_incident_column_reads_in_words_and_durations_in_chinese() -> None:
+    """The incident column is 台区停电：台区 F-XF-0001 (the glossary's words inside the query),
+    not the incident's id; durations are text (1小时48分), not Grafana's "1.8 hour"."""
     (table,) = [p for p in _panels("dispatch-overview") if p["title"].startswith("最新事件")]
-    kind = _overrides(table)["kind"]
-    assert kind["displayName"] == FIELDS["kind"].zh == "事件类型"
-    assert kind["mappings"][0]["options"]["feeder_outage"]["text"] == "台区停电"
-    assert _overrides(table)["started_at"]["displayName"] == "开始时间"
-    assert _overrides(table)["duration_s"]["unit"] == "s"
+    over = _overrides(table)
+    assert over["incident"]["displayName"] == FIELDS["incident"].zh == "事件"
+    assert over["duration"]["displayName"] == "持续时长" and "unit" not in over["duration"]
+    assert over["incident_id"]["custom.hidden"] is True and over["kind_code"]["custom.hidden"]
+    assert over["started_at"]["displayName"] == "开始时间"
+    query = table["targets"][0]["query"]
+    assert '{key: "feeder_outage", value: "台区停电"}' in query
+    assert '{key: "feeder", value: "台区"}' in query
+    assert '"已持续"' in query and '"小时"' in query and "duration_s" in query
+    assert "1.8 hour" not in json.dumps(dashboard_json("dispatch-overview"))
 
 
 def test_gas_exhaustion_shows_a_dash_not_1970() -> None:

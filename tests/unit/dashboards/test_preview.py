@@ -17,34 +17,34 @@ def _panel(name: str, prefix: str) -> dict[str, Any]:
 
 
 def test_newest_incident_row_reads_in_chinese_and_beijing_time() -> None:
-    row = {
+    row = {  # as the query returns it (incident and duration worded by the query itself)
         "started_at": datetime(2021, 12, 7, 23, 47, tzinfo=UTC),
         "county": "代县",
         "village": "东楼村",
-        "kind": "feeder_outage",
+        "incident": "台区停电：台区 F-DX-0007",
         "severity": "critical",
         "state": "open",
-        "entity_type": "feeder",
-        "entity_id": "F-DX-0007",
         "households_affected": 150,
         "priority_households": 3,
-        "duration_s": 5400,
+        "duration": "已持续 1小时30分",
         "incident_id": "inc-1",
+        "kind_code": "feeder_outage",
     }
     header, cells = table_view(
         _panel("dispatch-overview", "最新事件"), [row], NEWEST_INCIDENT_COLUMNS
     )
-    assert header[:6] == ["开始时间", "县（市、区）", "村", "事件类型", "级别", "状态"]
-    assert cells[0][:9] == [
+    assert header == ["开始时间", "县（市、区）", "村", "事件", "级别", "状态", "影响户数",
+                      "重点群体户数", "持续时长"]  # fmt: skip
+    assert cells[0] == [
         "2021-12-08 07:47",
         "代县",
         "东楼村",
-        "台区停电",
+        "台区停电：台区 F-DX-0007",
         "严重",
         "进行中",
-        "台区",
-        "F-DX-0007",
         "150 户",
+        "3 户",
+        "已持续 1小时30分",
     ]
     assert "| 开始时间 |" in markdown(header, cells)
 

@@ -10,12 +10,12 @@ import pytest
 from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
 from heatwatch.contract.registry import HeatingDevice, PriorityGroup, RetrofitType
 from heatwatch.contract.rollups import HouseholdDay
+from heatwatch.report.arithmetic import Membership
 from heatwatch.report.loading import InputError, JsonlRollups, write_rollups_jsonl
 from heatwatch.report.monthly import compute_monthly, county_table, kind_table
 from heatwatch.report.monthly_figures import (
     BEIJING,
     DataRange,
-    Membership,
     MonthError,
     month_window,
     monthly_figures,
@@ -74,7 +74,7 @@ def test_repeated_overloads_count_the_feeders_households_once() -> None:
         for k in range(31)
     ]  # fmt: skip
     f = figures(overloads, "2021-12")
-    cell = f.counties["原平市"].by_kind[K.FEEDER_OVERLOAD]
+    cell = f.counties["原平市"].by_family["feeder_overload"]
     assert (cell.incidents, cell.households_affected, cell.priority_affected) == (31, 78, 1)
     assert f.counties["原平市"].total.households_affected == 78
     assert f.city.households_affected == 78
@@ -91,12 +91,11 @@ def test_feeder_outage_households_are_not_counted_again_as_household_outages() -
     alone = inc("a", K.HOUSEHOLD_OUTAGE, "H50", at(12, 5, 0), at(12, 5, 1))
     f = figures([parent, *kids, alone], "2021-12")
     cm = f.counties["原平市"]
-    assert cm.by_kind[K.FEEDER_OUTAGE].incidents == 1
-    assert cm.by_kind[K.FEEDER_OUTAGE].households_affected == 3
-    assert cm.by_kind[K.FEEDER_OUTAGE].priority_affected == 1  # H00 is a school
-    assert cm.by_kind[K.FEEDER_OUTAGE].interruption_hours == pytest.approx(2 + 3 + 4)
-    assert cm.by_kind[K.HOUSEHOLD_OUTAGE].incidents == 1
-    assert cm.by_kind[K.HOUSEHOLD_OUTAGE].households_affected == 1
+    power = cm.by_family["power_outage"]
+    # one family: the feeder outage (children inside it) and the lone household outage
+    assert (power.incidents, power.households_affected, power.priority_affected) == (2, 4, 1)
+    assert power.by_kind == {K.FEEDER_OUTAGE: 1, K.HOUSEHOLD_OUTAGE: 1}
+    assert power.interruption_hours == pytest.approx(2 + 3 + 4 + 1)
     assert (cm.total.incidents, cm.total.households_affected) == (2, 4)
     assert cm.total.interruption_hours == pytest.approx(10)
 
@@ -133,8 +132,8 @@ def test_each_household_once_in_the_total_across_kinds() -> None:
     other = inc("d", K.PEAK_CHARGING, "H07", at(12, 3), at(12, 3, 2), county="忻府区")
     f = figures([out, peak, peak2, other], "2021-12")
     cm = f.counties["原平市"]
-    assert cm.by_kind[K.PEAK_CHARGING].incidents == 2
-    assert cm.by_kind[K.PEAK_CHARGING].households_affected == 1
+    assert cm.by_family["peak_charging"].incidents == 2
+    assert cm.by_family["peak_charging"].households_affected == 1
     assert cm.total.households_affected == 1 and cm.total.incidents == 3
     assert len(cm.peak_charging_households) == 1
     assert f.city.households_affected == 2 and f.city.incidents == 4
@@ -178,6 +177,7 @@ def test_compute_monthly_range_from_rollups_and_tables(tmp_path: Path) -> None:
     assert rows[0][:5] == ["原平市", "1", "1", "0", "3"]
     assert rows[-1][0] == "全市"
     kinds = kind_table(f, "en")
-    assert kinds[0][:3] == ["原平市", "household outage", "1"]
+    assert kinds[0][:3] == ["原平市", "Power outage", "1"]
+    assert kinds[0][-1] == "household outage 1"
     with pytest.raises(InputError, match=r"2023-12 is outside the data.*2021-11-20"):
         compute_monthly("2023-12", incidents, JsonlRollups(path), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 import zipfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -57,7 +58,7 @@ def run_dir(tmp_path: Path) -> Path:
     specs = [  # id, county, village, priority, outage minutes per day (0 = stable)
         ("HH-OK-1", "忻府区", "东楼村", PriorityGroup.NONE, 0.0),
         ("HH-OK-2", "忻府区", "东楼村", PriorityGroup.NONE, 0.0),
-        ("HH-BAD-1", "忻府区", "西楼村", PriorityGroup.SCHOOL, 60.0),
+        ("HH-BAD-1", "忻府区", "西楼村", PriorityGroup.ELDERLY_ALONE, 60.0),
         ("HH-BAD-2", "原平市", "南村", PriorityGroup.NONE, 60.0),
     ]
     days = []
@@ -123,8 +124,15 @@ def test_season_zh_outputs(run_dir: Path, tmp_path: Path) -> None:
     assert "availability_low" in by_id["HH-BAD-1"]["原因代码"]
     assert by_id["HH-NODATA"]["原因代码"] == "no_data"
     assert by_id["HH-OK-1"]["依据"] == "电表" and by_id["HH-NODATA"]["依据"] == "未记录"
-    # Within 忻府区 the priority (school) household comes first.
+    # every carrier's lost hours in one column; gas shortfall only for gas households
+    assert (
+        by_id["HH-BAD-1"]["中断时长(小时)"] == "121.0"
+        and by_id["HH-OK-1"]["中断时长(小时)"] == "0.0"
+    )
+    assert by_id["HH-BAD-1"]["燃气不足(小时)"] == ""
+    # Within 忻府区 the priority household (elderly living alone, an at-home group) comes first.
     assert next(r["户号"] for r in rows if r["县（市、区）"] == "忻府区") == "HH-BAD-1"
+    assert by_id["HH-BAD-1"]["重点群体"] == "独居老人户"
     html = stem.with_suffix(".html").read_text(encoding="utf-8")
     assert "HH-BAD-1" in html and "HH-BAD-2" in html and "先立后破" in html
     # The county lists: eligible, not yet and the meters-to-fix work list, each with a verdict
@@ -226,10 +234,11 @@ def test_monthly(run_dir: Path, tmp_path: Path) -> None:
     for ext in ("pdf", "html", "csv"):
         assert (out / f"monthly-2021-12.{ext}").stat().st_size > 0
     rows = _read_csv(out / "monthly-2021-12.csv")
-    kinds = {(r["县（市、区）"], r["类型"]): r for r in rows}
-    assert kinds[("忻府区", "用户停电")]["事件数"] == "1"
-    assert kinds[("忻府区", "用户停电")]["中断时长(户·小时)"] == "2"
-    assert kinds[("忻府区", "用户停电")]["影响重点群体户数"] == "1"
+    kinds = {(r["县（市、区）"], r["类别"]): r for r in rows}
+    assert kinds[("忻府区", "停电")]["事件数"] == "1"
+    assert kinds[("忻府区", "停电")]["其中（按事件类型）"] == "用户停电 1"
+    assert kinds[("忻府区", "停电")]["中断时长(户·小时)"] == "2"
+    assert kinds[("忻府区", "停电")]["影响重点群体户数"] == "1"
     html = (out / "monthly-2021-12.html").read_text(encoding="utf-8")
     assert "高峰时段蓄热" in html
     res = CliRunner().invoke(app, ["monthly", "--month", "2021-13", "--run", str(run_dir),
@@ -265,9 +274,97 @@ def test_short_run_warns_and_gives_no_not_yet(run_dir: Path, tmp_path: Path) -> 
     assert "the data do not cover the whole heating season" in html
     assert "2021-11-15 – 2021-11-17" in html
     assert "Xinfu District Office" in html and "Date of issue: 2021-11-20" in html
-    notice = (out / "notice-2021-2022.html").read_text(encoding="utf-8")
-    assert "Notice period: 2021-11-20 to 2021-11-29 (10 days)." in notice
-    assert "tel 0350-1" in notice
+    # a partial season: --notices alone writes no notice, and says why and how
+    assert not list(out.glob("notice-*"))
+    assert "no village notices written" in res.output and "--notices-draft" in res.output
+    # every page of the report says DRAFT with the coverage; so does the XLSX's print header
+    pages = pdf_pages(out / "stability-2021-2022.pdf")
+    assert len(pages) > 1
+    assert all("DRAFT" in p and "data cover 3/121 days" in p for p in pages)
+    assert "DRAFT" in html.split("<h1>")[0]
+    import openpyxl
+
+    ws = openpyxl.load_workbook(out / "stability-2021-2022.xlsx").worksheets[0]
+    assert "DRAFT" in ws.oddHeader.center.text and "3/121" in ws.oddHeader.center.text
+    # the early-removal warning is not filled with households nobody can judge yet
+    warning = html.split("already removed")[1].split("<h2>")[0]
+    assert "HH-BAD-2" not in warning and "A further 1 households" in warning
+
+
+def test_short_run_draft_notices_only_on_request(run_dir: Path, tmp_path: Path) -> None:
+    src = run_dir / "rollups" / "household_days.jsonl"
+    short = tmp_path / "short.jsonl"
+    short.write_bytes(b"".join(x for x in src.read_bytes().splitlines(keepends=True)
+                               if b'"2021-11-15' in x))  # fmt: skip
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "season", "--season", "2021-2022", "--rollups", str(short), "--registry",
+        str(run_dir / "registry.csv"), "--out", str(out), "--issue-date", "2021-11-20",
+        "--notices-draft", "--county", "忻府区",
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    pages = pdf_pages(out / "notice-2021-2022-忻府区.pdf")
+    # two villages, one page each: each notice's pages are numbered from 1
+    assert len(pages) == 2
+    assert all("草稿 DRAFT · 数据覆盖 1/121 天" in p for p in pages)
+    assert all("草稿，无文号" in p and "第 1 页，共 1 页" in p for p in pages)
+    assert "XF-2021-2022" not in "".join(pages)  # a draft has no document number
+
+
+def test_full_season_notices_have_numbers_and_their_own_page_numbers(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--run", str(run_dir),
+                                   "--out", str(out), "--notices"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    pages = pdf_pages(out / "notice-2021-2022.pdf")
+    assert len(pages) == 3 and not any("DRAFT" in p or "草稿" in p for p in pages)
+    # villages in name order within their county: 原平市 南村; 忻府区 东楼村, 西楼村
+    numbers = [p.split("文号: ")[1].split()[0] for p in pages]
+    assert numbers == ["YP-2021-2022-001", "XF-2021-2022-001", "XF-2021-2022-002"]
+    assert all("第 1 页，共 1 页" in p for p in pages)
+    report = pdf_pages(out / "stability-2021-2022.pdf")
+    assert not any("草稿" in p for p in report)
+    # XLSX: dates are dates, an eligible household's reason is in words, its code beside it
+    import openpyxl
+
+    ws = openpyxl.load_workbook(out / "stability-2021-2022.xlsx").worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    head = rows[0]
+    ok = next(r for r in rows if r[0] == "HH-OK-1")
+    done = ok[head.index("改造完工日期")]
+    assert isinstance(done, datetime) and done.date() == date(2021, 10, 1)
+    assert ws.cell(row=2, column=head.index("改造完工日期") + 1).number_format == "yyyy-mm-dd"
+    assert ok[head.index("原因")].startswith("各项指标均达标")
+    assert ok[head.index("原因代码")] == "all_criteria_met"  # the code only beside the words
+    assert not ws.oddHeader.center.text
+    csv_ok = next(r for r in _read_csv(out / "stability-2021-2022.csv") if r["户号"] == "HH-OK-1")
+    assert csv_ok["改造完工日期"] == "2021-10-01" and csv_ok["原因代码"] == "all_criteria_met"
+
+
+def test_monthly_for_one_county_with_issuer_and_sender(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    res = CliRunner().invoke(app, [
+        "monthly", "--month", "2021-12", "--run", str(run_dir), "--out", str(out),
+        "--county", "原平市", "--issuer", "原平市清洁取暖办", "--sender", "李四 0350-2",
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = _read_csv(out / "monthly-2021-12-原平市.csv")
+    assert {r["县（市、区）"] for r in rows} == {"原平市"}  # no 全市 row in a county's report
+    (page,) = pdf_pages(out / "monthly-2021-12-原平市.pdf")
+    assert "范围: 原平市" in page and "编报单位: 原平市清洁取暖办" in page
+    assert "报送人: 李四 0350-2" in page and "忻府区" not in page
+    res = CliRunner().invoke(app, ["monthly", "--month", "2021-12", "--run", str(run_dir),
+                                   "--out", str(out), "--county", "五台县"])  # fmt: skip
+    assert res.exit_code == 2 and "五台县" in res.output
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """Each page's text as a reader sees it (poppler's pdftotext; deploy/system-deps.sh)."""
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout  # fmt: skip
+    return [" ".join(p.split()) for p in text.split("\f") if p.strip()]
 
 
 def test_bad_issue_date(run_dir: Path, tmp_path: Path) -> None:
