@@ -250,6 +250,7 @@ def test_monthly(run_dir: Path, tmp_path: Path) -> None:
     assert "指标说明" in html and "事件数" in html
 
 
+@pytest.mark.slow  # reads the rendered PDF with poppler's pdftotext (a subprocess)
 def test_short_run_warns_and_gives_no_not_yet(run_dir: Path, tmp_path: Path) -> None:
     """Three days of data: a coverage warning, and failing households are insufficient_data."""
     src = run_dir / "rollups" / "household_days.jsonl"
@@ -291,6 +292,7 @@ def test_short_run_warns_and_gives_no_not_yet(run_dir: Path, tmp_path: Path) -> 
     assert "HH-BAD-2" not in warning and "A further 1 households" in warning
 
 
+@pytest.mark.slow  # reads the rendered PDF with poppler's pdftotext (a subprocess)
 def test_short_run_draft_notices_only_on_request(run_dir: Path, tmp_path: Path) -> None:
     src = run_dir / "rollups" / "household_days.jsonl"
     short = tmp_path / "short.jsonl"
@@ -311,6 +313,7 @@ def test_short_run_draft_notices_only_on_request(run_dir: Path, tmp_path: Path) 
     assert "XF-2021-2022" not in "".join(pages)  # a draft has no document number
 
 
+@pytest.mark.slow  # reads the rendered PDF with poppler's pdftotext (a subprocess)
 def test_full_season_notices_have_numbers_and_their_own_page_numbers(
     run_dir: Path, tmp_path: Path
 ) -> None:
@@ -343,6 +346,7 @@ def test_full_season_notices_have_numbers_and_their_own_page_numbers(
     assert csv_ok["改造完工日期"] == "2021-10-01" and csv_ok["原因代码"] == "all_criteria_met"
 
 
+@pytest.mark.slow  # reads the rendered PDF with poppler's pdftotext (a subprocess)
 def test_monthly_for_one_county_with_issuer_and_sender(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "m"
     res = CliRunner().invoke(app, [
