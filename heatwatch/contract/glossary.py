@@ -75,6 +75,7 @@ VERDICTS: dict[str, Term] = {
     "eligible": Term("可拆除旧取暖设施", "old heating may be removed"),
     "not_yet": Term("暂不拆除", "not yet"),
     "insufficient_data": Term("数据不足", "insufficient data"),
+    "visit_required": Term("需入户核实", "visit before dismantling"),
 }
 
 # Places and things the screens name.
@@ -346,3 +347,34 @@ EVIDENCE_SOURCES: dict[str, Term] = {
 }
 EVIDENCE_NOT_RECORDED = Term("未记录", "not recorded")
 # ============================================================================ end heat-ui
+
+# ============================================================================ use and cost
+# Whether the new heating is used (issue 24): a household's use state for the season, the
+# peers it was measured against, and the words of the use-and-cost tables.
+USE_STATES: dict[str, Term] = {
+    "used": Term("正常使用", "used"),
+    "under_used": Term("疑似未使用/复烧", "suspected unused / back to coal"),
+    "empty": Term("疑似空置", "suspected empty"),
+    "not_judged": Term("未判定", "not judged"),
+}
+PEER_SCOPES: dict[str, Term] = {
+    "village": Term("本村", "village"),
+    "county": Term("本县", "county"),
+    "none": Term("无同类户", "no peers"),
+}
+USE_COST_COLUMNS: dict[str, Term] = {
+    "use_state": Term("用能状态", "use"),
+    "use_ratio": Term("用能/同类户", "use vs peers"),
+    "judged_days": Term("判定天数", "days judged"),
+    "low_days": Term("偏低天数", "low days"),
+    "energy_kwh": Term("用电量（千瓦时）", "electricity (kWh)"),
+    "valley_kwh": Term("低谷电量（千瓦时）", "valley electricity (kWh)"),
+    "gas_m3": Term("用气量（立方米）", "gas (m³)"),
+    "energy_cost": Term("能源费用（元）", "energy cost (CNY)"),
+    "peak_extra": Term("未用低谷多付（元）", "paid for not using the valley (CNY)"),
+    "subsidy": Term("补贴（元）", "subsidy (CNY)"),
+    "net_cost": Term("自付费用（元）", "household pays (CNY)"),
+    "cost_per_m2": Term("每平方米（元）", "per m² (CNY)"),
+    "burden": Term("采暖支出占收入", "heating cost share of income"),
+    "above_burden": Term("超过负担线", "above the burden threshold"),
+}

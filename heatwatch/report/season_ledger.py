@@ -51,7 +51,12 @@ XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 22, 60, 30] + [11] * (len(LEDGER_KEYS) - 
 
 _VERDICT_RANK = np.array(
     [
-        {Verdict.NOT_YET: 0, Verdict.INSUFFICIENT_DATA: 1, Verdict.ELIGIBLE: 2}[v]
+        {
+            Verdict.NOT_YET: 0,
+            Verdict.VISIT_REQUIRED: 1,
+            Verdict.INSUFFICIENT_DATA: 1,
+            Verdict.ELIGIBLE: 2,
+        }[v]
         for v in VERDICT_ORDER
     ]
 )

@@ -103,6 +103,7 @@ def county_list_blocks(h: HouseholdLists, cap: int) -> list[Block]:
     sections = [
         (Verdict.ELIGIBLE, "eligible_list", ELIGIBLE_KEYS, h.order),
         (Verdict.NOT_YET, "not_yet_list", NOT_YET_KEYS, h.order),
+        (Verdict.VISIT_REQUIRED, "visit_list", NOT_YET_KEYS, h.order),
         # the work list: most days missing first
         (Verdict.INSUFFICIENT_DATA, "insufficient_list", WORK_KEYS,
          h.order[np.argsort(h.r.days_with_data[h.order], kind="stable")]),
