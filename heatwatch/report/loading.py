@@ -176,6 +176,8 @@ class Registry:
     retrofit_completed: np.ndarray  # int32 day number or NO_DATE
     feeder: list[str] = field(default_factory=list)  # "" when none
     gas_station: list[str] = field(default_factory=list)
+    # Heated area, m² (NaN unknown; empty: not recorded at all) — cost per m² (issue 24).
+    area_m2: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
 
     def subset(self, keep: list[int]) -> Registry:
         return Registry(
@@ -190,6 +192,7 @@ class Registry:
             retrofit_completed=self.retrofit_completed[keep],
             feeder=[self.feeder[i] for i in keep] if self.feeder else [],
             gas_station=[self.gas_station[i] for i in keep] if self.gas_station else [],
+            area_m2=self.area_m2[keep] if len(self.area_m2) else self.area_m2,
         )
 
 
@@ -220,6 +223,9 @@ def registry_from_households(households: Sequence[Household]) -> Registry:
         retrofit_completed=comp,
         feeder=[h.feeder_id or "" for h in households],
         gas_station=[h.gas_station_id or "" for h in households],
+        area_m2=np.array(
+            [np.nan if h.area_m2 is None else h.area_m2 for h in households], np.float64
+        ),
     )
 
 
