@@ -378,3 +378,41 @@ USE_COST_COLUMNS: dict[str, Term] = {
     "burden": Term("采暖支出占收入", "heating cost share of income"),
     "above_burden": Term("超过负担线", "above the burden threshold"),
 }
+USE_COST_COLUMNS.update(
+    {
+        "judged_households": Term("判定户数", "households judged"),
+        "under_used_share": Term("疑似未使用占比", "share under-used"),
+        "median_net": Term("自付费用中位数（元）", "median household cost (CNY)"),
+    }
+)
+# Headings and notes of the use-and-cost section.
+USE_COST_TEXT: dict[str, Term] = {
+    "section": Term("新设施使用情况与采暖费用", "Use of the new heating and what it cost"),
+    "intro": Term(
+        "用能按采暖度日（基准 18 °C）折算，与本村（同类户不足时为本县）同改造类型、同设备的住户比较；"
+        "寒冷日且有供热时长期远低于同类户为“疑似未使用/复烧”，须入户核实后再拆除旧设施。"
+        "费用按各户自身用电（低谷/非低谷）、用气量和 deploy/policy/tariffs.yaml 的电价、气价、"
+        "热价和补贴计算；其中标注“示例”的价格须由县里核实后方可对外公布。",
+        "Use is energy per heating degree-day (base 18 °C) against households of the same "
+        "retrofit type and device in the village (the county when the village has too few); "
+        "persistently far below them on cold days with supply is 'suspected unused / back to "
+        "coal': visit before dismantling. Costs are each household's own valley/other "
+        "electricity and gas priced with deploy/policy/tariffs.yaml; figures marked 示例 "
+        "(example) must be confirmed by the county before publication.",
+    ),
+    "county": Term("县（市、区）", "county"),
+    "village": Term("村", "village"),
+    "household_id": Term("户号", "household"),
+    "retrofit_type": Term("改造类型", "retrofit type"),
+    "priority": Term("重点群体", "priority group"),
+    "under_used_list": Term(
+        "疑似未使用/复烧及疑似空置户（按村，重点群体优先）",
+        "Suspected unused / back to coal and suspected empty households (by village, priority "
+        "groups first)",
+    ),
+    "burden_list": Term(
+        "采暖费用超过负担线的住户（重点群体优先，费用从高到低）",
+        "Households above the burden threshold (priority groups first, highest cost first)",
+    ),
+    "capped": Term("共 {total} 户，此处列出 {shown} 户", "{total} in all, {shown} listed here"),
+}

@@ -369,6 +369,9 @@ def _household_table(
         ),
         lat=pad(registry.lat if registry else None, np.nan, np.float64),
         lon=pad(registry.lon if registry else None, np.nan, np.float64),
+        area_m2=pad(
+            registry.area_m2 if registry and len(registry.area_m2) else None, np.nan, np.float64
+        ),
     )
 
 

@@ -47,6 +47,7 @@ class HouseholdTable:
     retrofit_completed: I32 = field(default_factory=lambda: np.empty(0, np.int32))
     lat: F64 = field(default_factory=lambda: np.empty(0, np.float64))
     lon: F64 = field(default_factory=lambda: np.empty(0, np.float64))
+    area_m2: F64 = field(default_factory=lambda: np.empty(0, np.float64))  # heated m² (issue 24)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -58,6 +59,7 @@ class HouseholdTable:
             "retrofit_completed": (NO_DATE, np.int32),
             "lat": (np.nan, np.float64),
             "lon": (np.nan, np.float64),
+            "area_m2": (np.nan, np.float64),
         }
         for name, (fill, dtype) in defaults.items():
             arr = getattr(self, name)

@@ -199,18 +199,22 @@ def season_cost(
     tariffs: Tariffs,
     area_m2: F64,
     *,
-    first_day: int,
-    last_day: int,
+    first_day: int | np.ndarray,
+    last_day: int | np.ndarray,
     storage: B | None = None,
 ) -> SeasonCost:
-    """Each household's season (days ``first_day..last_day``, day numbers) from its rollups.
+    """Each household's season (days ``first_day..last_day``, day numbers — one pair, or one
+    per household when counties' seasons differ) from its rollups.
 
     ``storage``: households heating with storage heaters (peak charging is priced for them);
     None: the rollups' heating-device column decides.
     """
     n_h = len(table)
+    first = np.broadcast_to(np.asarray(first_day, np.int64), (n_h,))
+    last = np.broadcast_to(np.asarray(last_day, np.int64), (n_h,))
     ok = (rows.household >= 0) & (rows.household < n_h)
-    ok &= (rows.day >= first_day) & (rows.day <= last_day)
+    h_ok = np.where(ok, rows.household, 0)
+    ok &= (rows.day >= first[h_ok]) & (rows.day <= last[h_ok])
     hh = rows.household[ok]
     days = np.bincount(hh, minlength=n_h).astype(np.float64)
 

@@ -27,6 +27,7 @@ from heatwatch.report.stability.columns import (
     day_number,
     from_day_number,
 )
+from heatwatch.report.stability.cost import SeasonCost, Tariffs, season_cost
 from heatwatch.report.stability.policy import (
     OVERRIDABLE,
     Criteria,
@@ -97,6 +98,9 @@ class SeasonResult:
     thresholds: dict[str, F64] = field(default_factory=dict)
     # Is the new heating used (issue 24); None when the rollups carry no energy/temperature.
     use: UseResult | None = None
+    # What the season cost each household (issue 24); None when no tariffs were given or the
+    # rollups carry no energy.
+    cost: SeasonCost | None = None
 
     @property
     def data_span(self) -> str:
@@ -588,6 +592,7 @@ def evaluate_season(
     table: HouseholdTable,
     policy: StabilityPolicy,
     label: str,
+    tariffs: Tariffs | None = None,
 ) -> SeasonResult:
     crit = policy.criteria
     parse_season_label(label)
@@ -618,6 +623,10 @@ def evaluate_season(
         use = measure_use(rows, table, policy.use, d0=g.d0, n_d=g.n_d, s_h=g.s_h,
                           e_h=g.e_off[g.hh_county])  # fmt: skip
         _apply_use(verdict, reasons, use)
+    cost = None
+    if tariffs is not None and len(rows.energy):
+        cost = season_cost(rows, table, tariffs, table.area_m2, first_day=g.s_h + g.d0,
+                           last_day=g.e_off[g.hh_county] + g.d0)  # fmt: skip
     months, by_month = _by_month(g, runs.ep_day)
     return SeasonResult(
         label=label,
@@ -647,6 +656,7 @@ def evaluate_season(
         evidence_parts=g.evidence.parts,
         thresholds=tc.thresholds,
         use=use,
+        cost=cost,
     )
 
 
