@@ -416,3 +416,19 @@ USE_COST_TEXT: dict[str, Term] = {
     ),
     "capped": Term("共 {total} 户，此处列出 {shown} 户", "{total} in all, {shown} listed here"),
 }
+USE_COST_TEXT.update(
+    {
+        "monthly_section": Term(
+            "新设施使用情况与采暖费用（本采暖季至今）",
+            "Use of the new heating and cost (season to date)",
+        ),
+        "monthly_intro": Term(
+            "{season} 采暖季开始至 {to}：用能判定与费用按季报同一规则（见稳定性报告）；"
+            "“上月末”为截至上月最后一天的自付费用中位数。",
+            "Season {season} up to {to}: use and cost by the season report's rules; 'end of "
+            "last month' is the median household cost up to last month's last day.",
+        ),
+        "median_to_date": Term("自付费用中位数（至今，元）", "median household cost to date (CNY)"),
+        "median_last_month": Term("上月末中位数（元）", "median at end of last month (CNY)"),
+    }
+)

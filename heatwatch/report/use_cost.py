@@ -8,14 +8,16 @@ Figures come from :class:`SeasonResult` (``use`` and ``cost``); words from the g
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from heatwatch.contract.glossary import USE_COST_COLUMNS, USE_COST_TEXT, USE_STATES, label
 from heatwatch.report.i18n import PRIORITY, RETROFIT
-from heatwatch.report.loading import village_name
+from heatwatch.report.loading import Registry, RollupSource, build_inputs, village_name
 from heatwatch.report.render import Block, Heading, Para, Table
+from heatwatch.report.stability import StabilityPolicy, evaluate_season, parse_policy
 from heatwatch.report.stability.cost import Tariffs, by_group, parse_tariffs
 from heatwatch.report.stability.evaluate import SeasonResult
 from heatwatch.report.stability.use import UseState
@@ -145,3 +147,89 @@ def _burden_blocks(r: SeasonResult, lang: str, cap: int) -> list[Block]:
     return [Para(f"{_w(lang, 'burden_list')}（{len(order)}）" if lang == "zh"
                  else f"{_w(lang, 'burden_list')} ({len(order)})"),
             Table(headers, rows, note=note)]  # fmt: skip
+
+
+# --- the monthly report's view ---------------------------------------------------------
+DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "stability.yaml"
+
+
+def _default_policy() -> StabilityPolicy:
+    if not DEFAULT_POLICY.exists():
+        return StabilityPolicy()
+    return parse_policy(DEFAULT_POLICY.read_text(encoding="utf-8"), str(DEFAULT_POLICY))
+
+
+def season_label_of(day: date) -> str:
+    """The heating season a day belongs to: Jul–Dec → that winter's first year."""
+    y = day.year if day.month >= 7 else day.year - 1
+    return f"{y}-{y + 1}"
+
+
+def _to_date(
+    source: RollupSource, registry: Registry | None, policy: StabilityPolicy, last: date,
+    tariffs: Tariffs,
+) -> SeasonResult | None:  # fmt: skip
+    label = season_label_of(last)
+    first = min(policy.season_for(label, c).start for c in [*policy.season.counties, ""])
+    if last < first:
+        return None
+    tbl = source.read(first, last)
+    if not tbl.num_rows:
+        return None
+    rows, table = build_inputs(tbl, registry)
+    return evaluate_season(rows, table, policy, label, tariffs)
+
+
+def monthly_use_cost_blocks(
+    source: RollupSource | None,
+    registry: Registry | None,
+    month_last_day: date,
+    lang: str,
+    policy: StabilityPolicy | None = None,
+    tariffs: Tariffs | None = None,
+) -> list[Block]:
+    """Per county, the season so far (to the month's last day with data): share under-used,
+    median household cost to date vs at the end of last month, households above the burden
+    threshold. Nothing when there are no rollups or they carry no energy."""
+    if source is None:
+        return []
+    policy = policy or _default_policy()
+    tariffs = tariffs or load_tariffs()
+    now = _to_date(source, registry, policy, month_last_day, tariffs)
+    if now is None or (now.use is None and now.cost is None):
+        return []
+    month_start = month_last_day.replace(day=1)
+    before = _to_date(source, registry, policy, month_start - timedelta(days=1), tariffs)
+    prev_median: dict[str, float] = {}
+    if before is not None and before.cost is not None:
+        tb = before.table
+        g = by_group(before.cost, np.where(tb.county >= 0, tb.county, -1), len(tb.counties))
+        prev_median = {c: float(g.median_net[k]) for k, c in enumerate(tb.counties)}
+    tb = now.table
+    county = np.where(tb.county >= 0, tb.county, -1)
+    g_now = by_group(now.cost, county, len(tb.counties)) if now.cost is not None else None
+    rows: list[list[str]] = []
+    for k, name in enumerate(tb.counties):
+        m = county == k
+        row = [name]
+        if now.use is not None:
+            st = now.use.state
+            judged = int((m & (st != int(UseState.NOT_JUDGED))).sum())
+            under = int((m & (st == int(UseState.UNDER_USED))).sum())
+            row += [str(judged), str(under), f"{under / judged:.1%}" if judged else "—"]
+        else:
+            row += ["—", "—", "—"]
+        if g_now is not None:
+            row += [_money(float(g_now.median_net[k])), _money(prev_median.get(name, np.nan)),
+                    str(int(g_now.above_burden[k]))]  # fmt: skip
+        else:
+            row += ["—", "—", "—"]
+        rows.append(row)
+    headers = [_w(lang, "county"), _col(lang, "judged_households"),
+               _state(lang, UseState.UNDER_USED), _col(lang, "under_used_share"),
+               _w(lang, "median_to_date"), _w(lang, "median_last_month"),
+               _col(lang, "above_burden")]  # fmt: skip
+    return [Heading(_w(lang, "monthly_section"), 2),
+            Para(_w(lang, "monthly_intro").format(season=now.label,
+                                                 to=month_last_day.isoformat()), small=True),
+            Table(headers, rows)]  # fmt: skip

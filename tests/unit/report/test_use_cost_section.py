@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import numpy as np
 
+from heatwatch.report.loading import JsonlRollups, write_rollups_jsonl
 from heatwatch.report.render import Table
 from heatwatch.report.stability import StabilityPolicy, evaluate_season
-from heatwatch.report.use_cost import load_tariffs, use_cost_blocks
-from tests.unit.report.stability.use_fixtures import fixture_inputs
+from heatwatch.report.use_cost import load_tariffs, monthly_use_cost_blocks, use_cost_blocks
+from tests.unit.report.stability.use_fixtures import fixture_days, fixture_inputs
 
 
 def test_section_counts_the_under_used_lists_them_by_village_and_prices_the_season() -> None:
@@ -35,3 +39,22 @@ def test_no_energy_in_the_rollups_no_section() -> None:
     r = evaluate_season(bare, table, StabilityPolicy(), "2021-2022", load_tariffs())
     assert r.use is None and r.cost is None
     assert use_cost_blocks(r, "zh", cap=10) == []
+
+
+def test_monthly_view_is_the_season_to_date_against_last_month(tmp_path: Path) -> None:
+    path = tmp_path / "rollups.jsonl"
+    write_rollups_jsonl(fixture_days(), path)
+    source = JsonlRollups(path)
+    blocks = monthly_use_cost_blocks(source, None, date(2022, 1, 31), "zh")
+    (tbl,) = [b for b in blocks if isinstance(b, Table)]
+    row = tbl.rows[0]
+    # by the end of January the households that stopped (BILL from day 40, COAL from day 60)
+    # and the partial users are found; the empty home is not under-use
+    assert row[:4] == ["忻府区", "29", "5", "17.2%"]
+    # the median cost grows month on month (to date vs end of December)
+    assert float(row[4].replace(",", "")) > float(row[5].replace(",", "")) > 0
+    # in November nothing is judged yet (two-week warm-up, then too few judged days)
+    (nov,) = [b for b in monthly_use_cost_blocks(source, None, date(2021, 11, 30), "zh")
+              if isinstance(b, Table)]  # fmt: skip
+    assert nov.rows[0][2] == "0"
+    assert monthly_use_cost_blocks(None, None, date(2022, 1, 31), "zh") == []
