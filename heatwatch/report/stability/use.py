@@ -98,6 +98,15 @@ class UseSettings(BaseModel):
         "households with a judged day, else the county group is used: the median of fewer "
         "is one or two neighbours' habits.",
     )
+    village_floor: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A village whose median is under half its county's (same type and device) "
+        "that day is not its own reference: a whole village that stopped heating is measured "
+        "against the county. Village medians of similar homes in one county's climate differ "
+        "far less than 2×.",
+    )
     far_ratio: float = Field(
         0.35,
         gt=0,
@@ -230,32 +239,39 @@ def measure_use(
         out[flat] = values
         return out.reshape(n_h, n_d)
 
+    # The grids are household × season-day float32 (≈ 93 MB each for the whole city): each is
+    # dropped as soon as the next step no longer needs it.
     if len(rows.energy):
-        energy = scatter(rows.energy[idx])
-        gas_m3 = scatter(rows.gas[idx])
+        amount = scatter(np.where(gas[hh], rows.gas[idx], rows.energy[idx]))  # NaN: no row
     else:
-        energy = gas_m3 = np.full((n_h, n_d), np.nan, np.float32)
-    temp = scatter(rows.county_mean_temp[idx]) if len(rows.county_mean_temp) else energy * np.nan
-    avail = scatter(rows.available[idx], 0.0)
-    amount = np.where(gas[:, None], gas_m3, energy)  # NaN: no row that day
+        amount = np.full((n_h, n_d), np.nan, np.float32)
     empty_max = np.where(gas, settings.empty_max_m3, settings.empty_max_kwh).astype(np.float32)
     empty = measured[:, None] & (amount < empty_max[:, None])  # NaN compares False
-    hdd = np.maximum(HDD_BASE_C - temp, 0.0)
+    if len(rows.county_mean_temp):
+        hdd = np.maximum(np.float32(HDD_BASE_C) - scatter(rows.county_mean_temp[idx]), 0.0)
+    else:
+        hdd = np.full((n_h, n_d), np.nan, np.float32)
     day = np.arange(n_d, dtype=np.int32)[None, :]
     judged: B = (
         measured[:, None]
         & ~np.isnan(amount)
         & ~empty
-        & (avail >= np.float32(settings.min_supply_share * 1440))
         & (hdd >= settings.min_hdd)
         & (day >= (s_h + settings.warmup_days)[:, None])
     )
+    judged &= scatter(rows.available[idx], 0.0) >= np.float32(settings.min_supply_share * 1440)
     with np.errstate(invalid="ignore", divide="ignore"):
-        intensity = np.where(judged, amount / np.where(hdd > 0, hdd, 1), np.nan)
+        intensity = np.where(judged, amount / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
+    del amount, hdd
     ref, scope = _peer_reference(intensity, table, household_device(rows, n_h), settings)
     judged &= ~np.isnan(ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med_int = np.nanmedian(np.where(judged, intensity, np.nan), axis=1) if n_d else None
+        med_ref = np.nanmedian(np.where(judged, ref, np.nan), axis=1) if n_d else None
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(judged, intensity / ref, np.nan)
+        ratio = np.where(judged, intensity / ref, np.nan).astype(np.float32)
+    del intensity, ref
     baseline = _baseline(ratio, judged, settings.baseline_days)
     low = judged & (
         (ratio < settings.far_ratio)
@@ -275,9 +291,7 @@ def measure_use(
         state[:] = int(UseState.NOT_JUDGED)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        med_ratio = np.nanmedian(np.where(judged, ratio, np.nan), axis=1) if n_d else None
-        med_int = np.nanmedian(np.where(judged, intensity, np.nan), axis=1) if n_d else None
-        med_ref = np.nanmedian(np.where(judged, ref, np.nan), axis=1) if n_d else None
+        med_ratio = np.nanmedian(ratio, axis=1) if n_d else None
     nan = np.full(n_h, np.nan)
     return UseResult(
         state=state,
@@ -309,7 +323,10 @@ def _peer_reference(
     village_key = np.stack([table.village, table.retrofit, device], axis=1)
     c_ref = _group_median(intensity, county_key, settings.min_peers)
     v_ref = _group_median(intensity, village_key, settings.min_peers)
-    use_v = ~np.isnan(v_ref)
+    # A village far below its county (a whole village that stopped: the bill is too high for
+    # everyone) is no reference for itself: its households are measured against the county.
+    with np.errstate(invalid="ignore"):
+        use_v = ~np.isnan(v_ref) & ~(v_ref < np.float32(settings.village_floor) * c_ref)
     ref = np.where(use_v, v_ref, c_ref)
     v_days = (use_v & ~np.isnan(intensity)).sum(axis=1)
     c_days = (~use_v & ~np.isnan(c_ref) & ~np.isnan(intensity)).sum(axis=1)

@@ -21,15 +21,16 @@ def test_section_counts_the_under_used_lists_them_by_village_and_prices_the_seas
     blocks = use_cost_blocks(r, "zh", cap=100)
     tables = [b for b in blocks if isinstance(b, Table)]
     county, flagged, burden = tables
-    # 29 judged (the network home is not), 5 under-used, 1 empty, 5/29 = 17.2 %
-    assert county.rows[0][:5] == ["忻府区", "29", "5", "1", "17.2%"]
+    # 35 judged (the network home is not), 11 under-used, 1 empty, 11/35 = 31.4 %
+    assert county.rows[0][:5] == ["忻府区", "35", "11", "1", "31.4%"]
     assert county.rows[0][5] == f"{np.nanmedian(r.cost.net_cost):,.0f}"
     assert sorted(row[2] for row in flagged.rows) == [
         "BILL", "COAL", "EMPTY", "G-HALF", "PARTIAL", "S-COAL",
+        "U-01", "U-02", "U-03", "U-04", "U-05", "U-06",
     ]  # fmt: skip
     assert burden.rows == []  # nobody above the 2,000 CNY example threshold
     en = use_cost_blocks(r, "en", cap=2)
-    assert any(isinstance(b, Table) and b.note == "6 in all, 2 listed here" for b in en)
+    assert any(isinstance(b, Table) and b.note == "12 in all, 2 listed here" for b in en)
 
 
 def test_no_energy_in_the_rollups_no_section() -> None:
@@ -50,7 +51,7 @@ def test_monthly_view_is_the_season_to_date_against_last_month(tmp_path: Path) -
     row = tbl.rows[0]
     # by the end of January the households that stopped (BILL from day 40, COAL from day 60)
     # and the partial users are found; the empty home is not under-use
-    assert row[:4] == ["忻府区", "29", "5", "17.2%"]
+    assert row[:4] == ["忻府区", "35", "11", "31.4%"]
     # the median cost grows month on month (to date vs end of December)
     assert float(row[4].replace(",", "")) > float(row[5].replace(",", "")) > 0
     # in November nothing is judged yet (two-week warm-up, then too few judged days)

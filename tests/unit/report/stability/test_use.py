@@ -33,7 +33,7 @@ def score(found: dict[str, str], kind: str) -> tuple[int, int, int]:
 
 def test_every_fixture_household_gets_its_true_use_state() -> None:
     found, _ = _states()
-    assert score(found, "under_used") == (5, 0, 0)
+    assert score(found, "under_used") == (11, 0, 0)
     assert score(found, "empty") == (1, 0, 0)
     # small and large homes, a big home cutting back, a family away for the Spring Festival:
     # all used; the network home (no meter of its own) is not judged
@@ -43,7 +43,7 @@ def test_every_fixture_household_gets_its_true_use_state() -> None:
 def test_stable_supply_but_under_used_is_a_visit_not_eligible() -> None:
     _, r = _states()
     verdicts = Counter(r.verdict_of(i).value for i in range(len(r.table)))
-    assert verdicts == {"eligible": 24, "visit_required": 6}
+    assert verdicts == {"eligible": 24, "visit_required": 12}
     i = r.index_of("COAL")
     assert r.verdict_of(i) is Verdict.VISIT_REQUIRED
     assert r.reasons[i] & Reason.UNDER_USED and not r.reasons[i] & Reason.ALL_CRITERIA_MET
@@ -97,3 +97,13 @@ def test_outage_days_are_not_judged_as_disuse() -> None:
     assert r.use.judged_days[i] == 0 and r.use.state[i] == int(UseState.NOT_JUDGED)
     assert r.verdict_of(i) is Verdict.NOT_YET
     assert np.isnan(r.use.median_ratio[i])
+
+
+def test_a_whole_village_that_stopped_is_measured_against_its_county() -> None:
+    found, _ = _states()
+    assert all(found[f"U-0{k}"] == "under_used" for k in range(1, 7))
+    # without the village floor the village is its own (low) reference: none of them is found
+    rows, table = fixture_inputs()
+    r = evaluate_season(rows, table, parse_policy("use: {village_floor: 0}"), "2021-2022")
+    assert r.use is not None
+    assert all(r.use.state[r.index_of(f"U-0{k}")] == UseState.USED for k in range(1, 7))

@@ -77,6 +77,19 @@ HOUSEHOLDS: list[tuple[str, str, str, str, float, Pattern, str]] = [
     ("COAL", "东营村", "coal_to_electric", "heat_pump", 1.1, until(60, 1.0, 0.0), "under_used"),
     # the family left for the city after two weeks: empty the rest of the winter
     ("EMPTY", "东营村", "coal_to_electric", "heat_pump", 1.0, until(16, 1.0, EMPTY), "empty"),
+    # --- 上营村: the whole village stopped after the December bill (from day 45 a trickle) -----
+    *[
+        (
+            f"U-{k:02d}",
+            "上营村",
+            "coal_to_electric",
+            "heat_pump",
+            size,
+            until(45, 1.0, 0.15),
+            "under_used",
+        )
+        for k, size in enumerate((0.8, 0.9, 1.0, 1.0, 1.1, 1.3), 1)
+    ],
     # --- 西营村 (4 storage-heater homes: too few → compared with the county's) ---------------
     ("S-01", "西营村", "coal_to_electric", "storage_heater", 1.0, always(1.0), "used"),
     ("S-02", "西营村", "coal_to_electric", "storage_heater", 1.3, always(1.0), "used"),
