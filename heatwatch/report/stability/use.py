@@ -245,8 +245,12 @@ def measure_use(
         amount = scatter(np.where(gas[hh], rows.gas[idx], rows.energy[idx]))  # NaN: no row
     else:
         amount = np.full((n_h, n_d), np.nan, np.float32)
+    # Supply was there (and so was the meter: a day with no data has no available minutes).
+    supplied = scatter(rows.available[idx], 0.0) >= np.float32(settings.min_supply_share * 1440)
     empty_max = np.where(gas, settings.empty_max_m3, settings.empty_max_kwh).astype(np.float32)
-    empty = measured[:, None] & (amount < empty_max[:, None])  # NaN compares False
+    # Empty: near-zero energy on a day the meter reported and supply was there (a meter that
+    # never reported writes 0 kWh days with no data: that is a work order, not an empty home).
+    empty = measured[:, None] & supplied & (amount < empty_max[:, None])  # NaN compares False
     if len(rows.county_mean_temp):
         hdd = np.maximum(np.float32(HDD_BASE_C) - scatter(rows.county_mean_temp[idx]), 0.0)
     else:
@@ -259,7 +263,8 @@ def measure_use(
         & (hdd >= settings.min_hdd)
         & (day >= (s_h + settings.warmup_days)[:, None])
     )
-    judged &= scatter(rows.available[idx], 0.0) >= np.float32(settings.min_supply_share * 1440)
+    judged &= supplied
+    del supplied
     with np.errstate(invalid="ignore", divide="ignore"):
         intensity = np.where(judged, amount / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
     del amount, hdd

@@ -107,3 +107,21 @@ def test_a_whole_village_that_stopped_is_measured_against_its_county() -> None:
     r = evaluate_season(rows, table, parse_policy("use: {village_floor: 0}"), "2021-2022")
     assert r.use is not None
     assert all(r.use.state[r.index_of(f"U-0{k}")] == UseState.USED for k in range(1, 7))
+
+
+def test_a_meter_that_never_reported_is_not_an_empty_home() -> None:
+    # the rollups of a silent meter: 0 kWh, no readings, every minute without data (a fault
+    # the simulator injects: a false 疑似空置 on seed 11 before this was handled)
+    days = [
+        d.model_copy(update={"energy_kwh": 0.0, "valley_kwh": 0.0, "valley_share": None,
+                             "readings": 0, "heating_available_minutes": 0.0,
+                             "no_data_minutes": 1440.0})
+        if d.household_id == "N-01" else d
+        for d in fixture_days()
+    ]  # fmt: skip
+    rows, table = fixture_inputs(days)
+    r = evaluate_season(rows, table, StabilityPolicy(), "2021-2022")
+    assert r.use is not None
+    i = r.index_of("N-01")
+    assert r.use.state[i] == UseState.NOT_JUDGED and r.use.empty_days[i] == 0
+    assert r.verdict_of(i) is Verdict.INSUFFICIENT_DATA
