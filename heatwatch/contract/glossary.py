@@ -432,3 +432,5 @@ USE_COST_TEXT.update(
         "median_last_month": Term("上月末中位数（元）", "median at end of last month (CNY)"),
     }
 )
+USE_COST_COLUMNS.update({"households": Term("户数", "households")})
+USE_COST_TEXT.update({"by_type": Term("按改造类型的采暖费用", "Cost by retrofit type")})

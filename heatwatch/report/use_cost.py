@@ -84,11 +84,31 @@ def use_cost_blocks(r: SeasonResult, lang: str, cap: int) -> list[Block]:
         headers += [_col(lang, "median_net"), _col(lang, "cost_per_m2"),
                     _col(lang, "above_burden")]  # fmt: skip
     out.append(Table(headers, rows))
+    if c is not None:
+        out += _type_blocks(r, lang)
     if u is not None:
         out += _village_blocks(r, lang, cap)
     if c is not None:
         out += _burden_blocks(r, lang, cap)
     return out
+
+
+def _type_blocks(r: SeasonResult, lang: str) -> list[Block]:
+    """Cost by retrofit type, whole report (a heat pump and a gas boiler cost differently)."""
+    tb, c = r.table, r.cost
+    assert c is not None
+    lg = "zh" if lang == "zh" else "en"
+    g = by_group(c, np.where(tb.retrofit >= 0, tb.retrofit, -1), len(tb.retrofits))
+    rows = [
+        [RETROFIT[lg].get(code, code), str(int(g.households[k])),
+         _money(float(g.median_net[k])), _money(float(g.mean_per_m2[k])),
+         str(int(g.above_burden[k]))]
+        for k, code in enumerate(tb.retrofits)
+        if g.households[k]
+    ]  # fmt: skip
+    headers = [_w(lang, "retrofit_type"), _col(lang, "households"), _col(lang, "median_net"),
+               _col(lang, "cost_per_m2"), _col(lang, "above_burden")]  # fmt: skip
+    return [Para(_w(lang, "by_type")), Table(headers, rows)]
 
 
 def _village_blocks(r: SeasonResult, lang: str, cap: int) -> list[Block]:

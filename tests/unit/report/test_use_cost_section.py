@@ -20,7 +20,7 @@ def test_section_counts_the_under_used_lists_them_by_village_and_prices_the_seas
     assert r.cost is not None
     blocks = use_cost_blocks(r, "zh", cap=100)
     tables = [b for b in blocks if isinstance(b, Table)]
-    county, flagged, burden = tables
+    county, by_type, flagged, burden = tables
     # 35 judged (the network home is not), 11 under-used, 1 empty, 11/35 = 31.4 %
     assert county.rows[0][:5] == ["忻府区", "35", "11", "1", "31.4%"]
     assert county.rows[0][5] == f"{np.nanmedian(r.cost.net_cost):,.0f}"
@@ -29,6 +29,11 @@ def test_section_counts_the_under_used_lists_them_by_village_and_prices_the_seas
         "U-01", "U-02", "U-03", "U-04", "U-05", "U-06",
     ]  # fmt: skip
     assert burden.rows == []  # nobody above the 2,000 CNY example threshold
+    # by retrofit type: 煤改电 28 households, 煤改气 7, 集中供热 1 (no area → no cost)
+    assert [(row[0], row[1]) for row in by_type.rows] == [
+        ("煤改电", "28"), ("煤改气", "7"), ("集中供热、工业余热", "1"),
+    ]  # fmt: skip
+    assert by_type.rows[2][2] == "—"
     en = use_cost_blocks(r, "en", cap=2)
     assert any(isinstance(b, Table) and b.note == "12 in all, 2 listed here" for b in en)
 
