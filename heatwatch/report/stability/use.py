@@ -19,8 +19,9 @@ A household-day is **judged** when all of these hold (else it says nothing eithe
 
 Intensity = heating energy / HDD (base 18 °C). Peers = households of the same retrofit type and
 heating device in the same village, or in the county when the village has fewer than
-``min_peers`` such households; the peer reference is their median intensity that day (a median:
-a few empty or under-using neighbours do not move it). A judged day is **low** when the ratio to
+``min_peers`` such households or when the village's median is under ``village_floor`` of the
+county's (a whole village that stopped); the peer reference is their median intensity that day
+(a median: a few empty or under-using neighbours do not move it). A judged day is **low** when the ratio to
 peers is below ``far_ratio``, or below ``own_drop_max_ratio`` and under ``own_drop`` of the
 home's own early-season ratio (it stopped, e.g. after a bill). A household is **under-used**
 (疑似未使用/复烧) when in some window of ``window_days`` days with at least
