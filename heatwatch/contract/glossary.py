@@ -434,3 +434,12 @@ USE_COST_TEXT.update(
 )
 USE_COST_COLUMNS.update({"households": Term("户数", "households")})
 USE_COST_TEXT.update({"by_type": Term("按改造类型的采暖费用", "Cost by retrofit type")})
+USE_COST_TEXT.update(
+    {
+        "notice_visit": Term(
+            "县里将入户了解新设施使用情况，核实前不拆除旧取暖设施",
+            "the county will visit to learn how the new heating is used; the old heating stays "
+            "until then",
+        )
+    }
+)

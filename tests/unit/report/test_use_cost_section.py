@@ -9,6 +9,7 @@ import numpy as np
 
 from heatwatch.report.loading import JsonlRollups, write_rollups_jsonl
 from heatwatch.report.render import Table
+from heatwatch.report.season import run_season
 from heatwatch.report.stability import StabilityPolicy, evaluate_season
 from heatwatch.report.use_cost import load_tariffs, monthly_use_cost_blocks, use_cost_blocks
 from tests.unit.report.stability.use_fixtures import fixture_days, fixture_inputs
@@ -64,3 +65,18 @@ def test_monthly_view_is_the_season_to_date_against_last_month(tmp_path: Path) -
               if isinstance(b, Table)]  # fmt: skip
     assert nov.rows[0][2] == "0"
     assert monthly_use_cost_blocks(None, None, date(2022, 1, 31), "zh") == []
+
+
+def test_public_notice_does_not_name_a_household_as_suspected_of_burning_coal(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rollups.jsonl"
+    write_rollups_jsonl(fixture_days(), path)
+    out = run_season(JsonlRollups(path), None, StabilityPolicy(), "2021-2022", tmp_path / "r",
+                     county="忻府区")  # fmt: skip
+    assert out.notice_html is not None
+    notice = out.notice_html.read_text("utf-8")
+    assert "需入户核实" in notice and "县里将入户了解新设施使用情况" in notice
+    assert "复烧" not in notice and "疑似空置" not in notice
+    # the county's own lists and ledger keep the figures
+    assert "疑似未使用/复烧：有供热的寒冷日" in out.csv.read_text("utf-8")
