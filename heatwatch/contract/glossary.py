@@ -443,3 +443,4 @@ USE_COST_TEXT.update(
         )
     }
 )
+USE_COST_COLUMNS.update({"judged_days": Term("判定天数", "days judged")})

@@ -253,3 +253,37 @@ def monthly_use_cost_blocks(
             Para(_w(lang, "monthly_intro").format(season=now.label,
                                                  to=month_last_day.isoformat()), small=True),
             Table(headers, rows)]  # fmt: skip
+
+
+# --- the ledger's use-and-cost columns ---------------------------------------------------
+LEDGER_USE_COST_KEYS = ["use_state", "use_ratio", "judged_days", "low_days", "energy_kwh",
+                        "valley_kwh", "gas_m3", "energy_cost", "subsidy", "net_cost",
+                        "cost_per_m2", "peak_extra"]  # fmt: skip
+
+
+def _round(a: np.ndarray, o: np.ndarray, nd: int) -> list[object]:
+    v = np.round(a[o].astype(np.float64), nd)
+    return [None if x != x else x for x in v.tolist()]
+
+
+def ledger_use_cost_columns(
+    r: SeasonResult, lang: str, o: np.ndarray
+) -> tuple[list[str], list[list[object]]]:
+    """Headers and columns (households in ledger order ``o``); blank without use/cost."""
+    headers = [_col(lang, k) if lang == "zh" else k for k in LEDGER_USE_COST_KEYS]
+    n = len(o)
+    blank: list[object] = [None] * n
+    u, c = r.use, r.cost
+    cols: list[list[object]] = []
+    if u is not None:
+        names = {int(s): _state(lang, s) for s in UseState}
+        cols += [[names[s] for s in u.state[o].tolist()], _round(u.median_ratio, o, 4),
+                 u.judged_days[o].tolist(), u.low_days[o].tolist()]  # fmt: skip
+    else:
+        cols += [blank] * 4
+    if c is not None:
+        cols += [_round(x, o, 2) for x in (c.energy_kwh, c.valley_kwh, c.gas_m3, c.energy_cost,
+                                           c.subsidy, c.net_cost, c.per_m2, c.peak_extra)]  # fmt: skip
+    else:
+        cols += [blank] * 8
+    return headers, cols
