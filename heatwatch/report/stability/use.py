@@ -269,28 +269,42 @@ def measure_use(
     with np.errstate(invalid="ignore", divide="ignore"):
         intensity = np.where(judged, amount / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
     del amount, hdd
-    ref, scope = _peer_reference(intensity, table, household_device(rows, n_h), settings)
-    judged &= ~np.isnan(ref)
+    device = household_device(rows, n_h)
+    candidate = judged.copy()
+    flagged = np.zeros(n_h, np.bool_)
+    # Two passes: the second measures everyone against peers without the households the first
+    # found under-used — a peer median resists a minority of under-users, not a third or half
+    # of a group (a village that stopped after the December bill drags its county's median).
+    for _ in range(2):
+        peers = np.where(flagged[:, None], np.float32(np.nan), intensity) if flagged.any() \
+            else intensity  # fmt: skip
+        ref, scope = _peer_reference(peers, candidate, table, device, settings)
+        del peers
+        judged = candidate & ~np.isnan(ref)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(judged, intensity / ref, np.nan).astype(np.float32)
+        baseline = _baseline(ratio, judged, settings.baseline_days)
+        low = judged & (
+            (ratio < settings.far_ratio)
+            | ((ratio < settings.own_drop_max_ratio)
+               & (ratio < settings.own_drop * baseline[:, None]))
+        )  # fmt: skip
+        worst = _worst_window(judged, low, settings)
+        under = ~np.isnan(worst) & (worst >= settings.persist_share)
+        if not under.any() or (under == flagged).all():
+            break
+        flagged = under
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         med_int = np.nanmedian(np.where(judged, intensity, np.nan), axis=1) if n_d else None
         med_ref = np.nanmedian(np.where(judged, ref, np.nan), axis=1) if n_d else None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(judged, intensity / ref, np.nan).astype(np.float32)
-    del intensity, ref
-    baseline = _baseline(ratio, judged, settings.baseline_days)
-    low = judged & (
-        (ratio < settings.far_ratio)
-        | ((ratio < settings.own_drop_max_ratio) & (ratio < settings.own_drop * baseline[:, None]))
-    )
-    worst = _worst_window(judged, low, settings)
+    del intensity, ref, candidate
     judged_days = judged.sum(axis=1, dtype=np.int32)
     empty_days = empty.sum(axis=1, dtype=np.int32)
     longest_empty = _longest_run(empty)
     state = np.full(n_h, int(UseState.NOT_JUDGED), np.int8)
     enough = judged_days >= settings.min_judged_days
     state[enough] = int(UseState.USED)
-    under = ~np.isnan(worst) & (worst >= settings.persist_share)
     state[under] = int(UseState.UNDER_USED)
     state[~under & ~enough & (longest_empty >= settings.empty_min_days)] = int(UseState.EMPTY)
     if not settings.enabled:
@@ -316,10 +330,10 @@ def measure_use(
 
 
 def _peer_reference(
-    intensity: np.ndarray, table: HouseholdTable, device: I32, settings: UseSettings
+    intensity: np.ndarray, own: B, table: HouseholdTable, device: I32, settings: UseSettings
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per household-day: the peer median intensity (village group, else county group), and
-    per household the scope used on most of its days."""
+    per household the scope used on most of its own judged days (``own``)."""
     n_h, n_d = intensity.shape
     ref = np.full((n_h, n_d), np.nan, np.float32)
     scope = np.zeros(n_h, np.int8)
@@ -334,8 +348,8 @@ def _peer_reference(
     with np.errstate(invalid="ignore"):
         use_v = ~np.isnan(v_ref) & ~(v_ref < np.float32(settings.village_floor) * c_ref)
     ref = np.where(use_v, v_ref, c_ref)
-    v_days = (use_v & ~np.isnan(intensity)).sum(axis=1)
-    c_days = (~use_v & ~np.isnan(c_ref) & ~np.isnan(intensity)).sum(axis=1)
+    v_days = (use_v & own).sum(axis=1)
+    c_days = (~use_v & ~np.isnan(c_ref) & own).sum(axis=1)
     scope[(v_days + c_days) > 0] = int(PeerScope.COUNTY)
     scope[(v_days >= c_days) & (v_days > 0)] = int(PeerScope.VILLAGE)
     return ref, scope
