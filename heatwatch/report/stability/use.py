@@ -335,10 +335,9 @@ def _peer_reference(
     """Per household-day: the peer median intensity (village group, else county group), and
     per household the scope used on most of its own judged days (``own``)."""
     n_h, n_d = intensity.shape
-    ref = np.full((n_h, n_d), np.nan, np.float32)
     scope = np.zeros(n_h, np.int8)
     if not n_h or not n_d:
-        return ref, scope
+        return np.full((n_h, n_d), np.nan, np.float32), scope
     county_key = np.stack([table.county, table.retrofit, device], axis=1)
     village_key = np.stack([table.village, table.retrofit, device], axis=1)
     c_ref = _group_median(intensity, county_key, settings.min_peers)
@@ -377,7 +376,7 @@ def _group_median(values: np.ndarray, key: np.ndarray, min_n: int) -> np.ndarray
 
 def _baseline(ratio: np.ndarray, judged: B, k: int) -> np.ndarray:
     """Median ratio of each household's first ``k`` judged days (NaN: fewer than ``k``)."""
-    rank = np.cumsum(judged, axis=1)
+    rank = np.cumsum(judged, axis=1, dtype=np.int16)  # a season has < 32,767 days
     first = judged & (rank <= k)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -393,16 +392,23 @@ def _worst_window(judged: B, low: B, s: UseSettings) -> F64:
     w = min(s.window_days, n_d)
     if not n_d:
         return np.full(n_h, np.nan)
-    cj = np.concatenate([np.zeros((n_h, 1), np.int32), np.cumsum(judged, axis=1, dtype=np.int32)],
-                        axis=1)  # fmt: skip
-    cl = np.concatenate([np.zeros((n_h, 1), np.int32), np.cumsum(low, axis=1, dtype=np.int32)],
-                        axis=1)  # fmt: skip
+    # int16 counts and float32 shares: these are household × day grids (a season < 32,767 days)
+    cj = np.zeros((n_h, n_d + 1), np.int16)
+    np.cumsum(judged, axis=1, dtype=np.int16, out=cj[:, 1:])
+    cl = np.zeros((n_h, n_d + 1), np.int16)
+    np.cumsum(low, axis=1, dtype=np.int16, out=cl[:, 1:])
     nj = cj[:, w:] - cj[:, :-w]
     nl = cl[:, w:] - cl[:, :-w]
+    del cj, cl
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(nj >= s.min_judged_in_window, nl / np.maximum(nj, 1), -1.0)
+        share = np.where(
+            nj >= s.min_judged_in_window,
+            nl.astype(np.float32) / np.maximum(nj, 1).astype(np.float32),
+            np.float32(-1.0),
+        )
+    del nj, nl
     best = share.max(axis=1)
-    out: F64 = np.where(best >= 0, best, np.nan)
+    out: F64 = np.where(best >= 0, best, np.nan).astype(np.float64)
     return out
 
 
