@@ -280,7 +280,7 @@ def _print_season(res: SeasonOutputs, seconds: float) -> None:
     r = res.result
     counts = [
         (code, int((r.verdict == i).sum()))
-        for i, code in enumerate(("eligible", "not_yet", "insufficient_data"))
+        for i, code in enumerate(("eligible", "not_yet", "insufficient_data", "visit_required"))
     ]
     console.print(
         t(

@@ -78,6 +78,7 @@ VERDICTS: dict[str, Term] = {
     "eligible": Term("可拆除旧取暖设施", "old heating may be removed"),
     "not_yet": Term("暂不拆除", "not yet"),
     "insufficient_data": Term("数据不足", "insufficient data"),
+    "visit_required": Term("需入户核实", "visit before dismantling"),
 }
 
 # Places and things the screens name.
@@ -421,3 +422,99 @@ def duration_text(seconds: float, lang: Lang = "zh") -> str:
 
 
 # ============================================================================ end dispatch-wording
+# ============================================================================ use and cost
+# Whether the new heating is used (issue 24): a household's use state for the season, the
+# peers it was measured against, and the words of the use-and-cost tables.
+USE_STATES: dict[str, Term] = {
+    "used": Term("正常使用", "used"),
+    "under_used": Term("疑似未使用/复烧", "suspected unused / back to coal"),
+    "empty": Term("疑似空置", "suspected empty"),
+    "not_judged": Term("未判定", "not judged"),
+}
+PEER_SCOPES: dict[str, Term] = {
+    "village": Term("本村", "village"),
+    "county": Term("本县", "county"),
+    "none": Term("无同类户", "no peers"),
+}
+USE_COST_COLUMNS: dict[str, Term] = {
+    "use_state": Term("用能状态", "use"),
+    "use_ratio": Term("用能/同类户", "use vs peers"),
+    "judged_days": Term("判定天数", "days judged"),
+    "low_days": Term("偏低天数", "low days"),
+    "energy_kwh": Term("用电量（千瓦时）", "electricity (kWh)"),
+    "valley_kwh": Term("低谷电量（千瓦时）", "valley electricity (kWh)"),
+    "gas_m3": Term("用气量（立方米）", "gas (m³)"),
+    "energy_cost": Term("能源费用（元）", "energy cost (CNY)"),
+    "peak_extra": Term("未用低谷多付（元）", "paid for not using the valley (CNY)"),
+    "subsidy": Term("补贴（元）", "subsidy (CNY)"),
+    "net_cost": Term("自付费用（元）", "household pays (CNY)"),
+    "cost_per_m2": Term("每平方米（元）", "per m² (CNY)"),
+    "burden": Term("采暖支出占收入", "heating cost share of income"),
+    "above_burden": Term("超过负担线", "above the burden threshold"),
+}
+USE_COST_COLUMNS.update(
+    {
+        "judged_households": Term("判定户数", "households judged"),
+        "under_used_share": Term("疑似未使用占比", "share under-used"),
+        "median_net": Term("自付费用中位数（元）", "median household cost (CNY)"),
+    }
+)
+# Headings and notes of the use-and-cost section.
+USE_COST_TEXT: dict[str, Term] = {
+    "section": Term("新设施使用情况与采暖费用", "Use of the new heating and what it cost"),
+    "intro": Term(
+        "用能按采暖度日（基准 18 °C）折算，与本村（同类户不足时为本县）同改造类型、同设备的住户比较；"
+        "寒冷日且有供热时长期远低于同类户为“疑似未使用/复烧”，须入户核实后再拆除旧设施。"
+        "费用按各户自身用电（低谷/非低谷）、用气量和 deploy/policy/tariffs.yaml 的电价、气价、"
+        "热价和补贴计算；其中标注“示例”的价格须由县里核实后方可对外公布。",
+        "Use is energy per heating degree-day (base 18 °C) against households of the same "
+        "retrofit type and device in the village (the county when the village has too few); "
+        "persistently far below them on cold days with supply is 'suspected unused / back to "
+        "coal': visit before dismantling. Costs are each household's own valley/other "
+        "electricity and gas priced with deploy/policy/tariffs.yaml; figures marked 示例 "
+        "(example) must be confirmed by the county before publication.",
+    ),
+    "county": Term("县（市、区）", "county"),
+    "village": Term("村", "village"),
+    "household_id": Term("户号", "household"),
+    "retrofit_type": Term("改造类型", "retrofit type"),
+    "priority": Term("重点群体", "priority group"),
+    "under_used_list": Term(
+        "疑似未使用/复烧及疑似空置户（按村，重点群体优先）",
+        "Suspected unused / back to coal and suspected empty households (by village, priority "
+        "groups first)",
+    ),
+    "burden_list": Term(
+        "采暖费用超过负担线的住户（重点群体优先，费用从高到低）",
+        "Households above the burden threshold (priority groups first, highest cost first)",
+    ),
+    "capped": Term("共 {total} 户，此处列出 {shown} 户", "{total} in all, {shown} listed here"),
+}
+USE_COST_TEXT.update(
+    {
+        "monthly_section": Term(
+            "新设施使用情况与采暖费用（本采暖季至今）",
+            "Use of the new heating and cost (season to date)",
+        ),
+        "monthly_intro": Term(
+            "{season} 采暖季开始至 {to}：用能判定与费用按季报同一规则（见稳定性报告）；"
+            "“上月末”为截至上月最后一天的自付费用中位数。",
+            "Season {season} up to {to}: use and cost by the season report's rules; 'end of "
+            "last month' is the median household cost up to last month's last day.",
+        ),
+        "median_to_date": Term("自付费用中位数（至今，元）", "median household cost to date (CNY)"),
+        "median_last_month": Term("上月末中位数（元）", "median at end of last month (CNY)"),
+    }
+)
+USE_COST_COLUMNS.update({"households": Term("户数", "households")})
+USE_COST_TEXT.update({"by_type": Term("按改造类型的采暖费用", "Cost by retrofit type")})
+USE_COST_TEXT.update(
+    {
+        "notice_visit": Term(
+            "县里将入户了解新设施使用情况，核实前不拆除旧取暖设施",
+            "the county will visit to learn how the new heating is used; the old heating stays "
+            "until then",
+        )
+    }
+)
+USE_COST_COLUMNS.update({"judged_days": Term("判定天数", "days judged")})

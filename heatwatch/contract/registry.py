@@ -141,6 +141,14 @@ class Household(BaseModel):
         description="The heat source of ``heat_station_id``; every household of one station "
         "carries the same kind (optional, v1 addition; unknown → boiler_house curve).",
     )
+    # v1 addition (issue 24), appended: what a season cost per m² (and heat charged per m²).
+    area_m2: float | None = Field(
+        default=None,
+        gt=0,
+        le=5000,
+        description="Heated floor area, m² (optional, v1 addition): cost per m² and heat-network "
+        "charges per m².",
+    )
 
     @model_validator(mode="after")
     def _supply_link_present(self) -> Household:

@@ -128,6 +128,7 @@ T: dict[str, dict[str, str]] = {
         "doc_no_draft": "草稿，无文号",
         "eligible_list": "可拆除旧取暖设施户名单",
         "insufficient_list": "数据不足户：需修复计量或通信的表计工作清单",
+        "visit_list": "需入户核实户名单：供热稳定但疑似未使用/复烧或空置（重点群体优先）",
         "days_missing": "缺数据天数",
         "county_lists": "分县名单",
         "notice_title": "{village}（{county}）清洁取暖旧取暖设施拆除公示",
@@ -274,6 +275,8 @@ T: dict[str, dict[str, str]] = {
         "doc_no_draft": "draft, no document number",
         "eligible_list": "Households whose old heating may be removed",
         "insufficient_list": "Insufficient data: work list of meters to fix",
+        "visit_list": "Visit before dismantling: stable supply but suspected unused, back to "
+        "coal or empty (priority groups first)",
         "days_missing": "Days missing",
         "county_lists": "Lists by county",
         "notice_title": "Public notice: removal of old heating, {village} ({county})",

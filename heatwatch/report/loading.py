@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
@@ -52,6 +52,9 @@ ROLLUP_COLUMNS = [
 
 # Read when present: rollups written before the heat networks (issue 12) have no evidence.
 OPTIONAL_COLUMNS = ["evidence"]
+# Read when present, for use and cost (issue 24): the verdict's use check and the season's cost.
+USE_COLUMNS = ["energy_kwh", "valley_kwh", "gas_m3", "county_mean_temp_c", "heating_device"]
+USE_DICTIONARY_COLUMNS = ["heating_device"]
 
 # Low-cardinality string columns, read as Arrow dictionary arrays. (household_id is not: the
 # Parquet writer falls back from dictionary to plain encoding for 191 k distinct ids per row
@@ -87,11 +90,14 @@ class ParquetRollups:
         # The repeated attribute strings stay dictionary-encoded (codes + a small dictionary
         # per row group) instead of becoming 4 × 23 M Python-free but still dense strings.
         optional = [c for c in OPTIONAL_COLUMNS if c in schema.names]
+        use = [c for c in USE_COLUMNS if c in schema.names]
         return pq.read_table(
             self.path,
-            columns=ROLLUP_COLUMNS + optional,
+            columns=ROLLUP_COLUMNS + optional + use,
             filters=[("day", ">=", first), ("day", "<=", last)],
-            read_dictionary=DICTIONARY_COLUMNS + optional,
+            read_dictionary=DICTIONARY_COLUMNS
+            + optional
+            + [c for c in USE_DICTIONARY_COLUMNS if c in use],
         )
 
     def day_range(self) -> tuple[date, date] | None:
@@ -171,6 +177,8 @@ class Registry:
     feeder: list[str] = field(default_factory=list)  # "" when none
     gas_station: list[str] = field(default_factory=list)
     heat_station: list[str] = field(default_factory=list)  # "" when none
+    # Heated area, m² (NaN unknown; empty: not recorded at all) — cost per m² (issue 24).
+    area_m2: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
 
     def subset(self, keep: list[int]) -> Registry:
         return Registry(
@@ -186,6 +194,7 @@ class Registry:
             feeder=[self.feeder[i] for i in keep] if self.feeder else [],
             gas_station=[self.gas_station[i] for i in keep] if self.gas_station else [],
             heat_station=[self.heat_station[i] for i in keep] if self.heat_station else [],
+            area_m2=self.area_m2[keep] if len(self.area_m2) else self.area_m2,
         )
 
 
@@ -217,6 +226,9 @@ def registry_from_households(households: Sequence[Household]) -> Registry:
         feeder=[h.feeder_id or "" for h in households],
         gas_station=[h.gas_station_id or "" for h in households],
         heat_station=[h.heat_station_id or "" for h in households],
+        area_m2=np.array(
+            [np.nan if h.area_m2 is None else h.area_m2 for h in households], np.float64
+        ),
     )
 
 
@@ -360,6 +372,9 @@ def _household_table(
         ),
         lat=pad(registry.lat if registry else None, np.nan, np.float64),
         lon=pad(registry.lon if registry else None, np.nan, np.float64),
+        area_m2=pad(
+            registry.area_m2 if registry and len(registry.area_m2) else None, np.nan, np.float64
+        ),
     )
 
 
@@ -384,7 +399,29 @@ def _rollup_columns(rollups: pa.Table, household: np.ndarray) -> RollupColumns:
         county_min_temp=num("county_min_temp_c", np.float32),
         evidence=evidence,
         evidences=evidences,
+        **_use_columns(rollups, num),
     )
+
+
+def _use_columns(rollups: pa.Table, num: Any) -> dict[str, Any]:
+    """The use-and-cost columns when the rollups have them (older files may not)."""
+    names = rollups.column_names
+    out: dict[str, Any] = {}
+    for key, col in (("energy", "energy_kwh"), ("valley", "valley_kwh"), ("gas", "gas_m3"),
+                     ("county_mean_temp", "county_mean_temp_c")):  # fmt: skip
+        if col in names:
+            out[key] = num(col, np.float32)
+    if "heating_device" in names and rollups.num_rows:
+        col = rollups.column("heating_device")
+        if not pa.types.is_dictionary(col.type):
+            col = pc.dictionary_encode(col)
+        col = col.unify_dictionaries()
+        out["devices"] = [str(x) for x in col.chunk(0).dictionary.to_pylist()]
+        out["device"] = np.concatenate(
+            [pc.fill_null(ch.indices, -1).cast(pa.int8()).to_numpy(zero_copy_only=False)
+             for ch in col.chunks]
+        ).astype(np.int8, copy=False)  # fmt: skip
+    return out
 
 
 def _evidence_codes(rollups: pa.Table) -> tuple[np.ndarray, list[str]]:
@@ -485,7 +522,7 @@ class InfluxRollups:
 
 
 def _as_rollup_columns(tbl: pa.Table) -> pa.Table:
-    names = ROLLUP_COLUMNS + [c for c in OPTIONAL_COLUMNS if c in tbl.column_names]
+    names = ROLLUP_COLUMNS + [c for c in OPTIONAL_COLUMNS + USE_COLUMNS if c in tbl.column_names]
     schema = pa.schema([ROLLUP_SCHEMA.field(c) for c in names])
     return pa.table({c: pc.cast(tbl.column(c), schema.field(c).type) for c in names},
                     schema=schema)  # fmt: skip
@@ -524,7 +561,8 @@ class DatasetRollups:
         try:
             return worker_dataset.read_range(
                 self.roots, worker_dataset.ROLLUPS, first, last,
-                ROLLUP_COLUMNS + OPTIONAL_COLUMNS, DICTIONARY_COLUMNS + OPTIONAL_COLUMNS,
+                ROLLUP_COLUMNS + OPTIONAL_COLUMNS + USE_COLUMNS,
+                DICTIONARY_COLUMNS + OPTIONAL_COLUMNS + USE_DICTIONARY_COLUMNS,
             )  # fmt: skip
         except worker_dataset.DatasetError as exc:
             raise InputError(str(exc)) from None

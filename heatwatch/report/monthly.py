@@ -32,6 +32,7 @@ from heatwatch.report.monthly_figures import (
     monthly_figures,
 )
 from heatwatch.report.render import Block, Bullets, Heading, Para, Table, to_html, write_pdf
+from heatwatch.report.use_cost import monthly_use_cost_blocks
 
 Step = Callable[[str], None]
 
@@ -155,6 +156,8 @@ def run_monthly(
     )
     title = t(lang, "monthly_title", month=month)
     blocks = monthly_blocks(figures, lang, now or datetime.now(UTC), county, issuer, sender)
+    last_day = (figures.window.covered_end.astimezone(BEIJING) - timedelta(microseconds=1)).date()
+    blocks += monthly_use_cost_blocks(rollups, registry, last_day, lang)  # issue 24
     html_path = out / f"{stem}.html"
     html_path.write_text(to_html(title, blocks, lang), encoding="utf-8")
     pdf_path = out / f"{stem}.pdf"

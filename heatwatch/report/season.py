@@ -45,6 +45,7 @@ from heatwatch.report.season_sections import (
 from heatwatch.report.stability import StabilityPolicy, evaluate_season
 from heatwatch.report.stability.evaluate import SeasonResult
 from heatwatch.report.stability.policy import parse_season_label
+from heatwatch.report.use_cost import load_tariffs, use_cost_blocks
 
 Step = Callable[[str], None]
 
@@ -121,7 +122,7 @@ def evaluate(
     n_rows = rollups.num_rows
     del rollups
     pa.default_memory_pool().release_unused()  # hand the Arrow buffers back before the grid
-    return evaluate_season(rows, table, policy, label), n_rows
+    return evaluate_season(rows, table, policy, label, load_tariffs()), n_rows
 
 
 def run_season(
@@ -175,7 +176,7 @@ def run_season(
             *chart_blocks(result, policy, lang)]  # fmt: skip
 
     def blocks(cap: int) -> list[Block]:
-        return [*head, *body, *early_removal_blocks(lists, cap),
+        return [*head, *body, *use_cost_blocks(result, lang, cap), *early_removal_blocks(lists, cap),
                 *county_list_blocks(lists, cap), *approval_blocks(lang)]  # fmt: skip
 
     title = t(lang, "season_title", season=label)

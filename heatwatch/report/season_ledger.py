@@ -20,6 +20,7 @@ from heatwatch.report.stability.reasons import (
     reason_texts,
     verdict_text,
 )
+from heatwatch.report.use_cost import LEDGER_USE_COST_KEYS, ledger_use_cost_columns
 
 LEDGER_KEYS = [
     "household_id",
@@ -51,11 +52,19 @@ PERCENT_KEYS = ("coverage", "availability", "cold_availability")
 PERCENT_COLUMNS = [LEDGER_KEYS.index(k) for k in PERCENT_KEYS]
 # ISO dates in the CSV, date cells in the XLSX (a clerk sorts and filters them as dates)
 DATE_COLUMNS = [LEDGER_KEYS.index("retrofit_completed")]
-XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 22, 60, 30] + [11] * (len(LEDGER_KEYS) - 9)
+# + the use-and-cost columns (issue 24), appended after LEDGER_KEYS
+XLSX_WIDTHS = [16, 10, 14, 16, 10, 12, 22, 60, 30] + [11] * (
+    len(LEDGER_KEYS) - 9 + len(LEDGER_USE_COST_KEYS)
+)
 
 _VERDICT_RANK = np.array(
     [
-        {Verdict.NOT_YET: 0, Verdict.INSUFFICIENT_DATA: 1, Verdict.ELIGIBLE: 2}[v]
+        {
+            Verdict.NOT_YET: 0,
+            Verdict.VISIT_REQUIRED: 1,
+            Verdict.INSUFFICIENT_DATA: 1,
+            Verdict.ELIGIBLE: 2,
+        }[v]
         for v in VERDICT_ORDER
     ]
 )
@@ -158,4 +167,5 @@ def ledger_columns(
         _rounded(tb.lat, o, 5),
         _rounded(tb.lon, o, 5),
     ]
-    return ledger_headers(lang), cols
+    use_headers, use_cols = ledger_use_cost_columns(r, lang, o)  # issue 24
+    return ledger_headers(lang) + use_headers, cols + use_cols

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from heatwatch.contract.geography import COUNTIES
+from heatwatch.contract.glossary import USE_COST_TEXT
 from heatwatch.report.i18n import PRIORITY, RETROFIT, t
 from heatwatch.report.loading import village_name
 from heatwatch.report.render import Block, Heading, PageBreak, Para, Section, Table
@@ -104,6 +105,7 @@ def county_list_blocks(h: HouseholdLists, cap: int) -> list[Block]:
     sections = [
         (Verdict.ELIGIBLE, "eligible_list", ELIGIBLE_KEYS, h.order),
         (Verdict.NOT_YET, "not_yet_list", NOT_YET_KEYS, h.order),
+        (Verdict.VISIT_REQUIRED, "visit_list", NOT_YET_KEYS, h.order),
         # the work list: most days missing first
         (Verdict.INSUFFICIENT_DATA, "insufficient_list", WORK_KEYS,
          h.order[np.argsort(h.r.days_with_data[h.order], kind="stable")]),
@@ -191,6 +193,8 @@ def notice_blocks(
     contact = issue.contact or t(lang, "to_fill")
     numbers = document_numbers(h)
     keys = ["household_id", "retrofit_type", "verdict", "evidence", "reasons"]
+    term = USE_COST_TEXT["notice_visit"]
+    visit_text = term.zh if lang == "zh" else term.en
     out: list[Block] = []
     bounds = np.flatnonzero(np.diff(tb.village[by_village])) + 1
     for members in np.split(by_village, bounds):
@@ -201,11 +205,14 @@ def notice_blocks(
         table = h.table(keys, members, len(members))
         # An eligible household needs no reasons on a public sheet (they are in the ledger).
         eligible = (h.r.verdict[members] == h.code(Verdict.ELIGIBLE)).tolist()
+        # A household to visit is not named on a public sheet as suspected of burning coal
+        # (强行没收煤炭 is forbidden): a neutral line here, the figures in the ledger (issue 24).
+        visit = (h.r.verdict[members] == h.code(Verdict.VISIT_REQUIRED)).tolist()
         numbered = Table(
             [t(lang, "row_no"), *table.headers],
             [
-                [str(k + 1), *row[:-1], "" if ok else row[-1]]
-                for k, (row, ok) in enumerate(zip(table.rows, eligible, strict=True))
+                [str(k + 1), *row[:-1], "" if ok else visit_text if v else row[-1]]
+                for k, (row, ok, v) in enumerate(zip(table.rows, eligible, visit, strict=True))
             ],
             widths=[0.5, *(table.widths or [])],
             wrap={k + 1 for k in table.wrap},

@@ -108,11 +108,12 @@ def coverage_para(r: SeasonResult, lang: str) -> Para:
 def _verdict_cells(g: GroupSummary, k: int) -> list[str]:
     n = int(g.households[k])
     return [str(n), str(g.eligible[k]), str(g.not_yet[k]), str(g.insufficient[k]),
-            _share(int(g.eligible[k]), n), _pct(float(g.mean_availability[k]))]  # fmt: skip
+            str(g.visit_required[k]), _share(int(g.eligible[k]), n), _pct(float(g.mean_availability[k]))]  # fmt: skip
 
 
 def _verdict_headers(lang: str) -> list[str]:
-    keys = ("households", "eligible", "not_yet", "insufficient_data", "eligible_share",
+    keys = ("households", "eligible", "not_yet", "insufficient_data", "visit_required",
+            "eligible_share",
             "mean_availability")  # fmt: skip
     return [t(lang, k) for k in keys]
 

@@ -184,6 +184,15 @@ class DetectionSettings(BaseModel):
         description="Days with less energy than this are not judged (heater off, mild day).",
     )
     peak_charging_min_days: int = Field(1, ge=1, description="Consecutive bad days before opening.")
+    peak_charging_min_rated_hours: float = Field(
+        2.0,
+        ge=0,
+        description="Valley share is judged only on days with real heating energy: at least "
+        "this many hours at the heater's rated kW. A storage heater that heats charges 4-7 h at "
+        "rated power; a home that stopped heating draws only its appliances (a few kWh spread "
+        "over the day, valley share ~0.4-0.5: a held-out home was paged at 0.477). Below it the "
+        "home is the use judgement's case (疑似未使用), not peak_charging.",
+    )
     power_factor: float = Field(
         0.9, gt=0, le=1, description="kW → kVA: rated kVA × power factor is the usable kW."
     )

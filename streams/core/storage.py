@@ -14,9 +14,14 @@ from streams.core.state import FeederState, HouseholdState
 def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float | None:
     """At day close: the household's valley share, and the peak-charging incident's state."""
     share = st.d_valley / st.d_energy if st.d_energy > 0 else None
-    if not st.is_storage or share is None or st.d_energy < ctx.settings.peak_charging_min_kwh:
-        return share
     s = ctx.settings
+    # Only days with real heating energy: a barely used heater's day is its appliances', whose
+    # valley share says nothing about when it charges (see peak_charging_min_rated_hours).
+    heating_kwh = max(
+        s.peak_charging_min_kwh, s.peak_charging_min_rated_hours * st.household.rated_kw
+    )
+    if not st.is_storage or share is None or st.d_energy < heating_kwh:
+        return share
     if share < s.peak_charging_valley_share:
         if st.peak_run == 0:
             st.peak_first_day = day

@@ -46,6 +46,12 @@ ROLLUP_FIELDS: dict[str, pa.DataType] = {
     "interruptions": pa.int64(),
     "county_min_temp_c": pa.float64(),
     "evidence": pa.string(),  # absent before issue 12: read as null
+    # Use and cost (issue 24): the heating energy, the county's mean temperature, the device.
+    "energy_kwh": pa.float64(),
+    "valley_kwh": pa.float64(),
+    "gas_m3": pa.float64(),
+    "county_mean_temp_c": pa.float64(),
+    "heating_device": pa.string(),
 }
 ROLLUP_TAGS = ("household_id", "county", "retrofit_type")
 

@@ -47,6 +47,7 @@ class HouseholdTable:
     retrofit_completed: I32 = field(default_factory=lambda: np.empty(0, np.int32))
     lat: F64 = field(default_factory=lambda: np.empty(0, np.float64))
     lon: F64 = field(default_factory=lambda: np.empty(0, np.float64))
+    area_m2: F64 = field(default_factory=lambda: np.empty(0, np.float64))  # heated m² (issue 24)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -58,6 +59,7 @@ class HouseholdTable:
             "retrofit_completed": (NO_DATE, np.int32),
             "lat": (np.nan, np.float64),
             "lon": (np.nan, np.float64),
+            "area_m2": (np.nan, np.float64),
         }
         for name, (fill, dtype) in defaults.items():
             arr = getattr(self, name)
@@ -92,11 +94,21 @@ class RollupColumns:
     # the rollups predate the field.
     evidence: I8 = field(default_factory=lambda: np.empty(0, np.int8))
     evidences: list[str] = field(default_factory=list)
+    # Use and cost (issue 24): the day's metered energy, valley-window energy and gas, the
+    # county's mean temperature (NaN unknown) and the heating device (code into ``devices``,
+    # -1 unknown). Empty when the caller did not read them (the verdict then ignores use).
+    energy: F32 = field(default_factory=lambda: np.empty(0, np.float32))
+    valley: F32 = field(default_factory=lambda: np.empty(0, np.float32))
+    gas: F32 = field(default_factory=lambda: np.empty(0, np.float32))
+    county_mean_temp: F32 = field(default_factory=lambda: np.empty(0, np.float32))
+    device: I8 = field(default_factory=lambda: np.empty(0, np.int8))
+    devices: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.household)
-        if len(self.evidence) not in (0, n):
-            raise ValueError(f"RollupColumns.evidence length differs from household ({n})")
+        for opt in ("evidence", "energy", "valley", "gas", "county_mean_temp", "device"):
+            if len(getattr(self, opt)) not in (0, n):
+                raise ValueError(f"RollupColumns.{opt} length differs from household ({n})")
         for name in (
             "day",
             "available",

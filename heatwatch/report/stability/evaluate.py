@@ -28,6 +28,7 @@ from heatwatch.report.stability.columns import (
     day_number,
     from_day_number,
 )
+from heatwatch.report.stability.cost import SeasonCost, Tariffs, season_cost
 from heatwatch.report.stability.policy import (
     OVERRIDABLE,
     Criteria,
@@ -43,6 +44,7 @@ from heatwatch.report.stability.reasons import (
     Reason,
     Verdict,
 )
+from heatwatch.report.stability.use import PeerScope, UseResult, UseState, measure_use
 
 I8 = np.ndarray[tuple[int], np.dtype[np.int8]]
 
@@ -95,6 +97,11 @@ class SeasonResult:
     evidence_parts: tuple[str, ...] = ()
     # Per household: the thresholds of its retrofit type (OVERRIDABLE names → arrays).
     thresholds: dict[str, F64] = field(default_factory=dict)
+    # Is the new heating used (issue 24); None when the rollups carry no energy/temperature.
+    use: UseResult | None = None
+    # What the season cost each household (issue 24); None when no tariffs were given or the
+    # rollups carry no energy.
+    cost: SeasonCost | None = None
 
     @property
     def data_span(self) -> str:
@@ -159,6 +166,34 @@ class SeasonResult:
             ),
             "season_end": (self.counties.season_end[county].isoformat() if county >= 0 else "?"),
             "data_span": self.data_span,
+            **{k: v[0] for k, v in self._use_values(policy, np.array([i], np.int32)).items()},
+        }
+
+    def _use_values(self, policy: StabilityPolicy, idx: I32) -> dict[str, list[object]]:
+        """The figures the use reasons quote (issue 24), for the households ``idx``."""
+        n = len(idx)
+        s = policy.use
+        u = self.use
+        scope_zh = {PeerScope.VILLAGE: "本村", PeerScope.COUNTY: "本县", PeerScope.NONE: ""}
+        scope_en = {PeerScope.VILLAGE: "village", PeerScope.COUNTY: "county", PeerScope.NONE: ""}
+        if u is None:
+            zeros: list[object] = [0] * n
+            return {"use_judged_days": zeros, "use_low_days": zeros, "use_ratio": [0.0] * n,
+                    "use_worst_share": [0.0] * n, "use_longest_empty": zeros,
+                    "use_scope": [""] * n, "use_scope_en": [""] * n,
+                    "use_window_days": [s.window_days] * n,
+                    "use_far_ratio": [s.far_ratio] * n}  # fmt: skip
+        scopes = [PeerScope(int(x)) for x in u.scope[idx].tolist()]
+        return {
+            "use_judged_days": u.judged_days[idx].tolist(),
+            "use_low_days": u.low_days[idx].tolist(),
+            "use_ratio": _nan0_array(u.median_ratio[idx]).tolist(),
+            "use_worst_share": _nan0_array(u.worst_share[idx]).tolist(),
+            "use_longest_empty": u.longest_empty[idx].tolist(),
+            "use_scope": [scope_zh[x] for x in scopes],
+            "use_scope_en": [scope_en[x] for x in scopes],
+            "use_window_days": [s.window_days] * n,
+            "use_far_ratio": [s.far_ratio] * n,
         }
 
     def values_columns(self, policy: StabilityPolicy, idx: I32) -> dict[str, list[object]]:
@@ -211,6 +246,7 @@ class SeasonResult:
             "season_start": start_text,
             "season_end": end_text,
             "data_span": const(self.data_span),
+            **self._use_values(policy, idx),
         }
 
 
@@ -558,6 +594,7 @@ def evaluate_season(
     table: HouseholdTable,
     policy: StabilityPolicy,
     label: str,
+    tariffs: Tariffs | None = None,
 ) -> SeasonResult:
     crit = policy.criteria
     parse_season_label(label)
@@ -583,6 +620,15 @@ def evaluate_season(
     reasons = _reasons(crit, g, table, m, runs, cold, tc)
     data_first, data_last, covered = _season_covered(rows, g.s_off, g.e_off, g.d0, g.n_c)
     verdict = _verdicts(reasons, ~covered[g.hh_county])
+    use = None
+    if policy.use.enabled and len(rows.energy) and len(rows.county_mean_temp):
+        use = measure_use(rows, table, policy.use, d0=g.d0, n_d=g.n_d, s_h=g.s_h,
+                          e_h=g.e_off[g.hh_county])  # fmt: skip
+        _apply_use(verdict, reasons, use)
+    cost = None
+    if tariffs is not None and len(rows.energy):
+        cost = season_cost(rows, table, tariffs, table.area_m2, first_day=g.s_h + g.d0,
+                           last_day=g.e_off[g.hh_county] + g.d0)  # fmt: skip
     months, by_month = _by_month(g, runs.ep_day)
     return SeasonResult(
         label=label,
@@ -611,7 +657,22 @@ def evaluate_season(
         evidence=g.evidence.mask,
         evidence_parts=g.evidence.parts,
         thresholds=tc.thresholds,
+        use=use,
+        cost=cost,
     )
+
+
+def _apply_use(verdict: I8, reasons: I32, use: UseResult) -> None:
+    """先立后破 asks that the new heating *carried* the home: stable supply that was barely
+    used (or a home that stood empty) is visit_required, not eligible. The use reasons are
+    also recorded on not_yet / insufficient households (the county's casework list)."""
+    under = use.mask(UseState.UNDER_USED)
+    empty = use.mask(UseState.EMPTY)
+    reasons[under] |= np.int32(int(Reason.UNDER_USED))
+    reasons[empty] |= np.int32(int(Reason.HOME_EMPTY))
+    visit = (verdict == VERDICT_ORDER.index(Verdict.ELIGIBLE)) & (under | empty)
+    verdict[visit] = VERDICT_ORDER.index(Verdict.VISIT_REQUIRED)
+    reasons[visit] &= ~np.int32(int(Reason.ALL_CRITERIA_MET))
 
 
 def _season_covered(
@@ -640,6 +701,7 @@ class GroupSummary:
     priority_not_yet: I32
     mean_availability: F64
     interruptions: I32
+    visit_required: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
 
 
 def summarise(result: SeasonResult, codes: I32, n_groups: int) -> GroupSummary:
@@ -672,4 +734,5 @@ def summarise(result: SeasonResult, codes: I32, n_groups: int) -> GroupSummary:
         interruptions=np.bincount(
             c, weights=result.interruptions[ok].astype(np.float64), minlength=n_groups
         ).astype(np.int32),
+        visit_required=count(v == VERDICT_ORDER.index(Verdict.VISIT_REQUIRED)),
     )

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from heatwatch.contract.registry import NETWORK_RETROFITS, RetrofitType
+from heatwatch.report.stability.use import UseSettings
 
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 _SEASON_LABEL = re.compile(r"^(\d{4})-(\d{4})$")
@@ -184,6 +185,9 @@ class StabilityPolicy(BaseModel):
     # Per retrofit type (keys: the contract's codes); a type left out keeps its default.
     retrofit_types: dict[str, RetrofitCriteria] = Field(default_factory=default_retrofit_criteria)
     report: ReportOptions = ReportOptions()
+    # Is the new heating used? (issue 24) Under-used or empty homes with stable supply get
+    # visit_required (需入户核实) instead of eligible; see heatwatch/report/stability/use.py.
+    use: UseSettings = UseSettings()
 
     @field_validator("retrofit_types")
     @classmethod

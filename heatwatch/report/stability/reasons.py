@@ -12,9 +12,18 @@ class Verdict(StrEnum):
     ELIGIBLE = "eligible"
     NOT_YET = "not_yet"
     INSUFFICIENT_DATA = "insufficient_data"
+    # Supply was stable but the new heating was barely used (or the home stood empty): the
+    # county visits before anything is dismantled (issue 24).
+    VISIT_REQUIRED = "visit_required"
 
 
-VERDICT_ORDER = (Verdict.ELIGIBLE, Verdict.NOT_YET, Verdict.INSUFFICIENT_DATA)
+# Appended, never reordered: verdict arrays hold indices into this tuple.
+VERDICT_ORDER = (
+    Verdict.ELIGIBLE,
+    Verdict.NOT_YET,
+    Verdict.INSUFFICIENT_DATA,
+    Verdict.VISIT_REQUIRED,
+)
 
 
 class Reason(IntFlag):
@@ -33,6 +42,8 @@ class Reason(IntFlag):
     ALL_CRITERIA_MET = 1024
     SEASON_NOT_COVERED = 2048
     COLD_HOME_DAYS = 4096
+    UNDER_USED = 8192  # 疑似未使用/复烧: far below peers on cold days with supply
+    HOME_EMPTY = 16384  # 疑似空置: empty for weeks, too few days to judge use
 
 
 # Reasons that make a household not_yet (the system did not work well enough).
@@ -45,6 +56,8 @@ FAILURE_REASONS = (
     | Reason.PARTIAL_SEASON
     | Reason.COLD_HOME_DAYS
 )
+# Reasons that turn an otherwise eligible household into visit_required (use, issue 24).
+USE_REASONS = Reason.UNDER_USED | Reason.HOME_EMPTY
 # Reasons that make a household insufficient_data (we cannot tell yet).
 DATA_REASONS = (
     Reason.NO_DATA
@@ -62,6 +75,8 @@ REASON_ORDER: tuple[Reason, ...] = (
     Reason.TOO_MANY_LONG_INTERRUPTIONS,
     Reason.GAS_SHORTFALL,
     Reason.COLD_HOME_DAYS,
+    Reason.UNDER_USED,
+    Reason.HOME_EMPTY,
     Reason.NO_DATA,
     Reason.COVERAGE_LOW,
     Reason.COLD_DAYS_NO_DATA,
@@ -102,6 +117,12 @@ _TEXT: dict[str, dict[Reason | str, str]] = {
         "最长中断 {longest_h:.1f} 小时",
         Reason.SEASON_NOT_COVERED: "数据只覆盖 {data_span}，不是完整的采暖季"
         "（{season_start} 至 {season_end}）：季末前不作“暂不拆除”结论",
+        Reason.UNDER_USED: "疑似未使用/复烧：有供热的寒冷日 {use_judged_days} 天中 {use_low_days} 天"
+        "用能远低于{use_scope}同类户（单位采暖度日用能中位数为同类户的 {use_ratio:.0%}，"
+        "连续 {use_window_days} 天内 {use_worst_share:.0%} 的判定日低于同类户的 "
+        "{use_far_ratio:.0%}），须入户核实后再拆除",
+        Reason.HOME_EMPTY: "疑似空置：连续 {use_longest_empty} 天几乎无用能，"
+        "可判定用能的寒冷日仅 {use_judged_days} 天，不能证明新设施已承担取暖，须入户核实",
     },
     "en": {
         Reason.NO_DATA: "no usable data in the heating season (check the meter and its link)",
@@ -131,6 +152,14 @@ _TEXT: dict[str, dict[Reason | str, str]] = {
         "coldest days, longest interruption {longest_h:.1f} h",
         Reason.SEASON_NOT_COVERED: "the data cover only {data_span}, not the whole season "
         "({season_start} to {season_end}): no 'not yet' verdict before the season is observed",
+        Reason.UNDER_USED: "suspected unused / back to coal: on {use_low_days} of "
+        "{use_judged_days} cold days with supply, use was far below {use_scope_en} peers of the "
+        "same type (median use per degree-day {use_ratio:.0%} of peers; {use_worst_share:.0%} of "
+        "judged days in {use_window_days} days below {use_far_ratio:.0%}); visit before "
+        "dismantling",
+        Reason.HOME_EMPTY: "suspected empty: almost no energy for {use_longest_empty} days in a "
+        "row and only {use_judged_days} cold days to judge use: no evidence the new heating "
+        "carried the home; visit before dismantling",
     },
 }
 

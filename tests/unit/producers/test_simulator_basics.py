@@ -86,7 +86,7 @@ def test_registry_rows_validate(healthy_run: Run) -> None:
         "household_id", "county", "village", "township", "retrofit_type", "heating_device",
         "feeder_id", "gas_station_id", "priority_group", "rated_kw", "lat", "lon",
         "retrofit_completed", "old_heating_present", "gas_quota_m3",
-        "heat_station_id", "heat_station_kind",
+        "heat_station_id", "heat_station_kind", "area_m2",
     ]  # fmt: skip
     for row in healthy_run.registry:
         clean = {k: (v if v != "" else None) for k, v in row.items()}

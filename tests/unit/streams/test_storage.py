@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from heatwatch.contract.incidents import Severity
+from heatwatch.contract.telemetry import ElectricReading
 from tests.unit.streams.scenario import at, electric, feeder, household, run
 
 
@@ -33,6 +34,35 @@ def test_storage_heater_charging_on_peak_power_is_flagged_healthy_one_is_not() -
     ok_days = [d for d in out.days if d.household_id == "OK"]
     assert len(ok_days) == 2
     assert all(d.valley_share is not None and d.valley_share > 0.95 for d in ok_days)
+
+
+def appliance_day(hid: str, day: int, kwh_day: float = 8.0) -> list[ElectricReading]:
+    """A home that stopped heating: appliances only, more in the evening (valley share ≈ 0.48,
+    the share a held-out home that stopped heating was paged at)."""
+    out = []
+    for s in range(1, 97):
+        hour = ((s - 1) % 96) / 4
+        weight = 2.0 if 17 <= hour < 23 else 0.6 if 0 <= hour < 6 else 1.0
+        out.append((s + 96 * day, weight))
+    total = sum(w for _, w in out)
+    return [electric(hid, s, kwh=round(kwh_day * w / total, 4)) for s, w in out]
+
+
+def test_barely_used_storage_heater_is_not_peak_charging() -> None:
+    """The heater stopped after day 0: its appliances' day-time load lowers the valley share,
+    but that is under-use (the season report's use judgement), not charging on peak power."""
+    registry = [household("STOP", heating_device="storage_heater", rated_kw=8.0)]
+    readings = _storage_day("STOP", valley=True) + [
+        r for day in (1, 2, 3) for r in appliance_day("STOP", day)
+    ]
+    out, _ = run(registry, readings)
+    days = sorted(out.days, key=lambda d: d.day)
+    assert [d.valley_share is not None and d.valley_share < 0.6 for d in days[1:]] == [True] * 3
+    assert out.of_kind("peak_charging") == []
+    # the same home charging 20 kWh on peak power (over 2 h × 8 kW) is still flagged
+    peak = [electric("STOP", s + 96 * 4, kwh=2.0 if 40 <= s < 50 else 0.05) for s in range(1, 97)]
+    out, _ = run(registry, readings + peak)
+    assert len(out.of_kind("peak_charging")) == 1
 
 
 def test_heat_pump_is_never_judged_on_valley_share() -> None:
