@@ -268,22 +268,31 @@ def load_registry_or_exit(path: Path) -> list[Household]:
                 soft_wrap=True,
             )
     except RegistryError as exc:
-        # The loader names row and column (in English); the headline says what to do.
+        # Each problem says where (line, column as typed, Excel letter), what was found and
+        # what is accepted; the headline says what to do.
+        from heatwatch.cli.registry_errors import in_chinese, in_english
+
+        if len(exc.errors) == 1 and exc.errors[0].row == 0:  # the file as a whole
+            err = exc.errors[0]
+            raise CliError(
+                f"登记册（台账）{path}：{err.zh or err.message}。请检查是否选错了文件、导出是否完成。",
+                f"registry {path}: {err.message}. Is it the right file, and did the export finish?",
+            ) from exc
         print_error(
             t(
-                f"登记册（台账）有 {len(exc.errors)} 处问题，请按行号、列名改正后重试：",
-                f"the registry has {len(exc.errors)} problem(s); fix them by line and column:",
+                f"登记册（台账）{path} 有 {len(exc.errors)} 处问题，请按行号、列名改正后重试：",
+                f"the registry {path} has {len(exc.errors)} problem(s); fix them by line and "
+                "column:",
             )
         )
-        if state.lang == "zh":
-            from heatwatch.cli.registry_errors import in_chinese
-
-            for err in exc.errors[:20]:
-                console.print("  " + in_chinese(err), markup=False, highlight=False, soft_wrap=True)
-            if len(exc.errors) > 20:
-                console.print(f"  …… 另有 {len(exc.errors) - 20} 处", highlight=False)
-        else:
-            console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        say = in_chinese if state.lang == "zh" else in_english
+        for err in exc.errors[:20]:
+            console.print("  " + say(err), markup=False, highlight=False, soft_wrap=True)
+        if len(exc.errors) > 20:
+            console.print(
+                t(f"  …… 另有 {len(exc.errors) - 20} 处", f"  … and {len(exc.errors) - 20} more"),
+                highlight=False,
+            )
         raise typer.Exit(EXIT_INPUT) from exc
     if not households:
         raise CliError(
