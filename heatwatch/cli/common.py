@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import errno
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,9 +30,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from typer._click.core import Context
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, UsageError
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from heatwatch.cli.framework import BilingualUsage, hint, localize_help_panels, usage_error
 from heatwatch.contract.glossary import Lang
 from heatwatch.contract.registry import Household
 from heatwatch.formats.registry_csv import RegistryError, load_registry
@@ -39,12 +43,18 @@ if TYPE_CHECKING:
 
 console = Console(stderr=True)
 
-# Exit codes: 1 = the run found problems / unexpected error, 2 = bad input or usage,
-# 3 = a service (Kafka, InfluxDB, Grafana) cannot be reached, 130 = interrupted.
+# Exit codes (docs/cli-gallery.md lists them for scripts):
+#   0 done; 1 the run found problems, or an unexpected error; 2 bad input or usage (a wrong
+#   file, option or value: nothing was written); 3 a service (Kafka, InfluxDB, Grafana)
+#   cannot be reached; 4 an output exists and would be overwritten (choose another --out or
+#   ask for a new version); 130 interrupted (Ctrl-C: the previous output is intact);
+#   141 the reader of the output went away (``| head``): nothing is wrong.
 EXIT_PROBLEMS = 1
 EXIT_INPUT = 2
 EXIT_UNREACHABLE = 3
+EXIT_EXISTS = 4
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141
 
 
 @dataclass
@@ -195,6 +205,13 @@ def explain(exc: BaseException) -> CliError | None:
             f"没有权限：{exc.filename}。请检查文件权限或换一个输出目录。",
             f"permission denied: {exc.filename}. Check the permissions or use another directory.",
         )
+    if isinstance(exc, FileExistsError):
+        return CliError(
+            f"{exc.filename} 已存在，不能用作输出目录：请换一个 --out，或先移走它。",
+            f"{exc.filename} already exists and cannot be the output directory: choose another "
+            "--out or move it away.",
+            EXIT_EXISTS,
+        )
     if isinstance(exc, IsADirectoryError | NotADirectoryError):
         return CliError(
             f"路径类型不对：{exc.filename}（应为文件/目录）。",
@@ -206,9 +223,30 @@ def explain(exc: BaseException) -> CliError | None:
 
 
 HELP_OPTION_TEXT = "显示本帮助并退出。 Show this message and exit."
+localize_help_panels()
 
 
-class HeatwatchCommand(TyperCommand):
+def _lang_from_argv(argv: list[str]) -> None:
+    """The language before typer parsed anything: a usage error at the root is said in the
+    language asked for (``--lang en`` or ``HEATWATCH_LANG``)."""
+    lang = os.environ.get("HEATWATCH_LANG", state.lang)
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    state.lang = "en" if lang == "en" else "zh"
+
+
+def _quiet_pipe() -> None:
+    """The reader closed the pipe (``| head``): stop writing, say nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+
+
+class HeatwatchCommand(BilingualUsage, TyperCommand):
     """A command whose --help option is described in both languages too."""
 
     def get_help_option(self, ctx: Context) -> TyperOption | None:
@@ -218,8 +256,69 @@ class HeatwatchCommand(TyperCommand):
         return option
 
 
-class HeatwatchGroup(TyperGroup):
-    """Runs a command; expected failures print one line and exit with their code."""
+class HeatwatchGroup(BilingualUsage, TyperGroup):
+    """Runs a command; expected failures print one line and exit with their code; usage
+    errors are said in the chosen language (heatwatch/cli/framework.py)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        _lang_from_argv(argv)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                sys.exit(EXIT_INPUT)  # the help was shown
+            ctx = getattr(exc, "ctx", None) or self._context_for(argv, prog_name)
+            zh, en = usage_error(exc)
+            hint_zh, hint_en = hint(ctx)
+            print_error(t(f"错误：{zh}。", f"error: {en}"))
+            console.print(t(hint_zh, hint_en), highlight=False, soft_wrap=True, markup=False)
+            sys.exit(exc.exit_code if isinstance(exc, UsageError) else EXIT_INPUT)
+        except typer.Abort:
+            print_error(t("已中断。", "interrupted."))
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_pipe()
+            sys.exit(EXIT_PIPE_CLOSED)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            _quiet_pipe()
+            sys.exit(EXIT_PIPE_CLOSED)
+        except SystemExit as exc:
+            # rich (printing help) and typer answer a closed pipe with exit 1; the reader
+            # went away, nothing failed.
+            if isinstance(exc.__context__, BrokenPipeError) or (
+                type(sys.stdout).__name__ == "PacifyFlushWrapper"
+            ):
+                _quiet_pipe()
+                sys.exit(EXIT_PIPE_CLOSED)
+            raise
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def _context_for(self, argv: list[str], prog_name: str | None) -> Context | None:
+        """The context of the command named in ``argv`` (for its usage line), when the parser
+        failed before making one."""
+        try:
+            ctx = self.make_context(prog_name or "heatwatch", [], resilient_parsing=True)
+            command: Any = self
+            for token in argv:
+                sub = getattr(command, "commands", {}).get(token)
+                if sub is not None:
+                    ctx = sub.make_context(token, [], parent=ctx, resilient_parsing=True)
+                    command = sub
+            return ctx
+        except Exception:  # only a hint: never let it hide the real message
+            return None
 
     def get_help_option(self, ctx: Context) -> TyperOption | None:
         option = super().get_help_option(ctx)
@@ -232,6 +331,9 @@ class HeatwatchGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, ClickException):
             raise
+        except BrokenPipeError:
+            _quiet_pipe()
+            raise typer.Exit(EXIT_PIPE_CLOSED) from None
         except KeyboardInterrupt:
             print_error(t("已中断。", "interrupted."))
             raise typer.Exit(EXIT_INTERRUPTED) from None

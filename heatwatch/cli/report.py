@@ -18,11 +18,13 @@ from heatwatch.cli.common import (
     HeatwatchCommand,
     HeatwatchGroup,
     console,
+    load_registry_or_exit,
     make_progress,
     require_influx_token,
     state,
     t,
 )
+from heatwatch.cli.report_words import check_month, check_run_dir, check_season, input_error_zh
 from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
 from heatwatch.report.loading import (
@@ -75,11 +77,12 @@ def load_policy(path: Path | None) -> StabilityPolicy:
 def _errors() -> Iterator[None]:
     try:
         yield
-    except (InputError, PolicyError, FontMissingError) as exc:
-        # The report modules word these in English; the headline says where the problem is.
+    except InputError as exc:
+        # The report modules word these in English; the clerk reads them in Chinese.
+        raise CliError(input_error_zh(str(exc)), f"input: {exc}", EXIT_INPUT) from None
+    except (PolicyError, FontMissingError) as exc:
         where = {
-            InputError: ("输入有误", "input"),
-            PolicyError: ("稳定性规则有误", "policy"),
+            PolicyError: ("稳定性规则文件有误", "policy"),
             FontMissingError: ("缺少中文字体", "font"),
         }[type(exc)]
         raise CliError(f"{where[0]}：{exc}", f"{where[1]}: {exc}", EXIT_INPUT) from None
@@ -178,6 +181,10 @@ def season(
     from heatwatch.report.season import run_season
 
     lang = _lang(lang)
+    check_season(season)
+    if run is not None and rollups is None:
+        check_run_dir(run)
+    _check_registry(registry or (run / "registry.csv" if run is not None else None))
     with _errors():
         pol = load_policy(policy)
         issue = _issue_info(issuer, contact, issue_date, notice_days)
@@ -302,12 +309,15 @@ def _print_written(*paths: Path) -> None:
         console.print(t(f"  已写出 {p}", f"  wrote {p}"), highlight=False, soft_wrap=True)
 
 
+def _check_registry(path: Path | None) -> None:
+    """A registry the report will read is checked by the command line's loader first, so its
+    problems are said as for replay (line, column, what was found and is accepted)."""
+    if path is not None and path.is_file():
+        load_registry_or_exit(path)
+
+
 def _run_rollups(run: Path) -> Path:
-    if not run.is_dir():
-        # Both languages in one line: scripts and tests match the English words.
-        raise CliError(
-            f"找不到运行目录 {run}（run directory not found）", f"run directory not found: {run}"
-        )
+    check_run_dir(run)
     for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
         if (run / cand).exists():
             return run / cand
@@ -339,6 +349,10 @@ def monthly(
     from heatwatch.report.monthly import run_monthly
 
     lang = _lang(lang)
+    check_month(month)
+    if source == "run" and run is not None:
+        check_run_dir(run)
+    _check_registry(registry or (run / "registry.csv" if run is not None else None))
     with _errors(), _progress() as step:
         src = _source(source)
         if src == "dataset":
