@@ -81,6 +81,8 @@ class CliError(Exception):
         self.code = code
 
     def line(self) -> str:
+        if self.code == EXIT_INTERRUPTED:  # the person pressed Ctrl-C: not an error
+            return t(self.zh, self.en)
         return t(f"错误：{self.zh}", f"error: {self.en}")
 
 
@@ -374,6 +376,7 @@ def load_registry_or_exit(path: Path) -> list[Household]:
         # what is accepted; the headline says what to do.
         from heatwatch.cli.registry_errors import in_chinese, in_english
 
+        _not_a_registry(path, exc)
         if len(exc.errors) == 1 and exc.errors[0].row == 0:  # the file as a whole
             err = exc.errors[0]
             raise CliError(
@@ -402,6 +405,31 @@ def load_registry_or_exit(path: Path) -> list[Household]:
             f"{path}: the registry has no households. Is it the right file?",
         )
     return households
+
+
+def _not_a_registry(path: Path, exc: RegistryError) -> None:
+    """A file without the registry's key column is named for what it looks like (readings,
+    incidents, a workbook…), not listed as nine missing columns."""
+    if not any(e.row == 1 for e in exc.errors):  # the header is not a registry's
+        return
+    from heatwatch.cli.sniff import sniff
+
+    looks = sniff(path)
+    if looks.kind in ("registry_csv", "empty"):
+        return
+    extra = (
+        ("；读数请用 --input", "; readings go to --input")
+        if looks.kind.startswith("readings")
+        else ("；请从 Excel 另存为 CSV", "; save it from Excel as CSV")
+        if looks.kind == "xlsx"
+        else ("", "")
+    )
+    raise CliError(
+        f"{path} 不是登记册（台账）：它看起来是{looks.zh}。--registry 要的是台账 CSV，第一行是表头"
+        f"（用户编号、县（市、区）、村、改造类型……）{extra[0]}。",
+        f"{path} is not a registry: it looks like {looks.en}. --registry takes the ledger CSV "
+        f"with a header row (household_id, county, village, retrofit_type…){extra[1]}.",
+    ) from exc
 
 
 def on_terminal() -> bool:

@@ -24,7 +24,9 @@ def in_chinese(err: RowError) -> str:
     why = err.zh or err.message
     if err.row == 0:
         return f"文件：{why}"
-    if err.row == 1 and err.message in ("required column is missing", "unknown column"):
+    if err.row == 1 and (
+        err.message == "required column is missing" or err.message.startswith("unknown column")
+    ):
         return f"表头：{why}"
     where = "表头" if err.row == 1 else f"第 {err.row} 行"
     return f"{where}，{column_name(err)}：{why}"

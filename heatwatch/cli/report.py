@@ -24,6 +24,7 @@ from heatwatch.cli.common import (
     state,
     t,
 )
+from heatwatch.cli.outputs import Staged, check_run_complete, transaction
 from heatwatch.cli.report_words import check_month, check_run_dir, check_season, input_error_zh
 from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
@@ -125,6 +126,12 @@ DATASET_OPTION = typer.Option(
     help="结果数据集目录（工作进程的 HEATWATCH_WORKER_DATASET_DIR；可重复）。 The worker's "
     "results dataset directory (repeatable: several workers' own directories).",
 )
+NEW_VERSION_OPTION = typer.Option(
+    "--new-version",
+    help="输出目录已有报告时，写出新的一版（out/v2、out/v3……），旧版保留；不加则拒绝覆盖。 "
+    "When --out already holds a report set, write the next version (out/v2, …) and keep the "
+    "old one; without it, refuse to overwrite.",
+)
 LANG_HELP = "报告语言：zh 或 en（默认跟随 heatwatch --lang）。 Report language (default: --lang)."
 
 
@@ -175,6 +182,7 @@ def season(
     ] = None,
     source: Annotated[str, SOURCE_OPTION] = "run",
     dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
+    new_version: Annotated[bool, NEW_VERSION_OPTION] = False,
 ) -> None:
     """逐户稳定运行结论（可否拆除原取暖设施）：报告 PDF/HTML、XLSX/CSV 台账、村级公示。
     Household-by-household stability verdicts: report, ledger and public notices."""
@@ -182,13 +190,15 @@ def season(
 
     lang = _lang(lang)
     check_season(season)
-    if run is not None and rollups is None:
+    if run is not None and rollups is None and source == "run":
         check_run_dir(run)
+        check_run_complete(run)
     _check_registry(registry or (run / "registry.csv" if run is not None else None))
     with _errors():
         pol = load_policy(policy)
         issue = _issue_info(issuer, contact, issue_date, notice_days)
-        t0 = time.perf_counter()
+    t0 = time.perf_counter()
+    with transaction(out, "report", new_version=new_version) as staged, _errors():
         with _progress() as step:
             step("load")  # type: ignore[operator]
             src, reg = _season_inputs(_source(source), run, rollups, registry, county, dataset)
@@ -197,14 +207,15 @@ def season(
                 reg,
                 pol,
                 season,
-                out,
+                staged.staging,
                 lang,
                 county,
                 step=step,  # type: ignore[arg-type]
                 issue=issue,
                 notices=notices,
             )
-        _print_season(res, time.perf_counter() - t0)
+        staged.counts = {"report": "season", "season": season, "households": res.households}
+    _print_season(res, time.perf_counter() - t0, staged)
 
 
 def _source(source: str) -> str:
@@ -273,7 +284,19 @@ def _issue_info(issuer: str, contact: str, issue_date: str | None, days: int) ->
     return IssueInfo(issuer=issuer, contact=contact, issued_on=issued, notice_days=days)
 
 
-def _print_season(res: SeasonOutputs, seconds: float) -> None:
+def _print_version(staged: Staged) -> None:
+    if staged.version > 1:
+        console.print(
+            t(
+                f"第 {staged.version} 版，写到 {staged.target}（此前各版保留不变）：",
+                f"version {staged.version}, written to {staged.target} (earlier versions kept):",
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_season(res: SeasonOutputs, seconds: float, staged: Staged) -> None:
     r = res.result
     counts = [
         (code, int((r.verdict == i).sum()))
@@ -301,7 +324,8 @@ def _print_season(res: SeasonOutputs, seconds: float) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    _print_written(*res.files)
+    _print_version(staged)
+    _print_written(*(staged.final(p) for p in res.files))
 
 
 def _print_written(*paths: Path) -> None:
@@ -343,6 +367,7 @@ def monthly(
     lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
     source: Annotated[str, SOURCE_OPTION] = "run",
     dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
+    new_version: Annotated[bool, NEW_VERSION_OPTION] = False,
 ) -> None:
     """给领导小组办公室的县月报：HTML、PDF、CSV。 Monthly report to the Leading Group
     Office: HTML, PDF and CSV."""
@@ -352,8 +377,13 @@ def monthly(
     check_month(month)
     if source == "run" and run is not None:
         check_run_dir(run)
+        check_run_complete(run)
     _check_registry(registry or (run / "registry.csv" if run is not None else None))
-    with _errors(), _progress() as step:
+    with (
+        transaction(out, "report", new_version=new_version) as staged,
+        _errors(),
+        _progress() as step,
+    ):
         src = _source(source)
         if src == "dataset":
             inputs = dataset_inputs(_dataset_dirs(dataset), registry)
@@ -371,8 +401,10 @@ def monthly(
             inputs.incidents,
             inputs.rollups,
             inputs.registry,
-            out,
+            staged.staging,
             lang,
             step=step,  # type: ignore[arg-type]
         )
-    _print_written(*res)
+        staged.counts = {"report": "monthly", "month": month}
+    _print_version(staged)
+    _print_written(*(staged.final(p) for p in res))

@@ -163,25 +163,39 @@ def load_registry(path: Path, *, skip_bad_rows: bool = False) -> RegistryFile:
     return RegistryFile(households, errors, encoding, _line_endings(text))
 
 
+# Personal data has no place in the registry (the contract keeps only household_id).
+_PERSONAL = re.compile(r"姓名|户主|电话|手机|身份证|住址|地址|联系人|name|phone|address", re.I)
+
+
 def _header_errors(cells: list[HeaderCell]) -> list[RowError]:
     """Missing, unknown and doubled columns, each named as the clerk typed it."""
     errors: list[RowError] = []
     found: dict[str, HeaderCell] = {}
+    unknown = [cell for cell in cells if cell.code is None and cell.text]
+    if unknown:
+        names = "、".join(f"“{c.text}”（{column_letter(c.index)} 列）" for c in unknown[:8])
+        more = f" 等 {len(unknown)} 列" if len(unknown) > 8 else ""
+        errors.append(
+            RowError(
+                1,
+                unknown[0].text,
+                "unknown column"
+                + ("s: " if len(unknown) > 1 else ": ")
+                + ", ".join(repr(c.text) for c in unknown),
+                f"不认识的列名：{names}{more}；可用的列名见模板表头（"
+                + "、".join(column_label(c) for c in REQUIRED_COLUMNS)
+                + " 等），也可用英文代码"
+                + (
+                    "；登记册不收姓名、电话、身份证号、住址等个人信息，请删去这些列"
+                    if any(_PERSONAL.search(c.text) for c in unknown)
+                    else ""
+                ),
+                unknown[0].text,
+                unknown[0].index,
+            )
+        )
     for cell in cells:
         if cell.code is None:
-            if cell.text:
-                errors.append(
-                    RowError(
-                        1,
-                        cell.text,
-                        "unknown column",
-                        f"不认识的列名“{cell.text}”；可用的列名见模板表头（如 "
-                        + "、".join(column_label(c) for c in REQUIRED_COLUMNS)
-                        + "），或用英文代码",
-                        cell.text,
-                        cell.index,
-                    )
-                )
             continue
         if cell.code in found:
             first = found[cell.code]

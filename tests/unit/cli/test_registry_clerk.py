@@ -114,5 +114,6 @@ def test_missing_and_unknown_headers_are_named_in_the_clerks_terms(tmp_path: Pat
     header = TEMPLATE.replace("额定功率（千瓦）", "功率千瓦数").replace("乡镇", "姓名")
     code, out = _replay(tmp_path, _write(tmp_path, header + ROWS))
     assert code == 2
-    assert "表头：不认识的列名“姓名”" in out and "不认识的列名“功率千瓦数”" in out
+    assert "表头：不认识的列名：“姓名”（D 列）、“功率千瓦数”（J 列）；" in out
+    assert "登记册不收姓名、电话、身份证号、住址等个人信息" in out
     assert "表头：表头缺少“额定功率（千瓦）”这一列（也可写作 rated_kw）" in out
