@@ -190,10 +190,15 @@ def _write_manifest(staged: Staged) -> None:
 
 
 def _move_into_place(staged: Staged) -> None:
-    target = staged.target
-    if target.is_dir() and _is_empty_dir(target):
-        target.rmdir()
-    if target.exists():
+    target = staged.target.absolute()
+    if _is_empty_dir(target):
+        # The directory stays (it may be the shell's or a file browser's current directory):
+        # its new contents are moved in, the manifest last, so it is complete once it has one.
+        children = sorted(staged.staging.iterdir(), key=lambda p: p.name == MANIFEST)
+        for child in children:
+            child.rename(target / child.name)
+        staged.staging.rmdir()
+    elif target.exists():
         # A previous run: moved aside first, so at no moment is a mixed directory visible.
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         target.rename(old)
@@ -214,8 +219,9 @@ def _kept(target: Path) -> tuple[str, str]:
 def transaction(target: Path, kind: str, *, new_version: bool = False) -> Iterator[Staged]:
     """Stage an output of ``kind`` for ``target`` (see the module docstring)."""
     final, version = plan(target, kind, new_version=new_version)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.with_name(f".{final.name}{STAGING_MARK}{os.getpid()}")
+    real = final.absolute()  # "--out ." has no name to stage beside
+    real.parent.mkdir(parents=True, exist_ok=True)
+    staging = real.with_name(f".{real.name}{STAGING_MARK}{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     staged = Staged(staging, final, kind, version, False, {})
