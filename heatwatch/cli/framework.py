@@ -88,7 +88,7 @@ def _bad_value_zh(exc: BadParameter, option: str) -> str:
     message = exc.message
     if m := re.fullmatch(r"(File|Directory|Path) '(.*)' does not exist\.", message, re.I):
         return (
-            f"找不到{option} 指定的{_PATH_LABELS[m[1].lower()]}“{m[2]}”。请检查路径和拼写"
+            f"找不到 {option} 指定的{_PATH_LABELS[m[1].lower()]}“{m[2]}”。请检查路径和拼写"
             "（相对路径从当前目录算起）"
         )
     if m := re.fullmatch(r"(File|Directory|Path) '(.*)' is a (file|directory)\.", message, re.I):

@@ -125,9 +125,9 @@ def replay(
         typer.Option(
             "--input",
             exists=True,
-            help="遥测读数：JSONL 或 CSV 导出（可为 .gz），或放这些文件的目录（按时间顺序合并）。 "
-            "Telemetry readings: JSONL or a CSV export (optionally .gz), or a folder of them "
-            "(merged in time order).",
+            help="遥测读数 JSONL 或 CSV 导出（可为 .gz），或放这些文件的目录。 Telemetry "
+            "readings: JSONL or a CSV export (optionally .gz), or a folder of them (merged in "
+            "time order).",
         ),
     ],
     out: Annotated[
