@@ -19,6 +19,7 @@ import gzip
 import heapq
 import io
 import re
+import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -201,10 +202,28 @@ class MergedInput:
         return self.files[self.file_of_line[i]], self.line_in_file[i]
 
 
-def _keyed(index: int, lines: Iterator[bytes]) -> Iterator[tuple[int, int, int, bytes]]:
-    """(earliest ts, file index, line number, line): the merge order, ties by file then line."""
-    for n, line in enumerate(lines, start=1):
-        yield event_key(line), index, n, line
+def _keyed(
+    index: int, path: Path, lines: Iterator[bytes]
+) -> Iterator[tuple[int, int, int, bytes]]:
+    """(earliest ts, file index, line number, line): the merge order, ties by file then line.
+    A damaged file is named (a transfer cut short is the usual cause), not an internal error."""
+    n = 0
+    try:
+        for n, line in enumerate(lines, start=1):
+            yield event_key(line), index, n, line
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise CliError(
+            f"{path} 在第 {n} 行之后读不下去：gzip 文件不完整或已损坏（{exc}）。可能还在传输，"
+            "请等传完或重新导出。",
+            f"{path} cannot be read past line {n}: the gzip file is incomplete or damaged "
+            f"({exc}). It may still be arriving: wait for it or export it again.",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise CliError(
+            f"{path} 在第 {n + 1} 行附近不是 UTF-8 文本：CSV 导出请存为 UTF-8（{exc.reason}）。",
+            f"{path} is not UTF-8 text near line {n + 1}: save CSV exports as UTF-8 "
+            f"({exc.reason}).",
+        ) from None
 
 
 def merge_input(plan: InputPlan, out: Path, progress: ProgressFn | None = None) -> MergedInput:
@@ -219,7 +238,7 @@ def merge_input(plan: InputPlan, out: Path, progress: ProgressFn | None = None) 
         for index, (path, s) in enumerate(zip(plan.files, plan.sniffed, strict=True)):
             counter = _Counted(stack.enter_context(path.open("rb")))
             counters.append(counter)
-            streams.append(_keyed(index, _lines(path, s, stack, counter)))
+            streams.append(_keyed(index, path, _lines(path, s, stack, counter)))
         for written, (_key, index, n, line) in enumerate(heapq.merge(*streams), start=1):
             dst.write(line)
             file_of.append(index)

@@ -145,3 +145,17 @@ def test_readings_passed_as_the_registry_are_named_as_readings(sim: Path, tmp_pa
             f"错误：{wrong} 不是登记册（台账）：它看起来是{looks}。--registry 要的是台账 CSV，"
             "第一行是表头（用户编号、县（市、区）、村、改造类型……）；读数请用 --input。"
         )
+
+
+def test_an_export_cut_short_is_named_and_nothing_is_written(sim: Path, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    whole = gzip.compress((sim / "readings.jsonl").read_bytes())
+    (drop / "2021-12-01.jsonl.gz").write_bytes(whole[: len(whole) // 2])  # transfer cut short
+    result = _replay(sim / "registry.csv", drop, tmp_path / "o")
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith(f"错误：{drop / '2021-12-01.jsonl.gz'} 在第 ")
+    assert "gzip 文件不完整或已损坏" in line and "可能还在传输" in line
+    assert not (tmp_path / "o").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
