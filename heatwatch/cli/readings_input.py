@@ -202,9 +202,7 @@ class MergedInput:
         return self.files[self.file_of_line[i]], self.line_in_file[i]
 
 
-def _keyed(
-    index: int, path: Path, lines: Iterator[bytes]
-) -> Iterator[tuple[int, int, int, bytes]]:
+def _keyed(index: int, path: Path, lines: Iterator[bytes]) -> Iterator[tuple[int, int, int, bytes]]:
     """(earliest ts, file index, line number, line): the merge order, ties by file then line.
     A damaged file is named (a transfer cut short is the usual cause), not an internal error."""
     n = 0

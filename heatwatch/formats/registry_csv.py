@@ -313,14 +313,20 @@ def excel_forms(data: dict[str, str]) -> dict[str, str]:
 
 def _code_for(terms: dict[str, Term], value: str) -> str:
     folded = normalize_header(value)  # full-width, case and spaces do not change a term
+    if not folded:
+        return value
     for code, term in terms.items():
-        if folded and folded in (
-            normalize_header(code),
-            normalize_header(term.zh),
-            normalize_header(term.en),
-        ):
+        if folded in (normalize_header(code), normalize_header(term.zh), normalize_header(term.en)):
             return code
-    return value  # not a known term: the model names it as an error
+    # A term that names two things (集中供热、工业余热) is also written as either one, when
+    # that part names no other term.
+    parts = {
+        normalize_header(part): code
+        for code, term in terms.items()
+        for part in term.zh.split("、")
+        if "、" in term.zh
+    }
+    return parts.get(folded, value)  # not a known term: the model names it as an error
 
 
 def _supply_link_errors(line: int, data: dict[str, str]) -> list[RowError]:

@@ -44,7 +44,7 @@ def column_label(column: str) -> str:
 def accepted_terms(column: str) -> tuple[str, str]:
     """(zh, en) list of the accepted values of a term column."""
     vocabulary = TERM_COLUMNS[column]
-    zh = "、".join(t.zh for c, t in vocabulary.items() if t.zh)
+    zh = "、".join(f"“{t.zh}”" for c, t in vocabulary.items() if t.zh)
     en = ", ".join(c for c in vocabulary)
     if column == "priority_group":
         zh += "，或留空（非重点群体）"

@@ -16,6 +16,7 @@ _mount_subcommands()
 runner = CliRunner()
 
 ROWS = (
+    "H0,河曲县,郭营村,河崞镇,集中供热,集中供热,,,,6,,\n"
     "H1,河曲县,郭营村,河崞镇,煤改气,燃气壁挂炉,,GS-1,养老机构,21.5,2021/9/5,是\n"
     "H2,河曲县,郭营村,河崞镇,煤改电,蓄热式电暖器,F1,,,8,2021年10月1日,否\n"
 )
@@ -41,12 +42,13 @@ def test_every_everyday_header_and_encoding_reads_the_same_households(
     assert [
         (h.household_id, h.retrofit_type.value, h.priority_group.value) for h in loaded.households
     ] == [
+        ("H0", "district_heating", "none"),  # 集中供热: one half of 集中供热、工业余热
         ("H1", "coal_to_gas", "elderly_home"),
         ("H2", "coal_to_electric", "none"),
     ]
-    assert loaded.households[1].retrofit_completed is not None
-    assert loaded.households[1].retrofit_completed.isoformat() == "2021-10-01"
-    assert loaded.households[0].old_heating_present is True
+    assert loaded.households[2].retrofit_completed is not None
+    assert loaded.households[2].retrofit_completed.isoformat() == "2021-10-01"
+    assert loaded.households[1].old_heating_present is True
 
 
 def test_a_column_named_twice_is_refused_naming_both(tmp_path: Path) -> None:
@@ -90,12 +92,12 @@ def test_each_bad_cell_says_where_what_was_found_and_what_is_accepted(tmp_path: 
         "日期可写作 2021-09-05、2021/9/5 或 2021年9月5日",
         "  第 2 行，“原取暖设施是否保留”（L 列）：填的是“不确定”，无法判断是否保留；"
         "可填：是/否、有/无、√/×、1/0、true/false",
-        "  第 3 行，“改造类型”（E 列）：填的是“煤改柴”，不是可选的类别；可填：集中供热、工业余热、"
-        "锅炉超低排放改造、煤改电、煤改气、生物质热电联产、生物质集中供热、风电清洁取暖、"
-        "太阳能清洁取暖（或代码 district_heating、boiler_ultra_low_emission、coal_to_electric、"
+        "  第 3 行，“改造类型”（E 列）：填的是“煤改柴”，不是可选的类别；可填：“集中供热、工业余热”、"
+        "“锅炉超低排放改造”、“煤改电”、“煤改气”、“生物质热电联产”、“生物质集中供热”、“风电清洁取暖”、"
+        "“太阳能清洁取暖”（或代码 district_heating、boiler_ultra_low_emission、coal_to_electric、"
         "coal_to_gas、biomass_chp、biomass_district、wind_electric、solar）",
-        "  第 3 行，“重点群体”（I 列）：填的是“孤寡老人”，不是可选的类别；可填：幼儿园、中小学校、"
-        "养老机构、困难户，或留空（非重点群体）（或代码 kindergarten、school、elderly_home、hardship）",
+        "  第 3 行，“重点群体”（I 列）：填的是“孤寡老人”，不是可选的类别；可填：“幼儿园”、“中小学校”、"
+        "“养老机构”、“困难户”，或留空（非重点群体）（或代码 kindergarten、school、elderly_home、hardship）",
         "  第 3 行，“额定功率（千瓦）”（J 列）：填的是“0”，应大于 0；应填大于 0、不超过 1000 的千瓦数，如 8.5",
     ]
     # Forms the loader reads are never called refused.
