@@ -361,7 +361,17 @@ def load_registry_or_exit(path: Path) -> list[Household]:
     try:
         loaded = load_registry(path)
         households = loaded.households
-        if loaded.encoding not in ("UTF-8", "UTF-8 with BOM"):
+        if loaded.encoding.startswith("Excel"):
+            sheet = loaded.encoding.split("'")[1] if "'" in loaded.encoding else ""
+            console.print(
+                t(
+                    f"登记册 {path} 按 Excel 工作簿读取（第一张工作表“{sheet}”）",
+                    f"registry {path} read as an Excel workbook (first sheet {sheet!r})",
+                ),
+                highlight=False,
+                soft_wrap=True,
+            )
+        elif loaded.encoding not in ("UTF-8", "UTF-8 with BOM"):
             # Excel on Chinese Windows saves "CSV" as GBK: read it, and say so.
             console.print(
                 t(
@@ -415,13 +425,11 @@ def _not_a_registry(path: Path, exc: RegistryError) -> None:
     from heatwatch.cli.sniff import sniff
 
     looks = sniff(path)
-    if looks.kind in ("registry_csv", "empty"):
+    if looks.kind in ("registry_csv", "empty", "xlsx"):  # a workbook is read as the registry
         return
     extra = (
         ("；读数请用 --input", "; readings go to --input")
         if looks.kind.startswith("readings")
-        else ("；请从 Excel 另存为 CSV", "; save it from Excel as CSV")
-        if looks.kind == "xlsx"
         else ("", "")
     )
     raise CliError(

@@ -117,7 +117,10 @@ def replay(
     registry: Annotated[
         Path,
         typer.Option(
-            exists=True, dir_okay=False, help="用户登记册（台账）CSV。 Household registry CSV."
+            exists=True,
+            dir_okay=False,
+            help="用户登记册（台账）：CSV 或 Excel 工作簿（.xlsx）。 Household registry: CSV "
+            "or an Excel workbook (.xlsx).",
         ),
     ],
     input: Annotated[

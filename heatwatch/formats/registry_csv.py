@@ -26,6 +26,7 @@ from heatwatch.formats.registry_problems import (
     describe,
     supply_link_zh,
 )
+from heatwatch.formats.registry_xlsx import ZIP_MAGIC, xlsx_as_csv
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,25 @@ def load_registry(path: Path, *, skip_bad_rows: bool = False) -> RegistryFile:
             [RowError(0, "-", f"cannot open: {exc.strerror}", f"打不开：{exc.strerror}")],
         ) from exc
     try:
-        text, encoding = decode_registry_bytes(data)
+        if data.startswith(ZIP_MAGIC):  # an Excel workbook, read as its first sheet
+            text, sheet = xlsx_as_csv(data)
+            encoding = f"Excel (sheet {sheet!r})"
+        else:
+            text, encoding = decode_registry_bytes(data)
     except ValueError as exc:
+        if data.startswith(ZIP_MAGIC):
+            raise RegistryError(
+                path,
+                [
+                    RowError(
+                        0,
+                        "-",
+                        str(exc),
+                        "是 zip 压缩包但不是可读的 Excel 工作簿（.xlsx）：请在 Excel 里打开后另存为"
+                        " .xlsx 或 CSV",
+                    )
+                ],
+            ) from exc
         raise RegistryError(
             path,
             [

@@ -119,3 +119,39 @@ def test_missing_and_unknown_headers_are_named_in_the_clerks_terms(tmp_path: Pat
     assert "表头：不认识的列名：“姓名”（D 列）、“功率千瓦数”（J 列）；" in out
     assert "登记册不收姓名、电话、身份证号、住址等个人信息" in out
     assert "表头：表头缺少“额定功率（千瓦）”这一列（也可写作 rated_kw）" in out
+
+
+def test_an_excel_workbook_is_read_as_its_first_sheet_with_excels_row_numbers(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "台账"
+    sheet.append(TEMPLATE.strip().split(","))
+    # What Excel stores: numbers as numbers (an id typed as digits), a date cell as a date.
+    sheet.append([1410001, "河曲县", "郭营村", "河崞镇", "煤改气", "燃气壁挂炉", None, "GS-1",
+                  "养老机构", 21.5, date(2021, 9, 5), "是"])  # fmt: skip
+    sheet.append(["H2", "河曲县", "郭营村", "河崞镇", "煤改电", "蓄热式电暖器", "F1", None, None,
+                  8, "2021/13/5", "否"])  # fmt: skip
+    sheet.append([None] * 12)
+    path = tmp_path / "台账.xlsx"
+    book.save(path)
+    code, out = _replay(tmp_path, path)
+    assert code == 2
+    assert out.strip().splitlines() == [
+        "登记册（台账）台账.xlsx 有 1 处问题，请按行号、列名改正后重试：",
+        "  第 3 行，“改造完成日期”（K 列）：填的是“2021/13/5”，没有 13 月；"
+        "日期可写作 2021-09-05、2021/9/5 或 2021年9月5日",
+    ]
+    sheet.delete_rows(3)
+    book.save(path)
+    loaded = load_registry(path)
+    assert loaded.encoding == "Excel (sheet '台账')"
+    (hh,) = loaded.households
+    assert hh.household_id == "1410001" and hh.retrofit_completed is not None
+    assert hh.retrofit_completed.isoformat() == "2021-09-05" and hh.old_heating_present is True
