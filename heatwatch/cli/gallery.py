@@ -131,6 +131,40 @@ EXCEL_REGISTRY = (
 )
 
 
+def _workbook(registry: Path, path: Path) -> None:
+    """The simulated registry as a clerk's workbook: Chinese template headers, Chinese terms."""
+    from openpyxl import Workbook
+
+    from heatwatch.contract.glossary import (
+        HEATING_DEVICES,
+        PRIORITY_GROUPS,
+        REGISTRY_COLUMNS,
+        RETROFIT_TYPES,
+    )
+
+    terms = {
+        "retrofit_type": RETROFIT_TYPES,
+        "heating_device": HEATING_DEVICES,
+        "priority_group": PRIORITY_GROUPS,
+    }
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "台账"
+    with registry.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        columns = list(reader.fieldnames or [])
+        sheet.append([REGISTRY_COLUMNS[c].zh if c in REGISTRY_COLUMNS else c for c in columns])
+        for row in reader:
+            sheet.append(
+                [
+                    terms[c][row[c]].zh if c in terms and row[c] in terms[c] else row[c]
+                    for c in columns
+                ]
+            )
+    book.save(path)
+
+
 def _drop_folder(sim: Path, drop: Path) -> None:
     """The simulation's readings as daily exports: the first day gzipped, the last as CSV."""
     by_day: dict[str, list[bytes]] = defaultdict(list)
@@ -231,6 +265,8 @@ def build(work: Path) -> str:
     (work / "带姓名.csv").write_text(
         "户号,姓名,电话,县,村,改造类型,取暖设备,台区,调压站,重点群体\n", encoding="utf-8"
     )
+    _workbook(work / "sim" / "registry.csv", work / "台账.xlsx")
+    g.run("heatwatch replay --registry 台账.xlsx --input sim/readings.jsonl --out run-xlsx")
     for name in ("台账.csv", "空表.csv", "带姓名.csv"):
         g.run(f"heatwatch replay --registry {name} --input sim/readings.jsonl --out x")
     g.run("heatwatch --lang en replay --registry 台账.csv --input sim/readings.jsonl --out x")

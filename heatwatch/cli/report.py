@@ -25,7 +25,13 @@ from heatwatch.cli.common import (
     t,
 )
 from heatwatch.cli.outputs import Staged, check_run_complete, transaction
-from heatwatch.cli.report_words import check_month, check_run_dir, check_season, input_error_zh
+from heatwatch.cli.report_words import (
+    check_month,
+    check_run_dir,
+    check_season,
+    input_error_zh,
+    policy_error_zh,
+)
 from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
 from heatwatch.report.loading import (
@@ -81,12 +87,10 @@ def _errors() -> Iterator[None]:
     except InputError as exc:
         # The report modules word these in English; the clerk reads them in Chinese.
         raise CliError(input_error_zh(str(exc)), f"input: {exc}", EXIT_INPUT) from None
-    except (PolicyError, FontMissingError) as exc:
-        where = {
-            PolicyError: ("稳定性规则文件有误", "policy"),
-            FontMissingError: ("缺少中文字体", "font"),
-        }[type(exc)]
-        raise CliError(f"{where[0]}：{exc}", f"{where[1]}: {exc}", EXIT_INPUT) from None
+    except PolicyError as exc:
+        raise CliError(policy_error_zh(str(exc)), f"policy: {exc}", EXIT_INPUT) from None
+    except FontMissingError as exc:
+        raise CliError(f"缺少中文字体：{exc}", f"font: {exc}", EXIT_INPUT) from None
 
 
 @contextmanager

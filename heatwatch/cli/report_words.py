@@ -100,3 +100,41 @@ def check_run_dir(run: Path) -> None:
             f"--run 要的是运行目录（heatwatch replay 的 --out），{run} 是文件。",
             f"--run takes a run directory (heatwatch replay's --out); {run} is a file.",
         )
+
+
+_BOUNDS = {
+    "greater than or equal to": "大于或等于",
+    "less than or equal to": "小于或等于",
+    "greater than": "大于",
+    "less than": "小于",
+}
+
+
+def _field_zh(message: str) -> str:
+    if m := re.fullmatch(r"Input should be (.+?) (-?[\d.]+)", message):
+        for en, zh in _BOUNDS.items():
+            if m[1] == en:
+                return f"应{zh} {m[2]}"
+    if message == "Extra inputs are not permitted":
+        return "不认识的设置项（拼写？）"
+    if "valid number" in message or "valid integer" in message:
+        return "应为数字"
+    if "valid date" in message:
+        return "应为日期，如 2022-03-15"
+    return message
+
+
+def policy_error_zh(message: str) -> str:
+    """The policy loader's English problem in Chinese (stability.yaml is edited by people)."""
+    if m := re.match(r"invalid stability policy (.+?):\n(.*)", message, re.S):
+        fields = [
+            f"  - “{f[1]}”：{_field_zh(f[2])}" for f in re.finditer(r"- field '(.+?)': (.+)", m[2])
+        ]
+        return f"稳定性规则文件 {m[1]} 有误：\n" + "\n".join(fields)
+    if m := re.match(r"invalid stability policy (.+?): top level must be a mapping", message):
+        return f"稳定性规则文件 {m[1]} 有误：最外层应是“名称: 值”的设置表"
+    if m := re.match(r"stability policy (.+?) is not valid YAML: (.*)", message, re.S):
+        where = re.search(r"line (\d+), column (\d+)", m[2])
+        at = f"（第 {where[1]} 行第 {where[2]} 列附近）" if where else ""
+        return f"稳定性规则文件 {m[1]} 不是有效的 YAML{at}：请检查缩进、冒号和括号是否成对"
+    return f"稳定性规则文件有误：{message}"

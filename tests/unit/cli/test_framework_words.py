@@ -35,7 +35,10 @@ def _run(*args: str) -> tuple[int, list[str]]:
             ["replay", "--registry", "nope.csv", "--bogus"],
             "错误：没有 --bogus 这个选项（是不是想用 --out？）。",
         ),
-        (["replay", "--out", "o"], "错误：缺少必填选项 --registry（用户登记册（台账）CSV）。"),
+        (
+            ["replay", "--out", "o"],
+            "错误：缺少必填选项 --registry（用户登记册（台账）：CSV 或 Excel 工作簿（.xlsx））。",
+        ),
         (["replya"], "错误：没有“replya”这个命令（是不是想用 'replay'？）。"),
         (["simulate", "--households", "many"], "错误：--households 的值不对：应为整数。"),
         (["simulate", "--out"], "错误：选项 --out 后面要跟一个值。"),
@@ -123,3 +126,24 @@ def test_the_gallery_shows_no_leaks() -> None:
     zh = "\n".join(r for r in runs if not r.startswith(" --lang en"))
     for leak in ("内部错误", "目前不接受", "Invalid value", "Try '", "╭─ Error", "Traceback"):
         assert leak not in zh, leak
+
+
+def test_a_policy_file_edited_by_hand_is_named_in_chinese(tmp_path: Path) -> None:
+    bad = tmp_path / "stability.yaml"
+    bad.write_text("criteria:\n  min_availability: 2\n  bogus: 1\n", encoding="utf-8")
+    run = tmp_path / "run"
+    run.mkdir()
+    code, lines = _run("report", "season", "--season", "2021-2022", "--run", str(run),
+                       "--out", str(tmp_path / "o"), "--policy", str(bad))  # fmt: skip
+    assert code == 2
+    assert lines == [
+        f"错误：稳定性规则文件 {bad} 有误：",
+        "  - “criteria.min_availability”：应小于或等于 1",
+        "  - “criteria.bogus”：不认识的设置项（拼写？）",
+    ]
+    bad.write_text("criteria: [\n", encoding="utf-8")
+    code, lines = _run("report", "season", "--season", "2021-2022", "--run", str(run),
+                       "--out", str(tmp_path / "o"), "--policy", str(bad))  # fmt: skip
+    assert code == 2 and lines == [
+        f"错误：稳定性规则文件 {bad} 不是有效的 YAML（第 2 行第 1 列附近）：请检查缩进、冒号和括号是否成对"
+    ]
