@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -221,14 +223,16 @@ def transaction(target: Path, kind: str, *, new_version: bool = False) -> Iterat
     final, version = plan(target, kind, new_version=new_version)
     real = final.absolute()  # "--out ." has no name to stage beside
     real.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(real)
     staging = real.with_name(f".{real.name}{STAGING_MARK}{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     staged = Staged(staging, final, kind, version, False, {})
     try:
-        yield staged
-        _write_manifest(staged)
-        _move_into_place(staged)
+        with _terminate_as_interrupt():
+            yield staged
+            _write_manifest(staged)
+            _move_into_place(staged)
     except KeyboardInterrupt:
         shutil.rmtree(staging, ignore_errors=True)
         zh, en = _kept(final)
@@ -247,6 +251,41 @@ def transaction(target: Path, kind: str, *, new_version: bool = False) -> Iterat
         if isinstance(exc, Exception):
             print_warning(f"输出未完成：{zh}。", f"output not finished: {en}.")
         raise
+
+
+def _remove_stale(real: Path) -> None:
+    """Staging directories a killed process (kill -9, power cut) left beside the target."""
+    for leftover in real.parent.glob(f".{real.name}{STAGING_MARK}*"):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, ``kill``) ends the output like Ctrl-C: cleaned up, said."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def check_run_complete(run: Path) -> None:

@@ -125,8 +125,10 @@ def test_ctrl_c_or_a_failure_leaves_the_previous_run_and_says_so(
     _no_staging(tmp_path)
 
 
-def test_ctrl_c_in_a_real_process(sim: Path, tmp_path: Path) -> None:
-    """SIGINT to a running replay: exit 130, the sentence, the previous run byte-identical."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_in_a_real_process(sim: Path, tmp_path: Path, signum: int) -> None:
+    """SIGINT (or SIGTERM) to a running replay: exit 130, the sentence, the previous run
+    byte-identical."""
     out = tmp_path / "run"
     assert _replay(sim, out).exit_code == 0
     before = _digest(out)
@@ -145,7 +147,7 @@ def test_ctrl_c_in_a_real_process(sim: Path, tmp_path: Path) -> None:
     while not glob.glob(str(tmp_path / ".run.partial-*")) and proc.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
         pytest.skip("the replay finished before the signal arrived")
@@ -205,3 +207,11 @@ def test_a_report_refuses_a_run_left_incomplete(sim: Path, tmp_path: Path) -> No
     result = _season(old, tmp_path / "r2")
     assert result.exit_code == 2 and "不完整（有拒收记录，却没有 summary.json）" in result.output
     assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+
+
+def test_staging_left_by_a_killed_process_is_cleared(sim: Path, tmp_path: Path) -> None:
+    stale = tmp_path / ".run.partial-999999999"  # no such process
+    (stale / "rollups").mkdir(parents=True)
+    assert _replay(sim, tmp_path / "run").exit_code == 0
+    assert not stale.exists()
+    _no_staging(tmp_path)
