@@ -109,6 +109,21 @@ def _report_exists(target: Path) -> bool:
     return target.is_dir() and any(p.name.startswith(_REPORT_FILES) for p in target.iterdir())
 
 
+def _reports_inside(target: Path) -> list[Path]:
+    """Report sets written inside a run directory (``--out run/report``), two levels deep."""
+    found: list[Path] = []
+    if not target.is_dir():
+        return found
+    for child in sorted(target.iterdir()):
+        if not child.is_dir() or child.name.startswith("."):
+            continue
+        if _report_exists(child):
+            found.append(child)
+        else:  # demo-out/run/report
+            found += [g for g in sorted(child.iterdir()) if g.is_dir() and _report_exists(g)]
+    return found
+
+
 def _refuse_file(target: Path) -> None:
     if target.exists() and not target.is_dir():
         raise CliError(
@@ -129,6 +144,17 @@ def plan(target: Path, kind: str, *, new_version: bool = False) -> tuple[Path, i
                 "（新目录或以前的运行目录）。",
                 f"{target} holds other files and is not a heatwatch run directory: to keep "
                 "them, choose another --out (a new directory or an earlier run's).",
+                EXIT_EXISTS,
+            )
+        reports = _reports_inside(target)
+        if reports:
+            shown = "、".join(str(r) for r in reports[:3])
+            raise CliError(
+                f"{target} 里有已出具的报告（{shown}）：重写运行结果会连同报告一起替换。请换一个 "
+                "--out，或先把报告移出去。",
+                f"{target} holds issued reports ({', '.join(str(r) for r in reports[:3])}): "
+                "replacing the run would replace them too. Choose another --out or move the "
+                "reports out first.",
                 EXIT_EXISTS,
             )
         return target, 1

@@ -215,3 +215,17 @@ def test_staging_left_by_a_killed_process_is_cleared(sim: Path, tmp_path: Path) 
     assert _replay(sim, tmp_path / "run").exit_code == 0
     assert not stale.exists()
     _no_staging(tmp_path)
+
+
+def test_a_run_holding_an_issued_report_is_not_replaced(sim: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert _replay(sim, run).exit_code == 0
+    assert _season(run, run / "report").exit_code == 0
+    before = _digest(run)
+    result = _replay(sim, run)
+    assert result.exit_code == 4
+    assert result.output.strip() == (
+        f"错误：{run} 里有已出具的报告（{run / 'report'}）：重写运行结果会连同报告一起替换。"
+        "请换一个 --out，或先把报告移出去。"
+    )
+    assert _digest(run) == before
