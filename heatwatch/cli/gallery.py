@@ -36,7 +36,11 @@ def _env() -> dict[str, str]:
     return env
 
 
+_TIMING_CELL = re.compile(r"(用时（秒）\s*│\s*)([\d.]+)")
+
+
 def _mask(text: str) -> str:
+    text = _TIMING_CELL.sub(lambda m: m.group(1) + "…".rjust(len(m.group(2))), text)
     return _TIMING.sub(lambda m: re.sub(r"[\d.,]+", "…", m.group(0)), text)
 
 
