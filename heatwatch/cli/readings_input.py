@@ -155,18 +155,22 @@ class _Counted(io.RawIOBase):
         return len(data)
 
 
-def _lines(path: Path, s: Sniffed, stack: ExitStack, counter: _Counted) -> Iterator[bytes]:
-    """The file's readings as JSON lines (CSV rows converted), decompressing gzip."""
+def _lines(
+    path: Path, s: Sniffed, stack: ExitStack, counter: _Counted
+) -> Iterator[tuple[int, bytes]]:
+    """(line number in the file, reading as a JSON line): CSV rows converted (numbered as
+    the file's lines, the header being line 1), gzip decompressed."""
     raw: IO[bytes] = io.BufferedReader(counter)
     if s.gzip:
         raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))  # type: ignore[arg-type]
     if s.kind != "readings_csv":
-        for line in raw:
-            yield line if line.endswith(b"\n") else line + b"\n"
+        for n, line in enumerate(raw, start=1):
+            yield n, line if line.endswith(b"\n") else line + b"\n"
         return
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    for row in csv.DictReader(text):
-        yield orjson.dumps(_csv_reading(row)) + b"\n"
+    reader = csv.DictReader(text)
+    for row in reader:
+        yield reader.line_num, orjson.dumps(_csv_reading(row)) + b"\n"
 
 
 def _csv_reading(row: dict[str | None, Any]) -> dict[str, Any]:
@@ -202,12 +206,14 @@ class MergedInput:
         return self.files[self.file_of_line[i]], self.line_in_file[i]
 
 
-def _keyed(index: int, path: Path, lines: Iterator[bytes]) -> Iterator[tuple[int, int, int, bytes]]:
+def _keyed(
+    index: int, path: Path, lines: Iterator[tuple[int, bytes]]
+) -> Iterator[tuple[int, int, int, bytes]]:
     """(earliest ts, file index, line number, line): the merge order, ties by file then line.
     A damaged file is named (a transfer cut short is the usual cause), not an internal error."""
     n = 0
     try:
-        for n, line in enumerate(lines, start=1):
+        for n, line in lines:
             yield event_key(line), index, n, line
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise CliError(

@@ -168,7 +168,10 @@ def load_registry(path: Path, *, skip_bad_rows: bool = False) -> RegistryFile:
             [RowError(0, "-", "the file is empty", "文件是空的，没有表头也没有用户行")],
             encoding,
         )
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # Excel's "Unicode text" (UTF-16) is tab-separated; its "CSV" is comma-separated.
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     cells = read_header(list(reader.fieldnames or []), REGISTRY_COLUMNS)
     header_errors = _header_errors(cells)
     if header_errors:

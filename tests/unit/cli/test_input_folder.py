@@ -159,3 +159,20 @@ def test_an_export_cut_short_is_named_and_nothing_is_written(sim: Path, tmp_path
     assert "gzip 文件不完整或已损坏" in line and "可能还在传输" in line
     assert not (tmp_path / "o").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_csv_export_s_dead_letter_names_its_line(sim: Path, tmp_path: Path) -> None:
+    lines = [x for x in (sim / "readings.jsonl").read_bytes().splitlines()[:40] if _valid(x)][:5]
+    unknown = orjson.loads(lines[1])
+    unknown["household_id"] = "H-NOT-REGISTERED"
+    lines[1] = orjson.dumps(unknown)
+    export = tmp_path / "export.csv"
+    _csv(lines, export)
+    out = tmp_path / "o"
+    result = _replay(sim / "registry.csv", export, out)
+    assert result.exit_code == 0, result.output
+    letters = [orjson.loads(x) for x in (out / "dead_letters.jsonl").read_bytes().splitlines()]
+    bad = [x for x in letters if "H-NOT-REGISTERED" in x["raw"]]
+    assert len(bad) == 1 and bad[0]["file"] == "export.csv"
+    row = export.read_text(encoding="utf-8").splitlines()[bad[0]["line_no"] - 1]
+    assert "H-NOT-REGISTERED" in row  # the header is line 1, as in Excel or an editor

@@ -155,3 +155,11 @@ def test_an_excel_workbook_is_read_as_its_first_sheet_with_excels_row_numbers(
     (hh,) = loaded.households
     assert hh.household_id == "1410001" and hh.retrofit_completed is not None
     assert hh.retrofit_completed.isoformat() == "2021-09-05" and hh.old_heating_present is True
+
+
+def test_excel_unicode_text_is_utf16_with_tabs(tmp_path: Path) -> None:
+    path = tmp_path / "台账.txt"
+    path.write_bytes((TEMPLATE + ROWS).replace(",", "\t").replace("\n", "\r\n").encode("utf-16"))
+    loaded = load_registry(path)
+    assert loaded.encoding == "UTF-16"
+    assert [h.household_id for h in loaded.households] == ["H0", "H1", "H2"]
