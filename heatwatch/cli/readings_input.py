@@ -80,6 +80,13 @@ def plan_input(path: Path) -> InputPlan:
             f"找不到读数文件或目录：{path}", f"readings file or folder not found: {path}"
         )
     if path.is_dir():
+        if (path / "manifest.json").is_file() or (path / "summary.json").is_file():
+            raise CliError(
+                f"{path} 是 heatwatch 的运行结果目录，不是读数：--input 要的是遥测读数文件或放读数"
+                "文件的目录；报告请用 heatwatch report … --run。",
+                f"{path} is a heatwatch run directory, not readings: --input takes readings "
+                "files or a folder of them; reports read runs with heatwatch report … --run.",
+            )
         every = sorted(p for p in path.iterdir() if p.is_file())
         files = [p for p in every if _is_reading_file(p)]
         skipped = [p for p in every if p not in files]

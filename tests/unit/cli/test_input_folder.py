@@ -122,6 +122,11 @@ def test_a_folder_without_readings_and_wrong_files_are_named(sim: Path, tmp_path
     assert result.output.strip() == (
         f"错误：目录 {empty} 里没有读数文件（.jsonl、.csv，可为 .gz 压缩）；里面有：readme.txt"
     )
+    run = tmp_path / "run"
+    assert _replay(sim / "registry.csv", sim / "readings.jsonl", run).exit_code == 0
+    result = _replay(sim / "registry.csv", run, tmp_path / "o")
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"错误：{run} 是 heatwatch 的运行结果目录，不是读数")
     result = _replay(sim / "registry.csv", sim / "registry.csv", tmp_path / "o")
     assert result.exit_code == 2
     assert "不是读数文件：它看起来是登记册（台账）CSV" in result.output
