@@ -47,6 +47,19 @@ def localize_help_panels() -> None:
     rich_utils.DEFAULT_STRING = f"[{CLI_FRAMEWORK['default'].zh} default: {{}}]"
     rich_utils.ENVVAR_STRING = f"[{CLI_FRAMEWORK['env_var'].zh} env var: {{}}]"
     rich_utils.REQUIRED_LONG_STRING = f"[{CLI_FRAMEWORK['required'].zh} required]"
+    if not getattr(rich_utils, "_heatwatch_fold", False):
+        # A Chinese sentence has no spaces to wrap at: rich cut it with "…" in the options
+        # panel. Folded, it wraps at any character, as Chinese text does.
+        make = rich_utils._make_rich_text
+
+        def folded(*args: Any, **kwargs: Any) -> Any:
+            text = make(*args, **kwargs)
+            if hasattr(text, "overflow"):
+                text.overflow = "fold"
+            return text
+
+        rich_utils._make_rich_text = folded
+        rich_utils._heatwatch_fold = True  # type: ignore[attr-defined]
 
 
 def usage_line(ctx: Context | None) -> str:

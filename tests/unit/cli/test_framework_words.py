@@ -5,6 +5,7 @@ no "内部错误" for what can be foreseen (a closed pipe)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,8 @@ def test_help_panels_are_bilingual() -> None:
     text = "\n".join(lines)
     assert "用法 Usage: heatwatch report season [选项 OPTIONS]" in text
     assert "选项 Options" in text and "[必填 required]" in text
+    # Chinese has no spaces to wrap at: sentences are folded, never cut off with "…".
+    assert not re.search(r"[\u4e00-\u9fff，。；）] …\s*│", text), text
 
 
 def test_report_options_are_checked_as_what_they_are(tmp_path: Path) -> None:
