@@ -233,6 +233,12 @@ def build(work: Path) -> str:
     )
     _drop_folder(work / "sim", work / "drop")
     g.run("heatwatch replay --registry sim/registry.csv --input drop --out run-drop")
+    cut = work / "drop-cut"
+    shutil.copytree(work / "drop", cut)
+    first = sorted(cut.glob("*.gz"))[0]
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])  # a transfer cut short
+    g.run("heatwatch replay --registry sim/registry.csv --input drop-cut --out run-cut")
+    g.run("heatwatch replay --registry sim/registry.csv --input run --out run-again")
     g.section("The wrong file, or the wrong words")
     (work / "empty.jsonl").write_text("")
     (work / "readings.jsonl.bz2").write_bytes(

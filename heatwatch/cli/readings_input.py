@@ -224,14 +224,14 @@ def _keyed(
             yield event_key(line), index, n, line
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise CliError(
-            f"{path} 在第 {n} 行之后读不下去：gzip 文件不完整或已损坏（{exc}）。可能还在传输，"
+            f"{path} 在第 {n} 行之后读不下去：gzip 文件不完整或已损坏。可能还在传输，"
             "请等传完或重新导出。",
             f"{path} cannot be read past line {n}: the gzip file is incomplete or damaged "
             f"({exc}). It may still be arriving: wait for it or export it again.",
         ) from None
     except UnicodeDecodeError as exc:
         raise CliError(
-            f"{path} 在第 {n + 1} 行附近不是 UTF-8 文本：CSV 导出请存为 UTF-8（{exc.reason}）。",
+            f"{path} 在第 {n + 1} 行附近不是 UTF-8 文本：CSV 导出请存为 UTF-8。",
             f"{path} is not UTF-8 text near line {n + 1}: save CSV exports as UTF-8 "
             f"({exc.reason}).",
         ) from None
