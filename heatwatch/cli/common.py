@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import errno
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,9 +30,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from typer._click.core import Context
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, UsageError
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from heatwatch.cli.framework import BilingualUsage, hint, localize_help_panels, usage_error
 from heatwatch.contract.glossary import Lang
 from heatwatch.contract.registry import Household
 from heatwatch.formats.registry_csv import RegistryError, load_registry
@@ -39,12 +43,18 @@ if TYPE_CHECKING:
 
 console = Console(stderr=True)
 
-# Exit codes: 1 = the run found problems / unexpected error, 2 = bad input or usage,
-# 3 = a service (Kafka, InfluxDB, Grafana) cannot be reached, 130 = interrupted.
+# Exit codes (docs/cli-gallery.md lists them for scripts):
+#   0 done; 1 the run found problems, or an unexpected error; 2 bad input or usage (a wrong
+#   file, option or value: nothing was written); 3 a service (Kafka, InfluxDB, Grafana)
+#   cannot be reached; 4 an output exists and would be overwritten (choose another --out or
+#   ask for a new version); 130 interrupted (Ctrl-C: the previous output is intact);
+#   141 the reader of the output went away (``| head``): nothing is wrong.
 EXIT_PROBLEMS = 1
 EXIT_INPUT = 2
 EXIT_UNREACHABLE = 3
+EXIT_EXISTS = 4
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141
 
 
 @dataclass
@@ -71,6 +81,8 @@ class CliError(Exception):
         self.code = code
 
     def line(self) -> str:
+        if self.code == EXIT_INTERRUPTED:  # the person pressed Ctrl-C: not an error
+            return t(self.zh, self.en)
         return t(f"错误：{self.zh}", f"error: {self.en}")
 
 
@@ -195,6 +207,13 @@ def explain(exc: BaseException) -> CliError | None:
             f"没有权限：{exc.filename}。请检查文件权限或换一个输出目录。",
             f"permission denied: {exc.filename}. Check the permissions or use another directory.",
         )
+    if isinstance(exc, FileExistsError):
+        return CliError(
+            f"{exc.filename} 已存在，不能用作输出目录：请换一个 --out，或先移走它。",
+            f"{exc.filename} already exists and cannot be the output directory: choose another "
+            "--out or move it away.",
+            EXIT_EXISTS,
+        )
     if isinstance(exc, IsADirectoryError | NotADirectoryError):
         return CliError(
             f"路径类型不对：{exc.filename}（应为文件/目录）。",
@@ -206,9 +225,30 @@ def explain(exc: BaseException) -> CliError | None:
 
 
 HELP_OPTION_TEXT = "显示本帮助并退出。 Show this message and exit."
+localize_help_panels()
 
 
-class HeatwatchCommand(TyperCommand):
+def _lang_from_argv(argv: list[str]) -> None:
+    """The language before typer parsed anything: a usage error at the root is said in the
+    language asked for (``--lang en`` or ``HEATWATCH_LANG``)."""
+    lang = os.environ.get("HEATWATCH_LANG", state.lang)
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    state.lang = "en" if lang == "en" else "zh"
+
+
+def _quiet_pipe() -> None:
+    """The reader closed the pipe (``| head``): stop writing, say nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+
+
+class HeatwatchCommand(BilingualUsage, TyperCommand):
     """A command whose --help option is described in both languages too."""
 
     def get_help_option(self, ctx: Context) -> TyperOption | None:
@@ -218,8 +258,69 @@ class HeatwatchCommand(TyperCommand):
         return option
 
 
-class HeatwatchGroup(TyperGroup):
-    """Runs a command; expected failures print one line and exit with their code."""
+class HeatwatchGroup(BilingualUsage, TyperGroup):
+    """Runs a command; expected failures print one line and exit with their code; usage
+    errors are said in the chosen language (heatwatch/cli/framework.py)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        _lang_from_argv(argv)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                sys.exit(EXIT_INPUT)  # the help was shown
+            ctx = getattr(exc, "ctx", None) or self._context_for(argv, prog_name)
+            zh, en = usage_error(exc)
+            hint_zh, hint_en = hint(ctx)
+            print_error(t(f"错误：{zh}。", f"error: {en}"))
+            console.print(t(hint_zh, hint_en), highlight=False, soft_wrap=True, markup=False)
+            sys.exit(exc.exit_code if isinstance(exc, UsageError) else EXIT_INPUT)
+        except typer.Abort:
+            print_error(t("已中断。", "interrupted."))
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_pipe()
+            sys.exit(EXIT_PIPE_CLOSED)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            _quiet_pipe()
+            sys.exit(EXIT_PIPE_CLOSED)
+        except SystemExit as exc:
+            # rich (printing help) and typer answer a closed pipe with exit 1; the reader
+            # went away, nothing failed.
+            if isinstance(exc.__context__, BrokenPipeError) or (
+                type(sys.stdout).__name__ == "PacifyFlushWrapper"
+            ):
+                _quiet_pipe()
+                sys.exit(EXIT_PIPE_CLOSED)
+            raise
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def _context_for(self, argv: list[str], prog_name: str | None) -> Context | None:
+        """The context of the command named in ``argv`` (for its usage line), when the parser
+        failed before making one."""
+        try:
+            ctx = self.make_context(prog_name or "heatwatch", [], resilient_parsing=True)
+            command: Any = self
+            for token in argv:
+                sub = getattr(command, "commands", {}).get(token)
+                if sub is not None:
+                    ctx = sub.make_context(token, [], parent=ctx, resilient_parsing=True)
+                    command = sub
+            return ctx
+        except Exception:  # only a hint: never let it hide the real message
+            return None
 
     def get_help_option(self, ctx: Context) -> TyperOption | None:
         option = super().get_help_option(ctx)
@@ -232,6 +333,9 @@ class HeatwatchGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, ClickException):
             raise
+        except BrokenPipeError:
+            _quiet_pipe()
+            raise typer.Exit(EXIT_PIPE_CLOSED) from None
         except KeyboardInterrupt:
             print_error(t("已中断。", "interrupted."))
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -257,7 +361,17 @@ def load_registry_or_exit(path: Path) -> list[Household]:
     try:
         loaded = load_registry(path)
         households = loaded.households
-        if loaded.encoding not in ("UTF-8", "UTF-8 with BOM"):
+        if loaded.encoding.startswith("Excel"):
+            sheet = loaded.encoding.split("'")[1] if "'" in loaded.encoding else ""
+            console.print(
+                t(
+                    f"登记册 {path} 按 Excel 工作簿读取（第一张工作表“{sheet}”）",
+                    f"registry {path} read as an Excel workbook (first sheet {sheet!r})",
+                ),
+                highlight=False,
+                soft_wrap=True,
+            )
+        elif loaded.encoding not in ("UTF-8", "UTF-8 with BOM"):
             # Excel on Chinese Windows saves "CSV" as GBK: read it, and say so.
             console.print(
                 t(
@@ -268,22 +382,32 @@ def load_registry_or_exit(path: Path) -> list[Household]:
                 soft_wrap=True,
             )
     except RegistryError as exc:
-        # The loader names row and column (in English); the headline says what to do.
+        # Each problem says where (line, column as typed, Excel letter), what was found and
+        # what is accepted; the headline says what to do.
+        from heatwatch.cli.registry_errors import in_chinese, in_english
+
+        _not_a_registry(path, exc)
+        if len(exc.errors) == 1 and exc.errors[0].row == 0:  # the file as a whole
+            err = exc.errors[0]
+            raise CliError(
+                f"登记册（台账）{path}：{err.zh or err.message}。请检查是否选错了文件、导出是否完成。",
+                f"registry {path}: {err.message}. Is it the right file, and did the export finish?",
+            ) from exc
         print_error(
             t(
-                f"登记册（台账）有 {len(exc.errors)} 处问题，请按行号、列名改正后重试：",
-                f"the registry has {len(exc.errors)} problem(s); fix them by line and column:",
+                f"登记册（台账）{path} 有 {len(exc.errors)} 处问题，请按行号、列名改正后重试：",
+                f"the registry {path} has {len(exc.errors)} problem(s); fix them by line and "
+                "column:",
             )
         )
-        if state.lang == "zh":
-            from heatwatch.cli.registry_errors import in_chinese
-
-            for err in exc.errors[:20]:
-                console.print("  " + in_chinese(err), markup=False, highlight=False, soft_wrap=True)
-            if len(exc.errors) > 20:
-                console.print(f"  …… 另有 {len(exc.errors) - 20} 处", highlight=False)
-        else:
-            console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        say = in_chinese if state.lang == "zh" else in_english
+        for err in exc.errors[:20]:
+            console.print("  " + say(err), markup=False, highlight=False, soft_wrap=True)
+        if len(exc.errors) > 20:
+            console.print(
+                t(f"  …… 另有 {len(exc.errors) - 20} 处", f"  … and {len(exc.errors) - 20} more"),
+                highlight=False,
+            )
         raise typer.Exit(EXIT_INPUT) from exc
     if not households:
         raise CliError(
@@ -291,6 +415,29 @@ def load_registry_or_exit(path: Path) -> list[Household]:
             f"{path}: the registry has no households. Is it the right file?",
         )
     return households
+
+
+def _not_a_registry(path: Path, exc: RegistryError) -> None:
+    """A file without the registry's key column is named for what it looks like (readings,
+    incidents, a workbook…), not listed as nine missing columns."""
+    if not any(e.row == 1 for e in exc.errors):  # the header is not a registry's
+        return
+    from heatwatch.cli.sniff import sniff
+
+    looks = sniff(path)
+    if looks.kind in ("registry_csv", "empty", "xlsx"):  # a workbook is read as the registry
+        return
+    extra = (
+        ("；读数请用 --input", "; readings go to --input")
+        if looks.kind.startswith("readings")
+        else ("", "")
+    )
+    raise CliError(
+        f"{path} 不是登记册（台账）：它看起来是{looks.zh}。--registry 要的是台账 CSV，第一行是表头"
+        f"（用户编号、县（市、区）、村、改造类型……）{extra[0]}。",
+        f"{path} is not a registry: it looks like {looks.en}. --registry takes the ledger CSV "
+        f"with a header row (household_id, county, village, retrofit_type…){extra[1]}.",
+    ) from exc
 
 
 def on_terminal() -> bool:

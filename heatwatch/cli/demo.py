@@ -43,10 +43,43 @@ def demo(
 ) -> None:
     """演示：模拟带故障的用户群，检测、评分并汇总。 Simulate a fleet with injected faults,
     run the detection core, score it, summarise."""
+    from heatwatch.cli.outputs import run_counts, transaction, write_manifest
     from heatwatch.cli.season import detection_settings
-    from producers.simulate import SimulationConfig, simulate
 
     settings = detection_settings()
+    with transaction(out, "demo") as staged:
+        result, summary = _demo(staged.staging, households, days, seed, settings)
+        # The run inside is complete on its own too: a report may read it directly.
+        write_manifest(staged.staging / "run", "run", counts=run_counts(summary.data))
+        staged.counts = {"households": households, "days": days, "seed": seed}
+    sim_dir, run_dir = out / "simulation", out / "run"
+    # On a terminal the live view already showed the incident table.
+    print_summary(console, summary.data, run_dir, with_table=not on_terminal())
+    console.print(score_table(result))
+    html_path = out / "summary.html"
+    _print_verdict(result)
+    console.print(
+        t(
+            f"\n模拟数据：{sim_dir}\n检测结果：{run_dir}"
+            "（incidents.jsonl、dead_letters.jsonl、summary.json、rollups/household_days.parquet）\n"
+            f"稳定性报告：heatwatch report season --season 2021-2022 --run {run_dir} --out {out / 'report'}\n"
+            f"摘要页面：{html_path}",
+            f"\nsimulation: {sim_dir}\nresults: {run_dir} "
+            "(incidents.jsonl, dead_letters.jsonl, summary.json, rollups/household_days.parquet)\n"
+            f"season report: heatwatch report season --season 2021-2022 --run {run_dir} --out {out / 'report'}\n"
+            f"HTML summary: {html_path}",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not result.perfect:
+        raise typer.Exit(1)
+
+
+def _demo(out: Path, households: int, days: int, seed: int, settings: Any) -> Any:
+    """Simulate, detect and score into ``out`` (the staging directory)."""
+    from producers.simulate import SimulationConfig, simulate
+
     sim_dir = out / "simulation"
     run_dir = out / "run"
     progress = _bar()
@@ -74,27 +107,8 @@ def demo(
         read_dead_letter_lines(run_dir / "dead_letters.jsonl"),
         interval_s=settings.interval_s,
     )
-    # On a terminal the live view already showed the incident table.
-    print_summary(console, summary.data, run_dir, with_table=not on_terminal())
-    console.print(score_table(result))
-    html_path = write_html_summary(out / "summary.html", summary.data, incidents, result)
-    _print_verdict(result)
-    console.print(
-        t(
-            f"\n模拟数据：{sim_dir}\n检测结果：{run_dir}"
-            "（incidents.jsonl、dead_letters.jsonl、summary.json、rollups/household_days.parquet）\n"
-            f"稳定性报告：heatwatch report season --season 2021-2022 --run {run_dir} --out {out / 'report'}\n"
-            f"摘要页面：{html_path}",
-            f"\nsimulation: {sim_dir}\nresults: {run_dir} "
-            "(incidents.jsonl, dead_letters.jsonl, summary.json, rollups/household_days.parquet)\n"
-            f"season report: heatwatch report season --season 2021-2022 --run {run_dir} --out {out / 'report'}\n"
-            f"HTML summary: {html_path}",
-        ),
-        highlight=False,
-        soft_wrap=True,
-    )
-    if not result.perfect:
-        raise typer.Exit(1)
+    write_html_summary(out / "summary.html", summary.data, incidents, result)
+    return result, summary
 
 
 def _bar() -> Progress:

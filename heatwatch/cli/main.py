@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import orjson
 import typer
 
 from heatwatch.cli.common import (
@@ -20,6 +21,12 @@ from heatwatch.cli.common import (
     state,
     t,
 )
+
+if TYPE_CHECKING:
+    from heatwatch.cli.readings_input import InputPlan
+    from heatwatch.contract.registry import Household
+    from streams.core.settings import DetectionSettings
+    from streams.embedded import ReplaySummary
 
 app = typer.Typer(
     name="heatwatch",
@@ -110,16 +117,29 @@ def replay(
     registry: Annotated[
         Path,
         typer.Option(
-            exists=True, dir_okay=False, help="用户登记册（台账）CSV。 Household registry CSV."
+            exists=True,
+            dir_okay=False,
+            help="用户登记册（台账）：CSV 或 Excel 工作簿（.xlsx）。 Household registry: CSV "
+            "or an Excel workbook (.xlsx).",
         ),
     ],
     input: Annotated[
         Path,
         typer.Option(
-            "--input", exists=True, dir_okay=False, help="遥测读数 JSONL。 Telemetry JSONL."
+            "--input",
+            exists=True,
+            help="遥测读数 JSONL 或 CSV 导出（可为 .gz），或放这些文件的目录。 Telemetry "
+            "readings: JSONL or a CSV export (optionally .gz), or a folder of them (merged in "
+            "time order).",
         ),
     ],
-    out: Annotated[Path, typer.Option(help="输出目录。 Output directory.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="输出目录（写完整后才替换原有的运行结果）。 Output directory (replaced only "
+            "once the new run is complete)."
+        ),
+    ],
     metrics: Annotated[
         bool,
         typer.Option(help="同时写 metrics.jsonl（InfluxDB 点）。 Also write metrics.jsonl."),
@@ -127,28 +147,75 @@ def replay(
 ) -> None:
     """重放遥测文件：检测事件，写出拒收记录、汇总和日汇总。 Run the detection core over a
     telemetry file: incidents, dead letters, summary, rollups."""
-    from heatwatch.cli.inputs import check_readings_file, check_run_summary
+    from heatwatch.cli.inputs import check_run_summary
+    from heatwatch.cli.outputs import run_counts, transaction
     from heatwatch.cli.presentation import print_summary
+    from heatwatch.cli.readings_input import plan_input
     from heatwatch.cli.season import detection_settings
-    from streams.embedded import replay as run_replay
 
     settings = detection_settings()
     households = load_registry_or_exit(registry)
-    check_readings_file(input)
+    readings = plan_input(input)
+    with transaction(out, "run") as staged:
+        summary = run_into(households, readings, staged.staging, settings, metrics=metrics)
+        # The report reads the registry beside the rollups: keep the run self-contained.
+        shutil.copyfile(registry, staged.staging / "registry.csv")
+        staged.counts = run_counts(summary.data)
+    print_summary(console, summary.data, out)
+    if staged.replaced:
+        console.print(
+            t(f"已替换 {out} 中原有的运行结果。", f"replaced the previous run in {out}."),
+            highlight=False,
+            soft_wrap=True,
+        )
+    check_run_summary(summary.data, out / "dead_letters.jsonl")
+
+
+def run_into(
+    households: list[Household],
+    readings: InputPlan,
+    out: Path,
+    settings: DetectionSettings,
+    *,
+    metrics: bool = False,
+) -> ReplaySummary:
+    """Replay ``readings`` (one JSONL, or files merged in time order) into ``out``."""
+    from heatwatch.cli.readings_input import merge_input, name_dead_letter_files
+    from streams.embedded import replay as run_replay
+
+    merged = None
+    source = readings.files[0]
+    if readings.needs_merge:
+        with byte_progress() as progress:
+            task = progress.add_task(
+                t(f"合并 {len(readings.files)} 个输入文件", f"merge {len(readings.files)} files"),
+                total=readings.total_bytes,
+            )
+            merged = merge_input(
+                readings,
+                out / ".input-merged.jsonl",
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        source = merged.path
     with byte_progress() as progress:
-        task = progress.add_task(t("重放", "replay"), total=input.stat().st_size)
+        task = progress.add_task(t("重放", "replay"), total=source.stat().st_size)
         summary = run_replay(
             households,
-            input,
+            source,
             out,
             settings,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
             write_metrics=metrics,
         )
-    # The report reads the registry beside the rollups: keep the run self-contained.
-    shutil.copyfile(registry, out / "registry.csv")
-    print_summary(console, summary.data, out)
-    check_run_summary(summary.data, out / "dead_letters.jsonl")
+    if merged is not None:
+        name_dead_letter_files(out / "dead_letters.jsonl", merged)
+        merged.path.unlink()
+        summary.data["input"] = str(readings.path)
+        summary.data["input_files"] = [p.name for p in readings.files]
+        (out / "summary.json").write_bytes(
+            orjson.dumps(summary.data, option=orjson.OPT_INDENT_2) + b"\n"
+        )
+    return summary
 
 
 def main() -> None:

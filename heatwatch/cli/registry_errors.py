@@ -1,81 +1,40 @@
-"""Registry (台账) problems as a ledger clerk reads them: row, column, what is accepted.
+"""Registry (台账) problems as a ledger clerk reads them: where (row, column, Excel cell), what
+was found and what is accepted, in Chinese.
 
-The loader (heatwatch/formats/registry_csv.py) words its problems in English; this module
-says the same in Chinese, naming the accepted forms from the glossary, and keeps the
-loader's English after it so technical staff and scripts still find it.
+The loader (heatwatch/formats/registry_csv.py) words each problem in both languages
+(heatwatch/formats/registry_problems.py); this module adds the place in the clerk's terms:
+the line number, the header as typed and the Excel column letter.
 """
 
 from __future__ import annotations
 
-import re
-
-from heatwatch.contract.glossary import (
-    FIELDS,
-    HEATING_DEVICES,
-    PRIORITY_GROUPS,
-    RETROFIT_TYPES,
-    Term,
-)
 from heatwatch.formats.registry_csv import RowError
-
-CODE_COLUMNS: dict[str, dict[str, Term]] = {
-    "retrofit_type": RETROFIT_TYPES,
-    "heating_device": HEATING_DEVICES,
-    "priority_group": PRIORITY_GROUPS,
-}
-
-# Columns the glossary has no screen name for (registry-only fields).
-REGISTRY_COLUMN_NAMES = {
-    "township": "乡镇",
-    "heating_device": "取暖设备",
-    "gas_station_id": "燃气调压站编号",
-    "rated_kw": "额定功率",
-    "lat": "纬度",
-    "lon": "经度",
-    "retrofit_completed": "改造完成日期",
-    "old_heating_present": "原取暖设施是否保留",
-    "gas_quota_m3": "合同气量",
-}
+from heatwatch.formats.registry_headers import column_letter
+from heatwatch.formats.registry_problems import column_label
 
 
-def column_name(column: str) -> str:
-    zh = REGISTRY_COLUMN_NAMES.get(column) or (FIELDS[column].zh if column in FIELDS else "")
-    return f"{zh}（{column}）" if zh else column
-
-
-def accepted_codes(column: str) -> str:
-    vocabulary = CODE_COLUMNS[column]
-    return "、".join(f"{code}（{t.zh}）" if t.zh else code for code, t in vocabulary.items())
-
-
-def _why(err: RowError) -> str:
-    msg = err.message
-    if msg == "required column is missing":
-        return "表头缺少这一列（注意列名前后不能有空格）"
-    if msg == "unknown column":
-        return "不认识的列名（注意列名前后不能有空格、不能改名）"
-    if msg == "Field required":
-        return "必填，不能为空"
-    if m := re.fullmatch(r"duplicate of line (\d+)", msg):
-        return f"用户编号与第 {m.group(1)} 行重复"
-    if "valid boolean" in msg:
-        return "应填 true 或 false（也可 1/0、yes/no）；目前不接受“是/否”"
-    if "valid date" in msg:
-        return "日期应写成 2021-09-05（年-月-日）；目前不接受 2021/9/5"
-    if "valid number" in msg or "valid integer" in msg:
-        return "应为数字"
-    if err.column in CODE_COLUMNS and msg.startswith("Input should be"):
-        return f"应填代码之一：{accepted_codes(err.column)}；目前不接受中文名称"
-    if m := re.match(r"Input should be (greater|less) than( or equal to)? ([\d.]+)", msg):
-        bound = {"greater": "大于", "less": "小于"}[m.group(1)]
-        return f"应{bound}{'或等于' if m.group(2) else ''} {m.group(3)}"
-    if m := re.fullmatch(r"Value error, (.*)", msg):
-        return m.group(1)
-    return msg
+def column_name(err: RowError) -> str:
+    """The column as the clerk's sheet shows it: 改造类型（E 列）, or the label if not known."""
+    name = err.header or column_label(err.column)
+    return f"“{name}”（{column_letter(err.col)} 列）" if err.col is not None else f"“{name}”"
 
 
 def in_chinese(err: RowError) -> str:
-    where = f"第 {err.row} 行" if err.row > 1 else "表头"
+    """One line: 第 3 行，“改造类型”（E 列）：填的是“煤改柴”，不是可选的类别；可填：…"""
+    why = err.zh or err.message
     if err.row == 0:
-        where = "文件"
-    return f"{where}，{column_name(err.column)}：{_why(err)}（{err}）"
+        return f"文件：{why}"
+    if err.row == 1 and (
+        err.message == "required column is missing" or err.message.startswith("unknown column")
+    ):
+        return f"表头：{why}"
+    where = "表头" if err.row == 1 else f"第 {err.row} 行"
+    return f"{where}，{column_name(err)}：{why}"
+
+
+def in_english(err: RowError) -> str:
+    where = "file" if err.row == 0 else f"line {err.row}"
+    col = f", column {err.header or err.column!r}" if err.row else ""
+    if err.col is not None:
+        col += f" ({column_letter(err.col)})"
+    return f"{where}{col}: {err.message}"

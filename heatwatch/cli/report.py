@@ -18,10 +18,19 @@ from heatwatch.cli.common import (
     HeatwatchCommand,
     HeatwatchGroup,
     console,
+    load_registry_or_exit,
     make_progress,
     require_influx_token,
     state,
     t,
+)
+from heatwatch.cli.outputs import Staged, check_run_complete, transaction
+from heatwatch.cli.report_words import (
+    check_month,
+    check_run_dir,
+    check_season,
+    input_error_zh,
+    policy_error_zh,
 )
 from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
@@ -75,14 +84,13 @@ def load_policy(path: Path | None) -> StabilityPolicy:
 def _errors() -> Iterator[None]:
     try:
         yield
-    except (InputError, PolicyError, FontMissingError) as exc:
-        # The report modules word these in English; the headline says where the problem is.
-        where = {
-            InputError: ("输入有误", "input"),
-            PolicyError: ("稳定性规则有误", "policy"),
-            FontMissingError: ("缺少中文字体", "font"),
-        }[type(exc)]
-        raise CliError(f"{where[0]}：{exc}", f"{where[1]}: {exc}", EXIT_INPUT) from None
+    except InputError as exc:
+        # The report modules word these in English; the clerk reads them in Chinese.
+        raise CliError(input_error_zh(str(exc)), f"input: {exc}", EXIT_INPUT) from None
+    except PolicyError as exc:
+        raise CliError(policy_error_zh(str(exc)), f"policy: {exc}", EXIT_INPUT) from None
+    except FontMissingError as exc:
+        raise CliError(f"缺少中文字体：{exc}", f"font: {exc}", EXIT_INPUT) from None
 
 
 @contextmanager
@@ -121,6 +129,12 @@ DATASET_OPTION = typer.Option(
     "--dataset",
     help="结果数据集目录（工作进程的 HEATWATCH_WORKER_DATASET_DIR；可重复）。 The worker's "
     "results dataset directory (repeatable: several workers' own directories).",
+)
+NEW_VERSION_OPTION = typer.Option(
+    "--new-version",
+    help="输出目录已有报告时，写出新的一版（out/v2、out/v3……），旧版保留；不加则拒绝覆盖。 "
+    "When --out already holds a report set, write the next version (out/v2, …) and keep the "
+    "old one; without it, refuse to overwrite.",
 )
 LANG_HELP = "报告语言：zh 或 en（默认跟随 heatwatch --lang）。 Report language (default: --lang)."
 
@@ -181,16 +195,23 @@ def season(
     ] = False,
     source: Annotated[str, SOURCE_OPTION] = "run",
     dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
+    new_version: Annotated[bool, NEW_VERSION_OPTION] = False,
 ) -> None:
     """逐户稳定运行结论（可否拆除原取暖设施）：报告 PDF/HTML、XLSX/CSV 台账、村级公示。
     Household-by-household stability verdicts: report, ledger and public notices."""
     from heatwatch.report.season import run_season
 
     lang = _lang(lang)
+    check_season(season)
+    if run is not None and rollups is None and source == "run":
+        check_run_dir(run)
+        check_run_complete(run)
+    _check_registry(registry or (run / "registry.csv" if run is not None else None))
     with _errors():
         pol = load_policy(policy)
         issue = _issue_info(issuer, contact, issue_date, notice_days)
-        t0 = time.perf_counter()
+    t0 = time.perf_counter()
+    with transaction(out, "report", new_version=new_version) as staged, _errors():
         with _progress() as step:
             step("load")  # type: ignore[operator]
             src, reg = _season_inputs(_source(source), run, rollups, registry, county, dataset)
@@ -199,7 +220,7 @@ def season(
                 reg,
                 pol,
                 season,
-                out,
+                staged.staging,
                 lang,
                 county,
                 step=step,  # type: ignore[arg-type]
@@ -207,7 +228,8 @@ def season(
                 notices=notices,
                 notices_draft=notices_draft,
             )
-        _print_season(res, time.perf_counter() - t0)
+        staged.counts = {"report": "season", "season": season, "households": res.households}
+    _print_season(res, time.perf_counter() - t0, staged)
 
 
 def _source(source: str) -> str:
@@ -276,7 +298,19 @@ def _issue_info(issuer: str, contact: str, issue_date: str | None, days: int) ->
     return IssueInfo(issuer=issuer, contact=contact, issued_on=issued, notice_days=days)
 
 
-def _print_season(res: SeasonOutputs, seconds: float) -> None:
+def _print_version(staged: Staged) -> None:
+    if staged.version > 1:
+        console.print(
+            t(
+                f"第 {staged.version} 版，写到 {staged.target}（此前各版保留不变）：",
+                f"version {staged.version}, written to {staged.target} (earlier versions kept):",
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_season(res: SeasonOutputs, seconds: float, staged: Staged) -> None:
     r = res.result
     counts = [
         (code, int((r.verdict == i).sum()))
@@ -314,7 +348,8 @@ def _print_season(res: SeasonOutputs, seconds: float) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    _print_written(*res.files)
+    _print_version(staged)
+    _print_written(*(staged.final(p) for p in res.files))
 
 
 def _print_written(*paths: Path) -> None:
@@ -322,12 +357,15 @@ def _print_written(*paths: Path) -> None:
         console.print(t(f"  已写出 {p}", f"  wrote {p}"), highlight=False, soft_wrap=True)
 
 
+def _check_registry(path: Path | None) -> None:
+    """A registry the report will read is checked by the command line's loader first, so its
+    problems are said as for replay (line, column, what was found and is accepted)."""
+    if path is not None and path.is_file():
+        load_registry_or_exit(path)
+
+
 def _run_rollups(run: Path) -> Path:
-    if not run.is_dir():
-        # Both languages in one line: scripts and tests match the English words.
-        raise CliError(
-            f"找不到运行目录 {run}（run directory not found）", f"run directory not found: {run}"
-        )
+    check_run_dir(run)
     for cand in ("rollups/household_days.parquet", "rollups/household_days.jsonl"):
         if (run / cand).exists():
             return run / cand
@@ -363,13 +401,23 @@ def monthly(
     ] = "",
     source: Annotated[str, SOURCE_OPTION] = "run",
     dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
+    new_version: Annotated[bool, NEW_VERSION_OPTION] = False,
 ) -> None:
     """给领导小组办公室的县月报：HTML、PDF、CSV。 Monthly report to the Leading Group
     Office: HTML, PDF and CSV."""
     from heatwatch.report.monthly import run_monthly
 
     lang = _lang(lang)
-    with _errors(), _progress() as step:
+    check_month(month)
+    if source == "run" and run is not None:
+        check_run_dir(run)
+        check_run_complete(run)
+    _check_registry(registry or (run / "registry.csv" if run is not None else None))
+    with (
+        transaction(out, "report", new_version=new_version) as staged,
+        _errors(),
+        _progress() as step,
+    ):
         src = _source(source)
         if src == "dataset":
             inputs = dataset_inputs(_dataset_dirs(dataset), registry)
@@ -387,11 +435,13 @@ def monthly(
             inputs.incidents,
             inputs.rollups,
             inputs.registry,
-            out,
+            staged.staging,
             lang,
             step=step,  # type: ignore[arg-type]
             county=county,
             issuer=issuer,
             sender=sender,
         )
-    _print_written(*res)
+        staged.counts = {"report": "monthly", "month": month}
+    _print_version(staged)
+    _print_written(*(staged.final(p) for p in res))

@@ -518,3 +518,71 @@ USE_COST_TEXT.update(
     }
 )
 USE_COST_COLUMNS.update({"judged_days": Term("判定天数", "days judged")})
+# ============================================================================ clerk block
+# The registry (台账) as county clerks keep it in Excel (issue 21): each column's label, the
+# header spellings that mean it, and the words of the command line's own framework (help
+# panels, usage). Kept in one block so parallel glossary additions merge cleanly.
+
+# The label a clerk's spreadsheet uses for each registry column (the template's header).
+REGISTRY_COLUMNS: dict[str, Term] = {
+    "household_id": Term("用户编号", "household id"),
+    "county": Term("县（市、区）", "county"),
+    "village": Term("村", "village"),
+    "township": Term("乡镇", "township"),
+    "retrofit_type": Term("改造类型", "retrofit type"),
+    "heating_device": Term("取暖设备", "heating device"),
+    "feeder_id": Term("台区编号", "feeder id"),
+    "gas_station_id": Term("燃气调压站编号", "gas station id"),
+    "priority_group": Term("重点群体", "priority group"),
+    "rated_kw": Term("额定功率（千瓦）", "rated power (kW)"),
+    "lat": Term("纬度", "latitude"),
+    "lon": Term("经度", "longitude"),
+    "retrofit_completed": Term("改造完成日期", "retrofit completed"),
+    "old_heating_present": Term("原取暖设施是否保留", "old heating still present"),
+    "gas_quota_m3": Term("合同气量（立方米）", "contracted gas (m³)"),
+    "heat_station_id": Term("换热站/锅炉房编号", "heat station id"),
+    "heat_station_kind": Term("热源类型", "heat source kind"),
+    "area_m2": Term("采暖面积（平方米）", "heated area (m²)"),
+}
+
+# Other header spellings met in county ledgers, each meaning exactly one column. Matching
+# ignores case, spaces, full-/half-width forms and a trailing unit in brackets (额定功率(kW)).
+REGISTRY_HEADER_VARIANTS: dict[str, tuple[str, ...]] = {
+    "household_id": ("户号", "用户号", "户编号", "用户编码", "户籍编号", "编号"),
+    "county": ("县", "县区", "区县", "县市区", "县（区）", "县(市/区)", "县（市）", "县名"),
+    "village": ("行政村", "村庄", "村名", "村（社区）", "村/社区"),
+    "township": ("乡", "镇", "乡（镇）", "乡/镇", "乡镇（街道）", "乡镇街道"),
+    "retrofit_type": ("改造方式", "改造类别", "清洁取暖方式", "取暖方式"),
+    "heating_device": ("采暖设备", "设备类型", "取暖设备类型", "设备"),
+    "feeder_id": ("台区", "变压器台区", "台区号"),
+    "gas_station_id": ("调压站", "调压站编号", "燃气调压站", "调压柜"),
+    "priority_group": ("重点人群", "人群类别", "群体类别", "重点群体类别"),
+    "rated_kw": ("额定功率", "功率", "设备功率"),
+    "lat": ("北纬",),
+    "lon": ("东经",),
+    "retrofit_completed": ("完成日期", "改造完成时间", "完工日期", "竣工日期"),
+    "old_heating_present": ("是否保留原取暖设施", "原设施保留", "原取暖设施保留", "保留原设施"),
+    "gas_quota_m3": ("合同气量", "年度气量", "气量指标"),
+    "heat_station_id": ("换热站", "锅炉房", "换热站编号", "锅炉房编号", "热源编号"),
+    "heat_station_kind": ("热源", "换热站类型", "热源种类"),
+    "area_m2": ("采暖面积", "供暖面积", "建筑面积", "面积"),
+}
+
+# What an "是/否" cell may say (old_heating_present), as the error message lists it.
+YES_NO_FORMS = Term("是/否、有/无、√/×、1/0、true/false", "yes/no, true/false, 1/0, 是/否")
+DATE_FORMS = Term("2021-09-05、2021/9/5 或 2021年9月5日", "2021-09-05, 2021/9/5 or 2021年9月5日")
+
+# The command-line framework's own words (help panels and usage line), both languages at once
+# because help is read before anyone chose a language.
+CLI_FRAMEWORK: dict[str, Term] = {
+    "usage": Term("用法", "Usage"),
+    "options": Term("选项", "Options"),
+    "arguments": Term("参数", "Arguments"),
+    "commands": Term("命令", "Commands"),
+    "error": Term("错误", "Error"),
+    "default": Term("默认", "default"),
+    "env_var": Term("环境变量", "env var"),
+    "required": Term("必填", "required"),
+    "help_hint": Term("查看帮助", "for help, run"),
+}
+# ============================================================================ end clerk

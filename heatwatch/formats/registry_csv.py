@@ -12,8 +12,21 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from heatwatch.contract.glossary import HEATING_DEVICES, PRIORITY_GROUPS, RETROFIT_TYPES, Term
+from heatwatch.contract.glossary import Term
 from heatwatch.contract.registry import Household, RetrofitType, supply_link_problems
+from heatwatch.formats.registry_headers import (
+    HeaderCell,
+    column_letter,
+    normalize_header,
+    read_header,
+)
+from heatwatch.formats.registry_problems import (
+    TERM_COLUMNS,
+    column_label,
+    describe,
+    supply_link_zh,
+)
+from heatwatch.formats.registry_xlsx import ZIP_MAGIC, xlsx_as_csv
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +48,12 @@ OPTIONAL_COLUMNS = tuple(c for c in REGISTRY_COLUMNS if c not in REQUIRED_COLUMN
 
 @dataclass(frozen=True)
 class RowError:
-    row: int  # 1-based line number in the file, the header being line 1
-    column: str
-    message: str
+    row: int  # 1-based line number in the file, the header being line 1 (0: the whole file)
+    column: str  # the contract's column code ("-" for the whole file)
+    message: str  # English
+    zh: str = ""  # the same in Chinese: what was found, what is accepted (registry_problems)
+    header: str = ""  # the column's header as the clerk typed it
+    col: int | None = None  # 0-based position of the column (Excel letter: column_letter)
 
     def __str__(self) -> str:
         return f"line {self.row}, column {self.column!r}: {self.message}"
@@ -109,51 +125,177 @@ def load_registry(path: Path, *, skip_bad_rows: bool = False) -> RegistryFile:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise RegistryError(path, [RowError(0, "-", f"cannot open: {exc.strerror}")]) from exc
-    try:
-        text, encoding = decode_registry_bytes(data)
-    except ValueError as exc:
-        raise RegistryError(path, [RowError(0, "-", str(exc))]) from exc
-    log.info("registry %s read as %s", path, encoding)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [c.strip() for c in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
         raise RegistryError(
-            path, [RowError(1, c, "required column is missing") for c in missing], encoding
+            path,
+            [RowError(0, "-", f"cannot open: {exc.strerror}", f"打不开：{exc.strerror}")],
+        ) from exc
+    try:
+        if data.startswith(ZIP_MAGIC):  # an Excel workbook, read as its first sheet
+            text, sheet = xlsx_as_csv(data)
+            encoding = f"Excel (sheet {sheet!r})"
+        else:
+            text, encoding = decode_registry_bytes(data)
+    except ValueError as exc:
+        if data.startswith(ZIP_MAGIC):
+            raise RegistryError(
+                path,
+                [
+                    RowError(
+                        0,
+                        "-",
+                        str(exc),
+                        "是 zip 压缩包但不是可读的 Excel 工作簿（.xlsx）：请在 Excel 里打开后另存为"
+                        " .xlsx 或 CSV",
+                    )
+                ],
+            ) from exc
+        raise RegistryError(
+            path,
+            [
+                RowError(
+                    0,
+                    "-",
+                    str(exc),
+                    "既不是 UTF-8 也不是 GBK 编码：请在 Excel 里“另存为”→“CSV UTF-8（逗号分隔）”",
+                )
+            ],
+        ) from exc
+    log.info("registry %s read as %s", path, encoding)
+    if not text.strip(" \t\r\n,;"):
+        # Nothing but separators: Excel's "save as CSV" of an empty sheet, or a failed export.
+        raise RegistryError(
+            path,
+            [RowError(0, "-", "the file is empty", "文件是空的，没有表头也没有用户行")],
+            encoding,
         )
-    unknown = [c for c in header if c not in REQUIRED_COLUMNS and c not in OPTIONAL_COLUMNS]
-    if unknown:
-        raise RegistryError(path, [RowError(1, c, "unknown column") for c in unknown], encoding)
-    households, errors = _rows(reader)
+    # Excel's "Unicode text" (UTF-16) is tab-separated; its "CSV" is comma-separated.
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    cells = read_header(list(reader.fieldnames or []), REGISTRY_COLUMNS)
+    header_errors = _header_errors(cells)
+    if header_errors:
+        raise RegistryError(path, header_errors, encoding)
+    # Blank header cells (Excel's trailing ",,,") name no column: their cells are dropped.
+    reader.fieldnames = [c.code or f"\0blank{c.index}" for c in cells]
+    households, errors = _rows(reader, {c.code: c for c in cells if c.code})
     if errors and not skip_bad_rows:
         raise RegistryError(path, errors, encoding)
     return RegistryFile(households, errors, encoding, _line_endings(text))
 
 
-def _rows(reader: csv.DictReader[str]) -> tuple[list[Household], list[RowError]]:
+# Personal data has no place in the registry (the contract keeps only household_id).
+_PERSONAL = re.compile(r"姓名|户主|电话|手机|身份证|住址|地址|联系人|name|phone|address", re.I)
+
+
+def _header_errors(cells: list[HeaderCell]) -> list[RowError]:
+    """Missing, unknown and doubled columns, each named as the clerk typed it."""
+    errors: list[RowError] = []
+    found: dict[str, HeaderCell] = {}
+    unknown = [cell for cell in cells if cell.code is None and cell.text]
+    if unknown:
+        names = "、".join(f"“{c.text}”（{column_letter(c.index)} 列）" for c in unknown[:8])
+        more = f" 等 {len(unknown)} 列" if len(unknown) > 8 else ""
+        errors.append(
+            RowError(
+                1,
+                unknown[0].text,
+                "unknown column"
+                + ("s: " if len(unknown) > 1 else ": ")
+                + ", ".join(repr(c.text) for c in unknown),
+                f"不认识的列名：{names}{more}；可用的列名见模板表头（"
+                + "、".join(column_label(c) for c in REQUIRED_COLUMNS)
+                + " 等），也可用英文代码"
+                + (
+                    "；登记册不收姓名、电话、身份证号、住址等个人信息，请删去这些列"
+                    if any(_PERSONAL.search(c.text) for c in unknown)
+                    else ""
+                ),
+                unknown[0].text,
+                unknown[0].index,
+            )
+        )
+    for cell in cells:
+        if cell.code is None:
+            continue
+        if cell.code in found:
+            first = found[cell.code]
+            errors.append(
+                RowError(
+                    1,
+                    cell.code,
+                    f"the same column twice: {first.text!r} and {cell.text!r}",
+                    f"“{first.text}”（{column_letter(first.index)} 列）和“{cell.text}”"
+                    f"（{column_letter(cell.index)} 列）都表示{column_label(cell.code)}，"
+                    "请删去一列",
+                    cell.text,
+                    cell.index,
+                )
+            )
+            continue
+        found[cell.code] = cell
+    for code in REQUIRED_COLUMNS:
+        if code not in found:
+            errors.append(
+                RowError(
+                    1,
+                    code,
+                    "required column is missing",
+                    f"表头缺少“{column_label(code)}”这一列（也可写作 {code}）",
+                )
+            )
+    return errors
+
+
+def _rows(
+    reader: csv.DictReader[str], cells: dict[str, HeaderCell]
+) -> tuple[list[Household], list[RowError]]:
     errors: list[RowError] = []
     households: list[Household] = []
     seen: dict[str, int] = {}
+
+    def error(line: int, column: str, en: str, zh: str) -> RowError:
+        cell = cells.get(column)
+        return RowError(
+            line, column, en, zh, cell.text if cell else "", cell.index if cell else None
+        )
+
     for row in reader:
         line = reader.line_num
-        values = {k: v.strip() for k, v in row.items() if k is not None and v is not None}
+        values = {
+            k: v.strip()
+            for k, v in row.items()
+            if k is not None and v is not None and not k.startswith("\0")
+        }
+        if not any(values.values()) and not any(
+            isinstance(v, list) and any(x.strip() for x in v) for v in row.values()
+        ):
+            continue  # an empty row (Excel leaves ",,,," after the data): nothing to read
         data = excel_forms({k: v for k, v in values.items() if v != ""})
         link_errors = _supply_link_errors(line, data)
         if link_errors:
-            errors.extend(link_errors)
+            errors.extend(
+                error(e.row, e.column, e.message, supply_link_zh(e.message)) for e in link_errors
+            )
             continue
         try:
             hh = Household.model_validate(data)
         except ValidationError as exc:
             for err in exc.errors():
                 column = str(err["loc"][0]) if err["loc"] else "-"
-                errors.append(RowError(line, column, err["msg"]))
+                raw = values.get(column) or None
+                zh, en = describe(column, raw, dict(err))
+                errors.append(error(line, column, f"{en} ({err['msg']})", zh))
             continue
         if hh.household_id in seen:
+            first = seen[hh.household_id]
             errors.append(
-                RowError(line, "household_id", f"duplicate of line {seen[hh.household_id]}")
+                error(
+                    line,
+                    "household_id",
+                    f"duplicate of line {first}",
+                    f"“{hh.household_id}”与第 {first} 行重复（每户只能登记一次）",
+                )
             )
             continue
         seen[hh.household_id] = line
@@ -168,11 +310,7 @@ def _rows(reader: csv.DictReader[str]) -> tuple[list[Household], list[RowError]]
 _YES = frozenset({"是", "有", "y", "yes", "true", "1", "√"})
 _NO = frozenset({"否", "无", "n", "no", "false", "0", "×"})
 _DATE = re.compile(r"^(\d{4})\s*[/.年-]\s*(\d{1,2})\s*[/.月-]\s*(\d{1,2})\s*日?$")
-_TERMS = {
-    "retrofit_type": RETROFIT_TYPES,
-    "heating_device": HEATING_DEVICES,
-    "priority_group": PRIORITY_GROUPS,
-}
+_TERMS = TERM_COLUMNS
 
 
 def excel_forms(data: dict[str, str]) -> dict[str, str]:
@@ -195,11 +333,21 @@ def excel_forms(data: dict[str, str]) -> dict[str, str]:
 
 
 def _code_for(terms: dict[str, Term], value: str) -> str:
-    folded = value.casefold()
+    folded = normalize_header(value)  # full-width, case and spaces do not change a term
+    if not folded:
+        return value
     for code, term in terms.items():
-        if (term.zh and value == term.zh) or (term.en and folded == term.en.casefold()):
+        if folded in (normalize_header(code), normalize_header(term.zh), normalize_header(term.en)):
             return code
-    return value  # not a known term: the model names it as an error
+    # A term that names two things (集中供热、工业余热) is also written as either one, when
+    # that part names no other term.
+    parts = {
+        normalize_header(part): code
+        for code, term in terms.items()
+        for part in term.zh.split("、")
+        if "、" in term.zh
+    }
+    return parts.get(folded, value)  # not a known term: the model names it as an error
 
 
 def _supply_link_errors(line: int, data: dict[str, str]) -> list[RowError]:

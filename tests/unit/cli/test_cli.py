@@ -31,10 +31,10 @@ def test_bad_registry_rows_are_named_by_line_and_column(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     text = " ".join(result.output.split())
-    assert "line 3" in text and "gas_station_id is required" in text
-    assert "line 4, column 'priority_group'" in text
-    assert "line 4, column 'rated_kw'" in text
-    assert "line 5, column 'household_id': duplicate of line 2" in text
+    assert "第 3 行，“gas_station_id”（G 列）：煤改气用户必须填燃气调压站编号" in text
+    assert "第 4 行，“priority_group”（H 列）：填的是“vip”，不是可选的类别" in text
+    assert "第 4 行，“rated_kw”（I 列）：填的是“-1”，应大于 0" in text
+    assert "第 5 行，“household_id”（A 列）：“H1”与第 2 行重复" in text
 
 
 def test_missing_required_column_is_reported(tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_missing_required_column_is_reported(tmp_path: Path) -> None:
         app, ["replay", "--registry", str(reg), "--input", str(data), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2
-    assert "required column is missing" in result.output
+    assert "表头：表头缺少“村”这一列（也可写作 village）" in result.output
 
 
 def test_schema_command_writes_schemas_matching_the_committed_ones(tmp_path: Path) -> None:

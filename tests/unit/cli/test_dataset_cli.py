@@ -68,11 +68,13 @@ def test_reports_from_a_compacted_dataset_equal_the_replays(run: Path, tmp_path:
         out = tmp_path / source[0].strip("-")
         month = ["report", "monthly", "--month", "2021-12", "--registry", reg, "--out", str(out)]
         assert cli.invoke(app, [*month, *source]).exit_code == 0
+        # A second report set into the same directory is its next version (the first kept).
         season = ["report", "season", "--season", "2021-2022", "--registry", reg,
-                  "--out", str(out), "--issue-date", "2022-03-20", "--no-notices"]  # fmt: skip
+                  "--out", str(out), "--issue-date", "2022-03-20", "--no-notices",
+                  "--new-version"]  # fmt: skip
         res = cli.invoke(app, [*season, *source])
         assert res.exit_code == 0, res.output
-    for name in ("monthly-2021-12.csv", "stability-2021-2022.csv"):
+    for name in ("monthly-2021-12.csv", "v2/stability-2021-2022.csv"):
         assert (tmp_path / "source" / name).read_bytes() == (tmp_path / "run" / name).read_bytes()
 
 

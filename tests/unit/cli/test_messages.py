@@ -6,7 +6,7 @@ Network failures are simulated by patching the client calls (no sockets in unit 
 
 from __future__ import annotations
 
-import gzip
+import bz2
 import re
 from pathlib import Path
 from typing import Any
@@ -85,18 +85,18 @@ def test_help_option_itself_is_bilingual() -> None:
     ("make", "expected"),
     [
         (lambda d, sim: d.joinpath("e.jsonl").write_text("") or d / "e.jsonl", "是空的"),
-        (lambda d, sim: sim / "registry.csv", "这是登记册（台账）CSV"),
+        (lambda d, sim: sim / "registry.csv", "它看起来是登记册（台账）CSV"),
         (
             lambda d, sim: (
-                d.joinpath("r.jsonl.gz").write_bytes(
-                    gzip.compress((sim / "readings.jsonl").read_bytes()[:5000])
+                d.joinpath("r.jsonl.bz2").write_bytes(
+                    bz2.compress((sim / "readings.jsonl").read_bytes()[:5000])
                 )
-                and d / "r.jsonl.gz"
+                and d / "r.jsonl.bz2"
             ),
-            "gzip 压缩文件，请先解压",
+            "是 bzip2 压缩文件，请先解压（例如 bunzip2 -k",
         ),
     ],
-    ids=["empty", "registry-as-input", "gzip"],
+    ids=["empty", "registry-as-input", "bzip2"],
 )
 def test_wrong_readings_file_fails_with_a_sentence(
     tmp_path: Path, sim: Path, make: Any, expected: str

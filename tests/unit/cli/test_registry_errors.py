@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from heatwatch.cli.main import _mount_subcommands, app
 from heatwatch.cli.registry_errors import in_chinese
-from heatwatch.formats.registry_csv import RowError, load_registry_csv
+from heatwatch.formats.registry_csv import load_registry_csv
 
 _mount_subcommands()
 runner = CliRunner()
@@ -44,13 +44,12 @@ def test_values_excel_cannot_mean_anything_are_named_with_the_accepted_forms(
     tmp_path: Path,
 ) -> None:
     text = _replay(tmp_path, f"{HEADER}\n{BAD_ROW}\n")
-    assert "登记册（台账）有 5 处问题" in text
-    assert "第 2 行，改造类型（retrofit_type）：应填代码之一：" in text
-    assert "coal_to_gas（煤改气）" in text
-    assert "gas_boiler（燃气壁挂炉）" in text and "elderly_home（养老机构）" in text
-    assert "日期应写成 2021-09-05" in text
-    assert "原取暖设施是否保留（old_heating_present）：应填 true 或 false" in text
-    assert "line 2, column 'old_heating_present'" in text  # the loader's words stay available
+    assert "有 5 处问题" in text
+    assert "第 2 行，“retrofit_type”（E 列）：填的是“煤改柴”，不是可选的类别；可填：" in text
+    assert "煤改气" in text and "燃气壁挂炉" in text and "养老机构" in text
+    assert "填的是“9/5/2021”，不是日期；日期可写作 2021-09-05、2021/9/5 或 2021年9月5日" in text
+    assert "“old_heating_present”（N 列）：填的是“也许”，无法判断是否保留；可填：是/否" in text
+    assert "Input should be" not in text  # the validator's English is not the clerk's message
 
 
 def test_excel_forms_and_a_header_with_stray_spaces_are_read(tmp_path: Path) -> None:
@@ -66,12 +65,14 @@ def test_excel_forms_and_a_header_with_stray_spaces_are_read(tmp_path: Path) -> 
 
 def test_english_output_keeps_the_loader_text(tmp_path: Path) -> None:
     text = _replay(tmp_path, f"{HEADER}\n{BAD_ROW}\n", "--lang", "en")
-    assert "the registry has 5 problem(s)" in text and "第" not in text
+    assert "has 5 problem(s)" in text and "第" not in text
+    assert "line 2, column 'old_heating_present' (N): found '也许'" in text
 
 
-def test_duplicates_and_bounds() -> None:
-    assert in_chinese(RowError(5, "household_id", "duplicate of line 2")).startswith(
-        "第 5 行，用户编号（household_id）：用户编号与第 2 行重复"
+def test_duplicates_name_the_first_line(tmp_path: Path) -> None:
+    reg = tmp_path / "r.csv"
+    reg.write_text(f"{HEADER}\n{EXCEL_ROW}\n{EXCEL_ROW}\n", encoding="utf-8")
+    _, errors = load_registry_csv(reg, skip_bad_rows=True)
+    assert in_chinese(errors[0]) == (
+        "第 3 行，“household_id”（A 列）：“H1”与第 2 行重复（每户只能登记一次）"
     )
-    assert "应大于 0" in in_chinese(RowError(3, "rated_kw", "Input should be greater than 0"))
-    assert "不能为空" in in_chinese(RowError(3, "priority_group", "Field required"))

@@ -203,8 +203,11 @@ def test_season_en_and_county(run_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--run", "/nonexistent"], "run directory not found"),
-        (["--rollups", "/nonexistent.parquet"], "not found"),
+        (["--run", "/nonexistent"], "找不到运行目录"),
+        (
+            ["--rollups", "/nonexistent.parquet"],
+            "找不到日汇总文件（Parquet）：/nonexistent.parquet",
+        ),
         ([], "--run"),
     ],
 )
@@ -217,12 +220,12 @@ def test_season_errors(tmp_path: Path, args: list[str], message: str) -> None:
 
 def test_empty_season_and_bad_policy(run_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["season", "--season", "2019-2020", "--run", str(run_dir),
-                                   "--out", str(tmp_path)])  # fmt: skip
-    assert res.exit_code == 2 and "no daily rollups" in res.output
+                                   "--out", str(tmp_path / "out")])  # fmt: skip
+    assert res.exit_code == 2 and "之间没有日汇总" in res.output
     bad = tmp_path / "p.yaml"
     bad.write_text("criteria:\n  min_availability: 2\n", encoding="utf-8")
     res = CliRunner().invoke(app, ["season", "--season", "2021-2022", "--run", str(run_dir),
-                                   "--out", str(tmp_path), "--policy", str(bad)])  # fmt: skip
+                                   "--out", str(tmp_path / "out"), "--policy", str(bad)])  # fmt: skip
     assert res.exit_code == 2 and "criteria.min_availability" in res.output
 
 
@@ -245,8 +248,8 @@ def test_monthly(run_dir: Path, tmp_path: Path) -> None:
                                    "--out", str(out)])  # fmt: skip
     assert res.exit_code == 2 and "2021-12" in res.output
     res = CliRunner().invoke(app, ["monthly", "--month", "2023-12", "--run", str(run_dir),
-                                   "--out", str(out)])  # fmt: skip
-    assert res.exit_code == 2 and "outside the data" in res.output
+                                   "--out", str(tmp_path / "m2")])  # fmt: skip
+    assert res.exit_code == 2 and "不在数据的时间范围内" in res.output
     assert "指标说明" in html and "事件数" in html
 
 
