@@ -112,6 +112,7 @@ def _subprocess(shell: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # runs the command in a real process with a closed pipe
 def test_help_into_a_closed_pipe_is_not_an_error() -> None:
     done = _subprocess("report season --help | head -2")
     assert done.stderr == ""

@@ -125,6 +125,7 @@ def test_ctrl_c_or_a_failure_leaves_the_previous_run_and_says_so(
     _no_staging(tmp_path)
 
 
+@pytest.mark.slow  # a real process interrupted by a signal
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_in_a_real_process(sim: Path, tmp_path: Path, signum: int) -> None:
     """SIGINT (or SIGTERM) to a running replay: exit 130, the sentence, the previous run

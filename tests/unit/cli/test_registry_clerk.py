@@ -78,7 +78,7 @@ def test_an_empty_file_says_it_is_empty(tmp_path: Path, text: str) -> None:
 
 BAD = (
     "H1,河曲县,郭营村,河崞镇,煤改电,蓄热式电暖器,F1,,,8,2021/13/5,不确定\n"
-    "H2,河曲县,郭营村,河崞镇,煤改柴,蓄热式电暖器,F1,,孤寡老人,0,2021/9/5,是\n"
+    "H2,河曲县,郭营村,河崞镇,煤改柴,蓄热式电暖器,F1,,军属,0,2021/9/5,是\n"
 )
 
 
@@ -96,8 +96,9 @@ def test_each_bad_cell_says_where_what_was_found_and_what_is_accepted(tmp_path: 
         "“锅炉超低排放改造”、“煤改电”、“煤改气”、“生物质热电联产”、“生物质集中供热”、“风电清洁取暖”、"
         "“太阳能清洁取暖”（或代码 district_heating、boiler_ultra_low_emission、coal_to_electric、"
         "coal_to_gas、biomass_chp、biomass_district、wind_electric、solar）",
-        "  第 3 行，“重点群体”（I 列）：填的是“孤寡老人”，不是可选的类别；可填：“幼儿园”、“中小学校”、"
-        "“养老机构”、“困难户”，或留空（非重点群体）（或代码 kindergarten、school、elderly_home、hardship）",
+        "  第 3 行，“重点群体”（I 列）：填的是“军属”，不是可选的类别；可填：“幼儿园”、“中小学校”、"
+        "“养老机构”、“困难户”、“独居老人户”、“残疾人家庭”、“低收入家庭”，或留空（非重点群体）（或代码 "
+        "kindergarten、school、elderly_home、hardship、elderly_alone、disabled、low_income）",
         "  第 3 行，“额定功率（千瓦）”（J 列）：填的是“0”，应大于 0；应填大于 0、不超过 1000 的千瓦数，如 8.5",
     ]
     # Forms the loader reads are never called refused.
