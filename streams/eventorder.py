@@ -23,6 +23,7 @@ import orjson
 from pydantic import ValidationError
 
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
+from streams.core.sources import SOURCE_KINDS
 
 _TS = re.compile(rb'"ts"\s*:\s*"([^"\\]{1,64})"')
 _NO_TIME = -(2**62)
@@ -97,7 +98,6 @@ def sort_by_event_time(
 
 
 # --- a fast clock meeting its own readings ---------------------------------------------------
-_SOURCE_FIELDS = ("household_id", "feeder_id", "station_id")
 
 
 def _values_key(canonical: str) -> bytes:
@@ -108,11 +108,10 @@ def _values_key(canonical: str) -> bytes:
 
 
 def _source(obj: dict[str, Any]) -> str | None:
-    for name in _SOURCE_FIELDS:
-        value = obj.get(name)
-        if isinstance(value, str):
-            return value
-    return None
+    """``kind|device`` (``streams.core.sources.source_key``): a device, not a household."""
+    kind = SOURCE_KINDS.get(obj.get("kind"))  # type: ignore[arg-type]
+    device = obj.get(kind.device_field) if kind is not None else None
+    return f"{kind.kind}|{device}" if kind is not None and isinstance(device, str) else None
 
 
 def _stamps_by_values(
@@ -121,7 +120,8 @@ def _stamps_by_values(
     """Timestamps of the readings in the ordered file whose (source, values) are ``wanted``
     (memory: bounded by the conflicts, not by the file)."""
     sources = {source for source, _ in wanted}
-    needles = re.compile(b"|".join(re.escape(b'"' + s.encode() + b'"') for s in sorted(sources)))
+    devices = sorted({source.split("|", 1)[1] for source in sources})
+    needles = re.compile(b"|".join(re.escape(b'"' + d.encode() + b'"') for d in devices))
     out: dict[tuple[str, bytes], list[int]] = {}
     with ordered.open("rb") as fh:
         for line in fh:

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, Reading
 from streams.core.engine import Engine, Rejected
+from streams.core.sources import SOURCE_KINDS
 
 _READING_ADAPTER: TypeAdapter[Any] = TypeAdapter(Reading)
 
@@ -62,8 +63,14 @@ def describe_validation_error(exc: ValidationError) -> str:
     return f"{category}: {loc}: {message}{more}"
 
 
+# The tags pydantic puts in an error's location for the discriminated unions: every reading
+# kind (``streams/core/sources.py``) and the batch. Left out, a field reads ``temp_c``
+# whatever the kind, as it does for the kinds' own fields.
+_UNION_TAGS = frozenset(SOURCE_KINDS) | {"batch"}
+
+
 def _is_union_tag(part: Any) -> bool:
-    return part in ("electric", "gas", "feeder", "gas_station", "weather", "batch")
+    return part in _UNION_TAGS
 
 
 def validate_batch_readings(line: bytes) -> list[tuple[int, Any, bytes, str]] | None:

@@ -346,3 +346,20 @@ EVIDENCE_SOURCES: dict[str, Term] = {
 }
 EVIDENCE_NOT_RECORDED = Term("未记录", "not recorded")
 # ============================================================================ end heat-ui
+
+
+# ============================================================================ identity block
+# Reading kinds (the contract's ``kind`` tags; ``streams/core/sources.py`` names each kind's
+# label here) and the codes every dead letter carries (issue 21 item 3).
+READING_KINDS: dict[str, Term] = {
+    "electric": Term("电表读数", "electricity meter reading"),
+    "gas": Term("燃气表读数", "gas meter reading"),
+    "feeder": Term("台区负荷", "feeder load"),
+    "gas_station": Term("燃气调压站读数", "gas station reading"),
+    "weather": Term("室外气温", "outdoor temperature"),
+    "heat_station": Term("换热站/锅炉房读数", "heat station reading"),
+    "indoor_temp": Term("室温采集器读数", "indoor temperature sensor reading"),
+    "heat_meter": Term("户用热量表读数", "household heat meter reading"),
+    "stack_emission": Term("烟气在线监测读数", "stack emission (CEMS) reading"),
+}
+# ============================================================================ end identity

@@ -247,9 +247,9 @@ def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_pat
     ordered = tmp_path / "ordered.tsv"
     ordered.write_bytes(b"".join(b"%d\t%s\n" % (n, line) for n, line in enumerate(lines, 1)))
     conflicts = [
-        ["H1", event_epoch(at(27).isoformat()), [_canonical(own[26]), _canonical(copy)]],
-        ["H1", event_epoch(at(31).isoformat()), [_canonical(own[30]), _canonical(near)]],
-        ["H1", event_epoch(at(35).isoformat()), [_canonical(own[34]), _canonical(other)]],
+        ["electric|H1", event_epoch(at(27).isoformat()), [_canonical(own[26]), _canonical(copy)]],
+        ["electric|H1", event_epoch(at(31).isoformat()), [_canonical(own[30]), _canonical(near)]],
+        ["electric|H1", event_epoch(at(35).isoformat()), [_canonical(own[34]), _canonical(other)]],
     ]
     fast = find_fast_copies(conflicts, ordered, skew_s=7200)
     assert fast == {event_epoch(at(27).isoformat()): {_canonical(copy): 6 * 3600}}
