@@ -142,7 +142,18 @@ CONFLICT_LOG_MAX = 100_000
 
 
 def _canonical(r: AnyReading) -> str:
-    return orjson.dumps(r.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
+    """A reading's content as text, its time written one way (China Standard Time): the same
+    instant sent as ``…T00:15:00Z``, ``…T00:15:00+00:00`` or ``…T08:15:00+08:00`` is the same
+    reading — a re-send is a duplicate, not a conflict — and a conflict's winner does not
+    depend on the offset either was written in."""
+    data = r.model_dump(mode="json")
+    data["ts"] = to_datetime(event_epoch(r.ts)).isoformat()
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _same(a: AnyReading, b: AnyReading) -> bool:
+    """Equal readings (a re-send), whatever UTC offset each was written with."""
+    return a == b or (type(a) is type(b) and _canonical(a) == _canonical(b))
 
 
 def _conflict_rank(entry: Entry) -> tuple[int, str]:
@@ -821,7 +832,7 @@ class Engine:
             else:
                 bucket[at] = winner
             for loser in ranked[1:]:
-                if loser[2] == winner[2]:
+                if _same(loser[2], winner[2]):
                     self.counters.duplicates += 1
                 else:
                     self._conflict(winner, loser)
@@ -838,7 +849,7 @@ class Engine:
         if not copies or not on_time:
             return group
         for entry in copies:
-            if any(e[2] == entry[2] for e in on_time):
+            if any(_same(e[2], entry[2]) for e in on_time):
                 on_time.append(entry)  # equal to the one on time: an ordinary duplicate
                 continue
             _, _, r, origin, src = entry
