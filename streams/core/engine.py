@@ -139,6 +139,9 @@ _known_epoch = EPOCH_BY_TEXT.get
 # Conflicts a replay keeps for its fast-clock check (~0.5 KB each): a file of nothing but
 # conflicts cannot make it hold the file in memory; beyond this they stay conflicts.
 CONFLICT_LOG_MAX = 100_000
+# Readings buffered before time is set although fewer sources than needed reported (a
+# partition with few devices): time is then set from what came.
+BOOTSTRAP_READINGS_MAX = 2_000
 
 
 def _canonical(r: AnyReading) -> str:
@@ -270,9 +273,17 @@ class Engine:
         self._comm_scan_every = max(
             settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
         )
-        # Time is first set from this many readings (their median), so one bad clock at the
-        # head of a file cannot set it.
-        self._bootstrap_n = 2 * settings.time_quorum + 1
+        # Time is first set once this many sources have reported (the median of their newest
+        # timestamps), so one bad clock at the head of a file cannot set it — however many
+        # readings it sends first. A partition with fewer devices than that starts when all
+        # of its registered entities could have, or after ``BOOTSTRAP_READINGS_MAX`` readings.
+        self._bootstrap_sources = min(
+            2 * settings.time_quorum + 1,
+            max(1, len(self.households) + len(self.feeders) + len(self.stations)),
+        )
+        self._boot: dict[str, int] = {}  # before time is set: source -> newest timestamp
+        # before the first release: meter -> start of its earliest interval (stream start)
+        self._starts: dict[str, int] = {}
         self._skew = settings.clock_skew_s
         self._earliest = int(settings.earliest_event.timestamp())
         self._latest = int(settings.latest_event.timestamp())
@@ -399,7 +410,7 @@ class Engine:
                 self.max_ts = ts
                 self._release(ts - self._lateness)
             else:
-                self._ahead(ts, bucket, r)
+                self._ahead(ts, bucket, r, src)
 
     def _parse_ts(self, r: AnyReading) -> int:
         """A timestamp not in the contract's cache (any but the usual layouts)."""
@@ -450,14 +461,25 @@ class Engine:
         self.order_sensitive = True
 
     def _note_start_of(self, r: AnyReading, ts: int) -> None:
-        """Before the first release: a meter interval may start the stream earlier."""
-        if self._routes[type(r)].kind.starts_stream:
-            self._note_start(ts - r.interval_s)  # type: ignore[union-attr]
+        """Before the first release: a meter's interval may start the stream earlier."""
+        kind = self._routes[type(r)].kind
+        if kind.starts_stream:
+            start = ts - r.interval_s  # type: ignore[union-attr]
+            key = f"{kind.kind}|{getattr(r, kind.device_field)}"
+            known = self._starts.get(key)
+            if known is None or start < known:
+                self._starts[key] = start
 
-    def _note_start(self, start: int) -> None:
-        """The stream starts where its earliest interval does (within the lateness bound)."""
-        if not self.stream_start or start < self.stream_start:
-            self.stream_start = start
+    def _set_stream_start(self) -> None:
+        """At the first release: the stream starts where its meters' intervals do — the
+        ``time_quorum``-th earliest of their first intervals, so one or two meters whose
+        clocks run behind cannot start it hours early (every other meter would then be
+        silent since that start: ``comm_loss`` for all). With fewer meters, the earliest."""
+        if not self._starts:
+            return
+        starts = sorted(self._starts.values())
+        self.stream_start = starts[min(self.settings.time_quorum, len(starts)) - 1]
+        self._starts = {}
 
     def _reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
@@ -527,11 +549,16 @@ class Engine:
         )
 
     # --- event time one source cannot drag -----------------------------------------------
-    def _ahead(self, ts: int, bucket: list[Entry], r: AnyReading) -> None:
+    def _ahead(self, ts: int, bucket: list[Entry], r: AnyReading, src: Source) -> None:
         """A reading more than the skew bound ahead of time (or before time is known): it
         moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
         if not self.max_ts:
-            if self.counters.accepted >= self._bootstrap_n:
+            key = f"{src.kind.kind}|{src.device}"
+            if ts > self._boot.get(key, 0):
+                self._boot[key] = ts
+            if len(self._boot) >= self._bootstrap_sources or (
+                self.counters.accepted >= BOOTSTRAP_READINGS_MAX
+            ):
                 self._establish()
             return
         quorum = min(self.settings.time_quorum, self._sources_seen())
@@ -558,9 +585,12 @@ class Engine:
         )
 
     def _establish(self) -> None:
-        """Set time for the first time: the median of the readings buffered so far. Readings
-        more than the skew bound behind it are clock faults; those ahead of it are held."""
-        stamps = sorted(ts for ts, bucket in self._buckets.items() for _ in bucket)
+        """Set time for the first time: the median over the sources buffered so far of each
+        one's newest timestamp — a source, not a reading, has one vote, so a meter whose
+        clock is hours off cannot set time however many readings it sent first. Readings more
+        than the skew bound behind it are clock faults; those ahead of it are held."""
+        stamps = sorted(self._boot.values()) or sorted(self._buckets)
+        self._boot = {}
         median = self.max_ts = stamps[len(stamps) // 2]
         skew = self._skew
         for ts in sorted(self._buckets):
@@ -576,13 +606,6 @@ class Engine:
                     came[_canonical(entry[2])] = ts - median
             else:
                 self.max_ts = max(self.max_ts, ts)
-        start = 0
-        for bucket in self._buckets.values():
-            for _, _, r, _, src in bucket:
-                if src.kind.starts_stream:
-                    s = event_epoch(r.ts) - r.interval_s  # type: ignore[union-attr]
-                    start = s if not start or s < start else start
-        self.stream_start = start
         self._release(self.max_ts - self.settings.lateness_s)
 
     def _unhold(self) -> None:
@@ -767,6 +790,7 @@ class Engine:
         if self.current_day is None:
             self.current_day = day
             self._next_comm_scan = ts
+            self._set_stream_start()
         while day > self.current_day:
             self._close_day(self.current_day)
             self.current_day += 1
