@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from heatwatch.contract.telemetry import WIRE_ADAPTER, AnyReading, ElectricReading
 from streams.core.engine import Engine, Rejected
 from streams.core.settings import DetectionSettings
+from streams.ingest import Tally, ingest_record
 from tests.unit.streams.runners import both
 from tests.unit.streams.scenario import Collected, at, electric, household
 
@@ -144,3 +145,66 @@ def test_a_meter_two_hours_behind_at_the_start_gives_one_result_on_both_runners(
     for seen in (replayed, worked):
         assert len(seen.incidents) == 1
         assert all(i.startswith("comm_loss") for i in seen.incidents)
+
+
+def _batch_lines(n: int, truncated: set[int], step: int = 1) -> bytes:
+    """A concentrator batch of ``n`` readings (households of ``MANY``, steps from ``step``)
+    with the readings at ``truncated`` cut off inside (their closing brace and tail lost)."""
+    items = []
+    for i in range(n):
+        r = electric(MANY[i % len(MANY)], step + i // len(MANY), kwh=0.1 + 0.001 * (i % 97))
+        text = orjson.dumps(r.model_dump(mode="json"))
+        items.append(text[: len(text) * 2 // 3] if i in truncated else text)
+    return b'{"kind":"batch","source":"DC-F-1","readings":[' + b",".join(items) + b"]}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 120),
+    cut=st.sets(st.integers(0, 119), max_size=6),
+    spaced=st.booleans(),
+)
+def test_a_batch_with_truncated_readings_keeps_the_rest(
+    n: int, cut: set[int], spaced: bool
+) -> None:
+    truncated = {i for i in cut if i < n}
+    line = _batch_lines(n, truncated)
+    if spaced:
+        line = line.replace(b",{", b", \n {")  # whitespace between readings changes nothing
+    engine = Engine(MANY_REGISTRY, DetectionSettings(), Collected())
+    dead: list[tuple[int | None, str]] = []
+    ingest_record(engine, line, 1, lambda o, i, raw, why: dead.append((i, why)), Tally())
+    assert [i for i, _ in dead] == sorted(truncated)
+    assert all(why.startswith(f"readings[{i}]: malformed JSON: ") for i, why in dead)
+    assert engine.counters.accepted == n - len(truncated)
+
+
+def test_a_broken_line_that_is_no_batch_is_one_dead_letter() -> None:
+    engine = Engine(MANY_REGISTRY, DetectionSettings(), Collected())
+    dead: list[str] = []
+    for line in (b'{"kind":"electric","household_id":"M00","ts":"2021-12-01T00:15', b"{[}"):
+        ingest_record(engine, line + b"\n", 1, lambda o, i, raw, why: dead.append(why), Tally())
+    assert len(dead) == 2 and all(why.startswith("malformed JSON: ") for why in dead)
+    assert "line 1 column" in dead[0]  # the record's own position, not the file's newline
+
+
+def test_a_large_broken_batch_and_a_truncated_line_read_alike_on_both_runners(
+    tmp_path: Path,
+) -> None:
+    """A 20,000-reading batch with truncated readings inside keeps every whole reading, and a
+    truncated line gets the same reason (its own line and column) from both runners."""
+    whole = [
+        orjson.dumps(electric(h, s, kwh=0.2).model_dump(mode="json"))
+        for s in range(1, 4)
+        for h in MANY
+    ]
+    truncated_line = whole[5][:60]
+    big = _batch_lines(20_000, {7, 8, 9_999, 19_999}, step=4)
+    lines = [*whole[:40], truncated_line, *whole[40:], big]
+    replayed, worked = both(MANY_REGISTRY, lines, tmp_path)
+    assert replayed.dead == worked.dead
+    reasons = replayed.reasons()
+    assert len(reasons) == 5
+    assert sum(r.startswith("malformed JSON: ") and "line 1 column 60" in r for r in reasons) == 1
+    assert sum(r.startswith("readings[") for r in reasons) == 4
+    assert replayed.incidents == worked.incidents
