@@ -139,9 +139,10 @@ _known_epoch = EPOCH_BY_TEXT.get
 # Conflicts a replay keeps for its fast-clock check (~0.5 KB each): a file of nothing but
 # conflicts cannot make it hold the file in memory; beyond this they stay conflicts.
 CONFLICT_LOG_MAX = 100_000
-# Readings buffered before time is set although fewer sources than needed reported (a
-# partition with few devices): time is then set from what came.
-BOOTSTRAP_READINGS_MAX = 2_000
+# A partition of at least this many times ``2 * time_quorum + 1`` households sets its time
+# from that many distinct sources; failing them, after this many readings (memory bound).
+BOOTSTRAP_BY_SOURCES_FROM = 10
+BOOTSTRAP_READINGS_MAX = 20_000
 
 
 def _canonical(r: AnyReading) -> str:
@@ -273,14 +274,15 @@ class Engine:
         self._comm_scan_every = max(
             settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
         )
-        # Time is first set once this many sources have reported (the median of their newest
-        # timestamps), so one bad clock at the head of a file cannot set it — however many
-        # readings it sends first. A partition with fewer devices than that starts when all
-        # of its registered entities could have, or after ``BOOTSTRAP_READINGS_MAX`` readings.
-        self._bootstrap_sources = min(
-            2 * settings.time_quorum + 1,
-            max(1, len(self.households) + len(self.feeders) + len(self.stations)),
-        )
+        # Time is first set from this many readings (their median), so one bad clock at the
+        # head of a file cannot set it. In a partition of many households, from this many
+        # distinct *sources* (the median of each one's newest timestamp): a meter whose clock
+        # is hours behind comes first in an event-time-ordered file with all its readings of
+        # those hours, and must not set time alone. (A handful of households may have fewer
+        # devices reporting than that: there the readings decide, as ever.)
+        self._bootstrap_n = 2 * settings.time_quorum + 1
+        many = len(self.households) >= BOOTSTRAP_BY_SOURCES_FROM * self._bootstrap_n
+        self._bootstrap_sources = self._bootstrap_n if many else 0
         self._boot: dict[str, int] = {}  # before time is set: source -> newest timestamp
         # before the first release: meter -> start of its earliest interval (stream start)
         self._starts: dict[str, int] = {}
@@ -553,12 +555,16 @@ class Engine:
         """A reading more than the skew bound ahead of time (or before time is known): it
         moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
         if not self.max_ts:
-            key = f"{src.kind.kind}|{src.device}"
-            if ts > self._boot.get(key, 0):
-                self._boot[key] = ts
-            if len(self._boot) >= self._bootstrap_sources or (
-                self.counters.accepted >= BOOTSTRAP_READINGS_MAX
-            ):
+            if self._bootstrap_sources:
+                key = f"{src.kind.kind}|{src.device}"
+                if ts > self._boot.get(key, 0):
+                    self._boot[key] = ts
+                ready = len(self._boot) >= self._bootstrap_sources or (
+                    self.counters.accepted >= BOOTSTRAP_READINGS_MAX
+                )
+            else:
+                ready = self.counters.accepted >= self._bootstrap_n
+            if ready:
                 self._establish()
             return
         quorum = min(self.settings.time_quorum, self._sources_seen())
@@ -586,10 +592,14 @@ class Engine:
 
     def _establish(self) -> None:
         """Set time for the first time: the median over the sources buffered so far of each
-        one's newest timestamp — a source, not a reading, has one vote, so a meter whose
-        clock is hours off cannot set time however many readings it sent first. Readings more
-        than the skew bound behind it are clock faults; those ahead of it are held."""
-        stamps = sorted(self._boot.values()) or sorted(self._buckets)
+        one's newest timestamp (a partition of many households: one vote per source, however
+        many readings it sent first), else of the readings. Readings more than the skew bound
+        behind it are clock faults; those ahead of it are held. (The stream's *start* is set
+        at the first release, ``_set_stream_start``.)"""
+        if len(self._boot) >= self._bootstrap_sources > 0:
+            stamps = sorted(self._boot.values())
+        else:
+            stamps = sorted(ts for ts, bucket in self._buckets.items() for _ in bucket)
         self._boot = {}
         median = self.max_ts = stamps[len(stamps) // 2]
         skew = self._skew

@@ -104,7 +104,15 @@ DERIVED_ENGINE_ATTRS = frozenset(
     # the reading kinds' routes and revision rules (streams/core/sources.py): their
     # sources are stored apart below
     | {"_routes", "_revisions"}
-    | {"_comm_scan_every", "_bootstrap_sources", "_skew", "_earliest", "_latest", "_lateness"}
+    | {
+        "_comm_scan_every",
+        "_bootstrap_n",
+        "_bootstrap_sources",
+        "_skew",
+        "_earliest",
+        "_latest",
+        "_lateness",
+    }
     # drained by the adapter after every record: empty whenever a checkpoint is taken
     | {"rejections"}
     # the live path's injected wall clock: wiring, set again by the adapter on restore

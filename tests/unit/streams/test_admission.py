@@ -93,7 +93,7 @@ def test_re_sends_in_utc_are_duplicates_on_both_runners(tmp_path: Path) -> None:
     assert replayed.incidents == worked.incidents
 
 
-MANY = [f"M{i:02d}" for i in range(30)]
+MANY = [f"M{i:02d}" for i in range(80)]  # a partition of many households
 MANY_REGISTRY = [household(h) for h in MANY]
 
 

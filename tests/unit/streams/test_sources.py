@@ -182,10 +182,12 @@ def test_two_values_of_one_device_for_one_time_are_a_conflict_naming_it(tmp_path
 def test_re_sends_of_either_device_are_duplicates_never_conflicts(
     resent: list[tuple[int, bool]],
 ) -> None:
-    readings = _home_day(range(1, 97))
-    for step, meter in resent:  # a re-send right after the original (within the lateness)
-        again = heat_meter("N0", step) if meter else indoor("N0", step)
-        readings.insert(3 * step, again)
+    readings: list[AnyReading] = []
+    for s in range(1, 97):  # a re-send right after the step's originals (within the lateness)
+        readings += _home_day(range(s, s + 1))
+        readings += [
+            heat_meter("N0", s) if meter else indoor("N0", s) for t, meter in resent if t == s
+        ]
     engine = Engine(REGISTRY, DetectionSettings(), Collected())
     for r in readings:
         engine.push(r)
