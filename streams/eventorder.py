@@ -144,7 +144,7 @@ def _stamps_by_values(
 
 
 def find_fast_copies(
-    conflicts: list[list[Any]], ordered: Path, skew_s: int
+    conflicts: list[list[Any]], ordered: Path, skew_s: int, earliest_s: int = 0
 ) -> dict[int, dict[str, int]]:
     """Which readings of a replay's conflicts are a fast clock's copies of the meter's own
     earlier readings: same values, the meter sent them for a time more than ``skew_s``
@@ -159,8 +159,12 @@ def find_fast_copies(
     fast: dict[int, dict[str, int]] = {}
     for source, ts, sides in conflicts:
         for canonical in sides:
+            # a stamp before the programme's window was refused (a reset clock): it is no
+            # reading the meter sent earlier, and must not make its on-time reading a "copy"
             earlier = [
-                t for t in stamps.get((source, _values_key(canonical)), []) if ts - t > skew_s
+                t
+                for t in stamps.get((source, _values_key(canonical)), [])
+                if ts - t > skew_s and t >= earliest_s
             ]
             if earlier:
                 fast.setdefault(ts, {})[canonical] = ts - max(earlier)

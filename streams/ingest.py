@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from heatwatch.contract.glossary import DEAD_LETTER_REASONS
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, Reading
 from streams.core.engine import Engine, Rejected
 from streams.core.sources import SOURCE_KINDS
@@ -72,6 +73,49 @@ _UNION_TAGS = frozenset(SOURCE_KINDS) | {"batch"}
 
 def _is_union_tag(part: Any) -> bool:
     return part in _UNION_TAGS
+
+
+# --- dead-letter codes ----------------------------------------------------------------------
+# Every reason starts with its category, written by ``describe_validation_error`` above, by
+# ``_undecodable`` ("empty record") or by the engine (``Rejected``/``Engine._withdraw``:
+# "late:", "conflict:", "clock fault:", "implausible:", "unknown <device> …"); a batch's
+# reading is prefixed "readings[i]: ". Its code is stable (dashboards, alerts, the console
+# summary count by it) and has its 中文 words in the glossary (``DEAD_LETTER_REASONS``).
+_CODE_BY_PREFIX: tuple[tuple[str, str], ...] = (
+    ("empty record", "empty"),
+    ("malformed JSON", "malformed_json"),
+    ("unknown kind", "unknown_kind"),
+    ("missing kind", "unknown_kind"),
+    ("unparseable time", "bad_time"),
+    ("missing field", "schema"),
+    ("wrong type", "schema"),
+    ("invalid value", "schema"),
+    ("negative energy", "schema"),
+    ("negative volume", "schema"),
+    ("unknown ", "unknown_source"),
+    ("late:", "late"),
+    ("conflict:", "conflict"),
+    ("clock fault:", "clock_fault"),
+    ("implausible:", "implausible"),
+)
+_READING_INDEX = re.compile(r"readings\[\d+\]: ")
+
+
+def dead_letter_code(reason: str) -> str:
+    """The stable code of a dead letter's reason (``other`` for none of the known ones)."""
+    at = _READING_INDEX.match(reason)
+    text = reason[at.end() :] if at else reason
+    for prefix, code in _CODE_BY_PREFIX:
+        if text.startswith(prefix):
+            return code
+    return "other"
+
+
+def dead_letter_fields(reason: str) -> dict[str, str]:
+    """What every dead letter carries besides its origin and raw record, on both runners:
+    ``code``, the English ``reason`` (the detail) and ``reason_zh`` (the code's words)."""
+    code = dead_letter_code(reason)
+    return {"code": code, "reason": reason, "reason_zh": DEAD_LETTER_REASONS[code].zh}
 
 
 def validate_batch_readings(line: bytes) -> list[tuple[int, Any, bytes, str]] | None:

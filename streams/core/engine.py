@@ -29,7 +29,6 @@ from heatwatch.contract.telemetry import (
     EPOCH_BY_TEXT,
     AnyReading,
     Batch,
-    ElectricReading,
     FeederReading,
     GasReading,
     GasStationReading,
@@ -69,7 +68,7 @@ from streams.core.heatrevisions import (
 )
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import roll_up_feeder, scan_comm_loss
-from streams.core.plausibility import check_electric, energy_cap_per_s
+from streams.core.plausibility import energy_cap_per_s
 from streams.core.revisions import (
     add_to_open_day,
     forget_old_gaps,
@@ -688,8 +687,9 @@ class Engine:
             return False
         if not target.gaps and target.accounted_until > ts - r.interval_s:
             return False  # neither in a gap nor ahead of its meter: nothing it could fill
-        if type(r) is ElectricReading:  # gas was checked when pushed
-            bad = check_electric(r, target.energy_cap, self.settings)
+        kind = src.kind
+        if kind.plausibility is Plausibility.ON_RELEASE and kind.check is not None:
+            bad = kind.check(target, r, self.settings)  # (on admission: checked when pushed)
             if bad is not None:
                 self._implausible(src.entity, src.device, bad)
         day = interval_day_index(ts)
