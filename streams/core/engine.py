@@ -374,17 +374,14 @@ class Engine:
             ts = self._parse_ts(r)
         # The kind's route is chosen here, once, so the release loop needs no type dispatch.
         route = self._routes[type(r)]
-        device = route.device_of(r)
-        target = route.targets.get(device)
-        if target is None:
-            target = self._unknown(route, device)
-        elif route.check is not None:
+        src = route.sources.get(route.device_of(r))
+        if src is None:
+            src = self._new_source(route, route.device_of(r))  # refuses an unknown device
+        target = src.target
+        if route.check is not None:
             bad = route.check(target, r, self.settings)
             if bad is not None:
-                self._implausible(route.kind.entity.value, device, bad)
-        src = route.sources.get(device)
-        if src is None:
-            src = route.sources[device] = Source(route.kind, device)
+                self._implausible(src.entity, src.device, bad)
         if ts <= self.released_until:
             self._late(src, target, r, ts)  # returns only if it was a duplicate or a revision
             return
@@ -420,14 +417,29 @@ class Engine:
         except ValueError as exc:
             self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
 
-    def _unknown(self, route: _Route, device: str) -> Any:
-        """A device the registry does not know: refused, or (weather) its state created."""
+    def _new_source(self, route: _Route, device: str) -> Source:
+        """A device's first reading: its source, bound to the state its readings update. A
+        device the registry does not know is refused — or (weather) its state is created."""
         kind = route.kind
-        if kind.on_unknown is Unknown.CREATE:
+        target = route.targets.get(device)
+        if target is None:
+            if kind.on_unknown is not Unknown.CREATE:
+                self._reject(kind.unknown(device))
             assert kind.model is SOURCE_KINDS["weather"].model
             target = route.targets[device] = CountyWeather(device)
-            return target
-        self._reject(kind.unknown(device))
+        src = route.sources[device] = Source(kind, device, target)
+        return src
+
+    def source_for(self, kind: str, device: str) -> Source:
+        """The source of ``kind`` and ``device`` (checkpoints: buffered readings, stored
+        clocks); a device the registry no longer knows is a ``ValueError``."""
+        route = self._routes[SOURCE_KINDS[kind].model]
+        src = route.sources.get(device)
+        if src is not None:
+            return src
+        if route.targets.get(device) is None and route.kind.on_unknown is not Unknown.CREATE:
+            raise ValueError(route.kind.unknown(device))
+        return self._new_source(route, device)
 
     def _late(self, src: Source, target: Target, r: AnyReading, ts: int) -> None:
         """A reading at or behind the released time: a re-send of the meter's last reading
@@ -1091,17 +1103,9 @@ class Engine:
 
     def _entry(self, r: AnyReading, origin: Any) -> Entry:
         """The buffer entry of a reading already admitted once (off the hot path)."""
-        route = self._routes[type(r)]
-        device = route.device_of(r)
-        target = route.targets.get(device)
-        if target is None:
-            if route.kind.on_unknown is not Unknown.CREATE:
-                raise ValueError(route.kind.unknown(device))
-            target = route.targets[device] = CountyWeather(device)
-        src = route.sources.get(device)
-        if src is None:
-            src = route.sources[device] = Source(route.kind, device)
-        return (route.handler, target, r, origin, src)
+        kind = SOURCE_KINDS[r.kind]
+        src = self.source_for(r.kind, getattr(r, kind.device_field))
+        return (kind.handler, src.target, r, origin, src)
 
     # --- timers and end of stream --------------------------------------------------------
     def active_counts(self) -> dict[SnapshotKey, list[int]]:

@@ -33,7 +33,7 @@ from streams.core.clock import CST
 from streams.core.context import DetectorContext
 from streams.core.engine import Engine
 from streams.core.incidents import IncidentBook
-from streams.core.sources import SOURCE_KINDS, Source
+from streams.core.sources import SOURCE_KINDS
 from streams.core.state import (
     CountyWeather,
     FeederState,
@@ -325,13 +325,14 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         if name in DERIVED_ENGINE_ATTRS or name in SEPARATE_ENGINE_ATTRS:
             raise StateFormatError(f"Engine.{name} is stored but is rebuilt, not restored")
         setattr(engine, name, dec.value(raw, getattr(engine, name, None)))
-    known = engine.sources
     for kind, by_device in state["sources"].items():
-        if kind not in known:
+        if kind not in SOURCE_KINDS:
             raise StateFormatError(f"sources of reading kind {kind!r}, which no longer exists")
-        spec = SOURCE_KINDS[kind]
         for device, (last_push, last_ts) in by_device.items():
-            src = known[kind][device] = Source(spec, device)
+            try:
+                src = engine.source_for(kind, device)
+            except ValueError as exc:
+                raise StateFormatError(f"{kind} source {device!r}: {exc}") from exc
             src.last_push, src.last_ts = last_push, last_ts
     # The buffer is rebuilt entry by entry, as it was: nothing is re-admitted or released.
     engine.restore_buffer(

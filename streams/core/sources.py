@@ -120,11 +120,12 @@ class Source:
     Kept by the engine per (kind, device id), apart from the detectors' state: two devices
     of one household never share it."""
 
-    __slots__ = ("device", "kind", "last_push", "last_ts")
+    __slots__ = ("device", "kind", "last_push", "last_ts", "target")
 
-    def __init__(self, kind: SourceKind, device: str) -> None:
+    def __init__(self, kind: SourceKind, device: str, target: Any) -> None:
         self.kind = kind
         self.device = device
+        self.target = target  # the detector state its readings update (shared by devices)
         self.last_push = 0  # newest timestamp pushed (a re-push at or before it is contested)
         self.last_ts = 0  # newest timestamp processed (released, or taken as a late revision)
 
