@@ -381,7 +381,7 @@ class Engine:
         if route.check is not None:
             bad = route.check(target, r, self.settings)
             if bad is not None:
-                self._implausible(src.entity, src.device, bad)
+                self._implausible(src.device, bad)
         if ts <= self.released_until:
             self._late(src, target, r, ts)  # returns only if it was a duplicate or a revision
             return
@@ -529,7 +529,7 @@ class Engine:
             return 1
         return int(kind.check(entry[1], entry[2], self.settings) is None)
 
-    def _implausible(self, entity_type: str, entity: str, reason: str) -> NoReturn:
+    def _implausible(self, entity: str, reason: str) -> NoReturn:
         self.implausible[entity] = self.implausible.get(entity, 0) + 1
         self.counters.implausible += 1
         self._reject(f"implausible: {entity}: {reason}")
@@ -703,7 +703,7 @@ class Engine:
         if kind.plausibility is Plausibility.ON_RELEASE and kind.check is not None:
             bad = kind.check(target, r, self.settings)  # (on admission: checked when pushed)
             if bad is not None:
-                self._implausible(src.entity, src.device, bad)
+                self._implausible(src.device, bad)
         day = interval_day_index(ts)
         hid = target.household.household_id
         closed = self._revisable.get(day, {}).get(hid) if day != self.current_day else None
@@ -787,7 +787,7 @@ class Engine:
         (the partition's other sources moved on; their results are not touched)."""
         bad = src.kind.handler(self.ctx, target, r, ts)
         if bad is not None:
-            self._implausible(src.entity, src.device, bad)
+            self._implausible(src.device, bad)
         src.last_ts = ts
         self._roll_up_dirty(self.released_until)
         return True
