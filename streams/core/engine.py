@@ -277,11 +277,16 @@ class Engine:
         # head of a file cannot set it. In a partition of many households, from this many
         # distinct *sources* (the median of each one's newest timestamp): a meter whose clock
         # is hours behind comes first in an event-time-ordered file with all its readings of
-        # those hours, and must not set time alone. (A handful of households may have fewer
-        # devices reporting than that: there the readings decide, as ever.)
+        # those hours, and must not set time alone. The sources awaited are at most the
+        # devices the registry makes sure of — household meters and heat stations (a
+        # partition of network homes without sensors of their own has only its stations) —
+        # so a partition never waits for sources it does not have. (A handful of households:
+        # the readings decide, as ever.)
         self._bootstrap_n = 2 * settings.time_quorum + 1
         many = len(self.households) >= BOOTSTRAP_BY_SOURCES_FROM * self._bootstrap_n
-        self._bootstrap_sources = self._bootstrap_n if many else 0
+        sure = sum(1 for st in self.households.values() if st.feeder or st.station)
+        sure += len(self.heat.stations)
+        self._bootstrap_sources = min(self._bootstrap_n, max(1, sure)) if many else 0
         self._boot: dict[str, int] = {}  # before time is set: source -> newest timestamp
         # before the first release: meter -> start of its earliest interval (stream start)
         self._starts: dict[str, int] = {}

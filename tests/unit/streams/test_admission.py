@@ -208,3 +208,16 @@ def test_a_large_broken_batch_and_a_truncated_line_read_alike_on_both_runners(
     assert sum(r.startswith("malformed JSON: ") and "line 1 column 60" in r for r in reasons) == 1
     assert sum(r.startswith("readings[") for r in reasons) == 4
     assert replayed.incidents == worked.incidents
+
+
+def test_a_partition_of_network_homes_without_sensors_does_not_wait_for_devices_it_lacks() -> None:
+    """100 network homes, two heat stations, nothing else reports: time starts from the two
+    stations (never waiting for seven sources the partition does not have)."""
+    from tests.unit.streams.test_heat import heat_station, net_household
+
+    homes = [net_household(f"N{i:03d}", station="HS-1" if i % 2 else "HS-2") for i in range(100)]
+    engine = Engine(homes, DetectionSettings(), Collected())
+    for step in range(1, 13):
+        engine.push(heat_station(step, sid="HS-1"))
+        engine.push(heat_station(step, sid="HS-2"))
+    assert engine.released_until == int(at(9).timestamp())  # 3 h in: released up to 2:15
