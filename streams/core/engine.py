@@ -735,7 +735,7 @@ class Engine:
         """A feeder or station reading fills its source's gap: the point its step lacks is
         written (keyed by source and time; detection is not re-run)."""
         if take_gap(target, ts - self.settings.interval_s, ts) is None:
-            if src.last_ts < ts:
+            if self._not_passed(src, target, ts):
                 return self._as_next_reading(src, target, r, ts)
             return False
         if type(r) is FeederReading:
@@ -765,7 +765,7 @@ class Engine:
             closed = (day, record, rollups)
         gap = take_gap(target, ts - interval, ts)
         if gap is None:
-            if closed is None and src.last_ts < ts:
+            if closed is None and self._not_passed(src, target, ts):
                 return self._as_next_reading(src, target, r, ts)
             return False
         if type(target) is HeatStationState:
@@ -782,9 +782,16 @@ class Engine:
         """A stack reading fills the stack's gap: its hour's mean (``fill_stack_hour``)."""
         assert type(target) is StackState and type(r) is StackEmissionReading
         if take_gap(target, ts - r.interval_s, ts) is None:
-            return src.last_ts < ts and self._as_next_reading(src, target, r, ts)
+            return self._not_passed(src, target, ts) and self._as_next_reading(src, target, r, ts)
         fill_stack_hour(self.ctx, target, r, ts)
         return True
+
+    @staticmethod
+    def _not_passed(src: Source, target: Any, ts: int) -> bool:
+        """Neither the source nor the state it updates has moved past ``ts``: a late reading
+        may still be its next one. (Two devices share a home's state: the indoor sensor's
+        later reading moves the home on, and a handler is never run backwards in time.)"""
+        return src.last_ts < ts and target.last_ts < ts
 
     def _as_next_reading(self, src: Source, target: Any, r: AnyReading, ts: int) -> bool:
         """A late reading its source has not passed yet (it has sent nothing since): it is

@@ -16,7 +16,7 @@ from heatwatch.contract.glossary import READING_KINDS
 from heatwatch.contract.keys import concentrator_key, household_key
 from heatwatch.contract.telemetry import WIRE_ADAPTER, AnyReading
 from producers.kafka_producer import Router
-from streams.core.engine import Engine
+from streams.core.engine import Engine, Rejected
 from streams.core.persist import export_state, import_state
 from streams.core.settings import DetectionSettings
 from streams.core.sources import (
@@ -214,3 +214,34 @@ def test_a_devices_identity_survives_a_checkpoint() -> None:
     }
     restored.push(heat_meter("N0", 39))  # its re-send is a duplicate after the restore too
     assert restored.counters.conflicts == 0
+
+
+def test_a_late_reading_of_one_device_never_runs_its_home_backwards() -> None:
+    """The heat meter is silent for steps 30-60 while the indoor sensor reports; its backlog
+    arrives at step 61. The home's state has moved on with the sensor: the backlog is late,
+    not the meter's "next" readings run backwards through the home's detector."""
+
+    def day(backlog: bool) -> tuple[Any, list[str]]:
+        readings: list[AnyReading] = []
+        for s in range(1, 97):
+            readings += [heat_station(s), indoor("N0", s, temp=15.0 if s < 45 else 20.5)]
+            if s == 61 and backlog:
+                readings += [heat_meter("N0", t, energy=0.0) for t in range(30, 61)]
+            if not 30 <= s <= 60:
+                readings.append(heat_meter("N0", s))
+        out = Collected()
+        engine = Engine(REGISTRY, DetectionSettings(), out)
+        for r in readings:
+            try:
+                engine.push(r)
+            except Rejected as exc:
+                engine.rejections.append((None, r, str(exc)))
+        engine.flush()
+        return out.day_of("N0"), [why for _, _, why in engine.take_rejections()]
+
+    with_backlog, reasons = day(backlog=True)
+    without, _ = day(backlog=False)
+    # (the backlog's last two readings, steps 59 and 60, are within the lateness bound: used)
+    assert with_backlog.model_dump(exclude={"readings"}) == without.model_dump(exclude={"readings"})
+    assert with_backlog.readings == without.readings + 2
+    assert len(reasons) == 29 and all(why.startswith("late: ") for why in reasons)
