@@ -28,7 +28,7 @@ from streams.core.engine import Engine
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.eventorder import find_fast_copies, sort_by_event_time
-from streams.ingest import Tally, drain_rejections, record_feeder
+from streams.ingest import Tally, dead_letter_fields, drain_rejections, record_feeder
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -157,7 +157,12 @@ def replay(
         # A meter whose clock ran fast by less than the input's length meets its own
         # readings: those conflicts are its clock's fault. Found, the ordered file is run once
         # more with the copies known (only then: a pass costs what the first one did).
-        fast = find_fast_copies(run.engine.conflict_log, ordered, settings.clock_skew_s)
+        fast = find_fast_copies(
+            run.engine.conflict_log,
+            ordered,
+            settings.clock_skew_s,
+            int(settings.earliest_event.timestamp()),
+        )
         if fast:
             run = _Run(registry, settings, out_dir, write_metrics, live, started)
             run.engine.expect_fast_copies(fast)
@@ -185,6 +190,7 @@ class _Run:
         self.tally = Tally()
         self.blank_lines = 0
         self.rejected = 0
+        self.rejected_by_code: dict[str, int] = {}  # dead letters by code (dead_letter_code)
         self.lines = 0
         self.started = started
         self.last_day_closed = False
@@ -209,9 +215,12 @@ class _Run:
 
             def dead_letter(line_no: Any, index: int | None, raw: bytes, reason: str) -> None:
                 text = raw.decode("utf-8", "replace")
-                dead.write(orjson.dumps({"line_no": line_no, "raw": text, "reason": reason}))
+                fields = dead_letter_fields(reason)
+                dead.write(orjson.dumps({"line_no": line_no, "raw": text, **fields}))
                 dead.write(b"\n")
                 self.rejected += 1
+                by_code = self.rejected_by_code
+                by_code[fields["code"]] = by_code.get(fields["code"], 0) + 1
 
             lines = self._numbered(src) if numbered else enumerate(src, start=1)
             feed = record_feeder(engine, dead_letter, tally)
@@ -264,6 +273,9 @@ class _Run:
             "duplicates": c.duplicates,
             "conflicts": c.conflicts,
             "rejected": self.rejected,
+            "rejected_by_reason": dict(
+                sorted(self.rejected_by_code.items(), key=lambda kv: (-kv[1], kv[0]))
+            ),
             "clock_rejected": c.clock_rejected,
             "implausible": c.implausible,
             "implausible_by_meter": dict(sorted(engine.implausible.items())),

@@ -23,6 +23,7 @@ import orjson
 from pydantic import ValidationError
 
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
+from streams.core.sources import SOURCE_KINDS
 
 _TS = re.compile(rb'"ts"\s*:\s*"([^"\\]{1,64})"')
 _NO_TIME = -(2**62)
@@ -97,7 +98,6 @@ def sort_by_event_time(
 
 
 # --- a fast clock meeting its own readings ---------------------------------------------------
-_SOURCE_FIELDS = ("household_id", "feeder_id", "station_id")
 
 
 def _values_key(canonical: str) -> bytes:
@@ -108,11 +108,10 @@ def _values_key(canonical: str) -> bytes:
 
 
 def _source(obj: dict[str, Any]) -> str | None:
-    for name in _SOURCE_FIELDS:
-        value = obj.get(name)
-        if isinstance(value, str):
-            return value
-    return None
+    """``kind|device`` (``streams.core.sources.source_key``): a device, not a household."""
+    kind = SOURCE_KINDS.get(obj.get("kind"))  # type: ignore[arg-type]
+    device = obj.get(kind.device_field) if kind is not None else None
+    return f"{kind.kind}|{device}" if kind is not None and isinstance(device, str) else None
 
 
 def _stamps_by_values(
@@ -121,7 +120,8 @@ def _stamps_by_values(
     """Timestamps of the readings in the ordered file whose (source, values) are ``wanted``
     (memory: bounded by the conflicts, not by the file)."""
     sources = {source for source, _ in wanted}
-    needles = re.compile(b"|".join(re.escape(b'"' + s.encode() + b'"') for s in sorted(sources)))
+    devices = sorted({source.split("|", 1)[1] for source in sources})
+    needles = re.compile(b"|".join(re.escape(b'"' + d.encode() + b'"') for d in devices))
     out: dict[tuple[str, bytes], list[int]] = {}
     with ordered.open("rb") as fh:
         for line in fh:
@@ -144,7 +144,7 @@ def _stamps_by_values(
 
 
 def find_fast_copies(
-    conflicts: list[list[Any]], ordered: Path, skew_s: int
+    conflicts: list[list[Any]], ordered: Path, skew_s: int, earliest_s: int = 0
 ) -> dict[int, dict[str, int]]:
     """Which readings of a replay's conflicts are a fast clock's copies of the meter's own
     earlier readings: same values, the meter sent them for a time more than ``skew_s``
@@ -159,8 +159,12 @@ def find_fast_copies(
     fast: dict[int, dict[str, int]] = {}
     for source, ts, sides in conflicts:
         for canonical in sides:
+            # a stamp before the programme's window was refused (a reset clock): it is no
+            # reading the meter sent earlier, and must not make its on-time reading a "copy"
             earlier = [
-                t for t in stamps.get((source, _values_key(canonical)), []) if ts - t > skew_s
+                t
+                for t in stamps.get((source, _values_key(canonical)), [])
+                if ts - t > skew_s and t >= earliest_s
             ]
             if earlier:
                 fast.setdefault(ts, {})[canonical] = ts - max(earlier)

@@ -3,14 +3,17 @@ push into the engine, and say why a record was refused in words an integrator ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from heatwatch.contract.glossary import DEAD_LETTER_REASONS
 from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, Reading
 from streams.core.engine import Engine, Rejected
+from streams.core.sources import SOURCE_KINDS
 
 _READING_ADAPTER: TypeAdapter[Any] = TypeAdapter(Reading)
 
@@ -62,32 +65,112 @@ def describe_validation_error(exc: ValidationError) -> str:
     return f"{category}: {loc}: {message}{more}"
 
 
+# The tags pydantic puts in an error's location for the discriminated unions: every reading
+# kind (``streams/core/sources.py``) and the batch. Left out, a field reads ``temp_c``
+# whatever the kind, as it does for the kinds' own fields.
+_UNION_TAGS = frozenset(SOURCE_KINDS) | {"batch"}
+
+
 def _is_union_tag(part: Any) -> bool:
-    return part in ("electric", "gas", "feeder", "gas_station", "weather", "batch")
+    return part in _UNION_TAGS
+
+
+# --- dead-letter codes ----------------------------------------------------------------------
+# Every reason starts with its category, written by ``describe_validation_error`` above, by
+# ``_undecodable`` ("empty record") or by the engine (``Rejected``/``Engine._withdraw``:
+# "late:", "conflict:", "clock fault:", "implausible:", "unknown <device> …"); a batch's
+# reading is prefixed "readings[i]: ". Its code is stable (dashboards, alerts, the console
+# summary count by it) and has its 中文 words in the glossary (``DEAD_LETTER_REASONS``).
+_CODE_BY_PREFIX: tuple[tuple[str, str], ...] = (
+    ("empty record", "empty"),
+    ("malformed JSON", "malformed_json"),
+    ("unknown kind", "unknown_kind"),
+    ("missing kind", "unknown_kind"),
+    ("unparseable time", "bad_time"),
+    ("missing field", "schema"),
+    ("wrong type", "schema"),
+    ("invalid value", "schema"),
+    ("negative energy", "schema"),
+    ("negative volume", "schema"),
+    ("unknown ", "unknown_source"),
+    ("late:", "late"),
+    ("conflict:", "conflict"),
+    ("clock fault:", "clock_fault"),
+    ("implausible:", "implausible"),
+)
+_READING_INDEX = re.compile(r"readings\[\d+\]: ")
+
+
+def dead_letter_code(reason: str) -> str:
+    """The stable code of a dead letter's reason (``other`` for none of the known ones)."""
+    at = _READING_INDEX.match(reason)
+    text = reason[at.end() :] if at else reason
+    for prefix, code in _CODE_BY_PREFIX:
+        if text.startswith(prefix):
+            return code
+    return "other"
+
+
+def dead_letter_fields(reason: str) -> dict[str, str]:
+    """What every dead letter carries besides its origin and raw record, on both runners:
+    ``code``, the English ``reason`` (the detail) and ``reason_zh`` (the code's words)."""
+    code = dead_letter_code(reason)
+    return {"code": code, "reason": reason, "reason_zh": DEAD_LETTER_REASONS[code].zh}
 
 
 def validate_batch_readings(line: bytes) -> list[tuple[int, Any, bytes, str]] | None:
     """Validate a batch's readings one by one: ``(index, reading or None, raw, reason)``.
 
-    Returns None when the line is not a batch at all (then the whole line is dead-lettered).
+    A batch whose JSON is broken (a reading truncated inside it, a concentrator's garbled
+    upload) keeps its whole readings too (``split_broken_batch``): whatever its size, only
+    what cannot be read is dead-lettered, reading by reading. Returns None when the line is
+    not a batch at all (then the whole line is dead-lettered).
     """
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError:
-        return None
+        pieces = split_broken_batch(line)
+        return None if pieces is None else [_validated(i, raw) for i, raw in enumerate(pieces)]
     if not isinstance(obj, dict) or obj.get("kind") != "batch":
         return None
     readings = obj.get("readings")
     if not isinstance(readings, list) or not isinstance(obj.get("source"), str):
         return None
-    out: list[tuple[int, Any, bytes, str]] = []
-    for i, item in enumerate(readings):
-        raw = orjson.dumps(item)
-        try:
-            out.append((i, _READING_ADAPTER.validate_json(raw), raw, ""))
-        except ValidationError as exc:
-            out.append((i, None, raw, describe_validation_error(exc)))
-    return out
+    return [_validated(i, orjson.dumps(item)) for i, item in enumerate(readings)]
+
+
+def _validated(index: int, raw: bytes) -> tuple[int, Any, bytes, str]:
+    try:
+        return (index, _READING_ADAPTER.validate_json(raw), raw, "")
+    except ValidationError as exc:
+        return (index, None, raw, describe_validation_error(exc))
+
+
+_BATCH_KIND = re.compile(rb'"kind"\s*:\s*"batch"')
+_BATCH_SOURCE = re.compile(rb'"source"\s*:\s*"[^"\\]+"')
+_READINGS_OPEN = re.compile(rb'"readings"\s*:\s*\[')
+_OBJECT_OPEN = re.compile(rb"\{")
+
+
+def split_broken_batch(line: bytes) -> list[bytes] | None:
+    """The readings of a batch whose JSON does not parse, as raw pieces, one per reading.
+
+    A reading is a flat JSON object (no nested object in the contract), so each ``{`` inside
+    the ``readings`` array starts one: a piece runs to the next ``{`` (its separator and
+    whitespace trimmed). A truncated reading is one piece that will not parse — dead-lettered
+    with the parser's reason — and does not take its neighbours with it. None when the line
+    does not say it is a batch from a concentrator (then the whole line is dead-lettered).
+    """
+    opened = _READINGS_OPEN.search(line)
+    if opened is None or _BATCH_KIND.search(line) is None or _BATCH_SOURCE.search(line) is None:
+        return None
+    close = line.rfind(b"]")
+    body = line[opened.end() : close if close > opened.end() else len(line)]
+    starts = [m.start() for m in _OBJECT_OPEN.finditer(body)]
+    if not starts:
+        return None
+    ends = [*starts[1:], len(body)]
+    return [body[a:b].strip().rstrip(b",").rstrip() for a, b in zip(starts, ends, strict=True)]
 
 
 # --- the one ingest path (both runners) -----------------------------------------------------
@@ -187,6 +270,14 @@ def _undecodable(
     salvaged = validate_batch_readings(stripped) if b'"batch"' in stripped else None
     if salvaged is None:
         tally.undecodable += 1
+        if len(stripped) != len(raw):
+            # The parser's position counts the line's end (a file's "\n": line 2 column 0)
+            # where a Kafka value has none (line 1 column 132): the reason is the record's
+            # own, without surrounding whitespace, identical on both runners.
+            try:
+                _validate_wire(stripped)
+            except ValidationError as again:
+                exc = again
         dead(origin, None, stripped, describe_validation_error(exc))
         return
     tally.batches += 1

@@ -49,7 +49,7 @@ from streams.core.context import Metric
 from streams.core.engine import Engine, SnapshotKey, occurring_keys
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
-from streams.ingest import Tally, drain_rejections, ingest_record
+from streams.ingest import Tally, dead_letter_fields, drain_rejections, ingest_record
 from streams.settings import WorkerSettings
 from streams.sinks.dataset import DatasetSink, Segment
 from streams.sinks.influx import InfluxSink
@@ -360,7 +360,7 @@ class Pipeline:
         payload = {
             "line_no": origin.line_no,
             "raw": raw.decode("utf-8", "replace"),
-            "reason": reason,
+            **dead_letter_fields(reason),  # code, reason, reason_zh: as dead_letters.jsonl
             "partition": origin.partition,
             "offset": origin.offset,
             "index": index,

@@ -10,7 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from heatwatch.cli.common import state, t
-from heatwatch.contract.glossary import INCIDENT_KINDS, SEVERITIES, bilingual, label
+from heatwatch.contract.glossary import (
+    DEAD_LETTER_REASONS,
+    INCIDENT_KINDS,
+    SEVERITIES,
+    bilingual,
+    label,
+)
 from heatwatch.contract.incidents import Incident
 from producers.scoring import Score
 
@@ -47,6 +53,16 @@ def print_summary(
         ),
         soft_wrap=True,
     )
+    by_reason = data.get("rejected_by_reason") or {}
+    if by_reason:  # what the rejections were, largest first (codes: streams/ingest.py)
+        console.print(
+            t("拒收原因：", "dead letters by reason: ")
+            + " · ".join(
+                f"{label(DEAD_LETTER_REASONS, code, state.lang)} {n:,}"
+                for code, n in by_reason.items()
+            ),
+            soft_wrap=True,
+        )
     partial = t("最后一天不完整，未汇总", "last day partial, not rolled up")
     rate = f"{data['readings_per_s'] or 0:,}"
     console.print(

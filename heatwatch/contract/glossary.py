@@ -586,3 +586,34 @@ CLI_FRAMEWORK: dict[str, Term] = {
     "help_hint": Term("查看帮助", "for help, run"),
 }
 # ============================================================================ end clerk
+# ============================================================================ identity block
+# Reading kinds (the contract's ``kind`` tags; ``streams/core/sources.py`` names each kind's
+# label here) and the codes every dead letter carries (issue 21 item 3).
+READING_KINDS: dict[str, Term] = {
+    "electric": Term("电表读数", "electricity meter reading"),
+    "gas": Term("燃气表读数", "gas meter reading"),
+    "feeder": Term("台区负荷", "feeder load"),
+    "gas_station": Term("燃气调压站读数", "gas station reading"),
+    "weather": Term("室外气温", "outdoor temperature"),
+    "heat_station": Term("换热站/锅炉房读数", "heat station reading"),
+    "indoor_temp": Term("室温采集器读数", "indoor temperature sensor reading"),
+    "heat_meter": Term("户用热量表读数", "household heat meter reading"),
+    "stack_emission": Term("烟气在线监测读数", "stack emission (CEMS) reading"),
+}
+
+# The code of every dead letter (``streams/ingest.py`` ``dead_letter_code``): what a reader of
+# dead_letters.jsonl, of the Kafka dead-letter topic and of the console summary sees first.
+DEAD_LETTER_REASONS: dict[str, Term] = {
+    "empty": Term("空记录", "empty record"),
+    "malformed_json": Term("JSON 格式错误（无法解析）", "malformed JSON"),
+    "unknown_kind": Term("读数类型未知或缺失", "unknown or missing kind"),
+    "bad_time": Term("时间无法解析或缺少时区", "unparseable time"),
+    "schema": Term("字段缺失、类型或取值不符合数据契约", "does not follow the contract"),
+    "unknown_source": Term("设备不在登记册中", "device not in the registry"),
+    "late": Term("迟到（超过容许延迟）", "late"),
+    "conflict": Term("同一设备同一时刻两个不同读数", "conflicting readings"),
+    "clock_fault": Term("表计时钟异常", "meter clock fault"),
+    "implausible": Term("读数超出物理可能范围", "implausible value"),
+    "other": Term("其他原因", "other"),
+}
+# ============================================================================ end identity

@@ -29,7 +29,6 @@ from heatwatch.contract.telemetry import (
     EPOCH_BY_TEXT,
     AnyReading,
     Batch,
-    ElectricReading,
     FeederReading,
     GasReading,
     GasStationReading,
@@ -37,7 +36,6 @@ from heatwatch.contract.telemetry import (
     HeatStationReading,
     IndoorTempReading,
     StackEmissionReading,
-    WeatherReading,
     event_epoch,
 )
 from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index, to_datetime
@@ -46,21 +44,17 @@ from streams.core.eventtime import (
     describe_offset,
     judge_clock_faults,
     note_clock_fault,
-    source_of,
 )
 from streams.core.gas import SEVERITIES as GAS_SEVERITIES
 from streams.core.gas import (
     CountyQuotas,
     judge_quota_day,
-    on_gas,
-    on_station,
     roll_up_station,
     station_day_metric,
     station_pressure_metric,
 )
 from streams.core.heat import (
     DOMAIN_SEVERITIES,
-    HEAT_READINGS,
     HeatNetwork,
     HeatTarget,
     snapshot_domain,
@@ -73,14 +67,8 @@ from streams.core.heatrevisions import (
     revise_station,
 )
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
-from streams.core.outages import on_electric, roll_up_feeder, scan_comm_loss
-from streams.core.plausibility import (
-    check_electric,
-    check_feeder,
-    check_gas,
-    check_station,
-    energy_cap_per_s,
-)
+from streams.core.outages import roll_up_feeder, scan_comm_loss
+from streams.core.plausibility import energy_cap_per_s
 from streams.core.revisions import (
     add_to_open_day,
     forget_old_gaps,
@@ -90,6 +78,15 @@ from streams.core.revisions import (
     take_gap,
 )
 from streams.core.settings import DetectionSettings
+from streams.core.sources import (
+    SOURCE_KINDS,
+    Handler,
+    Plausibility,
+    Revision,
+    Source,
+    SourceKind,
+    Unknown,
+)
 from streams.core.state import (
     CountyWeather,
     FeederState,
@@ -104,13 +101,12 @@ from streams.core.storage import SEVERITIES as STORAGE_SEVERITIES
 from streams.core.storage import (
     feeder_load_metric,
     judge_valley_day,
-    on_feeder,
     storage_day_metrics,
 )
 
 Target = HouseholdState | FeederState | StationState | CountyWeather | HeatTarget
-Handler = Callable[[DetectorContext, Any, Any, int], str | None]  # str: implausible, why
-Entry = tuple[Handler, Target, AnyReading, Any]  # handler, target, reading, origin
+# handler, target (detector state), reading, origin, source (the device's identity clock)
+Entry = tuple[Handler, Target, AnyReading, Any, Source]
 # county, kind, severity, domain ("" except a heat device's comm_loss: streams.core.heat)
 SnapshotKey = tuple[str, str, str, str]
 # The (kind, severities) the detectors open incidents with, declared next to each detector.
@@ -142,17 +138,25 @@ _known_epoch = EPOCH_BY_TEXT.get
 # Conflicts a replay keeps for its fast-clock check (~0.5 KB each): a file of nothing but
 # conflicts cannot make it hold the file in memory; beyond this they stay conflicts.
 CONFLICT_LOG_MAX = 100_000
-
-
-def _on_weather(ctx: DetectorContext, weather: CountyWeather, r: WeatherReading, ts: int) -> None:
-    weather.last_ts = ts
-    weather.add(interval_day_index(ts), r.temp_c)
-    if ctx.settings.revision_horizon_s:  # what a late heat-station reading is judged at
-        weather.history.append([ts, r.temp_c])
+# A partition of at least this many times ``2 * time_quorum + 1`` households sets its time
+# from that many distinct sources; failing them, after this many readings (memory bound).
+BOOTSTRAP_BY_SOURCES_FROM = 10
+BOOTSTRAP_READINGS_MAX = 20_000
 
 
 def _canonical(r: AnyReading) -> str:
-    return orjson.dumps(r.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
+    """A reading's content as text, its time written one way (China Standard Time): the same
+    instant sent as ``…T00:15:00Z``, ``…T00:15:00+00:00`` or ``…T08:15:00+08:00`` is the same
+    reading — a re-send is a duplicate, not a conflict — and a conflict's winner does not
+    depend on the offset either was written in."""
+    data = r.model_dump(mode="json")
+    data["ts"] = to_datetime(event_epoch(r.ts)).isoformat()
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _same(a: AnyReading, b: AnyReading) -> bool:
+    """Equal readings (a re-send), whatever UTC offset each was written with."""
+    return a == b or (type(a) is type(b) and _canonical(a) == _canonical(b))
 
 
 def _conflict_rank(entry: Entry) -> tuple[int, str]:
@@ -212,6 +216,21 @@ def household_day(
     )
 
 
+class _Route:
+    """A reading kind's declaration (``streams/core/sources.py``) bound to one engine: the
+    states its devices update and their identity clocks, by device id."""
+
+    __slots__ = ("check", "device_of", "handler", "kind", "sources", "targets")
+
+    def __init__(self, kind: SourceKind, engine: Engine) -> None:
+        self.kind = kind
+        self.device_of = kind.device_of
+        self.targets: dict[str, Any] = kind.targets(engine)
+        self.sources: dict[str, Source] = {}
+        self.handler = kind.handler
+        self.check = kind.check if kind.plausibility is Plausibility.ON_ADMISSION else None
+
+
 class Engine:
     def __init__(
         self,
@@ -233,7 +252,16 @@ class Engine:
             feeder.location = mean_location(feeder.members)
         for station in self.stations.values():
             station.location = mean_location(station.members)
-        self.heat = HeatNetwork(self.households.values(), self.weather)
+        self.heat: HeatNetwork = HeatNetwork(self.households.values(), self.weather)
+        # One route per reading kind; its sources are the devices seen (per kind, device id).
+        self._routes: dict[type, _Route] = {k.model: _Route(k, self) for k in SOURCE_KINDS.values()}
+        # The revision rules a kind declares (``SourceKind.revision``), one method each.
+        self._revisions: dict[Revision, Callable[[Source, Any, Any, int], bool]] = {
+            Revision.HOUSEHOLD_DAY: self._backfill,
+            Revision.POINT: self._backfill_point,
+            Revision.HEAT: self._backfill_heat,
+            Revision.STACK: self._backfill_stack,
+        }
         self.counters = EngineCounters()
         self._buckets: dict[int, list[Entry]] = {}
         self._bucket_heap: list[int] = []
@@ -246,8 +274,22 @@ class Engine:
             settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
         )
         # Time is first set from this many readings (their median), so one bad clock at the
-        # head of a file cannot set it.
+        # head of a file cannot set it. In a partition of many households, from this many
+        # distinct *sources* (the median of each one's newest timestamp): a meter whose clock
+        # is hours behind comes first in an event-time-ordered file with all its readings of
+        # those hours, and must not set time alone. The sources awaited are at most the
+        # devices the registry makes sure of — household meters and heat stations (a
+        # partition of network homes without sensors of their own has only its stations) —
+        # so a partition never waits for sources it does not have. (A handful of households:
+        # the readings decide, as ever.)
         self._bootstrap_n = 2 * settings.time_quorum + 1
+        many = len(self.households) >= BOOTSTRAP_BY_SOURCES_FROM * self._bootstrap_n
+        sure = sum(1 for st in self.households.values() if st.feeder or st.station)
+        sure += len(self.heat.stations)
+        self._bootstrap_sources = min(self._bootstrap_n, max(1, sure)) if many else 0
+        self._boot: dict[str, int] = {}  # before time is set: source -> newest timestamp
+        # before the first release: meter -> start of its earliest interval (stream start)
+        self._starts: dict[str, int] = {}
         self._skew = settings.clock_skew_s
         self._earliest = int(settings.earliest_event.timestamp())
         self._latest = int(settings.latest_event.timestamp())
@@ -335,34 +377,34 @@ class Engine:
         ts = _known_epoch(r.ts)  # inlined cache hit: this runs once per reading
         if ts is None:
             ts = self._parse_ts(r)
-        target: Target | None
-        handler: Handler
-        # The handler is chosen here, once, so the release loop needs no type dispatch.
-        if type(r) is ElectricReading:
-            target = self.households.get(r.household_id)
-            if target is None:
-                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
-            handler = on_electric
-        else:
-            target, handler = self._route(r)
+        # The kind's route is chosen here, once, so the release loop needs no type dispatch.
+        route = self._routes[type(r)]
+        src = route.sources.get(route.device_of(r))
+        if src is None:
+            src = self._new_source(route, route.device_of(r))  # refuses an unknown device
+        target = src.target
+        if route.check is not None:
+            bad = route.check(target, r, self.settings)
+            if bad is not None:
+                self._implausible(src.device, bad)
         if ts <= self.released_until:
-            self._late(target, r, ts)  # returns only if it was a duplicate or a revision
+            self._late(src, target, r, ts)  # returns only if it was a duplicate or a revision
             return
         max_ts = self.max_ts
         newer = ts > max_ts
         if newer:
-            self._check_new_time(target, r, ts)
+            self._check_new_time(src, r, ts)
         elif ts < max_ts - self._lateness:
-            self._behind(target, r, ts)
+            self._behind(src, r, ts)
         bucket = self._buckets.get(ts)
         if bucket is None:
             bucket = self._buckets[ts] = []
             heapq.heappush(self._bucket_heap, ts)
-        if ts > target.last_push:
-            target.last_push = ts
-            bucket.append((handler, target, r, origin))
+        if ts > src.last_push:
+            src.last_push = ts
+            bucket.append((route.handler, target, r, origin, src))
         else:  # maybe a second reading of this source here: settled when the step is released
-            self._extras.setdefault(ts, []).append((handler, target, r, origin))
+            self._extras.setdefault(ts, []).append((route.handler, target, r, origin, src))
         self.counters.accepted += 1
         if not self.released_until:
             self._note_start_of(r, ts)
@@ -371,7 +413,7 @@ class Engine:
                 self.max_ts = ts
                 self._release(ts - self._lateness)
             else:
-                self._ahead(ts, bucket, r)
+                self._ahead(ts, bucket, r, src)
 
     def _parse_ts(self, r: AnyReading) -> int:
         """A timestamp not in the contract's cache (any but the usual layouts)."""
@@ -380,101 +422,90 @@ class Engine:
         except ValueError as exc:
             self._reject(f"unparseable time: ts {r.ts!r}: {exc}")
 
-    def _route(self, r: AnyReading) -> tuple[Target, Handler]:
-        """Target and handler of a reading other than electric (5% of the stream); gas,
-        feeder and station readings are checked for plausibility here (electric: on release,
-        by ``on_electric``, where its values are read anyway)."""
-        if type(r) is GasReading:
-            household = self.households.get(r.household_id)
-            if household is None:
-                self._reject(f"unknown household {r.household_id!r} (not in the registry)")
-            self._check_plausible(household, r)
-            return household, on_gas
-        if type(r) is FeederReading:
-            feeder = self.feeders.get(r.feeder_id)
-            if feeder is None:
-                self._reject(f"unknown feeder {r.feeder_id!r} (no registered household on it)")
-            self._check_plausible(feeder, r)
-            return feeder, on_feeder
-        if type(r) is GasStationReading:
-            station = self.stations.get(r.station_id)
-            if station is None:
-                self._reject(
-                    f"unknown gas station {r.station_id!r} (no registered household on it)"
-                )
-            self._check_plausible(station, r)
-            return station, on_station
-        if type(r) in HEAT_READINGS:
-            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
-            if target is None:
-                self._reject(unknown)
-            return target, handler
-        assert isinstance(r, WeatherReading)
-        weather = self.weather.get(r.county)
-        if weather is None:  # a county without registered households is harmless: keep it
-            weather = self.weather[r.county] = CountyWeather(r.county)
-        return weather, _on_weather
+    def _new_source(self, route: _Route, device: str) -> Source:
+        """A device's first reading: its source, bound to the state its readings update. A
+        device the registry does not know is refused — or (weather) its state is created."""
+        kind = route.kind
+        target = route.targets.get(device)
+        if target is None:
+            if kind.on_unknown is not Unknown.CREATE:
+                self._reject(kind.unknown(device))
+            assert kind.model is SOURCE_KINDS["weather"].model
+            target = route.targets[device] = CountyWeather(device)
+        src = route.sources[device] = Source(kind, device, target)
+        return src
 
-    def _late(self, target: Target, r: AnyReading, ts: int) -> None:
+    def source_for(self, kind: str, device: str) -> Source:
+        """The source of ``kind`` and ``device`` (checkpoints: buffered readings, stored
+        clocks); a device the registry no longer knows is a ``ValueError``."""
+        route = self._routes[SOURCE_KINDS[kind].model]
+        src = route.sources.get(device)
+        if src is not None:
+            return src
+        if route.targets.get(device) is None and route.kind.on_unknown is not Unknown.CREATE:
+            raise ValueError(route.kind.unknown(device))
+        return self._new_source(route, device)
+
+    def _late(self, src: Source, target: Target, r: AnyReading, ts: int) -> None:
         """A reading at or behind the released time: a re-send of the meter's last reading
         (a duplicate), a revision of the record of truth, or refused as late."""
         if ts < self._earliest:
-            self._outside_window(target, r, ts)
-        if target.last_ts == ts:
+            self._outside_window(src, r, ts)
+        if src.last_ts == ts:
             self.counters.duplicates += 1
             return
         self.order_sensitive = True
-        if self._revise_late(target, r, ts):
+        if self._revise_late(src, target, r, ts):
             return
         self._reject(
             f"late: ts {r.ts} arrived after readings up to "
             f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
         )
 
-    def _check_new_time(self, target: Target, r: AnyReading, ts: int) -> None:
+    def _check_new_time(self, src: Source, r: AnyReading, ts: int) -> None:
         """A reading that would move time: inside the programme's window and, live, not
         ahead of the wall clock. (The window is checked off the hot path only: a reading
         between the lateness bound and the newest step is inside it whenever time is.)"""
         if ts > self._latest or ts < self._earliest:
-            self._outside_window(target, r, ts)
+            self._outside_window(src, r, ts)
         if self.wall_clock is not None:
-            self._check_wall_clock(target, r, ts)
+            self._check_wall_clock(src, r, ts)
 
-    def _behind(self, target: Target, r: AnyReading, ts: int) -> None:
+    def _behind(self, src: Source, r: AnyReading, ts: int) -> None:
         """Behind the lateness bound but nothing released there yet (a reversed file): kept,
         but the result could depend on arrival order."""
         if ts < self._earliest:
-            self._outside_window(target, r, ts)
+            self._outside_window(src, r, ts)
         self.order_sensitive = True
 
     def _note_start_of(self, r: AnyReading, ts: int) -> None:
-        """Before the first release: a meter interval may start the stream earlier."""
-        if type(r) is ElectricReading or type(r) is GasReading:
-            self._note_start(ts - r.interval_s)
+        """Before the first release: a meter's interval may start the stream earlier."""
+        kind = self._routes[type(r)].kind
+        if kind.starts_stream:
+            start = ts - r.interval_s  # type: ignore[union-attr]
+            key = f"{kind.kind}|{getattr(r, kind.device_field)}"
+            known = self._starts.get(key)
+            if known is None or start < known:
+                self._starts[key] = start
 
-    def _note_start(self, start: int) -> None:
-        """The stream starts where its earliest interval does (within the lateness bound)."""
-        if not self.stream_start or start < self.stream_start:
-            self.stream_start = start
+    def _set_stream_start(self) -> None:
+        """At the first release: the stream starts where its meters' intervals do — the
+        ``time_quorum``-th earliest of their first intervals, so one or two meters whose
+        clocks run behind cannot start it hours early (every other meter would then be
+        silent since that start: ``comm_loss`` for all). With fewer meters, the earliest."""
+        if not self._starts:
+            return
+        starts = sorted(self._starts.values())
+        self.stream_start = starts[min(self.settings.time_quorum, len(starts)) - 1]
+        self._starts = {}
 
     def _reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
         raise Rejected(reason)
 
-    def _check_plausible(self, target: Target, r: AnyReading) -> None:
-        if type(r) is GasReading:
-            bad = check_gas(r, target.energy_cap, self.settings)  # type: ignore[union-attr]
-        elif type(r) is FeederReading:
-            bad = check_feeder(r, self.settings)
-        else:
-            assert type(r) is GasStationReading
-            bad = check_station(r, self.settings)
-        if bad is not None:
-            self._implausible(target, bad)
-
-    def _implausible_later(self, target: Target, r: AnyReading, origin: Any, why: str) -> None:
+    def _implausible_later(self, src: Source, r: AnyReading, origin: Any, why: str) -> None:
         """Plausibility found on release (electric): dead-lettered through ``rejections``."""
-        _, entity = source_of(target)
+        entity = src.device
         self.implausible[entity] = self.implausible.get(entity, 0) + 1
         self.counters.implausible += 1
         self._withdraw(origin, r, f"implausible: {entity}: {why}")
@@ -487,30 +518,30 @@ class Engine:
         self.rejections.append((origin, r, reason))
 
     def _withdraw_clock_fault(
-        self, target: Target, r: AnyReading, origin: Any, offset: int, ts: int, how: str
+        self, src: Source, r: AnyReading, origin: Any, offset: int, ts: int, how: str
     ) -> None:
         """``_withdraw`` for a wrong clock: counted towards the source's ``meter_clock_fault``."""
-        kind, entity = source_of(target)
-        note_clock_fault(self.clock_fault_counts, target, offset, ts)
+        kind, entity = src.entity, src.device
+        note_clock_fault(self.clock_fault_counts, kind, entity, offset, ts)
         self.counters.clock_rejected += 1
         self._withdraw(origin, r, f"clock fault: {kind} {entity} stamped {r.ts}, {how}")
 
     def _plausible(self, entry: Entry) -> int:
-        r, target = entry[2], entry[1]
-        if type(r) is ElectricReading:
-            energy_cap = target.energy_cap  # type: ignore[union-attr]
-            return int(check_electric(r, energy_cap, self.settings) is None)
-        return 1
+        """1 if the entry's values are within its kind's physical limits (a conflict's
+        ranking: an impossible value never wins); a kind checked on admission passed."""
+        kind = entry[4].kind
+        if kind.plausibility is not Plausibility.ON_RELEASE or kind.check is None:
+            return 1
+        return int(kind.check(entry[1], entry[2], self.settings) is None)
 
-    def _implausible(self, target: Target, reason: str) -> NoReturn:
-        _, entity = source_of(target)
+    def _implausible(self, entity: str, reason: str) -> NoReturn:
         self.implausible[entity] = self.implausible.get(entity, 0) + 1
         self.counters.implausible += 1
         self._reject(f"implausible: {entity}: {reason}")
 
-    def _outside_window(self, target: Target, r: AnyReading, ts: int) -> NoReturn:
-        kind, entity = source_of(target)
-        note_clock_fault(self.clock_fault_counts, target, ts - (self.max_ts or ts))
+    def _outside_window(self, src: Source, r: AnyReading, ts: int) -> NoReturn:
+        kind, entity = src.entity, src.device
+        note_clock_fault(self.clock_fault_counts, kind, entity, ts - (self.max_ts or ts))
         self.counters.clock_rejected += 1
         self.order_sensitive = True
         self._reject(
@@ -519,15 +550,15 @@ class Engine:
             " (meter clock reset or corrupt)"
         )
 
-    def _check_wall_clock(self, target: Target, r: AnyReading, ts: int) -> None:
+    def _check_wall_clock(self, src: Source, r: AnyReading, ts: int) -> None:
         """Live only: a reading stamped more than the skew bound ahead of the worker's wall
         clock never advances time, whatever the consensus (three fast meters agreeing are
         still in the future): it is a clock fault, refused at once with its offset."""
         now = int(self.wall_clock())  # type: ignore[misc]
         if ts - now <= self._skew:
             return
-        kind, entity = source_of(target)
-        note_clock_fault(self.clock_fault_counts, target, ts - now, ts)
+        kind, entity = src.entity, src.device
+        note_clock_fault(self.clock_fault_counts, kind, entity, ts - now, ts)
         self.counters.clock_rejected += 1
         self._reject(
             f"clock fault: {kind} {entity} stamped {r.ts}, {describe_offset(ts - now)} ahead "
@@ -536,15 +567,24 @@ class Engine:
         )
 
     # --- event time one source cannot drag -----------------------------------------------
-    def _ahead(self, ts: int, bucket: list[Entry], r: AnyReading) -> None:
+    def _ahead(self, ts: int, bucket: list[Entry], r: AnyReading, src: Source) -> None:
         """A reading more than the skew bound ahead of time (or before time is known): it
         moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
         if not self.max_ts:
-            if self.counters.accepted >= self._bootstrap_n:
+            if self._bootstrap_sources:
+                key = f"{src.kind.kind}|{src.device}"
+                if ts > self._boot.get(key, 0):
+                    self._boot[key] = ts
+                ready = len(self._boot) >= self._bootstrap_sources or (
+                    self.counters.accepted >= BOOTSTRAP_READINGS_MAX
+                )
+            else:
+                ready = self.counters.accepted >= self._bootstrap_n
+            if ready:
                 self._establish()
             return
         quorum = min(self.settings.time_quorum, self._sources_seen())
-        if len(bucket) >= quorum and len({id(e[1]) for e in bucket}) >= quorum:
+        if len(bucket) >= quorum and len({id(e[4]) for e in bucket}) >= quorum:
             self._held.pop(ts, None)
             self._came_ahead.pop(ts, None)  # the stream really is there: not a fast clock
             self.max_ts = ts
@@ -563,16 +603,20 @@ class Engine:
     def _sources_seen(self) -> int:
         """Sources that have reported (off the hot path: only for readings far ahead)."""
         return sum(
-            1
-            for group in (self.households, self.feeders, self.stations)
-            for target in group.values()
-            if target.last_push
+            1 for route in self._routes.values() for src in route.sources.values() if src.last_push
         )
 
     def _establish(self) -> None:
-        """Set time for the first time: the median of the readings buffered so far. Readings
-        more than the skew bound behind it are clock faults; those ahead of it are held."""
-        stamps = sorted(ts for ts, bucket in self._buckets.items() for _ in bucket)
+        """Set time for the first time: the median over the sources buffered so far of each
+        one's newest timestamp (a partition of many households: one vote per source, however
+        many readings it sent first), else of the readings. Readings more than the skew bound
+        behind it are clock faults; those ahead of it are held. (The stream's *start* is set
+        at the first release, ``_set_stream_start``.)"""
+        if len(self._boot) >= self._bootstrap_sources > 0:
+            stamps = sorted(self._boot.values())
+        else:
+            stamps = sorted(ts for ts, bucket in self._buckets.items() for _ in bucket)
+        self._boot = {}
         median = self.max_ts = stamps[len(stamps) // 2]
         skew = self._skew
         for ts in sorted(self._buckets):
@@ -588,13 +632,6 @@ class Engine:
                     came[_canonical(entry[2])] = ts - median
             else:
                 self.max_ts = max(self.max_ts, ts)
-        start = 0
-        for bucket in self._buckets.values():
-            for _, _, r, _ in bucket:
-                if type(r) is ElectricReading or type(r) is GasReading:
-                    s = event_epoch(r.ts) - r.interval_s
-                    start = s if not start or s < start else start
-        self.stream_start = start
         self._release(self.max_ts - self.settings.lateness_s)
 
     def _unhold(self) -> None:
@@ -611,10 +648,10 @@ class Engine:
         bucket = self._buckets.pop(ts, []) + self._extras.pop(ts, [])
         self._came_ahead.pop(ts, None)
         now = self.max_ts
-        for _, target, r, origin in bucket:
+        for _, _, r, origin, src in bucket:
             offset = ts - now if now else 0
             self._withdraw_clock_fault(
-                target,
+                src,
                 r,
                 origin,
                 offset,
@@ -636,11 +673,12 @@ class Engine:
                 del self._held[ts]
                 self._expire_bucket(ts, "time never reached it")
 
-    def _revise_late(self, target: Target, r: AnyReading, ts: int) -> bool:
+    def _revise_late(self, src: Source, target: Target, r: AnyReading, ts: int) -> bool:
         """A late reading revises the record of truth when it fills a gap of its source
-        within the revision horizon (``streams/core/revisions.py``); a re-send of one already
-        used that way is a duplicate. False: it stays a late dead letter."""
-        key = f"{r.kind}|{source_of(target)[1]}|{ts}"
+        within the revision horizon (``streams/core/revisions.py``) by its kind's revision
+        rule; a re-send of one already used that way is a duplicate. False: it stays a late
+        dead letter."""
+        key = f"{r.kind}|{src.device}|{ts}"
         used = self._backfilled.get(key)
         if used is not None:
             if used != _canonical(r):
@@ -649,33 +687,28 @@ class Engine:
             return True
         if ts < self.released_until - self.settings.revision_horizon_s:
             return False
-        if type(r) is ElectricReading or type(r) is GasReading:
-            revised = self._backfill(target, r, ts)
-        elif type(r) is FeederReading or type(r) is GasStationReading:
-            revised = self._backfill_point(target, r, ts)
-        elif type(r) is StackEmissionReading:
-            revised = self._backfill_stack(target, r, ts)
-        elif type(r) in HEAT_READINGS:
-            revised = self._backfill_heat(target, r, ts)  # type: ignore[arg-type]
-        else:
-            return False  # weather is not revised: a county's day has its own readings
+        rule = self._revisions.get(src.kind.revision)
+        if rule is None:
+            return False  # Revision.NONE: weather (a county's day has its own readings)
+        revised = rule(src, target, r, ts)
         if revised:
             self._backfilled[key] = _canonical(r)
             self.counters.backfilled += 1
             self.counters.accepted += 1
         return revised
 
-    def _backfill(self, target: Target, r: ElectricReading | GasReading, ts: int) -> bool:
+    def _backfill(self, src: Source, target: Any, r: Any, ts: int) -> bool:
         """A household reading fills its meter's gap: the open day's sums, or the closed
         day's rollup re-emitted with the same key."""
         if type(target) is not HouseholdState:
             return False
         if not target.gaps and target.accounted_until > ts - r.interval_s:
             return False  # neither in a gap nor ahead of its meter: nothing it could fill
-        if type(r) is ElectricReading:  # gas was checked when pushed
-            bad = check_electric(r, target.energy_cap, self.settings)
+        kind = src.kind
+        if kind.plausibility is Plausibility.ON_RELEASE and kind.check is not None:
+            bad = kind.check(target, r, self.settings)  # (on admission: checked when pushed)
             if bad is not None:
-                self._implausible(target, bad)
+                self._implausible(src.device, bad)
         day = interval_day_index(ts)
         hid = target.household.household_id
         closed = self._revisable.get(day, {}).get(hid) if day != self.current_day else None
@@ -684,7 +717,7 @@ class Engine:
         gap = take_gap(target, ts - r.interval_s, ts)
         if gap is None:
             if closed is None and target.accounted_until <= ts - r.interval_s:
-                return self._as_next_reading(target, r, ts)
+                return self._as_next_reading(src, target, r, ts)
             return False
         if closed is None:
             add_to_open_day(self.ctx, target, r, ts)
@@ -698,14 +731,12 @@ class Engine:
         mark_backfilled(self.ctx, gap)
         return True
 
-    def _backfill_point(
-        self, target: Target, r: FeederReading | GasStationReading, ts: int
-    ) -> bool:
+    def _backfill_point(self, src: Source, target: Any, r: Any, ts: int) -> bool:
         """A feeder or station reading fills its source's gap: the point its step lacks is
         written (keyed by source and time; detection is not re-run)."""
         if take_gap(target, ts - self.settings.interval_s, ts) is None:
-            if target.last_ts < ts:
-                return self._as_next_reading(target, r, ts)
+            if self._not_passed(src, target, ts):
+                return self._as_next_reading(src, target, r, ts)
             return False
         if type(r) is FeederReading:
             assert type(target) is FeederState
@@ -716,9 +747,7 @@ class Engine:
             self.output.metric(station_pressure_metric(target, r, ts))
         return True
 
-    def _backfill_heat(
-        self, target: Target, r: HeatStationReading | IndoorTempReading | HeatMeterReading, ts: int
-    ) -> bool:
+    def _backfill_heat(self, src: Source, target: Any, r: Any, ts: int) -> bool:
         """A heat-station, indoor-sensor or heat-meter reading fills its source's gap: the
         open day's sums, or the closed day's station sums and the homes' rollups re-emitted
         with the same keys (``streams/core/heatrevisions.py``)."""
@@ -736,8 +765,8 @@ class Engine:
             closed = (day, record, rollups)
         gap = take_gap(target, ts - interval, ts)
         if gap is None:
-            if closed is None and target.last_ts < ts:
-                return self._as_next_reading(target, r, ts)
+            if closed is None and self._not_passed(src, target, ts):
+                return self._as_next_reading(src, target, r, ts)
             return False
         if type(target) is HeatStationState:
             assert type(r) is HeatStationReading
@@ -749,22 +778,29 @@ class Engine:
         mark_backfilled(self.ctx, gap)
         return True
 
-    def _backfill_stack(self, target: Target, r: StackEmissionReading, ts: int) -> bool:
+    def _backfill_stack(self, src: Source, target: Any, r: Any, ts: int) -> bool:
         """A stack reading fills the stack's gap: its hour's mean (``fill_stack_hour``)."""
-        assert type(target) is StackState
+        assert type(target) is StackState and type(r) is StackEmissionReading
         if take_gap(target, ts - r.interval_s, ts) is None:
-            return target.last_ts < ts and self._as_next_reading(target, r, ts)
+            return self._not_passed(src, target, ts) and self._as_next_reading(src, target, r, ts)
         fill_stack_hour(self.ctx, target, r, ts)
         return True
 
-    def _as_next_reading(self, target: Target, r: AnyReading, ts: int) -> bool:
+    @staticmethod
+    def _not_passed(src: Source, target: Any, ts: int) -> bool:
+        """Neither the source nor the state it updates has moved past ``ts``: a late reading
+        may still be its next one. (Two devices share a home's state: the indoor sensor's
+        later reading moves the home on, and a handler is never run backwards in time.)"""
+        return src.last_ts < ts and target.last_ts < ts
+
+    def _as_next_reading(self, src: Source, target: Any, r: AnyReading, ts: int) -> bool:
         """A late reading its source has not passed yet (it has sent nothing since): it is
         that source's next reading, processed now by its handler, in the source's own order
         (the partition's other sources moved on; their results are not touched)."""
-        handler = self._entry(r, None)[0]
-        bad = handler(self.ctx, target, r, ts)
+        bad = src.kind.handler(self.ctx, target, r, ts)
         if bad is not None:
-            self._implausible(target, bad)
+            self._implausible(src.device, bad)
+        src.last_ts = ts
         self._roll_up_dirty(self.released_until)
         return True
 
@@ -788,6 +824,7 @@ class Engine:
         if self.current_day is None:
             self.current_day = day
             self._next_comm_scan = ts
+            self._set_stream_start()
         while day > self.current_day:
             self._close_day(self.current_day)
             self.current_day += 1
@@ -801,15 +838,17 @@ class Engine:
         ctx = self.ctx
         counters = self.counters
         processed = 0
-        for handler, target, r, origin in bucket:
-            if target.last_ts >= ts:
+        for handler, target, r, origin, src in bucket:
+            if src.last_ts >= ts:
                 counters.duplicates += 1
                 continue
             processed += 1
             bad = handler(ctx, target, r, ts)
-            if bad is not None:
+            if bad is None:
+                src.last_ts = ts
+            else:
                 processed -= 1
-                self._implausible_later(target, r, origin, bad)
+                self._implausible_later(src, r, origin, bad)
         counters.processed += processed
         self._tick(ts)
 
@@ -830,11 +869,11 @@ class Engine:
         dead-lettered with both values — unless it is a fast clock's copy colliding with the
         meter's own reading (``_drop_fast_copies``). One pass over the bucket, when needed."""
         came_ahead = self._came_ahead.pop(ts, None)
-        by_target: dict[int, list[Entry]] = {}
+        by_source: dict[int, list[Entry]] = {}
         for entry in extras:
-            by_target.setdefault(id(entry[1]), []).append(entry)
-        slot = {id(e[1]): i for i, e in enumerate(bucket) if id(e[1]) in by_target}
-        for key, group in by_target.items():
+            by_source.setdefault(id(entry[4]), []).append(entry)
+        slot = {id(e[4]): i for i, e in enumerate(bucket) if id(e[4]) in by_source}
+        for key, group in by_source.items():
             at = slot.get(key)
             if at is not None:
                 group.insert(0, bucket[at])
@@ -851,7 +890,7 @@ class Engine:
             else:
                 bucket[at] = winner
             for loser in ranked[1:]:
-                if loser[2] == winner[2]:
+                if _same(loser[2], winner[2]):
                     self.counters.duplicates += 1
                 else:
                     self._conflict(winner, loser)
@@ -868,13 +907,13 @@ class Engine:
         if not copies or not on_time:
             return group
         for entry in copies:
-            if any(e[2] == entry[2] for e in on_time):
+            if any(_same(e[2], entry[2]) for e in on_time):
                 on_time.append(entry)  # equal to the one on time: an ordinary duplicate
                 continue
-            _, target, r, origin = entry
+            _, _, r, origin, src = entry
             offset = fast[_canonical(r)]
             self._withdraw_clock_fault(
-                target,
+                src,
                 r,
                 origin,
                 offset,
@@ -891,15 +930,17 @@ class Engine:
             self._came_ahead.setdefault(ts, {}).update(copies)
 
     def _conflict(self, winner: Entry, loser: Entry) -> None:
-        kind, entity = source_of(winner[1])
+        src = winner[4]
         if self.conflict_log is not None and len(self.conflict_log) < CONFLICT_LOG_MAX:
             ts = event_epoch(loser[2].ts)
-            self.conflict_log.append([entity, ts, [_canonical(winner[2]), _canonical(loser[2])]])
+            self.conflict_log.append(
+                [f"{src.kind.kind}|{src.device}", ts, [_canonical(winner[2]), _canonical(loser[2])]]
+            )
         self.counters.conflicts += 1
         self._withdraw(
             loser[3],
             loser[2],
-            f"conflict: {kind} {entity} sent two different readings for {loser[2].ts}; "
+            f"conflict: {src.names()} sent two different readings for {loser[2].ts}; "
             f"kept {_canonical(winner[2])}, rejected {_canonical(loser[2])}",
         )
 
@@ -977,18 +1018,17 @@ class Engine:
             self._expire_held(all_ahead=False)
         counts, opened = self.clock_fault_counts, self.clock_faults_opened
         if counts and len(opened) < len(counts):
+            # the entity a clock fault is opened on (a household, not its heat-home state)
+            entities: dict[str, dict[str, Any]] = {
+                "household": self.households,
+                "feeder": self.feeders,
+                "gas_station": self.stations,
+                "heat_station": self.heat.stations,
+            }
             targets: dict[str, Any] = {}
             for key in counts:
                 kind, entity = key.split("|", 1)
-                targets[key] = (
-                    self.households.get(entity)
-                    if kind == "household"
-                    else self.feeders.get(entity)
-                    if kind == "feeder"
-                    else self.heat.stations.get(entity)
-                    if kind == "heat_station"
-                    else self.stations.get(entity)
-                )
+                targets[key] = entities.get(kind, {}).get(entity)
             judge_clock_faults(self.ctx, counts, opened, self.stream_start, targets)
 
     def _close_day(self, day: int) -> None:
@@ -1051,6 +1091,11 @@ class Engine:
         """``(ts, reading, origin)`` of each step's first reading per source, in order."""
         return [(ts, e[2], e[3]) for ts in sorted(self._buckets) for e in self._buckets[ts]]
 
+    @property
+    def sources(self) -> dict[str, dict[str, Source]]:
+        """The devices seen, by reading kind and device id (checkpoints, tests)."""
+        return {route.kind.kind: route.sources for route in self._routes.values()}
+
     def contested_entries(self) -> list[tuple[int, AnyReading, Any]]:
         """``(ts, reading, origin)`` of the re-sends and conflicts waiting beside the buffer."""
         return [(ts, e[2], e[3]) for ts in sorted(self._extras) for e in self._extras[ts]]
@@ -1070,24 +1115,9 @@ class Engine:
 
     def _entry(self, r: AnyReading, origin: Any) -> Entry:
         """The buffer entry of a reading already admitted once (off the hot path)."""
-        if type(r) is ElectricReading:
-            return (on_electric, self.households[r.household_id], r, origin)
-        if type(r) is GasReading:
-            return (on_gas, self.households[r.household_id], r, origin)
-        if type(r) is FeederReading:
-            return (on_feeder, self.feeders[r.feeder_id], r, origin)
-        if type(r) is GasStationReading:
-            return (on_station, self.stations[r.station_id], r, origin)
-        if type(r) in HEAT_READINGS:
-            target, handler, unknown = self.heat.route(r)  # type: ignore[arg-type]
-            if target is None:
-                raise ValueError(unknown)
-            return (handler, target, r, origin)
-        assert isinstance(r, WeatherReading)
-        weather = self.weather.get(r.county)
-        if weather is None:
-            weather = self.weather[r.county] = CountyWeather(r.county)
-        return (_on_weather, weather, r, origin)
+        kind = SOURCE_KINDS[r.kind]
+        src = self.source_for(r.kind, getattr(r, kind.device_field))
+        return (kind.handler, src.target, r, origin, src)
 
     # --- timers and end of stream --------------------------------------------------------
     def active_counts(self) -> dict[SnapshotKey, list[int]]:

@@ -18,15 +18,7 @@ from typing import Any
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from streams.core.clock import to_datetime
 from streams.core.context import DetectorContext
-from streams.core.state import (
-    CountyWeather,
-    FeederState,
-    HeatHomeState,
-    HeatStationState,
-    HouseholdState,
-    StackState,
-    StationState,
-)
+from streams.core.state import HouseholdState
 
 
 def describe_offset(seconds: int) -> str:
@@ -41,28 +33,11 @@ def describe_offset(seconds: int) -> str:
     return f"{sign}{hours} h {minutes:02d} min"
 
 
-def source_of(target: Any) -> tuple[str, str]:
-    """(entity type, id) of a reading's source, for reasons and the per-meter counts."""
-    if type(target) is HouseholdState:
-        return EntityType.HOUSEHOLD.value, target.household.household_id
-    if type(target) is FeederState:
-        return EntityType.FEEDER.value, target.feeder_id
-    if type(target) is StationState:
-        return EntityType.GAS_STATION.value, target.station_id
-    if type(target) is HeatStationState:
-        return EntityType.HEAT_STATION.value, target.station_id
-    if type(target) is StackState:  # the station's emission monitor
-        return EntityType.HEAT_STATION.value, target.station.station_id
-    if type(target) is HeatHomeState:  # an indoor sensor or heat meter of a network home
-        return EntityType.HOUSEHOLD.value, target.household.household.household_id
-    assert type(target) is CountyWeather
-    return EntityType.COUNTY.value, target.county
-
-
 def note_clock_fault(
-    counts: dict[str, list[int]], target: Any, offset_s: int, stamp_s: int = 0
+    counts: dict[str, list[int]], kind: str, entity: str, offset_s: int, stamp_s: int = 0
 ) -> None:
-    """Count one clock-refused reading of a source: ``"type|id" -> [readings, largest
+    """Count one clock-refused reading of a source (``kind``: the entity type its device
+    belongs to, ``entity``: its id): ``"type|id" -> [readings, largest
     |offset| s, latest offset s (signed), earliest stamp, latest stamp]`` (plain data: it is
     engine state). ``stamp_s`` is the reading's own time, 0 when it lies outside the
     programme's window (a reset or corrupt clock says nothing about when it happened).
@@ -70,7 +45,6 @@ def note_clock_fault(
     The offsets are measured against the consensus time when the reading was refused, which
     depends on the runner (live: after ``clock_hold_s``; replay: at the end of the input); the
     stamps do not, so the incident is built from the stamps and the count only."""
-    kind, entity = source_of(target)
     key = f"{kind}|{entity}"
     entry = counts.get(key)
     if entry is None:

@@ -33,6 +33,7 @@ from streams.core.clock import CST
 from streams.core.context import DetectorContext
 from streams.core.engine import Engine
 from streams.core.incidents import IncidentBook
+from streams.core.sources import SOURCE_KINDS
 from streams.core.state import (
     CountyWeather,
     FeederState,
@@ -43,7 +44,10 @@ from streams.core.state import (
     StationState,
 )
 
-STATE_FORMAT = 2  # 1 was a pickled Engine (streams/checkpoint.py before this module)
+# 1 was a pickled Engine (streams/checkpoint.py before this module); 2 kept a source's
+# identity clock (``last_push``, ``last_ts``) on its household/feeder/station state, one per
+# entity whatever the device; 3 keeps it per (reading kind, device) in ``sources``.
+STATE_FORMAT = 3
 
 # Slots rebuilt from the registry and the settings (or output wiring), never stored.
 DERIVED_SLOTS: dict[type, frozenset[str]] = {
@@ -97,7 +101,18 @@ MEMO_SLOTS = frozenset({"_valley_start", "_valley_end", "_valley_flag"})
 # Engine attributes that are wiring or rebuilt from registry/settings, or stored apart below.
 DERIVED_ENGINE_ATTRS = frozenset(
     {"settings", "ctx", "output", "households", "feeders", "stations", "counties", "heat"}
-    | {"_comm_scan_every", "_bootstrap_n", "_skew", "_earliest", "_latest", "_lateness"}
+    # the reading kinds' routes and revision rules (streams/core/sources.py): their
+    # sources are stored apart below
+    | {"_routes", "_revisions"}
+    | {
+        "_comm_scan_every",
+        "_bootstrap_n",
+        "_bootstrap_sources",
+        "_skew",
+        "_earliest",
+        "_latest",
+        "_lateness",
+    }
     # drained by the adapter after every record: empty whenever a checkpoint is taken
     | {"rejections"}
     # the live path's injected wall clock: wiring, set again by the adapter on restore
@@ -244,6 +259,12 @@ def export_state(engine: Engine) -> dict[str, Any]:
         "book": enc.slots(ctx.book),
         "open": list(ctx.book.open_incidents),
         **entities,
+        # each device's identity clock: kind -> device id -> [last pushed, last processed]
+        "sources": {
+            kind: {device: [src.last_push, src.last_ts] for device, src in by_device.items()}
+            for kind, by_device in engine.sources.items()
+            if by_device
+        },
         "buffered": _buffer(enc, engine.buffered_entries()),
         "contested": _buffer(enc, engine.contested_entries()),
         # last: every incident referenced above has been collected by now
@@ -304,6 +325,15 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         if name in DERIVED_ENGINE_ATTRS or name in SEPARATE_ENGINE_ATTRS:
             raise StateFormatError(f"Engine.{name} is stored but is rebuilt, not restored")
         setattr(engine, name, dec.value(raw, getattr(engine, name, None)))
+    for kind, by_device in state["sources"].items():
+        if kind not in SOURCE_KINDS:
+            raise StateFormatError(f"sources of reading kind {kind!r}, which no longer exists")
+        for device, (last_push, last_ts) in by_device.items():
+            try:
+                src = engine.source_for(kind, device)
+            except ValueError as exc:
+                raise StateFormatError(f"{kind} source {device!r}: {exc}") from exc
+            src.last_push, src.last_ts = last_push, last_ts
     # The buffer is rebuilt entry by entry, as it was: nothing is re-admitted or released.
     engine.restore_buffer(
         [(ts, _READING.validate_python(r), dec.value(o)) for ts, r, o in state["buffered"]],

@@ -33,7 +33,6 @@ class HouseholdState:
         "gas_used",
         "household",
         "is_storage",
-        "last_push",
         "last_ts",
         "low",
         "low_first_ts",
@@ -54,7 +53,6 @@ class HouseholdState:
         self.station = station
         self.is_storage = household.heating_device is HeatingDevice.STORAGE_HEATER
         self.last_ts = 0
-        self.last_push = 0  # newest timestamp pushed (a re-push at or before it is contested)
         self.energy_cap = 0.0  # plausibility: most kWh / m3 per second (set by the engine)
         # recent communication gaps a late reading may fill: [start, end, comm incident]
         self.gaps: list[list[Any]] | None = None
@@ -96,7 +94,6 @@ class FeederState:
         "county",
         "feeder_id",
         "gaps",
-        "last_push",
         "last_ts",
         "location",
         "max_ratio",
@@ -126,7 +123,6 @@ class FeederState:
         self.overload: Incident | None = None
         self.comm: Incident | None = None  # the concentrator is silent (one page, not forty)
         self.last_ts = 0
-        self.last_push = 0
         self.over_run = 0
         self.over_first_ts = 0
         self.over_rebound = False
@@ -145,7 +141,6 @@ class StationState:
         "county",
         "d_delivered",
         "gaps",
-        "last_push",
         "last_ts",
         "location",
         "low_count",
@@ -169,7 +164,6 @@ class StationState:
         self.low_count = 0
         self.shortfall: Incident | None = None
         self.last_ts = 0
-        self.last_push = 0
         self.outlet_run = 0
         self.outlet_first_low = 0
         self.outlet_low = False
@@ -203,7 +197,6 @@ class HeatStationState:
         "homes",
         "interruption",
         "kind",
-        "last_push",
         "last_ts",
         "location",
         "low_first_ts",
@@ -235,7 +228,6 @@ class HeatStationState:
         self.homes: list[HeatHomeState] = []
         self.priority_members = 0
         self.last_ts = 0
-        self.last_push = 0
         self.accounted_until = 0
         self.down_run = 0
         self.down_first_ts = 0
@@ -278,7 +270,6 @@ class StackState:
         "emission",
         "gaps",
         "hours",
-        "last_push",
         "last_ts",
         "station",
     )
@@ -286,7 +277,6 @@ class StackState:
     def __init__(self, station: HeatStationState) -> None:
         self.station = station
         self.last_ts = 0
-        self.last_push = 0
         self.em_hour = -1  # epoch hour of the interval starts being averaged
         self.em_n = 0
         self.em_pm = 0.0  # sums of concentrations converted to the reference O₂
@@ -316,7 +306,6 @@ class HeatHomeState:
         "household",
         "indoor_low",
         "interruption",
-        "last_push",
         "last_ts",
         "no_heat",
         "no_heat_first_ts",
@@ -329,7 +318,6 @@ class HeatHomeState:
         self.household = household
         self.station = station
         self.last_ts = 0
-        self.last_push = 0
         self.interruption: Incident | None = None
         self.indoor_low: Incident | None = None
         self.cold_run = 0
@@ -361,7 +349,6 @@ class CountyWeather:
         "day",
         "history",
         "last_c",
-        "last_push",
         "last_ts",
         "n",
         "prior_c",
@@ -375,7 +362,6 @@ class CountyWeather:
         self.last_c: float | None = None
         self.prior_c: float | None = None
         self.last_ts = 0
-        self.last_push = 0
         self.n = 0
         self.t_min = 0.0
         self.t_sum = 0.0

@@ -77,3 +77,12 @@ def test_live_defects_on_the_real_stack_match_the_embedded_runner(
     )
     assert Counter(_kind(d["reason"]) for d in dead) == embedded_dead
     assert embedded_dead["clock fault"] == 2 and embedded_dead["conflict"] == 12
+    # every dead letter carries its code and the code's Chinese words, alike on both runners
+    replayed = [
+        orjson.loads(x)
+        for x in (tmp_path / "replay" / "dead_letters.jsonl").read_bytes().splitlines()
+    ]
+    assert Counter((d["code"], d["reason_zh"]) for d in dead) == Counter(
+        (d["code"], d["reason_zh"]) for d in replayed
+    )
+    assert "other" not in {d["code"] for d in dead}

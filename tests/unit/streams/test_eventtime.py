@@ -248,9 +248,28 @@ def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_pat
     ordered = tmp_path / "ordered.tsv"
     ordered.write_bytes(b"".join(b"%d\t%s\n" % (n, line) for n, line in enumerate(lines, 1)))
     conflicts = [
-        ["H1", event_epoch(at(27).isoformat()), [_canonical(own[26]), _canonical(copy)]],
-        ["H1", event_epoch(at(31).isoformat()), [_canonical(own[30]), _canonical(near)]],
-        ["H1", event_epoch(at(35).isoformat()), [_canonical(own[34]), _canonical(other)]],
+        ["electric|H1", event_epoch(at(27).isoformat()), [_canonical(own[26]), _canonical(copy)]],
+        ["electric|H1", event_epoch(at(31).isoformat()), [_canonical(own[30]), _canonical(near)]],
+        ["electric|H1", event_epoch(at(35).isoformat()), [_canonical(own[34]), _canonical(other)]],
     ]
     fast = find_fast_copies(conflicts, ordered, skew_s=7200)
     assert fast == {event_epoch(at(27).isoformat()): {_canonical(copy): 6 * 3600}}
+
+
+def test_a_stamp_before_the_window_makes_no_fast_copy(tmp_path: Path) -> None:
+    """A reset clock (1970) repeating a reading's values is refused on its own; it must not
+    turn the meter's on-time reading of a conflict into a "fast copy" of it."""
+    from streams.core.engine import _canonical
+    from streams.eventorder import find_fast_copies
+
+    own = [electric("H1", s, kwh=0.1 * s) for s in range(1, 40)]
+    reset = own[20].model_copy(update={"ts": "1970-01-01T00:30:00Z"})
+    other = electric("H1", 21, kwh=9.9)
+    lines = [r.model_dump_json().encode() for r in [reset, *own, other]]
+    ordered = tmp_path / "ordered.tsv"
+    ordered.write_bytes(b"".join(b"%d\t%s\n" % (n, line) for n, line in enumerate(lines, 1)))
+    ts = event_epoch(at(21).isoformat())
+    conflicts = [["electric|H1", ts, [_canonical(other), _canonical(own[20])]]]
+    assert find_fast_copies(conflicts, ordered, skew_s=7200)  # without the window: a "copy"
+    earliest = event_epoch("2000-01-01T00:00:00+08:00")
+    assert find_fast_copies(conflicts, ordered, skew_s=7200, earliest_s=earliest) == {}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.checkpoint import FORMAT
 from streams.pipeline import CheckpointBehindCommit
 from tests.unit.streams.pipeline.test_pipeline import PARTITIONS, Clock, FakeEvent, _setup, sim
 
@@ -22,7 +23,7 @@ def test_assignment_names_the_checkpoint_or_refuses_to_start_empty(sim: Path) ->
     p = max(h.committed, key=lambda q: h.committed[q])
     line = fresh.check_restorable(p, h.committed[p])
     assert f"partition {p}: restoring checkpoint at offset {h.committed[p] - 1}" in line
-    assert "format 2" in line
+    assert f"format {FORMAT}" in line
     h.changelog[p].clear()  # the checkpoint topic lost it (or a wrong topic is configured)
     assert "no checkpoint, starting empty" in fresh.check_restorable(p, None)
     assert "no checkpoint, starting empty" in fresh.check_restorable(p, 0)
