@@ -58,6 +58,17 @@ def produce_cmd(
     compression: Annotated[
         str, typer.Option(help="压缩：gzip 或 none。 Compression: gzip or none.")
     ] = "gzip",
+    delivery_timeout_s: Annotated[
+        float,
+        typer.Option(
+            "--delivery-timeout-s",
+            help=(
+                "每条记录重试发送的最长时间（秒），超时则报告其行号并以非零退出。 "
+                "How long each record is retried (s); past it, its line is reported and the "
+                "exit code is non-zero."
+            ),
+        ),
+    ] = 600.0,
     insecure: Annotated[
         bool, typer.Option("--insecure", help=INSECURE_HELP, envvar="HEATWATCH_ALLOW_INSECURE")
     ] = False,
@@ -102,16 +113,28 @@ def produce_cmd(
         producer = make_producer(
             kafka.bootstrap,
             None if compression == "none" else compression,
+            delivery_timeout_ms=int(delivery_timeout_s * 1000),
             **client_options(kafka),
         )
     try:
         with kafka_errors(kafka.bootstrap):
-            stats = produce(producer, kafka.telemetry_topic, lines, router=router, rate=rate)
+            stats = produce(
+                producer,
+                kafka.telemetry_topic,
+                lines,
+                router=router,
+                rate=rate,
+                source=str(input_path) if input_path is not None else "simulator",
+            )
     except ProduceError as exc:
         raise CliError(
-            f"发送到 Kafka 失败：{exc}。请检查 Kafka（{kafka.bootstrap}）和主题 {kafka.telemetry_topic}。",
+            f"发送到 Kafka 失败：{exc}。请检查 Kafka（{kafka.bootstrap}）和主题 "
+            f"{kafka.telemetry_topic}，然后用同一输入重新运行：缺失的记录会补发，已送达的记录"
+            "被引擎计为重复，结果不变。",
             f"sending to Kafka failed: {exc}. Check Kafka at {kafka.bootstrap} and the topic "
-            f"{kafka.telemetry_topic}.",
+            f"{kafka.telemetry_topic}, then run the same input again: what is missing is "
+            "delivered, records that arrived count as duplicates in the engine, results do not "
+            "change.",
             EXIT_PROBLEMS,
         ) from exc
     finally:
