@@ -167,6 +167,7 @@ def ingest(
                 "(docs/security.md).",
             )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # its connection chatter at INFO
     router = Router(load_registry_or_exit(registry) if registry else None)
     with kafka_errors(kafka.bootstrap):
         ensure_topics(kafka, kafka.partitions, telemetry_only=True)

@@ -150,6 +150,7 @@ class Bridge:
         self.journal_error = ""
         self._stop = threading.Event()
         self._dead_path = state_dir / "dead_letters.jsonl"
+        self._next_ack_entry = 0.0  # acked entries at most every ack_interval_s (fsync each)
 
     # --- sending -------------------------------------------------------------------------
     def _partitions(self) -> list[int]:
@@ -316,13 +317,17 @@ class Bridge:
         complete. Called from the loop only (the journal has one writer)."""
         with self._lock:
             active = list(self._active)
+        now = self.clock()
+        beat = now >= self._next_ack_entry
+        if beat:
+            self._next_ack_entry = now + self.ack_interval_s
         for pub in active:
             with self._lock:
                 frontier, complete = pub.frontier, pub.complete
             try:
                 if pub.journaled and complete:
                     self.journal.done(pub.name, pub.sha, pub.size, pub.last_line, pub.dead)
-                elif pub.journaled and frontier > pub.journaled_upto:
+                elif beat and pub.journaled and frontier > pub.journaled_upto:
                     self.journal.acked(pub.name, pub.sha, frontier)
                     pub.journaled_upto = frontier
             except OSError as exc:

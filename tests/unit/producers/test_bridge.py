@@ -110,6 +110,7 @@ def _lines(n: int, start: int = 1) -> bytes:
 
 
 def _bridge(tmp: Path, producer: FakeProducer, **kw: Any) -> Bridge:
+    kw.setdefault("ack_interval_s", 0)  # every progress call writes (the tests look at it)
     return Bridge(producer, "t", tmp / "state", heartbeat_s=3600, **kw)
 
 
@@ -448,3 +449,24 @@ def test_records_carry_their_line(tmp_path: Path, name: str) -> None:
     f.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
     got = list(records_of(f, f.stat().st_size))
     assert [(n, r is not None) for n, r in got] == [(1, False), (2, True), (3, True)]
+
+
+def test_acknowledgements_are_journaled_at_most_every_interval(tmp_path: Path) -> None:
+    """Each entry is an fsync: not one per record."""
+    clock = Clock()
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.jsonl").write_bytes(_lines(30))
+    p = FakeProducer()
+    b = _bridge(tmp_path, p, ack_interval_s=0.5, clock=clock)
+    _scan(b, DropFolder(drop, 5, clock), clock)
+    for _ in range(10):
+        p.deliver(1)
+        b._journal_progress()
+    assert b.journal.files["a.jsonl"].upto == 0  # the interval has not passed
+    clock.now += 0.5
+    b._journal_progress()
+    assert b.journal.files["a.jsonl"].upto == 10
+    p.deliver()
+    b._journal_progress()  # done is written at once
+    assert b.journal.files["a.jsonl"].done
