@@ -109,6 +109,13 @@ def ingest(
             help="未确认记录上限（背压）。 Unacknowledged records at most (back-pressure)."
         ),
     ] = 20_000,
+    rate: Annotated[
+        float,
+        typer.Option(
+            help="投递目录的每秒读数上限（补录不压垮处理程序）；0 表示不限。 Readings per second "
+            "from the drop folder (a back-fill must not swamp the worker); 0 = no limit.",
+        ),
+    ] = 0.0,
     delivery_timeout_s: Annotated[
         float,
         typer.Option(
@@ -183,6 +190,7 @@ def ingest(
         state_dir,
         router=router,
         max_pending=max_pending,
+        rate=rate,
         heartbeat_s=heartbeat_s,
         influx_write=_influx_writer(InfluxSettings()),
     )

@@ -120,6 +120,7 @@ class Bridge:
         router: Router | None = None,
         journal: Journal | None = None,
         max_pending: int = 20_000,
+        rate: float = 0.0,
         ack_interval_s: float = 0.5,
         heartbeat_s: float = 5.0,
         name: str = "",
@@ -133,6 +134,9 @@ class Bridge:
         self.router = router or Router()
         self.journal = journal or Journal(state_dir / "journal.jsonl")
         self.max_pending = max_pending
+        self.rate = rate  # readings/s from the drop folder (0 = as fast as Kafka takes them)
+        self._paced = 0  # readings sent since ``_paced_from``
+        self._paced_from = 0.0
         self.ack_interval_s = ack_interval_s
         self.heartbeat_s = heartbeat_s
         self.name = name or f"{os.uname().nodename}-{os.getpid()}"
@@ -270,6 +274,7 @@ class Bridge:
             targets: list[int | None] = list(partitions) if broadcast else [None]
             if loop:
                 self._wait_for_room()
+                self._pace(readings_in(value))
             with self._lock:
                 pub._order.append(n)
                 pub._outstanding[n] = len(targets)
@@ -283,6 +288,18 @@ class Bridge:
             pub.read_all = True
             pub._advance()
             self._lock.notify_all()
+
+    def _pace(self, readings: int) -> None:
+        """``rate``: a back-fill that must not swamp the worker (or a test's pace)."""
+        if self.rate <= 0:
+            return
+        now = self.clock()
+        if self._paced == 0 or now - self._paced_from > self._paced / self.rate + 1:
+            self._paced, self._paced_from = 0, now  # (re)start: an idle bridge owes no burst
+        self._paced += readings
+        ahead = self._paced / self.rate - (now - self._paced_from)
+        if ahead > 0.002:
+            self._stop.wait(ahead)
 
     def _wait_for_room(self) -> None:
         while True:
