@@ -14,10 +14,15 @@ leadership moving (``NotLeaderForPartitionError``) — until a *delivery timeout
 (``delivery_timeout_ms``, default 10 min), not a retry count: five retries ran out in the
 seconds leadership takes to settle after a restart and lost 17,200 records. A record that is
 still not acknowledged then is reported by its input line (``ProduceError.undelivered``, line
-ranges in the message) and the command exits non-zero. Re-running the same input delivers
-what was missing; the records that did arrive the first time arrive again, and the engine
-counts an exact re-send as a duplicate (no dead letter, no change to any result), so the
-re-run is effectively-once end to end (tests/integration/test_bridge.py).
+ranges in the message) and the command exits non-zero. After the first failure nothing more
+is sent (``unsent_from``): lines sent past a gap would leave the gap to be filled late, and
+the engine refuses readings behind the released time as late. The command writes what was
+not delivered to a journal (``DeliveryJournal``), and re-running the same input sends
+exactly those lines, in input order: each partition gets the rest of its stream where it
+stopped, so the re-run is effectively-once end to end (tests/integration/test_faults.py,
+``test_produce_rerun_after_a_failure``). Re-sending everything instead is not: an old
+reading sent again after newer ones is a late dead letter, unless it is still in the
+reorder buffer or the meter's last one.
 
 ``rate`` paces readings per second (0 = as fast as possible).
 """
@@ -47,9 +52,15 @@ DELIVERY_TIMEOUT_MS = 600_000
 class ProduceError(Exception):
     """Some records were not delivered: ``undelivered`` are their input line numbers."""
 
-    def __init__(self, message: str, undelivered: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        undelivered: list[int] | None = None,
+        stats: ProduceStats | None = None,
+    ) -> None:
         super().__init__(message)
         self.undelivered = undelivered or []
+        self.stats = stats
 
 
 def line_ranges(lines: Iterable[int], limit: int = 20) -> str:
@@ -75,6 +86,7 @@ class ProduceStats:
     errors: int = 0
     first_error: str = ""
     undelivered: list[int] = field(default_factory=list)  # input lines not acknowledged
+    unsent_from: int | None = None  # the first line not sent, after a failure
     seconds: float = 0.0
     sent_at: dict[int, float] = field(default_factory=dict)  # reading ts → wall clock (opt.)
 
@@ -186,9 +198,11 @@ def produce(
     sleep: Callable[[float], None] = time.sleep,
     record_send_times: bool = False,
     source: str = "",
+    only: Callable[[int], bool] | None = None,
 ) -> ProduceStats:
-    """Send every non-blank line; raise ``ProduceError`` naming the input lines (of
-    ``source``, a file name for the message) whose delivery failed."""
+    """Send every non-blank line (``only``: the lines it accepts, a re-run's); stop sending at
+    the first failure; raise ``ProduceError`` naming the input lines (of ``source``, a file
+    name for the message) not delivered."""
     router = router or Router()
     stats = ProduceStats()
     partitions = sorted(producer.partitions_for(topic) or [])
@@ -208,6 +222,11 @@ def produce(
     line_no = 0
     for raw in lines:
         line_no += 1
+        if stats.errors:  # module docstring: nothing past a gap
+            stats.unsent_from = line_no
+            break
+        if only is not None and not only(line_no):
+            continue
         line = raw.strip()
         if not line:
             continue
@@ -243,12 +262,74 @@ def produce(
     stats.seconds = clock() - started
     if stats.errors:
         where = f"{source}: " if source else ""
+        unsent = f"; not sent: lines {stats.unsent_from}-" if stats.unsent_from else ""
         raise ProduceError(
             f"{stats.errors} records not delivered ({where}lines "
-            f"{line_ranges(stats.undelivered)}); first: {stats.first_error}",
+            f"{line_ranges(stats.undelivered)}{unsent}); first: {stats.first_error}",
             sorted(set(stats.undelivered)),
+            stats,
         )
     return stats
+
+
+class DeliveryJournal:
+    """What a ``heatwatch produce --input`` run left undelivered, for an exact re-run.
+
+    One JSON file per input (``<input>.delivery.json`` by default): the input's SHA-256 and
+    size, and after a failed run the lines to send again — those not acknowledged and every
+    line from the first one not sent. A run that finds a journal of the same content sends
+    only those; a complete run records ``complete`` (a third run sends nothing unless the
+    journal is removed). A run killed before it could write the journal leaves the previous
+    state: the re-run then sends everything (for a process that must survive kill -9, use
+    ``heatwatch ingest``)."""
+
+    def __init__(self, path: Path, input_path: Path) -> None:
+        import hashlib
+
+        self.path = path
+        h = hashlib.sha256()
+        with input_path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        self.sha = h.hexdigest()
+        self.state: dict[str, Any] | None = None
+        if path.exists():
+            state = orjson.loads(path.read_bytes())
+            if state.get("sha") == self.sha:
+                self.state = state
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.state and self.state.get("complete"))
+
+    def only(self) -> Callable[[int], bool] | None:
+        """The lines a re-run sends (None: every line)."""
+        if self.state is None:
+            return None
+        again = set(self.state.get("undelivered", []))
+        unsent = self.state.get("unsent_from")
+
+        def wanted(n: int) -> bool:
+            return n in again or (unsent is not None and n >= unsent)
+
+        return wanted
+
+    def record(self, stats: ProduceStats | None) -> None:
+        """``stats`` of a failed run (None: complete); written atomically."""
+        if stats is None:
+            state: dict[str, Any] = {"sha": self.sha, "complete": True}
+        else:
+            # this run sent every earlier line it was to send: its own failures and first
+            # unsent line are all that is left
+            state = {
+                "sha": self.sha,
+                "undelivered": sorted(set(stats.undelivered)),
+                "unsent_from": stats.unsent_from,
+            }
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_bytes(orjson.dumps(state))
+        tmp.replace(self.path)
+        self.state = state
 
 
 _TS = re.compile(rb'"ts"\s*:\s*"([^"]+)"')

@@ -69,6 +69,17 @@ def produce_cmd(
             ),
         ),
     ] = 600.0,
+    journal_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal",
+            help=(
+                "记录未送达行的文件（默认 <输入>.delivery.json）；同一输入重新运行时只补发这些行。 "
+                "Where undelivered lines are recorded (default <input>.delivery.json); a re-run "
+                "of the same input sends exactly those."
+            ),
+        ),
+    ] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help=INSECURE_HELP, envvar="HEATWATCH_ALLOW_INSECURE")
     ] = False,
@@ -77,6 +88,7 @@ def produce_cmd(
     (concentrator batches keyed by feeder/station)."""
     from heatwatch.cli.inputs import check_readings_file
     from producers.kafka_producer import (
+        DeliveryJournal,
         ProduceError,
         Router,
         chunk_lines,
@@ -97,6 +109,27 @@ def produce_cmd(
     if input_path is not None:
         check_readings_file(input_path)
     router = Router(load_registry_or_exit(registry) if registry else None)
+    journal = None
+    if input_path is not None:
+        journal = DeliveryJournal(
+            journal_path or input_path.with_name(input_path.name + ".delivery.json"), input_path
+        )
+        if journal.complete:
+            typer.echo(
+                t(
+                    f"{input_path} 已全部送达（见 {journal.path}）；未发送。要重发请删除该文件。",
+                    f"{input_path} was delivered completely (see {journal.path}); nothing sent. "
+                    "Remove that file to send it again.",
+                )
+            )
+            return
+        if journal.state is not None:
+            typer.echo(
+                t(
+                    f"按 {journal.path} 只补发上次未送达的行。",
+                    f"sending only the lines {journal.path} lists as not delivered last time.",
+                )
+            )
     with kafka_errors(kafka.bootstrap):
         # with ACLs the producer may see and create only telemetry topics
         ensure_topics(kafka, kafka.partitions, telemetry_only=True)
@@ -125,16 +158,19 @@ def produce_cmd(
                 router=router,
                 rate=rate,
                 source=str(input_path) if input_path is not None else "simulator",
+                only=journal.only() if journal is not None else None,
             )
+        if journal is not None:
+            journal.record(None)
     except ProduceError as exc:
+        if journal is not None:
+            journal.record(exc.stats)
         raise CliError(
             f"发送到 Kafka 失败：{exc}。请检查 Kafka（{kafka.bootstrap}）和主题 "
-            f"{kafka.telemetry_topic}，然后用同一输入重新运行：缺失的记录会补发，已送达的记录"
-            "被引擎计为重复，结果不变。",
+            f"{kafka.telemetry_topic}，然后用同一输入重新运行：只补发未送达的行（记录在日志文件中）。",
             f"sending to Kafka failed: {exc}. Check Kafka at {kafka.bootstrap} and the topic "
-            f"{kafka.telemetry_topic}, then run the same input again: what is missing is "
-            "delivered, records that arrived count as duplicates in the engine, results do not "
-            "change.",
+            f"{kafka.telemetry_topic}, then run the same input again: exactly the lines not "
+            "delivered are sent (the journal lists them).",
             EXIT_PROBLEMS,
         ) from exc
     finally:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from producers.kafka_producer import ProduceError, line_ranges, make_producer, produce
+from producers.kafka_producer import (
+    DeliveryJournal,
+    ProduceError,
+    jsonl_lines,
+    line_ranges,
+    make_producer,
+    produce,
+)
 
 
 class _Future:
@@ -50,12 +58,33 @@ def test_every_line_acknowledged_is_success() -> None:
     assert stats.records == 10 and stats.errors == 0 and stats.undelivered == []
 
 
-def test_undelivered_records_are_named_by_line() -> None:
+def test_undelivered_records_are_named_by_line_and_nothing_is_sent_past_a_gap() -> None:
     with pytest.raises(ProduceError) as err:
         produce(FakeProducer({3, 4, 5, 9}, {7}), "t", _lines(10), source="x.jsonl")
-    assert err.value.undelivered == [3, 4, 5, 7, 9]
-    assert "x.jsonl: lines 3-5, 7, 9" in str(err.value)
-    assert "5 records not delivered" in str(err.value)
+    assert err.value.undelivered == [3]
+    assert err.value.stats is not None and err.value.stats.unsent_from == 4
+    assert "x.jsonl: lines 3; not sent: lines 4-" in str(err.value)
+    assert "1 records not delivered" in str(err.value)
+
+
+def test_a_rerun_sends_exactly_what_was_not_delivered(tmp_path: Path) -> None:
+    """Lines 1-2 delivered, 3 failed, 4- never sent: the re-run sends 3-10, in order, once."""
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(_lines(10)))
+    journal = DeliveryJournal(tmp_path / "in.jsonl.delivery.json", src)
+    first = FakeProducer({3})
+    with pytest.raises(ProduceError) as err:
+        produce(first, "t", jsonl_lines(src), only=journal.only())
+    journal.record(err.value.stats)
+    assert [v for v, _ in first.sent] == [x.strip() for x in _lines(3)]  # 3 sent, failed
+    again = DeliveryJournal(tmp_path / "in.jsonl.delivery.json", src)
+    second = FakeProducer(set())
+    produce(second, "t", jsonl_lines(src), only=again.only())
+    again.record(None)
+    assert [v for v, _ in second.sent] == [x.strip() for x in _lines(10)[2:]]
+    assert DeliveryJournal(tmp_path / "in.jsonl.delivery.json", src).complete
+    src.write_bytes(b"".join(_lines(11)))  # another content: the journal does not apply
+    assert DeliveryJournal(tmp_path / "in.jsonl.delivery.json", src).only() is None
 
 
 def test_line_ranges_are_capped() -> None:
