@@ -8,7 +8,9 @@ no 200 (``503`` + ``Retry-After`` while Kafka is away or ``max_pending`` records
 timeout, a dropped connection) sends the same body again, and what had arrived the first
 time is an exact re-send, which the engine counts as a duplicate.
 
-``GET /v1/status`` — the heartbeat's JSON (metrics per source). Bodies over ``max_body``
+``GET /v1/status`` — the heartbeat's JSON (metrics per source); ``GET /healthz`` (no token:
+for probes) — 200 while the bridge's loop runs, 503 when it has stopped turning (a loop
+blocked on a full journal disk still turns). Bodies over ``max_body``
 bytes get 413. With a token (``HEATWATCH_INGEST_HTTP_TOKEN``) every request must carry
 ``Authorization: Bearer <token>``; the command refuses to listen beyond loopback without one.
 """
@@ -87,9 +89,13 @@ def make_server(
             return False
 
         def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/healthz":  # probes carry no token: says no more
+                alive = bridge.alive()
+                self._reply(200 if alive else 503, {"alive": alive})
+                return
             if not self._authorized():
                 return
-            if self.path.rstrip("/") in ("/v1/status", "/healthz"):
+            if self.path.rstrip("/") == "/v1/status":
                 self._reply(200, bridge.status())
             else:
                 self._reply(404, {"error": "not found"})

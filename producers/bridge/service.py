@@ -154,6 +154,7 @@ class Bridge:
         self.journal_error = ""
         self._stop = threading.Event()
         self._dead_path = state_dir / "dead_letters.jsonl"
+        self._turned = clock()  # the loop's last turn (``alive``)
         self._next_ack_entry = 0.0  # acked entries at most every ack_interval_s (fsync each)
 
     # --- sending -------------------------------------------------------------------------
@@ -303,6 +304,7 @@ class Bridge:
 
     def _wait_for_room(self) -> None:
         while True:
+            self._turned = self.clock()
             self._resend_failed()
             self._journal_progress()
             with self._lock:
@@ -478,6 +480,7 @@ class Bridge:
         """The loop: scan, re-send failures, journal progress, heartbeat; until stopped."""
         next_beat = 0.0
         while not self._stop.is_set():
+            self._turned = self.clock()
             self._resend_failed()
             self._journal_progress()
             if folder is not None and self.journal_ok:
@@ -494,6 +497,10 @@ class Bridge:
             self._stop.wait(poll_s)
         self._resend_failed()
         self._journal_progress()
+
+    def alive(self) -> bool:
+        """The loop turned recently (``/healthz``): scanning, or waiting for room."""
+        return self.clock() - self._turned < max(30.0, 3 * self.heartbeat_s)
 
     def stop(self) -> None:
         self._stop.set()

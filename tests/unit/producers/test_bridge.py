@@ -414,6 +414,9 @@ def test_http_push_answers_after_every_record_is_acknowledged(tmp_path: Path) ->
         assert (status, body["records"]) == (200, 3)
         assert len(p.log) == 3
         assert post(_lines(1), token="wrong")[0] == 401
+        health = url.replace("/v1/telemetry", "/healthz")
+        with urllib.request.urlopen(health, timeout=10) as r:  # probes carry no token
+            assert orjson.loads(r.read()) == {"alive": True}
         p.auto = False  # Kafka stops answering
         b.max_pending = 2
         post_result: list[int] = []
