@@ -144,7 +144,7 @@ def ingest(
     acknowledged; resumes after a restart."""
     from producers.bridge.drop import DropFolder
     from producers.bridge.http import make_server, serve_in_background
-    from producers.bridge.service import Bridge
+    from producers.bridge.service import Bridge, kafka_present
     from producers.kafka_producer import Router, make_producer
 
     kafka = KafkaSettings()
@@ -193,6 +193,13 @@ def ingest(
         rate=rate,
         heartbeat_s=heartbeat_s,
         influx_write=_influx_writer(InfluxSettings()),
+        present=kafka_present(
+            kafka.bootstrap,
+            kafka.telemetry_topic,
+            4 * max_pending + 10_000,
+            client_id="heatwatch-ingest-resume",
+            **client_options(kafka),
+        ),
     )
     server = None
     if http != "off":

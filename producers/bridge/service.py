@@ -109,7 +109,10 @@ class _Record:
 class Bridge:
     """``producer``: a kafka-python ``KafkaProducer`` (``make_producer``) or a test double;
     ``journal``: the file publications' durable memory; ``influx_write``: posts line
-    protocol (None: heartbeat file only)."""
+    protocol (None: heartbeat file only); ``present(name, version, after)``: the lines of
+    that file version after line ``after`` already in Kafka (``kafka_present``), asked when
+    a version is resumed after a crash so that only what is missing is sent (None, or an
+    error: the unjournaled tail is sent again)."""
 
     def __init__(
         self,
@@ -125,6 +128,7 @@ class Bridge:
         heartbeat_s: float = 5.0,
         name: str = "",
         influx_write: Callable[[bytes], None] | None = None,
+        present: Callable[[str, str, int], dict[int, set[int]]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.producer = producer
@@ -141,6 +145,7 @@ class Bridge:
         self.heartbeat_s = heartbeat_s
         self.name = name or f"{os.uname().nodename}-{os.getpid()}"
         self.influx_write = influx_write
+        self.present = present
         self.clock = clock
         self.metrics = {s: SourceMetrics(s) for s in ("drop", "http")}
         self.partitions: list[int] = []
@@ -171,7 +176,11 @@ class Bridge:
         return self._pending
 
     def _send(self, rec: _Record) -> None:
-        headers = [("line", str(rec.line).encode()), ("file", rec.pub.name.encode())]
+        headers = [
+            ("line", str(rec.line).encode()),
+            ("file", rec.pub.name.encode()),
+            ("version", rec.pub.sha[:16].encode()),  # which content of the file (resume)
+        ]
         m = self.metrics[rec.pub.source]
         while True:
             try:
@@ -252,7 +261,12 @@ class Bridge:
             self._send(rec)
 
     def publish(
-        self, pub: Publication, records: Iterable[tuple[int, bytes | None]], *, loop: bool
+        self,
+        pub: Publication,
+        records: Iterable[tuple[int, bytes | None]],
+        *,
+        loop: bool,
+        skip: dict[int, set[int]] | None = None,
     ) -> None:
         """Send the records of ``pub`` after its ``start`` line. ``loop`` (the bridge's own
         thread): wait for room (back-pressure) and keep the journal going meanwhile; HTTP
@@ -266,13 +280,18 @@ class Bridge:
             if n <= pub.start:
                 continue
             m.lines += 1
-            if value is None:
+            targets: list[int | None] = []
+            if value is not None:
+                key, broadcast = self.router.route(value)
+                targets = list(partitions) if broadcast else [None]
+                found = skip.get(n) if skip else None
+                if found is not None:  # already in Kafka (a resume): what is missing only
+                    targets = [t for t in targets if broadcast and t not in found]
+            if value is None or not targets:  # no reading, or all of it in Kafka
                 with self._lock:
                     pub.last_line = n
                     pub._advance()
                 continue
-            key, broadcast = self.router.route(value)
-            targets: list[int | None] = list(partitions) if broadcast else [None]
             if loop:
                 self._wait_for_room()
                 self._pace(readings_in(value))
@@ -417,12 +436,40 @@ class Bridge:
                 pub.start,
                 pub.sha[:12],
             )
-            self.publish(pub, records_of(path, pub.size), loop=True)
+            skip = self._in_kafka(pub) if resume else None
+            self.publish(pub, records_of(path, pub.size), loop=True, skip=skip)
             self._settled[name] = covered
             started += 1
             self._journal_progress()
         self.metrics["drop"].files_waiting = waiting
         return started
+
+    def _in_kafka(self, pub: Publication) -> dict[int, set[int]]:
+        """After a crash: the lines past the journaled frontier that reached Kafka anyway
+        (acknowledged within the last journal interval, or in flight at the kill). Sending
+        them again would make duplicates that an engine may refuse as late once they are
+        behind its released time."""
+        if self.present is None:
+            return {}
+        try:
+            found = self.present(pub.name, pub.sha[:16], pub.start)
+        except Exception as exc:  # e.g. no Read on the topic: at-least-once, say so
+            log.warning(
+                "ingest: %s: cannot read back what reached Kafka (%s: %s); the lines after "
+                "line %d are sent again",
+                pub.name,
+                type(exc).__name__,
+                exc,
+                pub.start,
+            )
+            return {}
+        log.info(
+            "ingest: %s resumed after line %d: %d later lines are already in Kafka",
+            pub.name,
+            pub.start,
+            len(found),
+        )
+        return found
 
     def all_settled(self, folder: DropFolder) -> bool:
         """Every file in ``folder`` handled as it is now, nothing in flight (``--once``)."""
@@ -589,3 +636,44 @@ def _byte_at(path: Path, pos: int) -> bytes:
     with path.open("rb") as fh:
         fh.seek(pos)
         return fh.read(1)
+
+
+def kafka_present(
+    bootstrap: str, topic: str, window: int, **options: Any
+) -> Callable[[str, str, int], dict[int, set[int]]]:
+    """``Bridge.present`` over Kafka: reads the last ``window`` records of every partition
+    (the records sent after the journaled frontier are fewer: at most ``max_pending`` in
+    flight, plus one journal interval of acknowledgements) and returns the lines of the
+    file version found there, each with the partitions it is in (weather goes to every
+    partition). Needs Read on the topic (no consumer group)."""
+
+    def present(name: str, version: str, after: int) -> dict[int, set[int]]:
+        from kafka import KafkaConsumer, TopicPartition
+
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **options)
+        try:
+            parts = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(parts)]
+            consumer.assign(tps)
+            end = consumer.end_offsets(tps)
+            start = consumer.beginning_offsets(tps)
+            for tp in tps:
+                consumer.seek(tp, max(start[tp], end[tp] - window))
+            found: dict[int, set[int]] = {}
+            want_file, want_version = name.encode(), version.encode()
+            deadline = time.monotonic() + 120
+            while any(consumer.position(tp) < end[tp] for tp in tps):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("reading the topic's tail took over 120 s")
+                for batch in consumer.poll(timeout_ms=1000).values():
+                    for r in batch:
+                        h = dict(r.headers or [])
+                        if h.get("file") == want_file and h.get("version") == want_version:
+                            line = int(h["line"])
+                            if line > after:
+                                found.setdefault(line, set()).add(r.partition)
+            return found
+        finally:
+            consumer.close()
+
+    return present

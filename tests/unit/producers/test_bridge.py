@@ -473,3 +473,55 @@ def test_acknowledgements_are_journaled_at_most_every_interval(tmp_path: Path) -
     p.deliver()
     b._journal_progress()  # done is written at once
     assert b.journal.files["a.jsonl"].done
+
+
+def test_a_resume_reads_back_what_reached_kafka_and_sends_only_the_rest(tmp_path: Path) -> None:
+    """kill -9 with records acknowledged but not journaled, and records in flight that
+    landed: read back from Kafka, none is sent twice; what never landed is sent."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.jsonl").write_bytes(_lines(100))
+    clock = Clock()
+    p = FakeProducer()
+    b = _bridge(tmp_path, p)
+    _scan(b, DropFolder(drop, 5, clock), clock)
+    p.deliver(70)
+    b._journal_progress()
+    p.deliver(20)  # lines 71-90 landed, unjournaled; 91-100 never did
+    p.lose_in_flight()
+    asked: list[tuple[str, str, int]] = []
+
+    def present(name: str, version: str, after: int) -> dict[int, set[int]]:
+        asked.append((name, version, after))
+        return {n: {0} for _, n, f in p.log if f == name and n > after}
+
+    p2 = FakeProducer(auto=True)
+    p2.log = p.log
+    b2 = _bridge(tmp_path, p2, present=present)
+    _scan(b2, DropFolder(drop, 5, clock), clock)
+    b2._journal_progress()
+    got = _lines_in_kafka(p2, "a.jsonl")
+    assert got == list(range(1, 101))  # each line once
+    assert asked == [("a.jsonl", b2.journal.files["a.jsonl"].sha[:16], 70)]
+    assert b2.journal.files["a.jsonl"].done
+
+
+def test_without_a_read_back_the_tail_is_sent_again(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.jsonl").write_bytes(_lines(10))
+    clock = Clock()
+    p = FakeProducer()
+    b = _bridge(tmp_path, p)
+    _scan(b, DropFolder(drop, 5, clock), clock)
+    p.deliver(5)
+    b._journal_progress()
+    p.lose_in_flight()
+
+    def refused(name: str, version: str, after: int) -> dict[int, set[int]]:
+        raise PermissionError("TopicAuthorizationFailedError")
+
+    p2 = FakeProducer(auto=True)
+    b2 = _bridge(tmp_path, p2, present=refused)
+    _scan(b2, DropFolder(drop, 5, clock), clock)
+    assert _lines_in_kafka(p2, "a.jsonl") == list(range(6, 11))
