@@ -356,18 +356,21 @@ class Bridge:
         with self._lock:
             active = list(self._active)
         now = self.clock()
-        beat = now >= self._next_ack_entry
+        beat = now >= self._next_ack_entry or not self.journal_ok
         if beat:
             self._next_ack_entry = now + self.ack_interval_s
+        wrote = False
         for pub in active:
             with self._lock:
                 frontier, complete = pub.frontier, pub.complete
             try:
                 if pub.journaled and complete:
                     self.journal.done(pub.name, pub.sha, pub.size, pub.last_line, pub.dead)
+                    wrote = True
                 elif beat and pub.journaled and frontier > pub.journaled_upto:
                     self.journal.acked(pub.name, pub.sha, frontier)
                     pub.journaled_upto = frontier
+                    wrote = True
             except OSError as exc:
                 self._journal_failed(exc)
                 return
@@ -382,8 +385,15 @@ class Bridge:
                         pub.last_line,
                         pub.dead,
                     )
-        if not self.journal_ok:
-            log.warning("ingest: journal writable again; taking input")
+        if self.journal_ok:
+            return
+        if not wrote:  # writable again? only a write can tell (ignored on load)
+            try:
+                self.journal.append({"ev": "probe"})
+            except OSError as exc:
+                self._journal_failed(exc)
+                return
+        log.warning("ingest: journal writable again; taking input")
         self.journal_ok, self.journal_error = True, ""
 
     def _journal_failed(self, exc: OSError) -> None:

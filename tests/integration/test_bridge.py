@@ -30,9 +30,18 @@ import orjson
 import pytest
 
 from producers.simulate import SimulationConfig, simulate
-from tests.integration.test_faults import Target, private_stack, shared_stack
+from tests.integration.test_faults import (
+    RATE,
+    Expected,
+    Run,
+    Target,
+    expected,
+    private_stack,
+    run_on,
+    shared_stack,
+)
 
-__all__ = ["private_stack", "shared_stack"]  # fixtures
+__all__ = ["expected", "private_stack", "run_on", "shared_stack"]  # fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 4
@@ -76,7 +85,8 @@ class Topic:
                 for tp, batch in consumer.poll(timeout_ms=1000).items():
                     for r in batch:
                         h = dict(r.headers)
-                        out.append((tp.partition, h["file"].decode(), int(h["line"]), r.value))
+                        name = h.get("file", b"").decode()  # produce: no file header
+                        out.append((tp.partition, name, int(h["line"]), r.value))
             return out
         finally:
             consumer.close()
@@ -320,6 +330,7 @@ def test_a_file_growing_while_read(sim: Path, topic: Topic, bridge_on: Any) -> N
     data = data[: data.rfind(b"\n") + 1]
     want = {"grow.jsonl": _input_lines_bytes(data)}
     b.start("--tail-quiet-s", "5")
+    b.wait_until("the bridge's first heartbeat", (b.state / "heartbeat.json").exists)
     path = b.drop / "grow.jsonl"
     pieces = 12
     cuts = [0] + [(i + 1) * (len(data) // pieces) + 17 for i in range(pieces - 1)] + [len(data)]
@@ -327,7 +338,7 @@ def test_a_file_growing_while_read(sim: Path, topic: Topic, bridge_on: Any) -> N
         for i in range(pieces):
             fh.write(data[cuts[i] : cuts[i + 1]])  # most cuts fall mid-line
             fh.flush()
-            time.sleep(1.0 if i % 3 else 0.1)  # longer than --quiet-s 0.5: taken meanwhile
+            time.sleep(1.5 if i % 3 else 0.1)  # longer than --quiet-s 0.5: taken meanwhile
     last = max(want["grow.jsonl"])
     b.wait_until("the whole file acknowledged", lambda: b.acked("grow.jsonl") >= last)
     b.wait_until("nothing pending", lambda: b.status()["pending"] == 0)
@@ -336,6 +347,7 @@ def test_a_file_growing_while_read(sim: Path, topic: Topic, bridge_on: Any) -> N
     assert (m.missing, m.duplicates, m.wrong) == ([], 0, [])
     begins = [e for e in b.journal() if e["ev"] == "begin"]
     print(f"growing file taken in {len(begins)} versions")
+    assert len(begins) > 1, "the file was never taken while it grew"
 
 
 def _input_lines_bytes(data: bytes) -> dict[int, bytes]:
@@ -448,3 +460,125 @@ def test_journal_disk_full(sim: Path, topic: Topic, tmp_path: Path) -> None:
     # and a restart reads the torn journal back whole
     again = Journal(state / "journal.jsonl")
     assert again.files["a.jsonl"].done and again.files["b.jsonl"].done
+
+
+# --- through the worker: results equal to the replay of the input ---------------------------
+def test_bridge_killed_mid_file_same_as_replay(
+    shared_stack: Target, run_on: Any, expected: Expected, tmp_path: Path
+) -> None:
+    """The bridge killed -9 a third into a file while the worker runs, restarted: it reads
+    back what reached Kafka and sends the rest, so no record is duplicated (a re-sent one
+    behind the engine's released time would be a late dead letter) and the worker's
+    results equal the replay of the file."""
+    run: Run = run_on(shared_stack)
+    run.start("w")
+    b = BridgeProcess(
+        shared_stack, run.env.topic, tmp_path / "bridge", expected.sim / "registry.csv"
+    )
+    _drop(b, expected.sim, "a.jsonl")
+    lines = _input_lines(expected.sim / "readings.jsonl")
+    b.start("--rate", str(RATE))
+    try:
+        b.wait_until("a third acknowledged", lambda: b.acked("a.jsonl") >= max(lines) // 3)
+        b.stop(signal.SIGKILL)
+        fault_at = time.monotonic()
+        assert not b.done("a.jsonl"), "the file was done before the kill"
+        b.start("--once", "--rate", str(RATE))
+        proc = b.proc
+        assert proc is not None
+        run.producer = threading.Thread(target=proc.wait, daemon=True)
+        run.producer.start()
+        run.finish(fault_at)
+        assert proc.returncode == 0, b.log.read_text(errors="replace")[-3000:]
+        run.assert_same_as_replay(fault_at)
+    finally:
+        b.stop(signal.SIGKILL)
+    m = matrix(Topic(shared_stack, run.env.topic), {"a.jsonl": lines})
+    assert (m.missing, m.duplicates, m.wrong) == ([], 0, [])
+    assert "later lines are already in Kafka" in b.log.read_text(errors="replace")
+
+
+def test_produce_rerun_after_a_failure(
+    shared_stack: Target, run_on: Any, expected: Expected, tmp_path: Path
+) -> None:
+    """``heatwatch produce``'s first run fails two fifths in (the broker away past the
+    delivery timeout, injected); the re-run of the same input with its delivery journal sends
+    exactly what was missing: the worker's results equal the replay (effectively-once)."""
+    from kafka.errors import KafkaTimeoutError
+
+    from heatwatch.formats.registry_csv import load_registry_csv
+    from producers.kafka_producer import (
+        DeliveryJournal,
+        ProduceError,
+        Router,
+        jsonl_lines,
+        make_producer,
+        produce,
+    )
+
+    run: Run = run_on(shared_stack)
+    run.start("w")
+    src = expected.sim / "readings.jsonl"
+    journal_path = tmp_path / "readings.jsonl.delivery.json"
+    registry, _ = load_registry_csv(expected.sim / "registry.csv")
+    sent_again: list[int] = []
+
+    def send() -> None:
+        real = make_producer(run.env.bootstrap, **shared_stack.kafka_options())
+        cut = expected.records * 2 // 5
+
+        class BrokerGone:
+            """The real producer until record ``cut``; then every send fails."""
+
+            def __init__(self) -> None:
+                self.n = 0
+
+            def partitions_for(self, topic: str) -> Any:
+                return real.partitions_for(topic)
+
+            def send(self, *args: Any, **kwargs: Any) -> Any:
+                self.n += 1
+                if self.n >= cut:
+                    raise KafkaTimeoutError("delivery timeout passed (injected)")
+                return real.send(*args, **kwargs)
+
+            def flush(self) -> None:
+                real.flush()
+
+        try:
+            journal = DeliveryJournal(journal_path, src)
+            try:
+                produce(
+                    BrokerGone(),
+                    run.env.topic,
+                    jsonl_lines(src),
+                    router=Router(registry),
+                    rate=RATE,
+                )
+                raise AssertionError("the injected failure did not fail the run")
+            except ProduceError as exc:
+                journal.record(exc.stats)
+            again = DeliveryJournal(journal_path, src)
+            only = again.only()
+            assert only is not None
+            sent_again.extend(n for n in range(1, expected.records + 1) if only(n))
+            produce(
+                real, run.env.topic, jsonl_lines(src), router=Router(registry), rate=RATE, only=only
+            )
+            again.record(None)
+        except BaseException as exc:  # reported by finish()
+            run.produce_error = exc
+        finally:
+            real.close()
+
+    run.producer = threading.Thread(target=send, daemon=True)
+    started = time.monotonic()
+    run.producer.start()
+    run.finish(started)
+    run.assert_same_as_replay(started)
+    assert DeliveryJournal(journal_path, src).complete
+    assert sent_again and sent_again[0] > 1  # only the tail was sent again
+    m = matrix(Topic(shared_stack, run.env.topic), {"": _input_lines(src)})
+    assert (m.missing, m.wrong) == ([], [])
+    # re-sent: only the records that failed (never in Kafka), so nothing twice
+    assert m.duplicates == 0

@@ -351,6 +351,8 @@ def test_a_full_journal_disk_stops_intake_and_loses_nothing(tmp_path: Path) -> N
     p.deliver()
     b._journal_progress()
     assert not b.journal_ok and "No space" in b.journal_error
+    b._journal_progress()  # nothing new to write: still full, and still said so
+    assert not b.journal_ok
     assert not b.journal.files["a.jsonl"].done  # never marked done without the journal
     (drop / "b.jsonl").write_bytes(_lines(5, 100))
     folder.ready()
