@@ -527,3 +527,26 @@ def test_without_a_read_back_the_tail_is_sent_again(tmp_path: Path) -> None:
     b2 = _bridge(tmp_path, p2, present=refused)
     _scan(b2, DropFolder(drop, 5, clock), clock)
     assert _lines_in_kafka(p2, "a.jsonl") == list(range(6, 11))
+
+
+def test_a_full_journal_is_not_declared_writable_without_a_write(tmp_path: Path) -> None:
+    """Between journal intervals nothing is due to be written: that is no sign of space."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.jsonl").write_bytes(_lines(50))
+    disk = FullDisk()
+    clock = Clock()
+    p = FakeProducer()
+    journal = Journal(tmp_path / "state" / "journal.jsonl", opener=disk)
+    b = _bridge(tmp_path, p, journal=journal, ack_interval_s=10, clock=clock)
+    _scan(b, DropFolder(drop, 5, clock), clock)
+    p.deliver(10)
+    disk.full = True
+    clock.now += 10
+    b._journal_progress()
+    assert not b.journal_ok
+    b._journal_progress()  # within the interval: no acked entry due
+    assert not b.journal_ok
+    disk.full = False
+    b._journal_progress()
+    assert b.journal_ok and b.journal.files["a.jsonl"].upto == 10
