@@ -160,6 +160,10 @@ class Bridge:
         self._stop = threading.Event()
         self._dead_path = state_dir / "dead_letters.jsonl"
         self._turned = clock()  # the loop's last turn (``alive``)
+        self._next_beat = 0.0
+        self._beat_lines = b""
+        self._beat_ready = threading.Event()
+        self._poster: threading.Thread | None = None
         self._next_ack_entry = 0.0  # acked entries at most every ack_interval_s (fsync each)
 
     # --- sending -------------------------------------------------------------------------
@@ -322,6 +326,7 @@ class Bridge:
             self._stop.wait(ahead)
 
     def _wait_for_room(self) -> None:
+        self._maybe_heartbeat()  # a long file must not silence the heartbeat
         while True:
             self._turned = self.clock()
             self._resend_failed()
@@ -535,7 +540,6 @@ class Bridge:
         until: Callable[[], bool] | None = None,
     ) -> None:
         """The loop: scan, re-send failures, journal progress, heartbeat; until stopped."""
-        next_beat = 0.0
         while not self._stop.is_set():
             self._turned = self.clock()
             self._resend_failed()
@@ -545,10 +549,7 @@ class Bridge:
                     self.scan(folder, tail_quiet_s)
                 except InterruptedError:
                     break
-            now = self.clock()
-            if now >= next_beat:
-                self.heartbeat()
-                next_beat = now + self.heartbeat_s
+            self._maybe_heartbeat()
             if until is not None and until():
                 break
             self._stop.wait(poll_s)
@@ -578,6 +579,12 @@ class Bridge:
         return False
 
     # --- heartbeat -----------------------------------------------------------------------
+    def _maybe_heartbeat(self) -> None:
+        now = self.clock()
+        if now >= self._next_beat:
+            self._next_beat = now + self.heartbeat_s
+            self.heartbeat()
+
     def status(self) -> dict[str, Any]:
         now = time.time()
         with self._lock:
@@ -607,8 +614,25 @@ class Bridge:
         except OSError as exc:  # a full disk must not stop the bridge: the journal says it
             log.warning("ingest: heartbeat file not written: %s", exc)
         if self.influx_write is not None:
+            # posted by a thread of its own: an InfluxDB that is away (a 5 s timeout) must not
+            # slow publishing; only the newest heartbeat waits, older ones are dropped
+            self._beat_lines = ingest_lines(status)
+            if self._poster is None or not self._poster.is_alive():
+                self._poster = threading.Thread(
+                    target=self._post, name="ingest-heartbeat", daemon=True
+                )
+                self._poster.start()
+            self._beat_ready.set()
+
+    def _post(self) -> None:
+        assert self.influx_write is not None
+        while not self._stop.is_set():
+            if not self._beat_ready.wait(1.0):
+                continue
+            self._beat_ready.clear()
+            lines = self._beat_lines
             try:
-                self.influx_write(ingest_lines(status))
+                self.influx_write(lines)
             except Exception as exc:  # InfluxDB away: the heartbeat file still has it
                 log.warning("ingest: heartbeat point not written: %s", exc)
 

@@ -550,3 +550,23 @@ def test_a_full_journal_is_not_declared_writable_without_a_write(tmp_path: Path)
     disk.full = False
     b._journal_progress()
     assert b.journal_ok and b.journal.files["a.jsonl"].upto == 10
+
+
+def test_the_heartbeat_point_is_posted_off_the_publishing_thread(tmp_path: Path) -> None:
+    posted: list[bytes] = []
+    gate = threading.Event()
+
+    def slow_influx(lines: bytes) -> None:  # InfluxDB answering slowly
+        gate.wait(5)
+        posted.append(lines)
+
+    b = _bridge(tmp_path, FakeProducer(auto=True), influx_write=slow_influx)
+    b.heartbeat()  # returns at once
+    assert posted == []
+    gate.set()
+    for _ in range(100):
+        if posted:
+            break
+        threading.Event().wait(0.05)
+    b.stop()
+    assert posted and posted[0].startswith(b"ingest,")
