@@ -54,8 +54,8 @@ class FetchView:
             conns = list(self._client()._client._conns.values())
         except Exception:  # not started, or aiokafka's internals changed: fall back
             return None
-        if not conns:
-            return None
+        # none at all: aiokafka drops a closed connection when it next needs it and keeps
+        # none that failed to open, so a broker away for a while leaves the dict empty
         return any(conn.connected() for conn in conns)
 
     def fetched_at(self, partition: int) -> float | None:
