@@ -17,8 +17,9 @@ version: the records Kafka had not acknowledged, plus those acknowledged within 
 
 A failed write (disk full, read-only volume) is not swallowed: ``append`` raises, the
 bridge stops taking input and retries (service.py); nothing is marked done meanwhile.
-On start the journal is compacted: one line per file name and one per finished content,
-written to a temporary file, ``fsync``ed and renamed over.
+On start, and after every ``COMPACT_AFTER`` entries, the journal is compacted: one line per
+file name and one per finished content, written to a temporary file, ``fsync``ed and renamed
+over (a long-running bridge writes an ``acked`` entry every half second while it publishes).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+
+COMPACT_AFTER = 20_000  # entries appended since the last compaction
 
 
 @dataclass
@@ -58,8 +61,9 @@ class Journal:
         self.done_shas: dict[str, str] = {}  # content sha → the name it was published under
         path.parent.mkdir(parents=True, exist_ok=True)
         self._load()
-        self._compact()
         self._fh: IO[bytes] | None = None
+        self._compact()
+        self.appended = 0
 
     # --- reading -------------------------------------------------------------------------
     def _load(self) -> None:
@@ -106,6 +110,9 @@ class Journal:
         return out
 
     def _compact(self) -> None:
+        if self._fh is not None:  # appends go to the new file from now on
+            self._fh.close()
+            self._fh = None
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as fh:
             fh.write(b"".join(orjson.dumps(e) + b"\n" for e in self._entries()))
@@ -128,6 +135,10 @@ class Journal:
             self._reopen_later()
             raise
         self._apply(entry)
+        self.appended += 1
+        if self.appended >= COMPACT_AFTER:
+            self._compact()  # an error here leaves the old file whole: raised like a write
+            self.appended = 0
 
     def _reopen_later(self) -> None:
         # A failed write may have left a partial line: start the next write on a new line

@@ -570,3 +570,19 @@ def test_the_heartbeat_point_is_posted_off_the_publishing_thread(tmp_path: Path)
         threading.Event().wait(0.05)
     b.stop()
     assert posted and posted[0].startswith(b"ingest,")
+
+
+def test_the_journal_is_compacted_as_it_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from producers.bridge import journal as journal_module
+
+    monkeypatch.setattr(journal_module, "COMPACT_AFTER", 10)
+    j = Journal(tmp_path / "j.jsonl")
+    j.begin("a.jsonl", "s" * 64, 100, 0)
+    for upto in range(1, 30):
+        j.acked("a.jsonl", "s" * 64, upto)
+    lines = (tmp_path / "j.jsonl").read_bytes().splitlines()
+    assert len(lines) < 12  # compacted, then a few more entries
+    again = Journal(tmp_path / "j.jsonl")
+    assert again.files["a.jsonl"].upto == 29 and not again.files["a.jsonl"].done
