@@ -582,3 +582,45 @@ def test_produce_rerun_after_a_failure(
     assert (m.missing, m.wrong) == ([], [])
     # re-sent: only the records that failed (never in Kafka), so nothing twice
     assert m.duplicates == 0
+
+
+def test_http_push_is_answered_once_kafka_has_every_record(
+    sim: Path, topic: Topic, tmp_path: Path
+) -> None:
+    """A gzip JSONL push through the real producer: 200 only after every record is
+    acknowledged, and then every line is in Kafka, once."""
+    import gzip
+    import urllib.request
+
+    from heatwatch.formats.registry_csv import load_registry_csv
+    from producers.bridge.http import make_server, serve_in_background
+    from producers.bridge.service import Bridge
+    from producers.kafka_producer import Router, make_producer
+
+    registry, _ = load_registry_csv(sim / "registry.csv")
+    producer = make_producer(topic.target.bootstrap, **topic.target.kafka_options())
+    bridge = Bridge(producer, topic.name, tmp_path / "state", router=Router(registry))
+    server = make_server(bridge, "127.0.0.1", 0, token="t0ken")
+    serve_in_background(server)
+    body = b"\n".join((sim / "readings.jsonl").read_bytes().split(b"\n")[:5000]) + b"\n"
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_address[1]}/v1/telemetry",
+            data=gzip.compress(body),
+            method="POST",
+            headers={
+                "Authorization": "Bearer t0ken",
+                "Content-Encoding": "gzip",
+                "X-Request-Id": "push-1",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=BOUND_S) as answer:
+            assert answer.status == 200
+            reply = orjson.loads(answer.read())
+        assert reply["lines"] == 5000 and reply["dead"] == 0
+        assert bridge.pending == 0  # answered only once nothing waited
+    finally:
+        server.shutdown()
+        producer.close()
+    m = matrix(topic, {"http/push-1": _input_lines_bytes(body)})
+    assert (m.missing, m.duplicates, m.wrong) == ([], 0, [])
