@@ -450,7 +450,7 @@ class Bridge:
             if plan is None:
                 self._settled[name] = covered
                 continue
-            pub, resume = plan
+            pub, resume, read_back = plan
             if not resume:
                 try:
                     self.journal.begin(pub.name, pub.sha, pub.size, pub.start)
@@ -464,7 +464,7 @@ class Bridge:
                 pub.start,
                 pub.sha[:12],
             )
-            skip = self._in_kafka(pub) if resume else None
+            skip = self._in_kafka(pub, read_back) if read_back else None
             self.publish(pub, records_of(path, pub.size), loop=True, skip=skip)
             self._settled[name] = covered
             started += 1
@@ -472,15 +472,15 @@ class Bridge:
         self.metrics["drop"].files_waiting = waiting
         return started
 
-    def _in_kafka(self, pub: Publication) -> dict[int, set[int]]:
+    def _in_kafka(self, pub: Publication, version: str) -> dict[int, set[int]]:
         """After a crash: the lines past the journaled frontier that reached Kafka anyway
-        (acknowledged within the last journal interval, or in flight at the kill). Sending
-        them again would make duplicates that an engine may refuse as late once they are
-        behind its released time."""
+        under ``version`` (acknowledged within the last journal interval, or in flight at the
+        kill). Sending them again would make duplicates that an engine may refuse as late
+        once they are behind its released time."""
         if self.present is None:
             return {}
         try:
-            found = self.present(pub.name, pub.sha[:16], pub.start)
+            found = self.present(pub.name, version, pub.start)
         except Exception as exc:  # e.g. no Read on the topic: at-least-once, say so
             log.warning(
                 "ingest: %s: cannot read back what reached Kafka (%s: %s); the lines after "
@@ -514,9 +514,13 @@ class Bridge:
                 return False
         return True
 
-    def _plan(self, name: str, path: Path, sha: str, size: int) -> tuple[Publication, bool] | None:
+    def _plan(
+        self, name: str, path: Path, sha: str, size: int
+    ) -> tuple[Publication, bool, str | None] | None:
         """What to publish of the first ``size`` bytes of ``path`` (SHA-256 ``sha``):
-        ``(publication, resumed)`` — its ``start`` is the last line already settled — or None
+        ``(publication, resumed, read back)`` — its ``start`` is the last line already
+        settled; ``resumed``: the journal has begun it already; ``read back``: the version
+        (header) whose lines after ``start`` may be in Kafka from before a crash — or None
         (nothing: empty, done, or a re-delivery)."""
         j = self.journal
         known = j.files.get(name)
@@ -526,7 +530,7 @@ class Bridge:
             if known.done:
                 return None
             # resumed after a crash: the lines after the last journaled acknowledgement
-            return Publication("drop", name, sha, size, known.upto, True), True
+            return Publication("drop", name, sha, size, known.upto, True), True, sha[:16]
         if sha in j.done_shas:
             self.metrics["drop"].files_redelivered += 1
             log.warning(
@@ -541,8 +545,10 @@ class Bridge:
             settled = known.lines if known.done else known.upto
             if known.done and _byte_at(path, known.size - 1) != b"\n":
                 settled -= 1
-            return Publication("drop", name, sha, size, settled, True), False
-        return Publication("drop", name, sha, size, 0, True), False
+            # unfinished (a crash, then the file grew): its lines may be in Kafka already
+            read_back = None if known.done else known.sha[:16]
+            return Publication("drop", name, sha, size, settled, True), False, read_back
+        return Publication("drop", name, sha, size, 0, True), False, None
 
     def run(
         self,

@@ -586,3 +586,34 @@ def test_the_journal_is_compacted_as_it_grows(
     assert len(lines) < 12  # compacted, then a few more entries
     again = Journal(tmp_path / "j.jsonl")
     assert again.files["a.jsonl"].upto == 29 and not again.files["a.jsonl"].done
+
+
+def test_a_file_that_grew_after_a_crash_reads_back_the_unfinished_version(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    f = drop / "a.jsonl"
+    f.write_bytes(_lines(20))
+    clock = Clock()
+    p = FakeProducer()
+    b = _bridge(tmp_path, p)
+    _scan(b, DropFolder(drop, 5, clock), clock)
+    old = b.journal.files["a.jsonl"].sha
+    p.deliver(10)
+    b._journal_progress()
+    p.deliver(5)  # 11-15 landed unjournaled; 16-20 lost with the process
+    p.lose_in_flight()
+    with f.open("ab") as fh:
+        fh.write(_lines(5, 21))  # the export grew while the bridge was down
+    asked: list[str] = []
+
+    def present(name: str, version: str, after: int) -> dict[int, set[int]]:
+        asked.append(version)
+        return {n: {0} for _, n, fn in p.log if fn == name and n > after}
+
+    p2 = FakeProducer(auto=True)
+    p2.log = p.log
+    b2 = _bridge(tmp_path, p2, present=present)
+    _scan(b2, DropFolder(drop, 5, clock), clock)
+    b2._journal_progress()
+    assert asked == [old[:16]]
+    assert _lines_in_kafka(p2, "a.jsonl") == list(range(1, 26))
