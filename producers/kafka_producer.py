@@ -8,7 +8,22 @@ order with its own data (a global table would make results depend on arrival tim
 Lines that are not JSON are sent unkeyed; the worker dead-letters them. Every record carries
 a ``line`` header (its 1-based input line number) for dead-letter reports.
 
-Delivery errors are collected from the futures and raised at the end (``ProduceError``);
+**No record is lost silently.** The producer is idempotent (``enable_idempotence``: a retried
+batch is written once) and retries every retriable error — a broker restart, partition
+leadership moving (``NotLeaderForPartitionError``) — until a *delivery timeout*
+(``delivery_timeout_ms``, default 10 min), not a retry count: five retries ran out in the
+seconds leadership takes to settle after a restart and lost 17,200 records. A record that is
+still not acknowledged then is reported by its input line (``ProduceError.undelivered``, line
+ranges in the message) and the command exits non-zero. After the first failure nothing more
+is sent (``unsent_from``): lines sent past a gap would leave the gap to be filled late, and
+the engine refuses readings behind the released time as late. The command writes what was
+not delivered to a journal (``DeliveryJournal``), and re-running the same input sends
+exactly those lines, in input order: each partition gets the rest of its stream where it
+stopped, so the re-run is effectively-once end to end (tests/integration/test_faults.py,
+``test_produce_rerun_after_a_failure``). Re-sending everything instead is not: an old
+reading sent again after newer ones is a late dead letter, unless it is still in the
+reorder buffer or the meter's last one.
+
 ``rate`` paces readings per second (0 = as fast as possible).
 """
 
@@ -30,8 +45,36 @@ _SOURCE = re.compile(rb'"source"\s*:\s*"([^"]+)"')
 _KIND = re.compile(rb'"kind"\s*:\s*"([a-z_]+)"')
 
 
+# Retry until this, not a retry count (module docstring). kafka-python's own default is 2 min.
+DELIVERY_TIMEOUT_MS = 600_000
+
+
 class ProduceError(Exception):
-    """Some records were not delivered."""
+    """Some records were not delivered: ``undelivered`` are their input line numbers."""
+
+    def __init__(
+        self,
+        message: str,
+        undelivered: list[int] | None = None,
+        stats: ProduceStats | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.undelivered = undelivered or []
+        self.stats = stats
+
+
+def line_ranges(lines: Iterable[int], limit: int = 20) -> str:
+    """``[3, 4, 5, 9]`` → ``"3-5, 9"`` (at most ``limit`` ranges, then "…")."""
+    ranges: list[tuple[int, int]] = []
+    for n in sorted(set(lines)):
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], n)
+        else:
+            ranges.append((n, n))
+    text = [f"{a}-{b}" if b > a else str(a) for a, b in ranges[:limit]]
+    return ", ".join(text) + (
+        f", … ({len(ranges) - limit} more ranges)" if len(ranges) > limit else ""
+    )
 
 
 @dataclass
@@ -42,6 +85,8 @@ class ProduceStats:
     weather_broadcasts: int = 0
     errors: int = 0
     first_error: str = ""
+    undelivered: list[int] = field(default_factory=list)  # input lines not acknowledged
+    unsent_from: int | None = None  # the first line not sent, after a failure
     seconds: float = 0.0
     sent_at: dict[int, float] = field(default_factory=dict)  # reading ts → wall clock (opt.)
 
@@ -105,18 +150,33 @@ def chunk_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield from chunk.splitlines()
 
 
-def make_producer(bootstrap: str, compression: str | None = "gzip", **overrides: Any) -> Any:
+def make_producer(
+    bootstrap: str,
+    compression: str | None = "gzip",
+    delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
+    **overrides: Any,
+) -> Any:
     from kafka import KafkaProducer
 
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "client_id": "heatwatch-produce",
+        # Idempotent: a batch retried after a lost answer is written once, in order (the
+        # broker de-duplicates by producer id and sequence; up to 5 requests in flight keep
+        # order). Explicit, so a conflicting override raises instead of silently turning it
+        # off. With ACLs, WRITE on the topic is enough (Kafka >= 2.8, KIP-679).
+        "enable_idempotence": True,
         "acks": "all",
         "compression_type": compression,
         "linger_ms": 20,
         "batch_size": 512 * 1024,
         "max_request_size": 4 * 1024 * 1024,
-        "retries": 5,
+        # Retry until the delivery timeout, not a count (module docstring).
+        "retries": float("inf"),
+        "delivery_timeout_ms": delivery_timeout_ms,
+        # send() waits (back-pressure) while the buffer is full or the topic's metadata is
+        # unknown, e.g. the broker is down: as long as a record may take to be delivered.
+        "max_block_ms": delivery_timeout_ms,
         # Reconnect at most 1 s after the broker is back (the Java client's default), not
         # kafka-python's exponential backoff up to 30 s: after a broker outage the backlog
         # then follows the broker's return at once (docs/production-path.md, "Idle release").
@@ -137,23 +197,36 @@ def produce(
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
     record_send_times: bool = False,
+    source: str = "",
+    only: Callable[[int], bool] | None = None,
 ) -> ProduceStats:
-    """Send every non-blank line; raise ``ProduceError`` if any delivery failed."""
+    """Send every non-blank line (``only``: the lines it accepts, a re-run's); stop sending at
+    the first failure; raise ``ProduceError`` naming the input lines (of ``source``, a file
+    name for the message) not delivered."""
     router = router or Router()
     stats = ProduceStats()
     partitions = sorted(producer.partitions_for(topic) or [])
     if not partitions:
         raise ProduceError(f"topic {topic!r} has no partitions (does it exist?)")
 
-    def on_error(exc: BaseException) -> None:
-        stats.errors += 1
-        if not stats.first_error:
-            stats.first_error = f"{type(exc).__name__}: {exc}"
+    def failed(line_no: int) -> Callable[[BaseException], None]:
+        def on_error(exc: BaseException) -> None:
+            stats.errors += 1
+            stats.undelivered.append(line_no)
+            if not stats.first_error:
+                stats.first_error = f"{type(exc).__name__}: {exc}"
+
+        return on_error
 
     started = clock()
     line_no = 0
     for raw in lines:
         line_no += 1
+        if stats.errors:  # module docstring: nothing past a gap
+            stats.unsent_from = line_no
+            break
+        if only is not None and not only(line_no):
+            continue
         line = raw.strip()
         if not line:
             continue
@@ -161,9 +234,14 @@ def produce(
         headers = [("line", str(line_no).encode())]
         targets: list[int | None] = list(partitions) if broadcast else [None]
         for partition in targets:
-            producer.send(
-                topic, value=line, key=key, partition=partition, headers=headers
-            ).add_errback(on_error)
+            try:
+                future = producer.send(
+                    topic, value=line, key=key, partition=partition, headers=headers
+                )
+            except Exception as exc:  # blocked past max_block_ms, too large, …: reported
+                failed(line_no)(exc)
+                continue
+            future.add_errback(failed(line_no))
         stats.records += 1
         stats.weather_broadcasts += broadcast
         stats.bytes += len(line)
@@ -183,8 +261,75 @@ def produce(
     producer.flush()
     stats.seconds = clock() - started
     if stats.errors:
-        raise ProduceError(f"{stats.errors} records not delivered; first: {stats.first_error}")
+        where = f"{source}: " if source else ""
+        unsent = f"; not sent: lines {stats.unsent_from}-" if stats.unsent_from else ""
+        raise ProduceError(
+            f"{stats.errors} records not delivered ({where}lines "
+            f"{line_ranges(stats.undelivered)}{unsent}); first: {stats.first_error}",
+            sorted(set(stats.undelivered)),
+            stats,
+        )
     return stats
+
+
+class DeliveryJournal:
+    """What a ``heatwatch produce --input`` run left undelivered, for an exact re-run.
+
+    One JSON file per input (``<input>.delivery.json`` by default): the input's SHA-256 and
+    size, and after a failed run the lines to send again — those not acknowledged and every
+    line from the first one not sent. A run that finds a journal of the same content sends
+    only those; a complete run records ``complete`` (a third run sends nothing unless the
+    journal is removed). A run killed before it could write the journal leaves the previous
+    state: the re-run then sends everything (for a process that must survive kill -9, use
+    ``heatwatch ingest``)."""
+
+    def __init__(self, path: Path, input_path: Path) -> None:
+        import hashlib
+
+        self.path = path
+        h = hashlib.sha256()
+        with input_path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        self.sha = h.hexdigest()
+        self.state: dict[str, Any] | None = None
+        if path.exists():
+            state = orjson.loads(path.read_bytes())
+            if state.get("sha") == self.sha:
+                self.state = state
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.state and self.state.get("complete"))
+
+    def only(self) -> Callable[[int], bool] | None:
+        """The lines a re-run sends (None: every line)."""
+        if self.state is None:
+            return None
+        again = set(self.state.get("undelivered", []))
+        unsent = self.state.get("unsent_from")
+
+        def wanted(n: int) -> bool:
+            return n in again or (unsent is not None and n >= unsent)
+
+        return wanted
+
+    def record(self, stats: ProduceStats | None) -> None:
+        """``stats`` of a failed run (None: complete); written atomically."""
+        if stats is None:
+            state: dict[str, Any] = {"sha": self.sha, "complete": True}
+        else:
+            # this run sent every earlier line it was to send: its own failures and first
+            # unsent line are all that is left
+            state = {
+                "sha": self.sha,
+                "undelivered": sorted(set(stats.undelivered)),
+                "unsent_from": stats.unsent_from,
+            }
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_bytes(orjson.dumps(state))
+        tmp.replace(self.path)
+        self.state = state
 
 
 _TS = re.compile(rb'"ts"\s*:\s*"([^"]+)"')

@@ -44,6 +44,20 @@ class FetchView:
         except Exception:  # not assigned or not fetched yet
             return None
 
+    def broker_connected(self) -> bool | None:
+        """Whether the consumer's client holds a live connection to a broker (None: unknown).
+
+        Read from the consumer thread's aiokafka client without a request: a stopped broker
+        closes the connections at once, a frozen one at the client's request timeout; a
+        consumer thread that was merely not scheduled keeps them (pipeline ``_broker_down``)."""
+        try:
+            conns = list(self._client()._client._conns.values())
+        except Exception:  # not started, or aiokafka's internals changed: fall back
+            return None
+        # none at all: aiokafka drops a closed connection when it next needs it and keeps
+        # none that failed to open, so a broker away for a while leaves the dict empty
+        return any(conn.connected() for conn in conns)
+
     def fetched_at(self, partition: int) -> float | None:
         """When (``time.monotonic``) the broker last answered a fetch of the partition."""
         try:
@@ -255,6 +269,7 @@ def build_app(
         send_incident=send_incident,
         highwater=fetch_view.highwater,
         fetched_at=fetch_view.fetched_at,
+        broker_connected=fetch_view.broker_connected,
         commit_offsets=commit_offsets,
         dataset=_dataset_sink(worker),
     )

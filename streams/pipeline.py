@@ -168,6 +168,7 @@ class Pipeline:
         send_incident: SendFn | None = None,
         highwater: Callable[[int], int | None] | None = None,
         fetched_at: Callable[[int], float | None] | None = None,
+        broker_connected: Callable[[], bool | None] | None = None,
         commit_offsets: CommitFn | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -175,7 +176,8 @@ class Pipeline:
     ) -> None:
         """``highwater(p)``: the log end the consumer last saw; ``fetched_at(p)``: when (on
         ``clock``) the broker last answered a fetch of ``p`` (None: unknown; omitted: always
-        now); ``commit_offsets``: commits ``{partition: next offset}`` once the producer is
+        now); ``broker_connected()``: whether the consumer holds a live connection to the
+        broker (None: unknown; see ``_broker_down``); ``commit_offsets``: commits ``{partition: next offset}`` once the producer is
         flushed (omitted: acks only, as in tests); ``wall_clock``: epoch seconds, which no
         reading's stamp may pass by more than the skew bound (docs/event-time.md);
         ``dataset``: the results dataset, written at each commit point before its
@@ -192,6 +194,7 @@ class Pipeline:
         self.send_incident = send_incident
         self.highwater = highwater
         self.fetched_at = fetched_at
+        self.broker_connected = broker_connected
         self.commit_offsets = commit_offsets
         self.clock = clock
         self.wall_clock = wall_clock
@@ -214,6 +217,9 @@ class Pipeline:
         # fetch-answer history of partitions revoked meanwhile: (last answer, hold until)
         self._answers_before: dict[int, tuple[float | None, float]] = {}
         self._held_for = 0.0  # the latest stall hold, for the "outage ended" log line
+        self._last_watch: float | None = None  # the previous broker watch (a timer tick)
+        self._starved_at = float("-inf")  # the timer last came ANSWER_GAP_S late then
+        self._quiet_logged = False  # "answers stopped, broker connected" said this episode
 
     # --- partitions ------------------------------------------------------------------------
     def set_partition_count(self, n: int) -> None:
@@ -416,10 +422,14 @@ class Pipeline:
             return
         if st.answered_since is None:
             st.answered_since = fetched
-            if st.last_answer is not None and fetched - st.last_answer > ANSWER_GAP_S:
+            stalled = st.last_answer is not None and fetched - st.last_answer > ANSWER_GAP_S
+            if stalled and self._stalled_since is not None and st.last_answer is not None:
                 # A stall of D s leaves producers' backlogs D s old and the producers in their
                 # reconnect backoff. The records that come first are the log's unconsumed
                 # tail (written before the stall), not that backlog: no record ends the hold.
+                # Only after a real outage (``_broker_down``): a gap because our consumer was
+                # not scheduled or not fetching leaves the producers connected, with no
+                # backlog to wait for (a 40 s hold after such gaps delayed results).
                 hold = self.stall_hold(fetched - st.last_answer)
                 st.hold_until = max(st.hold_until, fetched + hold)
                 self._held_for = max(self._held_for, hold)
@@ -447,15 +457,47 @@ class Pipeline:
         since = st.answered_since
         return since is not None and now - max(since, st.last_event_wall) >= idle
 
+    def _broker_down(self, now: float) -> bool:
+        """Fetch answers stopped: is it the broker? Our own fetch answers cannot tell: on a
+        busy machine the consumer's thread is not scheduled, or it stops fetching while
+        fetched records wait for the agent, and no answer comes for tens of seconds with the
+        broker up (7 of 13 loaded runs logged false outages). So: the broker is down when the
+        consumer holds no live connection to it (a stopped broker closes them; a frozen one
+        at the client's request timeout). Without that view (``broker_connected`` omitted or
+        None), when our own timer has kept time for the last ``2 × ANSWER_GAP_S``: a process
+        that was not scheduled saw its fetch answers stop for the same reason."""
+        connected = self.broker_connected() if self.broker_connected is not None else None
+        if connected is not None:
+            return not connected
+        return now - self._starved_at > 2 * ANSWER_GAP_S
+
     def _watch_broker(self) -> None:
-        """Track fetch answers per partition; one log line when they all stop (an outage of
-        the broker or the network) and one when they are back, with the duration."""
+        """Track fetch answers per partition; one log line when they all stop and the broker
+        is down (``_broker_down``: an outage of the broker or the network) and one when they
+        are back, with the duration."""
         now = self.clock()
+        if self._last_watch is not None:
+            late = now - self._last_watch - self.config.flush_interval_s
+            if late > ANSWER_GAP_S:
+                self._starved_at = now  # this process was not scheduled for ``late`` s
+        self._last_watch = now
         for st in self.partitions.values():
             self._track_answers(st, now)
         if self.fetched_at is None or not self.partitions:
             return
         answered = any(st.answered_since is not None for st in self.partitions.values())
+        if answered:
+            self._quiet_logged = False
+        elif self._stalled_since is None and self._answered_once and not self._broker_down(now):
+            if not self._quiet_logged:
+                log.info(
+                    "Kafka: no fetch answer for %d partitions for %.0f s, but the broker is "
+                    "connected: not an outage (this process busy or fetching paused)",
+                    len(self.partitions),
+                    ANSWER_GAP_S,
+                )
+                self._quiet_logged = True
+            return
         if answered and self._stalled_since is not None:
             log.warning(
                 "Kafka: fetch answers are back after %.1f s without (outage ended); no idle "

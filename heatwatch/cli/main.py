@@ -76,6 +76,7 @@ def _mount_subcommands() -> None:
     from heatwatch.cli.dataset import app as dataset_app
     from heatwatch.cli.demo import register as register_demo
     from heatwatch.cli.grafana import app as grafana_app
+    from heatwatch.cli.ingest import ingest
     from heatwatch.cli.produce import produce_cmd
     from heatwatch.cli.report import app as report_app
     from heatwatch.cli.simulate import simulate
@@ -89,6 +90,7 @@ def _mount_subcommands() -> None:
     )
     app.command("worker", cls=HeatwatchCommand)(worker)
     app.command("produce", cls=HeatwatchCommand)(produce_cmd)
+    app.command("ingest", cls=HeatwatchCommand)(ingest)
     app.add_typer(
         grafana_app, name="grafana", help="看板与告警配置即代码。 Dashboards and alerting as code."
     )

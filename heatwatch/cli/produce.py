@@ -58,6 +58,28 @@ def produce_cmd(
     compression: Annotated[
         str, typer.Option(help="压缩：gzip 或 none。 Compression: gzip or none.")
     ] = "gzip",
+    delivery_timeout_s: Annotated[
+        float,
+        typer.Option(
+            "--delivery-timeout-s",
+            help=(
+                "每条记录重试发送的最长时间（秒），超时则报告其行号并以非零退出。 "
+                "How long each record is retried (s); past it, its line is reported and the "
+                "exit code is non-zero."
+            ),
+        ),
+    ] = 600.0,
+    journal_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal",
+            help=(
+                "记录未送达行的文件（默认 <输入>.delivery.json）；同一输入重新运行时只补发这些行。 "
+                "Where undelivered lines are recorded (default <input>.delivery.json); a re-run "
+                "of the same input sends exactly those."
+            ),
+        ),
+    ] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help=INSECURE_HELP, envvar="HEATWATCH_ALLOW_INSECURE")
     ] = False,
@@ -66,6 +88,7 @@ def produce_cmd(
     (concentrator batches keyed by feeder/station)."""
     from heatwatch.cli.inputs import check_readings_file
     from producers.kafka_producer import (
+        DeliveryJournal,
         ProduceError,
         Router,
         chunk_lines,
@@ -86,6 +109,27 @@ def produce_cmd(
     if input_path is not None:
         check_readings_file(input_path)
     router = Router(load_registry_or_exit(registry) if registry else None)
+    journal = None
+    if input_path is not None:
+        journal = DeliveryJournal(
+            journal_path or input_path.with_name(input_path.name + ".delivery.json"), input_path
+        )
+        if journal.complete:
+            typer.echo(
+                t(
+                    f"{input_path} 已全部送达（见 {journal.path}）；未发送。要重发请删除该文件。",
+                    f"{input_path} was delivered completely (see {journal.path}); nothing sent. "
+                    "Remove that file to send it again.",
+                )
+            )
+            return
+        if journal.state is not None:
+            typer.echo(
+                t(
+                    f"按 {journal.path} 只补发上次未送达的行。",
+                    f"sending only the lines {journal.path} lists as not delivered last time.",
+                )
+            )
     with kafka_errors(kafka.bootstrap):
         # with ACLs the producer may see and create only telemetry topics
         ensure_topics(kafka, kafka.partitions, telemetry_only=True)
@@ -102,16 +146,31 @@ def produce_cmd(
         producer = make_producer(
             kafka.bootstrap,
             None if compression == "none" else compression,
+            delivery_timeout_ms=int(delivery_timeout_s * 1000),
             **client_options(kafka),
         )
     try:
         with kafka_errors(kafka.bootstrap):
-            stats = produce(producer, kafka.telemetry_topic, lines, router=router, rate=rate)
+            stats = produce(
+                producer,
+                kafka.telemetry_topic,
+                lines,
+                router=router,
+                rate=rate,
+                source=str(input_path) if input_path is not None else "simulator",
+                only=journal.only() if journal is not None else None,
+            )
+        if journal is not None:
+            journal.record(None)
     except ProduceError as exc:
+        if journal is not None:
+            journal.record(exc.stats)
         raise CliError(
-            f"发送到 Kafka 失败：{exc}。请检查 Kafka（{kafka.bootstrap}）和主题 {kafka.telemetry_topic}。",
+            f"发送到 Kafka 失败：{exc}。请检查 Kafka（{kafka.bootstrap}）和主题 "
+            f"{kafka.telemetry_topic}，然后用同一输入重新运行：只补发未送达的行（记录在日志文件中）。",
             f"sending to Kafka failed: {exc}. Check Kafka at {kafka.bootstrap} and the topic "
-            f"{kafka.telemetry_topic}.",
+            f"{kafka.telemetry_topic}, then run the same input again: exactly the lines not "
+            "delivered are sent (the journal lists them).",
             EXIT_PROBLEMS,
         ) from exc
     finally:

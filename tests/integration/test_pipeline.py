@@ -87,14 +87,28 @@ def _env(
     )
 
 
-def _produce(env: PipelineEnv, sim: Path, rate: float = 0.0) -> int:
+def _produce(
+    env: PipelineEnv,
+    sim: Path,
+    rate: float = 0.0,
+    gate: tuple[int, threading.Event] | None = None,
+) -> int:
+    """``gate``: (line, event) — the producer waits before that line until the event is set
+    (the rest of the input is kept for after a fault, whatever the machine's speed)."""
     registry, _ = load_registry_csv(sim / "registry.csv")
     producer = make_producer(env.bootstrap, **env.kafka_options)
+
+    def gated(lines: Any) -> Any:
+        for n, raw in enumerate(lines):
+            if gate is not None and n == gate[0]:
+                gate[1].wait(300)
+            yield raw
+
     try:
         stats = produce(
             producer,
             env.topic,
-            jsonl_lines(sim / "readings.jsonl"),
+            gated(jsonl_lines(sim / "readings.jsonl")),
             router=Router(registry),
             rate=rate,
         )
@@ -114,6 +128,27 @@ def _assert_scored(env: PipelineEnv, sim: Path) -> set[str]:
     return {i.incident_id for i in incidents}
 
 
+def _scored_within(env: PipelineEnv, sim: Path, within: float = 60) -> set[str]:
+    """Lag 0 means every record is in a checkpoint; the results of the tail follow (idle
+    release, the sink's last write): retry the comparison until it holds or ``within`` s
+    pass, instead of sleeping a fixed time (too short on a loaded machine)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return _assert_scored(env, sim)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _wait_for_log(tmp_path: Path, names: tuple[str, ...], text: str, within: float = 120) -> None:
+    deadline = time.monotonic() + within
+    while not all(text in (tmp_path / f"{n}.log").read_text(errors="replace") for n in names):
+        assert time.monotonic() < deadline, f"{names}: no {text!r} in {within} s"
+        time.sleep(0.3)
+
+
 def test_end_to_end_every_fault_found(
     stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
 ) -> None:
@@ -122,8 +157,7 @@ def test_end_to_end_every_fault_found(
     worker = env.start_worker("w1", tmp_path)
     try:
         wait_for_lag_zero(env, 120, [worker])
-        time.sleep(1)
-        ids = _assert_scored(env, sim)
+        ids = _scored_within(env, sim)
         assert ids
         assert count_in_influx(env, "household_day") > 0
         assert count_in_influx(env, "active_incidents") > 0
@@ -139,11 +173,17 @@ def test_kill_9_and_restart_gives_the_same_incidents(
     # The kill must land mid-stream: after the worker has committed (checkpointed) some
     # records and while the producer is still sending the rest. Waiting on those two
     # conditions, not on a fixed sleep, keeps the test valid however fast the worker is.
+    # The producer waits at half the input until the kill: on a loaded machine the worker
+    # may start and commit so slowly that the whole input was sent before it committed.
     worker = env.start_worker("w1", tmp_path)
-    producer = threading.Thread(target=_produce, args=(env, sim), kwargs={"rate": 3_000})
+    lines = sum(1 for _ in (sim / "readings.jsonl").open("rb"))
+    released = threading.Event()
+    producer = threading.Thread(
+        target=_produce, args=(env, sim), kwargs={"rate": 3_000, "gate": (lines // 2, released)}
+    )
     try:
         producer.start()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         committed = 0
         while time.monotonic() < deadline and producer.is_alive():
             committed = sum(committed_offsets(env).values())
@@ -152,16 +192,33 @@ def test_kill_9_and_restart_gives_the_same_incidents(
             time.sleep(0.2)
         mid_stream = producer.is_alive()
         stop(worker, signal.SIGKILL)
+        released.set()
         assert committed > 0, "the worker committed nothing before the kill"
         assert mid_stream, "the stream ended before the kill: produce more slowly"
         producer.join()
         worker = env.start_worker("w2", tmp_path)
         wait_for_lag_zero(env, 120, [worker])
-        time.sleep(1)
-        assert _assert_scored(env, sim) == _replay_ids(sim, tmp_path)
+        want = _replay_ids(sim, tmp_path)
+        assert _same_ids_within(env, sim, want) == want
     finally:
+        released.set()
         stop(worker)
         producer.join()
+
+
+def _same_ids_within(env: PipelineEnv, sim: Path, want: set[str], within: float = 60) -> set[str]:
+    """The worker's incident ids once they equal ``want`` (or the last ones after ``within``)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            got = _assert_scored(env, sim)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            got = set()
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(1)
 
 
 def _replay_ids(sim: Path, tmp_path: Path) -> set[str]:
@@ -182,12 +239,13 @@ def test_two_workers_one_leaves_the_other_takes_over(
     a = env.start_worker("wa", tmp_path)
     b = env.start_worker("wb", tmp_path)
     try:
-        time.sleep(12)  # both joined: partitions split
+        # both joined: partitions split (a condition, not 12 s: a loaded machine is slower)
+        _wait_for_log(tmp_path, ("wa", "wb"), "assigned telemetry partitions")
         _produce(env, sim, rate=30_000)
         stop(b)  # graceful leave mid-stream
         wait_for_lag_zero(env, 120, [a])
-        time.sleep(1)
-        assert _assert_scored(env, sim) == _replay_ids(sim, tmp_path)
+        want = _replay_ids(sim, tmp_path)
+        assert _same_ids_within(env, sim, want) == want
         log_a = (tmp_path / "wa.log").read_text(errors="replace")
         log_b = (tmp_path / "wb.log").read_text(errors="replace")
         assert "assigned telemetry partitions" in log_a and "assigned telemetry partitions" in log_b
@@ -209,7 +267,7 @@ def test_influx_unavailable_mid_run_nothing_lost(
     env.extra["HEATWATCH_INFLUX_TIMEOUT_MS"] = "2000"
     worker = env.start_worker("w1", tmp_path)
     try:
-        time.sleep(8)
+        _wait_for_log(tmp_path, ("w1",), "assigned telemetry partitions")
         os.kill(pid, signal.SIGSTOP)
         try:
             _produce(env, sim)
@@ -219,7 +277,7 @@ def test_influx_unavailable_mid_run_nothing_lost(
         finally:
             os.kill(pid, signal.SIGCONT)
         wait_for_lag_zero(env, 120, [worker])
-        time.sleep(1)
-        assert _assert_scored(env, sim) == _replay_ids(sim, tmp_path)
+        want = _replay_ids(sim, tmp_path)
+        assert _same_ids_within(env, sim, want) == want
     finally:
         stop(worker)

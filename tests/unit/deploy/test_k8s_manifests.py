@@ -112,7 +112,10 @@ def test_strimzi_users_have_the_least_privilege_acls() -> None:
     listener = kafka["spec"]["kafka"]["listeners"][0]
     assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
     assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
-    assert _acls("producer") == [("topic", "heatwatch.telemetry", "literal", {"Write", "Describe"})]
+    # the ingest bridge writes telemetry and reads its tail back on resume; nothing else
+    assert _acls("producer") == [
+        ("topic", "heatwatch.telemetry", "literal", {"Write", "Describe", "Read"})
+    ]
     worker = _acls("worker")
     telemetry = [ops for kind, name, _, ops in worker if name == "heatwatch.telemetry"]
     assert telemetry == [{"Read", "Describe"}]  # reads telemetry, never writes it

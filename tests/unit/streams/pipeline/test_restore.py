@@ -67,11 +67,15 @@ def _caught_up(
     gap: int = 0,
     then: int = 0,
     tail: int = 0,
+    connected: bool | None = None,
+    starved: bool = False,
 ) -> tuple[int, bool]:
     """Feed partition 0 up to its highwater minus ``lag``, then wait ``wait`` s of wall time
     with the broker answering (from ``answers_after`` s on) or not: (buffered steps left,
     idle released). ``gap`` s without answers follow, then ``then`` s with; the last ``tail``
-    records (in the log before the gap, not fetched yet) come 1 s after the answers resume."""
+    records (in the log before the gap, not fetched yet) come 1 s after the answers resume.
+    ``connected``: what the consumer's connection view says during the gap (None: no view);
+    ``starved``: during the gap the timer runs only every 10 s (the process not scheduled)."""
     registry, h = _setup(sim)
     clock = Clock()
     end = len(h.topic[0]) - lag
@@ -79,6 +83,9 @@ def _caught_up(
     pipe = h.pipeline(registry, clock)
     pipe.highwater = lambda p: len(h.topic[p])
     pipe.fetched_at = lambda p: fetched["at"]
+    link: dict[str, bool | None] = {"up": None}
+    if connected is not None:
+        pipe.broker_connected = lambda: link["up"]
 
     def feed(offsets: range) -> None:
         for offset in offsets:
@@ -90,10 +97,14 @@ def _caught_up(
         for second in range(wait + gap + then):
             clock.t += 1
             answering = answers_after <= second < wait or second >= wait + gap
+            in_gap = wait <= second < wait + gap
+            link["up"] = True if connected is None else (connected or not in_gap)
             if not stall and answering:
                 fetched["at"] = clock.t
             if tail and second == wait + gap + 1:
                 feed(range(end - tail, end))
+            if starved and in_gap and (second - wait) % 10 != 9:
+                continue  # the process is scheduled once in 10 s: the timer comes late
             await pipe.tick()
 
     asyncio.run(go())
@@ -148,3 +159,43 @@ def test_the_stall_hold_is_capped(sim: Path) -> None:
     left, released = _caught_up(sim, stall=False, lag=0, wait=2, gap=60, then=39)
     assert left > 0 and not released
     assert _caught_up(sim, stall=False, lag=0, wait=2, gap=60, then=42) == (0, True)
+
+
+def test_answers_stopping_while_the_broker_is_connected_is_no_outage(
+    sim: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CPU starvation or paused fetching: no fetch answer for 20 s while the consumer's
+    connection is up. Not an outage: no "outage started", and no stall hold afterwards —
+    released after the ordinary idle time (5 s of answers), not 1.5 x 21 s."""
+    with caplog.at_level("INFO"):
+        left, released = _caught_up(sim, stall=False, lag=0, wait=2, gap=20, then=7, connected=True)
+    assert (left, released) == (0, True)
+    assert "outage started" not in caplog.text
+    assert "but the broker is connected: not an outage" in caplog.text
+
+
+def test_answers_stopping_with_the_connection_closed_is_an_outage(
+    sim: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same gap with the connection gone (a stopped broker): outage, and the hold."""
+    with caplog.at_level("INFO"):
+        left, released = _caught_up(
+            sim, stall=False, lag=0, wait=2, gap=20, then=7, connected=False
+        )
+    assert left > 0 and not released
+    assert "outage started" in caplog.text
+    assert _caught_up(sim, stall=False, lag=0, wait=2, gap=20, then=33, connected=False) == (
+        0,
+        True,
+    )
+
+
+def test_without_a_connection_view_a_starved_process_is_no_outage(
+    sim: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No connection view: the timer's own lateness tells. The process was scheduled once in
+    10 s during the 20 s: the answers' gap is its own, not the broker's."""
+    with caplog.at_level("INFO"):
+        got = _caught_up(sim, stall=False, lag=0, wait=2, gap=20, then=7, starved=True)
+    assert got == (0, True)
+    assert "outage started" not in caplog.text
