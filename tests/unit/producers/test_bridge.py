@@ -393,6 +393,7 @@ def test_back_pressure_bounds_what_waits_for_kafka(tmp_path: Path) -> None:
     assert max(released) <= 10 and len(p.log) == 100
 
 
+@pytest.mark.slow  # a real HTTP server on loopback
 def test_http_push_answers_after_every_record_is_acknowledged(tmp_path: Path) -> None:
     p = FakeProducer(auto=True)
     b = _bridge(tmp_path, p, max_pending=5)
