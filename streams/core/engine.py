@@ -284,12 +284,17 @@ class Engine:
         # the readings decide, as ever.)
         self._bootstrap_n = 2 * settings.time_quorum + 1
         many = len(self.households) >= BOOTSTRAP_BY_SOURCES_FROM * self._bootstrap_n
-        sure = sum(1 for st in self.households.values() if st.feeder or st.station)
-        sure += len(self.heat.stations)
+        meters = sum(1 for st in self.households.values() if st.feeder or st.station)
+        sure = meters + len(self.heat.stations)
         self._bootstrap_sources = min(self._bootstrap_n, max(1, sure)) if many else 0
         self._boot: dict[str, int] = {}  # before time is set: source -> newest timestamp
-        # before the first release: meter -> start of its earliest interval (stream start)
+        # until the stream's start is known: meter -> start of its earliest interval
         self._starts: dict[str, int] = {}
+        # The stream's start is known once this many meters have started (at most the
+        # partition's meters): a meter whose clock runs hours behind starts alone, and the
+        # others must not be "silent" since its start (comm_loss for all of them).
+        self._start_quorum = min(settings.time_quorum, meters)
+        self.stream_start_known = meters == 0  # no meter to start it: silence is not judged
         self._skew = settings.clock_skew_s
         self._earliest = int(settings.earliest_event.timestamp())
         self._latest = int(settings.latest_event.timestamp())
@@ -406,7 +411,7 @@ class Engine:
         else:  # maybe a second reading of this source here: settled when the step is released
             self._extras.setdefault(ts, []).append((route.handler, target, r, origin, src))
         self.counters.accepted += 1
-        if not self.released_until:
+        if not self.stream_start_known:
             self._note_start_of(r, ts)
         if newer:
             if max_ts and ts - max_ts <= self._skew:
@@ -487,17 +492,39 @@ class Engine:
             known = self._starts.get(key)
             if known is None or start < known:
                 self._starts[key] = start
+            if known is None and self.released_until and len(self._starts) >= self._start_quorum:
+                self._fix_stream_start()
 
     def _set_stream_start(self) -> None:
         """At the first release: the stream starts where its meters' intervals do — the
         ``time_quorum``-th earliest of their first intervals, so one or two meters whose
         clocks run behind cannot start it hours early (every other meter would then be
-        silent since that start: ``comm_loss`` for all). With fewer meters, the earliest."""
+        silent since that start: ``comm_loss`` for all). Until that many meters (at most the
+        partition's) have started, the start is provisional — the earliest, for a clock
+        fault's start — and no never-heard meter is judged silent (``_silence_since``)."""
         if not self._starts:
             return
+        if len(self._starts) >= self._start_quorum:
+            self._fix_stream_start()
+        else:
+            self.stream_start = min(self._starts.values())
+
+    def _fix_stream_start(self) -> None:
         starts = sorted(self._starts.values())
         self.stream_start = starts[min(self.settings.time_quorum, len(starts)) - 1]
+        self.stream_start_known = True
         self._starts = {}
+
+    def _silence_since(self, now: int) -> int:
+        """Where the silence of a meter or station that never reported is counted from: the
+        stream's start once known; ``now`` (not yet silent) while too few meters have
+        started. A meter that never reports at all is still found: after twice the clock
+        skew of stream time the start is fixed with the meters that did start."""
+        if not self.stream_start_known:
+            if not self._starts or now < min(self._starts.values()) + 2 * self._skew:
+                return now
+            self._fix_stream_start()
+        return self.stream_start
 
     def _reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
@@ -947,8 +974,9 @@ class Engine:
     def _tick(self, now: int) -> None:
         self._roll_up_dirty(now)
         if now >= self._next_comm_scan:
-            scan_comm_loss(self.ctx, self.households.values(), now, self.stream_start)
-            self.heat.scan_silence(self.ctx, now, self.stream_start)
+            since = self._silence_since(now)
+            scan_comm_loss(self.ctx, self.households.values(), now, since)
+            self.heat.scan_silence(self.ctx, now, since)
             self._next_comm_scan = now + self._comm_scan_every
 
     def _roll_up_dirty(self, now: int) -> None:
@@ -1177,10 +1205,9 @@ class Engine:
         if self.current_day is not None:
             self._judge_clocks()
         if self.released_until:
-            scan_comm_loss(
-                self.ctx, self.households.values(), self.released_until, self.stream_start
-            )
-            self.heat.scan_silence(self.ctx, self.released_until, self.stream_start)
+            since = self._silence_since(self.released_until)
+            scan_comm_loss(self.ctx, self.households.values(), self.released_until, since)
+            self.heat.scan_silence(self.ctx, self.released_until, since)
         if self.current_day is not None and self.released_until == day_start_s(
             self.current_day + 1
         ):

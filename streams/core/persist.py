@@ -108,6 +108,7 @@ DERIVED_ENGINE_ATTRS = frozenset(
         "_comm_scan_every",
         "_bootstrap_n",
         "_bootstrap_sources",
+        "_start_quorum",
         "_skew",
         "_earliest",
         "_latest",

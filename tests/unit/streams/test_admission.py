@@ -221,3 +221,54 @@ def test_a_partition_of_network_homes_without_sensors_does_not_wait_for_devices_
         engine.push(heat_station(step, sid="HS-1"))
         engine.push(heat_station(step, sid="HS-2"))
     assert engine.released_until == int(at(9).timestamp())  # 3 h in: released up to 2:15
+
+
+FEW = [f"S{i:02d}" for i in range(12)]  # a village feeder: too few households to wait for 7
+FEW_REGISTRY = [household(h) for h in FEW]
+
+
+def _few_lines(behind_s: int, silent: str | None = None) -> list[bytes]:
+    """A day of 12 meters in event-time order; S00's clock runs ``behind_s`` behind the
+    whole day, so its readings head the file; ``silent`` never reports."""
+    rows: list[tuple[int, bytes]] = []
+    for h in FEW:
+        if h == silent:
+            continue
+        for step in range(1, 97):
+            data = electric(h, step, kwh=0.2).model_dump(mode="json")
+            stamp = at(step) - timedelta(seconds=behind_s if h == "S00" else 0)
+            data["ts"] = stamp.isoformat()
+            rows.append((int(stamp.timestamp()), orjson.dumps(data)))
+    rows.sort(key=lambda row: row[0])
+    return [line for _, line in rows]
+
+
+def _silent_meters(lines: list[bytes]) -> set[str]:
+    out = Collected()
+    engine = Engine(FEW_REGISTRY, DetectionSettings(), out)
+    for line in lines:
+        engine.push(WIRE_ADAPTER.validate_json(line))
+    engine.flush()
+    return {i.entity_id for i in out.incidents.values() if i.kind.value == "comm_loss"}
+
+
+def test_in_a_small_partition_a_meter_behind_does_not_make_the_others_silent(
+    tmp_path: Path,
+) -> None:
+    """The quorum of starts counts in small partitions too: S00 starts 2 h early and alone;
+    until two more meters have started nobody who never reported is judged silent (before:
+    a comm_loss from 22:00 on each of the 11 others and one on their feeder)."""
+    lines = _few_lines(2 * 3600)
+    assert _silent_meters(lines) <= {"S00"}  # its stamps end 2 h before the file does
+    replayed, worked = both(FEW_REGISTRY, lines, tmp_path)
+    assert replayed.incidents == worked.incidents
+    assert len(replayed.incidents) <= 1
+
+
+def test_in_a_small_partition_a_meter_that_never_reports_is_still_silent(
+    tmp_path: Path,
+) -> None:
+    lines = _few_lines(0, silent="S05")
+    assert _silent_meters(lines) == {"S05"}
+    replayed, worked = both(FEW_REGISTRY, lines, tmp_path)
+    assert replayed.incidents == worked.incidents and len(replayed.incidents) == 1
