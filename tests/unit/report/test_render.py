@@ -363,7 +363,7 @@ def test_monthly_for_one_county_with_issuer_and_sender(run_dir: Path, tmp_path: 
     assert "范围: 原平市" in page and "编报单位: 原平市清洁取暖办" in page
     assert "报送人: 李四 0350-2" in page and "忻府区" not in page
     res = CliRunner().invoke(app, ["monthly", "--month", "2021-12", "--run", str(run_dir),
-                                   "--out", str(out), "--county", "五台县"])  # fmt: skip
+                                   "--out", str(tmp_path / "m2"), "--county", "五台县"])  # fmt: skip
     assert res.exit_code == 2 and "五台县" in res.output
 
 
