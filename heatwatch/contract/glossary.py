@@ -264,6 +264,11 @@ HEAT_STATION_KINDS: dict[str, Term] = {
     "boiler_house": Term("锅炉房", "boiler house"),
     "biomass": Term("生物质热源", "biomass heat source"),
 }
+HEAT_FUELS: dict[str, Term] = {
+    "coal": Term("燃煤", "coal"),
+    "gas": Term("燃气", "gas"),
+    "biomass": Term("生物质", "biomass"),
+}
 EVIDENCE: dict[str, Term] = {
     "electric_meter": Term("电表", "electricity meter"),
     "gas_meter": Term("燃气表", "gas meter"),

@@ -12,7 +12,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from heatwatch.contract.glossary import HEATING_DEVICES, PRIORITY_GROUPS, RETROFIT_TYPES, Term
+from heatwatch.contract.glossary import (
+    HEAT_FUELS,
+    HEATING_DEVICES,
+    PRIORITY_GROUPS,
+    RETROFIT_TYPES,
+    Term,
+)
 from heatwatch.contract.registry import Household, RetrofitType, supply_link_problems
 
 log = logging.getLogger(__name__)
@@ -172,6 +178,7 @@ _TERMS = {
     "retrofit_type": RETROFIT_TYPES,
     "heating_device": HEATING_DEVICES,
     "priority_group": PRIORITY_GROUPS,
+    "heat_station_fuel": HEAT_FUELS,  # 燃煤 / 燃气 / 生物质 (issue 20)
 }
 
 

@@ -233,7 +233,7 @@ class Engine:
             feeder.location = mean_location(feeder.members)
         for station in self.stations.values():
             station.location = mean_location(station.members)
-        self.heat = HeatNetwork(self.households.values(), self.weather)
+        self.heat = HeatNetwork(self.households.values(), self.weather, self.settings)
         self.counters = EngineCounters()
         self._buckets: dict[int, list[Entry]] = {}
         self._bucket_heap: list[int] = []

@@ -5,6 +5,7 @@ accounted from heat delivered rather than from a meter of its own."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from datetime import time
 from functools import lru_cache
@@ -21,6 +22,14 @@ from heatwatch.contract.telemetry import (
 )
 from streams.core.clock import DAY_S, ValleyWindow, day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
+from streams.core.heatnormal import (
+    Reference,
+    StationDesign,
+    curve_at,
+    learn,
+    reference,
+    station_design,
+)
 from streams.core.revisions import note_gap
 from streams.core.settings import DetectionSettings
 from streams.core.state import (
@@ -52,8 +61,12 @@ class HeatNetwork:
     __slots__ = ("dirty", "homes", "stacks", "stations")
 
     def __init__(
-        self, households: Iterable[HouseholdState], weather: dict[str, CountyWeather]
+        self,
+        households: Iterable[HouseholdState],
+        weather: dict[str, CountyWeather],
+        settings: DetectionSettings | None = None,
     ) -> None:
+        settings = settings or DetectionSettings()
         self.stations: dict[str, HeatStationState] = {}
         self.stacks: dict[str, StackState] = {}
         self.homes: dict[str, HeatHomeState] = {}
@@ -84,6 +97,8 @@ class HeatNetwork:
             st.evidence = "heat_station"
         for station in self.stations.values():
             station.location = mean_location([h.household for h in station.homes])
+            rows = [h.household.household for h in station.homes]
+            station.design = station_design(settings, station.kind, rows)
 
     def route(self, r: HeatReading) -> tuple[HeatTarget | None, HeatHandler, str]:
         """The state a heat reading updates, its handler, and the reason if there is none."""
@@ -197,12 +212,25 @@ def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState) -> None:
 
 
 # --- station supply: interruption and the heating curve --------------------------------
-def curve_supply_c(settings: DetectionSettings, kind: HeatStationKind, outdoor_c: float) -> float:
-    """The minimum secondary supply for ``outdoor_c`` on a station of ``kind``."""
+def curve_supply_c(
+    settings: DetectionSettings,
+    kind: HeatStationKind,
+    outdoor_c: float,
+    design: StationDesign | None = None,
+) -> float:
+    """The minimum secondary supply for ``outdoor_c`` on a station of ``kind`` (its own
+    curve when its design is given: registry override or rescaled to its design supply)."""
+    if design is not None:
+        return curve_at(design.curve, outdoor_c)
     curves = settings.heat_curves
-    mild, design = curves.get(kind.value) or curves.get("boiler_house") or (45.0, 68.0)
-    frac = min(1.0, max(0.0, (5.0 - outdoor_c) / 20.0))  # +5 °C → 0, −15 °C → 1
-    return mild + (design - mild) * frac
+    return curve_at(curves.get(kind.value) or curves.get("boiler_house") or (45.0, 68.0), outdoor_c)
+
+
+def _design(s: DetectionSettings, ss: HeatStationState) -> StationDesign:
+    if ss.design is None:  # a station state built outside a heat network (tests, tools)
+        ss.design = station_design(s, ss.kind, [h.household.household for h in ss.homes])
+    design: StationDesign = ss.design
+    return design
 
 
 def on_heat_station(
@@ -218,7 +246,9 @@ def on_heat_station(
         ctx.book.resolve(ss.comm, ts)
         ss.comm = None
     supply = r.secondary_supply_c
-    down, low, curve = supply_state(s, ss, r, ss.weather.outdoor_before(ts))
+    outdoor = ss.weather.outdoor_before(ts)
+    trigger, low, curve, ref = judge_reading(s, ss, r, outdoor)
+    down = trigger is not None
     covered_from = max(ss.accounted_until, ts - s.interval_s)
     if down:
         ss.d_down += ts - covered_from
@@ -231,21 +261,47 @@ def on_heat_station(
         ss.down_prior, ss.prior_ts = ss.down_now, ss.last_ts
     ss.down_now = down
     ss.last_ts = ts
-    _judge_interruption(ctx, ss, r, ts, down)
+    _judge_interruption(ctx, ss, r, ts, trigger, ref)
     if ss.interruption is None and curve is not None and not down:
         _judge_supply_low(ctx, ss, supply, curve, ts)
+    if not down and not low and ss.interruption is None and ss.supply_low is None:
+        # only what is judged healthy is learned: a fault never becomes the normal
+        delta = r.secondary_supply_c - r.secondary_return_c
+        learn(s, ss.norm_flow, ss.norm_delta, outdoor, r.flow_m3h, delta)
     station_metric(ctx, ss, r, curve, ts)
+
+
+def judge_reading(
+    s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
+) -> tuple[str | None, bool, float | None, Reference]:
+    """(why it gives no useful heat or None, below its curve, the curve, the thresholds) of
+    one station reading, against the station's own design and learned normal.
+
+    No useful heat: the pumps stopped (flow below a share of its normal), the supply below its
+    design's dead line, or the heat source lost while the pumps run (supply–return difference
+    collapsed to a share of its normal at this outdoor temperature: flow × ΔT, the heat
+    output, is then ~0 although the network's water is still warm)."""
+    design = _design(s, ss)
+    ref = reference(s, design, ss.norm_flow, ss.norm_delta, outdoor)
+    supply = r.secondary_supply_c
+    trigger: str | None = None
+    if r.flow_m3h <= ref.flow_stopped_m3h:
+        trigger = "flow_stopped"
+    elif supply < ref.dead_supply_c:
+        trigger = "supply_temperature"
+    elif supply - r.secondary_return_c < ref.delta_lost_k:
+        trigger = "heat_source_lost"
+    curve = curve_at(design.curve, outdoor) if outdoor is not None else None
+    low = trigger is None and curve is not None and supply < curve - s.heat_low_margin_c
+    return trigger, low, curve, ref
 
 
 def supply_state(
     s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
 ) -> tuple[bool, bool, float | None]:
     """(down: no useful heat, low: below the heating curve, the curve) of one reading."""
-    supply = r.secondary_supply_c
-    down = supply < s.heat_interruption_supply_c or r.flow_m3h < s.heat_interruption_flow_m3h
-    curve = curve_supply_c(s, ss.kind, outdoor) if outdoor is not None else None
-    low = not down and curve is not None and supply < curve - s.heat_low_margin_c
-    return down, low, curve
+    trigger, low, curve, _ = judge_reading(s, ss, r, outdoor)
+    return trigger is not None, low, curve
 
 
 def station_metric(
@@ -279,22 +335,24 @@ def station_metric(
 
 
 def _judge_interruption(
-    ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading, ts: int, down: bool
+    ctx: DetectorContext,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    ts: int,
+    trigger: str | None,
+    ref: Reference,
 ) -> None:
     s = ctx.settings
-    if down:
+    if trigger is not None:
         if ss.down_run == 0:
             ss.down_first_ts = ts
         ss.down_run += 1
         ss.low_run = 0  # an interruption is not also a low supply
         if ss.interruption is None and ss.down_run >= s.heat_interruption_min_readings:
-            _open_interruption(ctx, ss, r)
+            _open_interruption(ctx, ss, r, trigger, ref)
         return
     ss.down_run = 0
-    restored = (
-        r.secondary_supply_c >= s.heat_restore_supply_c
-        and r.flow_m3h >= s.heat_interruption_flow_m3h
-    )
+    restored = r.secondary_supply_c >= ref.dead_supply_c + s.heat_restore_margin_k
     if ss.interruption is not None and restored:
         for home in ss.homes:
             if home.interruption is not None:
@@ -304,27 +362,54 @@ def _judge_interruption(
         ss.interruption = None
 
 
-def _open_interruption(ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading) -> None:
-    """One station incident (the page) and one child per household of the station."""
-    flow_stopped = r.flow_m3h < ctx.settings.heat_interruption_flow_m3h
-    ss.interruption = ctx.book.open(
-        IncidentKind.HEAT_SUPPLY_INTERRUPTION,
-        EntityType.HEAT_STATION,
-        ss.station_id,
-        ss.county,
-        ss.down_first_ts,
-        Severity.CRITICAL,
-        village=ss.village,
-        households_affected=len(ss.homes),
-        priority_households=ss.priority_members,
-        details={
-            "heat_station_kind": ss.kind.value,
-            "trigger": "flow_stopped" if flow_stopped else "supply_temperature",
-            "secondary_supply_c": r.secondary_supply_c,
-            "flow_m3h": r.flow_m3h,
-            "members": len(ss.homes),
-        },
-    )
+def _open_interruption(
+    ctx: DetectorContext,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    trigger: str,
+    ref: Reference,
+) -> None:
+    """One station incident (the page) and one child per household of the station.
+
+    A station already paged for low supply escalates that incident (same id, now an
+    interruption, critical): a failing source is one event for dispatch, whichever symptom
+    showed first."""
+    details = {
+        "heat_station_kind": ss.kind.value,
+        "trigger": trigger,
+        "secondary_supply_c": r.secondary_supply_c,
+        "secondary_return_c": r.secondary_return_c,
+        "flow_m3h": r.flow_m3h,
+        "heat_kw": r.heat_kw,
+        "members": len(ss.homes),
+        "reference": "learned" if ref.learned else "design",
+        "flow_stopped_below_m3h": round(ref.flow_stopped_m3h, 3),
+        "delta_lost_below_k": round(ref.delta_lost_k, 2),
+    }
+    if ss.supply_low is not None:
+        low = ss.supply_low
+        ss.supply_low = None
+        ss.low_run = 0
+        ctx.book.update(
+            low,
+            kind=IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+            severity=Severity.CRITICAL,
+            details={**low.details, **details, "escalated_from": "heat_supply_low"},
+        )
+        ss.interruption = low
+    else:
+        ss.interruption = ctx.book.open(
+            IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+            EntityType.HEAT_STATION,
+            ss.station_id,
+            ss.county,
+            ss.down_first_ts,
+            Severity.CRITICAL,
+            village=ss.village,
+            households_affected=len(ss.homes),
+            priority_households=ss.priority_members,
+            details=details,
+        )
     ss.d_interruptions += 1
     parent = ss.interruption.incident_id
     for home in ss.homes:
@@ -382,7 +467,10 @@ def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: in
     span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
     if home.covered_until and ts - interval_s > home.covered_until:  # a late upload may
         note_gap(home, home.covered_until, ts - interval_s, home.comm)  # fill it (revisions)
-        home.cold_run = home.no_heat_run = 0  # runs in time, as the station's
+        # Sensors miss readings routinely: a short gap is not a recovery and the run goes on;
+        # a longer silence ends it (runs are runs in time, as the station's).
+        if ts - home.covered_until > (ctx.settings.indoor_missing_grace_readings + 1) * interval_s:
+            home.cold_run = home.no_heat_run = 0
     home.last_ts = home.covered_until = ts
     if home.comm is not None:
         ctx.book.resolve(home.comm, ts)
@@ -500,12 +588,16 @@ def _judge_no_heat(
 
 
 def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> None:
-    """Several sampled homes of one station cold at once: one station incident, homes as
-    children."""
+    """A share of a station's sampled homes cold at once: one station incident, homes as
+    children. Not while the station is itself interrupted or below its curve (that page
+    explains the cold already); its children close with it."""
     s = ctx.settings
     cold = [h for h in ss.homes if h.indoor_low is not None] if ss.cold_count else []
+    sampled = sum(1 for h in ss.homes if h.own_source == "indoor")
+    need = max(s.indoor_station_min_homes, math.ceil(s.indoor_station_share * sampled))
+    station_explains = ss.interruption is not None or ss.supply_low is not None
     if ss.cold is None:
-        if len(cold) < s.indoor_station_min_homes:
+        if len(cold) < need or station_explains:
             return
         ss.cold = ctx.book.open(
             IncidentKind.INDOOR_TEMP_LOW,
@@ -520,12 +612,12 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
             details={
                 "trigger": "sampled_homes",
                 "cold_homes": len(cold),
-                "sampled_homes": sum(1 for h in ss.homes if h.own_source == "indoor"),
+                "sampled_homes": sampled,
+                "share_needed": s.indoor_station_share,
             },
         )
-    elif len(cold) < s.indoor_station_min_homes:
-        ctx.book.resolve(ss.cold, now, cold_homes=len(cold))
-        ss.cold = None
+    elif len(cold) < need:
+        _end_station_cold(ctx, ss, now, cold)
         return
     elif len(cold) > ss.cold.households_affected:
         ctx.book.update(ss.cold, households_affected=len(cold))
@@ -533,6 +625,23 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
     for h in cold:
         if h.indoor_low is not None and h.indoor_low.parent_id != parent:
             ctx.book.update(h.indoor_low, parent_id=parent)
+
+
+def _end_station_cold(
+    ctx: DetectorContext, ss: HeatStationState, now: int, cold: list[HeatHomeState]
+) -> None:
+    """The station's cold roll-up ends and its children with it: a home still cold starts a
+    run of its own (paged on its own after ``indoor_low_min_readings``)."""
+    assert ss.cold is not None
+    parent = ss.cold.incident_id
+    ctx.book.resolve(ss.cold, now, cold_homes=len(cold))
+    ss.cold = None
+    for h in cold:
+        if h.indoor_low is not None and h.indoor_low.parent_id == parent:
+            ctx.book.resolve(h.indoor_low, now, closed_with_parent=True)
+            h.indoor_low = None
+            h.cold_run = 0
+            ss.cold_count -= 1
 
 
 # --- stack emissions ----------------------------------------------------------------------

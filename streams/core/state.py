@@ -193,6 +193,7 @@ class HeatStationState:
         "d_interruptions",
         "d_low",
         "d_ok",
+        "design",
         "dirty",
         "down_first_ts",
         "down_now",
@@ -207,6 +208,8 @@ class HeatStationState:
         "location",
         "low_first_ts",
         "low_run",
+        "norm_delta",
+        "norm_flow",
         "prior_ts",
         "priority_members",
         "station_id",
@@ -251,6 +254,13 @@ class HeatStationState:
         self.down_prior = False
         self.prior_ts = 0
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
+        # what the station was built for (registry, defaults by kind and size): set by the
+        # heat network from the registry (streams/core/heatnormal.py); derived, not stored
+        self.design: Any = None
+        # its learned normal (streams/core/heatnormal.py): [n, mean flow m³/h] over healthy
+        # readings, and per outdoor band [n, mean supply-return difference K]
+        self.norm_flow: list[float] = [0, 0.0]
+        self.norm_delta: dict[int, list[float]] = {}
         self.reset_day()
 
     def reset_day(self) -> None:
