@@ -36,11 +36,16 @@ from heatwatch.contract.telemetry import (
 from streams.core.clock import DAY_S, day_start_s
 from streams.core.context import DetectorContext, Metric
 from streams.core.heat import (
+    RUNNING,
+    STARTUP,
+    STOPPED,
     at_reference_o2,
+    firing,
     home_minutes,
     hour_metric,
     no_heat_at_meter,
     occupied_at,
+    reference_o2,
     station_metric,
     station_minutes,
     supply_state,
@@ -157,25 +162,39 @@ def fill_stack_hour(ctx: DetectorContext, sk: StackState, r: StackEmissionReadin
     hour already judged (or never judged: all its readings were missing), whose hourly point
     is re-written with the mean of all its readings."""
     hour = (ts - r.interval_s) // 3600
-    pm, so2, nox = at_reference_o2(ctx.settings, r)
+    fired = firing(ctx.settings, sk, r)
+    pm, so2, nox = at_reference_o2(ctx.settings, r, reference_o2(ctx.settings, sk))
+    if not fired:
+        pm = so2 = nox = 0.0  # near-ambient O₂: not converted, not in the firing mean
     if hour == sk.em_hour:
+        if sk.em_n == 0:
+            sk.em_first_fire = fired
         sk.em_n += 1
+        sk.em_fire += int(fired)
         sk.em_pm += pm
         sk.em_so2 += so2
         sk.em_nox += nox
         return
     kept = next((h for h in sk.hours or () if h[0] == hour), None)
     if kept is None:
-        kept = [hour, 0, 0.0, 0.0, 0.0]
+        kept = [hour, 0, 0.0, 0.0, 0.0, 0, None]
         if sk.hours is None:
             sk.hours = [kept]
         else:
             sk.hours.append(kept)
+    if len(kept) < 6:  # kept before firing was counted: every reading was taken as firing
+        kept.append(kept[1])
     kept[1] += 1
     kept[2] += pm
     kept[3] += so2
     kept[4] += nox
-    ctx.output.metric(hour_metric(sk, hour, kept[1], (kept[2], kept[3], kept[4])))
+    kept[5] += int(fired)
+    # the state the hour was judged in; an hour never judged (all its readings were late)
+    # is told from its readings alone: all firing is normal operation
+    state = kept[6] if len(kept) > 6 else None
+    if state is None:
+        state = STOPPED if not kept[5] else RUNNING if kept[5] == kept[1] else STARTUP
+    ctx.output.metric(hour_metric(sk, hour, kept[1], (kept[2], kept[3], kept[4]), kept[5], state))
 
 
 def forget_stack_hours(sk: StackState, before: int) -> None:

@@ -279,16 +279,23 @@ class StackState:
     """
 
     __slots__ = (
+        "d_hours",
+        "em_fire",
+        "em_first_fire",
         "em_hour",
+        "em_last_fire",
         "em_n",
         "em_nox",
         "em_pm",
         "em_so2",
         "emission",
+        "flue_norm",
         "gaps",
         "hours",
         "last_push",
+        "last_state",
         "last_ts",
+        "run_hours",
         "station",
     )
 
@@ -297,11 +304,21 @@ class StackState:
         self.last_ts = 0
         self.last_push = 0
         self.em_hour = -1  # epoch hour of the interval starts being averaged
-        self.em_n = 0
-        self.em_pm = 0.0  # sums of concentrations converted to the reference O₂
+        self.em_n = 0  # readings of the hour
+        self.em_fire = 0  # of which the boiler was firing (streams/core/heat.py ``firing``)
+        self.em_first_fire = False  # the hour's first and latest reading fired
+        self.em_last_fire = False
+        self.em_pm = 0.0  # sums over the firing readings, converted to the reference O₂
         self.em_so2 = 0.0
         self.em_nox = 0.0
         self.emission: Incident | None = None
+        self.last_state = ""  # the operating state of the last judged hour
+        # consecutive fully firing hours (start-up while few); a boiler firing when the stream
+        # begins has been running for long (streams/core/heat.py ``_LONG_RUNNING``)
+        self.run_hours = 1_000_000
+        self.flue_norm: list[float] = [0, 0.0]  # [n, mean flue flow] of firing readings
+        # the day's hours by operating state and validity (data completeness per stack)
+        self.d_hours: dict[str, int] = {}
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
         # judged hours that lacked readings, kept for late ones within the revision horizon:
         # [epoch hour, n, particulates, so2, nox] (sums at the reference O₂)
