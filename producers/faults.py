@@ -68,6 +68,8 @@ class FaultPlan:
     sensor_silences: list[tuple[int, int, int]] = field(default_factory=list)
     # a household heat meter without heat (return ≈ supply) while its station supplies
     meter_no_heat: list[tuple[int, int, int]] = field(default_factory=list)
+    # the heat source lost while the pumps run (issue 20): supply falls to the return
+    source_losses: list[tuple[int, int, int]] = field(default_factory=list)
     faulty_meters: set[int] = field(default_factory=set)
     faulty_gas: set[int] = field(default_factory=set)
     faulty_feeders: set[int] = field(default_factory=set)
@@ -354,16 +356,58 @@ def plan_faults(
     return plan
 
 
+_HEAT_FAULT_LISTS = (
+    "station_trips",
+    "supply_lows",
+    "cold_homes",
+    "emissions",
+    "station_silences",
+    "sensor_silences",
+    "meter_no_heat",
+    "source_losses",
+)
+
+
 def plan_heat_faults(
     fleet: Fleet, plan: FaultPlan, n_intervals: int, interval_s: int, seed: int, s0_h: float
 ) -> None:
-    """Station trips, low supply on a cold night, a cold home, a stack exceedance — each on
-    its own station. Its own generator ``[seed, 6]``: the other faults do not move with it."""
+    """Station trips, heat-source losses, low supply, a cold home, a stack exceedance,
+    silences — each on its own station. A run of two weeks or more gets a round of them every
+    week (a season sees each kind many times, on different stations). Its own generator
+    ``[seed, 6]``: the other faults do not move with it."""
     rng = np.random.default_rng([seed, 6])
+    week = 7 * 86_400 // interval_s  # whole days: local hours repeat from round to round
+    rounds = n_intervals // week if n_intervals >= 2 * week else 1
+    for r in range(rounds):
+        seg0 = r * week
+        seg_len = n_intervals - seg0 if r == rounds - 1 else week
+        part = FaultPlan()
+        _plan_heat_round(fleet, part, rng, seg_len, interval_s, s0_h)
+        for name in _HEAT_FAULT_LISTS:
+            getattr(plan, name).extend(
+                (x, k0 + seg0, k1 + seg0) for x, k0, k1 in getattr(part, name)
+            )
+
+
+def _plan_heat_round(
+    fleet: Fleet,
+    plan: FaultPlan,
+    rng: np.random.Generator,
+    n_intervals: int,
+    interval_s: int,
+    s0_h: float,
+) -> None:
     n = _scale(fleet.size)
     windows = _FaultWindows(rng, n_intervals, interval_s)
     order = rng.permutation(len(fleet.heat_stations)).tolist()
-    boilers = [s for s in order if fleet.heat_stations[s].kind == "boiler_house"]
+    # a boiler house that banks its boiler daily has flagged stop/start-up hours: an
+    # exceedance is planted on one that runs through
+    boilers = [
+        s
+        for s in order
+        if fleet.heat_stations[s].kind == "boiler_house"
+        and not (fleet.heat_stations[s].design and fleet.heat_stations[s].design.cycles)
+    ]
     used: set[int] = set()
     for s in [s for s in boilers][:n]:
         w = _hour_aligned(windows, interval_s, s0_h, 2, 3)
@@ -384,6 +428,19 @@ def plan_heat_faults(
         if w is not None and sampled:
             plan.cold_homes.append((int(rng.choice(sampled)), w[0], w[1]))
     _plan_heat_silences(fleet, plan, windows, free, n)
+    # the heat source lost on a station with nothing else planted (its homes' meters and
+    # sensors would otherwise read a second fault)
+    busy = used | {s for s, _, _ in plan.station_silences}
+    busy |= {
+        s
+        for s, hs in enumerate(fleet.heat_stations)
+        for x, _, _ in plan.cold_homes + plan.sensor_silences + plan.meter_no_heat
+        if hs.first <= x < hs.last
+    }
+    for s in [s for s in free if s not in busy][:n]:
+        w = windows.draw(1.0, 3.0)
+        if w is not None:
+            plan.source_losses.append((s, w[0], w[1]))
 
 
 def _plan_heat_silences(
@@ -603,6 +660,16 @@ def _heat_truth(truth: _GroundTruth, plan: FaultPlan) -> None:
         parent = {"kind": kind, "entity_id": hs.station_id}
         for h in members:
             truth.add("heat_station_trip", kind, ("household", h), county, window, [h], parent)
+    for s, k0, k1 in plan.source_losses:
+        hs = fleet.heat_stations[s]
+        members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
+        county, window = COUNTY_NAMES[hs.county], (ts(k0), ts(k1))
+        kind = "heat_supply_interruption"
+        entity = ("heat_station", hs.station_id)
+        truth.add("heat_source_loss", kind, entity, county, window, members)
+        parent = {"kind": kind, "entity_id": hs.station_id}
+        for h in members:
+            truth.add("heat_source_loss", kind, ("household", h), county, window, [h], parent)
     for s, k0, k1 in plan.supply_lows:
         hs = fleet.heat_stations[s]
         members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
