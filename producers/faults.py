@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -727,3 +728,62 @@ def ground_truth(
     truth.gas_household_faults(plan)
     _heat_truth(truth, plan)
     return truth.out
+
+
+def heat_network_days(
+    fleet: Fleet, plan: FaultPlan, n_intervals: int, interval_s: int, start: datetime
+) -> list[dict[str, Any]]:
+    """Each network home's expected days from the plan (``heat_days_truth.jsonl``): the
+    minutes its station supplied, was down (trip, lost source), ran below its curve or was
+    silent, its own cold or heatless minutes, and the interruptions opened that day (as the
+    detector counts them: a station page after 2 readings, a cold home after 8, a heatless
+    meter after 4). The season verdicts of these days are the truth the detector's rollups
+    must reach (tests/slow/test_heat_season.py)."""
+    per_day = 86_400 // interval_s
+    n_days = -(-n_intervals // per_day)
+    zero = np.zeros((len(fleet.heat_stations), n_days), dtype=np.int64)
+    down, low, quiet, opened = zero.copy(), zero.copy(), zero.copy(), zero.copy()
+
+    def spread(row: np.ndarray, s: int, k0: int, k1: int) -> None:
+        for k in range(k0, min(k1, n_intervals)):
+            row[s, k // per_day] += interval_s
+
+    for s, k0, k1 in plan.station_trips + plan.source_losses:
+        spread(down, s, k0, k1)
+        opened[s, min(k0 + 1, n_intervals - 1) // per_day] += 1
+    for s, k0, k1 in plan.supply_lows:
+        spread(low, s, k0, k1)
+    for s, k0, k1 in plan.station_silences:
+        spread(quiet, s, k0, k1)
+    own: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for x, k0, k1 in plan.cold_homes:
+        own[x].append((k0, k1, 8))
+    for x, k0, k1 in plan.meter_no_heat:
+        own[x].append((k0, k1, 4))
+    first_day = start.date()
+    out: list[dict[str, Any]] = []
+    for s, hs in enumerate(fleet.heat_stations):
+        for x in range(hs.first, hs.last):
+            hid = fleet.household_ids[int(fleet.heat[x])]
+            cold = np.zeros(n_days, dtype=np.int64)
+            mine = np.zeros(n_days, dtype=np.int64)
+            for k0, k1, need in own.get(x, ()):
+                for k in range(k0, min(k1, n_intervals)):
+                    cold[k // per_day] += interval_s
+                mine[min(k0 + need - 1, n_intervals - 1) // per_day] += 1
+            for d in range(n_days):
+                span = min(per_day, n_intervals - d * per_day) * interval_s
+                ok = int(span - down[s, d] - low[s, d] - quiet[s, d])
+                own_cold = min(int(cold[d]), int(ok))
+                out.append(
+                    {
+                        "household_id": hid,
+                        "day": (first_day + timedelta(days=d)).isoformat(),
+                        "heating_available_minutes": (ok - own_cold) / 60,
+                        "outage_minutes": int(down[s, d]) / 60,
+                        "shortfall_minutes": (int(low[s, d]) + own_cold) / 60,
+                        "no_data_minutes": (86_400 - span + int(quiet[s, d])) / 60,
+                        "interruptions": int(opened[s, d] + mine[d]),
+                    }
+                )
+    return out

@@ -155,14 +155,19 @@ class HeatNetwork:
                     "ok": station.d_ok,
                     "down": station.d_down,
                     "low": station.d_low,
+                    "down_ts": list(station.d_down_ts),
                     "homes": {
-                        h.household.household.household_id: [h.d_cold, h.d_own]
+                        h.household.household.household_id: [
+                            own_cold(h.d_cold_ts, station.d_down_ts, ctx.settings.interval_s),
+                            h.d_own,
+                            [list(c) for c in h.d_cold_ts],
+                        ]
                         for h in station.homes
                     },
                     "daily": fields,
                 }
             for home in station.homes:
-                _home_day(home, station)
+                _home_day(home, station, ctx.settings.interval_s)
             station.reset_day()
         return kept
 
@@ -255,6 +260,7 @@ def on_heat_station(
     covered_from = max(ss.accounted_until, ts - s.interval_s)
     if down:
         ss.d_down += ts - covered_from
+        ss.d_down_ts.append(ts)
     elif low:
         ss.d_low += ts - covered_from
     else:
@@ -506,6 +512,7 @@ def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, t
         if not occupied:
             return  # a night setback is no failure; the run neither grows nor ends
         home.d_cold += span
+        home.d_cold_ts.append([ts, span])
         if home.cold_run == 0:
             home.cold_first_ts = ts
         home.cold_run += 1
@@ -545,6 +552,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     no_heat = no_heat_at_meter(s, r)
     if no_heat:
         home.d_cold += span
+        home.d_cold_ts.append([ts, span])
     _judge_no_heat(ctx, home, r, ts, no_heat)
 
 
@@ -857,12 +865,26 @@ def close_stack_day(ctx: DetectorContext, sk: StackState, day: int) -> None:
 
 
 # --- the day -----------------------------------------------------------------------------
-def _home_day(home: HeatHomeState, station: HeatStationState) -> None:
+def near_down(ts: int, down_ts: list[int], interval_s: int) -> bool:
+    """Whether the station was down at the step of a home reading stamped ``ts``."""
+    return any(abs(d - ts) < interval_s for d in down_ts)
+
+
+def own_cold(cold_ts: list[list[int]], down_ts: list[int], interval_s: int) -> int:
+    """A home's cold or heatless seconds while its station supplied: those at a step the
+    station was down are its outage already (counted once, as outage)."""
+    if not down_ts:
+        return sum(span for _, span in cold_ts)
+    return sum(span for ts, span in cold_ts if not near_down(ts, down_ts, interval_s))
+
+
+def _home_day(home: HeatHomeState, station: HeatStationState, interval_s: int) -> None:
     """Write the household's minutes from its station's supply, corrected by its own data."""
     st = home.household
     own = home.d_own > 0
+    cold = own_cold(home.d_cold_ts, station.d_down_ts, interval_s)
     st.d_avail, st.d_outage, st.d_short = home_minutes(
-        station.d_ok, station.d_down, station.d_low, home.d_cold, home.d_own
+        station.d_ok, station.d_down, station.d_low, cold, home.d_own
     )
     st.d_interruptions = station.d_interruptions + home.d_interruptions
     st.d_readings += home.d_readings

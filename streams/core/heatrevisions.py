@@ -43,6 +43,7 @@ from streams.core.heat import (
     firing,
     home_minutes,
     hour_metric,
+    near_down,
     no_heat_at_meter,
     occupied_at,
     reference_o2,
@@ -72,6 +73,7 @@ def revise_station(
     if closed is None:
         if down:
             ss.d_down += span
+            ss.d_down_ts.append(ts)
         elif low:
             ss.d_low += span
         else:
@@ -79,6 +81,17 @@ def revise_station(
         return 0
     day, record, rollups = closed
     record["down" if down else "low" if low else "ok"] += span
+    if down:
+        # a home's cold at this step was counted as its own shortfall: now it is the outage
+        down_ts = record.setdefault("down_ts", [])
+        for own in record["homes"].values():
+            if len(own) > 2:
+                for stamp, cold_span in own[2]:
+                    if near_down(stamp, [ts], s.interval_s) and not near_down(
+                        stamp, down_ts, s.interval_s
+                    ):
+                        own[0] -= cold_span
+        down_ts.append(ts)
     record["daily"] = {
         **record["daily"],
         **station_minutes(record["ok"], record["down"], record["low"]),
@@ -124,12 +137,17 @@ def revise_home(
     if closed is None:
         home.d_readings += 1
         home.d_own += span
-        home.d_cold += span if cold else 0
+        if cold:
+            home.d_cold += span
+            home.d_cold_ts.append([ts, span])
         return 0
     _, record, rollups = closed
     hid = home.household.household.household_id
     own = record["homes"][hid]
-    own[0] += span if cold else 0
+    if cold and not near_down(ts, record.get("down_ts", []), s.interval_s):
+        own[0] += span
+    if cold and len(own) > 2:
+        own[2].append([ts, span])
     own[1] += span
     rollup = revise_home_day(rollups[hid], record, hid, home.own_source, 1)
     rollups[hid] = rollup.model_dump(mode="json")
@@ -143,7 +161,7 @@ def revise_home_day(
     """A network home's closed day recomputed from the kept sums (same key: it replaces the
     rollup emitted at the close), as ``heat._home_day`` and ``engine.household_day`` did."""
     day = HouseholdDay.model_validate(kept)
-    d_cold, d_own = record["homes"][hid]
+    d_cold, d_own = record["homes"][hid][:2]
     avail, outage, short = home_minutes(record["ok"], record["down"], record["low"], d_cold, d_own)
     update: dict[str, Any] = {
         "readings": day.readings + readings,

@@ -190,6 +190,7 @@ class HeatStationState:
         "comm",
         "county",
         "d_down",
+        "d_down_ts",
         "d_interruptions",
         "d_low",
         "d_ok",
@@ -266,6 +267,7 @@ class HeatStationState:
     def reset_day(self) -> None:
         self.d_ok = 0
         self.d_down = 0
+        self.d_down_ts: list[int] = []  # the day's readings judged down (few: faults only)
         self.d_low = 0
         self.d_interruptions = 0
 
@@ -335,6 +337,7 @@ class HeatHomeState:
         "comm",
         "covered_until",
         "d_cold",
+        "d_cold_ts",
         "d_interruptions",
         "d_own",
         "d_readings",
@@ -376,6 +379,9 @@ class HeatHomeState:
         self.d_interruptions = 0
         self.d_own = 0  # seconds covered by the home's own readings today
         self.d_cold = 0  # of which the home was cold / got no heat
+        # [ts, span] of those readings: at day close the ones at a step its station was down
+        # are the station's outage, not also the home's shortfall (``heat._home_day``)
+        self.d_cold_ts: list[list[int]] = []
 
 
 class CountyWeather:
