@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps demo test unit integration lint format typecheck imports check \
+.PHONY: install system-deps demo test unit test-heat-season integration lint format typecheck imports check \
         stack-up stack-down stack-status bench schema dashboards clean
 
 $(STAMP): pyproject.toml
@@ -41,6 +41,11 @@ check: lint typecheck imports
 
 unit: install
 	$(BIN)/pytest tests/unit
+
+# Heat networks over a whole simulated season (issue 20): minutes, on demand. Smaller:
+# HEATWATCH_HEAT_SEASON_HOUSEHOLDS=... HEATWATCH_HEAT_SEASON_DAYS=... make test-heat-season
+test-heat-season: install
+	HEATWATCH_HEAT_SEASON=1 $(BIN)/pytest tests/unit/streams/test_heat_season.py
 
 # Tests that need Kafka and InfluxDB run with the local stack up: started if it is not
 # running (and stopped again afterwards), reused if it is.

@@ -9,7 +9,8 @@ homes at the full size) replayed end to end:
   same stability policy: the detector's minutes and interruptions give the homes the verdict
   their real service earned.
 
-Size by environment (the full size takes minutes on a loaded machine):
+A tier of its own, run on demand (``make test-heat-season``, or HEATWATCH_HEAT_SEASON=1):
+the full size simulates and replays ~6 M readings (minutes). Size by environment:
 HEATWATCH_HEAT_SEASON_HOUSEHOLDS (default 1450, ~1,040 network homes) and
 HEATWATCH_HEAT_SEASON_DAYS (default 121, 2021-11-15 .. 2022-03-15).
 """
@@ -35,6 +36,13 @@ from producers.simulate import SimulationConfig, simulate
 from streams.core.clock import CST
 from streams.embedded import replay
 
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.environ.get("HEATWATCH_HEAT_SEASON"),
+        reason="season tier: set HEATWATCH_HEAT_SEASON=1 (make test-heat-season)",
+    ),
+]
 HOUSEHOLDS = int(os.environ.get("HEATWATCH_HEAT_SEASON_HOUSEHOLDS", "1450"))
 DAYS = int(os.environ.get("HEATWATCH_HEAT_SEASON_DAYS", "121"))
 START = datetime(2021, 11, 15, tzinfo=CST)
@@ -76,7 +84,6 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.slow
 def test_every_heat_fault_is_found_and_nothing_else(season: Path) -> None:
     sim, run = season / "sim", season / "run"
     fleet = orjson.loads((sim / "fleet.json").read_bytes())
@@ -114,7 +121,6 @@ def test_every_heat_fault_is_found_and_nothing_else(season: Path) -> None:
     assert late == []
 
 
-@pytest.mark.slow
 def test_network_homes_season_verdicts_equal_the_truths(season: Path) -> None:
     sim, run = season / "sim", season / "run"
     got = pq.read_table(run / "rollups" / "household_days.parquet")
