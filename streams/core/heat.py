@@ -276,7 +276,7 @@ def on_heat_station(
     if not down and not low and ss.interruption is None and ss.supply_low is None:
         # only what is judged healthy is learned: a fault never becomes the normal
         delta = r.secondary_supply_c - r.secondary_return_c
-        learn(s, ss.norm_flow, ss.norm_delta, outdoor, r.flow_m3h, delta)
+        learn(s, ss.norm_flow, ss.norm_delta, outdoor, r.flow_m3h, delta, ss.norm_heat, r.heat_kw)
     station_metric(ctx, ss, r, curve, ts)
 
 
@@ -291,16 +291,35 @@ def judge_reading(
     collapsed to a share of its normal at this outdoor temperature: flow × ΔT, the heat
     output, is then ~0 although the network's water is still warm)."""
     design = _design(s, ss)
-    ref = reference(s, design, ss.norm_flow, ss.norm_delta, outdoor)
+    ref = reference(s, design, ss.norm_flow, ss.norm_delta, outdoor, ss.norm_heat)
     supply = r.secondary_supply_c
+    delta = supply - r.secondary_return_c
+    curve = curve_at(design.curve, outdoor) if outdoor is not None else None
     trigger: str | None = None
     if r.flow_m3h <= ref.flow_stopped_m3h:
         trigger = "flow_stopped"
+        if (
+            not ref.flow_learned
+            and not design.flow_from_registry
+            and r.flow_m3h > s.heat_flow_floor_m3h
+            and supply >= ref.dead_supply_c + s.heat_restore_margin_k
+            and delta >= ref.delta_lost_k
+            and (curve is None or supply >= curve - s.heat_low_margin_c)
+        ):
+            # a design flow guessed from the number of homes is no better than 2-3×: a
+            # circulating station delivering heat on its curve is running, and its flow is
+            # learned (never a season-long "interruption" of a small or undersized network)
+            trigger = None
     elif supply < ref.dead_supply_c:
         trigger = "supply_temperature"
-    elif supply - r.secondary_return_c < ref.delta_lost_k:
+    elif delta < ref.delta_lost_k or (
+        # the station's heat meter reads ~no output while the difference is already falling
+        ref.heat_normal_kw
+        and ref.delta_normal_k
+        and r.heat_kw <= s.heat_source_loss_heat_share * ref.heat_normal_kw
+        and delta < 0.5 * ref.delta_normal_k
+    ):
         trigger = "heat_source_lost"
-    curve = curve_at(design.curve, outdoor) if outdoor is not None else None
     low = trigger is None and curve is not None and supply < curve - s.heat_low_margin_c
     return trigger, low, curve, ref
 

@@ -139,6 +139,9 @@ class Reference:
     delta_lost_k: float
     dead_supply_c: float
     learned: bool  # the station's own normal (else its design)
+    flow_learned: bool = False
+    delta_normal_k: float | None = None  # learned at this outdoor band (or a neighbour)
+    heat_normal_kw: float | None = None  # learned heat output at this band
 
 
 def reference(
@@ -147,6 +150,7 @@ def reference(
     norm_flow: list[float],
     norm_delta: dict[int, list[float]],
     outdoor_c: float | None,
+    norm_heat: dict[int, list[float]] | None = None,
 ) -> Reference:
     """The station's thresholds at ``outdoor_c`` from its learned normal, else its design."""
     n_flow, flow = norm_flow
@@ -162,6 +166,11 @@ def reference(
         if e is not None and e[0] >= s.heat_normal_min_readings:
             entry = e
             break
+    heat = None
+    if norm_heat is not None:
+        h = norm_heat.get(band)
+        if h is not None and h[0] >= s.heat_normal_min_readings:
+            heat = h[1]
     if entry is not None:
         lost = entry[1] * s.heat_source_loss_delta_share
     else:
@@ -171,6 +180,9 @@ def reference(
         delta_lost_k=max(lost, s.heat_source_loss_delta_min_k),
         dead_supply_c=design.return_c - s.heat_dead_below_return_k,
         learned=learned_flow and entry is not None,
+        flow_learned=learned_flow,
+        delta_normal_k=entry[1] if entry is not None else None,
+        heat_normal_kw=heat,
     )
 
 
@@ -181,15 +193,20 @@ def learn(
     outdoor_c: float | None,
     flow: float,
     delta_k: float,
+    norm_heat: dict[int, list[float]] | None = None,
+    heat_kw: float = 0.0,
 ) -> None:
     """Fold one healthy reading into the station's normal (exponential means; the first
     readings of a band are a plain mean so the early normal is not the first reading's)."""
     _fold(s, norm_flow, flow)
     band = band_of(s, outdoor_c)
-    entry = norm_delta.get(band)
-    if entry is None:
-        entry = norm_delta[band] = [0, 0.0]
-    _fold(s, entry, delta_k)
+    for table, value in ((norm_delta, delta_k), (norm_heat, heat_kw)):
+        if table is None:
+            continue
+        entry = table.get(band)
+        if entry is None:
+            entry = table[band] = [0, 0.0]
+        _fold(s, entry, value)
 
 
 def _fold(s: DetectionSettings, entry: list[float], value: float) -> None:

@@ -320,6 +320,15 @@ class DetectionSettings(BaseModel):
         "against the design difference scaled by the heating load: oversized pumps run a "
         "station at a third of its design difference, which must not read as a lost source.",
     )
+    heat_source_loss_heat_share: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="Heat-source loss seen at the station's heat meter: output at or below this "
+        "share of its learned output at a similar outdoor temperature while the supply–return "
+        "difference has fallen below half its normal (both symptoms of one event; the meter "
+        "alone may glitch).",
+    )
     heat_source_loss_delta_min_k: float = Field(
         1.5,
         ge=0,

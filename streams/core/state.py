@@ -211,6 +211,7 @@ class HeatStationState:
         "low_run",
         "norm_delta",
         "norm_flow",
+        "norm_heat",
         "prior_ts",
         "priority_members",
         "station_id",
@@ -262,6 +263,7 @@ class HeatStationState:
         # readings, and per outdoor band [n, mean supply-return difference K]
         self.norm_flow: list[float] = [0, 0.0]
         self.norm_delta: dict[int, list[float]] = {}
+        self.norm_heat: dict[int, list[float]] = {}  # per band [n, mean heat output kW]
         self.reset_day()
 
     def reset_day(self) -> None:

@@ -272,3 +272,33 @@ def test_cold_homes_are_not_rolled_up_while_the_station_itself_is_low() -> None:
     out, _ = run(homes(6), by_ts(readings))
     assert len(pages(out, "heat_supply_low")) == 1
     assert [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value != "household"] == []
+
+
+def test_an_undersized_network_without_a_registry_design_is_learned_not_paged() -> None:
+    # 3,000 homes and no design in the ledger: the guess from the homes (~620 m³/h) is 12×
+    # its real 50 m³/h; it delivers heat on its curve, so it is running; its later pump stop
+    # (2 m³/h) is found against what it learned
+    registry = homes(3000)
+    stop = range(96 + 20, 96 + 30)
+    readings = weather_every_hour(TWO_DAYS, -10.0) + [
+        station(s, 64.0, 47.0, 2.0 if s in stop else 50.0) for s in TWO_DAYS
+    ]
+    out, _ = run(registry, by_ts(readings))
+    (page,) = pages(out, "heat_supply_interruption")
+    assert (page.started_at, page.ended_at) == (at(stop[0]), at(stop[-1] + 1))
+
+
+def test_a_heat_meter_reading_no_output_with_a_falling_difference_is_a_lost_source() -> None:
+    # normal 17 K and ~590 kW; the source fails: 6 K (above a quarter of normal) but the
+    # station's heat meter already reads ~0 output
+    def reading(s: int) -> HeatStationReading:
+        r = station(s, 64.0, 47.0, 30.0)
+        if 60 <= s < 70:
+            return r.model_copy(update={"secondary_return_c": 58.0, "heat_kw": 3.0})
+        return r
+
+    readings = weather_every_hour(range(1, 97), -10.0) + [reading(s) for s in range(1, 97)]
+    out, _ = run(homes(4), by_ts(readings))
+    (page,) = pages(out, "heat_supply_interruption")
+    assert page.details["trigger"] == "heat_source_lost"
+    assert (page.started_at, page.ended_at) == (at(60), at(70))
