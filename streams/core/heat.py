@@ -273,6 +273,8 @@ def on_heat_station(
     _judge_interruption(ctx, ss, r, ts, trigger, ref)
     if ss.interruption is None and curve is not None and not down:
         _judge_supply_low(ctx, ss, supply, curve, ts)
+    if ss.cold_count:
+        ss.dirty.add(ss)  # its cold homes follow its pages (``roll_up_cold_homes``)
     if not down and not low and ss.interruption is None and ss.supply_low is None:
         # only what is judged healthy is learned: a fault never becomes the normal
         delta = r.secondary_supply_c - r.secondary_return_c
@@ -619,15 +621,40 @@ def _judge_no_heat(
 
 def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> None:
     """A share of a station's sampled homes cold at once: one station incident, homes as
-    children. Not while the station is itself interrupted or below its curve (that page
-    explains the cold already); its children close with it."""
+    children. Not while the station is itself interrupted or below its curve: that page
+    explains the cold, and the cold homes are its children. Children close with their
+    parent (after the event-time step, so the order of a step's readings does not matter)."""
     s = ctx.settings
     cold = [h for h in ss.homes if h.indoor_low is not None] if ss.cold_count else []
     sampled = sum(1 for h in ss.homes if h.own_source == "indoor")
     need = max(s.indoor_station_min_homes, math.ceil(s.indoor_station_share * sampled))
-    station_explains = ss.interruption is not None or ss.supply_low is not None
+    explains = ss.interruption if ss.interruption is not None else ss.supply_low
+    if explains is not None and ss.cold is None:
+        # the station's own page explains its cold homes: they are its children (one page
+        # for the event), never a second station page (a cold roll-up opened before the
+        # station's page keeps its children and ends by its own rule below)
+        for h in cold:
+            if h.indoor_low is not None and h.indoor_low.parent_id != explains.incident_id:
+                ctx.book.update(h.indoor_low, parent_id=explains.incident_id)
+        return
+    ended = [
+        h
+        for h in cold
+        if explains is None
+        and h.indoor_low is not None
+        and h.indoor_low.parent_id is not None
+        and h.indoor_low.parent_id != (ss.cold.incident_id if ss.cold is not None else None)
+    ]
+    if ended:  # children of a station page that has ended close with it
+        for h in ended:
+            assert h.indoor_low is not None
+            ctx.book.resolve(h.indoor_low, now, closed_with_parent=True)
+            h.indoor_low = None
+            h.cold_run = 0
+            ss.cold_count -= 1
+        cold = [h for h in cold if h.indoor_low is not None]
     if ss.cold is None:
-        if len(cold) < need or station_explains:
+        if len(cold) < need:
             return
         ss.cold = ctx.book.open(
             IncidentKind.INDOOR_TEMP_LOW,

@@ -270,8 +270,12 @@ def test_cold_homes_are_not_rolled_up_while_the_station_itself_is_low() -> None:
         for i, h in enumerate(hids)
     ]
     out, _ = run(homes(6), by_ts(readings))
-    assert len(pages(out, "heat_supply_low")) == 1
+    (low,) = pages(out, "heat_supply_low")
     assert [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value != "household"] == []
+    # the cold homes are the low page's children (one page for the event) and close with it
+    children = out.of_kind("indoor_temp_low")
+    assert len(children) == 4 and {c.parent_id for c in children} == {low.incident_id}
+    assert all(c.ended_at == low.ended_at for c in children)
 
 
 def test_an_undersized_network_without_a_registry_design_is_learned_not_paged() -> None:
