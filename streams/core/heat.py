@@ -741,9 +741,10 @@ def on_stack(ctx: DetectorContext, sk: StackState, r: StackEmissionReading, ts: 
     if hour != sk.em_hour:
         if sk.em_hour >= 0 and sk.em_n:
             _judge_hour(ctx, sk)
-        sk.em_hour, sk.em_n, sk.em_fire = hour, 0, 0
+        sk.em_hour, sk.em_n, sk.em_fire, sk.em_s = hour, 0, 0, 0
         sk.em_pm, sk.em_so2, sk.em_nox = 0.0, 0.0, 0.0
     fired = firing(s, sk, r)
+    sk.em_s += min(r.interval_s, 3600)
     if sk.em_n == 0:
         sk.em_first_fire = fired
     sk.em_last_fire = fired
@@ -817,7 +818,10 @@ def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
     hour_start = sk.em_hour * 3600
     state = hour_state(s, sk)
     sk.last_state = state
-    complete = sk.em_n >= s.emission_min_readings_per_hour
+    complete = (
+        sk.em_n >= s.emission_min_readings_per_hour
+        and sk.em_s >= s.emission_min_minutes_per_hour * 60
+    )
     sums = (sk.em_pm, sk.em_so2, sk.em_nox)
     fired = sk.em_fire
     means = {
@@ -881,7 +885,7 @@ def close_stack_day(ctx: DetectorContext, sk: StackState, day: int) -> None:
     day_end = day_start_s(day) + DAY_S
     if sk.em_hour >= 0 and sk.em_n and sk.em_hour * 3600 < day_end:
         _judge_hour(ctx, sk)
-        sk.em_hour, sk.em_n, sk.em_fire = -1, 0, 0
+        sk.em_hour, sk.em_n, sk.em_fire, sk.em_s = -1, 0, 0, 0
         sk.em_pm, sk.em_so2, sk.em_nox = 0.0, 0.0, 0.0
     hours = sk.d_hours
     if not hours and not sk.last_ts:

@@ -188,6 +188,7 @@ def fill_stack_hour(ctx: DetectorContext, sk: StackState, r: StackEmissionReadin
         if sk.em_n == 0:
             sk.em_first_fire = fired
         sk.em_n += 1
+        sk.em_s += min(r.interval_s, 3600)
         sk.em_fire += int(fired)
         sk.em_pm += pm
         sk.em_so2 += so2

@@ -506,6 +506,14 @@ class DetectionSettings(BaseModel):
         "text); fewer: the hour is not judged (reported as incomplete), never judged on a "
         "fragment.",
     )
+    emission_min_minutes_per_hour: int = Field(
+        45,
+        ge=1,
+        le=60,
+        description="Minutes of readings an hour needs to be valid whatever the cadence (a "
+        "5-min CEMS needs 9 readings, not 3): 45 of 60, HJ 75-2017's hourly-mean rule as "
+        "commonly quoted (not checked against the text).",
+    )
     cems_firing_o2_max_pct: float = Field(
         19.0,
         gt=0,

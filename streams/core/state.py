@@ -290,6 +290,7 @@ class StackState:
         "em_last_fire",
         "em_n",
         "em_nox",
+        "em_s",
         "em_pm",
         "em_so2",
         "emission",
@@ -309,6 +310,7 @@ class StackState:
         self.last_push = 0
         self.em_hour = -1  # epoch hour of the interval starts being averaged
         self.em_n = 0  # readings of the hour
+        self.em_s = 0  # seconds those readings cover (hourly validity at any cadence)
         self.em_fire = 0  # of which the boiler was firing (streams/core/heat.py ``firing``)
         self.em_first_fire = False  # the hour's first and latest reading fired
         self.em_last_fire = False

@@ -5,6 +5,7 @@ tests/unit/streams/pipeline/test_heat_rules_pipeline.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -306,3 +307,33 @@ def test_a_heat_meter_reading_no_output_with_a_falling_difference_is_a_lost_sour
     (page,) = pages(out, "heat_supply_interruption")
     assert page.details["trigger"] == "heat_source_lost"
     assert (page.started_at, page.ended_at) == (at(60), at(70))
+
+
+def test_a_five_minute_cems_needs_45_minutes_of_readings_in_an_hour() -> None:
+    # 5-min cadence: an hour with 4 readings (20 min) above the limit is not judged, one
+    # with 9 (45 min) is
+    def five(minute: int, nox: float) -> StackEmissionReading:
+        return StackEmissionReading(
+            heat_station_id="HS-1",
+            ts=(at(0) + timedelta(minutes=minute)).isoformat(),
+            interval_s=300,
+            particulates_mg_m3=3.0,
+            so2_mg_m3=15.0,
+            nox_mg_m3=nox,
+            o2_pct=9.0,
+            flue_flow_m3h=8000.0,
+            flue_temp_c=130.0,
+        )
+
+    readings: list[AnyReading] = [five(m, 30.0) for m in range(5, 24 * 60 + 1, 5)]
+    hour_10 = {(at(0) + timedelta(minutes=m)) for m in range(10 * 60 + 5, 11 * 60 + 1, 5)}
+    readings = [r for r in readings if r.ts not in hour_10]  # 10:00-11:00: 4 high readings
+    readings += [five(m, 90.0) for m in (10 * 60 + 5, 10 * 60 + 10, 10 * 60 + 15, 10 * 60 + 20)]
+    readings.sort(key=lambda r: r.ts)
+    out, _ = run(homes(2), readings)
+    assert out.of_kind("emission_exceedance") == []
+    readings += [five(m, 90.0) for m in range(10 * 60 + 25, 10 * 60 + 50, 5)]  # 9 readings
+    readings.sort(key=lambda r: r.ts)
+    out, _ = run(homes(2), readings)
+    (page,) = out.of_kind("emission_exceedance")
+    assert page.started_at == at(40)
