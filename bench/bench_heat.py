@@ -31,6 +31,7 @@ from streams.ingest import Tally, record_feeder
 HEAT_FAULTS = (
     "heat_station_trip",
     "heat_source_loss",
+    "heat_low_then_lost",
     "heat_supply_low",
     "cold_home",
     "emission_exceedance",

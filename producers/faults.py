@@ -71,6 +71,8 @@ class FaultPlan:
     meter_no_heat: list[tuple[int, int, int]] = field(default_factory=list)
     # the heat source lost while the pumps run (issue 20): supply falls to the return
     source_losses: list[tuple[int, int, int]] = field(default_factory=list)
+    # a failing source: below the curve for ESCALATION_LOW intervals, then lost, until k1
+    escalations: list[tuple[int, int, int]] = field(default_factory=list)
     faulty_meters: set[int] = field(default_factory=set)
     faulty_gas: set[int] = field(default_factory=set)
     faulty_feeders: set[int] = field(default_factory=set)
@@ -366,7 +368,9 @@ _HEAT_FAULT_LISTS = (
     "sensor_silences",
     "meter_no_heat",
     "source_losses",
+    "escalations",
 )
+ESCALATION_LOW = 6  # intervals of low supply before the source is lost (paged low after 4)
 
 
 def plan_heat_faults(
@@ -442,6 +446,11 @@ def _plan_heat_round(
         w = windows.draw(1.0, 3.0)
         if w is not None:
             plan.source_losses.append((s, w[0], w[1]))
+    busy |= {s for s, _, _ in plan.source_losses}
+    for s in [s for s in free if s not in busy][:n]:
+        w = windows.draw(2.5, 4.5)
+        if w is not None:
+            plan.escalations.append((s, w[0], w[1]))
 
 
 def _plan_heat_silences(
@@ -671,6 +680,19 @@ def _heat_truth(truth: _GroundTruth, plan: FaultPlan) -> None:
         parent = {"kind": kind, "entity_id": hs.station_id}
         for h in members:
             truth.add("heat_source_loss", kind, ("household", h), county, window, [h], parent)
+    for s, k0, k1 in plan.escalations:
+        # one page: the low-supply page escalated (its start), the homes' children from the
+        # loss of the source
+        hs = fleet.heat_stations[s]
+        members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
+        county = COUNTY_NAMES[hs.county]
+        kind = "heat_supply_interruption"
+        entity = ("heat_station", hs.station_id)
+        truth.add("heat_low_then_lost", kind, entity, county, (ts(k0), ts(k1)), members)
+        parent = {"kind": kind, "entity_id": hs.station_id}
+        window = (ts(k0 + ESCALATION_LOW), ts(k1))
+        for h in members:
+            truth.add("heat_low_then_lost", kind, ("household", h), county, window, [h], parent)
     for s, k0, k1 in plan.supply_lows:
         hs = fleet.heat_stations[s]
         members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
@@ -753,6 +775,10 @@ def heat_network_days(
         opened[s, min(k0 + 1, n_intervals - 1) // per_day] += 1
     for s, k0, k1 in plan.supply_lows:
         spread(low, s, k0, k1)
+    for s, k0, k1 in plan.escalations:
+        spread(low, s, k0, k0 + ESCALATION_LOW)
+        spread(down, s, k0 + ESCALATION_LOW, k1)
+        opened[s, min(k0 + ESCALATION_LOW + 1, n_intervals - 1) // per_day] += 1
     for s, k0, k1 in plan.station_silences:
         spread(quiet, s, k0, k1)
     own: dict[int, list[tuple[int, int, int]]] = defaultdict(list)

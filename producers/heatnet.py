@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from producers.faults import FaultPlan
+from producers.faults import ESCALATION_LOW, FaultPlan
 from producers.fleet import Fleet
 
 F64 = npt.NDArray[np.float64]
@@ -84,6 +84,11 @@ class HeatNetworkSim:
         for s, k0, k1 in plan.source_losses:
             for k in range(k0, k1):
                 self.lost[k][s] = k0
+        for s, k0, k1 in plan.escalations:
+            for k in range(k0, k0 + ESCALATION_LOW):
+                self.low[k].add(s)
+            for k in range(k0 + ESCALATION_LOW, k1):
+                self.lost[k][s] = k0 + ESCALATION_LOW
         self.ret = [0.0] * len(self.stations)  # the latest return (a lost source cools from it)
         # a per-station generator for the new station physics: the other lines do not move
         self.station_rng = np.random.default_rng([seed, 14])

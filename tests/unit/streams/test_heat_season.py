@@ -55,6 +55,7 @@ HEAT_KINDS = {
 HEAT_FAULTS = {
     "heat_station_trip",
     "heat_source_loss",
+    "heat_low_then_lost",
     "heat_supply_low",
     "cold_home",
     "emission_exceedance",
