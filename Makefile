@@ -49,6 +49,11 @@ unit: install
 slow: install
 	$(BIN)/pytest tests/unit -m slow
 
+# Heat networks over a whole simulated season (issue 20): minutes, on demand. Smaller:
+# HEATWATCH_HEAT_SEASON_HOUSEHOLDS=... HEATWATCH_HEAT_SEASON_DAYS=... make test-heat-season
+test-heat-season: install
+	HEATWATCH_HEAT_SEASON=1 $(BIN)/pytest tests/unit/streams/test_heat_season.py
+
 # Tests that need Kafka and InfluxDB run with the local stack up: started if it is not
 # running (and stopped again afterwards), reused if it is.
 integration: install system-deps

@@ -2,10 +2,11 @@
 speed, and the checkpoint bytes per heat station, stack and network home.
 
     PYTHONPATH=. .venv/bin/python bench/bench_heat.py [--households 20000] [--days 2]
-        [--seeds 1 2 3]
+        [--seeds 1 2 3] [--start 2021-11-15T00:00:00+08:00] [--no-state]
 
-Prints one table per seed (expected / found / unexpected per incident kind) and the state
-figures. Figures, not assertions: the scoring tests assert correctness.
+Prints one table per seed (expected / found / unexpected per incident kind, then found /
+missed per heat fault kind, and the heat side's false incidents per station-day) and the
+state figures. Figures, not assertions: the scoring tests assert correctness.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -26,10 +28,35 @@ from streams.core.settings import DetectionSettings
 from streams.embedded import DirectoryOutput, replay
 from streams.ingest import Tally, record_feeder
 
+HEAT_FAULTS = (
+    "heat_station_trip",
+    "heat_source_loss",
+    "heat_low_then_lost",
+    "heat_supply_low",
+    "cold_home",
+    "emission_exceedance",
+    "heat_station_silent",
+    "indoor_sensor_silent",
+    "heat_meter_no_heat",
+)
+HEAT_KINDS = {
+    "heat_supply_interruption",
+    "heat_supply_low",
+    "indoor_temp_low",
+    "emission_exceedance",
+}
 
-def _score_seed(households: int, days: int, seed: int, tmp: Path) -> None:
+
+def _score_seed(households: int, days: int, seed: int, tmp: Path, start: str) -> None:
     sim, run = tmp / f"sim-{seed}", tmp / f"run-{seed}"
-    simulate(SimulationConfig(households=households, days=days, faults=True, seed=seed), sim)
+    config = SimulationConfig(
+        households=households,
+        days=days,
+        faults=True,
+        seed=seed,
+        start=datetime.fromisoformat(start),
+    )
+    simulate(config, sim)
     registry, _ = load_registry_csv(sim / "registry.csv")
     started = time.perf_counter()
     summary = replay(registry, sim / "readings.jsonl", run)
@@ -46,6 +73,25 @@ def _score_seed(households: int, days: int, seed: int, tmp: Path) -> None:
     for kind, (exp, found, extra) in result.by_kind().items():
         print(f"{kind:28} {exp:>9} {found:>6} {extra:>11}")
     print(f"missed {len(result.missed)}, wrong parent {len(result.wrong_parent)}")
+    fleet = orjson.loads((sim / "fleet.json").read_bytes())
+    stations = fleet["heat_stations"]
+    homes = {h for hs in stations for h in hs["households"]}
+    print(f"{'heat fault':24} {'found':>6} {'missed':>7}")
+    for fault in HEAT_FAULTS:
+        found = sum(1 for e, _ in result.found if e.fault == fault)
+        missed = sum(1 for e in result.missed if e.fault == fault)
+        print(f"{fault:24} {found:>6} {missed:>7}")
+    false = [
+        i
+        for i in result.unexpected
+        if i.kind.value in HEAT_KINDS
+        or (i.kind.value == "comm_loss" and (i.entity_id.startswith("HS-") or i.entity_id in homes))
+    ]
+    station_days = len(stations) * days
+    sizes = sorted(len(hs["households"]) for hs in stations)
+    print(f"heat stations {len(stations)} ({sizes[0]}-{sizes[-1]} homes), network homes "
+          f"{len(homes)}; unexpected heat incidents {len(false)} = "
+          f"{len(false) / station_days:.4f} per station-day over {station_days} station-days")  # fmt: skip
 
 
 def _state_bytes(households: int, tmp: Path) -> None:
@@ -75,11 +121,14 @@ def main() -> None:
     ap.add_argument("--households", type=int, default=20_000)
     ap.add_argument("--days", type=int, default=2)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--start", default="2021-12-01T00:00:00+08:00")
+    ap.add_argument("--no-state", action="store_true", help="skip the checkpoint-size figures")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-heat-") as tmp:
         for seed in args.seeds:
-            _score_seed(args.households, args.days, seed, Path(tmp))
-        _state_bytes(args.households, Path(tmp))
+            _score_seed(args.households, args.days, seed, Path(tmp), args.start)
+        if not args.no_state:
+            _state_bytes(args.households, Path(tmp))
 
 
 if __name__ == "__main__":

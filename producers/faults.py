@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,10 @@ class FaultPlan:
     sensor_silences: list[tuple[int, int, int]] = field(default_factory=list)
     # a household heat meter without heat (return ≈ supply) while its station supplies
     meter_no_heat: list[tuple[int, int, int]] = field(default_factory=list)
+    # the heat source lost while the pumps run (issue 20): supply falls to the return
+    source_losses: list[tuple[int, int, int]] = field(default_factory=list)
+    # a failing source: below the curve for ESCALATION_LOW intervals, then lost, until k1
+    escalations: list[tuple[int, int, int]] = field(default_factory=list)
     faulty_meters: set[int] = field(default_factory=set)
     faulty_gas: set[int] = field(default_factory=set)
     faulty_feeders: set[int] = field(default_factory=set)
@@ -354,16 +359,60 @@ def plan_faults(
     return plan
 
 
+_HEAT_FAULT_LISTS = (
+    "station_trips",
+    "supply_lows",
+    "cold_homes",
+    "emissions",
+    "station_silences",
+    "sensor_silences",
+    "meter_no_heat",
+    "source_losses",
+    "escalations",
+)
+ESCALATION_LOW = 6  # intervals of low supply before the source is lost (paged low after 4)
+
+
 def plan_heat_faults(
     fleet: Fleet, plan: FaultPlan, n_intervals: int, interval_s: int, seed: int, s0_h: float
 ) -> None:
-    """Station trips, low supply on a cold night, a cold home, a stack exceedance — each on
-    its own station. Its own generator ``[seed, 6]``: the other faults do not move with it."""
+    """Station trips, heat-source losses, low supply, a cold home, a stack exceedance,
+    silences — each on its own station. A run of two weeks or more gets a round of them every
+    week (a season sees each kind many times, on different stations). Its own generator
+    ``[seed, 6]``: the other faults do not move with it."""
     rng = np.random.default_rng([seed, 6])
+    week = 7 * 86_400 // interval_s  # whole days: local hours repeat from round to round
+    rounds = n_intervals // week if n_intervals >= 2 * week else 1
+    for r in range(rounds):
+        seg0 = r * week
+        seg_len = n_intervals - seg0 if r == rounds - 1 else week
+        part = FaultPlan()
+        _plan_heat_round(fleet, part, rng, seg_len, interval_s, s0_h)
+        for name in _HEAT_FAULT_LISTS:
+            getattr(plan, name).extend(
+                (x, k0 + seg0, k1 + seg0) for x, k0, k1 in getattr(part, name)
+            )
+
+
+def _plan_heat_round(
+    fleet: Fleet,
+    plan: FaultPlan,
+    rng: np.random.Generator,
+    n_intervals: int,
+    interval_s: int,
+    s0_h: float,
+) -> None:
     n = _scale(fleet.size)
     windows = _FaultWindows(rng, n_intervals, interval_s)
     order = rng.permutation(len(fleet.heat_stations)).tolist()
-    boilers = [s for s in order if fleet.heat_stations[s].kind == "boiler_house"]
+    # a boiler house that banks its boiler daily has flagged stop/start-up hours: an
+    # exceedance is planted on one that runs through
+    boilers = [
+        s
+        for s in order
+        if fleet.heat_stations[s].kind == "boiler_house"
+        and not (fleet.heat_stations[s].design and fleet.heat_stations[s].design.cycles)
+    ]
     used: set[int] = set()
     for s in [s for s in boilers][:n]:
         w = _hour_aligned(windows, interval_s, s0_h, 2, 3)
@@ -384,6 +433,24 @@ def plan_heat_faults(
         if w is not None and sampled:
             plan.cold_homes.append((int(rng.choice(sampled)), w[0], w[1]))
     _plan_heat_silences(fleet, plan, windows, free, n)
+    # the heat source lost on a station with nothing else planted (its homes' meters and
+    # sensors would otherwise read a second fault)
+    busy = used | {s for s, _, _ in plan.station_silences}
+    busy |= {
+        s
+        for s, hs in enumerate(fleet.heat_stations)
+        for x, _, _ in plan.cold_homes + plan.sensor_silences + plan.meter_no_heat
+        if hs.first <= x < hs.last
+    }
+    for s in [s for s in free if s not in busy][:n]:
+        w = windows.draw(1.0, 3.0)
+        if w is not None:
+            plan.source_losses.append((s, w[0], w[1]))
+    busy |= {s for s, _, _ in plan.source_losses}
+    for s in [s for s in free if s not in busy][:n]:
+        w = windows.draw(2.5, 4.5)
+        if w is not None:
+            plan.escalations.append((s, w[0], w[1]))
 
 
 def _plan_heat_silences(
@@ -603,6 +670,29 @@ def _heat_truth(truth: _GroundTruth, plan: FaultPlan) -> None:
         parent = {"kind": kind, "entity_id": hs.station_id}
         for h in members:
             truth.add("heat_station_trip", kind, ("household", h), county, window, [h], parent)
+    for s, k0, k1 in plan.source_losses:
+        hs = fleet.heat_stations[s]
+        members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
+        county, window = COUNTY_NAMES[hs.county], (ts(k0), ts(k1))
+        kind = "heat_supply_interruption"
+        entity = ("heat_station", hs.station_id)
+        truth.add("heat_source_loss", kind, entity, county, window, members)
+        parent = {"kind": kind, "entity_id": hs.station_id}
+        for h in members:
+            truth.add("heat_source_loss", kind, ("household", h), county, window, [h], parent)
+    for s, k0, k1 in plan.escalations:
+        # one page: the low-supply page escalated (its start), the homes' children from the
+        # loss of the source
+        hs = fleet.heat_stations[s]
+        members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
+        county = COUNTY_NAMES[hs.county]
+        kind = "heat_supply_interruption"
+        entity = ("heat_station", hs.station_id)
+        truth.add("heat_low_then_lost", kind, entity, county, (ts(k0), ts(k1)), members)
+        parent = {"kind": kind, "entity_id": hs.station_id}
+        window = (ts(k0 + ESCALATION_LOW), ts(k1))
+        for h in members:
+            truth.add("heat_low_then_lost", kind, ("household", h), county, window, [h], parent)
     for s, k0, k1 in plan.supply_lows:
         hs = fleet.heat_stations[s]
         members = [ids[h] for h in fleet.heat[hs.first : hs.last].tolist()]
@@ -660,3 +750,66 @@ def ground_truth(
     truth.gas_household_faults(plan)
     _heat_truth(truth, plan)
     return truth.out
+
+
+def heat_network_days(
+    fleet: Fleet, plan: FaultPlan, n_intervals: int, interval_s: int, start: datetime
+) -> list[dict[str, Any]]:
+    """Each network home's expected days from the plan (``heat_days_truth.jsonl``): the
+    minutes its station supplied, was down (trip, lost source), ran below its curve or was
+    silent, its own cold or heatless minutes, and the interruptions opened that day (as the
+    detector counts them: a station page after 2 readings, a cold home after 8, a heatless
+    meter after 4). The season verdicts of these days are the truth the detector's rollups
+    must reach (tests/unit/streams/test_heat_season.py)."""
+    per_day = 86_400 // interval_s
+    n_days = -(-n_intervals // per_day)
+    zero = np.zeros((len(fleet.heat_stations), n_days), dtype=np.int64)
+    down, low, quiet, opened = zero.copy(), zero.copy(), zero.copy(), zero.copy()
+
+    def spread(row: np.ndarray, s: int, k0: int, k1: int) -> None:
+        for k in range(k0, min(k1, n_intervals)):
+            row[s, k // per_day] += interval_s
+
+    for s, k0, k1 in plan.station_trips + plan.source_losses:
+        spread(down, s, k0, k1)
+        opened[s, min(k0 + 1, n_intervals - 1) // per_day] += 1
+    for s, k0, k1 in plan.supply_lows:
+        spread(low, s, k0, k1)
+    for s, k0, k1 in plan.escalations:
+        spread(low, s, k0, k0 + ESCALATION_LOW)
+        spread(down, s, k0 + ESCALATION_LOW, k1)
+        opened[s, min(k0 + ESCALATION_LOW + 1, n_intervals - 1) // per_day] += 1
+    for s, k0, k1 in plan.station_silences:
+        spread(quiet, s, k0, k1)
+    own: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for x, k0, k1 in plan.cold_homes:
+        own[x].append((k0, k1, 8))
+    for x, k0, k1 in plan.meter_no_heat:
+        own[x].append((k0, k1, 4))
+    first_day = start.date()
+    out: list[dict[str, Any]] = []
+    for s, hs in enumerate(fleet.heat_stations):
+        for x in range(hs.first, hs.last):
+            hid = fleet.household_ids[int(fleet.heat[x])]
+            cold = np.zeros(n_days, dtype=np.int64)
+            mine = np.zeros(n_days, dtype=np.int64)
+            for k0, k1, need in own.get(x, ()):
+                for k in range(k0, min(k1, n_intervals)):
+                    cold[k // per_day] += interval_s
+                mine[min(k0 + need - 1, n_intervals - 1) // per_day] += 1
+            for d in range(n_days):
+                span = min(per_day, n_intervals - d * per_day) * interval_s
+                ok = int(span - down[s, d] - low[s, d] - quiet[s, d])
+                own_cold = min(int(cold[d]), int(ok))
+                out.append(
+                    {
+                        "household_id": hid,
+                        "day": (first_day + timedelta(days=d)).isoformat(),
+                        "heating_available_minutes": (ok - own_cold) / 60,
+                        "outage_minutes": int(down[s, d]) / 60,
+                        "shortfall_minutes": (int(low[s, d]) + own_cold) / 60,
+                        "no_data_minutes": (86_400 - span + int(quiet[s, d])) / 60,
+                        "interruptions": int(opened[s, d] + mine[d]),
+                    }
+                )
+    return out

@@ -136,6 +136,31 @@ class HeatStation:
     last: int
     sampled: list[int]  # heat-network household indices (in that order) with indoor sensors
     metered: list[int] = field(default_factory=list)  # ... with a household heat meter
+    # how it was built and is run (issue 20): the simulator's truth, part of it in the registry
+    design: StationBuild | None = None
+
+    @property
+    def homes(self) -> int:
+        return self.last - self.first
+
+
+@dataclass(frozen=True)
+class StationBuild:
+    """A heat station's design and operation. ``in_registry`` says which design fields the
+    county's ledger has ("flow", "area" or "" for none: the detector's defaults apply)."""
+
+    design_flow_m3h: float  # for its homes at the default heat load (the detector's estimate)
+    oversize: float  # operating flow / design flow (oversized pumps run small differences)
+    supply_c: float  # design supply/return
+    return_c: float
+    fuel: str  # "coal", "gas", "biomass" or "" (an exchange station burns nothing)
+    in_registry: str
+    night_setback: bool  # variable-speed pumps slow down at night
+    cycles: bool  # a boiler house whose boiler is banked at night and on weekend afternoons
+
+    @property
+    def flow_m3h(self) -> float:
+        return self.design_flow_m3h * self.oversize
 
 
 @dataclass
@@ -198,6 +223,10 @@ class Fleet:
                 out[h] = hs
         return out
 
+    def heat_members(self, hs: HeatStation) -> list[int]:
+        """Household indices of a heat station's homes."""
+        return [int(h) for h in self.heat[hs.first : hs.last].tolist()]
+
     def expected_season_m3(self, g: int) -> float:
         """Expected season gas use of gas meter ``g`` (Nov 15 - Mar 15)."""
         h = int(self.gas[g])
@@ -232,6 +261,7 @@ class Fleet:
                     "gas_quota_m3": "" if math.isnan(quota) else f"{quota:.0f}",
                     "heat_station_id": hs.station_id if hs else "",
                     "heat_station_kind": hs.kind if hs else "",
+                    **_station_design_columns(hs),
                 }
             )
         return rows
@@ -280,6 +310,24 @@ class Fleet:
 
     def write_topology(self, path: Path) -> None:
         path.write_text(json.dumps(self.topology(), ensure_ascii=False, indent=1), "utf-8")
+
+
+def _station_design_columns(hs: HeatStation | None) -> dict[str, str]:
+    """The registry's design columns of a household's station (what the ledger knows)."""
+    b = hs.design if hs is not None else None
+    if b is None:
+        return {}
+    out: dict[str, str] = {}
+    if b.in_registry == "flow":
+        out["heat_station_design_flow_m3h"] = f"{b.design_flow_m3h:.2f}"
+    elif b.in_registry == "area":
+        out["heat_station_heated_area_m2"] = f"{hs.homes * 100.0 if hs else 0:.0f}"
+    if b.in_registry and (b.supply_c, b.return_c) != (75.0, 50.0):
+        out["heat_station_design_supply_c"] = f"{b.supply_c:.0f}"
+        out["heat_station_design_return_c"] = f"{b.return_c:.0f}"
+    if b.fuel:
+        out["heat_station_fuel"] = b.fuel
+    return out
 
 
 def retrofit_counts(households: int) -> dict[str, int]:
@@ -563,7 +611,7 @@ def _contract_gas_quotas(fleet: Fleet, rng: np.random.Generator) -> None:
         fleet.gas_quota[int(fleet.gas[g])] = round(fleet.expected_season_m3(g) * quota_mult[g])
 
 
-def build_fleet(households: int, seed: int) -> Fleet:
+def build_fleet(households: int, seed: int, both_sensors: bool = False) -> Fleet:
     """Build a seeded registry of ``households`` households spread over the 14 counties."""
     if households < 1:
         raise ValueError("households must be >= 1")
@@ -617,46 +665,124 @@ def build_fleet(households: int, seed: int) -> Fleet:
         gas_quota=np.full(n, np.nan),
     )
     _contract_gas_quotas(fleet, rng)
-    _wire_heat_stations(fleet, villages, sizes, seed)
+    _wire_heat_stations(fleet, villages, sizes, seed, both_sensors)
     return fleet
 
 
-def _wire_heat_stations(fleet: Fleet, villages: list[VillagePlan], sizes: I64, seed: int) -> None:
-    """One heat station per heat-network village; a seeded sample of homes with indoor sensors.
+# Station sizes (issue 20): a village biomass network serves 3-30 homes, a village boiler
+# house its village, a town's CHP / waste-heat exchange station several villages (up to
+# 3,000 homes) — three orders of magnitude, as in the field.
+BIOMASS_STATION_HOMES = (3, 30)
+CHP_STATION_HOMES = (300, 3000)  # log-uniform target; the county's CHP homes may run short
 
-    Its own generator ``[seed, 5]``: the registry's other columns do not move with it.
+
+def _wire_heat_stations(
+    fleet: Fleet,
+    villages: list[VillagePlan],
+    sizes: I64,
+    seed: int,
+    both_sensors: bool = False,
+) -> None:
+    """Heat stations over the heat-network villages; a seeded sample of homes with indoor
+    sensors. Biomass villages are split into small networks, neighbouring CHP villages of a
+    county share one exchange station, a boiler house serves its village.
+
+    Their own generators ``[seed, 5]`` (sample) and ``[seed, 12]`` (sizes, design): the
+    registry's other columns do not move with them.
     """
     rng = np.random.default_rng([seed, 5])
+    shape = np.random.default_rng([seed, 12])
     fleet.heat = np.flatnonzero(fleet.device == DEV["district"]).astype(np.int64)
     village_first = np.concatenate([[0], np.cumsum(sizes)])
     pos = np.searchsorted(fleet.heat, village_first)
-    per_county = [0] * len(COUNTIES)
+    # (county, village, kind, [(first, last) ranges in the sorted network-home order])
+    groups: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+    open_chp: dict[int, int] = {}  # county -> index in groups of its filling exchange station
+    chp_target: dict[int, int] = {}
     for v, (r, c, _s) in enumerate(villages):
         a, b = int(pos[v]), int(pos[v + 1])
         if b <= a:
             continue
+        kind = HEAT_STATION_KIND[RETROFITS[r]]
+        if kind == "chp_waste_heat":
+            # a town's exchange station serves the county's CHP villages until its size
+            g = open_chp.get(c)
+            if g is None:
+                lo, hi = CHP_STATION_HOMES
+                chp_target[c] = int(np.exp(shape.uniform(np.log(lo), np.log(hi))))
+                open_chp[c] = len(groups)
+                groups.append((c, v, kind, [(a, b)]))
+            else:
+                groups[g][3].append((a, b))
+            if sum(y - x for x, y in groups[open_chp[c]][3]) >= chp_target[c]:
+                del open_chp[c]
+            continue
+        if kind == "biomass" and b - a > BIOMASS_STATION_HOMES[1]:
+            start = a
+            while start < b:
+                n = int(shape.integers(BIOMASS_STATION_HOMES[0], BIOMASS_STATION_HOMES[1] + 1))
+                end = b if b - (start + n) < BIOMASS_STATION_HOMES[0] else start + n
+                groups.append((c, v, kind, [(start, end)]))
+                start = end
+            continue
+        groups.append((c, v, kind, [(a, b)]))
+    # The network homes re-ordered station by station: each station is one range of it.
+    sorted_heat = fleet.heat
+    order: list[int] = []
+    per_county = [0] * len(COUNTIES)
+    for c, v, kind, ranges in groups:
+        first = len(order)
+        for x, y in ranges:
+            order.extend(range(x, y))
+        last = len(order)
         per_county[c] += 1
-        k = min(b - a, max(INDOOR_SAMPLE_MIN, round(INDOOR_SAMPLE_SHARE * (b - a))))
-        sampled = sorted(int(x) for x in rng.choice(np.arange(a, b), size=k, replace=False))
+        k = min(last - first, max(INDOOR_SAMPLE_MIN, round(INDOOR_SAMPLE_SHARE * (last - first))))
+        sampled = sorted(int(x) for x in rng.choice(np.arange(first, last), size=k, replace=False))
         fleet.heat_stations.append(
             HeatStation(
                 f"HS-{COUNTIES[c].code}-{per_county[c]:04d}",
                 c,
                 v,
-                HEAT_STATION_KIND[RETROFITS[r]],
-                a,
-                b,
+                kind,
+                first,
+                last,
                 sampled,
+                design=_station_build(kind, last - first, shape),
             )
         )
-    _fit_heat_meters(fleet, seed)
+    fleet.heat = sorted_heat[np.array(order, dtype=np.int64)] if order else sorted_heat
+    _fit_heat_meters(fleet, seed, both_sensors)
 
 
-def _fit_heat_meters(fleet: Fleet, seed: int) -> None:
+def _station_build(kind: str, homes: int, rng: np.random.Generator) -> StationBuild:
+    """A station's design and how it is run, drawn per station."""
+    floor = kind == "chp_waste_heat" and rng.uniform() < 0.2  # newer estates: floor heating
+    supply, ret = (50.0, 40.0) if floor else (70.0, 50.0) if kind == "biomass" else (75.0, 50.0)
+    design_flow = homes * 100.0 * 60.0 / 1000.0 / (1.163 * (supply - ret))
+    fuel = {"boiler_house": "gas" if rng.uniform() < 0.25 else "coal", "biomass": "biomass"}
+    u = rng.uniform()
+    return StationBuild(
+        design_flow_m3h=design_flow,
+        oversize=float(rng.uniform(0.7, 2.5)),
+        supply_c=supply,
+        return_c=ret,
+        fuel=fuel.get(kind, ""),
+        # a floor-heating network is known to the ledger (else its low curve reads as a fault)
+        in_registry="flow" if u < 0.45 or floor else "area" if u < 0.7 else "",
+        night_setback=bool(rng.uniform() < 0.3),
+        cycles=kind == "boiler_house" and bool(rng.uniform() < 0.4),
+    )
+
+
+def _fit_heat_meters(fleet: Fleet, seed: int, both_sensors: bool = False) -> None:
     """One home per station with a household heat meter (户用热量表), not one of the indoor
-    sample. Its own generator ``[seed, 8]``: the indoor sample does not move with it."""
+    sample; with ``both_sensors`` also one sampled home (an indoor sensor and a heat meter:
+    two devices of one home). Its own generator ``[seed, 8]``: the indoor sample does not move
+    with it."""
     rng = np.random.default_rng([seed, 8])
     for hs in fleet.heat_stations:
         others = [x for x in range(hs.first, hs.last) if x not in set(hs.sampled)]
         if others:
             hs.metered = [int(rng.choice(others))]
+        if both_sensors and hs.sampled:
+            hs.metered.append(hs.sampled[0])

@@ -9,6 +9,7 @@ from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Sev
 from heatwatch.contract.registry import (
     GAS_RETROFITS,
     NETWORK_RETROFITS,
+    HeatFuel,
     HeatingDevice,
     HeatStationKind,
     Household,
@@ -40,6 +41,7 @@ __all__ = [
     "FeederReading",
     "GasReading",
     "GasStationReading",
+    "HeatFuel",
     "HeatMeterReading",
     "HeatStationKind",
     "HeatStationReading",

@@ -268,6 +268,11 @@ HEAT_STATION_KINDS: dict[str, Term] = {
     "boiler_house": Term("锅炉房", "boiler house"),
     "biomass": Term("生物质热源", "biomass heat source"),
 }
+HEAT_FUELS: dict[str, Term] = {
+    "coal": Term("燃煤", "coal"),
+    "gas": Term("燃气", "gas"),
+    "biomass": Term("生物质", "biomass"),
+}
 EVIDENCE: dict[str, Term] = {
     "electric_meter": Term("电表", "electricity meter"),
     "gas_meter": Term("燃气表", "gas meter"),
@@ -543,6 +548,20 @@ REGISTRY_COLUMNS: dict[str, Term] = {
     "heat_station_id": Term("换热站/锅炉房编号", "heat station id"),
     "heat_station_kind": Term("热源类型", "heat source kind"),
     "area_m2": Term("采暖面积（平方米）", "heated area (m²)"),
+    "heat_station_design_flow_m3h": Term(
+        "换热站设计流量（立方米/小时）", "station design flow (m³/h)"
+    ),
+    "heat_station_heated_area_m2": Term("换热站供热面积（平方米）", "station heated area (m²)"),
+    "heat_station_design_supply_c": Term("设计供水温度（℃）", "design supply temperature (°C)"),
+    "heat_station_design_return_c": Term("设计回水温度（℃）", "design return temperature (°C)"),
+    "heat_station_curve_mild_c": Term(
+        "供热曲线+5℃时供水温度（℃）", "heating curve supply at +5 °C (°C)"
+    ),
+    "heat_station_curve_design_c": Term(
+        "供热曲线-15℃时供水温度（℃）", "heating curve supply at -15 °C (°C)"
+    ),
+    "heat_station_fuel": Term("锅炉燃料", "boiler fuel"),
+    "heat_station_rated_mw": Term("锅炉额定容量（兆瓦）", "boiler rated capacity (MW)"),
 }
 
 # Other header spellings met in county ledgers, each meaning exactly one column. Matching
@@ -566,6 +585,12 @@ REGISTRY_HEADER_VARIANTS: dict[str, tuple[str, ...]] = {
     "heat_station_id": ("换热站", "锅炉房", "换热站编号", "锅炉房编号", "热源编号"),
     "heat_station_kind": ("热源", "换热站类型", "热源种类"),
     "area_m2": ("采暖面积", "供暖面积", "建筑面积", "面积"),
+    "heat_station_design_flow_m3h": ("设计流量", "循环流量"),
+    "heat_station_heated_area_m2": ("供热面积", "站供热面积"),
+    "heat_station_design_supply_c": ("设计供水温度", "供水设计温度"),
+    "heat_station_design_return_c": ("设计回水温度", "回水设计温度"),
+    "heat_station_fuel": ("燃料", "燃料类型", "锅炉燃料类型"),
+    "heat_station_rated_mw": ("额定容量", "锅炉容量", "额定热功率"),
 }
 
 # What an "是/否" cell may say (old_heating_present), as the error message lists it.

@@ -36,6 +36,14 @@ class HeatStationKind(StrEnum):
     BIOMASS = "biomass"  # biomass CHP or biomass district boiler
 
 
+class HeatFuel(StrEnum):
+    """What a boiler house burns: it decides the reference O₂ its stack limits apply at."""
+
+    COAL = "coal"  # ultra-low-emission coal boilers (超低排放燃煤锅炉)
+    GAS = "gas"  # natural-gas boilers
+    BIOMASS = "biomass"  # biomass pellets / briquettes (生物质成型燃料)
+
+
 class PriorityGroup(StrEnum):
     NONE = "none"
     KINDERGARTEN = "kindergarten"
@@ -104,6 +112,19 @@ def supply_link_problems(
     return problems
 
 
+# The station-wide design fields (issue 20): they need a heat_station_id to belong to.
+_STATION_DESIGN_FIELDS = (
+    "heat_station_design_flow_m3h",
+    "heat_station_heated_area_m2",
+    "heat_station_design_supply_c",
+    "heat_station_design_return_c",
+    "heat_station_curve_mild_c",
+    "heat_station_curve_design_c",
+    "heat_station_fuel",
+    "heat_station_rated_mw",
+)
+
+
 class Household(BaseModel):
     """One registry row. Telemetry carries only ``household_id``: no names, phones or addresses."""
 
@@ -150,6 +171,64 @@ class Household(BaseModel):
         "charges per m².",
     )
 
+    # v2 additions (issue 20): the station's design, so each station is judged against itself.
+    # All optional and station-wide (every household of one station should carry the same
+    # values; the first row giving a value wins). Defaults by kind and size are in
+    # ``streams/core/heatnormal.py``; the detector also learns each station's own normal.
+    heat_station_design_flow_m3h: float | None = Field(
+        default=None,
+        gt=0,
+        le=20_000,
+        description="Design circulation flow of the station's secondary circuit, m³/h "
+        "(optional, v2; else from the heated area, else from the number of households).",
+    )
+    heat_station_heated_area_m2: float | None = Field(
+        default=None,
+        gt=0,
+        le=10_000_000,
+        description="Heated floor area the station serves, m² (optional, v2; gives the design "
+        "flow when that is not given).",
+    )
+    heat_station_design_supply_c: float | None = Field(
+        default=None,
+        gt=20,
+        le=150,
+        description="Design secondary supply temperature, °C (e.g. 75 for a 75/50 radiator "
+        "network, 50 for floor heating; optional, v2).",
+    )
+    heat_station_design_return_c: float | None = Field(
+        default=None,
+        gt=10,
+        le=140,
+        description="Design secondary return temperature, °C (optional, v2).",
+    )
+    heat_station_curve_mild_c: float | None = Field(
+        default=None,
+        gt=10,
+        le=150,
+        description="Heating-curve override: minimum secondary supply at +5 °C outdoors, °C "
+        "(optional, v2; with heat_station_curve_design_c).",
+    )
+    heat_station_curve_design_c: float | None = Field(
+        default=None,
+        gt=10,
+        le=150,
+        description="Heating-curve override: minimum secondary supply at −15 °C outdoors, °C "
+        "(optional, v2; with heat_station_curve_mild_c).",
+    )
+    heat_station_fuel: HeatFuel | None = Field(
+        default=None,
+        description="Fuel of a boiler house (coal, gas, biomass): the reference O₂ of its "
+        "stack limits (optional, v2; unknown → coal's 9 %).",
+    )
+    heat_station_rated_mw: float | None = Field(
+        default=None,
+        gt=0,
+        le=2000,
+        description="Rated thermal capacity of the boiler house or exchange station, MW "
+        "(optional, v2).",
+    )
+
     @model_validator(mode="after")
     def _supply_link_present(self) -> Household:
         problems = supply_link_problems(self.retrofit_type, self.feeder_id, self.gas_station_id)
@@ -157,6 +236,21 @@ class Household(BaseModel):
             raise ValueError("; ".join(message for _, message in problems))
         if self.heat_station_kind is not None and not self.heat_station_id:
             raise ValueError("heat_station_kind is given without a heat_station_id")
+        station_fields = [
+            name for name in _STATION_DESIGN_FIELDS if getattr(self, name) is not None
+        ]
+        if station_fields and not self.heat_station_id:
+            raise ValueError(f"{', '.join(station_fields)} given without a heat_station_id")
+        sup, ret = self.heat_station_design_supply_c, self.heat_station_design_return_c
+        if sup is not None and ret is not None and ret >= sup:
+            raise ValueError("heat_station_design_return_c must be below the design supply")
+        mild, design = self.heat_station_curve_mild_c, self.heat_station_curve_design_c
+        if (mild is None) != (design is None):
+            raise ValueError(
+                "heat_station_curve_mild_c and heat_station_curve_design_c go together"
+            )
+        if mild is not None and design is not None and design < mild:
+            raise ValueError("heat_station_curve_design_c must not be below curve_mild_c")
         return self
 
     @property

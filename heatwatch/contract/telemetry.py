@@ -204,6 +204,11 @@ class StackEmissionReading(BaseModel):
         description="Measured O₂ in the flue gas, % (dry)."
     )
     flue_flow_m3h: NonNegative = Field(description="Flue gas flow, m³/h (standard, dry).")
+    flue_temp_c: Celsius | None = Field(
+        default=None,
+        description="Flue-gas temperature at the stack, °C (optional, issue 20): with O₂ and "
+        "flow it tells a firing boiler from a stopped one.",
+    )
 
 
 # Every reading kind, once: the engine's type, the batch's items and the wire format.

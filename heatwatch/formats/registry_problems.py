@@ -15,6 +15,7 @@ from typing import Any
 
 from heatwatch.contract.glossary import (
     DATE_FORMS,
+    HEAT_FUELS,
     HEAT_STATION_KINDS,
     HEATING_DEVICES,
     PRIORITY_GROUPS,
@@ -30,6 +31,7 @@ TERM_COLUMNS: dict[str, dict[str, Term]] = {
     "heating_device": HEATING_DEVICES,
     "priority_group": PRIORITY_GROUPS,
     "heat_station_kind": HEAT_STATION_KINDS,
+    "heat_station_fuel": HEAT_FUELS,  # 燃煤 / 燃气 / 生物质 (issue 20)
 }
 
 _DATE = re.compile(r"^(\d{4})\s*[/.年-]\s*(\d{1,2})\s*[/.月-]\s*(\d{1,2})\s*日?$")

@@ -252,7 +252,7 @@ class Engine:
             feeder.location = mean_location(feeder.members)
         for station in self.stations.values():
             station.location = mean_location(station.members)
-        self.heat: HeatNetwork = HeatNetwork(self.households.values(), self.weather)
+        self.heat: HeatNetwork = HeatNetwork(self.households.values(), self.weather, self.settings)
         # One route per reading kind; its sources are the devices seen (per kind, device id).
         self._routes: dict[type, _Route] = {k.model: _Route(k, self) for k in SOURCE_KINDS.values()}
         # The revision rules a kind declares (``SourceKind.revision``), one method each.

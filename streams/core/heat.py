@@ -5,6 +5,7 @@ accounted from heat delivered rather than from a meter of its own."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from datetime import time
 from functools import lru_cache
@@ -21,6 +22,14 @@ from heatwatch.contract.telemetry import (
 )
 from streams.core.clock import DAY_S, ValleyWindow, day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
+from streams.core.heatnormal import (
+    Reference,
+    StationDesign,
+    curve_at,
+    learn,
+    reference,
+    station_design,
+)
 from streams.core.revisions import note_gap
 from streams.core.settings import DetectionSettings
 from streams.core.state import (
@@ -52,8 +61,12 @@ class HeatNetwork:
     __slots__ = ("dirty", "homes", "stacks", "stations")
 
     def __init__(
-        self, households: Iterable[HouseholdState], weather: dict[str, CountyWeather]
+        self,
+        households: Iterable[HouseholdState],
+        weather: dict[str, CountyWeather],
+        settings: DetectionSettings | None = None,
     ) -> None:
+        settings = settings or DetectionSettings()
         self.stations: dict[str, HeatStationState] = {}
         self.stacks: dict[str, StackState] = {}
         self.homes: dict[str, HeatHomeState] = {}
@@ -84,6 +97,8 @@ class HeatNetwork:
             st.evidence = "heat_station"
         for station in self.stations.values():
             station.location = mean_location([h.household for h in station.homes])
+            rows = [h.household.household for h in station.homes]
+            station.design = station_design(settings, station.kind, rows)
 
     def route(self, r: HeatReading) -> tuple[HeatTarget | None, HeatHandler, str]:
         """The state a heat reading updates, its handler, and the reason if there is none."""
@@ -129,6 +144,9 @@ class HeatNetwork:
         (``streams/core/heatrevisions.py``): plain data, kept by the engine for the horizon."""
         day_end = day_start_s(day) + DAY_S
         kept: dict[str, dict[str, Any]] = {}
+        for stack in self.stacks.values():
+            if stack.station.kind is HeatStationKind.BOILER_HOUSE or stack.last_ts:
+                close_stack_day(ctx, stack, day)
         for station in self.stations.values():
             _note_silent_at_close(station, day_end)
             fields = _station_day_metric(ctx, station, day)
@@ -137,14 +155,19 @@ class HeatNetwork:
                     "ok": station.d_ok,
                     "down": station.d_down,
                     "low": station.d_low,
+                    "down_ts": list(station.d_down_ts),
                     "homes": {
-                        h.household.household.household_id: [h.d_cold, h.d_own]
+                        h.household.household.household_id: [
+                            own_cold(h.d_cold_ts, station.d_down_ts, ctx.settings.interval_s),
+                            h.d_own,
+                            [list(c) for c in h.d_cold_ts],
+                        ]
                         for h in station.homes
                     },
                     "daily": fields,
                 }
             for home in station.homes:
-                _home_day(home, station)
+                _home_day(home, station, ctx.settings.interval_s)
             station.reset_day()
         return kept
 
@@ -197,12 +220,25 @@ def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState) -> None:
 
 
 # --- station supply: interruption and the heating curve --------------------------------
-def curve_supply_c(settings: DetectionSettings, kind: HeatStationKind, outdoor_c: float) -> float:
-    """The minimum secondary supply for ``outdoor_c`` on a station of ``kind``."""
+def curve_supply_c(
+    settings: DetectionSettings,
+    kind: HeatStationKind,
+    outdoor_c: float,
+    design: StationDesign | None = None,
+) -> float:
+    """The minimum secondary supply for ``outdoor_c`` on a station of ``kind`` (its own
+    curve when its design is given: registry override or rescaled to its design supply)."""
+    if design is not None:
+        return curve_at(design.curve, outdoor_c)
     curves = settings.heat_curves
-    mild, design = curves.get(kind.value) or curves.get("boiler_house") or (45.0, 68.0)
-    frac = min(1.0, max(0.0, (5.0 - outdoor_c) / 20.0))  # +5 °C → 0, −15 °C → 1
-    return mild + (design - mild) * frac
+    return curve_at(curves.get(kind.value) or curves.get("boiler_house") or (45.0, 68.0), outdoor_c)
+
+
+def _design(s: DetectionSettings, ss: HeatStationState) -> StationDesign:
+    if ss.design is None:  # a station state built outside a heat network (tests, tools)
+        ss.design = station_design(s, ss.kind, [h.household.household for h in ss.homes])
+    design: StationDesign = ss.design
+    return design
 
 
 def on_heat_station(
@@ -218,10 +254,13 @@ def on_heat_station(
         ctx.book.resolve(ss.comm, ts)
         ss.comm = None
     supply = r.secondary_supply_c
-    down, low, curve = supply_state(s, ss, r, ss.weather.outdoor_before(ts))
+    outdoor = ss.weather.outdoor_before(ts)
+    trigger, low, curve, ref = judge_reading(s, ss, r, outdoor)
+    down = trigger is not None
     covered_from = max(ss.accounted_until, ts - s.interval_s)
     if down:
         ss.d_down += ts - covered_from
+        ss.d_down_ts.append(ts)
     elif low:
         ss.d_low += ts - covered_from
     else:
@@ -231,21 +270,68 @@ def on_heat_station(
         ss.down_prior, ss.prior_ts = ss.down_now, ss.last_ts
     ss.down_now = down
     ss.last_ts = ts
-    _judge_interruption(ctx, ss, r, ts, down)
+    _judge_interruption(ctx, ss, r, ts, trigger, ref)
     if ss.interruption is None and curve is not None and not down:
         _judge_supply_low(ctx, ss, supply, curve, ts)
+    if ss.cold_count:
+        ss.dirty.add(ss)  # its cold homes follow its pages (``roll_up_cold_homes``)
+    if not down and not low and ss.interruption is None and ss.supply_low is None:
+        # only what is judged healthy is learned: a fault never becomes the normal
+        delta = r.secondary_supply_c - r.secondary_return_c
+        learn(s, ss.norm_flow, ss.norm_delta, outdoor, r.flow_m3h, delta, ss.norm_heat, r.heat_kw)
     station_metric(ctx, ss, r, curve, ts)
+
+
+def judge_reading(
+    s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
+) -> tuple[str | None, bool, float | None, Reference]:
+    """(why it gives no useful heat or None, below its curve, the curve, the thresholds) of
+    one station reading, against the station's own design and learned normal.
+
+    No useful heat: the pumps stopped (flow below a share of its normal), the supply below its
+    design's dead line, or the heat source lost while the pumps run (supply–return difference
+    collapsed to a share of its normal at this outdoor temperature: flow × ΔT, the heat
+    output, is then ~0 although the network's water is still warm)."""
+    design = _design(s, ss)
+    ref = reference(s, design, ss.norm_flow, ss.norm_delta, outdoor, ss.norm_heat)
+    supply = r.secondary_supply_c
+    delta = supply - r.secondary_return_c
+    curve = curve_at(design.curve, outdoor) if outdoor is not None else None
+    trigger: str | None = None
+    if r.flow_m3h <= ref.flow_stopped_m3h:
+        trigger = "flow_stopped"
+        if (
+            not ref.flow_learned
+            and not design.flow_from_registry
+            and r.flow_m3h > s.heat_flow_floor_m3h
+            and supply >= ref.dead_supply_c + s.heat_restore_margin_k
+            and delta >= ref.delta_lost_k
+            and (curve is None or supply >= curve - s.heat_low_margin_c)
+        ):
+            # a design flow guessed from the number of homes is no better than 2-3×: a
+            # circulating station delivering heat on its curve is running, and its flow is
+            # learned (never a season-long "interruption" of a small or undersized network)
+            trigger = None
+    elif supply < ref.dead_supply_c:
+        trigger = "supply_temperature"
+    elif delta < ref.delta_lost_k or (
+        # the station's heat meter reads ~no output while the difference is already falling
+        ref.heat_normal_kw
+        and ref.delta_normal_k
+        and r.heat_kw <= s.heat_source_loss_heat_share * ref.heat_normal_kw
+        and delta < 0.5 * ref.delta_normal_k
+    ):
+        trigger = "heat_source_lost"
+    low = trigger is None and curve is not None and supply < curve - s.heat_low_margin_c
+    return trigger, low, curve, ref
 
 
 def supply_state(
     s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
 ) -> tuple[bool, bool, float | None]:
     """(down: no useful heat, low: below the heating curve, the curve) of one reading."""
-    supply = r.secondary_supply_c
-    down = supply < s.heat_interruption_supply_c or r.flow_m3h < s.heat_interruption_flow_m3h
-    curve = curve_supply_c(s, ss.kind, outdoor) if outdoor is not None else None
-    low = not down and curve is not None and supply < curve - s.heat_low_margin_c
-    return down, low, curve
+    trigger, low, curve, _ = judge_reading(s, ss, r, outdoor)
+    return trigger is not None, low, curve
 
 
 def station_metric(
@@ -279,22 +365,24 @@ def station_metric(
 
 
 def _judge_interruption(
-    ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading, ts: int, down: bool
+    ctx: DetectorContext,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    ts: int,
+    trigger: str | None,
+    ref: Reference,
 ) -> None:
     s = ctx.settings
-    if down:
+    if trigger is not None:
         if ss.down_run == 0:
             ss.down_first_ts = ts
         ss.down_run += 1
         ss.low_run = 0  # an interruption is not also a low supply
         if ss.interruption is None and ss.down_run >= s.heat_interruption_min_readings:
-            _open_interruption(ctx, ss, r)
+            _open_interruption(ctx, ss, r, trigger, ref)
         return
     ss.down_run = 0
-    restored = (
-        r.secondary_supply_c >= s.heat_restore_supply_c
-        and r.flow_m3h >= s.heat_interruption_flow_m3h
-    )
+    restored = r.secondary_supply_c >= ref.dead_supply_c + s.heat_restore_margin_k
     if ss.interruption is not None and restored:
         for home in ss.homes:
             if home.interruption is not None:
@@ -304,27 +392,54 @@ def _judge_interruption(
         ss.interruption = None
 
 
-def _open_interruption(ctx: DetectorContext, ss: HeatStationState, r: HeatStationReading) -> None:
-    """One station incident (the page) and one child per household of the station."""
-    flow_stopped = r.flow_m3h < ctx.settings.heat_interruption_flow_m3h
-    ss.interruption = ctx.book.open(
-        IncidentKind.HEAT_SUPPLY_INTERRUPTION,
-        EntityType.HEAT_STATION,
-        ss.station_id,
-        ss.county,
-        ss.down_first_ts,
-        Severity.CRITICAL,
-        village=ss.village,
-        households_affected=len(ss.homes),
-        priority_households=ss.priority_members,
-        details={
-            "heat_station_kind": ss.kind.value,
-            "trigger": "flow_stopped" if flow_stopped else "supply_temperature",
-            "secondary_supply_c": r.secondary_supply_c,
-            "flow_m3h": r.flow_m3h,
-            "members": len(ss.homes),
-        },
-    )
+def _open_interruption(
+    ctx: DetectorContext,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    trigger: str,
+    ref: Reference,
+) -> None:
+    """One station incident (the page) and one child per household of the station.
+
+    A station already paged for low supply escalates that incident (same id, now an
+    interruption, critical): a failing source is one event for dispatch, whichever symptom
+    showed first."""
+    details = {
+        "heat_station_kind": ss.kind.value,
+        "trigger": trigger,
+        "secondary_supply_c": r.secondary_supply_c,
+        "secondary_return_c": r.secondary_return_c,
+        "flow_m3h": r.flow_m3h,
+        "heat_kw": r.heat_kw,
+        "members": len(ss.homes),
+        "reference": "learned" if ref.learned else "design",
+        "flow_stopped_below_m3h": round(ref.flow_stopped_m3h, 3),
+        "delta_lost_below_k": round(ref.delta_lost_k, 2),
+    }
+    if ss.supply_low is not None:
+        low = ss.supply_low
+        ss.supply_low = None
+        ss.low_run = 0
+        ctx.book.update(
+            low,
+            kind=IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+            severity=Severity.CRITICAL,
+            details={**low.details, **details, "escalated_from": "heat_supply_low"},
+        )
+        ss.interruption = low
+    else:
+        ss.interruption = ctx.book.open(
+            IncidentKind.HEAT_SUPPLY_INTERRUPTION,
+            EntityType.HEAT_STATION,
+            ss.station_id,
+            ss.county,
+            ss.down_first_ts,
+            Severity.CRITICAL,
+            village=ss.village,
+            households_affected=len(ss.homes),
+            priority_households=ss.priority_members,
+            details=details,
+        )
     ss.d_interruptions += 1
     parent = ss.interruption.incident_id
     for home in ss.homes:
@@ -382,7 +497,10 @@ def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: in
     span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
     if home.covered_until and ts - interval_s > home.covered_until:  # a late upload may
         note_gap(home, home.covered_until, ts - interval_s, home.comm)  # fill it (revisions)
-        home.cold_run = home.no_heat_run = 0  # runs in time, as the station's
+        # Sensors miss readings routinely: a short gap is not a recovery and the run goes on;
+        # a longer silence ends it (runs are runs in time, as the station's).
+        if ts - home.covered_until > (ctx.settings.indoor_missing_grace_readings + 1) * interval_s:
+            home.cold_run = home.no_heat_run = 0
     home.last_ts = home.covered_until = ts
     if home.comm is not None:
         ctx.book.resolve(home.comm, ts)
@@ -415,6 +533,7 @@ def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, t
         if not occupied:
             return  # a night setback is no failure; the run neither grows nor ends
         home.d_cold += span
+        home.d_cold_ts.append([ts, span])
         if home.cold_run == 0:
             home.cold_first_ts = ts
         home.cold_run += 1
@@ -454,6 +573,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     no_heat = no_heat_at_meter(s, r)
     if no_heat:
         home.d_cold += span
+        home.d_cold_ts.append([ts, span])
     _judge_no_heat(ctx, home, r, ts, no_heat)
 
 
@@ -500,12 +620,41 @@ def _judge_no_heat(
 
 
 def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> None:
-    """Several sampled homes of one station cold at once: one station incident, homes as
-    children."""
+    """A share of a station's sampled homes cold at once: one station incident, homes as
+    children. Not while the station is itself interrupted or below its curve: that page
+    explains the cold, and the cold homes are its children. Children close with their
+    parent (after the event-time step, so the order of a step's readings does not matter)."""
     s = ctx.settings
     cold = [h for h in ss.homes if h.indoor_low is not None] if ss.cold_count else []
+    sampled = sum(1 for h in ss.homes if h.own_source == "indoor")
+    need = max(s.indoor_station_min_homes, math.ceil(s.indoor_station_share * sampled))
+    explains = ss.interruption if ss.interruption is not None else ss.supply_low
+    if explains is not None and ss.cold is None:
+        # the station's own page explains its cold homes: they are its children (one page
+        # for the event), never a second station page (a cold roll-up opened before the
+        # station's page keeps its children and ends by its own rule below)
+        for h in cold:
+            if h.indoor_low is not None and h.indoor_low.parent_id != explains.incident_id:
+                ctx.book.update(h.indoor_low, parent_id=explains.incident_id)
+        return
+    ended = [
+        h
+        for h in cold
+        if explains is None
+        and h.indoor_low is not None
+        and h.indoor_low.parent_id is not None
+        and h.indoor_low.parent_id != (ss.cold.incident_id if ss.cold is not None else None)
+    ]
+    if ended:  # children of a station page that has ended close with it
+        for h in ended:
+            assert h.indoor_low is not None
+            ctx.book.resolve(h.indoor_low, now, closed_with_parent=True)
+            h.indoor_low = None
+            h.cold_run = 0
+            ss.cold_count -= 1
+        cold = [h for h in cold if h.indoor_low is not None]
     if ss.cold is None:
-        if len(cold) < s.indoor_station_min_homes:
+        if len(cold) < need:
             return
         ss.cold = ctx.book.open(
             IncidentKind.INDOOR_TEMP_LOW,
@@ -520,12 +669,12 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
             details={
                 "trigger": "sampled_homes",
                 "cold_homes": len(cold),
-                "sampled_homes": sum(1 for h in ss.homes if h.own_source == "indoor"),
+                "sampled_homes": sampled,
+                "share_needed": s.indoor_station_share,
             },
         )
-    elif len(cold) < s.indoor_station_min_homes:
-        ctx.book.resolve(ss.cold, now, cold_homes=len(cold))
-        ss.cold = None
+    elif len(cold) < need:
+        _end_station_cold(ctx, ss, now, cold)
         return
     elif len(cold) > ss.cold.households_affected:
         ctx.book.update(ss.cold, households_affected=len(cold))
@@ -535,62 +684,173 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
             ctx.book.update(h.indoor_low, parent_id=parent)
 
 
-# --- stack emissions ----------------------------------------------------------------------
+def _end_station_cold(
+    ctx: DetectorContext, ss: HeatStationState, now: int, cold: list[HeatHomeState]
+) -> None:
+    """The station's cold roll-up ends and its children with it: a home still cold starts a
+    run of its own (paged on its own after ``indoor_low_min_readings``)."""
+    assert ss.cold is not None
+    parent = ss.cold.incident_id
+    ctx.book.resolve(ss.cold, now, cold_homes=len(cold))
+    ss.cold = None
+    for h in cold:
+        if h.indoor_low is not None and h.indoor_low.parent_id == parent:
+            ctx.book.resolve(h.indoor_low, now, closed_with_parent=True)
+            h.indoor_low = None
+            h.cold_run = 0
+            ss.cold_count -= 1
+
+
+# --- stack emissions (CEMS) --------------------------------------------------------------
+# Operating states of a boiler-house hour (HJ 75-2017 flags start-up, shutdown and stopped
+# data apart from normal operation; only running hours are judged against the limits).
+RUNNING, STARTUP, SHUTDOWN, STOPPED = "running", "startup", "shutdown", "stopped"
+_LONG_RUNNING = 1_000_000  # run_hours of a boiler already running when the stream began
+
+
+def reference_o2(s: DetectionSettings, sk: StackState) -> float:
+    """The reference O₂ of the stack's limits, by the boiler house's fuel (registry)."""
+    design = _design(s, sk.station)
+    if design.fuel is not None:
+        return s.emission_reference_o2_by_fuel.get(design.fuel.value, s.emission_reference_o2_pct)
+    return s.emission_reference_o2_pct
+
+
+def firing(s: DetectionSettings, sk: StackState, r: StackEmissionReading) -> bool:
+    """Whether the boiler fired during the reading: combustion gas (O₂ below near-ambient),
+    a running fan (flue flow not collapsed against its own running flow) and, when reported,
+    a warm stack."""
+    if r.o2_pct >= s.cems_firing_o2_max_pct or r.flue_flow_m3h <= 0:
+        return False
+    if r.flue_temp_c is not None and r.flue_temp_c < s.cems_firing_flue_temp_c:
+        return False
+    n, mean = sk.flue_norm
+    return not (
+        n >= s.heat_normal_min_readings and r.flue_flow_m3h < s.cems_firing_flow_share * mean
+    )
+
+
 def on_stack(ctx: DetectorContext, sk: StackState, r: StackEmissionReading, ts: int) -> None:
-    """Average an hour (by interval start) at the reference O₂; judge it when the next begins."""
+    """Average an hour (by interval start) of the firing readings at the reference O₂; judge
+    it when the next begins (or when its day closes)."""
     s = ctx.settings
     if sk.last_ts and ts - r.interval_s > sk.last_ts:  # a late upload may fill it
         note_gap(sk, sk.last_ts, ts - r.interval_s)
     sk.last_ts = ts
     hour = (ts - r.interval_s) // 3600
     if hour != sk.em_hour:
-        if sk.em_hour >= 0:
+        if sk.em_hour >= 0 and sk.em_n:
             _judge_hour(ctx, sk)
-        sk.em_hour, sk.em_n, sk.em_pm, sk.em_so2, sk.em_nox = hour, 0, 0.0, 0.0, 0.0
-    pm, so2, nox = at_reference_o2(s, r)
+        sk.em_hour, sk.em_n, sk.em_fire, sk.em_s = hour, 0, 0, 0
+        sk.em_pm, sk.em_so2, sk.em_nox = 0.0, 0.0, 0.0
+    fired = firing(s, sk, r)
+    sk.em_s += min(r.interval_s, 3600)
+    if sk.em_n == 0:
+        sk.em_first_fire = fired
+    sk.em_last_fire = fired
     sk.em_n += 1
+    if not fired:
+        return  # near-ambient O₂: a reference-O₂ conversion would only multiply noise
+    sk.em_fire += 1
+    _fold_flue(s, sk, r.flue_flow_m3h)
+    pm, so2, nox = at_reference_o2(s, r, reference_o2(s, sk))
     sk.em_pm += pm
     sk.em_so2 += so2
     sk.em_nox += nox
 
 
-def at_reference_o2(s: DetectionSettings, r: StackEmissionReading) -> tuple[float, float, float]:
-    """Particulates, SO₂ and NOx of one reading converted to the reference O₂."""
-    factor = (21.0 - s.emission_reference_o2_pct) / (21.0 - r.o2_pct)
+def _fold_flue(s: DetectionSettings, sk: StackState, flow: float) -> None:
+    n = sk.flue_norm[0] + 1
+    sk.flue_norm[0] = n
+    sk.flue_norm[1] += (flow - sk.flue_norm[1]) * max(s.heat_normal_weight, 1.0 / n)
+
+
+def at_reference_o2(
+    s: DetectionSettings, r: StackEmissionReading, ref_o2: float | None = None
+) -> tuple[float, float, float]:
+    """Particulates, SO₂ and NOx of one firing reading converted to the reference O₂."""
+    ref = s.emission_reference_o2_pct if ref_o2 is None else ref_o2
+    factor = (21.0 - ref) / (21.0 - min(r.o2_pct, s.cems_firing_o2_max_pct))
     return r.particulates_mg_m3 * factor, r.so2_mg_m3 * factor, r.nox_mg_m3 * factor
 
 
-def hour_metric(sk: StackState, hour: int, n: int, sums: tuple[float, float, float]) -> Metric:
-    """The ``stack_emission_hourly`` point of an hour (keyed by station and hour start)."""
+def hour_metric(
+    sk: StackState,
+    hour: int,
+    n: int,
+    sums: tuple[float, float, float],
+    fired: int | None = None,
+    state: str | None = None,
+) -> Metric:
+    """The ``stack_emission_hourly`` point of an hour (keyed by station and hour start):
+    means over its firing readings, its operating state when judged."""
     ss = sk.station
-    means = {k: round(v / n, 2) for k, v in zip(_POLLUTANTS, sums, strict=True)}
+    fired = n if fired is None else fired
+    means = {
+        k: round(v / fired, 2) if fired else 0.0 for k, v in zip(_POLLUTANTS, sums, strict=True)
+    }
+    extra: dict[str, Any] = {"firing_readings": fired}
+    if state is not None:
+        extra["operating_state"] = state
     return Metric(
         "stack_emission_hourly",
         {"county": ss.county, "village": ss.village, "heat_station_id": ss.station_id},
-        {**{f"{k}_mg_m3": v for k, v in means.items()}, "readings": n},
+        {**{f"{k}_mg_m3": v for k, v in means.items()}, "readings": n, **extra},
         hour * 3600,
     )
+
+
+def hour_state(s: DetectionSettings, sk: StackState) -> str:
+    """The operating state of the hour being closed (updates the start-up count)."""
+    if sk.em_fire == 0:
+        sk.run_hours = 0
+        return STOPPED
+    if sk.em_fire < sk.em_n:  # fired part of the hour: lit (start-up) or put out (shutdown)
+        sk.run_hours = 0
+        return SHUTDOWN if sk.em_first_fire and not sk.em_last_fire else STARTUP
+    sk.run_hours = min(sk.run_hours + 1, _LONG_RUNNING)
+    return STARTUP if sk.run_hours <= s.cems_startup_hours else RUNNING
 
 
 def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
     s = ctx.settings
     ss = sk.station
     hour_start = sk.em_hour * 3600
-    complete = sk.em_n >= s.emission_min_readings_per_hour
+    state = hour_state(s, sk)
+    sk.last_state = state
+    complete = (
+        sk.em_n >= s.emission_min_readings_per_hour
+        and sk.em_s >= s.emission_min_minutes_per_hour * 60
+    )
     sums = (sk.em_pm, sk.em_so2, sk.em_nox)
-    means = {k: round(v / sk.em_n, 2) for k, v in zip(_POLLUTANTS, sums, strict=True)}
+    fired = sk.em_fire
+    means = {
+        k: round(v / fired, 2) if fired else 0.0 for k, v in zip(_POLLUTANTS, sums, strict=True)
+    }
+    ref_o2 = reference_o2(s, sk)
     limits = {
         "particulates": s.emission_particulates_mg_m3,
         "so2": s.emission_so2_mg_m3,
         "nox": s.emission_nox_mg_m3,
     }
-    ctx.output.metric(hour_metric(sk, sk.em_hour, sk.em_n, sums))
+    ctx.output.metric(hour_metric(sk, sk.em_hour, sk.em_n, sums, fired, state))
+    hours = sk.d_hours
+    hours[state] = hours.get(state, 0) + 1
+    if state == RUNNING and complete:
+        hours["running_valid"] = hours.get("running_valid", 0) + 1
     if s.revision_horizon_s and sk.em_n < 3600 // s.interval_s:  # a late upload may fill it
-        hour = [sk.em_hour, sk.em_n, *sums]
+        hour = [sk.em_hour, sk.em_n, *sums, fired, state]
         if sk.hours is None:
             sk.hours = [hour]
         else:
             sk.hours.append(hour)
+    if state != RUNNING:
+        # start-up, shutdown and stopped hours are flagged, not judged; an exceedance ends
+        # when the boiler leaves normal operation (its emissions are no longer comparable)
+        if sk.emission is not None:
+            ctx.book.resolve(sk.emission, hour_start, ended_by=state)
+            sk.emission = None
+        return
     if not complete:
         return  # an hour with too few readings is neither a breach nor a recovery
     over = {k: v for k, v in means.items() if v > limits[k]}
@@ -608,7 +868,9 @@ def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
                 "pollutants": sorted(over),
                 "hourly_means_mg_m3": means,
                 "limits_mg_m3": limits,
-                "reference_o2_pct": s.emission_reference_o2_pct,
+                "reference_o2_pct": ref_o2,
+                "fuel": sk.station.design.fuel.value if sk.station.design.fuel else None,
+                "operating_state": state,
             },
         )
     elif not over and sk.emission is not None:
@@ -616,13 +878,63 @@ def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
         sk.emission = None
 
 
+def close_stack_day(ctx: DetectorContext, sk: StackState, day: int) -> None:
+    """Judge the day's last hour (all its readings are in when the day closes) and write the
+    stack's ``stack_emission_daily`` point: hours by operating state and data completeness
+    (valid running hours of running hours: the share the county can rely on)."""
+    day_end = day_start_s(day) + DAY_S
+    if sk.em_hour >= 0 and sk.em_n and sk.em_hour * 3600 < day_end:
+        _judge_hour(ctx, sk)
+        sk.em_hour, sk.em_n, sk.em_fire, sk.em_s = -1, 0, 0, 0
+        sk.em_pm, sk.em_so2, sk.em_nox = 0.0, 0.0, 0.0
+    hours = sk.d_hours
+    if not hours and not sk.last_ts:
+        return  # a stack that never reported: its silence is the station's comm_loss
+    reported = sum(hours.get(k, 0) for k in (RUNNING, STARTUP, SHUTDOWN, STOPPED))
+    running = hours.get(RUNNING, 0)
+    fields: dict[str, Any] = {
+        "hours_running": running,
+        "hours_running_valid": hours.get("running_valid", 0),
+        "hours_startup": hours.get(STARTUP, 0),
+        "hours_shutdown": hours.get(SHUTDOWN, 0),
+        "hours_stopped": hours.get(STOPPED, 0),
+        "hours_missing": max(0, 24 - reported),
+    }
+    if running:
+        fields["completeness"] = round(hours.get("running_valid", 0) / running, 4)
+    ss = sk.station
+    ctx.output.metric(
+        Metric(
+            "stack_emission_daily",
+            {"county": ss.county, "heat_station_id": ss.station_id},
+            fields,
+            day_start_s(day),
+        )
+    )
+    sk.d_hours = {}
+
+
 # --- the day -----------------------------------------------------------------------------
-def _home_day(home: HeatHomeState, station: HeatStationState) -> None:
+def near_down(ts: int, down_ts: list[int], interval_s: int) -> bool:
+    """Whether the station was down at the step of a home reading stamped ``ts``."""
+    return any(abs(d - ts) < interval_s for d in down_ts)
+
+
+def own_cold(cold_ts: list[list[int]], down_ts: list[int], interval_s: int) -> int:
+    """A home's cold or heatless seconds while its station supplied: those at a step the
+    station was down are its outage already (counted once, as outage)."""
+    if not down_ts:
+        return sum(span for _, span in cold_ts)
+    return sum(span for ts, span in cold_ts if not near_down(ts, down_ts, interval_s))
+
+
+def _home_day(home: HeatHomeState, station: HeatStationState, interval_s: int) -> None:
     """Write the household's minutes from its station's supply, corrected by its own data."""
     st = home.household
     own = home.d_own > 0
+    cold = own_cold(home.d_cold_ts, station.d_down_ts, interval_s)
     st.d_avail, st.d_outage, st.d_short = home_minutes(
-        station.d_ok, station.d_down, station.d_low, home.d_cold, home.d_own
+        station.d_ok, station.d_down, station.d_low, cold, home.d_own
     )
     st.d_interruptions = station.d_interruptions + home.d_interruptions
     st.d_readings += home.d_readings

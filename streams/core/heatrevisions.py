@@ -36,11 +36,17 @@ from heatwatch.contract.telemetry import (
 from streams.core.clock import DAY_S, day_start_s
 from streams.core.context import DetectorContext, Metric
 from streams.core.heat import (
+    RUNNING,
+    STARTUP,
+    STOPPED,
     at_reference_o2,
+    firing,
     home_minutes,
     hour_metric,
+    near_down,
     no_heat_at_meter,
     occupied_at,
+    reference_o2,
     station_metric,
     station_minutes,
     supply_state,
@@ -67,6 +73,7 @@ def revise_station(
     if closed is None:
         if down:
             ss.d_down += span
+            ss.d_down_ts.append(ts)
         elif low:
             ss.d_low += span
         else:
@@ -74,6 +81,17 @@ def revise_station(
         return 0
     day, record, rollups = closed
     record["down" if down else "low" if low else "ok"] += span
+    if down:
+        # a home's cold at this step was counted as its own shortfall: now it is the outage
+        down_ts = record.setdefault("down_ts", [])
+        for own in record["homes"].values():
+            if len(own) > 2:
+                for stamp, cold_span in own[2]:
+                    if near_down(stamp, [ts], s.interval_s) and not near_down(
+                        stamp, down_ts, s.interval_s
+                    ):
+                        own[0] -= cold_span
+        down_ts.append(ts)
     record["daily"] = {
         **record["daily"],
         **station_minutes(record["ok"], record["down"], record["low"]),
@@ -119,12 +137,17 @@ def revise_home(
     if closed is None:
         home.d_readings += 1
         home.d_own += span
-        home.d_cold += span if cold else 0
+        if cold:
+            home.d_cold += span
+            home.d_cold_ts.append([ts, span])
         return 0
     _, record, rollups = closed
     hid = home.household.household.household_id
     own = record["homes"][hid]
-    own[0] += span if cold else 0
+    if cold and not near_down(ts, record.get("down_ts", []), s.interval_s):
+        own[0] += span
+    if cold and len(own) > 2:
+        own[2].append([ts, span])
     own[1] += span
     rollup = revise_home_day(rollups[hid], record, hid, home.own_source, 1)
     rollups[hid] = rollup.model_dump(mode="json")
@@ -138,7 +161,7 @@ def revise_home_day(
     """A network home's closed day recomputed from the kept sums (same key: it replaces the
     rollup emitted at the close), as ``heat._home_day`` and ``engine.household_day`` did."""
     day = HouseholdDay.model_validate(kept)
-    d_cold, d_own = record["homes"][hid]
+    d_cold, d_own = record["homes"][hid][:2]
     avail, outage, short = home_minutes(record["ok"], record["down"], record["low"], d_cold, d_own)
     update: dict[str, Any] = {
         "readings": day.readings + readings,
@@ -157,25 +180,40 @@ def fill_stack_hour(ctx: DetectorContext, sk: StackState, r: StackEmissionReadin
     hour already judged (or never judged: all its readings were missing), whose hourly point
     is re-written with the mean of all its readings."""
     hour = (ts - r.interval_s) // 3600
-    pm, so2, nox = at_reference_o2(ctx.settings, r)
+    fired = firing(ctx.settings, sk, r)
+    pm, so2, nox = at_reference_o2(ctx.settings, r, reference_o2(ctx.settings, sk))
+    if not fired:
+        pm = so2 = nox = 0.0  # near-ambient O₂: not converted, not in the firing mean
     if hour == sk.em_hour:
+        if sk.em_n == 0:
+            sk.em_first_fire = fired
         sk.em_n += 1
+        sk.em_s += min(r.interval_s, 3600)
+        sk.em_fire += int(fired)
         sk.em_pm += pm
         sk.em_so2 += so2
         sk.em_nox += nox
         return
     kept = next((h for h in sk.hours or () if h[0] == hour), None)
     if kept is None:
-        kept = [hour, 0, 0.0, 0.0, 0.0]
+        kept = [hour, 0, 0.0, 0.0, 0.0, 0, None]
         if sk.hours is None:
             sk.hours = [kept]
         else:
             sk.hours.append(kept)
+    if len(kept) < 6:  # kept before firing was counted: every reading was taken as firing
+        kept.append(kept[1])
     kept[1] += 1
     kept[2] += pm
     kept[3] += so2
     kept[4] += nox
-    ctx.output.metric(hour_metric(sk, hour, kept[1], (kept[2], kept[3], kept[4])))
+    kept[5] += int(fired)
+    # the state the hour was judged in; an hour never judged (all its readings were late)
+    # is told from its readings alone: all firing is normal operation
+    state = kept[6] if len(kept) > 6 else None
+    if state is None:
+        state = STOPPED if not kept[5] else RUNNING if kept[5] == kept[1] else STARTUP
+    ctx.output.metric(hour_metric(sk, hour, kept[1], (kept[2], kept[3], kept[4]), kept[5], state))
 
 
 def forget_stack_hours(sk: StackState, before: int) -> None:

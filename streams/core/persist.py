@@ -72,6 +72,7 @@ DERIVED_SLOTS: dict[type, frozenset[str]] = {
             "location",
             "homes",
             "priority_members",
+            "design",
         }
     ),
     StackState: frozenset({"station"}),

@@ -185,9 +185,11 @@ class HeatStationState:
         "comm",
         "county",
         "d_down",
+        "d_down_ts",
         "d_interruptions",
         "d_low",
         "d_ok",
+        "design",
         "dirty",
         "down_first_ts",
         "down_now",
@@ -201,6 +203,9 @@ class HeatStationState:
         "location",
         "low_first_ts",
         "low_run",
+        "norm_delta",
+        "norm_flow",
+        "norm_heat",
         "prior_ts",
         "priority_members",
         "station_id",
@@ -244,11 +249,20 @@ class HeatStationState:
         self.down_prior = False
         self.prior_ts = 0
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
+        # what the station was built for (registry, defaults by kind and size): set by the
+        # heat network from the registry (streams/core/heatnormal.py); derived, not stored
+        self.design: Any = None
+        # its learned normal (streams/core/heatnormal.py): [n, mean flow m³/h] over healthy
+        # readings, and per outdoor band [n, mean supply-return difference K]
+        self.norm_flow: list[float] = [0, 0.0]
+        self.norm_delta: dict[int, list[float]] = {}
+        self.norm_heat: dict[int, list[float]] = {}  # per band [n, mean heat output kW]
         self.reset_day()
 
     def reset_day(self) -> None:
         self.d_ok = 0
         self.d_down = 0
+        self.d_down_ts: list[int] = []  # the day's readings judged down (few: faults only)
         self.d_low = 0
         self.d_interruptions = 0
 
@@ -262,15 +276,23 @@ class StackState:
     """
 
     __slots__ = (
+        "d_hours",
+        "em_fire",
+        "em_first_fire",
         "em_hour",
+        "em_last_fire",
         "em_n",
         "em_nox",
         "em_pm",
+        "em_s",
         "em_so2",
         "emission",
+        "flue_norm",
         "gaps",
         "hours",
+        "last_state",
         "last_ts",
+        "run_hours",
         "station",
     )
 
@@ -278,11 +300,22 @@ class StackState:
         self.station = station
         self.last_ts = 0
         self.em_hour = -1  # epoch hour of the interval starts being averaged
-        self.em_n = 0
-        self.em_pm = 0.0  # sums of concentrations converted to the reference O₂
+        self.em_n = 0  # readings of the hour
+        self.em_s = 0  # seconds those readings cover (hourly validity at any cadence)
+        self.em_fire = 0  # of which the boiler was firing (streams/core/heat.py ``firing``)
+        self.em_first_fire = False  # the hour's first and latest reading fired
+        self.em_last_fire = False
+        self.em_pm = 0.0  # sums over the firing readings, converted to the reference O₂
         self.em_so2 = 0.0
         self.em_nox = 0.0
         self.emission: Incident | None = None
+        self.last_state = ""  # the operating state of the last judged hour
+        # consecutive fully firing hours (start-up while few); a boiler firing when the stream
+        # begins has been running for long (streams/core/heat.py ``_LONG_RUNNING``)
+        self.run_hours = 1_000_000
+        self.flue_norm: list[float] = [0, 0.0]  # [n, mean flue flow] of firing readings
+        # the day's hours by operating state and validity (data completeness per stack)
+        self.d_hours: dict[str, int] = {}
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
         # judged hours that lacked readings, kept for late ones within the revision horizon:
         # [epoch hour, n, particulates, so2, nox] (sums at the reference O₂)
@@ -299,6 +332,7 @@ class HeatHomeState:
         "comm",
         "covered_until",
         "d_cold",
+        "d_cold_ts",
         "d_interruptions",
         "d_own",
         "d_readings",
@@ -338,6 +372,9 @@ class HeatHomeState:
         self.d_interruptions = 0
         self.d_own = 0  # seconds covered by the home's own readings today
         self.d_cold = 0  # of which the home was cold / got no heat
+        # [ts, span] of those readings: at day close the ones at a step its station was down
+        # are the station's outage, not also the home's shortfall (``heat._home_day``)
+        self.d_cold_ts: list[list[int]] = []
 
 
 class CountyWeather:

@@ -74,3 +74,26 @@ def test_empty_otherwise_rules_name_the_row_and_column(tmp_path: Path) -> None:
     )
     assert [h.household_id for h in households] == ["H3"]
     assert [(e.row, e.column) for e in errors] == [(2, "feeder_id"), (3, "gas_station_id")]
+
+
+def test_a_stations_design_columns_are_optional_and_read_as_typed(tmp_path: Path) -> None:
+    # issue 20: a ledger may give a station's design (flow, temperatures, fuel in Chinese);
+    # a ledger without the columns is read as before (defaults by kind and size apply)
+    header = HEADER.rstrip("\n") + (
+        ",heat_station_id,heat_station_kind,heat_station_design_flow_m3h,"
+        "heat_station_design_supply_c,heat_station_design_return_c,heat_station_fuel\n"
+    )
+    rows = (
+        "H1,忻府区,东营村,boiler_ultra_low_emission,district,,,none,1,HS-1,boiler_house,"
+        "0.75,75,50,燃气\n"
+        "H2,忻府区,东营村,district_heating,district,,,none,1,HS-2,chp_waste_heat,,50,40,\n"
+        "H3,忻府区,东营村,district_heating,district,,,none,1,HS-2,chp_waste_heat,,40,45,\n"
+    )
+    households, errors = load_registry_csv(
+        _write(tmp_path, header + rows, "gbk", "\r\n"), skip_bad_rows=True
+    )
+    h1, h2 = households
+    assert (h1.heat_station_design_flow_m3h, h1.heat_station_fuel) == (0.75, "gas")
+    assert (h2.heat_station_design_supply_c, h2.heat_station_design_return_c) == (50, 40)
+    assert h2.heat_station_fuel is None
+    assert [(e.row, e.column) for e in errors] == [(4, "-")]  # return above supply

@@ -87,6 +87,11 @@ def test_registry_rows_validate(healthy_run: Run) -> None:
         "feeder_id", "gas_station_id", "priority_group", "rated_kw", "lat", "lon",
         "retrofit_completed", "old_heating_present", "gas_quota_m3",
         "heat_station_id", "heat_station_kind", "area_m2",
+        # v2 (issue 20): the station's design, optional
+        "heat_station_design_flow_m3h", "heat_station_heated_area_m2",
+        "heat_station_design_supply_c", "heat_station_design_return_c",
+        "heat_station_curve_mild_c", "heat_station_curve_design_c",
+        "heat_station_fuel", "heat_station_rated_mw",
     ]  # fmt: skip
     for row in healthy_run.registry:
         clean = {k: (v if v != "" else None) for k, v in row.items()}

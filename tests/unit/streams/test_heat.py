@@ -177,21 +177,25 @@ def test_cold_home_in_occupied_hours_only_and_the_day_it_rests_on() -> None:
     assert out.day_of("N1").evidence == "heat_station"
 
 
-def test_several_cold_homes_roll_up_to_the_station() -> None:
-    cold_homes = HOMES[:3]
+def test_several_cold_homes_roll_up_to_the_station_and_close_with_it() -> None:
+    # 3 of 10 sampled homes cold: the default share (30 %) makes it the station's problem;
+    # when one recovers (2 of 10) the roll-up ends and the homes' children end with it
+    homes = [f"N{i}" for i in range(10)]
+    cold_homes = homes[:3]
     readings: list[AnyReading] = [heat_station(s) for s in DAY]
-    for h in HOMES[:4]:
+    for h in homes:
         for s in DAY:
             start = 36 if h == "N0" else 40
             cold = h in cold_homes and start <= s < (60 if h != "N2" else 52)
             readings.append(indoor(h, s, 16.0 if cold else 20.5))
-    out, _ = run([net_household(h) for h in HOMES], by_ts(readings))
+    out, _ = run([net_household(h) for h in homes], by_ts(readings))
     (station,) = [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value != "household"]
     assert (station.entity_id, station.started_at, station.ended_at) == ("HS-1", at(36), at(52))
-    assert station.details["sampled_homes"] == 4
-    homes = [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value == "household"]
-    assert sorted(i.entity_id for i in homes) == cold_homes
-    assert {i.parent_id for i in homes} == {station.incident_id}
+    assert station.details["sampled_homes"] == 10
+    children = [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value == "household"]
+    assert sorted(i.entity_id for i in children) == cold_homes
+    assert {i.parent_id for i in children} == {station.incident_id}
+    assert all(c.ended_at is not None and c.ended_at <= station.ended_at for c in children)
 
 
 def test_hourly_mean_above_the_ultra_low_limit_opens_from_the_hour_start() -> None:
