@@ -57,6 +57,7 @@ from streams.core.heat import (
     DOMAIN_SEVERITIES,
     HeatNetwork,
     HeatTarget,
+    on_heat_meter,
     snapshot_domain,
 )
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
@@ -865,9 +866,14 @@ class Engine:
         ctx = self.ctx
         counters = self.counters
         processed = 0
-        for handler, target, r, origin, src in bucket:
+        meters: list[Entry] = []
+        for entry in bucket:
+            handler, target, r, origin, src = entry
             if src.last_ts >= ts:
                 counters.duplicates += 1
+                continue
+            if handler is on_heat_meter:
+                meters.append(entry)
                 continue
             processed += 1
             bad = handler(ctx, target, r, ts)
@@ -877,7 +883,22 @@ class Engine:
                 processed -= 1
                 self._implausible_later(src, r, origin, bad)
         counters.processed += processed
+        if meters:
+            self._heat_meters_after_indoor(ts, meters)
         self._tick(ts)
+
+    def _heat_meters_after_indoor(self, ts: int, meters: list[Entry]) -> None:
+        """A step's household heat meters, after its indoor sensors: a home with both is
+        judged on its indoor sensor for the step (the meter's interval then covers nothing
+        new), whichever of the two devices' readings arrived first — two devices of one home
+        never collide, and the same input in any order gives the same day."""
+        for handler, target, r, origin, src in meters:
+            bad = handler(self.ctx, target, r, ts)
+            if bad is None:
+                src.last_ts = ts
+                self.counters.processed += 1
+            else:
+                self._implausible_later(src, r, origin, bad)
 
     def _skip_to(self, day: int) -> None:
         """A gap of whole days without data: jump (O(1) in the gap's length); outage time

@@ -569,7 +569,8 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     detector: no heat at the meter while the station supplies is the home's fault."""
     s = ctx.settings
     span = _own_span(ctx, home, ts, r.interval_s)
-    home.own_source = "heat_meter"
+    if home.own_source is None:  # a home with an indoor sensor is a sampled home
+        home.own_source = "heat_meter"
     no_heat = no_heat_at_meter(s, r)
     if no_heat:
         home.d_cold += span

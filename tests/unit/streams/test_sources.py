@@ -152,6 +152,40 @@ def test_an_indoor_sensor_and_a_heat_meter_of_one_home_are_two_sources(tmp_path:
     assert replayed.incidents == worked.incidents
 
 
+def _two_devices_disagree(meter_first: bool) -> list[AnyReading]:
+    """A day of N0 whose indoor sensor is cold 08:00-12:00 while its heat meter shows heat
+    (a radiator valve closed in the sampled room), each step's two readings in either order."""
+    out: list[AnyReading] = []
+    for s in range(1, 97):
+        room = indoor("N0", s, temp=14.0 if 32 < s <= 48 else 20.5)
+        pair = [heat_meter("N0", s), room] if meter_first else [room, heat_meter("N0", s)]
+        out += [heat_station(s), *pair]
+    return out
+
+
+def test_a_home_with_both_devices_gets_one_day_whatever_order_they_arrive_in(
+    tmp_path: Path,
+) -> None:
+    """The indoor sensor is the home's evidence for a step both devices report: the same
+    household day (cold minutes, evidence) and incidents in either arrival order, and on
+    both runners (before, the device judged first at a step won: 240 cold minutes or 0)."""
+    seen = []
+    for meter_first in (False, True):
+        out = Collected()
+        engine = Engine(REGISTRY, DetectionSettings(), out)
+        for r in _two_devices_disagree(meter_first):
+            engine.push(r)
+        engine.flush()
+        (day,) = [d for d in out.days if d.household_id == "N0"]
+        seen.append((day, sorted(out.incidents)))
+    assert seen[0] == seen[1]
+    day = seen[0][0]
+    assert day.evidence == "heat_station+indoor" and day.shortfall_minutes >= 240
+    lines = [orjson.dumps(r.model_dump(mode="json")) for r in _two_devices_disagree(True)]
+    replayed, worked = both(REGISTRY, lines, tmp_path)
+    assert replayed.incidents == worked.incidents == set(seen[0][1])
+
+
 def test_an_electric_and_a_gas_meter_of_one_household_are_two_sources() -> None:
     engine = Engine(REGISTRY, DetectionSettings(), Collected())
     readings: list[AnyReading] = [
