@@ -515,12 +515,15 @@ def occupied_at(s: DetectionSettings, ts: int) -> bool:
     return _occupied_window(s.indoor_occupied_start, s.indoor_occupied_end).contains(ts - 1)
 
 
-def no_heat_at_meter(s: DetectionSettings, r: HeatMeterReading) -> bool:
-    """No heat at a home's heat meter: no energy, a cold supply, or no heat given off."""
+def no_heat_at_meter(s: DetectionSettings, home: HeatHomeState, r: HeatMeterReading) -> bool:
+    """No heat at a home's heat meter: no energy, no heat given off, or a supply too cold to
+    heat — judged against its own network's design, as the station is (``heat_dead_below_
+    return_k`` under the design return: 35 °C on a 75/50 radiator network, 25 °C on a 50/40
+    floor-heating one, whose homes normally see ~34 °C in mild weather)."""
     return (
         r.energy_kwh <= 0
-        or r.supply_c < s.heat_interruption_supply_c
         or r.supply_c - r.return_c < s.heat_meter_min_delta_c
+        or r.supply_c < _design(s, home.station).return_c - s.heat_dead_below_return_k
     )
 
 
@@ -571,7 +574,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     span = _own_span(ctx, home, ts, r.interval_s)
     if home.own_source is None:  # a home with an indoor sensor is a sampled home
         home.own_source = "heat_meter"
-    no_heat = no_heat_at_meter(s, r)
+    no_heat = no_heat_at_meter(s, home, r)
     if no_heat:
         home.d_cold += span
         home.d_cold_ts.append([ts, span])

@@ -127,7 +127,7 @@ def revise_home(
     household rollups re-emitted (0 or 1)."""
     s = ctx.settings
     if type(r) is HeatMeterReading:
-        span, cold, source = r.interval_s, no_heat_at_meter(s, r), "heat_meter"
+        span, cold, source = r.interval_s, no_heat_at_meter(s, home, r), "heat_meter"
     else:
         assert type(r) is IndoorTempReading
         cold = r.temp_c < s.indoor_low_c and occupied_at(s, ts)

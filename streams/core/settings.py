@@ -269,19 +269,13 @@ class DetectionSettings(BaseModel):
     # city exchange station, hundreds of m³/h): no threshold below is one absolute number for
     # every station. Each is a share of the station's own reference: its registry design, or
     # the normal it has shown at a similar outdoor temperature (``streams/core/heatnormal.py``).
-    heat_interruption_supply_c: float = Field(
-        35.0,
-        description="A household heat meter whose supply is below this gets no useful heat "
-        "(radiators of a 75/50 design give almost nothing under ~40 °C). Stations use "
-        "heat_dead_below_return_k against their own design return instead.",
-    )
     heat_dead_below_return_k: float = Field(
         15.0,
         ge=0,
-        description="A station's secondary supply this far below its design return delivers "
-        "no useful heat: 35 °C on a 75/50 radiator network (radiators give almost nothing under "
-        "~40 °C), 25 °C on a 50/40 floor-heating network, whose normal mild-weather supply is "
-        "near 35 °C and must not read as a trip.",
+        description="A station's secondary supply (or a home heat meter's supply) this far "
+        "below the network's design return delivers no useful heat: 35 °C on a 75/50 radiator "
+        "network (radiators give almost nothing under ~40 °C), 25 °C on a 50/40 floor-heating "
+        "network, whose normal mild-weather supply is near 35 °C and must not read as a trip.",
     )
     heat_restore_margin_k: float = Field(
         5.0,

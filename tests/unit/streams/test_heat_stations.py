@@ -16,7 +16,7 @@ from streams.core.engine import AnyReading
 from streams.core.heatnormal import station_design
 from streams.core.settings import DetectionSettings
 from tests.unit.streams.scenario import at, run, weather
-from tests.unit.streams.test_heat import by_ts, indoor, net_household
+from tests.unit.streams.test_heat import by_ts, heat_meter, indoor, net_household
 
 TWO_DAYS = range(1, 2 * 96 + 1)
 
@@ -132,6 +132,28 @@ def test_a_floor_heating_station_at_its_design_is_neither_interrupted_nor_low() 
     out, _ = run(registry, by_ts(readings))
     assert out.of_kind("heat_supply_interruption") == []
     assert out.of_kind("heat_supply_low") == []
+
+
+@pytest.mark.parametrize(("design", "paged"), [((45.0, 35.0), False), ((75.0, 50.0), True)])
+def test_a_homes_heat_meter_is_judged_against_its_networks_design(
+    design: tuple[float, float], paged: bool
+) -> None:
+    # A home meter at 32/27 °C with heat flowing: normal on a 45/35 floor-heating network in
+    # mild weather, no useful heat on a 75/50 radiator network (the old absolute 35 °C line
+    # paged the floor-heated home)
+    supply, ret = design
+    registry = homes(2, heat_station_design_supply_c=supply, heat_station_design_return_c=ret)
+    readings = weather_every_hour(range(1, 97), 5.0) + [
+        station(s, supply - 10.0, ret - 8.0, 2.0) for s in range(1, 97)
+    ]
+    readings += [heat_meter("HS-1-H0", s, energy=0.1, supply=32.0, ret=27.0) for s in range(1, 97)]
+    out, _ = run(registry, by_ts(readings))
+    at_meter = [
+        i
+        for i in out.of_kind("heat_supply_interruption")
+        if i.details.get("trigger") == "heat_meter"
+    ]
+    assert bool(at_meter) is paged
 
 
 def test_a_registry_curve_override_is_the_stations_curve() -> None:
