@@ -133,7 +133,11 @@ class HeatNetwork:
             if ss.comm is None and 0 < last <= limit:
                 _open_station_silence(ctx, ss, last)
             for home in ss.homes:
-                if home.comm is None and 0 < home.last_ts <= limit:
+                # a sensor reporting hourly is silent after as many of its own intervals
+                # as a meter (one missed hourly reading is not a silence)
+                if home.comm is None and 0 < home.last_ts <= min(
+                    limit, now - ctx.settings.comm_loss_intervals * sensor_every(ctx.settings, home)
+                ):
                     _open_sensor_silence(ctx, home)
 
     def close_day(self, ctx: DetectorContext, day: int) -> dict[str, dict[str, Any]]:
@@ -492,9 +496,23 @@ def _occupied_window(start: time, end: time) -> ValleyWindow:
     return ValleyWindow(start, end)
 
 
-def _own_span(ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: int) -> int:
-    """Seconds a home's own reading covers: its interval, never overlapping the previous one."""
-    span = min(interval_s, ts - home.last_ts) if home.last_ts else interval_s
+def sensor_every(s: DetectionSettings, home: HeatHomeState) -> int:
+    """How often the home's own devices report: learned, else the meters' interval. An indoor
+    sensor's reading has no interval of its own; it stands for the time to the next one."""
+    return home.every or s.interval_s
+
+
+def _own_span(
+    ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: int | None = None
+) -> int:
+    """Seconds a home's own reading covers: its interval (an indoor sensor's: its learned
+    cadence), never overlapping the previous one."""
+    gap = ts - home.last_ts if home.last_ts else 0
+    if gap > 0 and (not home.every or gap < home.every):
+        home.every = gap
+    if interval_s is None:
+        interval_s = sensor_every(ctx.settings, home)
+    span = min(interval_s, gap) if home.last_ts else interval_s
     if home.covered_until and ts - interval_s > home.covered_until:  # a late upload may
         note_gap(home, home.covered_until, ts - interval_s, home.comm)  # fill it (revisions)
         # Sensors miss readings routinely: a short gap is not a recovery and the run goes on;
@@ -529,7 +547,7 @@ def no_heat_at_meter(s: DetectionSettings, home: HeatHomeState, r: HeatMeterRead
 
 def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, ts: int) -> None:
     s = ctx.settings
-    span = _own_span(ctx, home, ts, s.interval_s)
+    span = _own_span(ctx, home, ts)
     home.own_source = "indoor"
     occupied = occupied_at(s, ts)
     if r.temp_c < s.indoor_low_c:

@@ -47,6 +47,7 @@ from streams.core.heat import (
     no_heat_at_meter,
     occupied_at,
     reference_o2,
+    sensor_every,
     station_metric,
     station_minutes,
     supply_state,
@@ -131,7 +132,7 @@ def revise_home(
     else:
         assert type(r) is IndoorTempReading
         cold = r.temp_c < s.indoor_low_c and occupied_at(s, ts)
-        span, source = s.interval_s, "indoor"
+        span, source = sensor_every(s, home), "indoor"
     if home.own_source is None:
         home.own_source = source
     if closed is None:

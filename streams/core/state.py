@@ -336,6 +336,7 @@ class HeatHomeState:
         "d_interruptions",
         "d_own",
         "d_readings",
+        "every",
         "gaps",
         "household",
         "indoor_low",
@@ -357,6 +358,9 @@ class HeatHomeState:
         self.cold_run = 0
         self.cold_first_ts = 0
         self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
+        # how often its own devices report (the shortest gap seen between two of their
+        # readings; 0 until two have come): sensors report every 15 min or every hour
+        self.every = 0
         self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
         self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
         self.no_heat_first_ts = 0

@@ -359,3 +359,33 @@ def test_a_five_minute_cems_needs_45_minutes_of_readings_in_an_hour() -> None:
     out, _ = run(homes(2), readings)
     (page,) = out.of_kind("emission_exceedance")
     assert page.started_at == at(40)
+
+
+def _hourly_home(cold_hours: range, missed: set[int]) -> list[AnyReading]:
+    """A day of a station on curve and one home whose indoor sensor reports every hour
+    (step 4, 8, …): cold (14 °C) in ``cold_hours``, readings of the hours in ``missed`` lost."""
+    readings = weather_every_hour(range(1, 97), -5.0) + [
+        station(s, 66.0, 45.0, 2.0) for s in range(1, 97)
+    ]
+    for hour in range(1, 25):
+        if hour not in missed:
+            temp = 14.0 if hour in cold_hours else 20.5
+            readings.append(indoor("HS-1-H0", 4 * hour, temp=temp))
+    return readings
+
+
+def test_an_hourly_indoor_sensor_missing_one_reading_is_not_silent() -> None:
+    # the sensor's own cadence is learned: one lost hourly reading is a 2-hour gap, not a
+    # silence (a 15-minute sensor is silent after an hour, an hourly one after four)
+    out, _ = run(homes(2), by_ts(_hourly_home(range(0), {6, 13, 20})))
+    assert out.of_kind("comm_loss") == []
+    silent, _ = run(homes(2), by_ts(_hourly_home(range(0), set(range(10, 16)))))
+    assert [i.entity_id for i in silent.of_kind("comm_loss")] == ["HS-1-H0"]
+
+
+def test_an_hourly_indoor_sensors_cold_hours_count_in_full() -> None:
+    # five cold hourly readings (10:00-14:00) are five cold hours of the day, not five
+    # quarter-hours: the day is a cold-home day (the policy's 2 h) in the season report
+    out, _ = run(homes(2), by_ts(_hourly_home(range(10, 15), set())))
+    (day,) = [d for d in out.days if d.household_id == "HS-1-H0"]
+    assert day.shortfall_minutes == 300
