@@ -739,17 +739,23 @@ def reference_o2(s: DetectionSettings, sk: StackState) -> float:
 
 
 def firing(s: DetectionSettings, sk: StackState, r: StackEmissionReading) -> bool:
-    """Whether the boiler fired during the reading: combustion gas (O₂ below near-ambient),
-    a running fan (flue flow not collapsed against its own running flow) and, when reported,
-    a warm stack."""
+    """Whether the boiler fired in normal operation during the reading: combustion gas (O₂
+    below near-ambient), a running fan (flue flow not collapsed against its own running
+    flow), not banked (high O₂ at low draught) and, when reported, a warm stack."""
     if r.o2_pct >= s.cems_firing_o2_max_pct or r.flue_flow_m3h <= 0:
         return False
     if r.flue_temp_c is not None and r.flue_temp_c < s.cems_firing_flue_temp_c:
         return False
     n, mean = sk.flue_norm
-    return not (
-        n >= s.heat_normal_min_readings and r.flue_flow_m3h < s.cems_firing_flow_share * mean
-    )
+    learned = n >= s.heat_normal_min_readings
+    if learned and r.flue_flow_m3h < s.cems_firing_flow_share * mean:
+        return False  # a stopped fan
+    # banked (压火): minimum fire at low draught, O₂ near ambient; the conversion would
+    # multiply its small concentrations several times. Air blown in to dilute the flue gas
+    # raises the flow as well as the O₂, so that is still judged (once the running flow is
+    # known: before, high O₂ alone is taken as banked).
+    low_draught = not learned or r.flue_flow_m3h < s.cems_banked_flow_share * mean
+    return not (r.o2_pct >= s.cems_banked_o2_min_pct and low_draught)
 
 
 def on_stack(ctx: DetectorContext, sk: StackState, r: StackEmissionReading, ts: int) -> None:

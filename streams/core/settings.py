@@ -533,6 +533,23 @@ class DetectionSettings(BaseModel):
         description="Flue flow below this share of the stack's learned running flow (or of "
         "its first firing readings') is a stopped fan: not firing whatever the O₂.",
     )
+    cems_banked_o2_min_pct: float = Field(
+        17.0,
+        gt=0,
+        lt=21,
+        description="Flue O₂ at or above this at low draught (cems_banked_flow_share) is a "
+        "banked boiler (压火, minimum fire overnight or at weekends): flagged, not judged, like "
+        "start-up and shutdown. Normal operation runs at 3-5 % O₂ (gas) to 6-12 % (coal, "
+        "biomass); at 17 % the reference-O₂ factor is already 3× (coal) to 4.4× (gas) on "
+        "concentrations near zero. Judged again above the flow share: diluting air raises flow.",
+    )
+    cems_banked_flow_share: float = Field(
+        0.4,
+        gt=0,
+        lt=1,
+        description="Flue flow below this share of the stack's learned running flow, with O₂ at "
+        "or above cems_banked_o2_min_pct, is a banked boiler's draught.",
+    )
     cems_firing_flue_temp_c: float = Field(
         60.0,
         description="Flue-gas temperature below this (when reported) is a cold stack: not firing.",

@@ -389,3 +389,22 @@ def test_an_hourly_indoor_sensors_cold_hours_count_in_full() -> None:
     out, _ = run(homes(2), by_ts(_hourly_home(range(10, 15), set())))
     (day,) = [d for d in out.days if d.household_id == "HS-1-H0"]
     assert day.shortfall_minutes == 300
+
+
+def _banked_night(flow: float) -> list[StackEmissionReading]:
+    """Running by day at 9 % O₂ (NOx 30); 22:00-06:00 at 18.7 % O₂ and NOx 25 with the
+    flue flow at ``flow`` m³/h (the running flow is 8,000)."""
+    night = set(range(1, 25)) | set(range(89, 97))
+    return [
+        stack(s, nox=25.0, o2=18.7, flow=flow, temp=90.0) if s in night else stack(s)
+        for s in range(1, 97)
+    ]
+
+
+def test_a_banked_boiler_is_flagged_not_judged_but_diluting_air_is_judged() -> None:
+    # banked (压火) at a sixth of its draught: 25 mg/m³ at 18.7 % O₂ would be 130 at 9 %
+    banked, _ = run(homes(2), _banked_night(1300.0))
+    assert banked.of_kind("emission_exceedance") == []
+    # the same O₂ at full draught is air blown in, which the reference O₂ exists to undo
+    diluted, _ = run(homes(2), _banked_night(8000.0))
+    assert diluted.of_kind("emission_exceedance") != []
