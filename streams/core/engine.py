@@ -58,6 +58,7 @@ from streams.core.heat import (
     HeatNetwork,
     HeatTarget,
     on_heat_meter,
+    sensor_every,
     snapshot_domain,
 )
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
@@ -780,9 +781,14 @@ class Engine:
         open day's sums, or the closed day's station sums and the homes' rollups re-emitted
         with the same keys (``streams/core/heatrevisions.py``)."""
         assert type(target) is HeatStationState or type(target) is HeatHomeState
-        interval = r.interval_s if type(r) is HeatMeterReading else self.settings.interval_s
+        if type(r) is HeatMeterReading:
+            interval = r.interval_s
+        elif type(target) is HeatHomeState:
+            interval = sensor_every(self.settings, target)  # as ``on_indoor`` noted its gap
+        else:
+            interval = self.settings.interval_s
         day = interval_day_index(ts)
-        station = target if type(target) is HeatStationState else target.station  # type: ignore[union-attr]
+        station = target if type(target) is HeatStationState else target.station
         closed = None
         if day != self.current_day:
             record = self._revisable_heat.get(day, {}).get(station.station_id)

@@ -497,9 +497,13 @@ def _occupied_window(start: time, end: time) -> ValleyWindow:
 
 
 def sensor_every(s: DetectionSettings, home: HeatHomeState) -> int:
-    """How often the home's own devices report: learned, else the meters' interval. An indoor
-    sensor's reading has no interval of its own; it stands for the time to the next one."""
-    return home.every or s.interval_s
+    """How often the home's own devices report: learned (the shortest gap, once a few gaps
+    were seen: a sensor's first gap may straddle a missed reading), else the meters'
+    interval. An indoor sensor's reading has no interval of its own; it stands for its
+    cadence."""
+    if home.every_seen >= s.sensor_cadence_min_gaps:
+        return home.every
+    return s.interval_s
 
 
 def _own_span(
@@ -508,8 +512,10 @@ def _own_span(
     """Seconds a home's own reading covers: its interval (an indoor sensor's: its learned
     cadence), never overlapping the previous one."""
     gap = ts - home.last_ts if home.last_ts else 0
-    if gap > 0 and (not home.every or gap < home.every):
-        home.every = gap
+    if gap > 0:
+        home.every_seen += 1
+        if not home.every or gap < home.every:
+            home.every = gap
     if interval_s is None:
         interval_s = sensor_every(ctx.settings, home)
     span = min(interval_s, gap) if home.last_ts else interval_s

@@ -533,6 +533,14 @@ class DetectionSettings(BaseModel):
         description="Flue flow below this share of the stack's learned running flow (or of "
         "its first firing readings') is a stopped fan: not firing whatever the O₂.",
     )
+    sensor_cadence_min_gaps: int = Field(
+        3,
+        ge=1,
+        description="A home's own devices' reporting cadence (15 min or hourly indoor "
+        "sensors) is learned as the shortest gap between their readings, trusted after this "
+        "many gaps (the first gap may straddle a missed reading); before, the meters' "
+        "interval_s is assumed.",
+    )
     cems_banked_o2_min_pct: float = Field(
         17.0,
         gt=0,

@@ -337,6 +337,7 @@ class HeatHomeState:
         "d_own",
         "d_readings",
         "every",
+        "every_seen",
         "gaps",
         "household",
         "indoor_low",
@@ -361,6 +362,7 @@ class HeatHomeState:
         # how often its own devices report (the shortest gap seen between two of their
         # readings; 0 until two have come): sensors report every 15 min or every hour
         self.every = 0
+        self.every_seen = 0  # gaps seen: the cadence is trusted after a few
         self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
         self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
         self.no_heat_first_ts = 0
