@@ -252,10 +252,11 @@ def transaction(target: Path, kind: str, *, new_version: bool = False) -> Iterat
     _remove_stale(real)
     staging = real.with_name(f".{real.name}{STAGING_MARK}{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     staged = Staged(staging, final, kind, version, False, {})
     try:
         with _terminate_as_interrupt():
+            # made inside: an interrupt the moment it exists is one like any other
+            staging.mkdir()
             yield staged
             _write_manifest(staged)
             _move_into_place(staged)
