@@ -56,9 +56,11 @@ class SimulationConfig(BaseModel):
     faults: bool = True
     batches: bool = False
     lateness_s: int = Field(default=1800, ge=0)
-    # Homes with an indoor sensor and a heat meter (two devices of one home, issue 20). Off
-    # by default until the engine tells sources by (reading kind, device): today it takes
-    # their readings at one time for one source's conflicting re-send.
+    # Homes with an indoor sensor and a heat meter (two devices of one home, issue 20): each
+    # device is its own source (streams/core/sources.py) and both are kept live, but a late
+    # upload from both devices of one home is not yet revised device by device (the home's
+    # gap is filled by the first device's readings, the other's are refused as late), so the
+    # default fleet keeps one device a home until it is.
     heat_both_sensors: bool = False
 
     @field_validator("start")
