@@ -110,10 +110,33 @@ def _topic(target: Target) -> Iterator[Topic]:
     admin = KafkaAdminClient(bootstrap_servers=target.bootstrap, **target.kafka_options())
     try:
         admin.create_topics([NewTopic(name, PARTITIONS, 1)], timeout_ms=30_000)
-        yield Topic(target, name)
-        admin.delete_topics([name], timeout_ms=30_000)
     finally:
         admin.close()
+    yield Topic(target, name)
+    _delete_topic(target, name)
+
+
+def _delete_topic(target: Target, name: str) -> None:
+    """With a new admin client, until the broker answers: a test may have restarted it, and
+    the client that created the topic lost its connection then (NodeNotReadyError)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError, UnknownTopicOrPartitionError
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=target.bootstrap, **target.kafka_options())
+            try:
+                admin.delete_topics([name], timeout_ms=30_000)
+            finally:
+                admin.close()
+            return
+        except UnknownTopicOrPartitionError:
+            return
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)  # back-off between attempts; the condition is the broker answering
 
 
 @dataclass
