@@ -945,6 +945,8 @@ class Engine:
                 bucket[at] = winner
             for loser in ranked[1:]:
                 if _same(loser[2], winner[2]):
+                    # counted accepted when it came, as in a file read in order it is not
+                    self.counters.accepted -= 1
                     self.counters.duplicates += 1
                 else:
                     self._conflict(winner, loser)

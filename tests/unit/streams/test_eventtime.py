@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from heatwatch.contract.telemetry import event_epoch
@@ -174,6 +174,9 @@ SORTED_LINES = _lines(faulty_stream(days=1))
 
 @pytest.mark.slow  # 12 Hypothesis examples, two replays of the file each
 @settings(max_examples=12, deadline=None)
+# found by Hypothesis: a re-send that came before its step was released was counted twice
+# (accepted when it came, a duplicate when settled); in order it is only a duplicate
+@example(seed=630, resend_share=0.001953125)
 @given(seed=st.integers(0, 2**32 - 1), resend_share=st.floats(0.0, 0.1))
 def test_any_permutation_gives_the_same_results_as_the_sorted_file(
     seed: int, resend_share: float
