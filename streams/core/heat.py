@@ -6,7 +6,7 @@ accounted from heat delivered rather than from a meter of its own."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import time
 from functools import lru_cache
 from typing import Any
@@ -42,11 +42,6 @@ from streams.core.state import (
 )
 
 HeatTarget = HeatStationState | StackState | HeatHomeState
-HeatHandler = Callable[[DetectorContext, Any, Any, int], None]
-HeatReading = HeatStationReading | IndoorTempReading | HeatMeterReading | StackEmissionReading
-HEAT_READINGS: frozenset[type] = frozenset(
-    {HeatStationReading, IndoorTempReading, HeatMeterReading, StackEmissionReading}
-)
 _POLLUTANTS = ("particulates", "so2", "nox")
 
 
@@ -99,22 +94,6 @@ class HeatNetwork:
             station.location = mean_location([h.household for h in station.homes])
             rows = [h.household.household for h in station.homes]
             station.design = station_design(settings, station.kind, rows)
-
-    def route(self, r: HeatReading) -> tuple[HeatTarget | None, HeatHandler, str]:
-        """The state a heat reading updates, its handler, and the reason if there is none."""
-        if type(r) is HeatStationReading:
-            sid = r.heat_station_id
-            return self.stations.get(sid), on_heat_station, _unknown_station(sid)
-        if type(r) is StackEmissionReading:
-            sid = r.heat_station_id
-            return self.stacks.get(sid), on_stack, _unknown_station(sid)
-        assert type(r) is IndoorTempReading or type(r) is HeatMeterReading
-        handler = on_indoor if type(r) is IndoorTempReading else on_heat_meter
-        reason = (
-            f"unknown heat-network household {r.household_id!r} (not in the registry with a "
-            "heat_station_id and a network retrofit)"
-        )
-        return self.homes.get(r.household_id), handler, reason
 
     def roll_up(self, ctx: DetectorContext, now: int) -> None:
         for station in sorted(self.dirty, key=lambda s: s.station_id):
@@ -186,10 +165,6 @@ def _note_silent_at_close(station: HeatStationState, day_end: int) -> None:
         if 0 < home.covered_until < day_end:
             note_gap(home, home.covered_until, day_end, home.comm)
             home.covered_until = day_end
-
-
-def _unknown_station(station_id: str) -> str:
-    return f"unknown heat station {station_id!r} (no registered network household on it)"
 
 
 # --- silence: a station's telemetry, a home's own sensor ---------------------------------
