@@ -28,7 +28,13 @@ from streams.core.engine import Engine
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.eventorder import find_fast_copies, sort_by_event_time
-from streams.ingest import Tally, dead_letter_fields, drain_rejections, record_feeder
+from streams.ingest import (
+    Tally,
+    batch_piece_feeder,
+    dead_letter_fields,
+    drain_rejections,
+    record_feeder,
+)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -224,9 +230,15 @@ class _Run:
 
             lines = self._numbered(src) if numbered else enumerate(src, start=1)
             feed = record_feeder(engine, dead_letter, tally)
+            feed_piece = batch_piece_feeder(engine, dead_letter, tally)
             blank = 0
             count = 0
             for line_no, line in lines:
+                if type(line_no) is tuple:  # a reading of a batch the ordering split by time
+                    number, index = line_no
+                    count += index == 0
+                    feed_piece(line, number, index)
+                    continue
                 count += 1
                 if not count & 0x3FF:  # every 1,024 lines: progress, and has order mattered?
                     if progress is not None and not count & 0xFFFF:
@@ -248,11 +260,13 @@ class _Run:
             drain_rejections(engine, dead_letter)
         return True
 
-    def _numbered(self, src: BinaryIO) -> Iterator[tuple[int, bytes]]:
-        """Lines of an ordered file (``<line_no>\\t<line>``), with their input line number."""
+    def _numbered(self, src: BinaryIO) -> Iterator[tuple[int | tuple[int, int], bytes]]:
+        """Lines of an ordered file (``<line_no>\\t<line>``, or ``<line_no>:<index>\\t<reading>``
+        for a reading of a split batch), with their input line number and batch index."""
         for line in src:
             tab = line.index(b"\t")
-            yield int(line[:tab]), line[tab + 1 :]
+            number, colon, index = line[:tab].partition(b":")
+            yield (int(number), int(index)) if colon else int(number), line[tab + 1 :]
 
     def finish(self, input_path: Path, ordering: str) -> ReplaySummary:
         output, engine = self.output, self.engine

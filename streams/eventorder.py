@@ -2,12 +2,19 @@
 
 A head-end export is often sorted by meter, a retried upload sits anywhere, a file may be
 reversed: the replay must not trust arrival order. Lines are keyed by the earliest ``ts`` they
-hold (a concentrator batch by its earliest reading; a line without a parseable ``ts`` first,
-so it is dead-lettered at once), sorted in chunks of ``chunk_lines`` and merged. Ties are
-broken by the line's bytes, not its position, so every permutation of the same lines gives
-the same order; the original line number travels with each line for dead letters.
+hold (a line without a parseable ``ts`` first, so it is dead-lettered at once), sorted in
+chunks of ``chunk_lines`` and merged. Ties are broken by the line's bytes, not its position,
+so every permutation of the same lines gives the same order; the original line number
+travels with each line for dead letters.
 
-Output lines: ``<line_no>\\t<original line>``.
+A concentrator batch whose readings are all of one instant stays one line. A batch that
+spans several times (a head-end backlog: hours of one home's devices in one upload) is split
+into its readings, each keyed by its own time: kept whole at its earliest time, its later
+readings would walk event time hours ahead and refuse every other source's readings between
+as late — one source moving time for everyone.
+
+Output lines: ``<line_no>\\t<original line>``, or ``<line_no>:<index>\\t<reading>`` for the
+reading at ``index`` of a split batch (``streams.ingest.batch_piece_feeder``).
 """
 
 from __future__ import annotations
@@ -34,22 +41,50 @@ ProgressFn = Callable[[int, int], None]
 
 def event_key(line: bytes) -> int:
     """Earliest epoch second among the line's ``ts`` values (``_NO_TIME`` if none parse)."""
-    best: int | None = None
+    stamps = _stamps(line)
+    return min(stamps) if stamps else _NO_TIME
+
+
+def _stamps(line: bytes) -> list[int]:
+    stamps = []
     for match in _TS.finditer(line):
         try:
-            epoch = event_epoch(match.group(1).decode())
+            stamps.append(event_epoch(match.group(1).decode()))
         except (ValueError, UnicodeDecodeError, OverflowError):
             continue
-        if best is None or epoch < best:
-            best = epoch
-    return _NO_TIME if best is None else best
+    return stamps
 
 
-def _write_run(chunk: list[tuple[int, bytes, int]], path: Path) -> None:
+def _keyed(line: bytes, line_no: int) -> list[tuple[int, bytes, bytes]]:
+    """The line keyed by its earliest time, or a valid batch spanning several times as its
+    readings, each keyed by its own (``<line_no>:<index>``)."""
+    stamps = _stamps(line)
+    if not stamps:
+        return [(_NO_TIME, line, b"%d" % line_no)]
+    first = min(stamps)
+    if first == max(stamps) or b'"batch"' not in line:
+        return [(first, line, b"%d" % line_no)]
+    try:
+        msg = WIRE_ADAPTER.validate_json(line)
+    except ValidationError:
+        return [(first, line, b"%d" % line_no)]  # a broken batch is salvaged as a whole line
+    if not isinstance(msg, Batch):
+        return [(first, line, b"%d" % line_no)]
+    try:
+        keys = [event_epoch(r.ts) for r in msg.readings]
+    except (ValueError, OverflowError):
+        return [(first, line, b"%d" % line_no)]  # an impossible date: refused as the line is
+    return [
+        (key, r.model_dump_json().encode() + b"\n", b"%d:%d" % (line_no, index))
+        for index, (key, r) in enumerate(zip(keys, msg.readings, strict=True))
+    ]
+
+
+def _write_run(chunk: list[tuple[int, bytes, bytes]], path: Path) -> None:
     chunk.sort()
     with path.open("wb") as fh:
-        for key, raw, line_no in chunk:
-            fh.write(b"%d\t%d\t" % (key + _KEY_BIAS, line_no) + raw)
+        for key, raw, number in chunk:
+            fh.write(b"%d\t%s\t" % (key + _KEY_BIAS, number) + raw)
 
 
 def _read_run(path: Path, stack: ExitStack) -> Iterator[tuple[int, bytes, bytes]]:
@@ -70,12 +105,12 @@ def sort_by_event_time(
     work_dir.mkdir(parents=True, exist_ok=True)
     total = source.stat().st_size
     runs: list[Path] = []
-    chunk: list[tuple[int, bytes, int]] = []
+    chunk: list[tuple[int, bytes, bytes]] = []
     with source.open("rb") as src:
         for line_no, line in enumerate(src, start=1):
             if not line.endswith(b"\n"):
                 line += b"\n"
-            chunk.append((event_key(line), line, line_no))
+            chunk.extend(_keyed(line, line_no))
             if len(chunk) >= chunk_lines:
                 runs.append(work_dir / f"run-{len(runs):05d}.tsv")
                 _write_run(chunk, runs[-1])

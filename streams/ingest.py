@@ -238,6 +238,31 @@ def ingest_record(
     record_feeder(engine, dead, tally)(raw, origin)
 
 
+def batch_piece_feeder(
+    engine: Engine, dead: DeadLetterFn, tally: Tally
+) -> Callable[[bytes, Any, int], None]:
+    """``feed(raw, origin, index)``: one reading of a concentrator batch that the on-disk
+    ordering (``streams.eventorder``) split out of its line because the batch spans several
+    times. Pushed, counted and dead-lettered exactly as ``_push_batch`` does for the
+    reading at ``index`` of the whole line, so a split changes nothing but the order."""
+    validate = _READING_ADAPTER.validate_json
+    push = engine.push
+
+    def feed(raw: bytes, origin: Any, index: int) -> None:
+        if index == 0:
+            tally.batches += 1
+        tally.batch_readings += 1
+        reading = validate(raw)  # a piece was validated as part of its batch when split
+        try:
+            push(reading, (origin, index))
+        except Rejected as rejected:
+            dead(origin, index, _reading_bytes(reading), f"readings[{index}]: {rejected}")
+        if engine.rejections:
+            drain_rejections(engine, dead)
+
+    return feed
+
+
 def _push_batch(
     engine: Engine, batch: Batch, origin: Any, dead: DeadLetterFn, tally: Tally
 ) -> None:

@@ -77,9 +77,11 @@ class DetectionSettings(BaseModel):
         "is a clock the field team must set.",
     )
     earliest_event: datetime = Field(
-        datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=8))),
-        description="Readings stamped before this are rejected (no meter of the programme ran "
-        "before 2000; 1970-01-01 is a meter whose real-time clock was reset).",
+        datetime(2017, 1, 1, tzinfo=timezone(timedelta(hours=8))),
+        description="Readings stamped before this are rejected: the programme began with the "
+        "2017 plan (北方地区冬季清洁取暖规划 2017—2021), so no meter of it ran earlier; a "
+        "real-time clock that was reset reads 2000-01-01 or 1970-01-01, and a wrong year "
+        "(2015) is no reading of the programme either. A county with older meters sets it.",
     )
     latest_event: datetime = Field(
         datetime(2100, 1, 1, tzinfo=timezone(timedelta(hours=8))),

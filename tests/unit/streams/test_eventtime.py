@@ -58,6 +58,23 @@ def test_a_fast_clock_at_the_head_of_the_stream_does_not_set_time() -> None:
     assert not [i for i in out.incidents.values() if i.kind.value == "comm_loss"]
 
 
+@pytest.mark.parametrize(
+    "stamp",
+    ["2000-01-01T00:15:00+08:00", "2015-12-06T14:15:00+08:00", "2016-12-31T23:45:00+08:00"],
+)
+def test_a_reset_clock_or_a_wrong_year_before_the_programme_is_refused(stamp: str) -> None:
+    """A real-time clock reset to its default (2000-01-01) or a year typed wrong is no
+    reading of the programme (its first plan began 2017), even at the head of a file."""
+    out, engine = run(FOUR, [])
+    with pytest.raises(Rejected, match="outside the programme's window"):
+        engine.push(electric("H3", 1).model_copy(update={"ts": stamp}))
+    for s in range(1, 9):
+        for h in ("H1", "H2", "H3", "H4"):
+            engine.push(electric(h, s))
+    engine.flush()
+    assert [i.started_at.year for i in out.incidents.values()] in ([], [2021])
+
+
 def test_a_meter_whose_clock_keeps_failing_gets_one_data_quality_incident() -> None:
     out, engine = run(FOUR, [])
     for s in range(1, 97):
@@ -202,6 +219,43 @@ def test_external_sort_is_the_same_for_any_permutation_and_small_chunks(tmp_path
         outputs.add(b"".join(body))
         assert not list((tmp_path / f"work{seed}").glob("run-*"))
     assert len(outputs) == 1
+
+
+def _backlog_batch(lines: list[bytes], household_id: str, first: int, last: int) -> list[bytes]:
+    """``lines`` with one household's readings of steps ``first``..``last`` taken out and sent
+    as one head-end batch at the end of the file (an upload hours late)."""
+    mine = [line for line in lines if orjson.loads(line).get("household_id") == household_id][
+        first:last
+    ]
+    batch = {"kind": "batch", "source": "HEADEND-late", "readings": [orjson.loads(m) for m in mine]}
+    return [line for line in lines if line not in mine] + [orjson.dumps(batch) + b"\n"]
+
+
+def test_a_late_batch_spanning_hours_gives_the_results_of_its_readings_in_time_order(
+    tmp_path: Path,
+) -> None:
+    """Kept whole at its earliest time, a 6-hour backlog would walk event time ahead and
+    refuse every other meter's readings in between as late: the ordering splits it."""
+    late = _backlog_batch(SORTED_LINES, "H4", 20, 44)
+    base = _result(SORTED_LINES, tmp_path, "sorted")
+    got = _result(late, tmp_path, "late")
+    summary = orjson.loads((tmp_path / "late" / "summary.json").read_bytes())
+    assert summary["input_order"] == "ordered by event time on disk (input was not)"
+    assert summary["batches"] == 1 and summary["lines_read"] == len(late)
+    assert got == base
+
+
+def test_the_ordering_splits_only_a_valid_batch_that_spans_several_times(tmp_path: Path) -> None:
+    late = _backlog_batch(SORTED_LINES[:200], "H4", 2, 6)
+    one_instant = {"kind": "batch", "readings": [orjson.loads(SORTED_LINES[0])]}
+    broken = late[-1][:-40] + b"\n"  # a truncated backlog: salvaged as one line later
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join([*late, orjson.dumps(one_instant) + b"\n", broken]))
+    ordered = sort_by_event_time(src, tmp_path / "work")
+    numbers = [line.split(b"\t", 1)[0] for line in ordered.read_bytes().splitlines()]
+    n = len(late)
+    assert sorted(x for x in numbers if b":" in x) == [b"%d:%d" % (n, i) for i in range(4)]
+    assert b"%d" % (n + 1) in numbers and b"%d" % (n + 2) in numbers
 
 
 def test_live_a_reading_ahead_of_the_wall_clock_never_moves_time() -> None:
