@@ -387,8 +387,8 @@ def report(runs: list[Run], variants: list[str]) -> None:
         for v, (rate, cpu) in med.items():
             if v != "worker":
                 print(
-                    f"worker / {v}: {w_rate / rate:.2f}x readings/s, "
-                    f"{cpu / w_cpu:.2f}x CPU efficiency (its CPU per reading / the worker's)"
+                    f"worker / {v}: {w_rate / rate:.2f}x the readings/s, "
+                    f"{w_cpu / cpu:.2f}x the CPU per reading"
                 )
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
