@@ -275,6 +275,10 @@ def check_dead(sc, truth, d):
                 continue
             if e.get("raw_parseable") and dl_kind(raw) == "unparseable":
                 continue
+            if "line_no" in e and x.get("line_no") != e["line_no"]:
+                continue
+            if "raw_equals" in e and raw.rstrip("\r\n") != e["raw_equals"]:
+                continue
             m.append(x)
         ok = bool(m)
         msg = f"{e['id']}: no matching dead letter"
@@ -286,6 +290,15 @@ def check_dead(sc, truth, d):
         if ok and e.get("reason_contains_any"):
             if not all(any(w in x["reason"] for w in e["reason_contains_any"]) for x in m):
                 ok, msg = False, f"{e['id']}: reason does not name the meter {e['reason_contains_any']}: {m[0]['reason'][:110]}"
+        if ok and not all((x.get("reason") or "").strip() for x in m):
+            ok, msg = False, f"{e['id']}: dead letter without a reason"
+        if ok and e.get("reason_contains_any_ci"):
+            if not all(any(w.lower() in x["reason"].lower() for w in e["reason_contains_any_ci"]) for x in m):
+                ok, msg = False, f"{e['id']}: reason does not name {e['reason_contains_any_ci']}: {m[0]['reason'][:110]}"
+        if not m and "line_no" in e:
+            near = [x for x in dead if abs((x.get("line_no") or -9) - e["line_no"]) <= 1]
+            if near:
+                msg += f" at line {e['line_no']} (nearest: line {near[0].get('line_no')} raw {near[0].get('raw','')[:50]!r})"
         sc.add("dead_letter", ok, msg + (f" ({e.get('why','')[:60]})" if not ok and e.get('why') else ""))
     if spec.get("forbid_device_ids"):
         bad = [x for x in dead if any(f'"{h}"' in x.get("raw", "") for h in spec["forbid_device_ids"])]
@@ -314,8 +327,18 @@ def check_kept(sc, truth, d):
         sc.add("kept", ok, f"{k['id']}: rollup readings for {k['household_id']} {k['day']} = {got}, expected {want} ({k.get('why','')[:70]})")
 
 
+def check_rollup_days(sc, truth, d):
+    lim = truth.get("no_rollup_before")
+    if not lim:
+        return
+    bad = sorted({str(r["day"])[:10] for r in (d["rollups"] or []) if str(r["day"])[:10] < lim})
+    sc.add("kept", not bad, f"rollup days before {lim} (from readings that should have been rejected): {bad[:5]}", unexpected=len(bad))
+
+
 def norm_verdict(s):
     s = (s or "").lower()
+    if "visit" in s or "核实" in s:
+        return "visit_required"
     if "insufficient" in s:
         return "insufficient_data"
     if "not yet" in s or "not_yet" in s:
@@ -413,6 +436,72 @@ def check_monthly(sc, truth, out, months, registry_counts):
             sc.add("season_vs_month", ci == mi, f"{c}: season ledger Σ interruptions = {ci} but Σ monthly household interruptions = {mi}")
 
 
+def check_use(sc, truth, out):
+    """use and cost (群众可承受): who is flagged under-used / empty, what the season cost, who is above the burden."""
+    u, cost, bur = truth.get("use"), truth.get("cost"), truth.get("burden")
+    if not (u or cost or bur):
+        return
+    rows = {r["household_id"]: r for r in (season_csv(out) or [])}
+    tables = html_tables(os.path.join(out, "reports", "stability-2021-2022.html"))
+    listed = find_table(tables, "use vs peers")
+    listed_ids = {r.get("household") for r in listed} if listed is not None else None
+    why = truth.get("verdict_why", {})
+    def w(h):
+        return why.get(h) or why.get(h[:3] + "*", "") or why.get(h[:4] + "*", "")
+    flagged_states = ("unused", "back to coal", "empty", "under")
+    for h in (u or {}).get("flagged", []):
+        st = (rows.get(h) or {}).get("use_state", "")
+        ok = any(x in st.lower() for x in flagged_states) and listed_ids is not None and h in listed_ids
+        sc.add("use", ok, f"{h}: use state '{st}', listed in the report's under-used table: "
+                          f"{None if listed_ids is None else h in listed_ids}; expected flagged — {w(h)[:110]}")
+    for h in (u or {}).get("not_flagged", []):
+        st = (rows.get(h) or {}).get("use_state", "")
+        ok = bool(rows.get(h)) and not any(x in st.lower() for x in flagged_states) and (listed_ids is None or h not in listed_ids)
+        sc.add("use", ok, f"{h}: use state '{st}' ratio {(rows.get(h) or {}).get('use_ratio')} "
+                          f"low days {(rows.get(h) or {}).get('low_days')}/{(rows.get(h) or {}).get('judged_days')}, "
+                          f"expected NOT flagged — {w(h)[:120]}")
+    tol = truth.get("cost_tol", 1.0)
+    for h, c in (cost or {}).items():
+        r = rows.get(h) or {}
+        for k in ("energy_kwh", "valley_kwh", "gas_m3", "energy_cost", "subsidy", "net_cost", "cost_per_m2"):
+            if k not in c:
+                continue
+            got = num(r.get(k)) if r.get(k) not in (None, "") else None
+            want = c[k]
+            ok = (got is None) if want is None else (got is not None and abs(got - want) <= tol)
+            sc.add("cost", ok, f"{h}: {k} = {r.get(k)!r}, expected {want} ± {tol} ({c.get('why','')[:120]})")
+    if bur:
+        t = find_table(tables, "household pays")
+        ids = [r.get("household") for r in t] if t is not None else []
+        for h in bur.get("listed", []):
+            sc.add("burden", h in ids, f"{h}: not in the 'above the burden threshold' table ({bur.get('why','')[:80]})")
+        for h in bur.get("not_listed", []):
+            sc.add("burden", h not in ids, f"{h}: listed above the burden threshold although its net cost is below it")
+        if bur.get("priority_first") and t is not None:
+            pri = [i for i, r in enumerate(t) if (r.get("priority group") or "").strip()]
+            non = [i for i, r in enumerate(t) if not (r.get("priority group") or "").strip()]
+            sc.add("burden", not pri or not non or max(pri) < min(non),
+                   f"priority households not listed first: {[r.get('household') for r in t]}")
+
+
+def check_cli(sc, truth, r, scen_dir, out, log):
+    """error cases: a non-zero exit code with a message naming the problem, never a Python traceback"""
+    tmp = out + "-cli"
+    shutil.rmtree(tmp, ignore_errors=True); os.makedirs(tmp)
+    for c in truth.get("cli", []):
+        args = [a.format(scen=scen_dir, tmp=tmp, out=out) for a in c["args"]]
+        env = dict(os.environ, PYTHONPATH=r.tree, HEATWATCH_LANG="en")
+        p = subprocess.run([r.exe, "--lang", "en"] + args, capture_output=True, text=True, env=env)
+        txt = p.stdout + p.stderr
+        ok_rc = (p.returncode != 0) if c["rc"] == "nonzero" else (p.returncode == 0)
+        ok_tb = "Traceback" not in txt
+        ok_msg = not c.get("stderr_any") or any(w in txt for w in c["stderr_any"])
+        tail = " | ".join(l.strip() for l in txt.strip().splitlines()[-2:])[:160]
+        sc.add("cli", ok_rc and ok_tb and ok_msg,
+               f"{c['id']}: rc={p.returncode} (want {c['rc']}), traceback={not ok_tb}, names {c.get('stderr_any')}: {ok_msg}; "
+               f"output: {tail} ({c.get('why','')[:70]})")
+
+
 def rollup_key(rows):
     return sorted(json.dumps(r, sort_keys=True) for r in (rows or []))
 
@@ -434,7 +523,7 @@ def check_equivalence(sc, truth, r, scen_dir, base_out, base, months, log, keep)
             ia = {i["incident_id"]: i for i in base["incidents"]}; ib = {i["incident_id"]: i for i in dv["incidents"]}
             only_a = [inc_str(ia[k]) for k in ia if k not in ib]; only_b = [inc_str(ib[k]) for k in ib if k not in ia]
             chg = [k for k in ia if k in ib and ia[k] != ib[k]]
-            diff = f" (only in sorted: {only_a[:2]} only in {v}: {only_b[:2]} changed: {len(chg)}{' e.g. ' + inc_str(ib[chg[0]]) if chg else ''})"
+            diff = f" (only in the readings.jsonl run: {only_a[:2]} only in {v}: {only_b[:2]} changed: {len(chg)}{' e.g. ' + inc_str(ib[chg[0]]) if chg else ''})"
         sc.add("equivalence", a == b, f"{v}: incidents.jsonl differs from the time-sorted run{diff}")
         ra, rb = rollup_key(base["rollups"]), rollup_key(dv["rollups"])
         nd = len(set(ra) ^ set(rb))
@@ -453,7 +542,7 @@ def check_equivalence(sc, truth, r, scen_dir, base_out, base, months, log, keep)
 def months_of(path):
     ms = set()
     lo = hi = None
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             i = line.find('"ts": "')
             if i < 0:
@@ -461,7 +550,7 @@ def months_of(path):
             ts = line[i + 7:i + 32]
             if ts.startswith(("2021", "2022")):
                 ms.add(ts[:7])
-    return sorted(m for m in ms if "2021-11" <= m <= "2022-03")
+    return sorted(m for m in ms if "2021-11" <= m <= "2022-03" and m[5:7] in ("01", "02", "03", "11", "12"))
 
 
 def main():
@@ -492,11 +581,15 @@ def main():
         data_end = max([P(x["ended_at"]) for x in d["incidents"] if x.get("ended_at")] + [P(x["started_at"]) for x in d["incidents"]] + [dt.datetime(2000, 1, 1, tzinfo=CST)])
         # data end: last reading time
         last = None
-        with open(os.path.join(sd, "readings.jsonl"), encoding="utf-8") as f:
+        with open(os.path.join(sd, "readings.jsonl"), encoding="utf-8", errors="replace") as f:
             for line in f:
                 i = line.find('"ts": "')
                 if i >= 0 and line[i + 7:i + 11] in ("2021", "2022"):
                     t = line[i + 7:i + 32]
+                    try:
+                        P(t)
+                    except ValueError:  # a malformed timestamp of an adversarial line
+                        continue
                     last = t if last is None or t > last else last
         data_end = P(last) if last else data_end
         sc.add("run", res.get("season_rc") == 0, f"report season exit code {res.get('season_rc')}: {log}")
@@ -506,9 +599,12 @@ def main():
         dlk[n] = check_dead(sc, truth, d)
         check_summary(sc, truth, d)
         check_kept(sc, truth, d)
+        check_rollup_days(sc, truth, d)
         check_verdicts(sc, truth, out)
         counts = collections.Counter(row["county"] for row in csv.DictReader(open(os.path.join(sd, "registry.csv"), encoding="utf-8")))
         check_monthly(sc, truth, out, months, counts)
+        check_use(sc, truth, out)
+        check_cli(sc, truth, r, sd, out, log)
         check_equivalence(sc, truth, r, sd, out, d, months, log, a.keep)
         sc.info.append(f"[{n}] incidents by kind: {dict(collections.Counter(i['kind'] for i in d['incidents']))}; "
                        f"summary: read={d['summary'].get('readings_received')} accepted={d['summary'].get('accepted')} "

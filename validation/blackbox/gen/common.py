@@ -34,11 +34,12 @@ def hh(row):
 def write_scenario(name, registry, readings, truth, raw_lines=None, extra_files=None):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
+    cols = REG_COLS + sorted({k for r in registry for k in r} - set(REG_COLS))  # e.g. area_m2 (new scenarios only)
     with open(os.path.join(d, "registry.csv"), "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=REG_COLS)
+        w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
         for r in registry:
-            w.writerow(hh(r))
+            w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in cols})
     if raw_lines is None:
         raw_lines = [json.dumps(x, ensure_ascii=False) for x in readings]
     with open(os.path.join(d, "readings.jsonl"), "w", encoding="utf-8") as f:

@@ -526,3 +526,6 @@ if __name__ == "__main__":
         f()
     b2(fast=True)
     b4(dual=False)
+    import new_scenarios
+    for f in new_scenarios.ALL:
+        f()
