@@ -115,7 +115,7 @@ class HeatNetwork:
                 # a sensor reporting hourly is silent after as many of its own intervals
                 # as a meter (one missed hourly reading is not a silence)
                 if home.comm is None and 0 < home.last_ts <= min(
-                    limit, now - ctx.settings.comm_loss_intervals * sensor_every(ctx.settings, home)
+                    limit, now - ctx.settings.comm_loss_intervals * home_every(ctx.settings, home)
                 ):
                     _open_sensor_silence(ctx, home)
 
@@ -162,9 +162,10 @@ def _note_silent_at_close(station: HeatStationState, day_end: int) -> None:
         note_gap(station, station.accounted_until, day_end, station.comm)
         station.accounted_until = day_end
     for home in station.homes:
-        if 0 < home.covered_until < day_end:
-            note_gap(home, home.covered_until, day_end, home.comm)
-            home.covered_until = day_end
+        for device in (home.indoor, home.meter):
+            if 0 < device.covered_until < day_end:
+                note_gap(device, device.covered_until, day_end, home.comm)
+                device.covered_until = day_end
 
 
 # --- silence: a station's telemetry, a home's own sensor ---------------------------------
@@ -471,36 +472,56 @@ def _occupied_window(start: time, end: time) -> ValleyWindow:
     return ValleyWindow(start, end)
 
 
-def sensor_every(s: DetectionSettings, home: HeatHomeState) -> int:
-    """How often the home's own devices report: learned (the shortest gap, once a few gaps
-    were seen: a sensor's first gap may straddle a missed reading), else the meters'
-    interval. An indoor sensor's reading has no interval of its own; it stands for its
-    cadence."""
-    if home.every_seen >= s.sensor_cadence_min_gaps:
-        return home.every
+def sensor_every(s: DetectionSettings, home: HeatHomeState, kind: str = "indoor_temp") -> int:
+    """How often the home's device of reading ``kind`` reports: learned (the shortest gap,
+    once a few gaps were seen: a sensor's first gap may straddle a missed reading), else the
+    meters' interval. An indoor sensor's reading has no interval of its own; it stands for
+    its cadence."""
+    device = home.device(kind)
+    if device.every_seen >= s.sensor_cadence_min_gaps:
+        return device.every
     return s.interval_s
 
 
+def home_every(s: DetectionSettings, home: HeatHomeState) -> int:
+    """How often the home hears from its own devices: the slowest cadence among those that
+    reported (a home is silent when none of them reports; with an hourly indoor sensor one
+    missed hourly reading is not a silence however often its heat meter reports)."""
+    kinds = [k for k, d in (("indoor_temp", home.indoor), ("heat_meter", home.meter)) if d.last_ts]
+    return max((sensor_every(s, home, k) for k in kinds), default=s.interval_s)
+
+
 def _own_span(
-    ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: int | None = None
+    ctx: DetectorContext, home: HeatHomeState, ts: int, kind: str, interval_s: int | None = None
 ) -> int:
-    """Seconds a home's own reading covers: its interval (an indoor sensor's: its learned
-    cadence), never overlapping the previous one."""
-    gap = ts - home.last_ts if home.last_ts else 0
+    """Seconds a home's device reading covers: its interval (an indoor sensor's: its learned
+    cadence), never overlapping that device's previous one. Coverage and gaps are the
+    device's own (issue 20): a home with an indoor sensor and a heat meter loses neither's
+    late upload to the other's live readings."""
+    device = home.device(kind)
+    gap = ts - device.last_ts if device.last_ts else 0
     if gap > 0:
-        home.every_seen += 1
-        if not home.every or gap < home.every:
-            home.every = gap
+        device.every_seen += 1
+        if not device.every or gap < device.every:
+            device.every = gap
     if interval_s is None:
-        interval_s = sensor_every(ctx.settings, home)
-    span = min(interval_s, gap) if home.last_ts else interval_s
-    if home.covered_until and ts - interval_s > home.covered_until:  # a late upload may
-        note_gap(home, home.covered_until, ts - interval_s, home.comm)  # fill it (revisions)
+        interval_s = sensor_every(ctx.settings, home, kind)
+    span = min(interval_s, gap) if device.last_ts else interval_s
+    if device.covered_until and ts - interval_s > device.covered_until:  # a late upload may
+        note_gap(device, device.covered_until, ts - interval_s, home.comm)  # fill it
         # Sensors miss readings routinely: a short gap is not a recovery and the run goes on;
-        # a longer silence ends it (runs are runs in time, as the station's).
-        if ts - home.covered_until > (ctx.settings.indoor_missing_grace_readings + 1) * interval_s:
-            home.cold_run = home.no_heat_run = 0
-    home.last_ts = home.covered_until = ts
+        # a longer silence ends it (runs are runs in time, as the station's). The indoor
+        # sensor's silence ends the cold run, the heat meter's the no-heat run.
+        if (
+            ts - device.covered_until
+            > (ctx.settings.indoor_missing_grace_readings + 1) * interval_s
+        ):
+            if device is home.meter:
+                home.no_heat_run = 0
+            else:
+                home.cold_run = 0
+    device.last_ts = device.covered_until = ts
+    home.last_ts = max(home.last_ts, ts)
     if home.comm is not None:
         ctx.book.resolve(home.comm, ts)
         home.comm = None
@@ -528,7 +549,7 @@ def no_heat_at_meter(s: DetectionSettings, home: HeatHomeState, r: HeatMeterRead
 
 def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, ts: int) -> None:
     s = ctx.settings
-    span = _own_span(ctx, home, ts)
+    span = _own_span(ctx, home, ts, "indoor_temp")
     home.own_source = "indoor"
     occupied = occupied_at(s, ts)
     if r.temp_c < s.indoor_low_c:
@@ -570,7 +591,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     """A household heat meter is the home's own evidence of heat delivered, and its own
     detector: no heat at the meter while the station supplies is the home's fault."""
     s = ctx.settings
-    span = _own_span(ctx, home, ts, r.interval_s)
+    span = _own_span(ctx, home, ts, "heat_meter", r.interval_s)
     if home.own_source is None:  # a home with an indoor sensor is a sampled home
         home.own_source = "heat_meter"
     no_heat = no_heat_at_meter(s, home, r)
@@ -931,10 +952,22 @@ def near_down(ts: int, down_ts: list[int], interval_s: int) -> bool:
 
 def own_cold(cold_ts: list[list[int]], down_ts: list[int], interval_s: int) -> int:
     """A home's cold or heatless seconds while its station supplied: those at a step the
-    station was down are its outage already (counted once, as outage)."""
-    if not down_ts:
-        return sum(span for _, span in cold_ts)
-    return sum(span for ts, span in cold_ts if not near_down(ts, down_ts, interval_s))
+    station was down are its outage already (counted once, as outage). Its devices' cold
+    intervals are counted as their union: an indoor sensor and a heat meter that both say
+    so at one time are one cold interval (the same in any order the readings came)."""
+    spans = sorted(
+        (ts - span, ts)
+        for ts, span in cold_ts
+        if not (down_ts and near_down(ts, down_ts, interval_s))
+    )
+    total, reach = 0, None
+    for start, end in spans:
+        if reach is not None and start < reach:
+            start = reach
+        if end > start:
+            total += end - start
+        reach = end if reach is None else max(reach, end)
+    return total
 
 
 def _home_day(home: HeatHomeState, station: HeatStationState, interval_s: int) -> None:
