@@ -653,10 +653,14 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
     sampled = sum(1 for h in ss.homes if h.own_source == "indoor")
     need = max(s.indoor_station_min_homes, math.ceil(s.indoor_station_share * sampled))
     explains = ss.interruption if ss.interruption is not None else ss.supply_low
-    if explains is not None and ss.cold is None:
+    if explains is not None:
         # the station's own page explains its cold homes: they are its children (one page
-        # for the event), never a second station page (a cold roll-up opened before the
-        # station's page keeps its children and ends by its own rule below)
+        # for the event), never a second station page
+        if ss.cold is not None:
+            # a cold roll-up opened before the station's page (the homes felt it first) is
+            # the same event: closed into the page as its child, its homes re-parented to
+            # the page (a flat tree: the reports attribute children to their top incident)
+            _merge_station_cold(ctx, ss, explains, now, cold)
         for h in cold:
             if h.indoor_low is not None and h.indoor_low.parent_id != explains.incident_id:
                 ctx.book.update(h.indoor_low, parent_id=explains.incident_id)
@@ -706,6 +710,22 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
     for h in cold:
         if h.indoor_low is not None and h.indoor_low.parent_id != parent:
             ctx.book.update(h.indoor_low, parent_id=parent)
+
+
+def _merge_station_cold(
+    ctx: DetectorContext,
+    ss: HeatStationState,
+    page: Incident,
+    now: int,
+    cold: list[HeatHomeState],
+) -> None:
+    """The station's cold roll-up ends as a child of its own low-supply or interruption
+    ``page`` (ids unchanged: deterministic); the homes stay cold, now under the page."""
+    assert ss.cold is not None
+    roll = ss.cold
+    ss.cold = None
+    ctx.book.update(roll, parent_id=page.incident_id)
+    ctx.book.resolve(roll, now, cold_homes=len(cold), merged_into=page.incident_id)
 
 
 def _end_station_cold(
