@@ -25,8 +25,11 @@ from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.heatnormal import (
     Reference,
     StationDesign,
+    band_of,
     curve_at,
     learn,
+    learn_supply,
+    learned_curve_at,
     reference,
     station_design,
 )
@@ -235,7 +238,7 @@ def on_heat_station(
         ss.comm = None
     supply = r.secondary_supply_c
     outdoor = ss.weather.outdoor_before(ts)
-    trigger, low, curve, ref = judge_reading(s, ss, r, outdoor)
+    trigger, low, curve, ref = judge_reading(s, ss, r, outdoor, ts)
     down = trigger is not None
     covered_from = max(ss.accounted_until, ts - s.interval_s)
     if down:
@@ -251,8 +254,15 @@ def on_heat_station(
     ss.down_now = down
     ss.last_ts = ts
     _judge_interruption(ctx, ss, r, ts, trigger, ref)
-    if ss.interruption is None and curve is not None and not down:
-        _judge_supply_low(ctx, ss, supply, curve, ts)
+    if ss.interruption is None and not down:
+        if curve is not None:
+            _judge_supply_low(ctx, ss, supply, curve, ts)
+        elif outdoor is not None and station_curve(s, ss, _design(s, ss), outdoor, ts)[1] == (
+            "homes_warm"
+        ):
+            _not_judged_low(ctx, ss, supply, ts)  # unlearned, its warm homes say enough
+    if trigger is None and ss.interruption is None and outdoor is not None:
+        _learn_curve(s, ss, supply, outdoor, ts, low)
     if ss.cold_count:
         ss.dirty.add(ss)  # its cold homes follow its pages (``roll_up_cold_homes``)
     if not down and not low and ss.interruption is None and ss.supply_low is None:
@@ -262,8 +272,78 @@ def on_heat_station(
     station_metric(ctx, ss, r, curve, ts)
 
 
+def sampled_at(s: DetectionSettings, ss: HeatStationState, ts: int) -> tuple[int, int, int]:
+    """(reporting, warm, cold) sampled homes of a station at its step ``ts``: each home's
+    latest indoor reading before the step (the one before that if its reading of this step
+    was handled first: the same answer in either order), if within two of its intervals.
+    Warm: at or above ``indoor_low_c``; cold: below it in occupied hours (a night setback is
+    neither)."""
+    reporting = warm = cold = 0
+    for home in ss.homes:
+        d = home.indoor
+        if not d.last_ts:
+            continue
+        seen, temp = (d.prior_ts, d.prior_temp_c) if d.last_ts >= ts else (d.last_ts, d.temp_c)
+        if not seen or seen < ts - 2 * sensor_every(s, home):
+            continue
+        reporting += 1
+        if temp >= s.indoor_low_c:
+            warm += 1
+        elif occupied_at(s, seen):
+            cold += 1
+    return reporting, warm, cold
+
+
+def station_curve(
+    s: DetectionSettings, ss: HeatStationState, design: StationDesign, outdoor: float, ts: int
+) -> tuple[float | None, str]:
+    """(the minimum supply the station is judged against at ``outdoor`` or None, where it
+    comes from): the registry's curve, else what its warm homes taught (its kind's curve if
+    that fits, else its learned curve), else — not known yet — its kind's guess while no
+    sampled home reports or enough of them are cold, else none (``heat_curve_learn_readings``
+    says why)."""
+    if design.curve_from_registry:
+        return curve_at(design.curve, outdoor), "registry"
+    learned = learned_curve_at(s, design, ss.norm_supply, outdoor)
+    if learned is not None:
+        return learned
+    reporting, warm, cold = sampled_at(s, ss, ts)
+    if reporting == 0 or cold >= max(1, math.ceil(s.indoor_station_share * reporting)):
+        return curve_at(design.curve, outdoor), "kind"
+    if _warm_enough(s, reporting, warm):
+        return None, "homes_warm"  # they show the supply is enough
+    return None, "unknown"  # a night setback: neither warm nor cold, nothing is judged
+
+
+def _learn_curve(
+    s: DetectionSettings, ss: HeatStationState, supply: float, outdoor: float, ts: int, low: bool
+) -> None:
+    """A station without a registry curve learns its own while its sampled homes are warm:
+    what is judged low against its curve is never learned, but what is not judged (a
+    low-temperature network before its curve is known) is."""
+    design = _design(s, ss)
+    if design.curve_from_registry or low:
+        return
+    entry = ss.norm_supply.get(band_of(s, outdoor))
+    if entry is not None and entry[0] >= s.heat_curve_learn_readings:
+        return  # that band is learned (and fixed)
+    reporting, warm, _ = sampled_at(s, ss, ts)
+    if _warm_enough(s, reporting, warm):
+        learn_supply(s, design, ss.norm_supply, outdoor, supply)
+
+
+def _warm_enough(s: DetectionSettings, reporting: int, warm: int) -> bool:
+    """Enough of a station's reporting sampled homes warm that its supply is evidently
+    enough: all but a share that would not roll up as a station problem."""
+    return warm > 0 and warm >= (1.0 - s.indoor_station_share) * reporting
+
+
 def judge_reading(
-    s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
+    s: DetectionSettings,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    outdoor: float | None,
+    ts: int,
 ) -> tuple[str | None, bool, float | None, Reference]:
     """(why it gives no useful heat or None, below its curve, the curve, the thresholds) of
     one station reading, against the station's own design and learned normal.
@@ -276,7 +356,7 @@ def judge_reading(
     ref = reference(s, design, ss.norm_flow, ss.norm_delta, outdoor, ss.norm_heat)
     supply = r.secondary_supply_c
     delta = supply - r.secondary_return_c
-    curve = curve_at(design.curve, outdoor) if outdoor is not None else None
+    curve = station_curve(s, ss, design, outdoor, ts)[0] if outdoor is not None else None
     trigger: str | None = None
     if r.flow_m3h <= ref.flow_stopped_m3h:
         trigger = "flow_stopped"
@@ -307,10 +387,14 @@ def judge_reading(
 
 
 def supply_state(
-    s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
+    s: DetectionSettings,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    outdoor: float | None,
+    ts: int,
 ) -> tuple[bool, bool, float | None]:
     """(down: no useful heat, low: below the heating curve, the curve) of one reading."""
-    trigger, low, curve, _ = judge_reading(s, ss, r, outdoor)
+    trigger, low, curve, _ = judge_reading(s, ss, r, outdoor, ts)
     return trigger is not None, low, curve
 
 
@@ -434,6 +518,21 @@ def _open_interruption(
         )
 
 
+def _not_judged_low(ctx: DetectorContext, ss: HeatStationState, supply: float, ts: int) -> None:
+    """A reading not judged against a curve (unlearned, its sampled homes warm): no low run,
+    and a low-supply page opened on the guess ends (the homes show the supply is enough)."""
+    ss.low_run = 0
+    if ss.supply_low is not None:
+        ctx.book.resolve(ss.supply_low, ts, secondary_supply_c=supply, ended_by="homes_warm")
+        ss.supply_low = None
+
+
+def _curve_source(s: DetectionSettings, ss: HeatStationState, ts: int) -> str:
+    """``registry``, ``learned`` or ``kind``: the station's curve at ``ts`` (details)."""
+    outdoor = ss.weather.outdoor_before(ts)
+    return station_curve(s, ss, _design(s, ss), outdoor, ts)[1] if outdoor is not None else ""
+
+
 def _judge_supply_low(
     ctx: DetectorContext, ss: HeatStationState, supply: float, curve: float, ts: int
 ) -> None:
@@ -457,6 +556,7 @@ def _judge_supply_low(
                     "heat_station_kind": ss.kind.value,
                     "secondary_supply_c": supply,
                     "curve_supply_c": round(curve, 2),
+                    "curve": _curve_source(s, ss, ts),
                 },
             )
         return
@@ -549,7 +649,11 @@ def no_heat_at_meter(s: DetectionSettings, home: HeatHomeState, r: HeatMeterRead
 
 def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, ts: int) -> None:
     s = ctx.settings
+    device = home.indoor
+    if ts != device.last_ts:  # the reading before this one: what its station's step sees
+        device.prior_ts, device.prior_temp_c = device.last_ts, device.temp_c
     span = _own_span(ctx, home, ts, "indoor_temp")
+    device.temp_c = r.temp_c
     home.own_source = "indoor"
     occupied = occupied_at(s, ts)
     if r.temp_c < s.indoor_low_c:

@@ -69,7 +69,7 @@ def revise_station(
     """A late station reading filling the station's gap; ``closed`` is (day, kept sums, kept
     rollups) when its day is closed. Returns the number of household rollups re-emitted."""
     s = ctx.settings
-    down, low, curve = supply_state(s, ss, r, ss.weather.outdoor_at(ts))
+    down, low, curve = supply_state(s, ss, r, ss.weather.outdoor_at(ts), ts)
     span = s.interval_s
     station_metric(ctx, ss, r, curve, ts)
     if closed is None:

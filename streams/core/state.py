@@ -207,6 +207,7 @@ class HeatStationState:
         "norm_delta",
         "norm_flow",
         "norm_heat",
+        "norm_supply",
         "prior_ts",
         "priority_members",
         "station_id",
@@ -258,6 +259,9 @@ class HeatStationState:
         self.norm_flow: list[float] = [0, 0.0]
         self.norm_delta: dict[int, list[float]] = {}
         self.norm_heat: dict[int, list[float]] = {}  # per band [n, mean heat output kW]
+        # per band [n, mean supply above its kind's curve K] while its sampled homes were
+        # warm: its learned heating curve (streams/core/heatnormal.py ``learned_curve_at``)
+        self.norm_supply: dict[int, list[float]] = {}
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -337,6 +341,11 @@ class HeatDevice:
     every: int = 0
     every_seen: int = 0
     gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
+    # an indoor sensor's latest temperature, and the reading before it (what a station reading
+    # of the same step is judged with, whichever of the two was handled first)
+    temp_c: float = 0.0
+    prior_ts: int = 0
+    prior_temp_c: float = 0.0
 
 
 class HeatHomeState:
