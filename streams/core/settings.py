@@ -528,7 +528,10 @@ class DetectionSettings(BaseModel):
         "boilers to 9 % and oil- and gas-fired boilers to 3.5 %; biomass boilers are held to the "
         "coal basis (GB 13271-2001 referred bagasse, sawdust, husk and bark boilers to the coal "
         "limits). The percentages are as commonly quoted: the 2014 table itself was not read "
-        "here. Shanxi's DB14/1929-2019 (锅炉大气污染物排放标准, in force 2020-05-01) requires "
+        "here (searched again for issue 20's last round: no copy of the standard's text was "
+        "found, only secondary sources — flue-gas calculators defaulting coal boilers to 9 % and "
+        "standards lists naming GB 13271-2014 for coal-, oil- and gas-fired boilers; the 3.5 % "
+        "for gas and the coal basis for biomass remain unverified). Shanxi's DB14/1929-2019 (锅炉大气污染物排放标准, in force 2020-05-01) requires "
         "CEMS by HJ 75/HJ 76 on ≥14 MW hot-water boilers and judges an exceedance on the "
         "networked hourly mean; its reference-O₂ table was not verified.",
     )
