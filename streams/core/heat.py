@@ -115,12 +115,17 @@ class HeatNetwork:
             if ss.comm is None and 0 < last <= limit:
                 _open_station_silence(ctx, ss, last)
             for home in ss.homes:
-                # a sensor reporting hourly is silent after as many of its own intervals
-                # as a meter (one missed hourly reading is not a silence)
-                if home.comm is None and 0 < home.last_ts <= min(
-                    limit, now - ctx.settings.comm_loss_intervals * home_every(ctx.settings, home)
-                ):
-                    _open_sensor_silence(ctx, home)
+                if home.comm is not None:
+                    continue
+                # each device on its own: a silent indoor sensor is a silence though the
+                # home's heat meter reports, and a sensor reporting hourly is silent after as
+                # many of its own intervals as a meter (one missed hourly reading is not)
+                for kind, name in _HOME_DEVICES:
+                    last = home.device(kind).last_ts
+                    every = sensor_every(ctx.settings, home, kind)
+                    if 0 < last <= min(limit, now - ctx.settings.comm_loss_intervals * every):
+                        _open_sensor_silence(ctx, home, last, name)
+                        break
 
     def close_day(self, ctx: DetectorContext, day: int) -> dict[str, dict[str, Any]]:
         """Before the household rollups: each network household's minutes from heat delivered.
@@ -192,13 +197,19 @@ def _open_station_silence(ctx: DetectorContext, ss: HeatStationState, last: int)
     )
 
 
-def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState) -> None:
+# a home's own devices: (reading kind, the name its comm_loss gives it: ``details.device``)
+_HOME_DEVICES = (("indoor_temp", "indoor"), ("heat_meter", "heat_meter"))
+
+
+def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState, last: int, device: str) -> None:
+    """One comm_loss per home at a time (its id is the household's and the start), naming the
+    silent device; it ends when that device reports again."""
     home.comm = ctx.book.open_household(
         IncidentKind.COMM_LOSS,
         home.household.household,
-        home.last_ts,
+        last,
         Severity.INFO,
-        details={"device": home.own_source, "heat_station_id": home.station.station_id},
+        details={"device": device, "heat_station_id": home.station.station_id},
     )
 
 
@@ -583,14 +594,6 @@ def sensor_every(s: DetectionSettings, home: HeatHomeState, kind: str = "indoor_
     return s.interval_s
 
 
-def home_every(s: DetectionSettings, home: HeatHomeState) -> int:
-    """How often the home hears from its own devices: the slowest cadence among those that
-    reported (a home is silent when none of them reports; with an hourly indoor sensor one
-    missed hourly reading is not a silence however often its heat meter reports)."""
-    kinds = [k for k, d in (("indoor_temp", home.indoor), ("heat_meter", home.meter)) if d.last_ts]
-    return max((sensor_every(s, home, k) for k in kinds), default=s.interval_s)
-
-
 def _own_span(
     ctx: DetectorContext, home: HeatHomeState, ts: int, kind: str, interval_s: int | None = None
 ) -> int:
@@ -622,7 +625,9 @@ def _own_span(
                 home.cold_run = 0
     device.last_ts = device.covered_until = ts
     home.last_ts = max(home.last_ts, ts)
-    if home.comm is not None:
+    if home.comm is not None and home.comm.details.get("device") == (
+        "heat_meter" if kind == "heat_meter" else "indoor"
+    ):
         ctx.book.resolve(home.comm, ts)
         home.comm = None
     home.d_readings += 1

@@ -282,3 +282,22 @@ def test_a_late_upload_of_one_device_is_its_own_and_not_lost() -> None:
     assert reasons == []
     assert with_backlog.model_dump() == in_time.model_dump()
     assert with_backlog.shortfall_minutes > 0  # the meter's heatless steps count
+
+
+def test_a_silent_indoor_sensor_is_a_silence_though_its_homes_heat_meter_reports() -> None:
+    """Each device's silence is its own (issue 20): N0's indoor sensor is silent 10:00-14:00
+    while its heat meter reports every interval — a comm_loss naming the indoor sensor, from
+    its last reading to its next."""
+    readings: list[AnyReading] = []
+    for s in range(1, 97):
+        readings += [heat_station(s), heat_meter("N0", s)]
+        if not 41 <= s <= 56:
+            readings.append(indoor("N0", s))
+    out = Collected()
+    engine = Engine(REGISTRY, DetectionSettings(), out)
+    for r in readings:
+        engine.push(r)
+    engine.flush()
+    (silence,) = [i for i in out.of_kind("comm_loss") if i.entity_id == "N0"]
+    assert silence.details["device"] == "indoor"
+    assert (silence.started_at, silence.ended_at) == (at(40), at(57))
