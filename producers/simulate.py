@@ -57,11 +57,10 @@ class SimulationConfig(BaseModel):
     batches: bool = False
     lateness_s: int = Field(default=1800, ge=0)
     # Homes with an indoor sensor and a heat meter (two devices of one home, issue 20): each
-    # device is its own source (streams/core/sources.py) and both are kept live, but a late
-    # upload from both devices of one home is not yet revised device by device (the home's
-    # gap is filled by the first device's readings, the other's are refused as late), so the
-    # default fleet keeps one device a home until it is.
-    heat_both_sensors: bool = False
+    # device is its own source (streams/core/sources.py) with its own coverage and gaps
+    # (streams/core/state.py ``HeatDevice``), so a late upload of both is revised device by
+    # device. One sampled home per station has both.
+    heat_both_sensors: bool = True
 
     @field_validator("start")
     @classmethod

@@ -797,9 +797,11 @@ class Engine:
             if record is None or (hid and hid not in rollups):
                 return False  # that day's sums are no longer kept (older than the horizon)
             closed = (day, record, rollups)
-        gap = take_gap(target, ts - interval, ts)
+        # a home's gaps are its devices' own (an indoor sensor's, a heat meter's)
+        cover = target.device(r.kind) if type(target) is HeatHomeState else target
+        gap = take_gap(cover, ts - interval, ts)
         if gap is None:
-            if closed is None and self._not_passed(src, target, ts):
+            if closed is None and self._not_passed(src, cover, ts):
                 return self._as_next_reading(src, target, r, ts)
             return False
         if type(target) is HeatStationState:
@@ -823,8 +825,8 @@ class Engine:
     @staticmethod
     def _not_passed(src: Source, target: Any, ts: int) -> bool:
         """Neither the source nor the state it updates has moved past ``ts``: a late reading
-        may still be its next one. (Two devices share a home's state: the indoor sensor's
-        later reading moves the home on, and a handler is never run backwards in time.)"""
+        may still be its next one. (A home's state is its device's coverage here: a handler
+        is never run backwards in time for that device.)"""
         return src.last_ts < ts and target.last_ts < ts
 
     def _as_next_reading(self, src: Source, target: Any, r: AnyReading, ts: int) -> bool:
@@ -1060,7 +1062,8 @@ class Engine:
         for station in self.heat.stations.values():
             forget_old_gaps(station, before)
             for home in station.homes:
-                forget_old_gaps(home, before)
+                forget_old_gaps(home.indoor, before)
+                forget_old_gaps(home.meter, before)
         for stack in self.heat.stacks.values():
             forget_old_gaps(stack, before)
             forget_stack_hours(stack, before)

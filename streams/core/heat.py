@@ -25,8 +25,11 @@ from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.heatnormal import (
     Reference,
     StationDesign,
+    band_of,
     curve_at,
     learn,
+    learn_supply,
+    learned_curve_at,
     reference,
     station_design,
 )
@@ -112,12 +115,17 @@ class HeatNetwork:
             if ss.comm is None and 0 < last <= limit:
                 _open_station_silence(ctx, ss, last)
             for home in ss.homes:
-                # a sensor reporting hourly is silent after as many of its own intervals
-                # as a meter (one missed hourly reading is not a silence)
-                if home.comm is None and 0 < home.last_ts <= min(
-                    limit, now - ctx.settings.comm_loss_intervals * sensor_every(ctx.settings, home)
-                ):
-                    _open_sensor_silence(ctx, home)
+                if home.comm is not None:
+                    continue
+                # each device on its own: a silent indoor sensor is a silence though the
+                # home's heat meter reports, and a sensor reporting hourly is silent after as
+                # many of its own intervals as a meter (one missed hourly reading is not)
+                for kind, name in _HOME_DEVICES:
+                    last = home.device(kind).last_ts
+                    every = sensor_every(ctx.settings, home, kind)
+                    if 0 < last <= min(limit, now - ctx.settings.comm_loss_intervals * every):
+                        _open_sensor_silence(ctx, home, last, name)
+                        break
 
     def close_day(self, ctx: DetectorContext, day: int) -> dict[str, dict[str, Any]]:
         """Before the household rollups: each network household's minutes from heat delivered.
@@ -162,9 +170,10 @@ def _note_silent_at_close(station: HeatStationState, day_end: int) -> None:
         note_gap(station, station.accounted_until, day_end, station.comm)
         station.accounted_until = day_end
     for home in station.homes:
-        if 0 < home.covered_until < day_end:
-            note_gap(home, home.covered_until, day_end, home.comm)
-            home.covered_until = day_end
+        for device in (home.indoor, home.meter):
+            if 0 < device.covered_until < day_end:
+                note_gap(device, device.covered_until, day_end, home.comm)
+                device.covered_until = day_end
 
 
 # --- silence: a station's telemetry, a home's own sensor ---------------------------------
@@ -188,13 +197,19 @@ def _open_station_silence(ctx: DetectorContext, ss: HeatStationState, last: int)
     )
 
 
-def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState) -> None:
+# a home's own devices: (reading kind, the name its comm_loss gives it: ``details.device``)
+_HOME_DEVICES = (("indoor_temp", "indoor"), ("heat_meter", "heat_meter"))
+
+
+def _open_sensor_silence(ctx: DetectorContext, home: HeatHomeState, last: int, device: str) -> None:
+    """One comm_loss per home at a time (its id is the household's and the start), naming the
+    silent device; it ends when that device reports again."""
     home.comm = ctx.book.open_household(
         IncidentKind.COMM_LOSS,
         home.household.household,
-        home.last_ts,
+        last,
         Severity.INFO,
-        details={"device": home.own_source, "heat_station_id": home.station.station_id},
+        details={"device": device, "heat_station_id": home.station.station_id},
     )
 
 
@@ -234,7 +249,7 @@ def on_heat_station(
         ss.comm = None
     supply = r.secondary_supply_c
     outdoor = ss.weather.outdoor_before(ts)
-    trigger, low, curve, ref = judge_reading(s, ss, r, outdoor)
+    trigger, low, curve, ref = judge_reading(s, ss, r, outdoor, ts)
     down = trigger is not None
     covered_from = max(ss.accounted_until, ts - s.interval_s)
     if down:
@@ -250,8 +265,15 @@ def on_heat_station(
     ss.down_now = down
     ss.last_ts = ts
     _judge_interruption(ctx, ss, r, ts, trigger, ref)
-    if ss.interruption is None and curve is not None and not down:
-        _judge_supply_low(ctx, ss, supply, curve, ts)
+    if ss.interruption is None and not down:
+        if curve is not None:
+            _judge_supply_low(ctx, ss, supply, curve, ts)
+        elif outdoor is not None and station_curve(s, ss, _design(s, ss), outdoor, ts)[1] == (
+            "homes_warm"
+        ):
+            _not_judged_low(ctx, ss, supply, ts)  # unlearned, its warm homes say enough
+    if trigger is None and ss.interruption is None and outdoor is not None:
+        _learn_curve(s, ss, supply, outdoor, ts, low)
     if ss.cold_count:
         ss.dirty.add(ss)  # its cold homes follow its pages (``roll_up_cold_homes``)
     if not down and not low and ss.interruption is None and ss.supply_low is None:
@@ -261,8 +283,78 @@ def on_heat_station(
     station_metric(ctx, ss, r, curve, ts)
 
 
+def sampled_at(s: DetectionSettings, ss: HeatStationState, ts: int) -> tuple[int, int, int]:
+    """(reporting, warm, cold) sampled homes of a station at its step ``ts``: each home's
+    latest indoor reading before the step (the one before that if its reading of this step
+    was handled first: the same answer in either order), if within two of its intervals.
+    Warm: at or above ``indoor_low_c``; cold: below it in occupied hours (a night setback is
+    neither)."""
+    reporting = warm = cold = 0
+    for home in ss.homes:
+        d = home.indoor
+        if not d.last_ts:
+            continue
+        seen, temp = (d.prior_ts, d.prior_temp_c) if d.last_ts >= ts else (d.last_ts, d.temp_c)
+        if not seen or seen < ts - 2 * sensor_every(s, home):
+            continue
+        reporting += 1
+        if temp >= s.indoor_low_c:
+            warm += 1
+        elif occupied_at(s, seen):
+            cold += 1
+    return reporting, warm, cold
+
+
+def station_curve(
+    s: DetectionSettings, ss: HeatStationState, design: StationDesign, outdoor: float, ts: int
+) -> tuple[float | None, str]:
+    """(the minimum supply the station is judged against at ``outdoor`` or None, where it
+    comes from): the registry's curve, else what its warm homes taught (its kind's curve if
+    that fits, else its learned curve), else — not known yet — its kind's guess while no
+    sampled home reports or enough of them are cold, else none (``heat_curve_learn_readings``
+    says why)."""
+    if design.curve_from_registry:
+        return curve_at(design.curve, outdoor), "registry"
+    learned = learned_curve_at(s, design, ss.norm_supply, outdoor)
+    if learned is not None:
+        return learned
+    reporting, warm, cold = sampled_at(s, ss, ts)
+    if reporting == 0 or cold >= max(1, math.ceil(s.indoor_station_share * reporting)):
+        return curve_at(design.curve, outdoor), "kind"
+    if _warm_enough(s, reporting, warm):
+        return None, "homes_warm"  # they show the supply is enough
+    return None, "unknown"  # a night setback: neither warm nor cold, nothing is judged
+
+
+def _learn_curve(
+    s: DetectionSettings, ss: HeatStationState, supply: float, outdoor: float, ts: int, low: bool
+) -> None:
+    """A station without a registry curve learns its own while its sampled homes are warm:
+    what is judged low against its curve is never learned, but what is not judged (a
+    low-temperature network before its curve is known) is."""
+    design = _design(s, ss)
+    if design.curve_from_registry or low:
+        return
+    entry = ss.norm_supply.get(band_of(s, outdoor))
+    if entry is not None and entry[0] >= s.heat_curve_learn_readings:
+        return  # that band is learned (and fixed)
+    reporting, warm, _ = sampled_at(s, ss, ts)
+    if _warm_enough(s, reporting, warm):
+        learn_supply(s, design, ss.norm_supply, outdoor, supply)
+
+
+def _warm_enough(s: DetectionSettings, reporting: int, warm: int) -> bool:
+    """Enough of a station's reporting sampled homes warm that its supply is evidently
+    enough: all but a share that would not roll up as a station problem."""
+    return warm > 0 and warm >= (1.0 - s.indoor_station_share) * reporting
+
+
 def judge_reading(
-    s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
+    s: DetectionSettings,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    outdoor: float | None,
+    ts: int,
 ) -> tuple[str | None, bool, float | None, Reference]:
     """(why it gives no useful heat or None, below its curve, the curve, the thresholds) of
     one station reading, against the station's own design and learned normal.
@@ -275,7 +367,7 @@ def judge_reading(
     ref = reference(s, design, ss.norm_flow, ss.norm_delta, outdoor, ss.norm_heat)
     supply = r.secondary_supply_c
     delta = supply - r.secondary_return_c
-    curve = curve_at(design.curve, outdoor) if outdoor is not None else None
+    curve = station_curve(s, ss, design, outdoor, ts)[0] if outdoor is not None else None
     trigger: str | None = None
     if r.flow_m3h <= ref.flow_stopped_m3h:
         trigger = "flow_stopped"
@@ -306,10 +398,14 @@ def judge_reading(
 
 
 def supply_state(
-    s: DetectionSettings, ss: HeatStationState, r: HeatStationReading, outdoor: float | None
+    s: DetectionSettings,
+    ss: HeatStationState,
+    r: HeatStationReading,
+    outdoor: float | None,
+    ts: int,
 ) -> tuple[bool, bool, float | None]:
     """(down: no useful heat, low: below the heating curve, the curve) of one reading."""
-    trigger, low, curve, _ = judge_reading(s, ss, r, outdoor)
+    trigger, low, curve, _ = judge_reading(s, ss, r, outdoor, ts)
     return trigger is not None, low, curve
 
 
@@ -433,6 +529,21 @@ def _open_interruption(
         )
 
 
+def _not_judged_low(ctx: DetectorContext, ss: HeatStationState, supply: float, ts: int) -> None:
+    """A reading not judged against a curve (unlearned, its sampled homes warm): no low run,
+    and a low-supply page opened on the guess ends (the homes show the supply is enough)."""
+    ss.low_run = 0
+    if ss.supply_low is not None:
+        ctx.book.resolve(ss.supply_low, ts, secondary_supply_c=supply, ended_by="homes_warm")
+        ss.supply_low = None
+
+
+def _curve_source(s: DetectionSettings, ss: HeatStationState, ts: int) -> str:
+    """``registry``, ``learned`` or ``kind``: the station's curve at ``ts`` (details)."""
+    outdoor = ss.weather.outdoor_before(ts)
+    return station_curve(s, ss, _design(s, ss), outdoor, ts)[1] if outdoor is not None else ""
+
+
 def _judge_supply_low(
     ctx: DetectorContext, ss: HeatStationState, supply: float, curve: float, ts: int
 ) -> None:
@@ -456,6 +567,7 @@ def _judge_supply_low(
                     "heat_station_kind": ss.kind.value,
                     "secondary_supply_c": supply,
                     "curve_supply_c": round(curve, 2),
+                    "curve": _curve_source(s, ss, ts),
                 },
             )
         return
@@ -471,37 +583,51 @@ def _occupied_window(start: time, end: time) -> ValleyWindow:
     return ValleyWindow(start, end)
 
 
-def sensor_every(s: DetectionSettings, home: HeatHomeState) -> int:
-    """How often the home's own devices report: learned (the shortest gap, once a few gaps
-    were seen: a sensor's first gap may straddle a missed reading), else the meters'
-    interval. An indoor sensor's reading has no interval of its own; it stands for its
-    cadence."""
-    if home.every_seen >= s.sensor_cadence_min_gaps:
-        return home.every
+def sensor_every(s: DetectionSettings, home: HeatHomeState, kind: str = "indoor_temp") -> int:
+    """How often the home's device of reading ``kind`` reports: learned (the shortest gap,
+    once a few gaps were seen: a sensor's first gap may straddle a missed reading), else the
+    meters' interval. An indoor sensor's reading has no interval of its own; it stands for
+    its cadence."""
+    device = home.device(kind)
+    if device.every_seen >= s.sensor_cadence_min_gaps:
+        return device.every
     return s.interval_s
 
 
 def _own_span(
-    ctx: DetectorContext, home: HeatHomeState, ts: int, interval_s: int | None = None
+    ctx: DetectorContext, home: HeatHomeState, ts: int, kind: str, interval_s: int | None = None
 ) -> int:
-    """Seconds a home's own reading covers: its interval (an indoor sensor's: its learned
-    cadence), never overlapping the previous one."""
-    gap = ts - home.last_ts if home.last_ts else 0
+    """Seconds a home's device reading covers: its interval (an indoor sensor's: its learned
+    cadence), never overlapping that device's previous one. Coverage and gaps are the
+    device's own (issue 20): a home with an indoor sensor and a heat meter loses neither's
+    late upload to the other's live readings."""
+    device = home.device(kind)
+    gap = ts - device.last_ts if device.last_ts else 0
     if gap > 0:
-        home.every_seen += 1
-        if not home.every or gap < home.every:
-            home.every = gap
+        device.every_seen += 1
+        if not device.every or gap < device.every:
+            device.every = gap
     if interval_s is None:
-        interval_s = sensor_every(ctx.settings, home)
-    span = min(interval_s, gap) if home.last_ts else interval_s
-    if home.covered_until and ts - interval_s > home.covered_until:  # a late upload may
-        note_gap(home, home.covered_until, ts - interval_s, home.comm)  # fill it (revisions)
+        interval_s = sensor_every(ctx.settings, home, kind)
+    span = min(interval_s, gap) if device.last_ts else interval_s
+    if device.covered_until and ts - interval_s > device.covered_until:  # a late upload may
+        note_gap(device, device.covered_until, ts - interval_s, home.comm)  # fill it
         # Sensors miss readings routinely: a short gap is not a recovery and the run goes on;
-        # a longer silence ends it (runs are runs in time, as the station's).
-        if ts - home.covered_until > (ctx.settings.indoor_missing_grace_readings + 1) * interval_s:
-            home.cold_run = home.no_heat_run = 0
-    home.last_ts = home.covered_until = ts
-    if home.comm is not None:
+        # a longer silence ends it (runs are runs in time, as the station's). The indoor
+        # sensor's silence ends the cold run, the heat meter's the no-heat run.
+        if (
+            ts - device.covered_until
+            > (ctx.settings.indoor_missing_grace_readings + 1) * interval_s
+        ):
+            if device is home.meter:
+                home.no_heat_run = 0
+            else:
+                home.cold_run = 0
+    device.last_ts = device.covered_until = ts
+    home.last_ts = max(home.last_ts, ts)
+    if home.comm is not None and home.comm.details.get("device") == (
+        "heat_meter" if kind == "heat_meter" else "indoor"
+    ):
         ctx.book.resolve(home.comm, ts)
         home.comm = None
     home.d_readings += 1
@@ -528,7 +654,11 @@ def no_heat_at_meter(s: DetectionSettings, home: HeatHomeState, r: HeatMeterRead
 
 def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, ts: int) -> None:
     s = ctx.settings
-    span = _own_span(ctx, home, ts)
+    device = home.indoor
+    if ts != device.last_ts:  # the reading before this one: what its station's step sees
+        device.prior_ts, device.prior_temp_c = device.last_ts, device.temp_c
+    span = _own_span(ctx, home, ts, "indoor_temp")
+    device.temp_c = r.temp_c
     home.own_source = "indoor"
     occupied = occupied_at(s, ts)
     if r.temp_c < s.indoor_low_c:
@@ -570,7 +700,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     """A household heat meter is the home's own evidence of heat delivered, and its own
     detector: no heat at the meter while the station supplies is the home's fault."""
     s = ctx.settings
-    span = _own_span(ctx, home, ts, r.interval_s)
+    span = _own_span(ctx, home, ts, "heat_meter", r.interval_s)
     if home.own_source is None:  # a home with an indoor sensor is a sampled home
         home.own_source = "heat_meter"
     no_heat = no_heat_at_meter(s, home, r)
@@ -632,10 +762,14 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
     sampled = sum(1 for h in ss.homes if h.own_source == "indoor")
     need = max(s.indoor_station_min_homes, math.ceil(s.indoor_station_share * sampled))
     explains = ss.interruption if ss.interruption is not None else ss.supply_low
-    if explains is not None and ss.cold is None:
+    if explains is not None:
         # the station's own page explains its cold homes: they are its children (one page
-        # for the event), never a second station page (a cold roll-up opened before the
-        # station's page keeps its children and ends by its own rule below)
+        # for the event), never a second station page
+        if ss.cold is not None:
+            # a cold roll-up opened before the station's page (the homes felt it first) is
+            # the same event: closed into the page as its child, its homes re-parented to
+            # the page (a flat tree: the reports attribute children to their top incident)
+            _merge_station_cold(ctx, ss, explains, now, cold)
         for h in cold:
             if h.indoor_low is not None and h.indoor_low.parent_id != explains.incident_id:
                 ctx.book.update(h.indoor_low, parent_id=explains.incident_id)
@@ -685,6 +819,22 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
     for h in cold:
         if h.indoor_low is not None and h.indoor_low.parent_id != parent:
             ctx.book.update(h.indoor_low, parent_id=parent)
+
+
+def _merge_station_cold(
+    ctx: DetectorContext,
+    ss: HeatStationState,
+    page: Incident,
+    now: int,
+    cold: list[HeatHomeState],
+) -> None:
+    """The station's cold roll-up ends as a child of its own low-supply or interruption
+    ``page`` (ids unchanged: deterministic); the homes stay cold, now under the page."""
+    assert ss.cold is not None
+    roll = ss.cold
+    ss.cold = None
+    ctx.book.update(roll, parent_id=page.incident_id)
+    ctx.book.resolve(roll, now, cold_homes=len(cold), merged_into=page.incident_id)
 
 
 def _end_station_cold(
@@ -931,10 +1081,22 @@ def near_down(ts: int, down_ts: list[int], interval_s: int) -> bool:
 
 def own_cold(cold_ts: list[list[int]], down_ts: list[int], interval_s: int) -> int:
     """A home's cold or heatless seconds while its station supplied: those at a step the
-    station was down are its outage already (counted once, as outage)."""
-    if not down_ts:
-        return sum(span for _, span in cold_ts)
-    return sum(span for ts, span in cold_ts if not near_down(ts, down_ts, interval_s))
+    station was down are its outage already (counted once, as outage). Its devices' cold
+    intervals are counted as their union: an indoor sensor and a heat meter that both say
+    so at one time are one cold interval (the same in any order the readings came)."""
+    spans = sorted(
+        (ts - span, ts)
+        for ts, span in cold_ts
+        if not (down_ts and near_down(ts, down_ts, interval_s))
+    )
+    total, reach = 0, None
+    for start, end in spans:
+        if reach is not None and start < reach:
+            start = reach
+        if end > start:
+            total += end - start
+        reach = end if reach is None else max(reach, end)
+    return total
 
 
 def _home_day(home: HeatHomeState, station: HeatStationState, interval_s: int) -> None:

@@ -38,6 +38,9 @@ class StationDesign:
     supply_c: float
     return_c: float
     curve: tuple[float, float]  # minimum supply at +5 °C and at −15 °C outdoors
+    # the curve comes from the registry (an override, or the kind's rescaled to a registry
+    # design supply): it wins over a learned curve; else it is the kind's guess
+    curve_from_registry: bool
     fuel: HeatFuel | None
     rated_mw: float | None
 
@@ -77,6 +80,9 @@ def station_design(
         flow = heated * s.heat_design_load_w_m2 / 1000 / (WATER_KWH_PER_M3K * (supply - ret))
     mild = first_given(rows, "heat_station_curve_mild_c")
     cold = first_given(rows, "heat_station_curve_design_c")
+    registry_curve = (mild is not None and cold is not None) or (
+        first_given(rows, "heat_station_design_supply_c") is not None
+    )
     if mild is not None and cold is not None:
         curve = (float(mild), float(cold))  # type: ignore[arg-type]
     else:
@@ -100,6 +106,7 @@ def station_design(
         supply_c=supply,
         return_c=ret,
         curve=curve,
+        curve_from_registry=registry_curve,
         fuel=fuel if isinstance(fuel, HeatFuel) else None,
         rated_mw=float(rated) if rated is not None else None,  # type: ignore[arg-type]
     )
@@ -214,3 +221,72 @@ def _fold(s: DetectionSettings, entry: list[float], value: float) -> None:
     weight = max(s.heat_normal_weight, 1.0 / n)
     entry[0] = n
     entry[1] += (value - entry[1]) * weight
+
+
+# --- the learned heating curve (stations without a registry design) ----------------------
+def learned_offset(
+    s: DetectionSettings, norm_supply: dict[int, list[float]], outdoor_c: float | None
+) -> tuple[float, bool] | None:
+    """(the station's supply above its kind's curve while its homes were warm, learned) at
+    the band of ``outdoor_c``, else at the nearest learned band (a new cold spell: the curve's
+    slope is the kind's, its level the station's), else the nearest band still learning
+    (learned False); None before its first warm reading."""
+    band = band_of(s, outdoor_c)
+    best: tuple[bool, int, int] | None = None
+    for b, (n, _) in norm_supply.items():
+        if n < 1:
+            continue
+        # a learned band first; then the nearest; of two as near, the colder (lower) band
+        key = (n < s.heat_curve_learn_readings, abs(b - band), b)
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return None
+    return norm_supply[best[2]][1], not best[0]
+
+
+def learned_curve_at(
+    s: DetectionSettings,
+    design: StationDesign,
+    norm_supply: dict[int, list[float]],
+    outdoor_c: float,
+) -> tuple[float, str] | None:
+    """A station's own minimum supply at ``outdoor_c`` and whence (or None: not known yet).
+
+    Its kind's curve (``kind``) as soon as the supply it keeps with its homes warm is on that
+    curve (within ``heat_low_margin_c``: the guess fits; a radiator network running a little
+    above its minimum is not made more tolerant, or stricter, by its own habit). Where the
+    guess would page that warm-home normal (a low-temperature network), once learned, the
+    normal less ``heat_curve_learned_below_k`` (``learned``); before, None."""
+    found = learned_offset(s, norm_supply, outdoor_c)
+    if found is None:
+        return None
+    offset, learned = found
+    kind = curve_at(design.curve, outdoor_c)
+    if offset >= -s.heat_low_margin_c:
+        return kind, "kind"
+    if not learned:
+        return None
+    return kind + offset - s.heat_curve_learned_below_k, "learned"
+
+
+def learn_supply(
+    s: DetectionSettings,
+    design: StationDesign,
+    norm_supply: dict[int, list[float]],
+    outdoor_c: float,
+    supply_c: float,
+) -> None:
+    """Fold one reading taken while the station's homes were warm into its curve: a plain
+    mean over the band's first ``heat_curve_learn_readings``, then fixed (a fault that the
+    homes do not feel yet never moves it, and a late upload that revises a day judges its
+    readings against the same curve as the ordered run did)."""
+    band = band_of(s, outdoor_c)
+    entry = norm_supply.get(band)
+    if entry is None:
+        entry = norm_supply[band] = [0, 0.0]
+    if entry[0] >= s.heat_curve_learn_readings:
+        return
+    n = entry[0] + 1
+    entry[0] = n
+    entry[1] += (supply_c - curve_at(design.curve, outdoor_c) - entry[1]) / n

@@ -46,6 +46,7 @@ from streams.core.heat import (
     near_down,
     no_heat_at_meter,
     occupied_at,
+    own_cold,
     reference_o2,
     sensor_every,
     station_metric,
@@ -68,7 +69,7 @@ def revise_station(
     """A late station reading filling the station's gap; ``closed`` is (day, kept sums, kept
     rollups) when its day is closed. Returns the number of household rollups re-emitted."""
     s = ctx.settings
-    down, low, curve = supply_state(s, ss, r, ss.weather.outdoor_at(ts))
+    down, low, curve = supply_state(s, ss, r, ss.weather.outdoor_at(ts), ts)
     span = s.interval_s
     station_metric(ctx, ss, r, curve, ts)
     if closed is None:
@@ -85,14 +86,10 @@ def revise_station(
     if down:
         # a home's cold at this step was counted as its own shortfall: now it is the outage
         down_ts = record.setdefault("down_ts", [])
+        down_ts.append(ts)
         for own in record["homes"].values():
             if len(own) > 2:
-                for stamp, cold_span in own[2]:
-                    if near_down(stamp, [ts], s.interval_s) and not near_down(
-                        stamp, down_ts, s.interval_s
-                    ):
-                        own[0] -= cold_span
-        down_ts.append(ts)
+                own[0] = own_cold(own[2], down_ts, s.interval_s)
     record["daily"] = {
         **record["daily"],
         **station_minutes(record["ok"], record["down"], record["low"]),
@@ -145,10 +142,13 @@ def revise_home(
     _, record, rollups = closed
     hid = home.household.household.household_id
     own = record["homes"][hid]
-    if cold and not near_down(ts, record.get("down_ts", []), s.interval_s):
-        own[0] += span
+    down_ts = record.get("down_ts", [])
     if cold and len(own) > 2:
+        # the union of its devices' cold intervals, as at the close (``heat.own_cold``)
         own[2].append([ts, span])
+        own[0] = own_cold(own[2], down_ts, s.interval_s)
+    elif cold and not near_down(ts, down_ts, s.interval_s):
+        own[0] += span  # kept by an older close without its cold steps
     own[1] += span
     rollup = revise_home_day(rollups[hid], record, hid, home.own_source, 1)
     rollups[hid] = rollup.model_dump(mode="json")

@@ -401,6 +401,37 @@ class DetectionSettings(BaseModel):
         "(about −15 °C); boiler houses run hotter, biomass plants cooler. Operators tune them; "
         "a station's registry curve (heat_station_curve_mild_c/design_c) overrides its kind's.",
     )
+    heat_curve_learn_readings: int = Field(
+        16,
+        ge=1,
+        description="A station without a registry curve or design supply learns its own "
+        "heating curve: its secondary supply, per outdoor band, over readings taken while its "
+        "sampled homes were warm (at least 1 − indoor_station_share of those reporting at or "
+        "above indoor_low_c) and it was not interrupted; a band is learned after this many "
+        "(4 h at 15-min cadence) and then fixed. The kind's curve is a guess for a 75/50 "
+        "radiator network: a 50/40 floor-heating network with no design in the ledger would "
+        "be below it all season although its homes are warm. A learned band (or, for a new "
+        "cold spell, the nearest learned band) replaces the guess; a registry curve or design "
+        "supply always wins. Until a band is learned (the first hours of a season) a station "
+        "whose sampled homes report is judged against the guess only while enough of them are "
+        "cold (a share indoor_station_share, at least one: they corroborate it); while they "
+        "are warm it is not judged low (they show the supply is enough: no page from a guess "
+        "in the season's first hours, and the cold-home rule pages the station if that "
+        "changes), and at night, when a setback is neither warm nor cold, nothing changes. "
+        "A station without reporting sampled homes keeps the guess, the only reference it "
+        "has. Judging no station at all for its first days would miss a radiator network "
+        "that starts the season cold; the guess alone pages every low-temperature network.",
+    )
+    heat_curve_learned_below_k: float = Field(
+        5.0,
+        ge=0,
+        description="Where a station's warm-home supply is below its kind's curve by more "
+        "than heat_low_margin_c (the guess would page its normal), its learned curve is that "
+        "supply less this (operators run a few kelvin either side of their own set point from "
+        "hour to hour; heat_low_margin_c applies on top). A station whose warm-home supply is "
+        "on or above the guess keeps the guess: its own higher habit never makes it stricter "
+        "or more tolerant.",
+    )
     heat_low_margin_c: float = Field(
         3.0,
         ge=0,
@@ -499,7 +530,10 @@ class DetectionSettings(BaseModel):
         "boilers to 9 % and oil- and gas-fired boilers to 3.5 %; biomass boilers are held to the "
         "coal basis (GB 13271-2001 referred bagasse, sawdust, husk and bark boilers to the coal "
         "limits). The percentages are as commonly quoted: the 2014 table itself was not read "
-        "here. Shanxi's DB14/1929-2019 (锅炉大气污染物排放标准, in force 2020-05-01) requires "
+        "here (searched again for issue 20's last round: no copy of the standard's text was "
+        "found, only secondary sources — flue-gas calculators defaulting coal boilers to 9 % and "
+        "standards lists naming GB 13271-2014 for coal-, oil- and gas-fired boilers; the 3.5 % "
+        "for gas and the coal basis for biomass remain unverified). Shanxi's DB14/1929-2019 (锅炉大气污染物排放标准, in force 2020-05-01) requires "
         "CEMS by HJ 75/HJ 76 on ≥14 MW hot-water boilers and judges an exceedance on the "
         "networked hourly mean; its reference-O₂ table was not verified.",
     )

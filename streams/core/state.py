@@ -7,6 +7,7 @@ versioned data (``streams/core/persist.py``), never pickled, so these classes ca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from heatwatch.contract.incidents import Incident
@@ -206,6 +207,7 @@ class HeatStationState:
         "norm_delta",
         "norm_flow",
         "norm_heat",
+        "norm_supply",
         "prior_ts",
         "priority_members",
         "station_id",
@@ -257,6 +259,9 @@ class HeatStationState:
         self.norm_flow: list[float] = [0, 0.0]
         self.norm_delta: dict[int, list[float]] = {}
         self.norm_heat: dict[int, list[float]] = {}  # per band [n, mean heat output kW]
+        # per band [n, mean supply above its kind's curve K] while its sampled homes were
+        # warm: its learned heating curve (streams/core/heatnormal.py ``learned_curve_at``)
+        self.norm_supply: dict[int, list[float]] = {}
         self.reset_day()
 
     def reset_day(self) -> None:
@@ -322,27 +327,47 @@ class StackState:
         self.hours: list[list[Any]] | None = None
 
 
+@dataclass(slots=True)
+class HeatDevice:
+    """One of a home's own devices (its indoor sensor or its heat meter): what its readings
+    covered and the gaps a late upload of *its* readings may fill. Kept per device (issue 20:
+    a source is a device): a home with both devices has two coverages, so one device's live
+    readings never cover, and a late upload never loses, the other's."""
+
+    covered_until: int = 0  # the end of what its readings covered (or the last silent close)
+    last_ts: int = 0  # its newest reading
+    # how often it reports: the shortest gap seen between two of its readings (0 until two
+    # have come), trusted after ``sensor_cadence_min_gaps`` gaps (15 min or hourly sensors)
+    every: int = 0
+    every_seen: int = 0
+    gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
+    # an indoor sensor's latest temperature, and the reading before it (what a station reading
+    # of the same step is judged with, whichever of the two was handled first)
+    temp_c: float = 0.0
+    prior_ts: int = 0
+    prior_temp_c: float = 0.0
+
+
 class HeatHomeState:
     """A heat-network household's heat-side state: its station interruption child incident and,
-    when it has an indoor sensor (室温采集器) or a heat meter, its own evidence."""
+    when it has an indoor sensor (室温采集器) or a heat meter, its own evidence (each device's
+    coverage apart: ``indoor``, ``meter``)."""
 
     __slots__ = (
         "cold_first_ts",
         "cold_run",
         "comm",
-        "covered_until",
         "d_cold",
         "d_cold_ts",
         "d_interruptions",
         "d_own",
         "d_readings",
-        "every",
-        "every_seen",
-        "gaps",
         "household",
+        "indoor",
         "indoor_low",
         "interruption",
         "last_ts",
+        "meter",
         "no_heat",
         "no_heat_first_ts",
         "no_heat_run",
@@ -359,19 +384,24 @@ class HeatHomeState:
         self.cold_run = 0
         self.cold_first_ts = 0
         self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
-        # how often its own devices report (the shortest gap seen between two of their
-        # readings; 0 until two have come): sensors report every 15 min or every hour
-        self.every = 0
-        self.every_seen = 0  # gaps seen: the cadence is trusted after a few
+        self.indoor = HeatDevice()  # its indoor sensor's coverage (``last_ts``: either's)
+        self.meter = HeatDevice()  # its heat meter's
         self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
         self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
         self.no_heat_first_ts = 0
         self.no_heat: Incident | None = None
-        # the end of what the home's own readings covered (or the last day close while it
-        # was silent), and the gaps a late upload may fill (streams/core/revisions.py)
-        self.covered_until = 0
-        self.gaps: list[list[Any]] | None = None
         self.reset_day()
+
+    def device(self, kind: str) -> HeatDevice:
+        """The coverage of the home's device of reading ``kind`` (``indoor_temp``/``heat_meter``)."""
+        return self.meter if kind == "heat_meter" else self.indoor
+
+    @property
+    def gaps(self) -> list[list[Any]] | None:
+        """Its devices' gaps together (read only: whether a late upload may still fill any)."""
+        if self.indoor.gaps is None:
+            return self.meter.gaps
+        return self.indoor.gaps + (self.meter.gaps or [])
 
     def reset_day(self) -> None:
         self.d_readings = 0

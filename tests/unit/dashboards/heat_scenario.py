@@ -8,8 +8,9 @@ engine's own metrics and incidents (``streams/core/heat.py``) rendered by the si
   page with its 4 households as children, one of them an elderly home); its stack's NOx is
   above the limit from step 40 (open emission exceedance);
 * HS-2 (原平市 西村, CHP/waste heat): healthy, one warm sampled home;
-* HS-3 (忻府区 南村, boiler house): below its heating curve from step 60 (open heat_supply_low)
-  and three sampled homes cold from step 40 (indoor_temp_low, rolled up to the station);
+* HS-3 (忻府区 南村, boiler house): three sampled homes cold from step 40 (indoor_temp_low,
+  rolled up to the station) and below its heating curve from step 60 (open heat_supply_low:
+  the earlier roll-up is closed into it as its child, the cold homes move under it);
 * HS-4 (忻府区 北村, boiler house): its telemetry falls silent after step 69 (open comm_loss,
   warning, on the station) and the elderly home D0's indoor sensor after step 49 (open
   comm_loss, info, on the household): both tagged ``domain=heat`` in the snapshot.

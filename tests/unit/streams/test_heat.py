@@ -457,3 +457,36 @@ def test_a_silent_heat_device_is_kept_apart_from_meter_comm_loss_in_the_snapshot
     assert rows[tuple(sorted({**base, "severity": "warning", "domain": "heat"}.items()))] == 1
     assert rows[tuple(sorted({**base, "severity": "warning"}.items()))] == 0
     assert rows[tuple(sorted({**base, "severity": "info"}.items()))] == 1
+
+
+def test_a_cold_roll_up_opened_before_the_stations_low_supply_is_closed_into_it() -> None:
+    """Three of ten sampled homes cold from 09:00 (the homes feel it first): the cold roll-up
+    pages the station. Its supply falls below its curve from 10:00: the low-supply page is
+    the same event, so the roll-up ends as its child and the cold homes move under it — one
+    open page for dispatch, deterministic ids — and the homes close with it."""
+    homes = [f"N{i}" for i in range(10)]
+    cold_homes = homes[:3]
+
+    def readings() -> list[AnyReading]:
+        out: list[AnyReading] = hourly_weather(-10.0)
+        out += [heat_station(s, supply=50.0 if 40 < s <= 60 else 66.0) for s in DAY]
+        for h in homes:
+            out += [indoor(h, s, 16.0 if h in cold_homes and 36 <= s < 64 else 20.5) for s in DAY]
+        return by_ts(out)
+
+    out, _ = run([net_household(h) for h in homes], readings())
+    (low,) = out.of_kind("heat_supply_low")
+    rolls = [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value != "household"]
+    (roll,) = rolls
+    assert roll.started_at == at(36) and roll.started_at < low.started_at
+    assert roll.parent_id == low.incident_id  # closed into the station's own page
+    assert roll.ended_at is not None and roll.ended_at < low.ended_at
+    assert roll.details["merged_into"] == low.incident_id
+    children = [i for i in out.of_kind("indoor_temp_low") if i.entity_type.value == "household"]
+    assert sorted(i.entity_id for i in children) == cold_homes
+    assert {i.parent_id for i in children} == {low.incident_id}
+    assert all(c.ended_at is not None and c.ended_at <= low.ended_at for c in children)
+    # never two open station pages at once: the roll-up ended when the low-supply page opened
+    assert roll.ended_at <= low.started_at + timedelta(minutes=15 * 4)
+    again, _ = run([net_household(h) for h in homes], readings())
+    assert sorted(again.incidents) == sorted(out.incidents)  # the same ids, run again

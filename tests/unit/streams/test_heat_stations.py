@@ -5,13 +5,17 @@ tests/unit/streams/pipeline/test_heat_rules_pipeline.py."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from heatwatch.contract.telemetry import HeatStationReading, StackEmissionReading
+from heatwatch.contract.telemetry import (
+    HeatStationReading,
+    IndoorTempReading,
+    StackEmissionReading,
+)
 from streams.core.engine import AnyReading
 from streams.core.heatnormal import station_design
 from streams.core.settings import DetectionSettings
@@ -408,3 +412,80 @@ def test_a_banked_boiler_is_flagged_not_judged_but_diluting_air_is_judged() -> N
     # the same O₂ at full draught is air blown in, which the reference O₂ exists to undo
     diluted, _ = run(homes(2), _banked_night(8000.0))
     assert diluted.of_kind("emission_exceedance") != []
+
+
+# --- the learned heating curve (stations without a registry curve or design supply) -----
+def _floor_network(
+    supply: float, cold: range = range(0), temps: tuple[float, float] = (-10.0, -10.0)
+) -> list[AnyReading]:
+    """A 50/40 floor-heating network (kind chp_waste_heat: its guessed curve is 60 °C at
+    −10 °C) holding ``supply`` two days, its 4 sampled homes at 20.5 °C (16.5 in ``cold``);
+    the outdoor temperature ``temps[0]`` on day 1, ``temps[1]`` on day 2."""
+    out: list[AnyReading] = [
+        weather(s, temps[0] if s <= 96 else temps[1]) for s in TWO_DAYS if s % 4 == 0
+    ]
+    out += [station(s, supply, supply - 8.0, 10.0) for s in TWO_DAYS]
+    for i in range(4):
+        out += [indoor(f"HS-1-H{i}", s, 16.5 if s in cold else 20.5) for s in TWO_DAYS]
+    return by_ts(out)
+
+
+FLOOR = {"heat_station_kind": "chp_waste_heat"}
+
+
+def test_a_low_temperature_network_without_a_design_is_judged_against_its_learned_curve() -> None:
+    # The issue's case: 46 °C at −10 °C is this network's normal (its homes are warm), its
+    # kind's guess is 60 °C: judged against the guess it was heat_supply_low all month.
+    out, _ = run(homes(4, **FLOOR), _floor_network(46.0))
+    assert out.of_kind("heat_supply_low") == []
+    # a colder second day has no learned band of its own: the nearest learned band's level
+    # with the kind's slope (curve 63.75 − 14 − 5 ≈ 44.75; 46 is fine)
+    out, _ = run(homes(4, **FLOOR), _floor_network(46.0, temps=(-10.0, -13.0)))
+    assert out.of_kind("heat_supply_low") == []
+
+
+def test_a_learned_curve_still_pages_a_real_low_supply() -> None:
+    readings = [
+        r
+        if not (isinstance(r, HeatStationReading) and 96 + 60 <= _step(r) < 96 + 76)
+        else station(_step(r), 36.5, 30.0, 10.0)
+        for r in _floor_network(46.0, cold=range(96 + 64, 96 + 80))
+    ]
+    out, _ = run(homes(4, **FLOOR), readings)
+    (low,) = pages(out, "heat_supply_low")
+    assert low.details["curve"] == "learned"
+    assert low.started_at == at(96 + 60)  # its first reading below 46 − 5 − 3 °C
+    assert low.details["curve_supply_c"] == pytest.approx(41.0)
+
+
+def _step(r: Any) -> int:
+    return int((datetime.fromisoformat(r.ts) - at(0)).total_seconds() // 900)
+
+
+def test_an_unlearned_station_keeps_its_kinds_guess_without_sampled_homes() -> None:
+    # no indoor sensor reports: the guess is the only reference (its first days included)
+    readings = [r for r in _floor_network(46.0) if not isinstance(r, IndoorTempReading)]
+    out, _ = run(homes(4, **FLOOR), readings)
+    (low,) = pages(out, "heat_supply_low")
+    assert low.details["curve"] == "kind" and low.started_at == at(5)  # after the first weather
+
+
+def test_an_unlearned_station_is_judged_against_the_guess_while_its_homes_are_cold() -> None:
+    # homes never warm (cold from the first occupied hour, 06:00; a night below 18 °C is
+    # neither warm nor cold): nothing is learned, the cold corroborates the guess, and the
+    # supply page explains the cold homes
+    out, _ = run(homes(4, **FLOOR), _floor_network(46.0, cold=TWO_DAYS))
+    (low,) = pages(out, "heat_supply_low")
+    assert low.details["curve"] == "kind"
+    assert low.started_at == at(6 * 4 + 2)  # its first reading after a home's cold reading
+    assert {i.parent_id for i in out.of_kind("indoor_temp_low")} == {low.incident_id}
+
+
+def test_a_registry_curve_wins_over_what_the_station_learns() -> None:
+    registry = homes(4, heat_station_curve_mild_c=50.0, heat_station_curve_design_c=60.0, **FLOOR)
+    out, _ = run(registry, _floor_network(46.0))
+    (low,) = pages(out, "heat_supply_low")  # warm homes do not relax the ledger's curve
+    assert low.details["curve"] == "registry"
+    design = homes(4, heat_station_design_supply_c=50.0, heat_station_design_return_c=40.0, **FLOOR)
+    out, _ = run(design, _floor_network(46.0))
+    assert out.of_kind("heat_supply_low") == []  # its kind's curve rescaled to 50 °C: ~41.8

@@ -250,10 +250,12 @@ def test_a_devices_identity_survives_a_checkpoint() -> None:
     assert restored.counters.conflicts == 0
 
 
-def test_a_late_reading_of_one_device_never_runs_its_home_backwards() -> None:
-    """The heat meter is silent for steps 30-60 while the indoor sensor reports; its backlog
-    arrives at step 61. The home's state has moved on with the sensor: the backlog is late,
-    not the meter's "next" readings run backwards through the home's detector."""
+def test_a_late_upload_of_one_device_is_its_own_and_not_lost() -> None:
+    """The heat meter is silent for steps 30-60 (no heat at the meter) while the indoor
+    sensor reports; its backlog arrives at step 61. Coverage is per device (issue 20): the
+    sensor's live readings never covered the meter's silence, so the backlog is the meter's
+    own next readings — nothing dead-lettered as late, and the home's day is the day of the
+    same readings sent in time."""
 
     def day(backlog: bool) -> tuple[Any, list[str]]:
         readings: list[AnyReading] = []
@@ -263,6 +265,8 @@ def test_a_late_reading_of_one_device_never_runs_its_home_backwards() -> None:
                 readings += [heat_meter("N0", t, energy=0.0) for t in range(30, 61)]
             if not 30 <= s <= 60:
                 readings.append(heat_meter("N0", s))
+            elif not backlog:
+                readings.append(heat_meter("N0", s, energy=0.0))
         out = Collected()
         engine = Engine(REGISTRY, DetectionSettings(), out)
         for r in readings:
@@ -274,8 +278,26 @@ def test_a_late_reading_of_one_device_never_runs_its_home_backwards() -> None:
         return out.day_of("N0"), [why for _, _, why in engine.take_rejections()]
 
     with_backlog, reasons = day(backlog=True)
-    without, _ = day(backlog=False)
-    # (the backlog's last two readings, steps 59 and 60, are within the lateness bound: used)
-    assert with_backlog.model_dump(exclude={"readings"}) == without.model_dump(exclude={"readings"})
-    assert with_backlog.readings == without.readings + 2
-    assert len(reasons) == 29 and all(why.startswith("late: ") for why in reasons)
+    in_time, _ = day(backlog=False)
+    assert reasons == []
+    assert with_backlog.model_dump() == in_time.model_dump()
+    assert with_backlog.shortfall_minutes > 0  # the meter's heatless steps count
+
+
+def test_a_silent_indoor_sensor_is_a_silence_though_its_homes_heat_meter_reports() -> None:
+    """Each device's silence is its own (issue 20): N0's indoor sensor is silent 10:00-14:00
+    while its heat meter reports every interval — a comm_loss naming the indoor sensor, from
+    its last reading to its next."""
+    readings: list[AnyReading] = []
+    for s in range(1, 97):
+        readings += [heat_station(s), heat_meter("N0", s)]
+        if not 41 <= s <= 56:
+            readings.append(indoor("N0", s))
+    out = Collected()
+    engine = Engine(REGISTRY, DetectionSettings(), out)
+    for r in readings:
+        engine.push(r)
+    engine.flush()
+    (silence,) = [i for i in out.of_kind("comm_loss") if i.entity_id == "N0"]
+    assert silence.details["device"] == "indoor"
+    assert (silence.started_at, silence.ended_at) == (at(40), at(57))

@@ -2,9 +2,11 @@
 station at its normal 0.75 m³/h with a pump trip, a 600 m³/h station whose flow collapses to
 a sixth, a heat-source loss with the pumps running, a low supply escalated into an
 interruption, a cycling gas boiler house with stopped and start-up hours and an exceedance at
-gas's reference O₂, cold homes across missed readings) replayed by the embedded runner and by
-the Kafka worker's logic over partitions: the same incidents, in the same final states, and
-the ones the rules say."""
+gas's reference O₂, cold homes across missed readings, a 50/40 floor-heating network with no
+design in the ledger judged against its learned curve, a cold-homes roll-up closed into its
+station's later low-supply page, a home with an indoor sensor and a heat meter whose late
+uploads are both revised) replayed by the embedded runner and by the Kafka worker's logic over
+partitions: the same incidents, in the same final states, and the ones the rules say."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from producers.kafka_producer import Router
 from streams.embedded import replay
 from tests.unit.streams.pipeline.test_pipeline import Clock, Harness
 from tests.unit.streams.scenario import at, electric, household, weather
-from tests.unit.streams.test_heat import indoor, net_household
+from tests.unit.streams.test_heat import heat_meter, indoor, net_household
 from tests.unit.streams.test_heat_stations import station
 
 STEPS = range(1, 2 * 96 + 1)
@@ -37,6 +39,9 @@ def _registry() -> list[Household]:
     add("HS-E", 4)
     add("HS-B", 3, heat_station_fuel="gas")
     add("HS-C", 10)
+    add("HS-F", 4, heat_station_kind="chp_waste_heat")  # 50/40 floor heating, no design
+    add("HS-R", 10)
+    add("HS-D", 2)
     # electric homes of the county: every partition has sources of its own, as in the field
     # (a partition holding the weather alone would start its clock on hourly readings)
     rows.extend(household(f"E{i}", feeder_id=f"F-{i}") for i in range(9))
@@ -80,7 +85,22 @@ def _station_at(sid: str, s: int) -> HeatStationReading:
             return station(s, 46.0, 36.0, 20.0, sid)  # below the curve
         if 96 + 40 <= s < 96 + 50:
             return station(s, 42.0, 41.6, 20.0, sid)  # and then the source is lost
+    if sid == "HS-F":  # 46 °C is its normal at −10 °C (its kind's guess: 60 °C)
+        low = 96 + 60 <= s < 96 + 76  # day 2 13:45-17:45: below its own curve
+        return station(s, 36.5 if low else 46.0, 30.0 if low else 38.0, 10.0, sid)
+    if sid == "HS-R" and 96 + 44 <= s < 96 + 60:  # below its curve after its homes felt it
+        return station(s, 56.0, 44.0, 30.0, sid)
     return station(s, 64.0, 47.0, 30.0, sid)
+
+
+# HS-D-H0's indoor sensor and heat meter are both silent 10:00-13:00 on day 2 and upload
+# their readings at 17:30 (late: a source's gap filled device by device, nothing refused)
+D_SILENT = range(96 + 41, 96 + 53)
+D_UPLOAD = 96 + 70
+
+
+def _device_home_at(s: int) -> list[Any]:
+    return [indoor("HS-D-H0", s, 20.5), heat_meter("HS-D-H0", s)]
 
 
 def _lines() -> list[bytes]:
@@ -88,6 +108,15 @@ def _lines() -> list[bytes]:
     for s in STEPS:
         readings += [_station_at(sid, s) for sid in ("HS-S", "HS-L", "HS-X", "HS-E", "HS-B")]
         readings.append(station(s, 64.0, 47.0, 30.0, "HS-C"))
+        readings += [_station_at(sid, s) for sid in ("HS-F", "HS-R", "HS-D")]
+        for i in range(4):  # HS-F's homes: warm, cold while its supply is low
+            cold = 96 + 64 <= s < 96 + 80
+            readings.append(indoor(f"HS-F-H{i}", s, 16.5 if cold else 20.5))
+        for i in range(10):  # HS-R: 4 of 10 cold from 09:30, its supply low from 11:00
+            cold = i < 4 and 96 + 30 <= s < 96 + 64
+            readings.append(indoor(f"HS-R-H{i}", s, 16.0 if cold else 20.5))
+        if s not in D_SILENT:
+            readings += _device_home_at(s)
         readings.append(_stack_at(s))
         readings += [electric(f"E{i}", s) for i in range(9)]
         for i in range(10):  # 4 of 10 sampled homes cold 10:00-14:00 on day 2, with gaps
@@ -96,7 +125,14 @@ def _lines() -> list[bytes]:
             cold = i < 4 and 96 + 40 <= s < 96 + 56
             readings.append(indoor(f"HS-C-H{i}", s, 16.0 if cold else 20.5))
     readings.sort(key=lambda r: r.ts)
-    return [r.model_dump_json().encode() for r in readings]
+    lines = [r.model_dump_json().encode() for r in readings]
+    # the late uploads after everything of their upload step (sorting would put them back)
+    upload = at(D_UPLOAD).isoformat()
+    cut = max(i for i, ln in enumerate(lines) if orjson.loads(ln)["ts"] == upload)
+    lines[cut + 1 : cut + 1] = [
+        r.model_dump_json().encode() for t in D_SILENT for r in _device_home_at(t)
+    ]
+    return lines
 
 
 def _final(incidents: dict[str, dict[str, Any]]) -> set[tuple[Any, ...]]:
@@ -119,8 +155,14 @@ def test_heat_rules_give_the_same_incidents_through_both_runners(tmp_path: Path)
     h = Harness(lines, Router(registry))
     clock = Clock()
     h.run(h.pipeline(registry, clock), clock)
-    assert h.dead == []
-    assert _final(h.incidents) == _final(embedded)
+    assert h.dead == []  # HS-D-H0's late indoor and heat-meter readings: both revised
+    # the live run saw HS-D-H0's devices go silent (the replay re-runs a late file in order):
+    # its comm_loss, resolved as a communication gap by the late upload
+    (silence,) = [i for i in h.incidents.values() if i["entity_id"] == "HS-D-H0"]
+    assert silence["kind"] == "comm_loss"
+    assert silence["details"]["resolution"].startswith("communication gap")
+    live = {k: v for k, v in h.incidents.items() if k != silence["incident_id"]}
+    assert _final(live) == _final(embedded)
 
     pages = {
         (i["entity_id"], i["kind"], i["details"].get("trigger"))
@@ -134,11 +176,33 @@ def test_heat_rules_give_the_same_incidents_through_both_runners(tmp_path: Path)
         ("HS-E", "heat_supply_interruption", "heat_source_lost"),  # escalated low page
         ("HS-B", "emission_exceedance", None),
         ("HS-C", "indoor_temp_low", "sampled_homes"),
+        ("HS-F", "heat_supply_low", None),  # its own curve, not all season on the guess
+        ("HS-R", "heat_supply_low", None),
+        ("HS-R", "indoor_temp_low", "sampled_homes"),  # closed into the low page
     }
     (escalated,) = [i for i in embedded.values() if i["entity_id"] == "HS-E"]
     assert escalated["incident_id"].startswith("heat_supply_low-")
     (emission,) = [i for i in embedded.values() if i["kind"] == "emission_exceedance"]
     assert emission["started_at"].startswith("2021-12-02T10:00")
     assert emission["details"]["reference_o2_pct"] == 3.5
-    cold = [i for i in embedded.values() if i["kind"] == "indoor_temp_low" and i["parent_id"]]
+    cold = [
+        i
+        for i in embedded.values()
+        if i["kind"] == "indoor_temp_low" and i["parent_id"] and i["entity_id"].startswith("HS-C")
+    ]
     assert len(cold) == 4 and all(i["started_at"].startswith("2021-12-02T10:00") for i in cold)
+
+    (floor,) = [i for i in embedded.values() if i["entity_id"] == "HS-F" and not i["parent_id"]]
+    assert floor["details"]["curve"] == "learned"
+    assert floor["started_at"].startswith("2021-12-02T15:00")  # its first low reading
+    (low,) = [i for i in embedded.values() if i["entity_id"] == "HS-R" and not i["parent_id"]]
+    (roll,) = [
+        i for i in embedded.values() if i["entity_id"] == "HS-R" and i["kind"] == "indoor_temp_low"
+    ]
+    assert roll["parent_id"] == low["incident_id"] and roll["ended_at"] is not None
+    assert roll["started_at"] < low["started_at"]
+    homes = [i for i in embedded.values() if str(i["entity_id"]).startswith("HS-R-H")]
+    assert len(homes) == 4 and {i["parent_id"] for i in homes} == {low["incident_id"]}
+    assert not [i for i in embedded.values() if i["entity_id"] == "HS-D-H0"]
+    floor_homes = [i for i in embedded.values() if str(i["entity_id"]).startswith("HS-F-H")]
+    assert len(floor_homes) == 4 and {i["parent_id"] for i in floor_homes} == {floor["incident_id"]}
