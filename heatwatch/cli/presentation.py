@@ -14,6 +14,7 @@ from heatwatch.contract.glossary import (
     DEAD_LETTER_REASONS,
     INCIDENT_KINDS,
     SEVERITIES,
+    USE_STATES,
     bilingual,
     label,
 )
@@ -85,7 +86,33 @@ def score_table(score: Score) -> Table:
     for kind, (exp, found, extra) in score.by_kind().items():
         style = "green" if exp == found and not extra else "red"
         table.add_row(_kind(kind), str(exp), f"[{style}]{found}[/{style}]", str(extra))
+    if score.use is not None and score.use.scored:
+        # use (issue 24): the season judgement over the run's rollups against use_truth.jsonl
+        for st, (exp, found, extra) in score.use.by_state.items():
+            style = "green" if exp == found and not extra else "red"
+            name = t("用能：", "use: ") + label(USE_STATES, st, state.lang)
+            table.add_row(name, str(exp), f"[{style}]{found}[/{style}]", str(extra))
     return table
+
+
+def use_score_note(score: Score) -> str | None:
+    """One line on the use judgement: why nothing was scored, or what was judged."""
+    u = score.use
+    if u is None:
+        return None
+    if not u.scored:
+        return t(
+            "用能（是否使用新设施）未评分：运行天数不足，至少需 24 天（预热 14 天后的连续寒冷日）",
+            "use (is the new heating used) not scored: the run is too short, it needs at least "
+            "24 days (cold days after the 14-day warm-up)",
+        )
+    return t(
+        f"用能判定 {u.judged:,} 户；遗漏 {len(u.missed)} · 误判 {len(u.false)}"
+        "（标准答案 use_truth.jsonl；热网户无户内用能数据，不判定）",
+        f"use judged for {u.judged:,} households; missed {len(u.missed)} · false "
+        f"{len(u.false)} (truth: use_truth.jsonl; network homes have no per-home heating "
+        "figure and are not judged)",
+    )
 
 
 def write_html_summary(

@@ -200,6 +200,27 @@ def _to_date(
     return evaluate_season(rows, table, policy, label, tariffs)
 
 
+USE_STATE_CODES = {UseState.USED: "used", UseState.UNDER_USED: "under_used",
+                   UseState.EMPTY: "empty", UseState.NOT_JUDGED: "not_judged"}  # fmt: skip
+
+
+def use_states(
+    source: RollupSource, registry: Registry | None, policy: StabilityPolicy | None = None
+) -> dict[str, str]:
+    """Each household's use state (the glossary's USE_STATES code) over the season to the last
+    day with rollups — what the season report would say today (the demo scores it)."""
+    span = source.day_range()
+    if span is None:
+        return {}
+    r = _to_date(source, registry, policy or _default_policy(), span[1], Tariffs())
+    if r is None or r.use is None:
+        return {}
+    return {
+        hid: USE_STATE_CODES[UseState(int(s))]
+        for hid, s in zip(r.table.ids, r.use.state.tolist(), strict=True)
+    }
+
+
 def monthly_use_cost_blocks(
     source: RollupSource | None,
     registry: Registry | None,
