@@ -464,6 +464,10 @@ USE_COST_COLUMNS.update(
         "median_net": Term("自付费用中位数（元）", "median household cost (CNY)"),
     }
 )
+# The Grafana panel of under-used households (dashboards/season.py) shows these columns.
+FIELDS.update(
+    {k: USE_COST_COLUMNS[k] for k in ("use_state", "use_ratio", "judged_days", "low_days")}
+)
 # Headings and notes of the use-and-cost section.
 USE_COST_TEXT: dict[str, Term] = {
     "section": Term("新设施使用情况与采暖费用", "Use of the new heating and what it cost"),

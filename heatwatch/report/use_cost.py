@@ -187,7 +187,7 @@ def season_label_of(day: date) -> str:
 
 def _to_date(
     source: RollupSource, registry: Registry | None, policy: StabilityPolicy, last: date,
-    tariffs: Tariffs,
+    tariffs: Tariffs, use_days: bool = False,
 ) -> SeasonResult | None:  # fmt: skip
     label = season_label_of(last)
     first = min(policy.season_for(label, c).start for c in [*policy.season.counties, ""])
@@ -197,7 +197,7 @@ def _to_date(
     if not tbl.num_rows:
         return None
     rows, table = build_inputs(tbl, registry)
-    return evaluate_season(rows, table, policy, label, tariffs)
+    return evaluate_season(rows, table, policy, label, tariffs, use_days=use_days)
 
 
 USE_STATE_CODES = {UseState.USED: "used", UseState.UNDER_USED: "under_used",
