@@ -77,3 +77,17 @@ def test_no_alert_rule_reads_household_use() -> None:
     assert all(
         "household_use" not in json.dumps(alerting.file_rule(s)) for s in alerting.rule_specs()
     )
+
+
+def test_the_report_says_what_network_homes_are_judged_on() -> None:
+    """Network homes are not judged on use; the section says so, and why, by their devices."""
+    from heatwatch.report.use_cost import network_counts, network_note
+
+    r = _result()
+    total, meter, indoor, station = network_counts(r)
+    assert total == sum(1 for t in TRUTH.values() if t == "not_judged") >= 1
+    assert meter + indoor + station == total
+    zh, en = network_note(r, "zh"), network_note(r, "en")
+    assert zh.startswith(f"热网户（集中供热、锅炉房、生物质）{total} 户未判定用能")
+    assert "室温采集器" in zh and "户用热量表" in zh
+    assert "not judged on use" in en
