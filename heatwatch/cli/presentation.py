@@ -153,6 +153,12 @@ def write_html_summary(
             f"<tr><td>{html.escape(KIND_LABELS.get(k, k))}</td><td>{e}</td><td>{f}</td><td>{x}</td></tr>"
             for k, (e, f, x) in score.by_kind().items()
         )
+        if score.use is not None and score.use.scored:
+            score_rows += "".join(
+                f"<tr><td>用能：{html.escape(bilingual(USE_STATES, k))}</td><td>{e}</td>"
+                f"<td>{f}</td><td>{x}</td></tr>"
+                for k, (e, f, x) in score.use.by_state.items()
+            )
         verdict = (
             "全部检出，无误报 all faults found, no false alarms"
             if score.perfect

@@ -80,3 +80,24 @@ def test_score_use_counts_found_missed_false() -> None:
     assert s.by_behaviour["small"]["used->under_used"] == 1
     assert s.judged == 4 and s.scored
     assert not score_use(truth[4:], {}).scored
+
+
+def test_the_demo_output_shows_use_per_state_or_says_why_not() -> None:
+    from rich.console import Console
+
+    from heatwatch.cli.presentation import score_table, use_score_note
+    from producers.scoring import Score
+
+    truth = [
+        {"household_id": "A", "use_kind": "partial", "expected": "under_used"},
+        {"household_id": "C", "use_kind": "away_season", "expected": "empty"},
+    ]
+    s = Score(use=score_use(truth, {"A": "under_used", "C": "used"}))
+    console = Console(width=120, record=True)
+    console.print(score_table(s))
+    text = console.export_text()
+    assert "用能：疑似未使用/复烧" in text and "用能：疑似空置" in text
+    assert not s.perfect  # a missed empty home fails the demo like a missed fault
+    assert "遗漏 1" in (use_score_note(s) or "")
+    short = Score(use=score_use([{**truth[0], "expected": "not_judged"}], {}))
+    assert "运行天数不足" in (use_score_note(short) or "")
