@@ -259,8 +259,10 @@ class GasLoads:
         self.coef = fleet.gas_coef[g_idx]
         self.station_of = fleet.station_of
         self.n_stations = len(fleet.stations)
-        # per meter, today's factor on the boiler's burning time (producers/usage.py)
+        # per meter, today's factor on the boiler's burning time and the gas stove's m³/h of
+        # a home heating less (producers/usage.py)
         self.scale = np.ones(self.county.size)
+        self.cook = np.zeros(self.county.size)
 
     def interval(
         self, j: int, rng: np.random.Generator, station_low: list[int], meter_low: list[int]
@@ -270,7 +272,7 @@ class GasLoads:
         gnoise = np.clip(1.0 + 0.05 * rng.standard_normal(ng), 0.85, 1.15)
         flow = np.clip(self.coef * (18.0 - temps[self.county]) * gnoise, 0.3, 2.5)
         # a boiler used less burns for a share of the time (it does not modulate below 0.3)
-        flow = np.minimum(flow * self.scale, 2.5)
+        flow = np.minimum(flow * self.scale, 2.5) + self.cook
         press = np.clip(2.0 + 0.03 * rng.standard_normal(ng), 1.88, 2.12)
         outlet = np.clip(2.4 + 0.03 * rng.standard_normal(self.n_stations), 2.28, 2.52)
         for s in station_low:

@@ -255,6 +255,7 @@ class Simulation:
         heat, base = self.use.heat(day), self.use.base(day)
         self._electric.set_use(heat[self.fleet.electric], base[self.fleet.electric])
         self._gas.scale = heat[self.fleet.gas]
+        self._gas.cook = self.use.cook(day)[self.fleet.gas]
 
     def use_truth(self) -> list[dict[str, Any]]:
         """Per household: its use behaviour and the expected use class (producers/usage.py)."""

@@ -54,6 +54,10 @@ UNDER_USE_KINDS = frozenset({"partial", "stop_after_bill", "back_to_coal"})
 PERSIST_DAYS = 21
 MIN_RUN_DAYS = 24
 AWAY_WEEKS_DAYS = 21
+# A gas home that heats less still cooks on its gas stove (0.2–0.5 m³ a day, the use
+# judgement's own empty_max_m3 rationale): a family back on coal is not a home at 0 m³. The
+# normal homes' cooking is inside their boiler's flow; only a home heating less gets it added.
+COOK_M3H = 0.3 / 24
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,11 @@ class UsePlan:
         if not 0 <= day < self.days:
             return np.ones(self._base.shape[1])
         return np.asarray(self._base[day])
+
+    def cook(self, day: int) -> F64:
+        """Gas stove m³/h per household: occupied homes heating less than normal."""
+        heat, base = self.heat(day), self.base(day)
+        return np.where((heat < 1.0) & (base >= 1.0), COOK_M3H, 0.0)
 
 
 def _eligible(fleet: Fleet, plan: FaultPlan) -> npt.NDArray[np.int64]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from producers.faults import FaultPlan
 from producers.fleet import DEV, build_fleet
@@ -101,3 +102,16 @@ def test_the_demo_output_shows_use_per_state_or_says_why_not() -> None:
     assert "遗漏 1" in (use_score_note(s) or "")
     short = Score(use=score_use([{**truth[0], "expected": "not_judged"}], {}))
     assert "运行天数不足" in (use_score_note(short) or "")
+
+
+def test_a_gas_home_heating_less_still_cooks() -> None:
+    """Back to coal is not an empty home: the gas stove still draws ~0.3 m³ a day."""
+    fleet = build_fleet(3000, 7)
+    use = plan_use(fleet, FaultPlan(), 121, 7)
+    coal = next(
+        x for x in use.behaviours if x.kind == "back_to_coal" and x.household in set(fleet.gas)
+    )
+    away = next(x for x in use.behaviours if x.kind == "away_season")
+    assert use.cook(coal.first_day - 1)[coal.household] == 0.0  # heating: cooking is in the flow
+    assert use.cook(coal.first_day)[coal.household] * 24 == pytest.approx(0.3)
+    assert use.cook(away.first_day)[away.household] == 0.0  # nobody home, nobody cooks
