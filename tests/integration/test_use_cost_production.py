@@ -29,15 +29,15 @@ from tests.integration.pipeline_support import stop, wait_for_lag_zero
 from tests.integration.test_pipeline import _APP_IDS, _delete_app_topics, _env, _produce  # noqa: F401
 
 PARTITIONS = 3
-# 26 days from 1 Dec: past the season's 14-day warm-up (from 15 Nov), enough judged days for
+# 25 days from 1 Dec: past the season's 14-day warm-up (from 15 Nov), enough judged days for
 # every household, and the partial users' three weeks of low use.
-DAYS = 26
+DAYS = 25
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sim")
-    simulate(SimulationConfig(households=500, days=DAYS, batches=True, faults=True), out)
+    simulate(SimulationConfig(households=400, days=DAYS, batches=True, faults=True), out)
     return out
 
 
@@ -77,6 +77,7 @@ def _figures(r: SeasonResult) -> dict[str, Any]:
     }
 
 
+@pytest.mark.timeout(1500)  # 25 days of 400 households through Kafka on a shared 2-core VM
 def test_use_and_cost_from_the_worker_equal_the_replay(
     stack: Any, sim: Path, tmp_path: Path, unique_topic_factory: Any, unique_bucket_factory: Any
 ) -> None:
@@ -116,10 +117,11 @@ def test_use_and_cost_from_the_worker_equal_the_replay(
     cb = _to_date(from_dataset.rollups, from_dataset.registry, policy, last, tariffs)
     assert ca is not None and cb is not None and ca.cost is not None and cb.cost is not None
     assert np.array_equal(ca.cost.net_cost, cb.cost.net_cost, equal_nan=True)
-    # the test can fail: the simulated under-users are there and judged alike
+    # the test can fail: the simulated under-users and empty homes are there and judged alike
     truth = [orjson.loads(x) for x in (sim / "use_truth.jsonl").read_bytes().splitlines()]
-    under = {r["household_id"] for r in truth if r["expected"] == "under_used"}
-    assert under
-    found = {hid for hid, s in zip(a.table.ids, fa["state"], strict=True) if s == 2}
-    assert found & under
+    flagged = {r["household_id"] for r in truth if r["expected"] in ("under_used", "empty")}
+    assert flagged
+    found = {hid for hid, s in zip(a.table.ids, fa["state"], strict=True) if s in (2, 3)}
+    assert found & flagged
+    assert 1 in fa["state"]  # and households that use their heating
     assert any(x is not None and x > 0 for x in fa["net"])
