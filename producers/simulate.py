@@ -35,7 +35,7 @@ from producers.lines import (
     weather_lines,
 )
 from producers.loads import ElectricInterval, ElectricLoads, GasLoads, IntervalGrid
-from producers.usage import UsePlan, plan_use, use_truth
+from producers.usage import UsePlan, plan_use, size_gas_quotas, use_truth
 from producers.weather import Weather
 
 F64 = npt.NDArray[np.float64]
@@ -151,6 +151,8 @@ class Simulation:
         self.use: UsePlan | None = (
             plan_use(self.fleet, self.plan, cfg.days, cfg.seed) if cfg.use_behaviours else None
         )
+        if self.use is not None:
+            size_gas_quotas(self.fleet, self.use)
         self._use_day = -1
         self.lines = 0
         self.readings = 0

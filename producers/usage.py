@@ -147,6 +147,16 @@ def plan_use(fleet: Fleet, plan: FaultPlan, days: int, seed: int) -> UsePlan:
     return UsePlan(behaviours, fleet.size, days)
 
 
+def size_gas_quotas(fleet: Fleet, use: UsePlan) -> None:
+    """A large or small gas home's contracted quota follows its heat need (the county sizes
+    it on the heated area): without this a large home would be a false ``gas_quota_risk``.
+    Changes ``fleet.gas_quota`` in place (the registry is written from it)."""
+    gas = set(fleet.gas.tolist())
+    for b in use.behaviours:
+        if b.kind in ("large", "small") and b.household in gas:
+            fleet.gas_quota[b.household] = round(float(fleet.gas_quota[b.household]) * b.heat)
+
+
 def expected_use(kind: str, first_day: int, last_day: int, days: int, measured: bool) -> str:
     """What the simulator meant, in the use judgement's words (see the module doc)."""
     if not measured or days < MIN_RUN_DAYS:

@@ -102,9 +102,10 @@ def use_score_note(score: Score) -> str | None:
         return None
     if not u.scored:
         return t(
-            "用能（是否使用新设施）未评分：运行天数不足，至少需 24 天（预热 14 天后的连续寒冷日）",
-            "use (is the new heating used) not scored: the run is too short, it needs at least "
-            "24 days (cold days after the 14-day warm-up)",
+            "用能（是否使用新设施）未评分：运行不足 24 天——“持续偏低”按三周判定，且每户至少需 10 个寒冷判定日",
+            "use (is the new heating used) not scored: the run is shorter than 24 days — "
+            "'persistently low' is judged over three weeks, and each household needs 10 cold "
+            "judged days",
         )
     return t(
         f"用能判定 {u.judged:,} 户；遗漏 {len(u.missed)} · 误判 {len(u.false)}"

@@ -101,7 +101,7 @@ def test_the_demo_output_shows_use_per_state_or_says_why_not() -> None:
     assert not s.perfect  # a missed empty home fails the demo like a missed fault
     assert "遗漏 1" in (use_score_note(s) or "")
     short = Score(use=score_use([{**truth[0], "expected": "not_judged"}], {}))
-    assert "运行天数不足" in (use_score_note(short) or "")
+    assert "运行不足 24 天" in (use_score_note(short) or "")
 
 
 def test_a_gas_home_heating_less_still_cooks() -> None:
@@ -115,3 +115,20 @@ def test_a_gas_home_heating_less_still_cooks() -> None:
     assert use.cook(coal.first_day - 1)[coal.household] == 0.0  # heating: cooking is in the flow
     assert use.cook(coal.first_day)[coal.household] * 24 == pytest.approx(0.3)
     assert use.cook(away.first_day)[away.household] == 0.0  # nobody home, nobody cooks
+
+
+def test_a_large_gas_homes_quota_follows_its_heat_need() -> None:
+    """Else a large home is a false gas_quota_risk (found on the 3-day demo)."""
+    from producers.usage import size_gas_quotas
+
+    fleet = build_fleet(3000, 7)
+    before = fleet.gas_quota.copy()
+    use = plan_use(fleet, FaultPlan(), 3, 7)
+    size_gas_quotas(fleet, use)
+    gas = set(fleet.gas.tolist())
+    sized = [b for b in use.behaviours if b.kind in ("large", "small") and b.household in gas]
+    assert sized
+    for b in sized:
+        assert fleet.gas_quota[b.household] == round(before[b.household] * b.heat)
+    others = [h for h in gas if h not in {b.household for b in sized}]
+    assert np.array_equal(fleet.gas_quota[others], before[others])
