@@ -108,6 +108,24 @@ def test_use_and_cost_from_the_worker_equal_the_replay(
         diff = [(h, x, y) for h, x, y in zip(fa["ids"], fa[key], fb[key], strict=True) if x != y]
         assert not diff, (key, diff[:5])
     assert use_lines(a) == use_lines(b)  # the live view's points, byte for byte
+    # ... and through the command a nightly job runs, from each runner's output
+    from typer.testing import CliRunner
+
+    from heatwatch.cli.main import _mount_subcommands
+    from heatwatch.cli.main import app as cli
+
+    _mount_subcommands()
+
+    for args, name in (
+        (["--run", str(tmp_path / "replay"), "--registry", str(sim / "registry.csv")], "run.lp"),
+        (["--dataset", str(dataset), "--registry", str(sim / "registry.csv")], "dataset.lp"),
+    ):
+        res = CliRunner().invoke(
+            cli, ["use", "publish", *args, "--days", "7", "--out", str(tmp_path / name)]
+        )
+        assert res.exit_code == 0, res.output
+    published = (tmp_path / "run.lp").read_bytes()
+    assert published and published == (tmp_path / "dataset.lp").read_bytes()
     # cost through the tariffs file (use_to_date prices with the built-in examples)
     from heatwatch.report.use_cost import _to_date
 
