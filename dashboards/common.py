@@ -32,6 +32,7 @@ from heatwatch.contract.glossary import (
     PRIORITY_GROUPS,
     RETROFIT_TYPES,
     SEVERITIES,
+    USE_STATES,
     VERDICTS,
     YES_NO,
     Term,
@@ -461,6 +462,7 @@ CODE_COLUMNS: dict[str, Mapping[str, Term]] = {
     "overloaded": YES_NO,
     "interrupted": YES_NO,
     "supply_low": YES_NO,
+    "use_state": USE_STATES,
 }
 
 # Units per column (Grafana unit ids; `suffix:` for counted things).
@@ -488,6 +490,9 @@ COLUMN_UNITS: dict[str, str] = {
     "households": "suffix: 户",
     "cold_homes": "suffix: 户",
     "cold_home_days": "suffix: 天",
+    "use_ratio": "percentunit",
+    "judged_days": "suffix: 天",
+    "low_days": "suffix: 天",
 }
 
 NO_VALUE = "—"

@@ -156,6 +156,71 @@ AT_RISK_COUNT = flux(
 )
 
 
+# Under-used households (issue 24) from ``household_use`` (written by ``heatwatch use publish``
+# from the rollups: the season's use judgement against peers and degree-days). Casework for
+# the county office, never an alert: dashboards/alerting.py has no rule on this measurement.
+UNDER_USED_COLUMNS = (
+    "county",
+    "village",
+    "household_id",
+    "retrofit_type",
+    "priority_group",
+    "use_state",
+    "use_ratio",
+    "low_days",
+    "judged_days",
+)
+UNDER_USED_TABLE = flux(
+    source("household_use", ["ratio", "judged", "low", "state", "village", "priority_group"]),
+    tag_filter("county", "retrofit_type"),
+    '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+    '  |> group(columns: ["county", "retrofit_type", "household_id"])',
+    '  |> sort(columns: ["_time"])',
+    "  |> reduce(",
+    '      identity: {judged_days: 0, low_days: 0, ratio_sum: 0.0, use_state: "",'
+    ' village: "", priority_group: ""},',
+    "      fn: (r, accumulator) => ({",
+    "        judged_days: accumulator.judged_days + (if r.judged then 1 else 0),",
+    "        low_days: accumulator.low_days + (if r.low then 1 else 0),",
+    "        ratio_sum: accumulator.ratio_sum"
+    " + (if r.judged and exists r.ratio then r.ratio else 0.0),",
+    # the newest point's state: the season-to-date judgement when it was last published
+    "        use_state: r.state,",
+    "        village: r.village,",
+    "        priority_group: r.priority_group,",
+    "      }),",
+    "  )",
+    '  |> filter(fn: (r) => r.use_state == "under_used")',
+    "  |> map(fn: (r) => ({r with use_ratio: if r.judged_days > 0"
+    " then r.ratio_sum / float(v: r.judged_days) else 0.0,",
+    '      priority: if r.priority_group != "none" then 0 else 1}))',
+    "  |> group()",
+    '  |> sort(columns: ["county", "village", "priority", "use_ratio"], desc: false)',
+    "  |> limit(n: 500)",
+    '  |> keep(columns: ["county", "village", "household_id", "retrofit_type", "priority_group",'
+    ' "use_state", "use_ratio", "low_days", "judged_days"])',
+)
+
+
+def _under_used_table() -> table.Panel:
+    panel = table_panel(
+        "疑似未使用/复烧户（按村）Under-used households by village",
+        "新设施有供应、但寒冷日用能持续远低于本村（或本县）同类户的户，按县、村排列，最多 500 户；"
+        "用能/同类户为所选时段内判定日的平均比值。这是入户核实的案件清单，不是故障，不发告警。"
+        "热网户无户内用能数据，不在此列。数据由 heatwatch use publish 按日汇总写入。 "
+        "Households whose new heating had supply but whose use on cold days stayed far below "
+        "their peers of the same type in the village (or county), by county and village, up "
+        "to 500; use vs peers is the mean ratio over the judged days in range. Casework for a "
+        "home visit, not a fault: no alert. Network homes have no per-home heating figure and "
+        "are not listed. Written from the daily rollups by heatwatch use publish. "
+        + column_legend(UNDER_USED_COLUMNS),
+        UNDER_USED_TABLE,
+        span=24,
+        height=12,
+    )
+    return named_columns(panel, UNDER_USED_COLUMNS).no_value(NO_VALUE)
+
+
 def _ratio_table(
     title: str, description: str, query: str, measure: str, criterion: float
 ) -> table.Panel:
@@ -262,4 +327,5 @@ def build(bucket: str = "heatwatch") -> dashboard.Dashboard:
             ).transformations(rename_codes(RETROFIT_TYPES))
         )
         .with_panel(_at_risk_table())
+        .with_panel(_under_used_table())
     )

@@ -101,6 +101,8 @@ class StorageHeaters:
         self.peak_charger = np.isin(st, np.array(peak_chargers, dtype=np.int64))
         self.remaining_kwh = np.zeros(st.size)
         self.elapsed_h = np.zeros(st.size)
+        # the home's heat need today (producers/usage.py: under-use, empty, large, small homes)
+        self.scale = np.ones(st.size)
 
     def _open_or_close_windows(self, j: int) -> None:
         g = self.grid
@@ -111,7 +113,9 @@ class StorageHeaters:
             if begin:
                 tm = g.next24_mean(j)[self.county[mask]]
                 need_h = np.clip(3.2 + 0.22 * (2.0 - tm), 4.0, 7.0) * self.need[mask]
-                self.remaining_kwh[mask] = self.rated[mask] * np.maximum(need_h, 4.0)
+                self.remaining_kwh[mask] = (
+                    self.rated[mask] * np.maximum(need_h, 4.0) * self.scale[mask]
+                )
                 self.elapsed_h[mask] = 0.0
             elif not open_now:
                 self.remaining_kwh[mask] = 0.0
@@ -164,6 +168,16 @@ class ElectricLoads:
         self.n_feeders = len(fleet.feeders)
         self.kva = np.array([f.rated_kva for f in fleet.feeders])
         self.nominal_v = np.array([f.nominal_v for f in fleet.feeders])
+        # Per meter, today's factor on its heater and on its appliances (producers/usage.py);
+        # a heater never draws more than its peak bound, so feeders stay sized for it.
+        self.heat_scale = np.ones(self.county.size)
+        self.base_scale = np.ones(self.county.size)
+
+    def set_use(self, heat: F64, base: F64) -> None:
+        """Today's factors per meter (heater, appliances)."""
+        self.heat_scale = heat
+        self.base_scale = base
+        self.storage.scale = heat[self.storage.index]
 
     def prewarm(self) -> None:
         for j in range(self.grid.prewarm):
@@ -171,22 +185,30 @@ class ElectricLoads:
 
     def _heater_kw(self, j: int, temps: F64, noise: F64) -> F64:
         """Each meter's kW: base load plus its heater, colder weather drawing more."""
-        rated, base = self.rated, self.base
+        rated, base, hs = self.rated, self.base * self.base_scale, self.heat_scale
         t_e = temps[self.county]
         kw = np.empty(self.county.size)
         hp, de, di, so = self.heat_pumps, self.direct, self.district, self.solar
         kw[hp] = (
-            base[hp] + rated[hp] * np.clip(0.15 + 0.028 * (12.0 - t_e[hp]), 0.1, 0.95)
+            base[hp]
+            + rated[hp]
+            * np.clip(np.clip(0.15 + 0.028 * (12.0 - t_e[hp]), 0.1, 0.95) * hs[hp], 0, 0.95)
         ) * noise[hp]
         kw[de] = (
-            base[de] + rated[de] * np.clip(0.10 + 0.030 * (12.0 - t_e[de]), 0.05, 0.95)
+            base[de]
+            + rated[de]
+            * np.clip(np.clip(0.10 + 0.030 * (12.0 - t_e[de]), 0.05, 0.95) * hs[de], 0, 0.95)
         ) * noise[de]
         end_tod = self.grid.end_tod(j)
         kw[di] = base[di] * (0.85 + 0.3 * _evening_factor(end_tod)) * noise[di]
         # solar back-up heaters run at night and on the dull late afternoon
         night = 1.0 if (end_tod >= 17.0 or end_tod < 9.0) else 0.15
         kw[so] = (
-            base[so] + rated[so] * 0.95 * night * np.clip((2.0 - t_e[so]) / 16.0, 0.0, 1.0)
+            base[so]
+            + rated[so]
+            * 0.95
+            * night
+            * np.clip(np.clip((2.0 - t_e[so]) / 16.0, 0.0, 1.0) * hs[so], 0, 1)
         ) * noise[so]
         st = self.storage.index
         kw[st] = base[st] * noise[st] + self.storage.step(j)
@@ -237,6 +259,10 @@ class GasLoads:
         self.coef = fleet.gas_coef[g_idx]
         self.station_of = fleet.station_of
         self.n_stations = len(fleet.stations)
+        # per meter, today's factor on the boiler's burning time and the gas stove's m³/h of
+        # a home heating less (producers/usage.py)
+        self.scale = np.ones(self.county.size)
+        self.cook = np.zeros(self.county.size)
 
     def interval(
         self, j: int, rng: np.random.Generator, station_low: list[int], meter_low: list[int]
@@ -245,6 +271,8 @@ class GasLoads:
         temps = self.grid.temps[:, j]
         gnoise = np.clip(1.0 + 0.05 * rng.standard_normal(ng), 0.85, 1.15)
         flow = np.clip(self.coef * (18.0 - temps[self.county]) * gnoise, 0.3, 2.5)
+        # a boiler used less burns for a share of the time (it does not modulate below 0.3)
+        flow = np.minimum(flow * self.scale, 2.5) + self.cook
         press = np.clip(2.0 + 0.03 * rng.standard_normal(ng), 1.88, 2.12)
         outlet = np.clip(2.4 + 0.03 * rng.standard_normal(self.n_stations), 2.28, 2.52)
         for s in station_low:

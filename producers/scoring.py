@@ -37,10 +37,14 @@ class Score:
     malformed_dead_lettered: int = 0
     malformed_missed: list[int] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    use: UseScore | None = None  # issue 24: under-use and empty homes against use_truth.jsonl
 
     @property
     def perfect(self) -> bool:
-        return not (self.missed or self.wrong_parent or self.unexpected or self.malformed_missed)
+        use_ok = self.use is None or self.use.perfect
+        return use_ok and not (
+            self.missed or self.wrong_parent or self.unexpected or self.malformed_missed
+        )
 
     def by_kind(self) -> dict[str, tuple[int, int, int]]:
         """kind → (expected, found, unexpected)."""
@@ -148,3 +152,59 @@ def read_dead_letter_lines(path: Path) -> set[int]:
     return {
         orjson.loads(line)["line_no"] for line in path.read_bytes().splitlines() if line.strip()
     }
+
+
+# The use judgement's states scored as detections (a household is found, missed or falsely
+# flagged); "used" and "not_judged" are the absence of a finding.
+USE_SCORED = ("under_used", "empty")
+
+
+@dataclass
+class UseScore:
+    """Use states against the simulator's use truth (``use_truth.jsonl``)."""
+
+    # state -> (expected, found, false)
+    by_state: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    # behaviour (use_kind) -> state it was expected / found in -> households
+    by_behaviour: dict[str, Counter[str]] = field(default_factory=dict)
+    missed: list[str] = field(default_factory=list)  # household ids
+    false: list[str] = field(default_factory=list)
+    judged: int = 0  # households the judgement gave a state other than not_judged
+
+    @property
+    def perfect(self) -> bool:
+        return not (self.missed or self.false)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the run was long enough for anything to be expected or judged."""
+        return self.judged > 0 or any(e for e, _, _ in self.by_state.values())
+
+
+def read_use_truth(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(x) for x in path.read_bytes().splitlines() if x.strip()]
+
+
+def score_use(truth: list[dict[str, Any]], states: dict[str, str]) -> UseScore:
+    """Found / missed / false per use state; ``states``: household id -> judged state."""
+    out = UseScore()
+    exp: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    false: Counter[str] = Counter()
+    for row in truth:
+        hid, want = row["household_id"], row["expected"]
+        got = states.get(hid, "not_judged")
+        out.judged += got != "not_judged"
+        out.by_behaviour.setdefault(row["use_kind"], Counter())[f"{want}->{got}"] += 1
+        for st in USE_SCORED:
+            if want == st:
+                exp[st] += 1
+                if got == st:
+                    found[st] += 1
+                else:
+                    out.missed.append(hid)
+            elif got == st:
+                false[st] += 1
+                out.false.append(hid)
+    out.by_state = {st: (exp[st], found[st], false[st]) for st in USE_SCORED}
+    return out

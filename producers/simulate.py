@@ -35,6 +35,7 @@ from producers.lines import (
     weather_lines,
 )
 from producers.loads import ElectricInterval, ElectricLoads, GasLoads, IntervalGrid
+from producers.usage import UsePlan, plan_use, size_gas_quotas, use_truth
 from producers.weather import Weather
 
 F64 = npt.NDArray[np.float64]
@@ -61,6 +62,9 @@ class SimulationConfig(BaseModel):
     # (streams/core/state.py ``HeatDevice``), so a late upload of both is revised device by
     # device. One sampled home per station has both.
     heat_both_sensors: bool = True
+    # Households that under-use their new heating, empty homes, large and small homes (issue
+    # 24, producers/usage.py); their truth is use_truth.jsonl.
+    use_behaviours: bool = True
 
     @field_validator("start")
     @classmethod
@@ -143,6 +147,12 @@ class Simulation:
             else FaultPlan()
         )
         self._heat = HeatNetworkSim(self.fleet, self.plan, cfg.seed, self.dt)
+        self.use: UsePlan | None = (
+            plan_use(self.fleet, self.plan, cfg.days, cfg.seed) if cfg.use_behaviours else None
+        )
+        if self.use is not None:
+            size_gas_quotas(self.fleet, self.use)
+        self._use_day = -1
         self.lines = 0
         self.readings = 0
         self.malformed: list[tuple[int, str]] = []
@@ -207,6 +217,7 @@ class Simulation:
         j = k + self._grid.prewarm
         plan = self.plan
         ts_b = self.ts(k).encode()
+        self._apply_use(k)
         e = self._electric.interval(j, self._loads_rng, plan.unpowered.get(k))
         self._rows.fill_electric(ts_b, e)
         feeder_silent = plan.feeder_silent.get(k, [])
@@ -233,6 +244,25 @@ class Simulation:
         self.lines += block.lines
         self.readings += block.readings
         return b"".join(block.pieces)
+
+    def _apply_use(self, k: int) -> None:
+        """Each day's heater and appliance factors (producers/usage.py) into the loads."""
+        if self.use is None:
+            return
+        day = int((self.s0_h + k * self.dt_h) // 24)
+        if day == self._use_day:
+            return
+        self._use_day = day
+        heat, base = self.use.heat(day), self.use.base(day)
+        self._electric.set_use(heat[self.fleet.electric], base[self.fleet.electric])
+        self._gas.scale = heat[self.fleet.gas]
+        self._gas.cook = self.use.cook(day)[self.fleet.gas]
+
+    def use_truth(self) -> list[dict[str, Any]]:
+        """Per household: its use behaviour and the expected use class (producers/usage.py)."""
+        if self.use is None:
+            return []
+        return use_truth(self.fleet, self.use, self.start)
 
     def _trace_overloads(self, feeder_kw: F64, feeder_silent: list[int]) -> None:
         """Record the undersized feeders' load (None while silent) to derive their true windows."""
@@ -404,6 +434,7 @@ def simulate(
         "ground_truth": out / "ground_truth.jsonl",
         "fleet": out / "fleet.json",
         "heat_days": out / "heat_days_truth.jsonl",
+        "use_truth": out / "use_truth.jsonl",
     }
     written = 0
     with files["readings"].open("wb") as fh:
@@ -422,6 +453,9 @@ def simulate(
     with files["heat_days"].open("wb") as fh:
         days = heat_network_days(sim.fleet, sim.plan, sim.n_intervals, sim.dt, sim.start)
         fh.writelines(orjson.dumps(rec) + b"\n" for rec in days)
+    # each household's use behaviour and expected use class (issue 24)
+    with files["use_truth"].open("wb") as fh:
+        fh.writelines(orjson.dumps(rec) + b"\n" for rec in sim.use_truth())
     counts: dict[str, int] = defaultdict(int)
     for rec in gt:
         counts[str(rec.get("kind", rec["fault"]))] += 1

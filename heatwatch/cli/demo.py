@@ -23,10 +23,18 @@ from heatwatch.cli.presentation import (
     incidents_table,
     print_summary,
     score_table,
+    use_score_note,
     write_html_summary,
 )
 from heatwatch.contract.registry import Household
-from producers.scoring import Score, read_dead_letter_lines, read_incidents, score
+from producers.scoring import (
+    Score,
+    read_dead_letter_lines,
+    read_incidents,
+    read_use_truth,
+    score,
+    score_use,
+)
 
 
 def demo(
@@ -56,6 +64,9 @@ def demo(
     # On a terminal the live view already showed the incident table.
     print_summary(console, summary.data, run_dir, with_table=not on_terminal())
     console.print(score_table(result))
+    note = use_score_note(result)
+    if note:
+        console.print(note, soft_wrap=True, highlight=False)
     html_path = out / "summary.html"
     _print_verdict(result)
     console.print(
@@ -107,8 +118,22 @@ def _demo(out: Path, households: int, days: int, seed: int, settings: Any) -> An
         read_dead_letter_lines(run_dir / "dead_letters.jsonl"),
         interval_s=settings.interval_s,
     )
+    result.use = _score_use(sim_dir, run_dir, registry)
     write_html_summary(out / "summary.html", summary.data, incidents, result)
     return result, summary
+
+
+def _score_use(sim_dir: Path, run_dir: Path, registry: list[Household]) -> Any:
+    """The season's use judgement over the run's rollups, against the simulator's use truth."""
+    from heatwatch.report.loading import ParquetRollups, registry_from_households
+    from heatwatch.report.use_cost import use_states
+
+    truth = sim_dir / "use_truth.jsonl"
+    rollups = run_dir / "rollups" / "household_days.parquet"
+    if not truth.exists() or not rollups.exists():
+        return None
+    states = use_states(ParquetRollups(rollups), registry_from_households(registry))
+    return score_use(read_use_truth(truth), states)
 
 
 def _bar() -> Progress:
@@ -149,6 +174,7 @@ def _detect(registry: list[Household], sim_dir: Path, run_dir: Path, settings: A
 
 
 def _print_verdict(result: Score) -> None:
+    u = result.use
     if result.perfect:
         console.print(
             "[green]"
@@ -163,10 +189,12 @@ def _print_verdict(result: Score) -> None:
         "[red]"
         + t(
             f"遗漏 {len(result.missed)} · 父事件不符 {len(result.wrong_parent)} · "
-            f"误报 {len(result.unexpected)} · 漏拒畸形行 {len(result.malformed_missed)}",
+            f"误报 {len(result.unexpected)} · 漏拒畸形行 {len(result.malformed_missed)}"
+            + (f" · 用能遗漏 {len(u.missed)} · 用能误判 {len(u.false)}" if u else ""),
             f"missed {len(result.missed)} · wrong parent {len(result.wrong_parent)} · "
             f"unexpected {len(result.unexpected)} · malformed not dead-lettered "
-            f"{len(result.malformed_missed)}",
+            f"{len(result.malformed_missed)}"
+            + (f" · use missed {len(u.missed)} · use false {len(u.false)}" if u else ""),
         )
         + "[/red]"
     )

@@ -80,6 +80,7 @@ def _mount_subcommands() -> None:
     from heatwatch.cli.produce import produce_cmd
     from heatwatch.cli.report import app as report_app
     from heatwatch.cli.simulate import simulate
+    from heatwatch.cli.use import app as use_app
     from heatwatch.cli.worker import worker
 
     app.command("simulate", cls=HeatwatchCommand)(simulate)
@@ -96,6 +97,9 @@ def _mount_subcommands() -> None:
     )
     app.add_typer(
         dataset_app, name="dataset", help="工作进程结果数据集的维护。 The worker's results dataset."
+    )
+    app.add_typer(
+        use_app, name="use", help="新设施使用情况（实时视图）。 Use of the new heating (live view)."
     )
     register_demo(app)
 

@@ -14,6 +14,7 @@ from heatwatch.contract.glossary import (
     DEAD_LETTER_REASONS,
     INCIDENT_KINDS,
     SEVERITIES,
+    USE_STATES,
     bilingual,
     label,
 )
@@ -85,7 +86,34 @@ def score_table(score: Score) -> Table:
     for kind, (exp, found, extra) in score.by_kind().items():
         style = "green" if exp == found and not extra else "red"
         table.add_row(_kind(kind), str(exp), f"[{style}]{found}[/{style}]", str(extra))
+    if score.use is not None and score.use.scored:
+        # use (issue 24): the season judgement over the run's rollups against use_truth.jsonl
+        for st, (exp, found, extra) in score.use.by_state.items():
+            style = "green" if exp == found and not extra else "red"
+            name = t("用能：", "use: ") + label(USE_STATES, st, state.lang)
+            table.add_row(name, str(exp), f"[{style}]{found}[/{style}]", str(extra))
     return table
+
+
+def use_score_note(score: Score) -> str | None:
+    """One line on the use judgement: why nothing was scored, or what was judged."""
+    u = score.use
+    if u is None:
+        return None
+    if not u.scored:
+        return t(
+            "用能（是否使用新设施）未评分：运行不足 24 天——“持续偏低”按三周判定，且每户至少需 10 个寒冷判定日",
+            "use (is the new heating used) not scored: the run is shorter than 24 days — "
+            "'persistently low' is judged over three weeks, and each household needs 10 cold "
+            "judged days",
+        )
+    return t(
+        f"用能判定 {u.judged:,} 户；遗漏 {len(u.missed)} · 误判 {len(u.false)}"
+        "（标准答案 use_truth.jsonl；热网户无户内用能数据，不判定）",
+        f"use judged for {u.judged:,} households; missed {len(u.missed)} · false "
+        f"{len(u.false)} (truth: use_truth.jsonl; network homes have no per-home heating "
+        "figure and are not judged)",
+    )
 
 
 def write_html_summary(
@@ -126,6 +154,12 @@ def write_html_summary(
             f"<tr><td>{html.escape(KIND_LABELS.get(k, k))}</td><td>{e}</td><td>{f}</td><td>{x}</td></tr>"
             for k, (e, f, x) in score.by_kind().items()
         )
+        if score.use is not None and score.use.scored:
+            score_rows += "".join(
+                f"<tr><td>用能：{html.escape(bilingual(USE_STATES, k))}</td><td>{e}</td>"
+                f"<td>{f}</td><td>{x}</td></tr>"
+                for k, (e, f, x) in score.use.by_state.items()
+            )
         verdict = (
             "全部检出，无误报 all faults found, no false alarms"
             if score.perfect

@@ -31,6 +31,7 @@ from heatwatch.cli.report_words import (
     check_season,
     input_error_zh,
     policy_error_zh,
+    tariff_error_zh,
 )
 from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
@@ -46,6 +47,8 @@ from heatwatch.report.loading import (
 )
 from heatwatch.report.season_sections import IssueInfo
 from heatwatch.report.stability import PolicyError, StabilityPolicy, parse_policy
+from heatwatch.report.stability.cost import TariffError, Tariffs
+from heatwatch.report.use_cost import load_tariffs
 from streams.settings import InfluxSettings
 
 if TYPE_CHECKING:
@@ -69,6 +72,24 @@ STEPS = {
     "notices": ("写村级公示", "writing public notices"),
     "incidents": ("读取事件", "reading incidents"),
 }
+
+
+def load_tariffs_option(path: Path | None) -> Tariffs:
+    """--tariffs (default deploy/policy/tariffs.yaml): a named file must exist and parse."""
+    if path is not None and not path.is_file():
+        raise CliError(f"找不到电价与补贴文件：{path}", f"tariffs file not found: {path}")
+    try:
+        return load_tariffs(path)
+    except TariffError as exc:
+        raise CliError(tariff_error_zh(str(exc)), f"tariffs: {exc}", EXIT_INPUT) from None
+
+
+TARIFFS_OPTION = typer.Option(
+    "--tariffs",
+    help="电价、气价、热价与补贴 YAML（默认 deploy/policy/tariffs.yaml；其中数字为示例，须经县里确认）。 "
+    "Tariffs and subsidies YAML (default deploy/policy/tariffs.yaml; its figures are examples "
+    "a county must confirm).",
+)
 
 
 def load_policy(path: Path | None) -> StabilityPolicy:
@@ -164,6 +185,7 @@ def season(
         typer.Option(help="稳定性规则 YAML（默认 deploy/policy）。 Stability policy YAML."),
     ] = None,
     lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
+    tariffs: Annotated[Path | None, TARIFFS_OPTION] = None,
     issuer: Annotated[
         str, typer.Option(help="印在报告和公示上的出具单位。 Issuing unit printed on the report.")
     ] = "",
@@ -209,6 +231,7 @@ def season(
     _check_registry(registry or (run / "registry.csv" if run is not None else None))
     with _errors():
         pol = load_policy(policy)
+        tar = load_tariffs_option(tariffs)
         issue = _issue_info(issuer, contact, issue_date, notice_days)
     t0 = time.perf_counter()
     with transaction(out, "report", new_version=new_version) as staged, _errors():
@@ -227,6 +250,7 @@ def season(
                 issue=issue,
                 notices=notices,
                 notices_draft=notices_draft,
+                tariffs=tar,
             )
         staged.counts = {"report": "season", "season": season, "households": res.households}
     _print_season(res, time.perf_counter() - t0, staged)
@@ -399,6 +423,7 @@ def monthly(
         str,
         typer.Option(help="报送人及联系方式，印在月报上。 Who sends it, and how to reach them."),
     ] = "",
+    tariffs: Annotated[Path | None, TARIFFS_OPTION] = None,
     source: Annotated[str, SOURCE_OPTION] = "run",
     dataset: Annotated[list[Path] | None, DATASET_OPTION] = None,
     new_version: Annotated[bool, NEW_VERSION_OPTION] = False,
@@ -413,6 +438,7 @@ def monthly(
         check_run_dir(run)
         check_run_complete(run)
     _check_registry(registry or (run / "registry.csv" if run is not None else None))
+    tar = load_tariffs_option(tariffs)
     with (
         transaction(out, "report", new_version=new_version) as staged,
         _errors(),
@@ -441,6 +467,7 @@ def monthly(
             county=county,
             issuer=issuer,
             sender=sender,
+            tariffs=tar,
         )
         staged.counts = {"report": "monthly", "month": month}
     _print_version(staged)

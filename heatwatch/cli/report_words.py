@@ -138,3 +138,19 @@ def policy_error_zh(message: str) -> str:
         at = f"（第 {where[1]} 行第 {where[2]} 列附近）" if where else ""
         return f"稳定性规则文件 {m[1]} 不是有效的 YAML{at}：请检查缩进、冒号和括号是否成对"
     return f"稳定性规则文件有误：{message}"
+
+
+def tariff_error_zh(message: str) -> str:
+    """The tariffs loader's English problem in Chinese (tariffs.yaml is edited by people)."""
+    if m := re.match(r"invalid tariffs (.+?):\n(.*)", message, re.S):
+        fields = [
+            f"  - “{f[1]}”：{_field_zh(f[2])}" for f in re.finditer(r"- field '(.+?)': (.+)", m[2])
+        ]
+        return f"电价与补贴文件 {m[1]} 有误：\n" + "\n".join(fields)
+    if m := re.match(r"invalid tariffs (.+?): top level must be a mapping", message):
+        return f"电价与补贴文件 {m[1]} 有误：最外层应是“名称: 值”的设置表"
+    if m := re.match(r"tariffs (.+?) is not valid YAML: (.*)", message, re.S):
+        where = re.search(r"line (\d+), column (\d+)", m[2])
+        at = f"（第 {where[1]} 行第 {where[2]} 列附近）" if where else ""
+        return f"电价与补贴文件 {m[1]} 不是有效的 YAML{at}：请检查缩进、冒号和括号是否成对"
+    return f"电价与补贴文件有误：{message}"

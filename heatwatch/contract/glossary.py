@@ -464,6 +464,10 @@ USE_COST_COLUMNS.update(
         "median_net": Term("自付费用中位数（元）", "median household cost (CNY)"),
     }
 )
+# The Grafana panel of under-used households (dashboards/season.py) shows these columns.
+FIELDS.update(
+    {k: USE_COST_COLUMNS[k] for k in ("use_state", "use_ratio", "judged_days", "low_days")}
+)
 # Headings and notes of the use-and-cost section.
 USE_COST_TEXT: dict[str, Term] = {
     "section": Term("新设施使用情况与采暖费用", "Use of the new heating and what it cost"),
@@ -513,6 +517,24 @@ USE_COST_TEXT.update(
 )
 USE_COST_COLUMNS.update({"households": Term("户数", "households")})
 USE_COST_TEXT.update({"by_type": Term("按改造类型的采暖费用", "Cost by retrofit type")})
+# Heat-network homes: what is (not) judged on use, said in the report rather than left blank.
+USE_COST_TEXT.update(
+    {
+        "network_note": Term(
+            "热网户（集中供热、锅炉房、生物质）{total} 户未判定用能：日汇总只有换热站/锅炉房的供热分钟，"
+            "没有每户用热量。其中 {meter} 户有户用热量表——其供热量尚未进入日汇总，待进入后可按同类户"
+            "和度日判定；{indoor} 户只有室温采集器——室温说明热是否送到（已计入供热结论的室温不达标天数），"
+            "不说明住户是否在用，故不判定用能；其余 {station} 户只有换热站数据。",
+            "{total} heat-network homes (district heating, boiler houses, biomass) are not judged "
+            "on use: their rollups carry their station's supply minutes, not each home's heat. "
+            "{meter} have a household heat meter — its delivered heat is not yet in the rollups; "
+            "once it is, they can be judged against peers and degree-days like metered homes; "
+            "{indoor} have only an indoor sensor — room temperature shows whether heat arrived "
+            "(counted in the supply verdict's cold-home days), not whether the family uses it, "
+            "so use is not judged; the other {station} have only their station's data.",
+        ),
+    }
+)
 USE_COST_TEXT.update(
     {
         "notice_visit": Term(

@@ -32,6 +32,7 @@ from heatwatch.report.monthly_figures import (
     monthly_figures,
 )
 from heatwatch.report.render import Block, Bullets, Heading, Para, Table, to_html, write_pdf
+from heatwatch.report.stability.cost import Tariffs
 from heatwatch.report.use_cost import monthly_use_cost_blocks
 
 Step = Callable[[str], None]
@@ -138,6 +139,7 @@ def run_monthly(
     county: str | None = None,
     issuer: str = "",
     sender: str = "",
+    tariffs: Tariffs | None = None,
 ) -> list[Path]:
     """``county``: only that county's incidents, rollups and households (a county office's
     own report); ``issuer`` (编报单位) and ``sender`` (报送人) are printed under the title."""
@@ -157,7 +159,9 @@ def run_monthly(
     title = t(lang, "monthly_title", month=month)
     blocks = monthly_blocks(figures, lang, now or datetime.now(UTC), county, issuer, sender)
     last_day = (figures.window.covered_end.astimezone(BEIJING) - timedelta(microseconds=1)).date()
-    blocks += monthly_use_cost_blocks(rollups, registry, last_day, lang)  # issue 24
+    blocks += monthly_use_cost_blocks(
+        rollups, registry, last_day, lang, tariffs=tariffs
+    )  # issue 24
     html_path = out / f"{stem}.html"
     html_path.write_text(to_html(title, blocks, lang), encoding="utf-8")
     pdf_path = out / f"{stem}.pdf"

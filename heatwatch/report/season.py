@@ -43,6 +43,7 @@ from heatwatch.report.season_sections import (
     summary_blocks,
 )
 from heatwatch.report.stability import StabilityPolicy, evaluate_season
+from heatwatch.report.stability.cost import Tariffs
 from heatwatch.report.stability.evaluate import SeasonResult
 from heatwatch.report.stability.policy import parse_season_label
 from heatwatch.report.use_cost import load_tariffs, use_cost_blocks
@@ -114,6 +115,7 @@ def evaluate(
     label: str,
     county: str | None = None,
     step: Step = lambda _s: None,
+    tariffs: Tariffs | None = None,
 ) -> tuple[SeasonResult, int]:
     """Verdicts only (no files): the result and the number of rollup rows read."""
     rollups, registry = load_season(source, registry, policy, label, county)
@@ -122,7 +124,7 @@ def evaluate(
     n_rows = rollups.num_rows
     del rollups
     pa.default_memory_pool().release_unused()  # hand the Arrow buffers back before the grid
-    return evaluate_season(rows, table, policy, label, load_tariffs()), n_rows
+    return evaluate_season(rows, table, policy, label, tariffs or load_tariffs()), n_rows
 
 
 def run_season(
@@ -138,6 +140,7 @@ def run_season(
     now: datetime | None = None,
     notices: bool | None = None,
     notices_draft: bool = False,
+    tariffs: Tariffs | None = None,
 ) -> SeasonOutputs:
     """``notices``: write the per-village public notices; by default only for one county
     (a county posts its villages' sheets; the whole city has ~1,700 villages). When the data
@@ -146,7 +149,7 @@ def run_season(
     Every page of a partial-season report, ledger and draft notice carries the draft mark."""
     wanted = bool(county) if notices is None else notices
     step("load")
-    result, n_rows = evaluate(source, registry, policy, label, county, step)
+    result, n_rows = evaluate(source, registry, policy, label, county, step, tariffs)
     mark = draft_mark(result, lang)
     notices = notices_draft or (wanted and mark is None)
     withheld = coverage_days(result) if wanted and not notices else None

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from heatwatch.contract.glossary import USE_COST_COLUMNS, USE_COST_TEXT, USE_STATES, label
+from heatwatch.contract.registry import NETWORK_RETROFITS
 from heatwatch.report.i18n import PRIORITY, RETROFIT
 from heatwatch.report.loading import Registry, RollupSource, build_inputs, village_name
 from heatwatch.report.render import Block, Heading, Para, Table
@@ -84,6 +85,9 @@ def use_cost_blocks(r: SeasonResult, lang: str, cap: int) -> list[Block]:
         headers += [_col(lang, "median_net"), _col(lang, "cost_per_m2"),
                     _col(lang, "above_burden")]  # fmt: skip
     out.append(Table(headers, rows))
+    note = network_note(r, lang)
+    if note:
+        out.append(Para(note, small=True))
     if c is not None:
         out += _type_blocks(r, lang)
     if u is not None:
@@ -91,6 +95,36 @@ def use_cost_blocks(r: SeasonResult, lang: str, cap: int) -> list[Block]:
     if c is not None:
         out += _burden_blocks(r, lang, cap)
     return out
+
+
+def network_counts(r: SeasonResult) -> tuple[int, int, int, int]:
+    """Heat-network homes in the report: (all, with a heat meter, indoor sensor only, station
+    only), from the evidence their season's rollups rest on."""
+    tb = r.table
+    codes = {x.value for x in NETWORK_RETROFITS}
+    net = np.array([code in codes for code in tb.retrofits] + [False], np.bool_)
+    is_net = net[np.where(tb.retrofit >= 0, tb.retrofit, len(tb.retrofits))]
+    parts = r.evidence_parts
+    ev = r.evidence if len(r.evidence) == len(tb) else np.zeros(len(tb), np.int32)
+
+    def bit(name: str) -> np.ndarray:
+        if name not in parts:
+            return np.zeros(len(tb), np.bool_)
+        out: np.ndarray = (ev & (1 << parts.index(name))) != 0
+        return out
+
+    meter = is_net & bit("heat_meter")
+    indoor = is_net & bit("indoor") & ~meter
+    total = int(is_net.sum())
+    return total, int(meter.sum()), int(indoor.sum()), total - int(meter.sum() + indoor.sum())
+
+
+def network_note(r: SeasonResult, lang: str) -> str:
+    """What use says about heat-network homes (nothing yet, and why) — not a silent gap."""
+    total, meter, indoor, station = network_counts(r)
+    if not total:
+        return ""
+    return _w(lang, "network_note").format(total=total, meter=meter, indoor=indoor, station=station)
 
 
 def _type_blocks(r: SeasonResult, lang: str) -> list[Block]:
@@ -187,7 +221,7 @@ def season_label_of(day: date) -> str:
 
 def _to_date(
     source: RollupSource, registry: Registry | None, policy: StabilityPolicy, last: date,
-    tariffs: Tariffs,
+    tariffs: Tariffs, use_days: bool = False,
 ) -> SeasonResult | None:  # fmt: skip
     label = season_label_of(last)
     first = min(policy.season_for(label, c).start for c in [*policy.season.counties, ""])
@@ -197,7 +231,28 @@ def _to_date(
     if not tbl.num_rows:
         return None
     rows, table = build_inputs(tbl, registry)
-    return evaluate_season(rows, table, policy, label, tariffs)
+    return evaluate_season(rows, table, policy, label, tariffs, use_days=use_days)
+
+
+USE_STATE_CODES = {UseState.USED: "used", UseState.UNDER_USED: "under_used",
+                   UseState.EMPTY: "empty", UseState.NOT_JUDGED: "not_judged"}  # fmt: skip
+
+
+def use_states(
+    source: RollupSource, registry: Registry | None, policy: StabilityPolicy | None = None
+) -> dict[str, str]:
+    """Each household's use state (the glossary's USE_STATES code) over the season to the last
+    day with rollups — what the season report would say today (the demo scores it)."""
+    span = source.day_range()
+    if span is None:
+        return {}
+    r = _to_date(source, registry, policy or _default_policy(), span[1], Tariffs())
+    if r is None or r.use is None:
+        return {}
+    return {
+        hid: USE_STATE_CODES[UseState(int(s))]
+        for hid, s in zip(r.table.ids, r.use.state.tolist(), strict=True)
+    }
 
 
 def monthly_use_cost_blocks(

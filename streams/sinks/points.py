@@ -238,6 +238,46 @@ def household_day_line(day: HouseholdDay) -> bytes:
     )
 
 
+def household_use_line(
+    tags: Mapping[str, str],
+    day_start: int,
+    *,
+    energy: float,
+    unit: str,
+    hdd: float,
+    ratio: float | None,
+    judged: bool,
+    low: bool,
+    state: str,
+    village: str,
+    priority_group: str,
+) -> bytes:
+    """``household_use`` (issue 24): one household-day of the use judgement at the local (CST)
+    day start — heating energy (``unit`` kWh or m³), heating degree-days, the ratio of its
+    energy per degree-day to its peers' median (absent when the day is not judged), whether the
+    day was judged and low, and the household's season-to-date ``state`` (used, under_used,
+    empty, not_judged) with ``under_used`` as a flag. Tags ``county``, ``retrofit_type``,
+    ``household_id`` as ``household_day``: the same rollups give the same points, and a later
+    publication overwrites them."""
+    return line(
+        "household_use",
+        tags,
+        {
+            "energy": energy,
+            "unit": unit,
+            "hdd": hdd,
+            "ratio": ratio,
+            "judged": judged,
+            "low": low,
+            "under_used": state == "under_used",
+            "state": state,
+            "village": village,
+            "priority_group": priority_group,
+        },
+        day_start,
+    )
+
+
 def worker_line(
     worker: str,
     topic: str,

@@ -25,7 +25,9 @@ from dashboards import alerting
 from dashboards.common import render_flux
 from dashboards.generate import BUILDERS, dashboard_json
 from dashboards.heat import HEAT_KINDS
+from dashboards.season import UNDER_USED_TABLE
 from heatwatch.contract.glossary import INCIDENT_KINDS, duration_text
+from streams.sinks.points import household_use_line
 from tests.unit.dashboards import heat_scenario
 
 influxdb_client = pytest.importorskip("influxdb_client")
@@ -41,6 +43,31 @@ HEAT_END = int((NOW - timedelta(minutes=1)).timestamp())
 
 def heat_lines() -> list[bytes]:
     return heat_scenario.line_protocol(HEAT, HEAT_END)
+
+
+def use_lines() -> list[bytes]:
+    """``household_use`` (issue 24) by the sink's own line function: U1 under-used (a fifth of
+    its peers on every judged day), U2 used, in 忻府区's 东楼村, over the last three days."""
+    out: list[bytes] = []
+    for d in _day_starts(3):
+        for hid, ratio, state, pg in (("U1", 0.2, "under_used", "hardship"),
+                                      ("U2", 1.0, "used", "none")):  # fmt: skip
+            out.append(
+                household_use_line(
+                    {"county": FAULT, "retrofit_type": "coal_to_electric", "household_id": hid},
+                    int(d.timestamp()),
+                    energy=60.0 * ratio,
+                    unit="kWh",
+                    hdd=25.0,
+                    ratio=ratio,
+                    judged=True,
+                    low=ratio < 0.35,
+                    state=state,
+                    village="东楼村",
+                    priority_group=pg,
+                )
+            )
+    return out
 
 
 def _heat_snapshot_sum(field: str, county: str) -> int:
@@ -327,6 +354,7 @@ def module_bucket(stack: Any) -> Iterator[tuple[Any, str]]:
         write = client.write_api(write_options=SYNCHRONOUS)
         write.write(bucket=name, record=scenario_points(), write_precision=WritePrecision.S)
         write.write(bucket=name, record=heat_lines(), write_precision=WritePrecision.S)
+        write.write(bucket=name, record=use_lines(), write_precision=WritePrecision.S)
         yield client, name
     finally:
         buckets.delete_bucket(bucket)
@@ -385,6 +413,24 @@ def test_panel_query_returns_data(
             if dashboard == "dispatch-overview":
                 expected |= {"F1": 2, "F2": 0, "S1": 2, "S2": 0}
             assert states == expected
+
+
+def test_under_used_panel_lists_the_under_used_household(
+    module_bucket: tuple[Any, str],
+) -> None:
+    client, bucket = module_bucket
+    q = render_flux(
+        UNDER_USED_TABLE,
+        {"bucket": bucket, "county": None, "retrofit_type": None},
+        start=_iso(NOW - timedelta(days=3)),
+        stop=_iso(NOW + timedelta(minutes=1)),
+    )
+    rows = _run(client, q)
+    assert [r["household_id"] for r in rows] == ["U1"]
+    (u1,) = rows
+    assert u1["village"] == "东楼村" and u1["priority_group"] == "hardship"
+    assert u1["use_state"] == "under_used" and u1["low_days"] == u1["judged_days"] >= 2
+    assert abs(u1["use_ratio"] - 0.2) < 1e-9
 
 
 def test_single_county_filter(module_bucket: tuple[Any, str]) -> None:

@@ -595,7 +595,9 @@ def evaluate_season(
     policy: StabilityPolicy,
     label: str,
     tariffs: Tariffs | None = None,
+    use_days: bool = False,
 ) -> SeasonResult:
+    """``use_days``: keep the use judgement's per-day figures (``SeasonResult.use.days``)."""
     crit = policy.criteria
     parse_season_label(label)
     tc = _type_criteria(policy, table)
@@ -623,7 +625,7 @@ def evaluate_season(
     use = None
     if policy.use.enabled and len(rows.energy) and len(rows.county_mean_temp):
         use = measure_use(rows, table, policy.use, d0=g.d0, n_d=g.n_d, s_h=g.s_h,
-                          e_h=g.e_off[g.hh_county])  # fmt: skip
+                          e_h=g.e_off[g.hh_county], keep_days=use_days)  # fmt: skip
         _apply_use(verdict, reasons, use)
     cost = None
     if tariffs is not None and len(rows.energy):

@@ -172,6 +172,19 @@ class PeerScope(IntEnum):
 
 
 @dataclass(frozen=True)
+class UseDays:
+    """Per household × season day (offsets from the grid's first day): the figures each day's
+    judgement rests on, kept only when asked for (the live view's ``household_use`` points)."""
+
+    amount: np.ndarray  # float32 kWh or m³ (NaN: no rollup)
+    hdd: np.ndarray  # float32 heating degree-days (NaN: no temperature)
+    ratio: np.ndarray  # float32 intensity / peer median (NaN: not judged)
+    judged: B
+    low: B
+    gas: B  # per household: measured in m³ (else kWh)
+
+
+@dataclass(frozen=True)
 class UseResult:
     """Per household (index = household code); ratios are heating energy per degree-day over the
     peer median per degree-day (NaN: never judged)."""
@@ -188,6 +201,7 @@ class UseResult:
     intensity: F64  # median own energy per HDD on judged days (kWh or m³)
     peer_intensity: F64  # median peer reference on those days
     measured: B
+    days: UseDays | None = None
 
     def mask(self, s: UseState) -> B:
         out: B = self.state == int(s)
@@ -222,8 +236,10 @@ def measure_use(
     n_d: int,
     s_h: I32,
     e_h: I32,
+    keep_days: bool = False,
 ) -> UseResult:
-    """Use per household over its season ``[s_h, e_h]`` (offsets from day number ``d0``)."""
+    """Use per household over its season ``[s_h, e_h]`` (offsets from day number ``d0``);
+    ``keep_days``: also the per-day figures (``UseResult.days``)."""
     n_h = len(table)
     el, gas = measured_retrofits(table)
     measured: B = (el | gas) & (s_h <= e_h)
@@ -268,6 +284,7 @@ def measure_use(
     del supplied
     with np.errstate(invalid="ignore", divide="ignore"):
         intensity = np.where(judged, amount / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
+    kept = (amount, hdd) if keep_days else None
     del amount, hdd
     device = household_device(rows, n_h)
     candidate = judged.copy()
@@ -326,6 +343,7 @@ def measure_use(
         intensity=(nan if med_int is None else med_int).astype(np.float64),
         peer_intensity=(nan if med_ref is None else med_ref).astype(np.float64),
         measured=measured,
+        days=None if kept is None else UseDays(kept[0], kept[1], ratio, judged, low, gas),
     )
 
 
