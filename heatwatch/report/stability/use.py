@@ -130,6 +130,13 @@ class UseSettings(BaseModel):
         description="…but only below 60% of peers: a big home cutting back to its neighbours' "
         "level is economy, not disuse.",
     )
+    by_area: bool = Field(
+        True,
+        description="A home with a heated area in the registry is measured per m², scaled to "
+        "its county's median area of the same retrofit type: a 35 m² home heated fully uses a "
+        "third of a 100 m² neighbour's energy and is not 'barely used'. A home without an "
+        "area is taken as of that median size (as before).",
+    )
     baseline_days: int = Field(
         10,
         ge=3,
@@ -284,6 +291,8 @@ def measure_use(
     del supplied
     with np.errstate(invalid="ignore", divide="ignore"):
         intensity = np.where(judged, amount / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
+    if settings.by_area:
+        intensity *= area_scale(table)[:, None]
     kept = (amount, hdd) if keep_days else None
     del amount, hdd
     device = household_device(rows, n_h)
@@ -345,6 +354,23 @@ def measure_use(
         measured=measured,
         days=None if kept is None else UseDays(kept[0], kept[1], ratio, judged, low, gas),
     )
+
+
+def area_scale(table: HouseholdTable) -> F32:
+    """Per household: its county's median heated area of its retrofit type over its own, so
+    energy per degree-day compares homes as if of one size (1 where an area is unknown)."""
+    n_h = len(table)
+    scale = np.ones(n_h, np.float32)
+    area = table.area_m2
+    if len(area) != n_h:
+        return scale
+    known = np.isfinite(area) & (area > 0)
+    if not known.any():
+        return scale
+    for county, retrofit in set(zip(table.county[known], table.retrofit[known], strict=True)):
+        group = known & (table.county == county) & (table.retrofit == retrofit)
+        scale[group] = np.float32(np.median(area[group])) / area[group].astype(np.float32)
+    return scale
 
 
 def _peer_reference(

@@ -125,3 +125,29 @@ def test_a_meter_that_never_reported_is_not_an_empty_home() -> None:
     i = r.index_of("N-01")
     assert r.use.state[i] == UseState.NOT_JUDGED and r.use.empty_days[i] == 0
     assert r.verdict_of(i) is Verdict.INSUFFICIENT_DATA
+
+
+def test_a_small_home_heated_fully_is_used_when_its_area_is_known() -> None:
+    """A 25 m² home heated for its size draws about a third of its neighbours' energy: by
+    energy alone it reads 'barely used'; per m² (the registry's area) it is used, while a home
+    of ordinary size heating one room stays under-used."""
+    from dataclasses import replace
+
+    from tests.unit.report.stability.use_fixtures import HOUSEHOLDS, always, days_of
+
+    tiny = ("TINY", "东营村", "coal_to_electric", "heat_pump", 0.25, always(1.0))
+    rows, table = fixture_inputs([*fixture_days(), *days_of(*tiny)])
+
+    def state_of(area: np.ndarray) -> dict[str, str]:
+        r = evaluate_season(rows, replace(table, area_m2=area), StabilityPolicy(), "2021-2022")
+        assert r.use is not None
+        return {h: STATE[UseState(int(r.use.state[i]))] for i, h in enumerate(table.ids)}
+
+    size = {h[0]: h[4] for h in HOUSEHOLDS} | {"TINY": 0.25}
+    unknown = np.full(len(table), np.nan)
+    by_size = np.array([100.0 * size[h] for h in table.ids])
+    assert state_of(unknown)["TINY"] == "under_used"
+    found = state_of(by_size)
+    assert found["TINY"] == "used"
+    assert found["PARTIAL"] == "under_used" and found["BILL"] == "under_used"
+    assert {h: found[h] for h in TRUTH if TRUTH[h] != found[h]} == {}
