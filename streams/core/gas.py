@@ -16,11 +16,11 @@ from streams.core.state import HouseholdState, StationState
 def on_gas(ctx: DetectorContext, st: HouseholdState, r: GasReading, ts: int) -> None:
     s = ctx.settings
     start = ts - r.interval_s
-    if st.accounted_until and st.accounted_until < start:  # a late upload may fill it
+    # A run of low readings is a run in time: low pressure is not assumed to last through
+    # missing data (the readings that fill the gap later would not re-run detection).
+    after_gap = 0 < st.accounted_until < start
+    if after_gap:  # a late upload may fill it
         note_gap(st, st.accounted_until, start, st.comm)
-        # A run of low readings is a run in time: low pressure is not assumed to last through
-        # missing data (the readings that fill the gap later would not re-run detection).
-        st.low_run = 0
     covered_from = max(start, st.accounted_until) if st.accounted_until else start
     low = r.pressure_kpa < s.gas_low_pressure_kpa
     if low:
@@ -38,13 +38,11 @@ def on_gas(ctx: DetectorContext, st: HouseholdState, r: GasReading, ts: int) -> 
         ctx.book.resolve(st.comm, ts)
         st.comm = None
     if low:
-        if st.low_run == 0:
-            st.low_first_ts = ts
-        st.low_run += 1
-        if st.low is None and st.low_run >= s.gas_low_min_readings:
+        run = st.low_streak.add(ts, after_gap=after_gap)
+        if st.low is None and run >= s.gas_low_min_readings:
             _open_low_pressure(ctx, st, r.pressure_kpa)
     else:
-        st.low_run = 0
+        st.low_streak.clear()
         if st.low is not None and r.pressure_kpa >= s.gas_clear_pressure_kpa:
             ctx.book.resolve(st.low, ts)
             st.low = None
@@ -60,7 +58,7 @@ def _open_low_pressure(ctx: DetectorContext, st: HouseholdState, pressure: float
     st.low = ctx.book.open_household(
         IncidentKind.GAS_LOW_PRESSURE,
         hh,
-        st.low_first_ts,
+        st.low_streak.first,
         Severity.CRITICAL if hh.is_priority else Severity.WARNING,
         parent_id=parent,
         details={"gas_station_id": hh.gas_station_id, "pressure_kpa": pressure},
@@ -77,12 +75,9 @@ def on_station(ctx: DetectorContext, ss: StationState, r: GasStationReading, ts:
         note_gap(ss, ss.last_ts, ts - s.interval_s)
     ss.last_ts = ts
     if r.outlet_pressure_kpa < s.station_low_outlet_kpa:
-        if ss.outlet_run == 0:
-            ss.outlet_first_low = ts
-        ss.outlet_run += 1
-        ss.outlet_low = ss.outlet_run >= s.station_low_min_readings
+        ss.outlet_low = ss.outlet_streak.add(ts) >= s.station_low_min_readings
     elif r.outlet_pressure_kpa >= s.station_clear_outlet_kpa:
-        ss.outlet_run = 0
+        ss.outlet_streak.clear()
         ss.outlet_low = False
     ctx.dirty_stations.add(ss)
     ctx.output.metric(station_pressure_metric(ss, r, ts))
@@ -118,35 +113,34 @@ def roll_up_station(ctx: DetectorContext, ss: StationState, now: int) -> None:
             return
         starts = [int(m.low.started_at.timestamp()) for m in low_members if m.low]
         if ss.outlet_low:
-            starts.append(ss.outlet_first_low)
-        ss.shortfall = ctx.book.open(
+            starts.append(ss.outlet_streak.first)
+        ss.shortfall = ctx.book.open_group(
             IncidentKind.GAS_SUPPLY_SHORTFALL,
-            EntityType.GAS_STATION,
-            ss.station_id,
-            ss.county,
+            (EntityType.GAS_STATION, ss.station_id),
+            ss,
             min(starts),
             Severity.CRITICAL,
-            village=ss.village,
-            households_affected=max(len(low_members), members if ss.outlet_low else 0),
-            priority_households=ss.priority_members if ss.outlet_low else priority_low,
+            affected=(
+                max(len(low_members), members if ss.outlet_low else 0),
+                ss.priority_members if ss.outlet_low else priority_low,
+            ),
+            children=[m.low for m in low_members],
             details={
                 "trigger": "outlet_pressure" if ss.outlet_low else "member_pressure",
                 "members": members,
                 "members_low": len(low_members),
             },
         )
-    elif not ss.outlet_low and member_share < ctx.settings.feeder_restore_share:
+        return
+    if not ss.outlet_low and member_share < ctx.settings.feeder_restore_share:
         ctx.book.resolve(ss.shortfall, now, members_low=len(low_members))
         ss.shortfall = None
         return
-    elif len(low_members) > ss.shortfall.details.get("members_low", 0):
+    if len(low_members) > ss.shortfall.details.get("members_low", 0):
         ctx.book.update(
             ss.shortfall, details={**ss.shortfall.details, "members_low": len(low_members)}
         )
-    parent = ss.shortfall.incident_id
-    for m in low_members:
-        if m.low is not None and m.low.parent_id != parent:
-            ctx.book.update(m.low, parent_id=parent)
+    ctx.book.adopt(ss.shortfall, [m.low for m in low_members])
 
 
 def expected_m3(ctx: DetectorContext, mean_temp_c: float | None) -> float:

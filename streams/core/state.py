@@ -7,10 +7,37 @@ versioned data (``streams/core/persist.py``), never pickled, so these classes ca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import HeatingDevice, HeatStationKind, Household
+
+
+@dataclass(slots=True)
+class Streak:
+    """A run of consecutive readings (or days) in one condition — "N low readings in a row
+    open an incident" — and when it began (the incident's start: the first reading of the
+    run, not the one that reached N).
+
+    A gap breaks the run: a reading that follows missing data starts a new one
+    (``after_gap``), because a condition is not assumed to have lasted through data that
+    never came. Plain data (a dataclass of ints): checkpoints carry it as it is."""
+
+    n: int = 0
+    first: int = 0  # the run's first reading (epoch s), or first day (a day index)
+
+    def add(self, at: int, *, after_gap: bool = False) -> int:
+        """Count a reading (or day) in the condition at ``at``; returns the run's length."""
+        if self.n == 0 or after_gap:
+            self.n = 0
+            self.first = at
+        self.n += 1
+        return self.n
+
+    def clear(self) -> None:
+        """A reading out of the condition (or a gap): the run is over."""
+        self.n = 0
 
 
 class HouseholdState:
@@ -35,12 +62,10 @@ class HouseholdState:
         "is_storage",
         "last_ts",
         "low",
-        "low_first_ts",
-        "low_run",
+        "low_streak",
         "outage",
         "peak",
-        "peak_first_day",
-        "peak_run",
+        "peak_streak",
         "quota_risk",
         "station",
     )
@@ -60,11 +85,9 @@ class HouseholdState:
         self.outage: Incident | None = None
         self.comm: Incident | None = None
         self.low: Incident | None = None
-        self.low_run = 0
-        self.low_first_ts = 0
+        self.low_streak = Streak()  # low-pressure gas readings in a row
         self.peak: Incident | None = None
-        self.peak_run = 0
-        self.peak_first_day = 0
+        self.peak_streak = Streak()  # heating days charged off the valley, in a row
         self.quota_risk: Incident | None = None
         self.gas_used = 0.0
         # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
@@ -100,14 +123,12 @@ class FeederState:
         "members",
         "out_count",
         "outage",
-        "over_first_ts",
         "over_rebound",
-        "over_run",
+        "over_streak",
         "overload",
         "pre_valley_kw",
         "priority_members",
-        "under_first_ts",
-        "under_run",
+        "under_streak",
         "village",
     )
 
@@ -123,11 +144,9 @@ class FeederState:
         self.overload: Incident | None = None
         self.comm: Incident | None = None  # the concentrator is silent (one page, not forty)
         self.last_ts = 0
-        self.over_run = 0
-        self.over_first_ts = 0
+        self.over_streak = Streak()  # readings over the overload ratio in a row
         self.over_rebound = False
-        self.under_run = 0
-        self.under_first_ts = 0
+        self.under_streak = Streak()  # readings under the clear ratio in a row
         self.max_ratio = 0.0
         self.pre_valley_kw = 0.0
         # steps the feeder did not report, a late upload may fill (streams/core/revisions.py)
@@ -145,9 +164,8 @@ class StationState:
         "location",
         "low_count",
         "members",
-        "outlet_first_low",
         "outlet_low",
-        "outlet_run",
+        "outlet_streak",
         "priority_members",
         "shortfall",
         "station_id",
@@ -164,8 +182,7 @@ class StationState:
         self.low_count = 0
         self.shortfall: Incident | None = None
         self.last_ts = 0
-        self.outlet_run = 0
-        self.outlet_first_low = 0
+        self.outlet_streak = Streak()  # low outlet-pressure readings in a row
         self.outlet_low = False
         self.d_delivered = 0.0
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
