@@ -612,7 +612,7 @@ class Engine:
             self.output.rollups([revised])
             self.counters.rollups_revised += 1
             if type(r) is GasReading:
-                target.gas_used += r.m3  # the season's burn-down (the day's own sum is closed)
+                target.gas.used += r.m3  # the season's burn-down (the day's own sum is closed)
         mark_backfilled(self.ctx, gap)
         return True
 

@@ -135,7 +135,7 @@ def scan_comm_loss(
     for st in households:
         if st.comm is not None or st.outage is not None:
             continue
-        if st.feeder is None and st.gas_recent is None:
+        if st.feeder is None and st.gas.recent is None:
             continue  # no meter of its own (a heat-network household): nothing to go silent
         last = st.last_ts or stream_start
         if last > limit:

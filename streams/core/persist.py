@@ -176,9 +176,11 @@ class _Decoder:
         if "$map" in v:
             return {self._key(k): self.value(x) for k, x in v["$map"]}
         if "$fields" in v:
-            fields = {k: self.value(x) for k, x in v["$fields"].items()}
+            stored = v["$fields"]
             if current is None or not dataclasses.is_dataclass(current):
-                raise StateFormatError(f"stored fields {sorted(fields)} have no dataclass to fill")
+                raise StateFormatError(f"stored fields {sorted(stored)} have no dataclass to fill")
+            # a part of a detector's state may hold its own (a Streak): filled the same way
+            fields = {k: self.value(x, getattr(current, k, None)) for k, x in stored.items()}
             return dataclasses.replace(current, **fields)  # type: ignore[type-var]
         raise StateFormatError(f"unknown value tag {sorted(v)}")
 

@@ -7,7 +7,7 @@ versioned data (``streams/core/persist.py``), never pickled, so these classes ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from heatwatch.contract.incidents import Incident
@@ -40,7 +40,32 @@ class Streak:
         self.n = 0
 
 
+@dataclass(slots=True)
+class GasSupply:
+    """A household's gas detector state (``gas.py``): low pressure and the season's quota.
+    Its own part of the household, written by the gas detector only."""
+
+    low: Incident | None = None  # the open gas_low_pressure
+    low_streak: Streak = field(default_factory=Streak)  # low-pressure readings in a row
+    quota_risk: Incident | None = None
+    used: float = 0.0  # the season's m³ so far
+    # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
+    recent: list[float] | None = None
+
+
+@dataclass(slots=True)
+class PeakCharging:
+    """A storage heater's peak-charging state (``storage.py``), written by that detector only."""
+
+    peak: Incident | None = None
+    streak: Streak = field(default_factory=Streak)  # heating days charged off the valley
+
+
 class HouseholdState:
+    """A household: its meter's accounting of the day (shared: the electric, gas and heat
+    detectors fill the same minutes), its outage and silence, and one part per detector that
+    keeps state of its own (``gas``, ``storage``)."""
+
     __slots__ = (
         "accounted_until",
         "comm",
@@ -56,18 +81,13 @@ class HouseholdState:
         "evidence",
         "feeder",
         "gaps",
-        "gas_recent",
-        "gas_used",
+        "gas",
         "household",
         "is_storage",
         "last_ts",
-        "low",
-        "low_streak",
         "outage",
-        "peak",
-        "peak_streak",
-        "quota_risk",
         "station",
+        "storage",
     )
 
     def __init__(
@@ -84,14 +104,8 @@ class HouseholdState:
         self.accounted_until = 0
         self.outage: Incident | None = None
         self.comm: Incident | None = None
-        self.low: Incident | None = None
-        self.low_streak = Streak()  # low-pressure gas readings in a row
-        self.peak: Incident | None = None
-        self.peak_streak = Streak()  # heating days charged off the valley, in a row
-        self.quota_risk: Incident | None = None
-        self.gas_used = 0.0
-        # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
-        self.gas_recent: list[float] | None = [] if household.is_gas else None
+        self.gas = GasSupply(recent=[] if household.is_gas else None)
+        self.storage = PeakCharging()
         # What the day's minutes rest on (HouseholdDay.evidence); heat days set it at close.
         self.evidence: str | None = (
             "gas_meter" if household.is_gas else "electric_meter" if feeder is not None else None

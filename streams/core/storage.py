@@ -22,24 +22,26 @@ def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> floa
     )
     if not st.is_storage or share is None or st.d_energy < heating_kwh:
         return share
+    peak = st.storage
     if share < s.peak_charging_valley_share:
-        days = st.peak_streak.add(day)
-        if st.peak is None and days >= s.peak_charging_min_days:
+        days = peak.streak.add(day)
+        if peak.peak is None and days >= s.peak_charging_min_days:
             hh = st.household
-            st.peak = ctx.book.open_household(
+            peak.peak = ctx.book.open_household(
                 IncidentKind.PEAK_CHARGING,
                 hh,
-                day_start_s(st.peak_streak.first),
+                day_start_s(peak.streak.first),
                 Severity.INFO,
                 details={"feeder_id": hh.feeder_id, "valley_share": round(share, 3)},
             )
-        elif st.peak is not None:
-            ctx.book.update(st.peak, details={**st.peak.details, "valley_share": round(share, 3)})
+        elif peak.peak is not None:
+            details = {**peak.peak.details, "valley_share": round(share, 3)}
+            ctx.book.update(peak.peak, details=details)
     elif share >= s.peak_charging_clear_share:
-        st.peak_streak.clear()
-        if st.peak is not None:
-            ctx.book.resolve(st.peak, day_start_s(day))
-            st.peak = None
+        peak.streak.clear()
+        if peak.peak is not None:
+            ctx.book.resolve(peak.peak, day_start_s(day))
+            peak.peak = None
     return share
 
 
