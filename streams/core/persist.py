@@ -14,7 +14,7 @@ them (a part's layout is its own business, ``streams/core/snapshots.py``).
 Detector state per entity is exported generically: every ``__slots__`` entry of a state class
 is exported unless it is declared derived below, so a field added later is carried without an
 edit here. A value must be plain data (None, bool, int, float, str, lists, tuples, dicts,
-sets, dataclasses of those) or an ``Incident``; an incident is stored once, by value, and
+sets, the detector parts of ``DETECTOR_PARTS``) or an ``Incident``; an incident is stored once, by value, and
 referenced by its id. Anything else fails the export with a message saying which field to
 declare derived or make plain (tests/unit/streams/test_persist.py exercises every slot).
 
@@ -41,11 +41,14 @@ from streams.core.sources import SOURCE_KINDS
 from streams.core.state import (
     CountyWeather,
     FeederState,
+    GasSupply,
     HeatHomeState,
     HeatStationState,
     HouseholdState,
+    PeakCharging,
     StackState,
     StationState,
+    Streak,
 )
 
 # 1 was a pickled Engine (streams/checkpoint.py before this module); 2 kept a source's
@@ -107,6 +110,14 @@ DERIVED_SLOTS: dict[type, frozenset[str]] = {
 }
 # Memo slots among the derived ones: a fresh value is as good as the old (recomputed on a miss).
 MEMO_SLOTS = frozenset({"_valley_start", "_valley_end", "_valley_flag"})
+# The dataclasses detector state holds (a household's parts per detector, their streaks):
+# stored as values in field order, their field names in the state's header.
+DETECTOR_PARTS: tuple[type, ...] = (GasSupply, PeakCharging, Streak)
+# their field names, in declaration order (how their values are stored)
+PART_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in DETECTOR_PARTS
+}
+
 _INCIDENT = TypeAdapter(Incident)
 
 
@@ -122,10 +133,13 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.incidents: dict[str, Incident] = {}
+        self._named: dict[type, list[tuple[str, str]]] = {}  # class -> (slot, its name)
 
     def value(self, v: Any, where: str) -> Any:
         if v is None or isinstance(v, bool | int | str):
             return v
+        if type(v) is Streak:  # several per household: its two ints as they are
+            return {"$fields": [v.n, v.first]}
         if isinstance(v, float):
             return v if math.isfinite(v) else {"$float": repr(v)}
         if isinstance(v, bytes):  # a Kafka key inside a buffered reading's origin
@@ -141,9 +155,11 @@ class _Encoder:
             return {"$set": [self.value(x, where) for x in sorted(v)]}
         if isinstance(v, dict):
             return {"$map": [[self.value(k, where), self.value(x, where)] for k, x in v.items()]}
-        if dataclasses.is_dataclass(v) and not isinstance(v, type):
-            fields = {f.name: self.value(getattr(v, f.name), where) for f in dataclasses.fields(v)}
-            return {"$fields": fields}
+        names = PART_FIELDS.get(type(v))
+        if names is not None:
+            # values in field order, the names once in the state's header (``DETECTOR_PARTS``):
+            # a household holds several (its detectors' parts, their streaks)
+            return {"$fields": [self.value(getattr(v, n), where) for n in names]}
         raise TypeError(
             f"{where} holds a {type(v).__name__}, which is not plain data: declare it derived "
             "in streams/core/persist.py (rebuilt from the registry) or store plain values"
@@ -151,12 +167,17 @@ class _Encoder:
 
     def slots(self, obj: object) -> list[Any]:
         cls = type(obj)
-        return [self.value(getattr(obj, s), f"{cls.__name__}.{s}") for s in exported_slots(cls)]
+        named = self._named.get(cls)
+        if named is None:  # once per class and export: there are as many entities as homes
+            named = self._named[cls] = [(s, f"{cls.__name__}.{s}") for s in exported_slots(cls)]
+        value = self.value
+        return [value(getattr(obj, s), where) for s, where in named]
 
 
 class _Decoder:
     def __init__(self, incidents: dict[str, Incident]) -> None:
         self.incidents = incidents
+        self._known: dict[type, set[str]] = {}
 
     def value(self, v: Any, current: Any = None) -> Any:
         if isinstance(v, list):
@@ -176,13 +197,25 @@ class _Decoder:
         if "$map" in v:
             return {self._key(k): self.value(x) for k, x in v["$map"]}
         if "$fields" in v:
-            stored = v["$fields"]
-            if current is None or not dataclasses.is_dataclass(current):
-                raise StateFormatError(f"stored fields {sorted(stored)} have no dataclass to fill")
-            # a part of a detector's state may hold its own (a Streak): filled the same way
-            fields = {k: self.value(x, getattr(current, k, None)) for k, x in stored.items()}
-            return dataclasses.replace(current, **fields)  # type: ignore[type-var]
+            return self._fill_dataclass(v["$fields"], current)
         raise StateFormatError(f"unknown value tag {sorted(v)}")
+
+    def _fill_dataclass(self, stored: list[Any], current: Any) -> Any:
+        """A fresh engine's dataclass (a detector's part, a ``Streak``) filled in place; a
+        part may hold its own, filled the same way."""
+        if type(current) is Streak and len(stored) == 2:  # several per household
+            current.n, current.first = stored
+            return current
+        names = PART_FIELDS.get(type(current))
+        if names is None:
+            raise StateFormatError(f"{type(current).__name__} is not a detector part")
+        if len(stored) != len(names):
+            raise StateFormatError(
+                f"{type(current).__name__} was stored with {len(stored)} fields, has {len(names)}"
+            )
+        for name, raw in zip(names, stored, strict=True):
+            setattr(current, name, self.value(raw, getattr(current, name)))
+        return current
 
     def _key(self, k: Any) -> Any:
         value = self.value(k)
@@ -190,7 +223,9 @@ class _Decoder:
 
     def fill(self, obj: object, names: list[str], values: list[Any]) -> None:
         cls = type(obj)
-        known = set(exported_slots(cls))
+        known = self._known.get(cls)
+        if known is None:  # once per class and import
+            known = self._known[cls] = set(exported_slots(cls))
         for name, raw in zip(names, values, strict=True):
             if name not in known:
                 raise StateFormatError(f"{cls.__name__}.{name} is stored but no longer exists")
@@ -231,7 +266,8 @@ def export_state(engine: Engine) -> dict[str, Any]:
                 HeatHomeState,
             )
         }
-        | {"IncidentBook": list(exported_slots(IncidentBook))},
+        | {"IncidentBook": list(exported_slots(IncidentBook))}
+        | {cls.__name__: list(names) for cls, names in PART_FIELDS.items()},
         "book": enc.slots(ctx.book),
         "open": list(ctx.book.open_incidents),
         **entities,
@@ -298,6 +334,12 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         incidents[inc.incident_id] = inc
     dec = _Decoder(incidents)
     fields: dict[str, list[str]] = state["fields"]
+    for cls, names in PART_FIELDS.items():
+        if fields.get(cls.__name__) != list(names):
+            raise StateFormatError(
+                f"{cls.__name__} was stored with fields {fields.get(cls.__name__)}, "
+                f"has {list(names)}"
+            )
     book = engine.ctx.book
     dec.fill(book, fields["IncidentBook"], state["book"])
     book.open_incidents.update((i, incidents[i]) for i in state["open"])

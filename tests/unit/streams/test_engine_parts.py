@@ -235,3 +235,25 @@ def test_until_enough_meters_started_nothing_is_silent_yet() -> None:
     # after twice the skew bound the start is fixed with the meters that did start
     assert start.silence_since(NOW + 2 * settings.clock_skew_s) == NOW
     assert start.known
+
+
+def test_a_detector_part_stored_with_other_fields_is_refused(
+    half_run: tuple[list[Household], Engine],
+) -> None:
+    registry, engine = half_run
+    state = export_state(engine)
+    state["fields"]["Streak"] = ["n", "first", "last"]  # as a later Streak might have
+    with pytest.raises(StateFormatError, match=r"Streak was stored with fields"):
+        import_state(Engine(registry, DetectionSettings(), Quiet()), state)
+
+
+def test_detector_parts_survive_a_checkpoint(half_run: tuple[list[Household], Engine]) -> None:
+    registry, engine = half_run
+    restored = import_state(
+        Engine(registry, DetectionSettings(), Quiet()), _json(export_state(engine))
+    )
+    households = engine.households.values()
+    assert any(st.gas.used and st.gas.recent for st in households)  # days of gas closed
+    for hid, st in engine.households.items():
+        again = restored.households[hid]
+        assert again.gas == st.gas and again.storage == st.storage, hid
