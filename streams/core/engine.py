@@ -21,20 +21,13 @@ from typing import Any, NoReturn
 
 from heatwatch.contract.incidents import IncidentKind, Severity
 from heatwatch.contract.registry import Household
-from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import (
     EPOCH_BY_TEXT,
     AnyReading,
     Batch,
-    FeederReading,
-    GasReading,
-    GasStationReading,
-    HeatMeterReading,
-    HeatStationReading,
-    IndoorTempReading,
-    StackEmissionReading,
     event_epoch,
 )
+from streams.core.backfill import Backfill, Fill
 from streams.core.clock import day_start_s, interval_day_index, to_datetime
 from streams.core.context import DetectorContext, EngineOutput, Metric
 from streams.core.dayclose import DayClose
@@ -42,34 +35,27 @@ from streams.core.eventclock import Ahead, EventClock, StreamStart
 from streams.core.eventclock import canonical as _canonical
 from streams.core.eventtime import ClockFaultJudge, describe_offset
 from streams.core.gas import SEVERITIES as GAS_SEVERITIES
-from streams.core.gas import roll_up_station, station_pressure_metric
+from streams.core.gas import roll_up_station
 from streams.core.heat import (
     DOMAIN_SEVERITIES,
     HeatNetwork,
     HeatTarget,
     on_heat_meter,
-    sensor_every,
     snapshot_domain,
 )
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
-from streams.core.heatrevisions import fill_stack_hour, revise_home, revise_station
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import roll_up_feeder, scan_comm_loss
 from streams.core.plausibility import energy_cap_per_s
 from streams.core.reorder import Entry, ReorderBuffer
 from streams.core.revisions import (
     Revisable,
-    add_to_open_day,
-    mark_backfilled,
-    revise_closed_day,
-    take_gap,
 )
 from streams.core.settings import DetectionSettings
 from streams.core.snapshots import check_format
 from streams.core.sources import (
     SOURCE_KINDS,
     Plausibility,
-    Revision,
     Source,
     SourceKind,
     Unknown,
@@ -77,15 +63,11 @@ from streams.core.sources import (
 from streams.core.state import (
     CountyWeather,
     FeederState,
-    HeatHomeState,
-    HeatStationState,
     HouseholdState,
-    StackState,
     StationState,
     mean_location,
 )
 from streams.core.storage import SEVERITIES as STORAGE_SEVERITIES
-from streams.core.storage import feeder_load_metric
 
 Target = HouseholdState | FeederState | StationState | CountyWeather | HeatTarget
 # county, kind, severity, domain ("" except a heat device's comm_loss: streams.core.heat)
@@ -197,13 +179,6 @@ class Engine:
         self.heat: HeatNetwork = HeatNetwork(self.households.values(), self.weather, self.settings)
         # One route per reading kind; its sources are the devices seen (per kind, device id).
         self._routes: dict[type, _Route] = {k.model: _Route(k, self) for k in SOURCE_KINDS.values()}
-        # The revision rules a kind declares (``SourceKind.revision``), one method each.
-        self._revisions: dict[Revision, Callable[[Source, Any, Any, int], bool]] = {
-            Revision.HOUSEHOLD_DAY: self._backfill,
-            Revision.POINT: self._backfill_point,
-            Revision.HEAT: self._backfill_heat,
-            Revision.STACK: self._backfill_stack,
-        }
         self.counters = EngineCounters()
         # The parts that own the engine's moving state (each with snapshot()/restore()):
         # readings waiting for their step, the partition's consensus time, where the stream
@@ -213,6 +188,8 @@ class Engine:
         meters = sum(1 for st in self.households.values() if st.feeder or st.station)
         self.start = StreamStart(settings, meters)
         self.revisable = Revisable()
+        # the revision rules a kind declares (``SourceKind.revision``), over the kept days
+        self.backfill = Backfill(self.ctx, self.revisable)
         self.days = DayClose(
             self.ctx,
             self.households,
@@ -570,120 +547,23 @@ class Engine:
             return True
         if ts < self.released_until - self.settings.revision_horizon_s:
             return False
-        rule = self._revisions.get(src.kind.revision)
+        rule = self.backfill.rules.get(src.kind.revision)
         if rule is None:
             return False  # Revision.NONE: weather (a county's day has its own readings)
-        revised = rule(src, target, r, ts)
-        if revised:
-            self.revisable.used[key] = _canonical(r)
-            self.counters.backfilled += 1
-            self.counters.accepted += 1
-        return revised
-
-    def _backfill(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A household reading fills its meter's gap: the open day's sums, or the closed
-        day's rollup re-emitted with the same key."""
-        if type(target) is not HouseholdState:
+        found = rule(src, target, r, ts, self.days.current)
+        if found.implausible is not None:
+            self._implausible(src.device, found.implausible)
+        if found.fill is Fill.NOTHING:
             return False
-        if not target.gaps and target.accounted_until > ts - r.interval_s:
-            return False  # neither in a gap nor ahead of its meter: nothing it could fill
-        kind = src.kind
-        if kind.plausibility is Plausibility.ON_RELEASE and kind.check is not None:
-            bad = kind.check(target, r, self.settings)  # (on admission: checked when pushed)
-            if bad is not None:
-                self._implausible(src.device, bad)
-        day = interval_day_index(ts)
-        hid = target.household.household_id
-        current_day = self.days.current
-        kept = self.revisable.rollups
-        closed = kept.get(day, {}).get(hid) if day != current_day else None
-        if day != current_day and closed is None:
-            return False  # that day's rollup is no longer kept (older than the horizon)
-        gap = take_gap(target, ts - r.interval_s, ts)
-        if gap is None:
-            if closed is None and target.accounted_until <= ts - r.interval_s:
-                return self._as_next_reading(src, target, r, ts)
-            return False
-        if closed is None:
-            add_to_open_day(self.ctx, target, r, ts)
-        else:
-            revised = revise_closed_day(self.ctx, HouseholdDay.model_validate(closed), r, ts)
-            kept[day][hid] = revised.model_dump(mode="json")
-            self.output.rollups([revised])
-            self.counters.rollups_revised += 1
-            if type(r) is GasReading:
-                target.gas.used += r.m3  # the season's burn-down (the day's own sum is closed)
-        mark_backfilled(self.ctx, gap)
+        if found.fill is Fill.NEXT:
+            self._as_next_reading(src, target, r, ts)
+        self.counters.rollups_revised += found.rollups_revised
+        self.revisable.used[key] = _canonical(r)
+        self.counters.backfilled += 1
+        self.counters.accepted += 1
         return True
 
-    def _backfill_point(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A feeder or station reading fills its source's gap: the point its step lacks is
-        written (keyed by source and time; detection is not re-run)."""
-        if take_gap(target, ts - self.settings.interval_s, ts) is None:
-            if self._not_passed(src, target, ts):
-                return self._as_next_reading(src, target, r, ts)
-            return False
-        if type(r) is FeederReading:
-            assert type(target) is FeederState
-            ratio = r.kw / (r.rated_kva * self.ctx.usable_kw_factor)
-            self.output.metric(feeder_load_metric(target, r, ts, ratio, False))
-        else:
-            assert type(r) is GasStationReading and type(target) is StationState
-            self.output.metric(station_pressure_metric(target, r, ts))
-        return True
-
-    def _backfill_heat(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A heat-station, indoor-sensor or heat-meter reading fills its source's gap: the
-        open day's sums, or the closed day's station sums and the homes' rollups re-emitted
-        with the same keys (``streams/core/heatrevisions.py``)."""
-        assert type(target) is HeatStationState or type(target) is HeatHomeState
-        if type(r) is HeatMeterReading:
-            interval = r.interval_s
-        elif type(target) is HeatHomeState:
-            interval = sensor_every(self.settings, target)  # as ``on_indoor`` noted its gap
-        else:
-            interval = self.settings.interval_s
-        day = interval_day_index(ts)
-        station = target if type(target) is HeatStationState else target.station
-        closed = None
-        if day != self.days.current:
-            record = self.revisable.heat.get(day, {}).get(station.station_id)
-            rollups = self.revisable.rollups.get(day, {})
-            hid = target.household.household.household_id if type(target) is HeatHomeState else ""
-            if record is None or (hid and hid not in rollups):
-                return False  # that day's sums are no longer kept (older than the horizon)
-            closed = (day, record, rollups)
-        gap = take_gap(target, ts - interval, ts)
-        if gap is None:
-            if closed is None and self._not_passed(src, target, ts):
-                return self._as_next_reading(src, target, r, ts)
-            return False
-        if type(target) is HeatStationState:
-            assert type(r) is HeatStationReading
-            self.counters.rollups_revised += revise_station(self.ctx, target, r, ts, closed)
-        else:
-            assert type(r) is IndoorTempReading or type(r) is HeatMeterReading
-            assert type(target) is HeatHomeState
-            self.counters.rollups_revised += revise_home(self.ctx, target, r, ts, closed)
-        mark_backfilled(self.ctx, gap)
-        return True
-
-    def _backfill_stack(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A stack reading fills the stack's gap: its hour's mean (``fill_stack_hour``)."""
-        assert type(target) is StackState and type(r) is StackEmissionReading
-        if take_gap(target, ts - r.interval_s, ts) is None:
-            return self._not_passed(src, target, ts) and self._as_next_reading(src, target, r, ts)
-        fill_stack_hour(self.ctx, target, r, ts)
-        return True
-
-    @staticmethod
-    def _not_passed(src: Source, target: Any, ts: int) -> bool:
-        """Neither the source nor the state it updates has moved past ``ts``: a late reading
-        may still be its next one. (Two devices share a home's state: the indoor sensor's
-        later reading moves the home on, and a handler is never run backwards in time.)"""
-        return src.last_ts < ts and target.last_ts < ts
-
-    def _as_next_reading(self, src: Source, target: Any, r: AnyReading, ts: int) -> bool:
+    def _as_next_reading(self, src: Source, target: Any, r: AnyReading, ts: int) -> None:
         """A late reading its source has not passed yet (it has sent nothing since): it is
         that source's next reading, processed now by its handler, in the source's own order
         (the partition's other sources moved on; their results are not touched)."""
@@ -692,7 +572,6 @@ class Engine:
             self._implausible(src.device, bad)
         src.last_ts = ts
         self._roll_up_dirty(self.released_until)
-        return True
 
     def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
         out, self.rejections = self.rejections, []
