@@ -1,15 +1,20 @@
-"""The detection engine: event-time ordering, dispatch to the domain detectors, timers.
+"""The detection engine: admission, event-time ordering, dispatch to the domain detectors.
 
-Readings are held in a reorder buffer keyed by their timestamp and released in timestamp
-order once the partition's time is more than ``lateness_s`` ahead, so arrival order within the
-lateness bound never changes a result. That time is a *consensus* (docs/event-time.md): set at
-the start from the median of the first readings, advanced by readings within ``clock_skew_s``
-of it, and moved further only when ``time_quorum`` sources agree — one fast clock is held
-aside, not followed. Re-sends are duplicates, a second, different reading of one source at one
-time is a conflict settled by content; late readings that fill a meter's communication gap
-revise the record of truth (``revisions.py``). The engine knows nothing about files, Kafka or
-InfluxDB: results go to an ``EngineOutput``; readings it refuses after admitting them come
-back through ``rejections`` with the origin they were pushed with.
+A coordinator over parts that own their state, each with a versioned ``snapshot()`` /
+``restore()`` (``persist.py`` composes them), wired here and holding nothing of the engine:
+readings wait in the reorder buffer (``reorder.py``) and are released in timestamp order once
+the partition's time is more than ``lateness_s`` ahead, so arrival order within the lateness
+bound never changes a result. That time is a *consensus* (``eventclock.py``,
+docs/event-time.md): set at the start from the median of the first readings, advanced by
+readings within ``clock_skew_s`` of it, and moved further only when ``time_quorum`` sources
+agree — one fast clock is held aside, not followed; ``StreamStart`` knows where the stream
+began. Re-sends are duplicates, a second, different reading of one source at one time is a
+conflict settled by content (here); late readings that fill a meter's communication gap revise
+the record of truth (``backfill.py`` over ``revisions.Revisable``); midnight closes the day
+(``dayclose.py``); refused clocks are judged by ``eventtime.ClockFaultJudge``. The parts
+answer, the engine acts. It knows nothing about files, Kafka or InfluxDB: results go to an
+``EngineOutput``; readings it refuses after admitting them come back through ``rejections``
+with the origin they were pushed with.
 """
 
 from __future__ import annotations
