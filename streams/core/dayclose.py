@@ -117,7 +117,8 @@ class DayClose:
             hh = st.household
             if st.is_storage and share is not None and hh.feeder_id:
                 storage_shares.setdefault(hh.feeder_id, []).append(share)
-                peak_by_feeder[hh.feeder_id] += st.storage.peak is not None
+                peak = st.storage.peak if st.storage is not None else None
+                peak_by_feeder[hh.feeder_id] += peak is not None
             if hh.is_gas:
                 quotas.add(st, judge_quota_day(ctx, st, day))
             rollups.append(household_day(st, day, share, temps.get(hh.county, (None, None))))

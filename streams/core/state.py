@@ -105,7 +105,8 @@ class HouseholdState:
         self.outage: Incident | None = None
         self.comm: Incident | None = None
         self.gas = GasSupply(recent=[] if household.is_gas else None)
-        self.storage = PeakCharging()
+        # only a storage heater charges off-peak (most households: none, ~110 B saved each)
+        self.storage = PeakCharging() if self.is_storage else None
         # What the day's minutes rest on (HouseholdDay.evidence); heat days set it at close.
         self.evidence: str | None = (
             "gas_meter" if household.is_gas else "electric_meter" if feeder is not None else None

@@ -23,6 +23,7 @@ def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> floa
     if not st.is_storage or share is None or st.d_energy < heating_kwh:
         return share
     peak = st.storage
+    assert peak is not None  # a storage heater's (``HouseholdState``)
     if share < s.peak_charging_valley_share:
         days = peak.streak.add(day)
         if peak.peak is None and days >= s.peak_charging_min_days:

@@ -208,7 +208,13 @@ def test_an_incident_is_stored_once_and_shared_after_import(
     held = [
         inc
         for st_ in restored.households.values()
-        for inc in (st_.outage, st_.comm, st_.gas.low, st_.storage.peak, st_.gas.quota_risk)
+        for inc in (
+            st_.outage,
+            st_.comm,
+            st_.gas.low,
+            st_.gas.quota_risk,
+            st_.storage.peak if st_.storage is not None else None,
+        )
         if inc is not None
     ]
     assert held and all(book[inc.incident_id] is inc for inc in held)
