@@ -1,90 +1,66 @@
-"""The detection engine: event-time ordering, dispatch to the domain detectors, timers.
+"""The detection engine: admission, event-time ordering, dispatch to the domain detectors.
 
-Readings are held in a reorder buffer keyed by their timestamp and released in timestamp
-order once the partition's time is more than ``lateness_s`` ahead, so arrival order within the
-lateness bound never changes a result. That time is a *consensus* (docs/event-time.md): set at
-the start from the median of the first readings, advanced by readings within ``clock_skew_s``
-of it, and moved further only when ``time_quorum`` sources agree — one fast clock is held
-aside, not followed. Re-sends are duplicates, a second, different reading of one source at one
-time is a conflict settled by content; late readings that fill a meter's communication gap
-revise the record of truth (``revisions.py``). The engine knows nothing about files, Kafka or
-InfluxDB: results go to an ``EngineOutput``; readings it refuses after admitting them come
-back through ``rejections`` with the origin they were pushed with.
+A coordinator over parts that own their state, each with a versioned ``snapshot()`` /
+``restore()`` (``persist.py`` composes them), wired here and holding nothing of the engine:
+readings wait in the reorder buffer (``reorder.py``) and are released in timestamp order once
+the partition's time is more than ``lateness_s`` ahead, so arrival order within the lateness
+bound never changes a result. That time is a *consensus* (``eventclock.py``,
+docs/event-time.md): set at the start from the median of the first readings, advanced by
+readings within ``clock_skew_s`` of it, and moved further only when ``time_quorum`` sources
+agree — one fast clock is held aside, not followed; ``StreamStart`` knows where the stream
+began. Re-sends are duplicates, a second, different reading of one source at one time is a
+conflict settled by content (here); late readings that fill a meter's communication gap revise
+the record of truth (``backfill.py`` over ``revisions.Revisable``); midnight closes the day
+(``dayclose.py``); refused clocks are judged by ``eventtime.ClockFaultJudge``. The parts
+answer, the engine acts. It knows nothing about files, Kafka or InfluxDB: results go to an
+``EngineOutput``; readings it refuses after admitting them come back through ``rejections``
+with the origin they were pushed with.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-import orjson
-
 from heatwatch.contract.incidents import IncidentKind, Severity
 from heatwatch.contract.registry import Household
-from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import (
     EPOCH_BY_TEXT,
     AnyReading,
     Batch,
-    FeederReading,
-    GasReading,
-    GasStationReading,
-    HeatMeterReading,
-    HeatStationReading,
-    IndoorTempReading,
-    StackEmissionReading,
     event_epoch,
 )
-from streams.core.clock import DAY_S, day_date, day_start_s, interval_day_index, to_datetime
+from streams.core.backfill import Backfill, Fill
+from streams.core.clock import day_start_s, interval_day_index, to_datetime
 from streams.core.context import DetectorContext, EngineOutput, Metric
-from streams.core.eventtime import (
-    describe_offset,
-    judge_clock_faults,
-    note_clock_fault,
-)
+from streams.core.dayclose import DayClose
+from streams.core.eventclock import Ahead, EventClock, StreamStart
+from streams.core.eventclock import canonical as _canonical
+from streams.core.eventtime import ClockFaultJudge, describe_offset
 from streams.core.gas import SEVERITIES as GAS_SEVERITIES
-from streams.core.gas import (
-    CountyQuotas,
-    judge_quota_day,
-    roll_up_station,
-    station_day_metric,
-    station_pressure_metric,
-)
+from streams.core.gas import roll_up_station
 from streams.core.heat import (
     DOMAIN_SEVERITIES,
     HeatNetwork,
     HeatTarget,
     on_heat_meter,
-    sensor_every,
     snapshot_domain,
 )
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
-from streams.core.heatrevisions import (
-    fill_stack_hour,
-    forget_stack_hours,
-    revise_home,
-    revise_station,
-)
 from streams.core.outages import SEVERITIES as OUTAGE_SEVERITIES
 from streams.core.outages import roll_up_feeder, scan_comm_loss
 from streams.core.plausibility import energy_cap_per_s
+from streams.core.reorder import Entry, ReorderBuffer
 from streams.core.revisions import (
-    add_to_open_day,
-    forget_old_gaps,
-    mark_backfilled,
-    note_gap,
-    revise_closed_day,
-    take_gap,
+    Revisable,
 )
 from streams.core.settings import DetectionSettings
+from streams.core.snapshots import check_format
 from streams.core.sources import (
     SOURCE_KINDS,
-    Handler,
     Plausibility,
-    Revision,
     Source,
     SourceKind,
     Unknown,
@@ -92,23 +68,13 @@ from streams.core.sources import (
 from streams.core.state import (
     CountyWeather,
     FeederState,
-    HeatHomeState,
-    HeatStationState,
     HouseholdState,
-    StackState,
     StationState,
     mean_location,
 )
 from streams.core.storage import SEVERITIES as STORAGE_SEVERITIES
-from streams.core.storage import (
-    feeder_load_metric,
-    judge_valley_day,
-    storage_day_metrics,
-)
 
 Target = HouseholdState | FeederState | StationState | CountyWeather | HeatTarget
-# handler, target (detector state), reading, origin, source (the device's identity clock)
-Entry = tuple[Handler, Target, AnyReading, Any, Source]
 # county, kind, severity, domain ("" except a heat device's comm_loss: streams.core.heat)
 SnapshotKey = tuple[str, str, str, str]
 # The (kind, severities) the detectors open incidents with, declared next to each detector.
@@ -137,6 +103,8 @@ def occurring_keys(counties: Iterable[str]) -> list[SnapshotKey]:
 
 
 _known_epoch = EPOCH_BY_TEXT.get
+# The coordinator's own snapshot (``Engine.own_snapshot``); each part versions its own.
+ENGINE_FORMAT = 1
 # Conflicts a replay keeps for its fast-clock check (~0.5 KB each): a file of nothing but
 # conflicts cannot make it hold the file in memory; beyond this they stay conflicts.
 CONFLICT_LOG_MAX = 100_000
@@ -144,16 +112,6 @@ CONFLICT_LOG_MAX = 100_000
 # from that many distinct sources; failing them, after this many readings (memory bound).
 BOOTSTRAP_BY_SOURCES_FROM = 10
 BOOTSTRAP_READINGS_MAX = 20_000
-
-
-def _canonical(r: AnyReading) -> str:
-    """A reading's content as text, its time written one way (China Standard Time): the same
-    instant sent as ``…T00:15:00Z``, ``…T00:15:00+00:00`` or ``…T08:15:00+08:00`` is the same
-    reading — a re-send is a duplicate, not a conflict — and a conflict's winner does not
-    depend on the offset either was written in."""
-    data = r.model_dump(mode="json")
-    data["ts"] = to_datetime(event_epoch(r.ts)).isoformat()
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _same(a: AnyReading, b: AnyReading) -> bool:
@@ -185,37 +143,6 @@ class EngineCounters:
     implausible: int = 0
     backfilled: int = 0
     rollups_revised: int = 0
-
-
-def household_day(
-    st: HouseholdState, day: int, share: float | None, temps: tuple[float | None, float | None]
-) -> HouseholdDay:
-    """A household's day as the rollup row of the season evidence (minutes add up to 1,440)."""
-    hh = st.household
-    t_min, t_mean = temps
-    known = st.d_avail + st.d_outage + st.d_short
-    return HouseholdDay.model_construct(
-        household_id=hh.household_id,
-        day=day_date(day),
-        county=hh.county,
-        village=hh.village,
-        retrofit_type=hh.retrofit_type,
-        heating_device=hh.heating_device,
-        priority_group=hh.priority_group,
-        readings=st.d_readings,
-        heating_available_minutes=st.d_avail / 60,
-        outage_minutes=st.d_outage / 60,
-        shortfall_minutes=st.d_short / 60,
-        no_data_minutes=max(0, DAY_S - known) / 60,
-        interruptions=st.d_interruptions,
-        energy_kwh=round(st.d_energy, 4),
-        valley_kwh=round(st.d_valley, 4),
-        valley_share=round(share, 4) if share is not None else None,
-        gas_m3=round(st.d_gas, 4),
-        county_min_temp_c=t_min,
-        county_mean_temp_c=round(t_mean, 2) if t_mean is not None else None,
-        evidence=st.evidence,
-    )
 
 
 class _Route:
@@ -257,20 +184,28 @@ class Engine:
         self.heat: HeatNetwork = HeatNetwork(self.households.values(), self.weather, self.settings)
         # One route per reading kind; its sources are the devices seen (per kind, device id).
         self._routes: dict[type, _Route] = {k.model: _Route(k, self) for k in SOURCE_KINDS.values()}
-        # The revision rules a kind declares (``SourceKind.revision``), one method each.
-        self._revisions: dict[Revision, Callable[[Source, Any, Any, int], bool]] = {
-            Revision.HOUSEHOLD_DAY: self._backfill,
-            Revision.POINT: self._backfill_point,
-            Revision.HEAT: self._backfill_heat,
-            Revision.STACK: self._backfill_stack,
-        }
         self.counters = EngineCounters()
-        self._buckets: dict[int, list[Entry]] = {}
-        self._bucket_heap: list[int] = []
-        self.max_ts = 0  # the partition's event time: consensus of its sources
-        self.released_until = 0
-        self.current_day: int | None = None
-        self.stream_start = 0
+        # The parts that own the engine's moving state (each with snapshot()/restore()):
+        # readings waiting for their step, the partition's consensus time, where the stream
+        # starts, what late readings may revise, the open day, and clock faults found.
+        self.buffer = ReorderBuffer()
+        self.clock = EventClock(settings)
+        meters = sum(1 for st in self.households.values() if st.feeder or st.station)
+        self.start = StreamStart(settings, meters)
+        self.revisable = Revisable()
+        # the revision rules a kind declares (``SourceKind.revision``), over the kept days
+        self.backfill = Backfill(self.ctx, self.revisable)
+        self.days = DayClose(
+            self.ctx,
+            self.households,
+            self.feeders,
+            self.stations,
+            self.weather,
+            self.heat,
+            self.revisable,
+        )
+        self.clock_faults = ClockFaultJudge()
+        self.released_until = 0  # the newest step released (processed)
         self._next_comm_scan = 0
         self._comm_scan_every = max(
             settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
@@ -286,28 +221,12 @@ class Engine:
         # the readings decide, as ever.)
         self._bootstrap_n = 2 * settings.time_quorum + 1
         many = len(self.households) >= BOOTSTRAP_BY_SOURCES_FROM * self._bootstrap_n
-        meters = sum(1 for st in self.households.values() if st.feeder or st.station)
         sure = meters + len(self.heat.stations)
         self._bootstrap_sources = min(self._bootstrap_n, max(1, sure)) if many else 0
-        self._boot: dict[str, int] = {}  # before time is set: source -> newest timestamp
-        # until the stream's start is known: meter -> start of its earliest interval
-        self._starts: dict[str, int] = {}
-        # The stream's start is known once this many meters have started (at most the
-        # partition's meters): a meter whose clock runs hours behind starts alone, and the
-        # others must not be "silent" since its start (comm_loss for all of them).
-        self._start_quorum = min(settings.time_quorum, meters)
-        self.stream_start_known = meters == 0  # no meter to start it: silence is not judged
         self._skew = settings.clock_skew_s
         self._earliest = int(settings.earliest_event.timestamp())
         self._latest = int(settings.latest_event.timestamp())
-        self._held: dict[int, int] = {}  # held-ahead bucket ts -> event time it arrived at
-        # Readings of a source at or before its newest pushed timestamp (a re-send, a
-        # conflict, or just out of order), by timestamp: settled against the bucket on release.
-        self._extras: dict[int, list[Entry]] = {}
         self._lateness = settings.lateness_s
-        # clock-refused readings per source, and the meter_clock_fault opened for each
-        self.clock_fault_counts: dict[str, list[int]] = {}
-        self.clock_faults_opened: dict[str, str] = {}
         self.implausible: dict[str, int] = {}  # source id -> implausible readings rejected
         # Dead letters the engine produces outside ``push`` (held readings that expired,
         # conflicts settled at release): (origin, reading, reason); adapters drain it.
@@ -319,19 +238,6 @@ class Engine:
         # than the skew bound ahead of it comes from a wrong clock, whatever the consensus.
         # None in a replay, which may replay last year and must not depend on today.
         self.wall_clock: Callable[[], float] | None = None
-        # Closed days' rollups of households with a recent comm gap, for revision by late
-        # readings: day index -> household id -> rollup (pruned past the revision horizon).
-        self._revisable: dict[int, dict[str, dict[str, Any]]] = {}
-        # Closed days' heat-station sums of stations with a recent gap (theirs or a home
-        # sensor's): day index -> station id -> sums (``streams/core/heatrevisions.py``).
-        self._revisable_heat: dict[int, dict[str, dict[str, Any]]] = {}
-        # Late readings used to revise, "kind|source|ts" -> canonical JSON: a re-send of one
-        # is a duplicate, not late (pruned past the revision horizon).
-        self._backfilled: dict[str, str] = {}
-        # Readings that came more than the skew bound ahead of time (live), or that a replay
-        # found to be a fast clock's copies: ts -> canonical JSON -> offset s. Meeting the
-        # meter's own reading at that time, they are clock faults, not conflicts.
-        self._came_ahead: dict[int, dict[str, int]] = {}
         # A replay's record of conflicts ([source id, ts, [kept, rejected]]), for
         # ``streams.eventorder.find_fast_copies``; None (not kept) on the live path.
         self.conflict_log: list[list[Any]] | None = None
@@ -397,27 +303,28 @@ class Engine:
         if ts <= self.released_until:
             self._late(src, target, r, ts)  # returns only if it was a duplicate or a revision
             return
-        max_ts = self.max_ts
+        clock = self.clock
+        max_ts = clock.now
         newer = ts > max_ts
         if newer:
             self._check_new_time(src, r, ts)
         elif ts < max_ts - self._lateness:
             self._behind(src, r, ts)
-        bucket = self._buckets.get(ts)
+        buffer = self.buffer
+        bucket = buffer.steps.get(ts)
         if bucket is None:
-            bucket = self._buckets[ts] = []
-            heapq.heappush(self._bucket_heap, ts)
+            bucket = buffer.open_step(ts)
         if ts > src.last_push:
             src.last_push = ts
             bucket.append((route.handler, target, r, origin, src))
         else:  # maybe a second reading of this source here: settled when the step is released
-            self._extras.setdefault(ts, []).append((route.handler, target, r, origin, src))
+            buffer.contest(ts, (route.handler, target, r, origin, src))
         self.counters.accepted += 1
-        if not self.stream_start_known:
+        if not self.start.known:
             self._note_start_of(r, ts)
         if newer:
             if max_ts and ts - max_ts <= self._skew:
-                self.max_ts = ts
+                clock.now = ts
                 self._release(ts - self._lateness)
             else:
                 self._ahead(ts, bucket, r, src)
@@ -466,7 +373,7 @@ class Engine:
             return
         self._reject(
             f"late: ts {r.ts} arrived after readings up to "
-            f"{self.max_ts - ts} s newer (lateness bound {self.settings.lateness_s} s)"
+            f"{self.clock.now - ts} s newer (lateness bound {self.settings.lateness_s} s)"
         )
 
     def _check_new_time(self, src: Source, r: AnyReading, ts: int) -> None:
@@ -490,43 +397,8 @@ class Engine:
         kind = self._routes[type(r)].kind
         if kind.starts_stream:
             start = ts - r.interval_s  # type: ignore[union-attr]
-            key = f"{kind.kind}|{getattr(r, kind.device_field)}"
-            known = self._starts.get(key)
-            if known is None or start < known:
-                self._starts[key] = start
-            if known is None and self.released_until and len(self._starts) >= self._start_quorum:
-                self._fix_stream_start()
-
-    def _set_stream_start(self) -> None:
-        """At the first release: the stream starts where its meters' intervals do — the
-        ``time_quorum``-th earliest of their first intervals, so one or two meters whose
-        clocks run behind cannot start it hours early (every other meter would then be
-        silent since that start: ``comm_loss`` for all). Until that many meters (at most the
-        partition's) have started, the start is provisional — the earliest, for a clock
-        fault's start — and no never-heard meter is judged silent (``_silence_since``)."""
-        if not self._starts:
-            return
-        if len(self._starts) >= self._start_quorum:
-            self._fix_stream_start()
-        else:
-            self.stream_start = min(self._starts.values())
-
-    def _fix_stream_start(self) -> None:
-        starts = sorted(self._starts.values())
-        self.stream_start = starts[min(self.settings.time_quorum, len(starts)) - 1]
-        self.stream_start_known = True
-        self._starts = {}
-
-    def _silence_since(self, now: int) -> int:
-        """Where the silence of a meter or station that never reported is counted from: the
-        stream's start once known; ``now`` (not yet silent) while too few meters have
-        started. A meter that never reports at all is still found: after twice the clock
-        skew of stream time the start is fixed with the meters that did start."""
-        if not self.stream_start_known:
-            if not self._starts or now < min(self._starts.values()) + 2 * self._skew:
-                return now
-            self._fix_stream_start()
-        return self.stream_start
+            meter = f"{kind.kind}|{getattr(r, kind.device_field)}"
+            self.start.note(meter, start, bool(self.released_until))
 
     def _reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
@@ -551,7 +423,7 @@ class Engine:
     ) -> None:
         """``_withdraw`` for a wrong clock: counted towards the source's ``meter_clock_fault``."""
         kind, entity = src.entity, src.device
-        note_clock_fault(self.clock_fault_counts, kind, entity, offset, ts)
+        self.clock_faults.note(kind, entity, offset, ts)
         self.counters.clock_rejected += 1
         self._withdraw(origin, r, f"clock fault: {kind} {entity} stamped {r.ts}, {how}")
 
@@ -570,7 +442,7 @@ class Engine:
 
     def _outside_window(self, src: Source, r: AnyReading, ts: int) -> NoReturn:
         kind, entity = src.entity, src.device
-        note_clock_fault(self.clock_fault_counts, kind, entity, ts - (self.max_ts or ts))
+        self.clock_faults.note(kind, entity, ts - (self.clock.now or ts))
         self.counters.clock_rejected += 1
         self.order_sensitive = True
         self._reject(
@@ -587,7 +459,7 @@ class Engine:
         if ts - now <= self._skew:
             return
         kind, entity = src.entity, src.device
-        note_clock_fault(self.clock_fault_counts, kind, entity, ts - now, ts)
+        self.clock_faults.note(kind, entity, ts - now, ts)
         self.counters.clock_rejected += 1
         self._reject(
             f"clock fault: {kind} {entity} stamped {r.ts}, {describe_offset(ts - now)} ahead "
@@ -599,12 +471,11 @@ class Engine:
     def _ahead(self, ts: int, bucket: list[Entry], r: AnyReading, src: Source) -> None:
         """A reading more than the skew bound ahead of time (or before time is known): it
         moves time only if ``time_quorum`` distinct sources agree on its timestamp."""
-        if not self.max_ts:
+        clock = self.clock
+        if not clock.now:
             if self._bootstrap_sources:
-                key = f"{src.kind.kind}|{src.device}"
-                if ts > self._boot.get(key, 0):
-                    self._boot[key] = ts
-                ready = len(self._boot) >= self._bootstrap_sources or (
+                voting = clock.vote(f"{src.kind.kind}|{src.device}", ts)
+                ready = voting >= self._bootstrap_sources or (
                     self.counters.accepted >= BOOTSTRAP_READINGS_MAX
                 )
             else:
@@ -613,21 +484,15 @@ class Engine:
                 self._establish()
             return
         quorum = min(self.settings.time_quorum, self._sources_seen())
-        if len(bucket) >= quorum and len({id(e[4]) for e in bucket}) >= quorum:
-            self._held.pop(ts, None)
-            self._came_ahead.pop(ts, None)  # the stream really is there: not a fast clock
-            self.max_ts = ts
-            self._unhold()
-            self._release(self.max_ts - self.settings.lateness_s)
+        verdict = clock.ahead(ts, bucket, r, quorum)
+        if verdict is Ahead.MOVED:
+            self._release(clock.now - self._lateness)
             return
         self.order_sensitive = True
-        if ts not in self._held:
-            if len(self._held) >= self.settings.clock_held_max:
-                self._expire_bucket(ts, "held-ahead limit reached")
-                return
-            self._held[ts] = self.max_ts
+        if verdict is Ahead.OVER_LIMIT:
+            self._expire_bucket(ts, "held-ahead limit reached")
+            return
         self.counters.held_ahead += 1
-        self._came_ahead.setdefault(ts, {})[_canonical(r)] = ts - self.max_ts
 
     def _sources_seen(self) -> int:
         """Sources that have reported (off the hot path: only for readings far ahead)."""
@@ -636,47 +501,24 @@ class Engine:
         )
 
     def _establish(self) -> None:
-        """Set time for the first time: the median over the sources buffered so far of each
-        one's newest timestamp (a partition of many households: one vote per source, however
-        many readings it sent first), else of the readings. Readings more than the skew bound
-        behind it are clock faults; those ahead of it are held. (The stream's *start* is set
-        at the first release, ``_set_stream_start``.)"""
-        if len(self._boot) >= self._bootstrap_sources > 0:
-            stamps = sorted(self._boot.values())
-        else:
-            stamps = sorted(ts for ts, bucket in self._buckets.items() for _ in bucket)
-        self._boot = {}
-        median = self.max_ts = stamps[len(stamps) // 2]
-        skew = self._skew
-        for ts in sorted(self._buckets):
-            if ts < median - skew:
-                self.order_sensitive = True
-                self._expire_bucket(ts, "behind the stream's consensus time at its start")
-            elif ts > median + skew:
-                self.order_sensitive = True
-                self._held[ts] = median
-                self.counters.held_ahead += len(self._buckets[ts])
-                came = self._came_ahead.setdefault(ts, {})
-                for entry in self._buckets[ts]:
-                    came[_canonical(entry[2])] = ts - median
-            else:
-                self.max_ts = max(self.max_ts, ts)
-        self._release(self.max_ts - self.settings.lateness_s)
-
-    def _unhold(self) -> None:
-        """After time jumped: held readings now within the skew bound are ordinary data."""
-        for ts in sorted(self._held):
-            if ts - self.max_ts > self._skew:
-                break
-            del self._held[ts]
-            self._came_ahead.pop(ts, None)
-            self.max_ts = max(self.max_ts, ts)
+        """Set time for the first time (``EventClock.establish``): readings more than the
+        skew bound behind it are clock faults; those ahead of it are held. (The stream's
+        *start* is set at the first release, ``StreamStart.at_first_release``.)"""
+        clock = self.clock
+        by_sources = len(clock.boot) >= self._bootstrap_sources > 0
+        found = clock.establish(self.buffer, by_sources)
+        if found.outside:
+            self.order_sensitive = True
+        for ts in found.behind:
+            self._expire_bucket(ts, "behind the stream's consensus time at its start")
+        self.counters.held_ahead += found.held
+        self._release(clock.now - self._lateness)
 
     def _expire_bucket(self, ts: int, why: str) -> None:
-        """Dead-letter a bucket's readings as clock faults (heap entry left stale)."""
-        bucket = self._buckets.pop(ts, []) + self._extras.pop(ts, [])
-        self._came_ahead.pop(ts, None)
-        now = self.max_ts
+        """Dead-letter a step's readings as clock faults (heap entry left stale)."""
+        bucket = self.buffer.expire(ts)
+        self.clock.forget_ahead(ts)
+        now = self.clock.now
         for _, _, r, origin, src in bucket:
             offset = ts - now if now else 0
             self._withdraw_clock_fault(
@@ -693,14 +535,8 @@ class Engine:
     def _expire_held(self, *, all_ahead: bool) -> None:
         """Held readings that time did not reach within ``clock_hold_s`` (or, at the end of
         the stream, at all) are clock faults."""
-        hold = self.settings.clock_hold_s
-        for ts in sorted(self._held):
-            since = self._held[ts]
-            if ts <= self.max_ts:
-                del self._held[ts]  # time reached it: admitted
-            elif all_ahead or self.max_ts - since >= hold:
-                del self._held[ts]
-                self._expire_bucket(ts, "time never reached it")
+        for ts in self.clock.expired(all_ahead=all_ahead):
+            self._expire_bucket(ts, "time never reached it")
 
     def _revise_late(self, src: Source, target: Target, r: AnyReading, ts: int) -> bool:
         """A late reading revises the record of truth when it fills a gap of its source
@@ -708,7 +544,7 @@ class Engine:
         rule; a re-send of one already used that way is a duplicate. False: it stays a late
         dead letter."""
         key = f"{r.kind}|{src.device}|{ts}"
-        used = self._backfilled.get(key)
+        used = self.revisable.used.get(key)
         if used is not None:
             if used != _canonical(r):
                 return False  # a different value for a step already revised: late
@@ -716,120 +552,23 @@ class Engine:
             return True
         if ts < self.released_until - self.settings.revision_horizon_s:
             return False
-        rule = self._revisions.get(src.kind.revision)
+        rule = self.backfill.rules.get(src.kind.revision)
         if rule is None:
             return False  # Revision.NONE: weather (a county's day has its own readings)
-        revised = rule(src, target, r, ts)
-        if revised:
-            self._backfilled[key] = _canonical(r)
-            self.counters.backfilled += 1
-            self.counters.accepted += 1
-        return revised
-
-    def _backfill(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A household reading fills its meter's gap: the open day's sums, or the closed
-        day's rollup re-emitted with the same key."""
-        if type(target) is not HouseholdState:
+        found = rule(src, target, r, ts, self.days.current)
+        if found.implausible is not None:
+            self._implausible(src.device, found.implausible)
+        if found.fill is Fill.NOTHING:
             return False
-        if not target.gaps and target.accounted_until > ts - r.interval_s:
-            return False  # neither in a gap nor ahead of its meter: nothing it could fill
-        kind = src.kind
-        if kind.plausibility is Plausibility.ON_RELEASE and kind.check is not None:
-            bad = kind.check(target, r, self.settings)  # (on admission: checked when pushed)
-            if bad is not None:
-                self._implausible(src.device, bad)
-        day = interval_day_index(ts)
-        hid = target.household.household_id
-        closed = self._revisable.get(day, {}).get(hid) if day != self.current_day else None
-        if day != self.current_day and closed is None:
-            return False  # that day's rollup is no longer kept (older than the horizon)
-        gap = take_gap(target, ts - r.interval_s, ts)
-        if gap is None:
-            if closed is None and target.accounted_until <= ts - r.interval_s:
-                return self._as_next_reading(src, target, r, ts)
-            return False
-        if closed is None:
-            add_to_open_day(self.ctx, target, r, ts)
-        else:
-            revised = revise_closed_day(self.ctx, HouseholdDay.model_validate(closed), r, ts)
-            self._revisable[day][hid] = revised.model_dump(mode="json")
-            self.output.rollups([revised])
-            self.counters.rollups_revised += 1
-            if type(r) is GasReading:
-                target.gas_used += r.m3  # the season's burn-down (the day's own sum is closed)
-        mark_backfilled(self.ctx, gap)
+        if found.fill is Fill.NEXT:
+            self._as_next_reading(src, target, r, ts)
+        self.counters.rollups_revised += found.rollups_revised
+        self.revisable.used[key] = _canonical(r)
+        self.counters.backfilled += 1
+        self.counters.accepted += 1
         return True
 
-    def _backfill_point(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A feeder or station reading fills its source's gap: the point its step lacks is
-        written (keyed by source and time; detection is not re-run)."""
-        if take_gap(target, ts - self.settings.interval_s, ts) is None:
-            if self._not_passed(src, target, ts):
-                return self._as_next_reading(src, target, r, ts)
-            return False
-        if type(r) is FeederReading:
-            assert type(target) is FeederState
-            ratio = r.kw / (r.rated_kva * self.ctx.usable_kw_factor)
-            self.output.metric(feeder_load_metric(target, r, ts, ratio, False))
-        else:
-            assert type(r) is GasStationReading and type(target) is StationState
-            self.output.metric(station_pressure_metric(target, r, ts))
-        return True
-
-    def _backfill_heat(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A heat-station, indoor-sensor or heat-meter reading fills its source's gap: the
-        open day's sums, or the closed day's station sums and the homes' rollups re-emitted
-        with the same keys (``streams/core/heatrevisions.py``)."""
-        assert type(target) is HeatStationState or type(target) is HeatHomeState
-        if type(r) is HeatMeterReading:
-            interval = r.interval_s
-        elif type(target) is HeatHomeState:
-            interval = sensor_every(self.settings, target)  # as ``on_indoor`` noted its gap
-        else:
-            interval = self.settings.interval_s
-        day = interval_day_index(ts)
-        station = target if type(target) is HeatStationState else target.station
-        closed = None
-        if day != self.current_day:
-            record = self._revisable_heat.get(day, {}).get(station.station_id)
-            rollups = self._revisable.get(day, {})
-            hid = target.household.household.household_id if type(target) is HeatHomeState else ""
-            if record is None or (hid and hid not in rollups):
-                return False  # that day's sums are no longer kept (older than the horizon)
-            closed = (day, record, rollups)
-        # a home's gaps are its devices' own (an indoor sensor's, a heat meter's)
-        cover = target.device(r.kind) if type(target) is HeatHomeState else target
-        gap = take_gap(cover, ts - interval, ts)
-        if gap is None:
-            if closed is None and self._not_passed(src, cover, ts):
-                return self._as_next_reading(src, target, r, ts)
-            return False
-        if type(target) is HeatStationState:
-            assert type(r) is HeatStationReading
-            self.counters.rollups_revised += revise_station(self.ctx, target, r, ts, closed)
-        else:
-            assert type(r) is IndoorTempReading or type(r) is HeatMeterReading
-            assert type(target) is HeatHomeState
-            self.counters.rollups_revised += revise_home(self.ctx, target, r, ts, closed)
-        mark_backfilled(self.ctx, gap)
-        return True
-
-    def _backfill_stack(self, src: Source, target: Any, r: Any, ts: int) -> bool:
-        """A stack reading fills the stack's gap: its hour's mean (``fill_stack_hour``)."""
-        assert type(target) is StackState and type(r) is StackEmissionReading
-        if take_gap(target, ts - r.interval_s, ts) is None:
-            return self._not_passed(src, target, ts) and self._as_next_reading(src, target, r, ts)
-        fill_stack_hour(self.ctx, target, r, ts)
-        return True
-
-    @staticmethod
-    def _not_passed(src: Source, target: Any, ts: int) -> bool:
-        """Neither the source nor the state it updates has moved past ``ts``: a late reading
-        may still be its next one. (A home's state is its device's coverage here: a handler
-        is never run backwards in time for that device.)"""
-        return src.last_ts < ts and target.last_ts < ts
-
-    def _as_next_reading(self, src: Source, target: Any, r: AnyReading, ts: int) -> bool:
+    def _as_next_reading(self, src: Source, target: Any, r: AnyReading, ts: int) -> None:
         """A late reading its source has not passed yet (it has sent nothing since): it is
         that source's next reading, processed now by its handler, in the source's own order
         (the partition's other sources moved on; their results are not touched)."""
@@ -838,7 +577,6 @@ class Engine:
             self._implausible(src.device, bad)
         src.last_ts = ts
         self._roll_up_dirty(self.released_until)
-        return True
 
     def take_rejections(self) -> list[tuple[Any, AnyReading, str]]:
         out, self.rejections = self.rejections, []
@@ -847,30 +585,28 @@ class Engine:
     # --- event-time processing -----------------------------------------------------------
     def _release(self, before: int) -> None:
         """Process every buffered step with a timestamp strictly before ``before``."""
-        heap = self._bucket_heap
-        buckets = self._buckets
-        while heap and heap[0] < before:
-            ts = heapq.heappop(heap)
-            bucket = buckets.pop(ts, None)
-            if bucket is not None:
-                self._step(ts, bucket)
+        buffer = self.buffer
+        while (step := buffer.next_before(before)) is not None:
+            self._step(*step)
 
     def _step(self, ts: int, bucket: list[Entry]) -> None:
         day = interval_day_index(ts)
-        if self.current_day is None:
-            self.current_day = day
+        days = self.days
+        if days.current is None:
+            days.current = day
             self._next_comm_scan = ts
-            self._set_stream_start()
-        while day > self.current_day:
-            self._close_day(self.current_day)
-            self.current_day += 1
-            if day - self.current_day > self.settings.empty_gap_days:
-                self._skip_to(day)
+            self.start.at_first_release()
+        while day > days.current:
+            self._close_day(days.current)
+            days.current += 1
+            if day - days.current > self.settings.empty_gap_days:
+                self.counters.days_skipped += days.skip_to(day)
         self.released_until = ts
-        if self._extras and ts in self._extras:
-            self._settle(ts, bucket, self._extras.pop(ts))
-        elif self._came_ahead:
-            self._came_ahead.pop(ts, None)
+        contested = self.buffer.take_contested(ts)
+        if contested is not None:
+            self._settle(ts, bucket, contested)
+        else:
+            self.clock.fast_copies_at(ts)  # released: none of its readings came ahead now
         ctx = self.ctx
         counters = self.counters
         processed = 0
@@ -908,23 +644,13 @@ class Engine:
             else:
                 self._implausible_later(src, r, origin, bad)
 
-    def _skip_to(self, day: int) -> None:
-        """A gap of whole days without data: jump (O(1) in the gap's length); outage time
-        is accounted from the next day on, not smeared over the skipped days."""
-        self.counters.days_skipped += day - self.current_day  # type: ignore[operator]
-        self.current_day = day
-        day_start = day_start_s(day)
-        for st in self.households.values():
-            if st.accounted_until and st.accounted_until < day_start:
-                st.accounted_until = day_start
-
     def _settle(self, ts: int, bucket: list[Entry], extras: list[Entry]) -> None:
         """Readings of a source that already had one at this timestamp (or came out of
         order): an exact re-send is a duplicate; a different one is a conflict with a
         deterministic winner (a last gasp first, then the larger canonical JSON), the other
         dead-lettered with both values — unless it is a fast clock's copy colliding with the
         meter's own reading (``_drop_fast_copies``). One pass over the bucket, when needed."""
-        came_ahead = self._came_ahead.pop(ts, None)
+        came_ahead = self.clock.fast_copies_at(ts)
         by_source: dict[int, list[Entry]] = {}
         for entry in extras:
             by_source.setdefault(id(entry[4]), []).append(entry)
@@ -984,8 +710,7 @@ class Engine:
     def expect_fast_copies(self, fast: dict[int, dict[str, int]]) -> None:
         """Before a replay's pass: readings found to be a fast clock's copies of the meter's
         own earlier readings (timestamp -> canonical JSON -> offset s)."""
-        for ts, copies in fast.items():
-            self._came_ahead.setdefault(ts, {}).update(copies)
+        self.clock.expect_fast_copies(fast)
 
     def _conflict(self, winner: Entry, loser: Entry) -> None:
         src = winner[4]
@@ -1005,7 +730,7 @@ class Engine:
     def _tick(self, now: int) -> None:
         self._roll_up_dirty(now)
         if now >= self._next_comm_scan:
-            since = self._silence_since(now)
+            since = self.start.silence_since(now)
             scan_comm_loss(self.ctx, self.households.values(), now, since)
             self.heat.scan_silence(self.ctx, now, since)
             self._next_comm_scan = now + self._comm_scan_every
@@ -1024,141 +749,66 @@ class Engine:
         if self.heat.dirty:
             self.heat.roll_up(ctx, now)
 
-    def _keep_revisable(self, day: int, rollups: list[HouseholdDay], day_end: int) -> None:
-        """Keep the rollups a late reading may still revise: households with a gap."""
-        horizon = self.settings.revision_horizon_s
-        if not horizon:
-            return
-        keep: dict[str, dict[str, Any]] = {}
-        homes = self.heat.homes
-        for rollup in rollups:
-            st = self.households[rollup.household_id]
-            if st.gaps:
-                forget_old_gaps(st, day_end - horizon - DAY_S)
-            home = homes.get(rollup.household_id) if homes else None
-            if st.gaps or (home is not None and (home.gaps or home.station.gaps)):
-                # plain data (JSON types), not a model: it is engine state
-                keep[rollup.household_id] = rollup.model_dump(mode="json")
-        if keep:
-            self._revisable[day] = keep
-        oldest = day - horizon // DAY_S - 1
-        for old in [d for d in self._revisable if d < oldest]:
-            del self._revisable[old]
-        for old in [d for d in self._revisable_heat if d < oldest]:
-            del self._revisable_heat[old]
-        sources: list[FeederState | StationState] = [*self.feeders.values()]
-        sources += self.stations.values()
-        for source in sources:
-            if source.gaps:
-                forget_old_gaps(source, day_end - horizon - DAY_S)
-        if self._backfilled:
-            before = day_end - horizon - DAY_S
-            self._backfilled = {
-                k: v for k, v in self._backfilled.items() if int(k.rsplit("|", 1)[1]) >= before
-            }
-
-    def _forget_heat(self, before: int) -> None:
-        """Heat gaps, stack hours and outdoor temperatures older than the horizon."""
-        for station in self.heat.stations.values():
-            forget_old_gaps(station, before)
-            for home in station.homes:
-                forget_old_gaps(home.indoor, before)
-                forget_old_gaps(home.meter, before)
-        for stack in self.heat.stacks.values():
-            forget_old_gaps(stack, before)
-            forget_stack_hours(stack, before)
-        for weather in self.weather.values():
-            history = weather.history
-            cut = next((i for i, (stamp, _) in enumerate(history) if stamp >= before), len(history))
-            if cut > 1:  # the last reading before the cut is still the outdoor temperature then
-                del history[: cut - 1]
-
     def _judge_clocks(self) -> None:
-        if self._held:
+        if self.clock.held:
             self._expire_held(all_ahead=False)
-        counts, opened = self.clock_fault_counts, self.clock_faults_opened
-        if counts and len(opened) < len(counts):
-            # the entity a clock fault is opened on (a household, not its heat-home state)
-            entities: dict[str, dict[str, Any]] = {
-                "household": self.households,
-                "feeder": self.feeders,
-                "gas_station": self.stations,
-                "heat_station": self.heat.stations,
-            }
-            targets: dict[str, Any] = {}
-            for key in counts:
-                kind, entity = key.split("|", 1)
-                targets[key] = entities.get(kind, {}).get(entity)
-            judge_clock_faults(self.ctx, counts, opened, self.stream_start, targets)
+        # the entity a clock fault is opened on (a household, not its heat-home state)
+        entities: dict[str, dict[str, Any]] = {
+            "household": self.households,
+            "feeder": self.feeders,
+            "gas_station": self.stations,
+            "heat_station": self.heat.stations,
+        }
+        self.clock_faults.judge(self.ctx, self.start.at, entities)
 
     def _close_day(self, day: int) -> None:
-        """Fold the day into rollups and run the once-a-day judgements."""
-        ctx = self.ctx
-        day_start = day_start_s(day)
-        day_end = day_start + DAY_S
-        temps = {county: (w.min_for(day), w.mean_for(day)) for county, w in self.weather.items()}
-        rollups: list[HouseholdDay] = []
-        storage_shares: dict[str, list[float]] = {}
-        peak_by_feeder: Counter[str] = Counter()
-        quotas = CountyQuotas()
-        self._forget_heat(day_end - self.settings.revision_horizon_s - DAY_S)
-        heat_kept = self.heat.close_day(ctx, day)
-        if heat_kept and self.settings.revision_horizon_s:
-            self._revisable_heat[day] = heat_kept
-        for st in self.households.values():
-            if st.outage is not None and st.accounted_until < day_end:
-                st.d_outage += day_end - max(st.accounted_until, day_start)
-                st.accounted_until = day_end
-            elif 0 < st.accounted_until < day_end:  # silent at the close: a late upload may
-                note_gap(st, st.accounted_until, day_end, st.comm)  # fill it (revisions.py)
-                st.accounted_until = day_end
-            share = judge_valley_day(ctx, st, day)
-            hh = st.household
-            if st.is_storage and share is not None and hh.feeder_id:
-                storage_shares.setdefault(hh.feeder_id, []).append(share)
-                peak_by_feeder[hh.feeder_id] += st.peak is not None
-            if hh.is_gas:
-                quotas.add(st, judge_quota_day(ctx, st, day))
-            rollups.append(household_day(st, day, share, temps.get(hh.county, (None, None))))
-        self.output.rollups(rollups)
-        self._keep_revisable(day, rollups, day_end)
-        for feeder_id, shares in storage_shares.items():
-            self.output.metric(
-                storage_day_metrics(self.feeders[feeder_id], shares, peak_by_feeder[feeder_id], day)
-            )
-        for ss in self.stations.values():
-            self.output.metric(station_day_metric(ctx, ss, temps, day_start))
-        for metric in quotas.metrics(day, self.settings.season_end_on_or_after(day_date(day))):
-            self.output.metric(metric)
-        for st in self.households.values():
-            st.reset_day()
+        """Fold the day into rollups and run the once-a-day judgements (``DayClose``)."""
+        self.days.close(day)
         self.counters.days_closed += 1
         self._judge_clocks()
 
-    # --- reorder buffer (for checkpoints and idle release) ------------------------------
+    # --- what the coordinator shows (checkpoints, runners, tests) -----------------------
+    @property
+    def max_ts(self) -> int:
+        """The partition's event time: the consensus of its sources (``EventClock``)."""
+        return self.clock.now
+
+    @property
+    def current_day(self) -> int | None:
+        """The open day's index (``DayClose``); None before the first step."""
+        return self.days.current
+
+    @property
+    def stream_start(self) -> int:
+        return self.start.at
+
+    @property
+    def clock_fault_counts(self) -> dict[str, list[int]]:
+        return self.clock_faults.counts
+
     @property
     def buffered_steps(self) -> int:
         """Event-time steps waiting in the reorder buffer."""
-        return len(self._bucket_heap)
+        return self.buffer.waiting_steps
 
     def buffered_readings(self) -> list[AnyReading]:
         """The readings waiting in the reorder buffer, oldest step first, in arrival order."""
-        return [r for _, r, _ in self.buffered_entries()] + [
-            r for _, r, _ in self.contested_entries()
+        return [r for _, r, _ in self.buffer.buffered()] + [
+            r for _, r, _ in self.buffer.contested_readings()
         ]
 
     def buffered_entries(self) -> list[tuple[int, AnyReading, Any]]:
         """``(ts, reading, origin)`` of each step's first reading per source, in order."""
-        return [(ts, e[2], e[3]) for ts in sorted(self._buckets) for e in self._buckets[ts]]
+        return self.buffer.buffered()
+
+    def contested_entries(self) -> list[tuple[int, AnyReading, Any]]:
+        """``(ts, reading, origin)`` of the re-sends and conflicts waiting beside the buffer."""
+        return self.buffer.contested_readings()
 
     @property
     def sources(self) -> dict[str, dict[str, Source]]:
         """The devices seen, by reading kind and device id (checkpoints, tests)."""
         return {route.kind.kind: route.sources for route in self._routes.values()}
-
-    def contested_entries(self) -> list[tuple[int, AnyReading, Any]]:
-        """``(ts, reading, origin)`` of the re-sends and conflicts waiting beside the buffer."""
-        return [(ts, e[2], e[3]) for ts in sorted(self._extras) for e in self._extras[ts]]
 
     def restore_buffer(
         self,
@@ -1166,18 +816,38 @@ class Engine:
         contested: list[tuple[int, AnyReading, Any]],
     ) -> None:
         """Put back a stored reorder buffer as it was (checkpoints): no admission, no release."""
-        for ts, r, origin in buffered:
-            self._buckets.setdefault(ts, []).append(self._entry(r, origin))
-        for ts, r, origin in contested:
-            self._buckets.setdefault(ts, [])
-            self._extras.setdefault(ts, []).append(self._entry(r, origin))
-        self._bucket_heap = sorted(self._buckets)  # a sorted list is a heap
+        self.buffer.put_back(buffered, contested, self.entry_of)
 
-    def _entry(self, r: AnyReading, origin: Any) -> Entry:
-        """The buffer entry of a reading already admitted once (off the hot path)."""
+    def entry_of(self, r: AnyReading, origin: Any) -> Entry:
+        """The buffer entry of a reading already admitted once (off the hot path); a device
+        the registry no longer knows is a ``ValueError``."""
         kind = SOURCE_KINDS[r.kind]
         src = self.source_for(r.kind, getattr(r, kind.device_field))
         return (kind.handler, src.target, r, origin, src)
+
+    def own_snapshot(self) -> dict[str, Any]:
+        """The coordinator's own moving state (its parts snapshot themselves): counters,
+        the released time, the comm-scan timer, and what a replay's report needs."""
+        return {
+            "format": ENGINE_FORMAT,
+            "counters": dataclasses.asdict(self.counters),
+            "released_until": self.released_until,
+            "next_comm_scan": self._next_comm_scan,
+            "order_sensitive": self.order_sensitive,
+            "implausible": dict(self.implausible),
+            "conflict_log": None
+            if self.conflict_log is None
+            else [[s, ts, list(pair)] for s, ts, pair in self.conflict_log],
+        }
+
+    def restore_own(self, data: dict[str, Any]) -> None:
+        check_format("engine", data, ENGINE_FORMAT)
+        self.counters = EngineCounters(**data["counters"])
+        self.released_until = data["released_until"]
+        self._next_comm_scan = data["next_comm_scan"]
+        self.order_sensitive = data["order_sensitive"]
+        self.implausible = dict(data["implausible"])
+        self.conflict_log = data["conflict_log"]
 
     # --- timers and end of stream --------------------------------------------------------
     def active_counts(self) -> dict[SnapshotKey, list[int]]:
@@ -1227,24 +897,23 @@ class Engine:
         Returns whether the last day was closed (a partial day is not rolled up: its missing
         hours would read as lost data).
         """
-        if self._bucket_heap:
-            self._release(self.max_ts + 1)
-        if not self.max_ts and self._buckets:
+        clock, days = self.clock, self.days
+        if self.buffer.heap:
+            self._release(clock.now + 1)
+        if not clock.now and self.buffer.steps:
             self._establish()  # a tiny input: time was never set
-            self._release(self.max_ts + 1)
-        if self._held:
+            self._release(clock.now + 1)
+        if clock.held:
             self._expire_held(all_ahead=True)
-        if self.current_day is not None:
+        if days.current is not None:
             self._judge_clocks()
         if self.released_until:
-            since = self._silence_since(self.released_until)
+            since = self.start.silence_since(self.released_until)
             scan_comm_loss(self.ctx, self.households.values(), self.released_until, since)
             self.heat.scan_silence(self.ctx, self.released_until, since)
-        if self.current_day is not None and self.released_until == day_start_s(
-            self.current_day + 1
-        ):
-            self._close_day(self.current_day)
-            self.current_day += 1
+        if days.current is not None and self.released_until == day_start_s(days.current + 1):
+            self._close_day(days.current)
+            days.current += 1
             return True
         return False
 

@@ -8,7 +8,7 @@ start, or outside the programme's window are dead-lettered with the meter and it
 offset; this module counts them per meter and opens one ``meter_clock_fault`` per meter that
 does it ``clock_fault_readings`` times, so the field team can set the clock.
 
-State is plain data (``dict[str, list]``, ``dict[str, str]``) kept on the engine.
+State is plain data (``dict[str, list]``, ``dict[str, str]``) owned by ``ClockFaultJudge``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
 from streams.core.clock import to_datetime
 from streams.core.context import DetectorContext
+from streams.core.snapshots import check_format
 from streams.core.state import HouseholdState
 
 
@@ -113,3 +114,46 @@ def judge_clock_faults(
             details=_fault_details(entry),
         )
         opened[key] = incident.incident_id
+
+
+CLOCK_FAULTS_FORMAT = 1
+
+
+class ClockFaultJudge:
+    """The clock-refused readings per source and the ``meter_clock_fault`` opened for each
+    (``"type|id"`` keys, as ``note_clock_fault`` counts them)."""
+
+    __slots__ = ("counts", "opened")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+        self.opened: dict[str, str] = {}  # key -> incident id
+
+    def note(self, kind: str, entity: str, offset_s: int, stamp_s: int = 0) -> None:
+        note_clock_fault(self.counts, kind, entity, offset_s, stamp_s)
+
+    def judge(
+        self, ctx: DetectorContext, stream_start: int, entities: dict[str, dict[str, Any]]
+    ) -> None:
+        """Open or update the incidents of sources over the threshold; ``entities``: entity
+        type -> id -> the state a fault is opened on (a household, not its heat-home state)."""
+        counts, opened = self.counts, self.opened
+        if not counts or len(opened) >= len(counts):
+            return
+        targets: dict[str, Any] = {}
+        for key in counts:
+            kind, entity = key.split("|", 1)
+            targets[key] = entities.get(kind, {}).get(entity)
+        judge_clock_faults(ctx, counts, opened, stream_start, targets)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "format": CLOCK_FAULTS_FORMAT,
+            "counts": {k: list(v) for k, v in self.counts.items()},
+            "opened": dict(self.opened),
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        check_format("clock faults", data, CLOCK_FAULTS_FORMAT)
+        self.counts = {k: list(v) for k, v in data["counts"].items()}
+        self.opened = dict(data["opened"])

@@ -16,11 +16,11 @@ from streams.core.state import HouseholdState, StationState
 def on_gas(ctx: DetectorContext, st: HouseholdState, r: GasReading, ts: int) -> None:
     s = ctx.settings
     start = ts - r.interval_s
-    if st.accounted_until and st.accounted_until < start:  # a late upload may fill it
+    # A run of low readings is a run in time: low pressure is not assumed to last through
+    # missing data (the readings that fill the gap later would not re-run detection).
+    after_gap = 0 < st.accounted_until < start
+    if after_gap:  # a late upload may fill it
         note_gap(st, st.accounted_until, start, st.comm)
-        # A run of low readings is a run in time: low pressure is not assumed to last through
-        # missing data (the readings that fill the gap later would not re-run detection).
-        st.low_run = 0
     covered_from = max(start, st.accounted_until) if st.accounted_until else start
     low = r.pressure_kpa < s.gas_low_pressure_kpa
     if low:
@@ -37,17 +37,16 @@ def on_gas(ctx: DetectorContext, st: HouseholdState, r: GasReading, ts: int) -> 
     if st.comm is not None:
         ctx.book.resolve(st.comm, ts)
         st.comm = None
+    gas = st.gas
     if low:
-        if st.low_run == 0:
-            st.low_first_ts = ts
-        st.low_run += 1
-        if st.low is None and st.low_run >= s.gas_low_min_readings:
+        run = gas.low_streak.add(ts, after_gap=after_gap)
+        if gas.low is None and run >= s.gas_low_min_readings:
             _open_low_pressure(ctx, st, r.pressure_kpa)
     else:
-        st.low_run = 0
-        if st.low is not None and r.pressure_kpa >= s.gas_clear_pressure_kpa:
-            ctx.book.resolve(st.low, ts)
-            st.low = None
+        gas.low_streak.clear()
+        if gas.low is not None and r.pressure_kpa >= s.gas_clear_pressure_kpa:
+            ctx.book.resolve(gas.low, ts)
+            gas.low = None
             if station is not None:
                 station.low_count -= 1
                 ctx.dirty_stations.add(station)
@@ -57,10 +56,10 @@ def _open_low_pressure(ctx: DetectorContext, st: HouseholdState, pressure: float
     hh = st.household
     station = st.station
     parent = station.shortfall.incident_id if station is not None and station.shortfall else None
-    st.low = ctx.book.open_household(
+    st.gas.low = ctx.book.open_household(
         IncidentKind.GAS_LOW_PRESSURE,
         hh,
-        st.low_first_ts,
+        st.gas.low_streak.first,
         Severity.CRITICAL if hh.is_priority else Severity.WARNING,
         parent_id=parent,
         details={"gas_station_id": hh.gas_station_id, "pressure_kpa": pressure},
@@ -77,12 +76,9 @@ def on_station(ctx: DetectorContext, ss: StationState, r: GasStationReading, ts:
         note_gap(ss, ss.last_ts, ts - s.interval_s)
     ss.last_ts = ts
     if r.outlet_pressure_kpa < s.station_low_outlet_kpa:
-        if ss.outlet_run == 0:
-            ss.outlet_first_low = ts
-        ss.outlet_run += 1
-        ss.outlet_low = ss.outlet_run >= s.station_low_min_readings
+        ss.outlet_low = ss.outlet_streak.add(ts) >= s.station_low_min_readings
     elif r.outlet_pressure_kpa >= s.station_clear_outlet_kpa:
-        ss.outlet_run = 0
+        ss.outlet_streak.clear()
         ss.outlet_low = False
     ctx.dirty_stations.add(ss)
     ctx.output.metric(station_pressure_metric(ss, r, ts))
@@ -111,42 +107,41 @@ def roll_up_station(ctx: DetectorContext, ss: StationState, now: int) -> None:
     members = len(ss.members)
     member_share = ss.low_count / members if members else 0.0
     members_low = members >= s.station_member_min and member_share >= s.station_member_low_share
-    low_members = [m for m in ss.members if m.low is not None] if ss.low_count else []
+    low_members = [m for m in ss.members if m.gas.low is not None] if ss.low_count else []
     priority_low = sum(1 for m in low_members if m.household.is_priority)
     if ss.shortfall is None:
         if not (ss.outlet_low or members_low):
             return
-        starts = [int(m.low.started_at.timestamp()) for m in low_members if m.low]
+        starts = [int(m.gas.low.started_at.timestamp()) for m in low_members if m.gas.low]
         if ss.outlet_low:
-            starts.append(ss.outlet_first_low)
-        ss.shortfall = ctx.book.open(
+            starts.append(ss.outlet_streak.first)
+        ss.shortfall = ctx.book.open_group(
             IncidentKind.GAS_SUPPLY_SHORTFALL,
-            EntityType.GAS_STATION,
-            ss.station_id,
-            ss.county,
+            (EntityType.GAS_STATION, ss.station_id),
+            ss,
             min(starts),
             Severity.CRITICAL,
-            village=ss.village,
-            households_affected=max(len(low_members), members if ss.outlet_low else 0),
-            priority_households=ss.priority_members if ss.outlet_low else priority_low,
+            affected=(
+                max(len(low_members), members if ss.outlet_low else 0),
+                ss.priority_members if ss.outlet_low else priority_low,
+            ),
+            children=[m.gas.low for m in low_members],
             details={
                 "trigger": "outlet_pressure" if ss.outlet_low else "member_pressure",
                 "members": members,
                 "members_low": len(low_members),
             },
         )
-    elif not ss.outlet_low and member_share < ctx.settings.feeder_restore_share:
+        return
+    if not ss.outlet_low and member_share < ctx.settings.feeder_restore_share:
         ctx.book.resolve(ss.shortfall, now, members_low=len(low_members))
         ss.shortfall = None
         return
-    elif len(low_members) > ss.shortfall.details.get("members_low", 0):
+    if len(low_members) > ss.shortfall.details.get("members_low", 0):
         ctx.book.update(
             ss.shortfall, details={**ss.shortfall.details, "members_low": len(low_members)}
         )
-    parent = ss.shortfall.incident_id
-    for m in low_members:
-        if m.low is not None and m.low.parent_id != parent:
-            ctx.book.update(m.low, parent_id=parent)
+    ctx.book.adopt(ss.shortfall, [m.gas.low for m in low_members])
 
 
 def expected_m3(ctx: DetectorContext, mean_temp_c: float | None) -> float:
@@ -163,9 +158,10 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
     Returns the projected season use (m³), or None when the household has no quota.
     """
     quota = st.household.gas_quota_m3
+    gas = st.gas
     s = ctx.settings
-    st.gas_used += st.d_gas
-    recent = st.gas_recent
+    gas.used += st.d_gas
+    recent = gas.recent
     if recent is None:
         return None
     recent.append(st.d_gas)
@@ -175,11 +171,11 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
         return None
     burn = sum(recent) / len(recent)
     days_left = max(0, date_day_index(s.season_end_on_or_after(day_date(day))) - day - 1)
-    projected = st.gas_used + burn * days_left
-    if projected > quota and st.quota_risk is None:
+    projected = gas.used + burn * days_left
+    if projected > quota and gas.quota_risk is None:
         hh = st.household
-        exhaustion_day = day + 1 + int((quota - st.gas_used) / burn) if burn > 0 else None
-        st.quota_risk = ctx.book.open_household(
+        exhaustion_day = day + 1 + int((quota - gas.used) / burn) if burn > 0 else None
+        gas.quota_risk = ctx.book.open_household(
             IncidentKind.GAS_QUOTA_RISK,
             hh,
             day_start_s(day + 1),
@@ -187,7 +183,7 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
             details={
                 "gas_station_id": hh.gas_station_id,
                 "quota_m3": quota,
-                "used_m3": round(st.gas_used, 1),
+                "used_m3": round(gas.used, 1),
                 "burn_m3_per_day": round(burn, 2),
                 "projected_season_m3": round(projected, 1),
                 "projected_exhaustion": (
@@ -197,9 +193,9 @@ def judge_quota_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float
                 ),
             },
         )
-    elif st.quota_risk is not None and projected <= quota * s.quota_clear_share:
-        ctx.book.resolve(st.quota_risk, day_start_s(day + 1))
-        st.quota_risk = None
+    elif gas.quota_risk is not None and projected <= quota * s.quota_clear_share:
+        ctx.book.resolve(gas.quota_risk, day_start_s(day + 1))
+        gas.quota_risk = None
     return projected
 
 
@@ -252,10 +248,11 @@ class CountyQuotas:
             return
         agg = self.by_county.setdefault(hh.county, [0.0, 0.0, 0.0, 0.0])
         agg[0] += hh.gas_quota_m3
-        agg[1] += st.gas_used
-        recent = st.gas_recent or [0.0]
+        gas = st.gas
+        agg[1] += gas.used
+        recent = gas.recent or [0.0]
         agg[2] += sum(recent) / len(recent)
-        agg[3] += st.quota_risk is not None
+        agg[3] += gas.quota_risk is not None
 
     def metrics(self, day: int, season_end: date) -> list[Metric]:
         """One ``gas_quota`` point per county; ``projected_exhaustion`` 0 = not this season."""

@@ -8,9 +8,9 @@ makes the Kafka → InfluxDB path effectively-once without transactions.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
 from heatwatch.contract.registry import Household
@@ -24,6 +24,14 @@ class Change(StrEnum):
 
 
 IncidentListener = Callable[[Change, Incident], None]
+
+
+class Group(Protocol):
+    """A place that groups households (a feeder, a gas station): where its incident is."""
+
+    county: str
+    village: str
+    priority_members: int
 
 
 def incident_id(kind: IncidentKind, entity_id: str, started_at_s: int) -> str:
@@ -100,6 +108,43 @@ class IncidentBook:
             parent_id=parent_id,
             details=details,
         )
+
+    def open_group(
+        self,
+        kind: IncidentKind,
+        entity: tuple[EntityType, str],
+        group: Group,
+        started_at_s: int,
+        severity: Severity,
+        *,
+        affected: tuple[int, int],
+        children: Iterable[Incident | None] = (),
+        details: dict[str, Any] | None = None,
+    ) -> Incident:
+        """An incident on a group of households (``affected``: households, of which priority),
+        placed where the group is, and the members' open incidents as its children: one page
+        for the group, the members' incidents under it."""
+        incident = self.open(
+            kind,
+            entity[0],
+            entity[1],
+            group.county,
+            started_at_s,
+            severity,
+            village=group.village,
+            households_affected=affected[0],
+            priority_households=affected[1],
+            details=details,
+        )
+        self.adopt(incident, children)
+        return incident
+
+    def adopt(self, parent: Incident, children: Iterable[Incident | None]) -> None:
+        """Put members' open incidents under ``parent`` (told only where it changes)."""
+        parent_id = parent.incident_id
+        for child in children:
+            if child is not None and child.parent_id != parent_id:
+                self.update(child, parent_id=parent_id)
 
     def update(self, incident: Incident, **changes: Any) -> None:
         """Apply changes; tell the listener only if something really changed."""

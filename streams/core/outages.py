@@ -99,19 +99,16 @@ def roll_up_feeder(ctx: DetectorContext, feeder: FeederState, now: int) -> None:
     if feeder.outage is None:
         if share >= ctx.settings.feeder_outage_share:
             started = min(int(m.outage.started_at.timestamp()) for m in out if m.outage)
-            feeder.outage = ctx.book.open(
+            feeder.outage = ctx.book.open_group(
                 IncidentKind.FEEDER_OUTAGE,
-                EntityType.FEEDER,
-                feeder.feeder_id,
-                feeder.county,
+                (EntityType.FEEDER, feeder.feeder_id),
+                feeder,
                 started,
                 Severity.CRITICAL,
-                village=feeder.village,
-                households_affected=len(out),
-                priority_households=priority_out,
+                affected=(len(out), priority_out),
+                children=[m.outage for m in out],
                 details={"members": members, "share_out": round(share, 3)},
             )
-            _adopt(ctx, feeder, out)
         return
     if share < ctx.settings.feeder_restore_share:
         ctx.book.resolve(feeder.outage, now, still_out=len(out))
@@ -121,15 +118,7 @@ def roll_up_feeder(ctx: DetectorContext, feeder: FeederState, now: int) -> None:
         ctx.book.update(
             feeder.outage, households_affected=len(out), priority_households=priority_out
         )
-    _adopt(ctx, feeder, out)
-
-
-def _adopt(ctx: DetectorContext, feeder: FeederState, out: Iterable[HouseholdState]) -> None:
-    assert feeder.outage is not None
-    parent = feeder.outage.incident_id
-    for m in out:
-        if m.outage is not None and m.outage.parent_id != parent:
-            ctx.book.update(m.outage, parent_id=parent)
+    ctx.book.adopt(feeder.outage, [m.outage for m in out])
 
 
 def scan_comm_loss(
@@ -146,7 +135,7 @@ def scan_comm_loss(
     for st in households:
         if st.comm is not None or st.outage is not None:
             continue
-        if st.feeder is None and st.gas_recent is None:
+        if st.feeder is None and st.gas.recent is None:
             continue  # no meter of its own (a heat-network household): nothing to go silent
         last = st.last_ts or stream_start
         if last > limit:
@@ -186,18 +175,17 @@ def roll_up_concentrator(ctx: DetectorContext, feeder: FeederState, now: int) ->
     if feeder.comm is None:
         if share < ctx.settings.feeder_outage_share:
             return
-        feeder.comm = ctx.book.open(
+        feeder.comm = ctx.book.open_group(
             IncidentKind.COMM_LOSS,
-            EntityType.FEEDER,
-            feeder.feeder_id,
-            feeder.county,
+            (EntityType.FEEDER, feeder.feeder_id),
+            feeder,
             min(int(m.comm.started_at.timestamp()) for m in silent if m.comm is not None),
             Severity.WARNING,
-            village=feeder.village,
-            households_affected=len(silent),
-            priority_households=sum(1 for m in silent if m.household.is_priority),
+            affected=(len(silent), sum(1 for m in silent if m.household.is_priority)),
+            children=[m.comm for m in silent],
             details={"concentrator": f"DC-{feeder.feeder_id}", "members": members},
         )
+        return
     elif share < ctx.settings.feeder_restore_share:
         ctx.book.resolve(feeder.comm, now, still_silent=len(silent))
         feeder.comm = None
@@ -208,10 +196,7 @@ def roll_up_concentrator(ctx: DetectorContext, feeder: FeederState, now: int) ->
             households_affected=len(silent),
             priority_households=sum(1 for m in silent if m.household.is_priority),
         )
-    parent = feeder.comm.incident_id
-    for m in silent:
-        if m.comm is not None and m.comm.parent_id != parent:
-            ctx.book.update(m.comm, parent_id=parent)
+    ctx.book.adopt(feeder.comm, [m.comm for m in silent])
 
 
 # The severities this module opens its incidents with (periodic zero rows of the

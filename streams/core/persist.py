@@ -1,17 +1,21 @@
 """An engine's state as plain, versioned data, and back into a fresh engine.
 
-What is exported is what the input changed: detector state per entity, open incidents, the
-engine's clocks and counters, and the readings still waiting in the reorder buffer. What the
-registry and the settings determine (households, feeders, stations, their members and
-locations) and the output wiring are never stored: ``import_state`` fills a fresh
-``Engine(registry, settings, output)``, so renaming a class or moving a module cannot break a
-stored checkpoint, and a checkpoint holds no code.
+What is exported is what the input changed: detector state per entity, open incidents, and
+the engine's moving parts. What the registry and the settings determine (households, feeders,
+stations, their members and locations) and the output wiring are never stored:
+``import_state`` fills a fresh ``Engine(registry, settings, output)``, so renaming a class or
+moving a module cannot break a stored checkpoint, and a checkpoint holds no code.
 
-The export is generic: every ``__slots__`` entry of a state class and every attribute of the
-engine is exported unless it is declared derived below, so a field added later is carried
-without an edit here. A value must be plain data (None, bool, int, float, str, lists, tuples,
-dicts, sets, dataclasses of those) or an ``Incident``; an incident is stored once, by value,
-and referenced by its id. Anything else fails the export with a message saying which field to
+The engine's parts — the coordinator's own counters and times, the event clock, the stream's
+start, the reorder buffer, the revisable days, the open day and the clock faults — each give
+their own versioned ``snapshot()`` and take it back with ``restore()``; this module composes
+them (a part's layout is its own business, ``streams/core/snapshots.py``).
+
+Detector state per entity is exported generically: every ``__slots__`` entry of a state class
+is exported unless it is declared derived below, so a field added later is carried without an
+edit here. A value must be plain data (None, bool, int, float, str, lists, tuples, dicts,
+sets, the detector parts of ``DETECTOR_PARTS``) or an ``Incident``; an incident is stored once, by value, and
+referenced by its id. Anything else fails the export with a message saying which field to
 declare derived or make plain (tests/unit/streams/test_persist.py exercises every slot).
 
 The result is made of dicts, lists, str, int, float and None only (no I/O here: the adapter
@@ -22,32 +26,40 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from heatwatch.contract.incidents import Incident
-from heatwatch.contract.telemetry import Reading
 from streams.core.clock import CST
 from streams.core.context import DetectorContext
 from streams.core.engine import Engine
 from streams.core.incidents import IncidentBook
+from streams.core.snapshots import StateFormatError
 from streams.core.sources import SOURCE_KINDS
 from streams.core.state import (
     CountyWeather,
     FeederState,
+    GasSupply,
+    HeatDevice,
     HeatHomeState,
     HeatStationState,
     HouseholdState,
+    PeakCharging,
     StackState,
     StationState,
+    Streak,
 )
 
 # 1 was a pickled Engine (streams/checkpoint.py before this module); 2 kept a source's
 # identity clock (``last_push``, ``last_ts``) on its household/feeder/station state, one per
-# entity whatever the device; 3 keeps it per (reading kind, device) in ``sources``.
-STATE_FORMAT = 3
+# entity whatever the device; 3 keeps it per (reading kind, device) in ``sources``; 4 stores
+# the engine as its parts' snapshots (event clock, stream start, reorder buffer, revisable
+# days, day close, clock faults) instead of a reflection over the engine's attributes.
+STATE_FORMAT = 4
+
+__all__ = ["STATE_FORMAT", "StateFormatError", "export_state", "import_state"]
 
 # Slots rebuilt from the registry and the settings (or output wiring), never stored.
 DERIVED_SLOTS: dict[type, frozenset[str]] = {
@@ -99,37 +111,16 @@ DERIVED_SLOTS: dict[type, frozenset[str]] = {
 }
 # Memo slots among the derived ones: a fresh value is as good as the old (recomputed on a miss).
 MEMO_SLOTS = frozenset({"_valley_start", "_valley_end", "_valley_flag"})
-# Engine attributes that are wiring or rebuilt from registry/settings, or stored apart below.
-DERIVED_ENGINE_ATTRS = frozenset(
-    {"settings", "ctx", "output", "households", "feeders", "stations", "counties", "heat"}
-    # the reading kinds' routes and revision rules (streams/core/sources.py): their
-    # sources are stored apart below
-    | {"_routes", "_revisions"}
-    | {
-        "_comm_scan_every",
-        "_bootstrap_n",
-        "_bootstrap_sources",
-        "_start_quorum",
-        "_skew",
-        "_earliest",
-        "_latest",
-        "_lateness",
-    }
-    # drained by the adapter after every record: empty whenever a checkpoint is taken
-    | {"rejections"}
-    # the live path's injected wall clock: wiring, set again by the adapter on restore
-    | {"wall_clock"}
-)
-# The reorder buffer (buckets, their heap, the side list of contested readings) is stored as
-# readings with their target and origin and rebuilt entry by entry (no re-admission).
-SEPARATE_ENGINE_ATTRS = frozenset({"weather", "_buckets", "_bucket_heap", "_extras"})
+# The dataclasses detector state holds (a household's parts per detector, their streaks, a
+# heat home's devices):
+# stored as values in field order, their field names in the state's header.
+DETECTOR_PARTS: tuple[type, ...] = (GasSupply, HeatDevice, PeakCharging, Streak)
+# their field names, in declaration order (how their values are stored)
+PART_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in DETECTOR_PARTS
+}
 
-_READING = TypeAdapter(Reading)
 _INCIDENT = TypeAdapter(Incident)
-
-
-class StateFormatError(ValueError):
-    """A stored state this code cannot read (another format version, or damaged)."""
 
 
 def exported_slots(cls: type) -> tuple[str, ...]:
@@ -144,10 +135,13 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.incidents: dict[str, Incident] = {}
+        self._named: dict[type, list[tuple[str, str]]] = {}  # class -> (slot, its name)
 
     def value(self, v: Any, where: str) -> Any:
         if v is None or isinstance(v, bool | int | str):
             return v
+        if type(v) is Streak:  # several per household: its two ints as they are
+            return {"$fields": [v.n, v.first]}
         if isinstance(v, float):
             return v if math.isfinite(v) else {"$float": repr(v)}
         if isinstance(v, bytes):  # a Kafka key inside a buffered reading's origin
@@ -163,9 +157,11 @@ class _Encoder:
             return {"$set": [self.value(x, where) for x in sorted(v)]}
         if isinstance(v, dict):
             return {"$map": [[self.value(k, where), self.value(x, where)] for k, x in v.items()]}
-        if dataclasses.is_dataclass(v) and not isinstance(v, type):
-            fields = {f.name: self.value(getattr(v, f.name), where) for f in dataclasses.fields(v)}
-            return {"$fields": fields}
+        names = PART_FIELDS.get(type(v))
+        if names is not None:
+            # values in field order, the names once in the state's header (``DETECTOR_PARTS``):
+            # a household holds several (its detectors' parts, their streaks)
+            return {"$fields": [self.value(getattr(v, n), where) for n in names]}
         raise TypeError(
             f"{where} holds a {type(v).__name__}, which is not plain data: declare it derived "
             "in streams/core/persist.py (rebuilt from the registry) or store plain values"
@@ -173,12 +169,17 @@ class _Encoder:
 
     def slots(self, obj: object) -> list[Any]:
         cls = type(obj)
-        return [self.value(getattr(obj, s), f"{cls.__name__}.{s}") for s in exported_slots(cls)]
+        named = self._named.get(cls)
+        if named is None:  # once per class and export: there are as many entities as homes
+            named = self._named[cls] = [(s, f"{cls.__name__}.{s}") for s in exported_slots(cls)]
+        value = self.value
+        return [value(getattr(obj, s), where) for s, where in named]
 
 
 class _Decoder:
     def __init__(self, incidents: dict[str, Incident]) -> None:
         self.incidents = incidents
+        self._known: dict[type, set[str]] = {}
 
     def value(self, v: Any, current: Any = None) -> Any:
         if isinstance(v, list):
@@ -198,11 +199,25 @@ class _Decoder:
         if "$map" in v:
             return {self._key(k): self.value(x) for k, x in v["$map"]}
         if "$fields" in v:
-            fields = {k: self.value(x) for k, x in v["$fields"].items()}
-            if current is None or not dataclasses.is_dataclass(current):
-                raise StateFormatError(f"stored fields {sorted(fields)} have no dataclass to fill")
-            return dataclasses.replace(current, **fields)  # type: ignore[type-var]
+            return self._fill_dataclass(v["$fields"], current)
         raise StateFormatError(f"unknown value tag {sorted(v)}")
+
+    def _fill_dataclass(self, stored: list[Any], current: Any) -> Any:
+        """A fresh engine's dataclass (a detector's part, a ``Streak``) filled in place; a
+        part may hold its own, filled the same way."""
+        if type(current) is Streak and len(stored) == 2:  # several per household
+            current.n, current.first = stored
+            return current
+        names = PART_FIELDS.get(type(current))
+        if names is None:
+            raise StateFormatError(f"{type(current).__name__} is not a detector part")
+        if len(stored) != len(names):
+            raise StateFormatError(
+                f"{type(current).__name__} was stored with {len(stored)} fields, has {len(names)}"
+            )
+        for name, raw in zip(names, stored, strict=True):
+            setattr(current, name, self.value(raw, getattr(current, name)))
+        return current
 
     def _key(self, k: Any) -> Any:
         value = self.value(k)
@@ -210,7 +225,9 @@ class _Decoder:
 
     def fill(self, obj: object, names: list[str], values: list[Any]) -> None:
         cls = type(obj)
-        known = set(exported_slots(cls))
+        known = self._known.get(cls)
+        if known is None:  # once per class and import
+            known = self._known[cls] = set(exported_slots(cls))
         for name, raw in zip(names, values, strict=True):
             if name not in known:
                 raise StateFormatError(f"{cls.__name__}.{name} is stored but no longer exists")
@@ -237,11 +254,6 @@ def export_state(engine: Engine) -> dict[str, Any]:
         "stacks": _entities(enc, engine.heat.stacks),
         "heat_homes": _entities(enc, engine.heat.homes),
     }
-    attrs = {
-        name: enc.value(v, f"Engine.{name}")
-        for name, v in vars(engine).items()
-        if name not in DERIVED_ENGINE_ATTRS and name not in SEPARATE_ENGINE_ATTRS
-    }
     return {
         "format": STATE_FORMAT,
         "fields": {
@@ -256,8 +268,8 @@ def export_state(engine: Engine) -> dict[str, Any]:
                 HeatHomeState,
             )
         }
-        | {"IncidentBook": list(exported_slots(IncidentBook))},
-        "engine": attrs,
+        | {"IncidentBook": list(exported_slots(IncidentBook))}
+        | {cls.__name__: list(names) for cls, names in PART_FIELDS.items()},
         "book": enc.slots(ctx.book),
         "open": list(ctx.book.open_incidents),
         **entities,
@@ -267,19 +279,36 @@ def export_state(engine: Engine) -> dict[str, Any]:
             for kind, by_device in engine.sources.items()
             if by_device
         },
-        "buffered": _buffer(enc, engine.buffered_entries()),
-        "contested": _buffer(enc, engine.contested_entries()),
+        **_parts(engine, enc),
         # last: every incident referenced above has been collected by now
         "incidents": [inc.model_dump(mode="json") for inc in enc.incidents.values()],
     }
 
 
-def _buffer(enc: _Encoder, entries: Iterable[tuple[int, Any, Any]]) -> list[list[Any]]:
-    """``[ts, reading, origin]`` per buffered entry (its target follows from the reading)."""
-    return [
-        [ts, r.model_dump(mode="json"), enc.value(origin, "buffered origin")]
-        for ts, r, origin in entries
-    ]
+def _parts(engine: Engine, enc: _Encoder) -> dict[str, Any]:
+    """The engine's parts, each its own versioned snapshot (a buffered reading's origin —
+    a line number, a Kafka offset and key — made plain by the encoder)."""
+    return {
+        "engine": engine.own_snapshot(),
+        "clock": engine.clock.snapshot(),
+        "start": engine.start.snapshot(),
+        "buffer": engine.buffer.snapshot(lambda origin: enc.value(origin, "buffered origin")),
+        "revisable": engine.revisable.snapshot(),
+        "days": engine.days.snapshot(),
+        "clock_faults": engine.clock_faults.snapshot(),
+    }
+
+
+def _restore_parts(engine: Engine, state: dict[str, Any], dec: _Decoder) -> None:
+    """Each part from its own snapshot; the buffer last, entry by entry, as it was: nothing
+    is re-admitted or released."""
+    engine.restore_own(state["engine"])
+    engine.clock.restore(state["clock"])
+    engine.start.restore(state["start"])
+    engine.revisable.restore(state["revisable"])
+    engine.days.restore(state["days"])
+    engine.clock_faults.restore(state["clock_faults"])
+    engine.buffer.restore(state["buffer"], dec.value, engine.entry_of)
 
 
 def _entities(enc: _Encoder, by_id: dict[str, Any]) -> dict[str, list[Any]]:
@@ -307,6 +336,12 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         incidents[inc.incident_id] = inc
     dec = _Decoder(incidents)
     fields: dict[str, list[str]] = state["fields"]
+    for cls, names in PART_FIELDS.items():
+        if fields.get(cls.__name__) != list(names):
+            raise StateFormatError(
+                f"{cls.__name__} was stored with fields {fields.get(cls.__name__)}, "
+                f"has {list(names)}"
+            )
     book = engine.ctx.book
     dec.fill(book, fields["IncidentBook"], state["book"])
     book.open_incidents.update((i, incidents[i]) for i in state["open"])
@@ -322,11 +357,6 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         (heat.homes, "HeatHomeState", "heat_homes"),
     ):
         _fill_entities(dec, entities, fields.get(cls_name, []), state.get(key, {}), None)
-    attrs: dict[str, Any] = state["engine"]
-    for name, raw in attrs.items():
-        if name in DERIVED_ENGINE_ATTRS or name in SEPARATE_ENGINE_ATTRS:
-            raise StateFormatError(f"Engine.{name} is stored but is rebuilt, not restored")
-        setattr(engine, name, dec.value(raw, getattr(engine, name, None)))
     for kind, by_device in state["sources"].items():
         if kind not in SOURCE_KINDS:
             raise StateFormatError(f"sources of reading kind {kind!r}, which no longer exists")
@@ -336,11 +366,7 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
             except ValueError as exc:
                 raise StateFormatError(f"{kind} source {device!r}: {exc}") from exc
             src.last_push, src.last_ts = last_push, last_ts
-    # The buffer is rebuilt entry by entry, as it was: nothing is re-admitted or released.
-    engine.restore_buffer(
-        [(ts, _READING.validate_python(r), dec.value(o)) for ts, r, o in state["buffered"]],
-        [(ts, _READING.validate_python(r), dec.value(o)) for ts, r, o in state["contested"]],
-    )
+    _restore_parts(engine, state, dec)
     return engine
 
 
@@ -358,10 +384,3 @@ def _fill_entities(
                 raise StateFormatError(f"{key!r} is in the state but not in the registry")
             obj = by_id[key] = make()
         dec.fill(obj, names, values)
-
-
-def exported_engine_attrs(engine: Engine) -> Iterable[str]:
-    """The engine attributes ``export_state`` stores (tests)."""
-    return [
-        n for n in vars(engine) if n not in DERIVED_ENGINE_ATTRS and n not in SEPARATE_ENGINE_ATTRS
-    ]

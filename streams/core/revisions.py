@@ -23,12 +23,14 @@ happened in real time; the revision corrects the evidence. A late reading that f
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.contract.telemetry import ElectricReading, GasReading
 from streams.core.clock import interval_day_index
 from streams.core.context import DetectorContext
+from streams.core.snapshots import check_format
 from streams.core.state import HouseholdState
 
 BACKFILLED = "communication gap: readings backfilled"
@@ -130,3 +132,55 @@ def mark_backfilled(ctx: DetectorContext, gap: list[Any]) -> None:
 
 def day_of(ts: int) -> int:
     return interval_day_index(ts)
+
+
+REVISABLE_FORMAT = 1
+
+
+class Revisable:
+    """What a late reading may still revise, kept within the revision horizon: closed days'
+    rollups of households with a recent gap, closed days' heat-station sums
+    (``heatrevisions.py``), and the late readings already used (a re-send of one is a
+    duplicate, not late). Plain data (JSON types), not models: it is engine state."""
+
+    __slots__ = ("heat", "rollups", "used")
+
+    def __init__(self) -> None:
+        self.rollups: dict[int, dict[str, dict[str, Any]]] = {}  # day -> household -> rollup
+        self.heat: dict[int, dict[str, dict[str, Any]]] = {}  # day -> heat station -> sums
+        self.used: dict[str, str] = {}  # "kind|source|ts" -> canonical JSON
+
+    def keep(self, day: int, rollups: dict[str, dict[str, Any]]) -> None:
+        if rollups:
+            self.rollups[day] = rollups
+
+    def keep_heat(self, day: int, sums: dict[str, dict[str, Any]]) -> None:
+        if sums:
+            self.heat[day] = sums
+
+    def forget_days_before(self, oldest: int) -> None:
+        for old in [d for d in self.rollups if d < oldest]:
+            del self.rollups[old]
+        for old in [d for d in self.heat if d < oldest]:
+            del self.heat[old]
+
+    def forget_used_before(self, before: int) -> None:
+        if self.used:
+            self.used = {k: v for k, v in self.used.items() if int(k.rsplit("|", 1)[1]) >= before}
+
+    def snapshot(self) -> dict[str, Any]:
+        def days(by_day: dict[int, dict[str, dict[str, Any]]]) -> list[list[Any]]:
+            return [[d, copy.deepcopy(kept)] for d, kept in by_day.items()]  # revised in place
+
+        return {
+            "format": REVISABLE_FORMAT,
+            "rollups": days(self.rollups),
+            "heat": days(self.heat),
+            "used": dict(self.used),
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        check_format("revisable days", data, REVISABLE_FORMAT)
+        self.rollups = {int(d): kept for d, kept in data["rollups"]}
+        self.heat = {int(d): kept for d, kept in data["heat"]}
+        self.used = dict(data["used"])

@@ -7,14 +7,65 @@ versioned data (``streams/core/persist.py``), never pickled, so these classes ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from heatwatch.contract.incidents import Incident
 from heatwatch.contract.registry import HeatingDevice, HeatStationKind, Household
 
 
+@dataclass(slots=True)
+class Streak:
+    """A run of consecutive readings (or days) in one condition — "N low readings in a row
+    open an incident" — and when it began (the incident's start: the first reading of the
+    run, not the one that reached N).
+
+    A gap breaks the run: a reading that follows missing data starts a new one
+    (``after_gap``), because a condition is not assumed to have lasted through data that
+    never came. Plain data (a dataclass of ints): checkpoints carry it as it is."""
+
+    n: int = 0
+    first: int = 0  # the run's first reading (epoch s), or first day (a day index)
+
+    def add(self, at: int, *, after_gap: bool = False) -> int:
+        """Count a reading (or day) in the condition at ``at``; returns the run's length."""
+        if self.n == 0 or after_gap:
+            self.n = 0
+            self.first = at
+        self.n += 1
+        return self.n
+
+    def clear(self) -> None:
+        """A reading out of the condition (or a gap): the run is over."""
+        self.n = 0
+
+
+@dataclass(slots=True)
+class GasSupply:
+    """A household's gas detector state (``gas.py``): low pressure and the season's quota.
+    Its own part of the household, written by the gas detector only."""
+
+    low: Incident | None = None  # the open gas_low_pressure
+    low_streak: Streak = field(default_factory=Streak)  # low-pressure readings in a row
+    quota_risk: Incident | None = None
+    used: float = 0.0  # the season's m³ so far
+    # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
+    recent: list[float] | None = None
+
+
+@dataclass(slots=True)
+class PeakCharging:
+    """A storage heater's peak-charging state (``storage.py``), written by that detector only."""
+
+    peak: Incident | None = None
+    streak: Streak = field(default_factory=Streak)  # heating days charged off the valley
+
+
 class HouseholdState:
+    """A household: its meter's accounting of the day (shared: the electric, gas and heat
+    detectors fill the same minutes), its outage and silence, and one part per detector that
+    keeps state of its own (``gas``, ``storage``)."""
+
     __slots__ = (
         "accounted_until",
         "comm",
@@ -30,20 +81,13 @@ class HouseholdState:
         "evidence",
         "feeder",
         "gaps",
-        "gas_recent",
-        "gas_used",
+        "gas",
         "household",
         "is_storage",
         "last_ts",
-        "low",
-        "low_first_ts",
-        "low_run",
         "outage",
-        "peak",
-        "peak_first_day",
-        "peak_run",
-        "quota_risk",
         "station",
+        "storage",
     )
 
     def __init__(
@@ -60,16 +104,9 @@ class HouseholdState:
         self.accounted_until = 0
         self.outage: Incident | None = None
         self.comm: Incident | None = None
-        self.low: Incident | None = None
-        self.low_run = 0
-        self.low_first_ts = 0
-        self.peak: Incident | None = None
-        self.peak_run = 0
-        self.peak_first_day = 0
-        self.quota_risk: Incident | None = None
-        self.gas_used = 0.0
-        # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
-        self.gas_recent: list[float] | None = [] if household.is_gas else None
+        self.gas = GasSupply(recent=[] if household.is_gas else None)
+        # only a storage heater charges off-peak (most households: none, ~110 B saved each)
+        self.storage = PeakCharging() if self.is_storage else None
         # What the day's minutes rest on (HouseholdDay.evidence); heat days set it at close.
         self.evidence: str | None = (
             "gas_meter" if household.is_gas else "electric_meter" if feeder is not None else None
@@ -101,14 +138,12 @@ class FeederState:
         "members",
         "out_count",
         "outage",
-        "over_first_ts",
         "over_rebound",
-        "over_run",
+        "over_streak",
         "overload",
         "pre_valley_kw",
         "priority_members",
-        "under_first_ts",
-        "under_run",
+        "under_streak",
         "village",
     )
 
@@ -124,11 +159,9 @@ class FeederState:
         self.overload: Incident | None = None
         self.comm: Incident | None = None  # the concentrator is silent (one page, not forty)
         self.last_ts = 0
-        self.over_run = 0
-        self.over_first_ts = 0
+        self.over_streak = Streak()  # readings over the overload ratio in a row
         self.over_rebound = False
-        self.under_run = 0
-        self.under_first_ts = 0
+        self.under_streak = Streak()  # readings under the clear ratio in a row
         self.max_ratio = 0.0
         self.pre_valley_kw = 0.0
         # steps the feeder did not report, a late upload may fill (streams/core/revisions.py)
@@ -146,9 +179,8 @@ class StationState:
         "location",
         "low_count",
         "members",
-        "outlet_first_low",
         "outlet_low",
-        "outlet_run",
+        "outlet_streak",
         "priority_members",
         "shortfall",
         "station_id",
@@ -165,8 +197,7 @@ class StationState:
         self.low_count = 0
         self.shortfall: Incident | None = None
         self.last_ts = 0
-        self.outlet_run = 0
-        self.outlet_first_low = 0
+        self.outlet_streak = Streak()  # low outlet-pressure readings in a row
         self.outlet_low = False
         self.d_delivered = 0.0
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)

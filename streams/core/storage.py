@@ -22,26 +22,27 @@ def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> floa
     )
     if not st.is_storage or share is None or st.d_energy < heating_kwh:
         return share
+    peak = st.storage
+    assert peak is not None  # a storage heater's (``HouseholdState``)
     if share < s.peak_charging_valley_share:
-        if st.peak_run == 0:
-            st.peak_first_day = day
-        st.peak_run += 1
-        if st.peak is None and st.peak_run >= s.peak_charging_min_days:
+        days = peak.streak.add(day)
+        if peak.peak is None and days >= s.peak_charging_min_days:
             hh = st.household
-            st.peak = ctx.book.open_household(
+            peak.peak = ctx.book.open_household(
                 IncidentKind.PEAK_CHARGING,
                 hh,
-                day_start_s(st.peak_first_day),
+                day_start_s(peak.streak.first),
                 Severity.INFO,
                 details={"feeder_id": hh.feeder_id, "valley_share": round(share, 3)},
             )
-        elif st.peak is not None:
-            ctx.book.update(st.peak, details={**st.peak.details, "valley_share": round(share, 3)})
+        elif peak.peak is not None:
+            details = {**peak.peak.details, "valley_share": round(share, 3)}
+            ctx.book.update(peak.peak, details=details)
     elif share >= s.peak_charging_clear_share:
-        st.peak_run = 0
-        if st.peak is not None:
-            ctx.book.resolve(st.peak, day_start_s(day))
-            st.peak = None
+        peak.streak.clear()
+        if peak.peak is not None:
+            ctx.book.resolve(peak.peak, day_start_s(day))
+            peak.peak = None
     return share
 
 
@@ -63,26 +64,22 @@ def on_feeder(ctx: DetectorContext, fs: FeederState, r: FeederReading, ts: int) 
         note_gap(fs, fs.last_ts, ts - s.interval_s)
     fs.last_ts = ts
     if ratio >= s.overload_ratio:
-        if fs.over_run == 0:
-            fs.over_first_ts = ts
+        if fs.over_streak.n == 0:  # a new run: its rebound and (if none open) its peak
             fs.over_rebound = False
             if fs.overload is None:
                 fs.max_ratio = ratio
-        fs.over_run += 1
+        run = fs.over_streak.add(ts)
         fs.over_rebound = fs.over_rebound or rebound
-        fs.under_run = 0
+        fs.under_streak.clear()
         fs.max_ratio = max(fs.max_ratio, ratio)
-        if fs.overload is None and fs.over_run >= s.overload_min_intervals:
-            fs.overload = ctx.book.open(
+        if fs.overload is None and run >= s.overload_min_intervals:
+            fs.overload = ctx.book.open_group(
                 IncidentKind.FEEDER_OVERLOAD,
-                EntityType.FEEDER,
-                fs.feeder_id,
-                fs.county,
-                fs.over_first_ts,
+                (EntityType.FEEDER, fs.feeder_id),
+                fs,
+                fs.over_streak.first,
                 _overload_severity(ctx, fs.max_ratio),
-                village=fs.village,
-                households_affected=len(fs.members),
-                priority_households=fs.priority_members,
+                affected=(len(fs.members), fs.priority_members),
                 details={
                     "rated_kva": r.rated_kva,
                     "max_load_ratio": round(fs.max_ratio, 3),
@@ -96,16 +93,14 @@ def on_feeder(ctx: DetectorContext, fs: FeederState, r: FeederReading, ts: int) 
                 details={**fs.overload.details, "max_load_ratio": round(fs.max_ratio, 3)},
             )
     elif ratio < s.overload_clear_ratio:
-        fs.over_run = 0
-        if fs.under_run == 0:
-            fs.under_first_ts = ts
-        fs.under_run += 1
-        if fs.overload is not None and fs.under_run >= s.overload_min_intervals:
-            ctx.book.resolve(fs.overload, fs.under_first_ts)
+        fs.over_streak.clear()
+        run = fs.under_streak.add(ts)
+        if fs.overload is not None and run >= s.overload_min_intervals:
+            ctx.book.resolve(fs.overload, fs.under_streak.first)
             fs.overload = None
     else:
-        fs.over_run = 0
-        fs.under_run = 0
+        fs.over_streak.clear()
+        fs.under_streak.clear()
     ctx.output.metric(feeder_load_metric(fs, r, ts, ratio, rebound))
 
 

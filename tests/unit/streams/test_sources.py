@@ -95,7 +95,7 @@ def test_every_contract_kind_is_declared_once_with_every_part() -> None:
         assert isinstance(kind.targets(engine), dict), tag
         assert callable(kind.handler), tag
         assert (kind.check is None) == (kind.plausibility is Plausibility.NONE), tag
-        assert kind.revision is Revision.NONE or kind.revision in engine._revisions, tag
+        assert kind.revision is Revision.NONE or kind.revision in engine.backfill.rules, tag
         assert kind.on_unknown is Unknown.CREATE or "X-9" in kind.unknown("X-9"), tag
         assert tag in SAMPLES, f"{tag}: add a sample reading to this test"
         reading = WIRE_ADAPTER.validate_python(sample(tag))
@@ -103,7 +103,7 @@ def test_every_contract_kind_is_declared_once_with_every_part() -> None:
         if kind.starts_stream:
             assert "interval_s" in kind.model.model_fields, tag
     # every revision rule the registry can name has its implementation in the engine
-    assert set(Revision) - {Revision.NONE} == set(engine._revisions)
+    assert set(Revision) - {Revision.NONE} == set(engine.backfill.rules)
 
 
 @pytest.mark.parametrize("tag", sorted(SOURCE_KINDS))
