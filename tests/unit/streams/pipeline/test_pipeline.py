@@ -47,7 +47,8 @@ class Harness:
     """A fake topic (partition → records), a fake changelog, a fake InfluxDB."""
 
     def __init__(self, lines: list[bytes], router: Router) -> None:
-        self.topic: dict[int, list[tuple[bytes | None, bytes, int]]] = {
+        # (key, value, input line or the headers the record was sent with) per offset
+        self.topic: dict[int, list[tuple[bytes | None, bytes, Any]]] = {
             p: [] for p in range(PARTITIONS)
         }
         for n, line in enumerate(lines, 1):
@@ -72,8 +73,13 @@ class Harness:
         registry: list[Any],
         clock: Clock,
         wall_clock: Callable[[], float] = time.time,
+        *,
+        ports: dict[str, Any] | None = None,
         **config: Any,
     ) -> Pipeline:
+        """``ports``: the consumer's view and the commit (``Pipeline``'s keywords) to use
+        instead of this fake topic's (``highwater``, ``fetched_at``, ``commit_offsets``…)."""
+
         async def write(body: bytes) -> None:
             if self.gate is not None:
                 await self.gate.wait()
@@ -84,16 +90,22 @@ class Harness:
             DetectionSettings(),
             InfluxSink(write),
             WorkerSettings(
-                name="t", checkpoint_interval_s=1.0, idle_release_s=5.0, tune_gc=False, **config
+                **{
+                    "name": "t",
+                    "checkpoint_interval_s": 1.0,
+                    "idle_release_s": 5.0,
+                    "tune_gc": False,
+                }
+                | config
             ),
             topic="heatwatch.telemetry",
             checkpoint_get=lambda p, k: self.changelog[p].get(k),
             checkpoint_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
             send_dead_letter=lambda k, v: self.dead.append(orjson.loads(v)),
             send_incident=lambda k, v: self.incidents.__setitem__(k.decode(), orjson.loads(v)),
-            highwater=lambda p: len(self.topic[p]),
             clock=clock,
             wall_clock=wall_clock,
+            **({"highwater": lambda p: len(self.topic[p])} | (ports or {})),
         )
         pipe.set_partition_count(PARTITIONS)
         return pipe
@@ -113,9 +125,11 @@ class Harness:
                             break
                         offset = cursors[p]
                         key, value, n = self.topic[p][offset]
+                        # n: the input line, or the headers the producer sent the record with
+                        headers = n if isinstance(n, list) else [("line", str(n).encode())]
                         ev = FakeEvent(p, offset)
                         events[p].append(ev)
-                        pipe.handle(p, offset, key, value, ev, [("line", str(n).encode())])
+                        pipe.handle(p, offset, key, value, ev, headers)
                         cursors[p] += 1
                         handled += 1
                         clock.t += 0.01
