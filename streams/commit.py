@@ -1,8 +1,9 @@
 """The commit protocol, in one place: results → results dataset → checkpoint → Kafka commit.
 
 A *commit point* is captured at once, under the pipeline's lock (``CommitProtocol.start``):
-the sink's line position, each dirty partition's engine state exported with the offset it
-includes, the dataset's rows up to that offset, and the events to ack. It then finishes in
+the sink's line position, each dirty partition's engine state with the offset it includes
+(an immutable view, serialised off the event loop: ``streams.export``), the dataset's rows up
+to that offset, and the events to ack. It then finishes in
 the background while the agent goes on (``_finish``), in this order:
 
 1. ``await sink.flush_until(position)`` — every line up to the capture is acknowledged;
@@ -30,7 +31,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from streams.checkpoint import Checkpoint, decode, encode, export_engine
+from streams.checkpoint import Checkpoint, decode, encode
+from streams.export import Export
 from streams.sinks.dataset import DatasetSink, Segment
 from streams.sinks.influx import InfluxSink
 
@@ -87,7 +89,7 @@ class Captured:
     """One partition's part of a commit point."""
 
     state: PartitionState
-    checkpoint: Checkpoint | None
+    checkpoint_offset: int | None  # the engine's state is exported as of this offset (None: no)
     events: list[Any]
     upto: int  # highest offset of ``events`` (-1: none)
     segment: Segment | None = None  # the results dataset's rows of this commit point
@@ -99,7 +101,8 @@ class CommitProtocol:
     ``partitions`` is the pipeline's live map of assigned partitions (a partition no longer
     in it, or there with another state, was revoked meanwhile); ``commit_offsets`` commits
     ``{partition: next offset}`` once the producer is flushed (None: acks only, as in tests);
-    ``dataset``: the results dataset (None: off)."""
+    ``dataset``: the results dataset (None: off); ``fork``: export the engines' states in a
+    forked child (``streams.export``), not on the event loop."""
 
     def __init__(
         self,
@@ -110,8 +113,10 @@ class CommitProtocol:
         *,
         dataset: DatasetSink | None = None,
         commit_offsets: CommitFn | None = None,
+        fork: bool = True,
     ) -> None:
         self.partitions = partitions
+        self.fork = fork
         self.sink = sink
         self.store = store
         self.counts = counts
@@ -142,40 +147,44 @@ class CommitProtocol:
             return None
         position = self.sink.position
         captured: list[Captured] = []
+        engines = []
         for st in self.partitions.values():
-            checkpoint = None
+            exported = None
             segment = (
                 self.dataset.take(st.partition, st.checkpoint_offset + 1, st.last_offset)
                 if self.dataset is not None
                 else None
             )
             if st.dirty:
-                blob = export_engine(st.engine)
-                checkpoint = Checkpoint(st.partition, st.last_offset, blob)
-                st.checkpoint_offset = st.last_offset
+                engines.append((st.partition, st.engine))
+                exported = st.checkpoint_offset = st.last_offset
                 st.dirty = False
             # every pending record is at or below the captured offset now
             events, st.pending = st.pending, []
             upto, st.pending_upto = st.pending_upto, -1
-            if checkpoint is not None or events or segment is not None:
-                captured.append(Captured(st, checkpoint, events, upto, segment))
-        future = asyncio.ensure_future(self._finish(position, captured))
+            if exported is not None or events or segment is not None:
+                captured.append(Captured(st, exported, events, upto, segment))
+        # the engines as they are now (an immutable view), serialised off the event loop
+        export = Export.start(engines, fork=self.fork)
+        future = asyncio.ensure_future(self._finish(position, export, captured))
         self._in_flight = future
         return future
 
-    async def _finish(self, position: int, captured: list[Captured]) -> None:
+    async def _finish(self, position: int, export: Export, captured: list[Captured]) -> None:
         """The commit order (module docstring): the one place it is written."""
         try:
             await self.sink.flush_until(position)
             await self._write_segments([c.segment for c in captured if c.segment is not None])
+            blobs = await export.result()
             # no await until the commit: nothing interleaves (a revocation included)
             offsets: dict[int, int] = {}
             for c in captured:
                 st = c.state
                 if self.partitions.get(st.partition) is not st:
                     continue  # revoked meanwhile: the next owner replays from its checkpoint
-                if c.checkpoint is not None:
-                    self.store.put(c.checkpoint)
+                if c.checkpoint_offset is not None:
+                    blob = blobs[st.partition]
+                    self.store.put(Checkpoint(st.partition, c.checkpoint_offset, blob))
                 if c.upto >= 0:
                     offsets[st.partition] = c.upto + 1
             # the producer (checkpoints, dead letters, incidents) is flushed first

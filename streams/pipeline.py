@@ -113,6 +113,7 @@ class Pipeline:
             self.counts,
             dataset=dataset,
             commit_offsets=commit_offsets,
+            fork=config.checkpoint_fork,
         )
         self.watch = BrokerWatch(
             config,
