@@ -25,8 +25,10 @@ taken inline at the capture, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import signal
 import struct
 import sys
 import traceback
@@ -79,6 +81,13 @@ class Export:
 def _child(engines: Sequence[tuple[int, Engine]], read_fd: int, write_fd: int) -> None:
     code = 1
     try:
+        # The parent's signal handling is not the child's: asyncio's wakeup fd is a socket
+        # shared with the parent, so a signal to the process group caught here would also
+        # read as the parent's. The child keeps the default actions (SIGTERM ends it).
+        with contextlib.suppress(ValueError):  # forked from another thread than the main one
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_DFL)
         os.close(read_fd)
         gc.disable()  # the collector would touch (copy) every page of the parent's objects
         with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
