@@ -199,6 +199,9 @@ def make_producer(
 # Readings of one key grouped into one record: at most this many (a record stays well under
 # the broker's limit: ~200 bytes a reading).
 GROUP_READINGS = 500
+# A group waits at most this long (wall clock) for more readings of its instant: a paced or
+# live input then still delivers each reading within it, not when the next instant begins.
+GROUP_LINGER_S = 0.05
 # The header naming a grouped record's input lines: ``<line>:<bytes>,…`` per reading, in order.
 LINES_HEADER = "lines"
 
@@ -206,27 +209,33 @@ LINES_HEADER = "lines"
 class Grouper:
     """Single readings that share a key, grouped into one record (the contract's batch form).
 
-    The heat-era fleet sends indoor sensors, heat meters, stations and stacks one reading per
-    line; Kafka's and Faust's cost is per record, so a record per reading costs the worker far
-    more than the reading (docs/production-path.md, "Batches"). A group holds the readings of
-    one key with the same ``ts`` string, in input order; every group is sent when a line of
-    another ``ts`` comes, or one that cannot be grouped (a concentrator's batch, weather,
-    a line that is not a reading), when it is full, and at the end. So a partition sees
-    readings reordered only among readings of the same instant, never across instants, and
-    each key's readings keep their order. The record is
-    ``{"kind":"batch","source":"<key>","readings":[<the input lines, verbatim>]}`` with a
-    ``lines`` header (``<line>:<bytes>`` per reading): the worker reports a dead letter of
-    such a record with its own input line, its own text and the reason a single line would
-    get (``streams.records``), so grouping changes no result and no dead letter."""
+        The heat-era fleet sends indoor sensors, heat meters, stations and stacks one reading per
+        line; Kafka's and Faust's cost is per record, so a record per reading costs the worker far
+        more than the reading (docs/production-path.md, "Batches"). A group holds the readings of
+        one key with the same ``ts`` string, in input order; every group is sent when a line of
+        another ``ts`` comes, or one that cannot be grouped (a concentrator's batch, weather,
+        a line that is not a reading), when it is full, when it has waited ``GROUP_LINGER_S`` (a
+    paced input), and at the end. So a partition sees
+        readings reordered only among readings of the same instant, never across instants, and
+        each key's readings keep their order. The record is
+        ``{"kind":"batch","source":"<key>","readings":[<the input lines, verbatim>]}`` with a
+        ``lines`` header (``<line>:<bytes>`` per reading): the worker reports a dead letter of
+        such a record with its own input line, its own text and the reason a single line would
+        get (``streams.records``), so grouping changes no result and no dead letter."""
 
     def __init__(self, limit: int = GROUP_READINGS) -> None:
         self.limit = limit
         self.groups: dict[bytes, list[tuple[int, bytes]]] = {}
         self.ts: object = None
+        self.since = 0.0  # when the oldest pending reading came (``produce``'s clock)
 
-    def add(self, key: bytes, ts: object, line_no: int, line: bytes) -> list[Grouped]:
+    def add(
+        self, key: bytes, ts: object, line_no: int, line: bytes, now: float = 0.0
+    ) -> list[Grouped]:
         """Add one reading; returns the records due now (before it, or with it)."""
         due = self.flush() if ts != self.ts else []
+        if not self.groups:
+            self.since = now
         self.ts = ts
         group = self.groups.setdefault(key, [])
         group.append((line_no, line))
@@ -350,7 +359,7 @@ def produce(
         else:
             key, broadcast, obj = router.route_reading(line)
         if key is not None and obj is not None and grouper is not None:
-            send_groups(grouper.add(key, obj.get("ts"), line_no, line))
+            send_groups(grouper.add(key, obj.get("ts"), line_no, line, clock()))
         else:
             if grouper is not None:
                 send_groups(grouper.flush())  # what came before goes before it
@@ -361,6 +370,8 @@ def produce(
             ts = _first_ts(line)
             if ts is not None and ts not in stats.sent_at:
                 stats.sent_at[ts] = time.time()
+        if grouper is not None and grouper.groups and clock() - grouper.since > GROUP_LINGER_S:
+            send_groups(grouper.flush())  # a paced input: no reading waits for its group
         if rate > 0:
             ahead = stats.readings / rate - (clock() - started)
             if ahead > 0.002:

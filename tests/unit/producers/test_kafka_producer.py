@@ -116,9 +116,10 @@ def test_the_producer_is_idempotent_and_retries_until_a_delivery_timeout() -> No
 
 # --- grouping single readings of one key into one record (issue 23) -------------------------
 def _heat(n: int, ts: str, station: str = "S1") -> bytes:
-    return (
-        b'{"kind":"heat_meter","household_id":"H%d","heat_station_id":"%s","ts":"%s"}'
-        % (n, station.encode(), ts.encode())
+    return b'{"kind":"heat_meter","household_id":"H%d","heat_station_id":"%s","ts":"%s"}' % (
+        n,
+        station.encode(),
+        ts.encode(),
     )
 
 
@@ -191,3 +192,26 @@ def test_a_failed_grouped_record_names_each_of_its_lines_and_the_rerun_sends_the
     # sent again by a re-run (line 4 is past the gap: ``unsent_from``)
     assert err.value.undelivered == [1, 2, 3]
     assert err.value.stats is not None and err.value.stats.unsent_from == 4
+
+
+def test_a_paced_input_does_not_hold_a_reading_for_its_group() -> None:
+    """Readings 0.1 s apart (a paced or live input): each is sent before the next comes,
+    not when its instant ends (``GROUP_LINGER_S``)."""
+    ts = "2021-12-01T00:15:00+08:00"
+    lines = [_heat(n, ts) for n in range(1, 5)]
+    t = {"now": 0.0}
+
+    def clock() -> float:
+        t["now"] += 0.1
+        return t["now"]
+
+    producer = Capture()
+    seen: list[int] = []
+
+    def tracked(lines: list[bytes]) -> Any:
+        for line in lines:
+            seen.append(len(producer.records))  # records sent before this line is read
+            yield line
+
+    produce(producer, "t", tracked(lines), router=Router1(), clock=clock)  # type: ignore[arg-type]
+    assert seen == [0, 1, 2, 3] and len(producer.records) == 4
