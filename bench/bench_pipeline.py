@@ -307,7 +307,8 @@ def run(
                         break
             naive_topic = f"bench-naive-{tag}"
             create_topic(bootstrap, naive_topic, PARTITIONS)
-            nstats = produce(producer, naive_topic, jsonl_lines(flat), router=router)
+            # one reading per record: the naive baseline is not grouped by the producer
+            nstats = produce(producer, naive_topic, jsonl_lines(flat), router=router, group=0)
             nenv = env_for(naive_topic, made[0].name)
             naive = subprocess.Popen(
                 [sys.executable, "-c", NAIVE, naive_topic, nenv.app_id, bootstrap],

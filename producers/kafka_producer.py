@@ -109,17 +109,27 @@ class Router:
                 self.household_keys[hh.household_id] = key
 
     def route(self, line: bytes) -> Route:
+        key, broadcast, _ = self.route_reading(line)
+        return key, broadcast
+
+    def route_reading(self, line: bytes) -> tuple[bytes | None, bool, dict[str, Any] | None]:
+        """``route`` and, for a single reading (not a batch, not broadcast), its parsed
+        object: such a reading may be grouped with others of its key (``Grouper``)."""
         head = line[:200]
         kind = _KIND.search(head)
         if kind is not None and kind.group(1) == b"batch":
             source = _SOURCE.search(head) or _SOURCE.search(line)
-            return (source.group(1) if source else None), False
+            return (source.group(1) if source else None), False, None
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
-            return None, False
+            return None, False, None
         if not isinstance(obj, dict):
-            return None, False
+            return None, False, None
+        key, broadcast = self._route_object(obj)
+        return key, broadcast, (obj if key is not None and not broadcast else None)
+
+    def _route_object(self, obj: dict[str, Any]) -> Route:
         k = obj.get("kind")
         if k == "weather":
             return None, True
@@ -186,6 +196,89 @@ def make_producer(
     return KafkaProducer(**options)
 
 
+# Readings of one key grouped into one record: at most this many (a record stays well under
+# the broker's limit: ~200 bytes a reading).
+GROUP_READINGS = 500
+# A group waits at most this long (wall clock) for more readings of its instant: a paced or
+# live input then still delivers each reading within it, not when the next instant begins.
+GROUP_LINGER_S = 0.05
+# The header naming a grouped record's input lines: ``<line>:<bytes>,…`` per reading, in order.
+LINES_HEADER = "lines"
+
+
+class Grouper:
+    """Single readings that share a key, grouped into one record (the contract's batch form).
+
+        The heat-era fleet sends indoor sensors, heat meters, stations and stacks one reading per
+        line; Kafka's and Faust's cost is per record, so a record per reading costs the worker far
+        more than the reading (docs/production-path.md, "Batches"). A group holds the readings of
+        one key with the same ``ts`` string, in input order; every group is sent when a line of
+        another ``ts`` comes, or one that cannot be grouped (a concentrator's batch, weather,
+        a line that is not a reading), when it is full, when it has waited ``GROUP_LINGER_S`` (a
+    paced input), and at the end. So a partition sees
+        readings reordered only among readings of the same instant, never across instants, and
+        each key's readings keep their order. The record is
+        ``{"kind":"batch","source":"<key>","readings":[<the input lines, verbatim>]}`` with a
+        ``lines`` header (``<line>:<bytes>`` per reading): the worker reports a dead letter of
+        such a record with its own input line, its own text and the reason a single line would
+        get (``streams.records``), so grouping changes no result and no dead letter."""
+
+    def __init__(self, limit: int = GROUP_READINGS) -> None:
+        self.limit = limit
+        self.groups: dict[bytes, list[tuple[int, bytes]]] = {}
+        self.ts: object = None
+        self.since = 0.0  # when the oldest pending reading came (``produce``'s clock)
+
+    def add(
+        self, key: bytes, ts: object, line_no: int, line: bytes, now: float = 0.0
+    ) -> list[Grouped]:
+        """Add one reading; returns the records due now (before it, or with it)."""
+        due = self.flush() if ts != self.ts else []
+        if not self.groups:
+            self.since = now
+        self.ts = ts
+        group = self.groups.setdefault(key, [])
+        group.append((line_no, line))
+        if len(group) >= self.limit:
+            due.append(_grouped(key, self.groups.pop(key)))
+        return due
+
+    def flush(self) -> list[Grouped]:
+        due = [_grouped(key, items) for key, items in self.groups.items()]
+        self.groups.clear()
+        self.ts = None
+        return due
+
+    def pending_lines(self) -> list[int]:
+        return [n for items in self.groups.values() for n, _ in items]
+
+
+@dataclass(frozen=True)
+class Grouped:
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    line_nos: list[int]
+
+
+def _grouped(key: bytes, items: list[tuple[int, bytes]]) -> Grouped:
+    if len(items) == 1:  # alone: sent as it came
+        n, line = items[0]
+        return Grouped(key, line, [("line", str(n).encode())], [n])
+    value = b"".join(
+        (
+            b'{"kind":"batch","source":',
+            orjson.dumps(key.decode("utf-8", "replace")),
+            b',"readings":[',
+            b",".join(line for _, line in items),
+            b"]}",
+        )
+    )
+    lines = ",".join(f"{n}:{len(line)}" for n, line in items).encode()
+    headers = [("line", str(items[0][0]).encode()), (LINES_HEADER, lines)]
+    return Grouped(key, value, headers, [n for n, _ in items])
+
+
 def produce(
     producer: Any,
     topic: str,
@@ -199,24 +292,52 @@ def produce(
     record_send_times: bool = False,
     source: str = "",
     only: Callable[[int], bool] | None = None,
+    group: int = GROUP_READINGS,
 ) -> ProduceStats:
     """Send every non-blank line (``only``: the lines it accepts, a re-run's); stop sending at
     the first failure; raise ``ProduceError`` naming the input lines (of ``source``, a file
-    name for the message) not delivered."""
+    name for the message) not delivered. ``group``: single readings of one key are grouped
+    into records of up to this many (``Grouper``; 0 or 1: one record per line)."""
     router = router or Router()
     stats = ProduceStats()
     partitions = sorted(producer.partitions_for(topic) or [])
     if not partitions:
         raise ProduceError(f"topic {topic!r} has no partitions (does it exist?)")
+    grouper = Grouper(group) if group > 1 else None
 
-    def failed(line_no: int) -> Callable[[BaseException], None]:
+    def failed(line_nos: list[int]) -> Callable[[BaseException], None]:
         def on_error(exc: BaseException) -> None:
             stats.errors += 1
-            stats.undelivered.append(line_no)
+            stats.undelivered.extend(line_nos)
             if not stats.first_error:
                 stats.first_error = f"{type(exc).__name__}: {exc}"
 
         return on_error
+
+    def send(
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        line_nos: list[int],
+        broadcast: bool = False,
+    ) -> None:
+        targets: list[int | None] = list(partitions) if broadcast else [None]
+        for partition in targets:
+            try:
+                future = producer.send(
+                    topic, value=value, key=key, partition=partition, headers=headers
+                )
+            except Exception as exc:  # blocked past max_block_ms, too large, …: reported
+                failed(line_nos)(exc)
+                continue
+            future.add_errback(failed(line_nos))
+        stats.records += 1
+        stats.weather_broadcasts += broadcast
+        stats.bytes += len(value)
+
+    def send_groups(due: list[Grouped]) -> None:
+        for g in due:
+            send(g.key, g.value, g.headers, g.line_nos)
 
     started = clock()
     line_no = 0
@@ -224,40 +345,43 @@ def produce(
         line_no += 1
         if stats.errors:  # module docstring: nothing past a gap
             stats.unsent_from = line_no
+            if grouper is not None:  # grouped but never sent: the re-run sends them
+                stats.undelivered.extend(grouper.pending_lines())
             break
         if only is not None and not only(line_no):
             continue
         line = raw.strip()
         if not line:
             continue
-        key, broadcast = router.route(line)
-        headers = [("line", str(line_no).encode())]
-        targets: list[int | None] = list(partitions) if broadcast else [None]
-        for partition in targets:
-            try:
-                future = producer.send(
-                    topic, value=line, key=key, partition=partition, headers=headers
-                )
-            except Exception as exc:  # blocked past max_block_ms, too large, …: reported
-                failed(line_no)(exc)
-                continue
-            future.add_errback(failed(line_no))
-        stats.records += 1
-        stats.weather_broadcasts += broadcast
-        stats.bytes += len(line)
+        if grouper is None:
+            key, broadcast = router.route(line)
+            obj = None
+        else:
+            key, broadcast, obj = router.route_reading(line)
+        if key is not None and obj is not None and grouper is not None:
+            send_groups(grouper.add(key, obj.get("ts"), line_no, line, clock()))
+        else:
+            if grouper is not None:
+                send_groups(grouper.flush())  # what came before goes before it
+            send(key, line, [("line", str(line_no).encode())], [line_no], broadcast)
         n = readings_in(line)
         stats.readings += n
         if record_send_times:
             ts = _first_ts(line)
             if ts is not None and ts not in stats.sent_at:
                 stats.sent_at[ts] = time.time()
+        if grouper is not None and grouper.groups and clock() - grouper.since > GROUP_LINGER_S:
+            send_groups(grouper.flush())  # a paced input: no reading waits for its group
         if rate > 0:
             ahead = stats.readings / rate - (clock() - started)
             if ahead > 0.002:
                 sleep(ahead)
-        if progress is not None and stats.records % 1000 == 0:
+        if progress is not None and line_no % 1000 == 0:
             stats.seconds = clock() - started
             progress(stats)
+    else:
+        if grouper is not None:
+            send_groups(grouper.flush())
     producer.flush()
     stats.seconds = clock() - started
     if stats.errors:

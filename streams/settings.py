@@ -105,7 +105,14 @@ class WorkerSettings(BaseSettings):
     registry: Path = Path("registry.csv")
     name: str = ""  # worker tag in the `worker` measurement; hostname-pid when empty
     checkpoint_interval_s: float = 5.0  # acks trail by up to this; results do not (sink)
+    # Export the engines' states for a checkpoint in a forked child, off the event loop
+    # (streams/export.py says why); false: on the event loop at the commit point's capture.
+    checkpoint_fork: bool = True
     flush_interval_s: float = 0.5
+    # The agent takes up to this many records per iteration, or what came within
+    # batch_within_s: Faust's per-event cost (~90 µs) is paid per batch, not per record.
+    batch_records: int = 1000
+    batch_within_s: float = 0.05
     snapshot_every_s: int = 60
     snapshot_zeros_every_s: int = 3600  # all-zero active_incidents rows: once per this (event time)
     # Release the reorder buffer of a partition that is caught up and quiet this long: the

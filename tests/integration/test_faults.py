@@ -630,14 +630,18 @@ def test_a_worker_joins_then_dies(shared_stack: Target, run_on: Any, expected: E
     and is killed -9: the first takes them back from the checkpoints it wrote."""
     run: Run = run_on(shared_stack)
     run.start("wa")
-    run.produce(gates=(0.6,))
+    # two gates: a worker faster than the producer's first 40% is caught up and idle when
+    # the second joins, so the input between the gates is what both then work on
+    run.produce(gates=(0.4, 0.6))
     run.wait_committed_beyond(expected.records // 10)
     run.start("wb")
     deadline = time.monotonic() + 60
     while "rebalance: assigned telemetry partitions" not in run.log("wb"):
         assert time.monotonic() < deadline, "the second worker never got partitions"
         time.sleep(0.3)
-    done = run.wait_committed_beyond(run.committed())  # both working
+    before = run.committed()
+    run.release()  # the first gate: records for both workers
+    done = run.wait_committed_beyond(before)  # both working
     assert run.producing
     run.kill("wb", signal.SIGKILL)
     fault_at = time.monotonic()

@@ -24,9 +24,7 @@ __all__ = ["sim"]
 
 
 def _with_dataset(h: Harness, registry: list[Any], clock: Clock, root: Path) -> Any:
-    pipe = h.pipeline(registry, clock)
-    pipe.dataset = DatasetSink(root)  # partitions open later, with it wired
-    return pipe
+    return h.pipeline(registry, clock, ports={"dataset": DatasetSink(root)})
 
 
 def _rollups(root: Path) -> pa.Table:

@@ -47,7 +47,8 @@ class Harness:
     """A fake topic (partition → records), a fake changelog, a fake InfluxDB."""
 
     def __init__(self, lines: list[bytes], router: Router) -> None:
-        self.topic: dict[int, list[tuple[bytes | None, bytes, int]]] = {
+        # (key, value, input line or the headers the record was sent with) per offset
+        self.topic: dict[int, list[tuple[bytes | None, bytes, Any]]] = {
             p: [] for p in range(PARTITIONS)
         }
         for n, line in enumerate(lines, 1):
@@ -72,8 +73,13 @@ class Harness:
         registry: list[Any],
         clock: Clock,
         wall_clock: Callable[[], float] = time.time,
+        *,
+        ports: dict[str, Any] | None = None,
         **config: Any,
     ) -> Pipeline:
+        """``ports``: the consumer's view and the commit (``Pipeline``'s keywords) to use
+        instead of this fake topic's (``highwater``, ``fetched_at``, ``commit_offsets``…)."""
+
         async def write(body: bytes) -> None:
             if self.gate is not None:
                 await self.gate.wait()
@@ -83,17 +89,26 @@ class Harness:
             registry,
             DetectionSettings(),
             InfluxSink(write),
+            # checkpoints exported inline unless a test asks for the forked export (a fork of
+            # the test process per commit point costs more than this tier can afford)
             WorkerSettings(
-                name="t", checkpoint_interval_s=1.0, idle_release_s=5.0, tune_gc=False, **config
+                **{
+                    "name": "t",
+                    "checkpoint_interval_s": 1.0,
+                    "idle_release_s": 5.0,
+                    "tune_gc": False,
+                    "checkpoint_fork": False,
+                }
+                | config
             ),
             topic="heatwatch.telemetry",
             checkpoint_get=lambda p, k: self.changelog[p].get(k),
             checkpoint_put=lambda p, k, v: self.changelog[p].__setitem__(k, v),
             send_dead_letter=lambda k, v: self.dead.append(orjson.loads(v)),
             send_incident=lambda k, v: self.incidents.__setitem__(k.decode(), orjson.loads(v)),
-            highwater=lambda p: len(self.topic[p]),
             clock=clock,
             wall_clock=wall_clock,
+            **({"highwater": lambda p: len(self.topic[p])} | (ports or {})),
         )
         pipe.set_partition_count(PARTITIONS)
         return pipe
@@ -113,9 +128,11 @@ class Harness:
                             break
                         offset = cursors[p]
                         key, value, n = self.topic[p][offset]
+                        # n: the input line, or the headers the producer sent the record with
+                        headers = n if isinstance(n, list) else [("line", str(n).encode())]
                         ev = FakeEvent(p, offset)
                         events[p].append(ev)
-                        pipe.handle(p, offset, key, value, ev, [("line", str(n).encode())])
+                        pipe.handle(p, offset, key, value, ev, headers)
                         cursors[p] += 1
                         handled += 1
                         clock.t += 0.01
@@ -159,7 +176,7 @@ def _setup(sim: Path) -> tuple[list[Any], Harness]:
 def test_same_incidents_as_the_embedded_runner(sim: Path, tmp_path: Path) -> None:
     registry, h = _setup(sim)
     clock = Clock()
-    pipe = h.pipeline(registry, clock)
+    pipe = h.pipeline(registry, clock, checkpoint_fork=True)  # as the worker: forked export
     h.run(pipe, clock)
     summary = replay(registry, sim / "readings.jsonl", tmp_path / "replay")
     expected = {
@@ -184,9 +201,10 @@ def test_restart_from_checkpoint_gives_the_same_incidents(sim: Path) -> None:
 
     registry, h = _setup(sim)
     clock = Clock()
-    h.run(h.pipeline(registry, clock), clock, stop_after=900)  # "crash": nothing after this
+    # "crash": nothing after this; checkpoints exported by forked children, as the worker does
+    h.run(h.pipeline(registry, clock, checkpoint_fork=True), clock, stop_after=900)
     assert 0 < sum(h.committed.values()) < sum(len(t) for t in h.topic.values())
-    h.run(h.pipeline(registry, clock), clock)  # a new worker: restore + replay
+    h.run(h.pipeline(registry, clock, checkpoint_fork=True), clock)  # restore + replay
     assert h.incident_ids() == clean.incident_ids()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,8 +42,7 @@ def test_commits_reach_the_log_end(sim: Path) -> None:
         commits.append(dict(offsets))
         return True
 
-    pipe = h.pipeline(registry, clock)
-    pipe.commit_offsets = commit
+    pipe = h.pipeline(registry, clock, ports={"commit_offsets": commit})
     h.run(pipe, clock)
     last: dict[int, int] = {}
     for c in commits:
@@ -80,12 +80,11 @@ def _caught_up(
     clock = Clock()
     end = len(h.topic[0]) - lag
     fetched: dict[str, float | None] = {"at": None}
-    pipe = h.pipeline(registry, clock)
-    pipe.highwater = lambda p: len(h.topic[p])
-    pipe.fetched_at = lambda p: fetched["at"]
     link: dict[str, bool | None] = {"up": None}
+    ports: dict[str, Any] = {"fetched_at": lambda p: fetched["at"]}
     if connected is not None:
-        pipe.broker_connected = lambda: link["up"]
+        ports["broker_connected"] = lambda: link["up"]
+    pipe = h.pipeline(registry, clock, ports=ports)
 
     def feed(offsets: range) -> None:
         for offset in offsets:
