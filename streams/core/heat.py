@@ -249,6 +249,7 @@ def on_heat_station(
         ss.comm = None
     supply = r.secondary_supply_c
     outdoor = ss.weather.outdoor_before(ts)
+    note_homes(s, ss, ts)
     trigger, low, curve, ref = judge_reading(s, ss, r, outdoor, ts)
     down = trigger is not None
     covered_from = max(ss.accounted_until, ts - s.interval_s)
@@ -318,12 +319,29 @@ def station_curve(
     learned = learned_curve_at(s, design, ss.norm_supply, outdoor)
     if learned is not None:
         return learned
+    if note_homes(s, ss, ts) is None and sampled_at(s, ss, ts)[0]:
+        return None, "unknown"  # a night setback: neither warm nor cold, nothing is judged
+    if ss.homes_warm:
+        return None, "homes_warm"  # they show (or last showed) the supply is enough
+    return curve_at(design.curve, outdoor), "kind"
+
+
+def note_homes(s: DetectionSettings, ss: HeatStationState, ts: int) -> bool | None:
+    """What the station's reporting sampled homes say at its step ``ts`` (True warm enough,
+    False cold enough, None nothing: none reports, or a night setback), kept in
+    ``homes_warm`` for the steps none reports. Noted at every step, also before the outdoor
+    temperature is known: a sensor silent for a while (its upload comes late) then leaves the
+    judgement where its last readings put it, as the ordered readings would."""
     reporting, warm, cold = sampled_at(s, ss, ts)
-    if reporting == 0 or cold >= max(1, math.ceil(s.indoor_station_share * reporting)):
-        return curve_at(design.curve, outdoor), "kind"
-    if _warm_enough(s, reporting, warm):
-        return None, "homes_warm"  # they show the supply is enough
-    return None, "unknown"  # a night setback: neither warm nor cold, nothing is judged
+    if not reporting:
+        return None
+    if cold >= max(1, math.ceil(s.indoor_station_share * reporting)):
+        ss.homes_warm = False
+    elif _warm_enough(s, reporting, warm):
+        ss.homes_warm = True
+    else:
+        return None
+    return ss.homes_warm
 
 
 def _learn_curve(
@@ -339,7 +357,7 @@ def _learn_curve(
     if entry is not None and entry[0] >= s.heat_curve_learn_readings:
         return  # that band is learned (and fixed)
     reporting, warm, _ = sampled_at(s, ss, ts)
-    if _warm_enough(s, reporting, warm):
+    if _warm_enough(s, reporting, warm) or (not reporting and ss.homes_warm):
         learn_supply(s, design, ss.norm_supply, outdoor, supply)
 
 

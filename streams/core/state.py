@@ -229,6 +229,7 @@ class HeatStationState:
         "down_run",
         "gaps",
         "homes",
+        "homes_warm",
         "interruption",
         "kind",
         "last_ts",
@@ -293,6 +294,10 @@ class HeatStationState:
         # per band [n, mean supply above its kind's curve K] while its sampled homes were
         # warm: its learned heating curve (streams/core/heatnormal.py ``learned_curve_at``)
         self.norm_supply: dict[int, list[float]] = {}
+        # what its sampled homes last said about its supply before its curve is learned: True
+        # warm enough, False cold enough, None not yet (``heat.station_curve``); a spell with
+        # no home reporting keeps it, so a sensor's late upload does not change the judgement
+        self.homes_warm: bool | None = None
         self.reset_day()
 
     def reset_day(self) -> None:

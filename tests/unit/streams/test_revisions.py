@@ -227,7 +227,12 @@ def test_any_late_upload_within_the_horizon_revises_to_the_ordered_rollups(
 
 
 # --- heat networks: a station's SCADA, its homes' sensors and its stack uploaded late -----
-NET = [net_household(f"N{i}") for i in range(4)]
+# The station's design is in the registry: its curve is the registry's from the first reading.
+# (A station without one learns its curve from what has arrived: a late reading of its
+# learning days is judged against what was learned when it came, not what the ordered
+# readings would have taught by then — tests/unit/streams/test_heat_stations.py.)
+DESIGN = {"heat_station_design_supply_c": 75.0, "heat_station_design_return_c": 50.0}
+NET = [net_household(f"N{i}", **DESIGN) for i in range(4)]
 NET_REGISTRY = NET + OTHER
 HEAT_SOURCES = ("station", "indoor", "meter", "stack")
 
