@@ -86,6 +86,9 @@ class ProduceStats:
     errors: int = 0
     first_error: str = ""
     undelivered: list[int] = field(default_factory=list)  # input lines not acknowledged
+    # a broadcast (weather) line not acknowledged by some partitions: those partitions (the
+    # others have it; a re-run sends it to these only, so no partition gets it twice)
+    undelivered_to: dict[int, set[int]] = field(default_factory=dict)
     unsent_from: int | None = None  # the first line not sent, after a failure
     seconds: float = 0.0
     sent_at: dict[int, float] = field(default_factory=dict)  # reading ts → wall clock (opt.)
@@ -293,11 +296,13 @@ def produce(
     source: str = "",
     only: Callable[[int], bool] | None = None,
     group: int = GROUP_READINGS,
+    only_partitions: Callable[[int], set[int] | None] | None = None,
 ) -> ProduceStats:
     """Send every non-blank line (``only``: the lines it accepts, a re-run's); stop sending at
     the first failure; raise ``ProduceError`` naming the input lines (of ``source``, a file
     name for the message) not delivered. ``group``: single readings of one key are grouped
-    into records of up to this many (``Grouper``; 0 or 1: one record per line)."""
+    into records of up to this many (``Grouper``; 0 or 1: one record per line).
+    ``only_partitions``: for a re-run, the partitions a broadcast line still lacks (None: all)."""
     router = router or Router()
     stats = ProduceStats()
     partitions = sorted(producer.partitions_for(topic) or [])
@@ -305,10 +310,15 @@ def produce(
         raise ProduceError(f"topic {topic!r} has no partitions (does it exist?)")
     grouper = Grouper(group) if group > 1 else None
 
-    def failed(line_nos: list[int]) -> Callable[[BaseException], None]:
+    def failed(
+        line_nos: list[int], partition: int | None = None
+    ) -> Callable[[BaseException], None]:
         def on_error(exc: BaseException) -> None:
             stats.errors += 1
             stats.undelivered.extend(line_nos)
+            if partition is not None:
+                for n in line_nos:
+                    stats.undelivered_to.setdefault(n, set()).add(partition)
             if not stats.first_error:
                 stats.first_error = f"{type(exc).__name__}: {exc}"
 
@@ -321,16 +331,19 @@ def produce(
         line_nos: list[int],
         broadcast: bool = False,
     ) -> None:
-        targets: list[int | None] = list(partitions) if broadcast else [None]
+        targets: list[int | None] = [None]
+        if broadcast:
+            lacking = only_partitions(line_nos[0]) if only_partitions is not None else None
+            targets = [p for p in partitions if lacking is None or p in lacking]
         for partition in targets:
             try:
                 future = producer.send(
                     topic, value=value, key=key, partition=partition, headers=headers
                 )
             except Exception as exc:  # blocked past max_block_ms, too large, …: reported
-                failed(line_nos)(exc)
+                failed(line_nos, partition)(exc)
                 continue
-            future.add_errback(failed(line_nos))
+            future.add_errback(failed(line_nos, partition))
         stats.records += 1
         stats.weather_broadcasts += broadcast
         stats.bytes += len(value)
@@ -438,6 +451,14 @@ class DeliveryJournal:
 
         return wanted
 
+    def only_partitions(self) -> Callable[[int], set[int] | None] | None:
+        """For a re-run: the partitions a broadcast line was not acknowledged by (None: every
+        partition — a line never sent, or one that is not broadcast)."""
+        if self.state is None:
+            return None
+        lacking = {int(n): set(p) for n, p in self.state.get("undelivered_to", {}).items()}
+        return lacking.get
+
     def record(self, stats: ProduceStats | None) -> None:
         """``stats`` of a failed run (None: complete); written atomically."""
         if stats is None:
@@ -448,6 +469,9 @@ class DeliveryJournal:
             state = {
                 "sha": self.sha,
                 "undelivered": sorted(set(stats.undelivered)),
+                "undelivered_to": {
+                    str(n): sorted(p) for n, p in sorted(stats.undelivered_to.items())
+                },
                 "unsent_from": stats.unsent_from,
             }
         tmp = self.path.with_name(self.path.name + ".tmp")

@@ -159,6 +159,7 @@ def produce_cmd(
                 rate=rate,
                 source=str(input_path) if input_path is not None else "simulator",
                 only=journal.only() if journal is not None else None,
+                only_partitions=journal.only_partitions() if journal is not None else None,
             )
         if journal is not None:
             journal.record(None)

@@ -30,6 +30,7 @@ import orjson
 import pytest
 
 from producers.simulate import SimulationConfig, simulate
+from streams.records import split_grouped
 from tests.integration.test_faults import (
     RATE,
     Expected,
@@ -86,6 +87,11 @@ class Topic:
                     for r in batch:
                         h = dict(r.headers)
                         name = h.get("file", b"").decode()  # produce: no file header
+                        if "lines" in h:  # produce grouped single readings of one instant
+                            pieces = split_grouped(r.value, h["lines"])
+                            assert pieces is not None, f"a grouped record unlike its header: {h}"
+                            out += [(tp.partition, name, n, line) for n, line in pieces]
+                            continue
                         out.append((tp.partition, name, int(h["line"]), r.value))
             return out
         finally:
@@ -586,7 +592,13 @@ def test_produce_rerun_after_a_failure(
             assert only is not None
             sent_again.extend(n for n in range(1, expected.records + 1) if only(n))
             produce(
-                real, run.env.topic, jsonl_lines(src), router=Router(registry), rate=RATE, only=only
+                real,
+                run.env.topic,
+                jsonl_lines(src),
+                router=Router(registry),
+                rate=RATE,
+                only=only,
+                only_partitions=again.only_partitions(),
             )
             again.record(None)
         except BaseException as exc:  # reported by finish()

@@ -87,6 +87,43 @@ def test_a_rerun_sends_exactly_what_was_not_delivered(tmp_path: Path) -> None:
     assert DeliveryJournal(tmp_path / "in.jsonl.delivery.json", src).only() is None
 
 
+class FailsPartition(FakeProducer):
+    """Fails line ``line``'s record on ``partition`` only (a broadcast half delivered)."""
+
+    def __init__(self, line: int, partition: int) -> None:
+        super().__init__(set())
+        self.bad = (line, partition)
+
+    def send(self, topic: str, *, value: bytes, key: Any, partition: Any, headers: Any) -> Any:
+        line = int(dict(headers)["line"])
+        self.sent.append((value, partition))
+        return _Future(RuntimeError("RequestTimedOut") if (line, partition) == self.bad else None)
+
+
+def test_a_weather_line_half_broadcast_is_sent_again_only_where_it_failed(tmp_path: Path) -> None:
+    """Weather goes to every partition: partition 0 acknowledged line 2, partition 1 did not.
+    The re-run sends line 2 to partition 1 only — no partition holds it twice."""
+    weather = b'{"kind":"weather","county":"C","ts":"2021-12-01T00:15:00+08:00","temp_c":-3}\n'
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join([_lines(1)[0], weather, *_lines(3)[1:]]))
+    journal = DeliveryJournal(tmp_path / "in.jsonl.delivery.json", src)
+    with pytest.raises(ProduceError) as err:
+        produce(FailsPartition(2, 1), "t", jsonl_lines(src), group=0)
+    journal.record(err.value.stats)
+    again = DeliveryJournal(tmp_path / "in.jsonl.delivery.json", src)
+    second = FakeProducer(set())
+    produce(
+        second,
+        "t",
+        jsonl_lines(src),
+        only=again.only(),
+        only_partitions=again.only_partitions(),
+        group=0,
+    )
+    assert second.sent[0] == (weather.strip(), 1)
+    assert [p for v, p in second.sent if v == weather.strip()] == [1]
+
+
 def test_line_ranges_are_capped() -> None:
     assert line_ranges([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"
     assert line_ranges(range(0, 100, 2), limit=2).endswith("(48 more ranges)")
