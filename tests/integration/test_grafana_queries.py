@@ -624,6 +624,7 @@ EXPECTED_FIRING: dict[str, set[tuple[tuple[str, str], ...]]] = {
     "hw-priority-households": {
         (("county", FAULT), ("kind", "feeder_outage")),
         (("county", FAULT), ("kind", "heat_supply_interruption")),  # the elderly home on HS-1
+        (("county", FAULT), ("kind", "heat_supply_low")),  # the elderly home D0 on HS-4
     },
     "hw-feeder-overload": {(("county", FAULT),)},
     "hw-gas-shortfall": {(("county", FAULT),)},

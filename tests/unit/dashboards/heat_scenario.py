@@ -8,12 +8,13 @@ engine's own metrics and incidents (``streams/core/heat.py``) rendered by the si
   page with its 4 households as children, one of them an elderly home); its stack's NOx is
   above the limit from step 40 (open emission exceedance);
 * HS-2 (原平市 西村, CHP/waste heat): healthy, one warm sampled home;
-* HS-3 (忻府区 南村, boiler house): three sampled homes cold from step 40 (indoor_temp_low,
-  rolled up to the station) and below its heating curve from step 60 (open heat_supply_low:
-  the earlier roll-up is closed into it as its child, the cold homes move under it);
-* HS-4 (忻府区 北村, boiler house): its telemetry falls silent after step 69 (open comm_loss,
-  warning, on the station) and the elderly home D0's indoor sensor after step 49 (open
-  comm_loss, info, on the household): both tagged ``domain=heat`` in the snapshot.
+* HS-3 (忻府区 南村, boiler house): on its curve, but three sampled homes cold from step 40
+  (indoor_temp_low, rolled up to the station: a page of its own, the station is not below
+  its curve — a roll-up opened before a station's own low page is closed into that page);
+* HS-4 (忻府区 北村, boiler house): below its heating curve from step 60 (open
+  heat_supply_low), then its telemetry falls silent after step 69 (open comm_loss, warning,
+  on the station) and the elderly home D0's indoor sensor after step 49 (open comm_loss,
+  info, on the household): both tagged ``domain=heat`` in the snapshot.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ LAST_STEP = {"HS-4": 69, "D0": 49}
 STEPS = range(1, 97)
 # Map state per station at the end of the day (0 ok, 1 strained, 2 failing); a silent
 # station's map state is that of its last reading.
-EXPECTED_STATE = {"HS-1": 2, "HS-2": 0, "HS-3": 1, "HS-4": 0}
+EXPECTED_STATE = {"HS-1": 2, "HS-2": 0, "HS-3": 1, "HS-4": 1}
 
 
 def registry() -> list[Household]:
@@ -89,7 +90,7 @@ def registry() -> list[Household]:
 def _supply(sid: str, step: int) -> tuple[float, float]:
     if sid == "HS-1" and step >= 80:
         return 28.0, 30.0  # tripped
-    if sid == "HS-3" and step >= 60:
+    if sid == "HS-4" and step >= 60:
         return 55.0, 30.0  # below the −10 °C curve (≈ 62 °C)
     return 66.0, 30.0
 

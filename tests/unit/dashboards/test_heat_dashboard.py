@@ -152,8 +152,6 @@ def test_heat_digest_values_count_top_level_incidents_exactly() -> None:
         assert _flux_value(HEAT_VALUES["HQ"], row) == sum(i.households_affected for i in top)
         assert _flux_value(HEAT_VALUES["PQ"], row) == sum(i.priority_households for i in top)
         checked += bool(top)
-    # interruption (critical), low, emissions; HS-4 silent (warning), D0's sensor silent
-    # (info): the heat comm_loss rows (domain=heat) follow the same formulas. HS-3's cold-homes
-    # roll-up opened before its low supply is closed into the low page (issue 20: one page
-    # per event), so it is no open row of its own.
-    assert checked == 5
+    # interruption (critical), low, cold homes, emissions; HS-4 silent (warning), D0's sensor
+    # silent (info): the heat comm_loss rows (domain=heat) follow the same formulas
+    assert checked == 6
