@@ -59,21 +59,20 @@ def _keyed(line: bytes, line_no: int) -> list[tuple[int, bytes, bytes]]:
     """The line keyed by its earliest time, or a valid batch spanning several times as its
     readings, each keyed by its own (``<line_no>:<index>``)."""
     stamps = _stamps(line)
-    if not stamps:
-        return [(_NO_TIME, line, b"%d" % line_no)]
-    first = min(stamps)
-    if first == max(stamps) or b'"batch"' not in line:
-        return [(first, line, b"%d" % line_no)]
+    first = min(stamps) if stamps else _NO_TIME
+    whole = [(first, line, b"%d" % line_no)]
+    if not stamps or first == max(stamps) or b'"batch"' not in line:
+        return whole
     try:
         msg = WIRE_ADAPTER.validate_json(line)
     except ValidationError:
-        return [(first, line, b"%d" % line_no)]  # a broken batch is salvaged as a whole line
+        return whole  # a broken batch is salvaged as a whole line
     if not isinstance(msg, Batch):
-        return [(first, line, b"%d" % line_no)]
+        return whole
     try:
         keys = [event_epoch(r.ts) for r in msg.readings]
     except (ValueError, OverflowError):
-        return [(first, line, b"%d" % line_no)]  # an impossible date: refused as the line is
+        return whole  # an impossible date: refused as the line is
     return [
         (key, r.model_dump_json().encode() + b"\n", b"%d:%d" % (line_no, index))
         for index, (key, r) in enumerate(zip(keys, msg.readings, strict=True))

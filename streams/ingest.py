@@ -4,7 +4,7 @@ push into the engine, and say why a record was refused in words an integrator ca
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -253,10 +253,7 @@ def batch_piece_feeder(
             tally.batches += 1
         tally.batch_readings += 1
         reading = validate(raw)  # a piece was validated as part of its batch when split
-        try:
-            push(reading, (origin, index))
-        except Rejected as rejected:
-            dead(origin, index, _reading_bytes(reading), f"readings[{index}]: {rejected}")
+        _push_readings(push, (reading,), origin, dead, index)
         if engine.rejections:
             drain_rejections(engine, dead)
 
@@ -268,8 +265,19 @@ def _push_batch(
 ) -> None:
     tally.batches += 1
     tally.batch_readings += len(batch.readings)
-    push = engine.push
-    for index, reading in enumerate(batch.readings):
+    _push_readings(engine.push, batch.readings, origin, dead)
+
+
+def _push_readings(
+    push: Callable[..., None],
+    readings: Sequence[Any],
+    origin: Any,
+    dead: DeadLetterFn,
+    first: int = 0,
+) -> None:
+    """Push a batch's readings (from index ``first``): each refused one dead-lettered with
+    its own bytes and its index in the batch."""
+    for index, reading in enumerate(readings, first):
         try:
             push(reading, (origin, index))
         except Rejected as rejected:
