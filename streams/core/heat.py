@@ -319,29 +319,38 @@ def station_curve(
     learned = learned_curve_at(s, design, ss.norm_supply, outdoor)
     if learned is not None:
         return learned
-    if note_homes(s, ss, ts) is None and sampled_at(s, ss, ts)[0]:
+    reporting, warm, cold = sampled_at(s, ss, ts)
+    said = _homes_say(s, reporting, warm, cold)
+    if reporting and said is None:
         return None, "unknown"  # a night setback: neither warm nor cold, nothing is judged
-    if ss.homes_warm:
+    if ss.homes_warm if said is None else said:
         return None, "homes_warm"  # they show (or last showed) the supply is enough
     return curve_at(design.curve, outdoor), "kind"
 
 
-def note_homes(s: DetectionSettings, ss: HeatStationState, ts: int) -> bool | None:
-    """What the station's reporting sampled homes say at its step ``ts`` (True warm enough,
-    False cold enough, None nothing: none reports, or a night setback), kept in
-    ``homes_warm`` for the steps none reports. Noted at every step, also before the outdoor
+def note_homes(s: DetectionSettings, ss: HeatStationState, ts: int) -> None:
+    """Keep in ``homes_warm`` what the station's reporting sampled homes say at its live step
+    ``ts``, for the steps none reports. Noted at every live step, also before the outdoor
     temperature is known: a sensor silent for a while (its upload comes late) then leaves the
-    judgement where its last readings put it, as the ordered readings would."""
-    reporting, warm, cold = sampled_at(s, ss, ts)
+    judgement where its last readings put it, as the ordered readings would. (Only here: a
+    late reading judged on revision does not move it.)"""
+    if _design(s, ss).curve_from_registry:
+        return  # judged against its registry curve: what its homes say is not needed
+    said = _homes_say(s, *sampled_at(s, ss, ts))
+    if said is not None:
+        ss.homes_warm = said
+
+
+def _homes_say(s: DetectionSettings, reporting: int, warm: int, cold: int) -> bool | None:
+    """True: enough reporting sampled homes warm; False: enough cold; None: none reports,
+    or a night setback (neither)."""
     if not reporting:
         return None
     if cold >= max(1, math.ceil(s.indoor_station_share * reporting)):
-        ss.homes_warm = False
-    elif _warm_enough(s, reporting, warm):
-        ss.homes_warm = True
-    else:
-        return None
-    return ss.homes_warm
+        return False
+    if _warm_enough(s, reporting, warm):
+        return True
+    return None
 
 
 def _learn_curve(
