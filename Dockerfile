@@ -9,6 +9,8 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /src
 # README.md* : optional, pyproject names it as the readme when present.
 COPY pyproject.toml README.md* ./
+COPY contract ./contract
+COPY formats ./formats
 COPY heatwatch ./heatwatch
 COPY streams ./streams
 COPY producers ./producers

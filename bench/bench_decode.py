@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
-from heatwatch.contract import telemetry
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
+from contract import telemetry
+from contract.telemetry import WIRE_ADAPTER, Batch
 from producers.simulate import SimulationConfig, simulate
 
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from bench_report import _influx_settings  # type: ignore[import-not-found]
 
+from contract.incidents import EntityType, Incident, IncidentKind, Severity
 from dashboards import alerting
 from dashboards.common import render_flux
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
 from streams.core.incidents import Change
 from streams.sinks.points import incident_line
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from heatwatch.formats.registry_csv import load_registry_csv
+from formats.registry_csv import load_registry_csv
 from producers.scoring import read_dead_letter_lines, read_incidents, score
 from producers.simulate import SimulationConfig, simulate
 from streams.core.engine import Engine

@@ -60,8 +60,8 @@ import gc, os, sys
 from pathlib import Path
 from quixstreams import Application, message_context
 from quixstreams.kafka.configuration import ConnectionConfig
-from heatwatch.contract.keys import registry_by_partition
-from heatwatch.formats.registry_csv import load_registry_csv
+from contract.keys import registry_by_partition
+from formats.registry_csv import load_registry_csv
 from streams.core.engine import Engine
 from streams.core.settings import DetectionSettings
 from streams.ingest import Tally, record_feeder

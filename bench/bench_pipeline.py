@@ -32,8 +32,8 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch  # noqa: E402
-from heatwatch.formats.registry_csv import load_registry_csv  # noqa: E402
+from contract.telemetry import WIRE_ADAPTER, Batch  # noqa: E402
+from formats.registry_csv import load_registry_csv  # noqa: E402
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce  # noqa: E402
 from producers.simulate import SimulationConfig, simulate  # noqa: E402
 from streams.inspect import PipelineEnv, committed_lag  # noqa: E402
@@ -174,7 +174,7 @@ def measure_group(
 
 NAIVE = r"""
 import sys, faust
-from heatwatch.contract.telemetry import WIRE_ADAPTER
+from contract.telemetry import WIRE_ADAPTER
 topic_name, app_id, bootstrap = sys.argv[1:4]
 from streams.security import faust_app_options
 from streams.settings import KafkaSettings

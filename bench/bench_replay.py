@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from heatwatch.formats.registry_csv import load_registry_csv
+from formats.registry_csv import load_registry_csv
 from producers.simulate import SimulationConfig, simulate
 from streams.core.engine import Engine
 from streams.core.settings import DetectionSettings
@@ -54,7 +54,7 @@ class _Discard:
 
 def state_size(sim_dir: Path) -> None:
     """Bytes the engine holds per household after a day of data (registry excluded)."""
-    from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
+    from contract.telemetry import WIRE_ADAPTER, Batch
 
     registry, _ = load_registry_csv(sim_dir / "registry.csv")
     gc.collect()

@@ -29,7 +29,7 @@ from pathlib import Path
 import orjson
 
 import streams.embedded
-from heatwatch.formats.registry_csv import load_registry_csv
+from formats.registry_csv import load_registry_csv
 from streams.embedded import replay
 
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
+from contract.geography import COUNTY_NAMES as COUNTIES
 
 RETROFITS = {
     "district_heating": 60836, "boiler_ultra_low_emission": 61200, "coal_to_electric": 37321,
@@ -223,7 +223,7 @@ def influx_load(run: Path, settings: Any, days: int) -> int:
     import gzip
     import urllib.request
 
-    from heatwatch.contract.rollups import HouseholdDay
+    from contract.rollups import HouseholdDay
     from streams.sinks.points import household_day_line
 
     pf = pq.ParquetFile(run / "rollups" / "household_days.parquet")

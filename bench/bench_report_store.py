@@ -4,7 +4,7 @@
         [--partitions 24] [--revised 0.02]
 
 Builds a city-scale results dataset (191,634 households x 121 days) directly in the worker's
-layout (``heatwatch/formats/worker_dataset.py``), not through Kafka: the synthetic rollups of
+layout (``formats/worker_dataset.py``), not through Kafka: the synthetic rollups of
 ``bench/bench_report.py`` split into one segment per partition and day, as the workers write
 them, plus a share of households whose day was first emitted with a communication gap and
 then revised by a late upload the next morning (a second segment with a later offset, in the
@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench.bench_report import synthesise
-from heatwatch.formats import worker_dataset as wd
+from formats import worker_dataset as wd
 
 OFFSETS_PER_DAY = 1_000_000  # a partition's records a day (the offset scale; any will do)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from heatwatch.formats.registry_csv import load_registry_csv  # noqa: E402
+from formats.registry_csv import load_registry_csv  # noqa: E402
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce  # noqa: E402
 from producers.simulate import SimulationConfig, simulate  # noqa: E402
 from streams.security import client_options  # noqa: E402

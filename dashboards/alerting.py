@@ -23,6 +23,22 @@ from grafana_foundation_sdk.builders import alerting, expr
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import alerting as alerting_models
 
+from contract.geography import COUNTY_NAMES as COUNTIES
+from contract.geography import COUNTY_SLUGS
+from contract.glossary import (
+    HEAT_COMM_LOSS_RUNBOOK,
+    HEAT_DEVICES,
+    INCIDENT_KINDS,
+    NOUNS,
+    PRIORITY_GROUPS,
+    RESPONDERS,
+    RUNBOOKS,
+    SEVERITIES,
+    Lang,
+    Term,
+)
+from contract.glossary import label as glossary_label
+from contract.incidents import IncidentKind
 from dashboards.catalog import dashboard_json
 from dashboards.common import (
     DASHBOARD_UIDS,
@@ -35,22 +51,6 @@ from dashboards.common import (
     source,
 )
 from dashboards.heat import HEAT_KINDS
-from heatwatch.contract.geography import COUNTY_NAMES as COUNTIES
-from heatwatch.contract.geography import COUNTY_SLUGS
-from heatwatch.contract.glossary import (
-    HEAT_COMM_LOSS_RUNBOOK,
-    HEAT_DEVICES,
-    INCIDENT_KINDS,
-    NOUNS,
-    PRIORITY_GROUPS,
-    RESPONDERS,
-    RUNBOOKS,
-    SEVERITIES,
-    Lang,
-    Term,
-)
-from heatwatch.contract.glossary import label as glossary_label
-from heatwatch.contract.incidents import IncidentKind
 from streams.core.heat import HEAT_DOMAIN
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
 

@@ -21,7 +21,7 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
-from heatwatch.contract.glossary import (
+from contract.glossary import (
     DURATION_UNITS,
     ENTITY_TYPES,
     FACILITY_STATES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard, geomap, table
 
+from contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS, PRIORITY_GROUPS
 from dashboards.common import (
     INCIDENT_WORDS_PREAMBLE,
     NO_VALUE,
@@ -27,7 +28,6 @@ from dashboards.common import (
     timeseries_panel,
 )
 from dashboards.heat import heat_households_affected, open_heat_incidents, station_points
-from heatwatch.contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS, PRIORITY_GROUPS
 
 
 def active_total(field: str, *filters: str) -> str:

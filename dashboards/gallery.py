@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from contract.incidents import Incident
+from contract.rollups import HouseholdDay
 from dashboards.catalog import BUILDERS, dashboard_json
 from dashboards.common import render_flux
 from dashboards.preview import column_config, formatted, mapped, markdown, table_view
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.rollups import HouseholdDay
 from streams.core.heat import snapshot_domain
 from streams.core.incidents import Change
 from streams.sinks.points import (

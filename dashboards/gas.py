@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard, table
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
+from contract.glossary import FIELDS, NOUNS
 from dashboards.common import (
     NO_VALUE,
     base_dashboard,
@@ -22,7 +23,6 @@ from dashboards.common import (
     tag_variable,
     timeseries_panel,
 )
-from heatwatch.contract.glossary import FIELDS, NOUNS
 
 STATION_TAGS = ("county", "village", "station_id")
 

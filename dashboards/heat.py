@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard, geomap, table, timeseries
 
+from contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS
 from dashboards.common import (
     INCIDENT_WORDS_PREAMBLE,
     NO_VALUE,
@@ -30,7 +31,6 @@ from dashboards.common import (
     tag_variable,
     timeseries_panel,
 )
-from heatwatch.contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS
 from streams.core.heat import SEVERITIES as HEAT_SEVERITIES
 from streams.core.settings import DetectionSettings
 

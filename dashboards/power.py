@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
+from contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS
 from dashboards.common import (
     base_dashboard,
     bucket_variable,
@@ -19,7 +20,6 @@ from dashboards.common import (
     tag_variable,
     timeseries_panel,
 )
-from heatwatch.contract.glossary import FIELDS, INCIDENT_KINDS, NOUNS
 
 FEEDER_TAGS = ("county", "village", "feeder_id")
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard, table
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
+from contract.glossary import FIELDS, RETROFIT_TYPES
+from contract.registry import NETWORK_RETROFITS
 from dashboards.common import (
     DURATION_PREAMBLE,
     NO_VALUE,
@@ -29,8 +31,6 @@ from dashboards.common import (
     tag_filter,
     timeseries_panel,
 )
-from heatwatch.contract.glossary import FIELDS, RETROFIT_TYPES
-from heatwatch.contract.registry import NETWORK_RETROFITS
 
 # The availability and coverage tables name their value column after the measure.
 AVAILABILITY_COLUMNS = ("county", "retrofit_type", "_value")

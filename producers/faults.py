@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from heatwatch.contract.geography import COUNTY_NAMES
+from contract.geography import COUNTY_NAMES
 from producers.fleet import DEV, FEEDER_LOAD_FACTOR, STANDARD_KVA, Fleet
 
 F64 = npt.NDArray[np.float64]

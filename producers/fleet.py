@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from heatwatch.contract.geography import CITY_LAT, CITY_LON, COUNTIES, COUNTY_NAMES
-from heatwatch.formats.registry_csv import REGISTRY_COLUMNS
+from contract.geography import CITY_LAT, CITY_LON, COUNTIES, COUNTY_NAMES
+from formats.registry_csv import REGISTRY_COLUMNS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

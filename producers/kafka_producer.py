@@ -1,6 +1,6 @@
 """``heatwatch produce``: publish JSONL telemetry (a file or the simulator) to Kafka.
 
-Keys follow heatwatch/contract/keys.py: a concentrator batch by its ``source`` (``DC-<feeder>`` /
+Keys follow contract/keys.py: a concentrator batch by its ``source`` (``DC-<feeder>`` /
 ``DC-<station>``), a single feeder/station reading by ``DC-<id>``, a single household reading
 by its feeder/station when a registry is given. **Weather is broadcast**: each weather line
 is sent to every partition, so every engine sees its counties' temperatures in event-time
@@ -38,8 +38,8 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.keys import concentrator_key, household_key
-from heatwatch.contract.registry import Household
+from contract.keys import concentrator_key, household_key
+from contract.registry import Household
 
 _SOURCE = re.compile(rb'"source"\s*:\s*"([^"]+)"')
 _KIND = re.compile(rb'"kind"\s*:\s*"([a-z_]+)"')

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from heatwatch.contract.geography import COUNTY_NAMES
+from contract.geography import COUNTY_NAMES
 from producers.fastjson import LineTemplate, Num, Text, text_column
 from producers.fleet import Fleet
 from producers.loads import ElectricInterval, GasInterval

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.incidents import Incident, IncidentKind
+from contract.incidents import Incident, IncidentKind
 
 # Daily judgements (valley share, quota projection) are made at day close: their start is a
 # day boundary, so they match within two days; everything else within two meter intervals.

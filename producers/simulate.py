@@ -21,7 +21,7 @@ import numpy.typing as npt
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from heatwatch.contract.geography import COUNTY_NAMES
+from contract.geography import COUNTY_NAMES
 from producers.delivery import DeliveryFaults
 from producers.faults import FaultPlan, ground_truth, heat_network_days, plan_faults
 from producers.fleet import Fleet, build_fleet

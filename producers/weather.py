@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from heatwatch.contract.geography import COUNTIES
+from contract.geography import COUNTIES
 from producers.fleet import TEMP_OFFSETS_C
 
 F64 = npt.NDArray[np.float64]

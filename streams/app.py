@@ -15,7 +15,7 @@ from typing import Any
 
 import faust
 
-from heatwatch.contract.registry import Household
+from contract.registry import Household
 from streams.checkpoint_topic import CheckpointTopic
 from streams.core.settings import DetectionSettings
 from streams.log_limits import limit_client_logs

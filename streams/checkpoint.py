@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.registry import Household
+from contract.registry import Household
 from streams.core.context import EngineOutput
 from streams.core.engine import Engine
 from streams.core.persist import STATE_FORMAT, export_state, import_state

@@ -19,10 +19,10 @@ from typing import Any, BinaryIO
 import orjson
 import pyarrow.parquet as pq
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import Household
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA, rollups_to_table
+from contract.incidents import Incident
+from contract.registry import Household
+from contract.rollups import HouseholdDay
+from formats.rollup_parquet import ROLLUP_SCHEMA, rollups_to_table
 from streams.core.context import Metric
 from streams.core.engine import Engine
 from streams.core.incidents import Change

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
+from contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
 from streams.core.sources import SOURCE_KINDS
 
 _TS = re.compile(rb'"ts"\s*:\s*"([^"\\]{1,64})"')

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from heatwatch.contract.glossary import DEAD_LETTER_REASONS
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, Reading
+from contract.glossary import DEAD_LETTER_REASONS
+from contract.telemetry import WIRE_ADAPTER, Batch, Reading
 from streams.core.engine import Engine, Rejected
 from streams.core.sources import SOURCE_KINDS
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.formats.incident_points import newest_incidents
+from contract.incidents import Incident
+from formats.incident_points import newest_incidents
 
 
 @dataclass

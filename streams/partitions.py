@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.keys import registry_by_partition
-from heatwatch.contract.registry import Household
-from heatwatch.contract.rollups import HouseholdDay
+from contract.incidents import Incident
+from contract.keys import registry_by_partition
+from contract.registry import Household
+from contract.rollups import HouseholdDay
 from streams.checkpoint import Checkpoint, import_engine
 from streams.core.context import Metric
 from streams.core.engine import Engine

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from heatwatch.contract.registry import Household
+from contract.registry import Household
 from streams.checkpoint import FORMAT, Checkpoint
 from streams.commit import CheckpointStore, CommitFn, CommitProtocol
 from streams.core.settings import DetectionSettings

@@ -33,10 +33,10 @@ from typer._click.core import Context
 from typer._click.exceptions import ClickException, UsageError
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from contract.glossary import Lang
+from contract.registry import Household
+from formats.registry_csv import RegistryError, load_registry
 from heatwatch.cli.framework import BilingualUsage, hint, localize_help_panels, usage_error
-from heatwatch.contract.glossary import Lang
-from heatwatch.contract.registry import Household
-from heatwatch.formats.registry_csv import RegistryError, load_registry
 
 if TYPE_CHECKING:
     from streams.settings import InfluxSettings, KafkaSettings

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from formats.worker_dataset import CompactionLock, DatasetError, compact
 from heatwatch.cli.common import CliError, HeatwatchCommand, HeatwatchGroup, console, t
-from heatwatch.formats.worker_dataset import CompactionLock, DatasetError, compact
 
 BEIJING = timezone(timedelta(hours=8))
 

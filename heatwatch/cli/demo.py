@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from contract.registry import Household
 from heatwatch.cli.common import (
     HeatwatchCommand,
     console,
@@ -26,7 +27,6 @@ from heatwatch.cli.presentation import (
     use_score_note,
     write_html_summary,
 )
-from heatwatch.contract.registry import Household
 from producers.scoring import (
     Score,
     read_dead_letter_lines,

@@ -25,7 +25,7 @@ from typer._click.exceptions import (
     UsageError,
 )
 
-from heatwatch.contract.glossary import CLI_FRAMEWORK
+from contract.glossary import CLI_FRAMEWORK
 
 
 def both(code: str) -> str:

@@ -139,7 +139,7 @@ def _workbook(registry: Path, path: Path) -> None:
     """The simulated registry as a clerk's workbook: Chinese template headers, Chinese terms."""
     from openpyxl import Workbook
 
-    from heatwatch.contract.glossary import (
+    from contract.glossary import (
         HEATING_DEVICES,
         PRIORITY_GROUPS,
         REGISTRY_COLUMNS,

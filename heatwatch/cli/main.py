@@ -23,8 +23,8 @@ from heatwatch.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from contract.registry import Household
     from heatwatch.cli.readings_input import InputPlan
-    from heatwatch.contract.registry import Household
     from streams.core.settings import DetectionSettings
     from streams.embedded import ReplaySummary
 
@@ -112,7 +112,7 @@ def schema(
     ] = Path("docs/schemas"),
 ) -> None:
     """生成数据契约的 JSON Schema。 Write JSON Schemas of the data contract."""
-    from heatwatch.formats.schemas import write_schemas
+    from formats.schemas import write_schemas
 
     for path in write_schemas(out):
         typer.echo(path)

@@ -9,8 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from heatwatch.cli.common import state, t
-from heatwatch.contract.glossary import (
+from contract.glossary import (
     DEAD_LETTER_REASONS,
     INCIDENT_KINDS,
     SEVERITIES,
@@ -18,7 +17,8 @@ from heatwatch.contract.glossary import (
     bilingual,
     label,
 )
-from heatwatch.contract.incidents import Incident
+from contract.incidents import Incident
+from heatwatch.cli.common import state, t
 from producers.scoring import Score
 
 KIND_LABELS = {code: bilingual(INCIDENT_KINDS, code) for code in INCIDENT_KINDS}

@@ -1,16 +1,16 @@
 """Registry (台账) problems as a ledger clerk reads them: where (row, column, Excel cell), what
 was found and what is accepted, in Chinese.
 
-The loader (heatwatch/formats/registry_csv.py) words each problem in both languages
-(heatwatch/formats/registry_problems.py); this module adds the place in the clerk's terms:
+The loader (formats/registry_csv.py) words each problem in both languages
+(formats/registry_problems.py); this module adds the place in the clerk's terms:
 the line number, the header as typed and the Excel column letter.
 """
 
 from __future__ import annotations
 
-from heatwatch.formats.registry_csv import RowError
-from heatwatch.formats.registry_headers import column_letter
-from heatwatch.formats.registry_problems import column_label
+from formats.registry_csv import RowError
+from formats.registry_headers import column_letter
+from formats.registry_problems import column_label
 
 
 def column_name(err: RowError) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from contract.glossary import VERDICTS, label
 from heatwatch.cli.common import (
     EXIT_INPUT,
     CliError,
@@ -33,7 +34,6 @@ from heatwatch.cli.report_words import (
     policy_error_zh,
     tariff_error_zh,
 )
-from heatwatch.contract.glossary import VERDICTS, label
 from heatwatch.report.fonts import FontMissingError
 from heatwatch.report.loading import (
     InputError,

@@ -9,8 +9,8 @@ import typer
 from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from contract.glossary import DATA_FAULTS, INCIDENT_KINDS, label
 from heatwatch.cli.common import CliError, console, make_progress, state, t
-from heatwatch.contract.glossary import DATA_FAULTS, INCIDENT_KINDS, label
 from producers.simulate import SimulationConfig, SimulationResult
 from producers.simulate import simulate as run_simulation
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import orjson
 
-from heatwatch.formats.registry_csv import (
+from formats.registry_csv import (
     REGISTRY_COLUMNS,
     REQUIRED_COLUMNS,
     decode_registry_bytes,
 )
-from heatwatch.formats.registry_headers import read_header
+from formats.registry_headers import read_header
 
 # Compressed or packed files this tool does not open itself (gzip it does).
 PACKED = {

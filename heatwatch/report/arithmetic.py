@@ -10,7 +10,7 @@ home's own silent sensor are one loss of sight; a heat station's interruption, i
 below the heating curve and a home's cold rooms are one failure to heat. Households are
 counted per family, so a home reported by several devices or by a parent and its own child
 counts **once per (county, kind family, month)**, once in its county's total and once in the
-city's. ``KIND_FAMILY`` is the map; ``heatwatch.contract.glossary.KIND_FAMILIES`` names them.
+city's. ``KIND_FAMILY`` is the map; ``contract.glossary.KIND_FAMILIES`` names them.
 
 **Interruption.** An interruption is time in which a household's heating supply is lost
 or below service: power off (household or feeder outage), gas below service pressure (a
@@ -51,7 +51,7 @@ from datetime import datetime
 
 import numpy as np
 
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind
+from contract.incidents import EntityType, Incident, IncidentKind
 
 K = IncidentKind
 KIND_FAMILY: dict[IncidentKind, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from heatwatch.contract.glossary import (
+from contract.glossary import (
     EVIDENCE_SOURCES,
     FIELDS,
     INCIDENT_KINDS,

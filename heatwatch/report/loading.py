@@ -1,7 +1,7 @@
 """Loading rollups, the registry and incidents into the columnar core inputs.
 
 Rollup sources implement :class:`RollupSource`: Parquet and JSONL (a replay directory), the
-worker's results dataset (the production store, ``heatwatch/formats/worker_dataset.py``) and
+worker's results dataset (the production store, ``formats/worker_dataset.py``) and
 InfluxDB (``household_day`` measurement) give the same columns.
 """
 
@@ -20,12 +20,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import Household
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.formats import worker_dataset
-from heatwatch.formats.registry_csv import RegistryError, load_registry_csv
-from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
+from contract.incidents import Incident
+from contract.registry import Household
+from contract.rollups import HouseholdDay
+from formats import worker_dataset
+from formats.registry_csv import RegistryError, load_registry_csv
+from formats.rollup_parquet import ROLLUP_SCHEMA
 from heatwatch.report.stability.columns import NO_DATE, HouseholdTable, RollupColumns, day_number
 from streams.settings import InfluxSettings
 from streams.sinks.influx_read import InfluxReader, InfluxReadError
@@ -233,7 +233,7 @@ def registry_from_households(households: Sequence[Household]) -> Registry:
 
 
 def load_registry(path: Path) -> Registry:
-    """The registry through the one loader (``heatwatch.formats.registry_csv``)."""
+    """The registry through the one loader (``formats.registry_csv``)."""
     _require(path, "registry CSV")
     try:
         households, _ = load_registry_csv(path)

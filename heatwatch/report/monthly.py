@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from heatwatch.contract.incidents import Incident
+from contract.incidents import Incident
 from heatwatch.report.arithmetic import Cell, Membership, episodes_started, family_rank
 from heatwatch.report.i18n import INCIDENT_KIND, KIND_FAMILY_TERMS, t
 from heatwatch.report.ledger import write_csv

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from heatwatch.contract.incidents import Incident, IncidentKind
+from contract.incidents import Incident, IncidentKind
 from heatwatch.report.arithmetic import Cell, Membership, tally
 
 BEIJING = timezone(timedelta(hours=8), "Beijing")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from heatwatch.contract.registry import GAS_RETROFITS
+from contract.registry import GAS_RETROFITS
 from heatwatch.report.i18n import PRIORITY, RETROFIT, t
 from heatwatch.report.loading import village_name
 from heatwatch.report.stability import StabilityPolicy

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from heatwatch.contract.geography import COUNTIES
-from heatwatch.contract.glossary import USE_COST_TEXT
+from contract.geography import COUNTIES
+from contract.glossary import USE_COST_TEXT
 from heatwatch.report.i18n import PRIORITY, RETROFIT, t
 from heatwatch.report.loading import village_name
 from heatwatch.report.render import Block, Heading, PageBreak, Para, Section, Table

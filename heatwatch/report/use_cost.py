@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from heatwatch.contract.glossary import USE_COST_COLUMNS, USE_COST_TEXT, USE_STATES, label
-from heatwatch.contract.registry import NETWORK_RETROFITS
+from contract.glossary import USE_COST_COLUMNS, USE_COST_TEXT, USE_STATES, label
+from contract.registry import NETWORK_RETROFITS
 from heatwatch.report.i18n import PRIORITY, RETROFIT
 from heatwatch.report.loading import Registry, RollupSource, build_inputs, village_name
 from heatwatch.report.render import Block, Heading, Para, Table

@@ -211,7 +211,7 @@ def _numeric_fields() -> dict[str, dict[str, type]]:
     """kind → {field: int | float} from the contract's models (the one schema)."""
     global _NUMERIC
     if _NUMERIC is None:
-        from heatwatch.contract.telemetry import AnyReading
+        from contract.telemetry import AnyReading
 
         out: dict[str, dict[str, type]] = {}
         for model in get_args(AnyReading):

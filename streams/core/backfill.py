@@ -15,8 +15,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, NamedTuple
 
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import (
+from contract.rollups import HouseholdDay
+from contract.telemetry import (
     FeederReading,
     GasReading,
     GasStationReading,

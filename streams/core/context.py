@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.rollups import HouseholdDay
+from contract.incidents import Incident
+from contract.rollups import HouseholdDay
 from streams.core.clock import ValleyWindow
 from streams.core.incidents import Change, IncidentBook
 from streams.core.settings import DetectionSettings

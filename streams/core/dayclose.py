@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from heatwatch.contract.rollups import HouseholdDay
+from contract.rollups import HouseholdDay
 from streams.core.clock import DAY_S, day_date, day_start_s
 from streams.core.context import DetectorContext
 from streams.core.gas import CountyQuotas, judge_quota_day, station_day_metric

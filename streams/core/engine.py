@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from heatwatch.contract.incidents import IncidentKind, Severity
-from heatwatch.contract.registry import Household
-from heatwatch.contract.telemetry import (
+from contract.incidents import IncidentKind, Severity
+from contract.registry import Household
+from contract.telemetry import (
     EPOCH_BY_TEXT,
     AnyReading,
     Batch,

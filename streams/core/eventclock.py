@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from heatwatch.contract.telemetry import event_epoch
+from contract.telemetry import event_epoch
 from streams.core.clock import to_datetime
 from streams.core.reorder import ReorderBuffer
 from streams.core.settings import DetectionSettings

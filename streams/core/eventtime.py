@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
+from contract.incidents import EntityType, IncidentKind, Severity
 from streams.core.clock import to_datetime
 from streams.core.context import DetectorContext
 from streams.core.snapshots import check_format

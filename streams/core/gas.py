@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
-from heatwatch.contract.telemetry import GasReading, GasStationReading
+from contract.incidents import EntityType, IncidentKind, Severity
+from contract.telemetry import GasReading, GasStationReading
 from streams.core.clock import date_day_index, day_date, day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.revisions import note_gap

@@ -11,10 +11,10 @@ from datetime import time
 from functools import lru_cache
 from typing import Any
 
-from heatwatch.contract.glossary import HEAT_DEVICES
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
-from heatwatch.contract.registry import HeatStationKind
-from heatwatch.contract.telemetry import (
+from contract.glossary import HEAT_DEVICES
+from contract.incidents import EntityType, Incident, IncidentKind, Severity
+from contract.registry import HeatStationKind
+from contract.telemetry import (
     HeatMeterReading,
     HeatStationReading,
     IndoorTempReading,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from heatwatch.contract.registry import HeatFuel, HeatStationKind, Household
+from contract.registry import HeatFuel, HeatStationKind, Household
 from streams.core.settings import DetectionSettings
 
 WATER_KWH_PER_M3K = 1.163  # heat carried by 1 m³ of water per kelvin, kWh (c_p × ρ)

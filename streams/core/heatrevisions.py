@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import (
+from contract.rollups import HouseholdDay
+from contract.telemetry import (
     HeatMeterReading,
     HeatStationReading,
     IndoorTempReading,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Any, Protocol
 
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
-from heatwatch.contract.registry import Household
+from contract.incidents import EntityType, Incident, IncidentKind, Severity
+from contract.registry import Household
 from streams.core.clock import to_datetime
 
 

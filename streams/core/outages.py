@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
-from heatwatch.contract.telemetry import ElectricReading
+from contract.incidents import EntityType, IncidentKind, Severity
+from contract.telemetry import ElectricReading
 from streams.core.clock import DAY_S
 from streams.core.context import DetectorContext
 from streams.core.plausibility import check_electric

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from heatwatch.contract.incidents import Incident
+from contract.incidents import Incident
 from streams.core.clock import CST
 from streams.core.context import DetectorContext
 from streams.core.engine import Engine

@@ -9,8 +9,8 @@ from ``DetectionSettings`` (each with its reason there).
 
 from __future__ import annotations
 
-from heatwatch.contract.registry import Household
-from heatwatch.contract.telemetry import (
+from contract.registry import Household
+from contract.telemetry import (
     ElectricReading,
     FeederReading,
     GasReading,

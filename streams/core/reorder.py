@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from heatwatch.contract.telemetry import AnyReading, Reading
+from contract.telemetry import AnyReading, Reading
 from streams.core.snapshots import check_format
 
 # handler, target (detector state), reading, origin, source (the device's identity clock)

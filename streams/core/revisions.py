@@ -26,8 +26,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import ElectricReading, GasReading
+from contract.rollups import HouseholdDay
+from contract.telemetry import ElectricReading, GasReading
 from streams.core.clock import interval_day_index
 from streams.core.context import DetectorContext
 from streams.core.snapshots import check_format

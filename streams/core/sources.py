@@ -9,7 +9,7 @@ with an indoor sensor and a heat meter has two sources whose readings at one tim
 used.
 
 ``SOURCE_KINDS`` holds one ``SourceKind`` per reading kind of the contract
-(``heatwatch.contract.telemetry.AnyReading``); the engine, ingest, persistence and revisions
+(``contract.telemetry.AnyReading``); the engine, ingest, persistence and revisions
 iterate it instead of switching on types. Adding a kind is a recipe in docs/architecture.md;
 ``tests/unit/streams/test_sources.py`` fails while a kind lacks a part.
 """
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from heatwatch.contract.incidents import EntityType
-from heatwatch.contract.telemetry import (
+from contract.incidents import EntityType
+from contract.telemetry import (
     AnyReading,
     ElectricReading,
     FeederReading,
@@ -71,7 +71,7 @@ class Revision(enum.Enum):
 
 
 class Keying(enum.Enum):
-    """The Kafka key a single reading of the kind travels under (``heatwatch.contract.keys``):
+    """The Kafka key a single reading of the kind travels under (``contract.keys``):
     a concentrator key of its own device, its household's key, or every partition."""
 
     DEVICE = "device"  # ``DC-<device id>``: feeders, gas and heat stations, stacks
@@ -94,7 +94,7 @@ class SourceKind:
     model: type[Any]
     device_field: str  # the reading's field naming its device
     entity: EntityType  # what a clock fault, an implausible count and a reason name
-    label: str  # key in ``heatwatch.contract.glossary.READING_KINDS``
+    label: str  # key in ``contract.glossary.READING_KINDS``
     keying: Keying
     # the engine -> its states of this kind by device id (the engine is not imported here:
     # it imports this module)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import HeatingDevice, HeatStationKind, Household
+from contract.incidents import Incident
+from contract.registry import HeatingDevice, HeatStationKind, Household
 
 
 @dataclass(slots=True)

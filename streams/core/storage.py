@@ -3,8 +3,8 @@ against rated capacity, including the rebound peak when the valley window opens.
 
 from __future__ import annotations
 
-from heatwatch.contract.incidents import EntityType, IncidentKind, Severity
-from heatwatch.contract.telemetry import FeederReading
+from contract.incidents import EntityType, IncidentKind, Severity
+from contract.telemetry import FeederReading
 from streams.core.clock import day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.revisions import note_gap

@@ -1,4 +1,4 @@
-"""The worker's results dataset (``heatwatch/formats/worker_dataset.py``): rollups and incident
+"""The worker's results dataset (``formats/worker_dataset.py``): rollups and incident
 revisions buffered per partition between commit points, written as that commit point's
 segment **before** its checkpoint (docs/production-path.md, "Results dataset").
 
@@ -15,10 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
-from heatwatch.formats.worker_dataset import (
+from contract.incidents import Incident
+from contract.rollups import HouseholdDay
+from formats.rollup_parquet import ROLLUP_SCHEMA
+from formats.worker_dataset import (
     INCIDENT_ROWS_SCHEMA,
     INCIDENTS,
     ROLLUP_ROWS_SCHEMA,

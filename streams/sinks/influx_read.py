@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.formats.incident_points import BEIJING, newest_incidents
+from contract.incidents import Incident
+from formats.incident_points import BEIJING, newest_incidents
 from streams.settings import InfluxSettings
 
 # Fields of ``household_day`` the reports read, with their Arrow types.

@@ -13,8 +13,8 @@ from datetime import datetime
 
 import orjson
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.rollups import HouseholdDay
+from contract.incidents import Incident
+from contract.rollups import HouseholdDay
 from streams.core.clock import date_day_index, day_start_s
 from streams.core.context import Metric
 from streams.core.incidents import Change

@@ -423,7 +423,7 @@ def test_journal_disk_full(sim: Path, topic: Topic, tmp_path: Path) -> None:
     """The journal's disk fills mid-file (an injected ENOSPC: a tiny filesystem needs root
     mounts): intake stops, what is in flight is delivered, nothing is marked done; when
     space is back the file finishes, and a second file dropped meanwhile follows."""
-    from heatwatch.formats.registry_csv import load_registry_csv
+    from formats.registry_csv import load_registry_csv
     from producers.bridge.drop import DropFolder
     from producers.bridge.journal import Journal
     from producers.bridge.service import Bridge
@@ -535,7 +535,7 @@ def test_produce_rerun_after_a_failure(
     exactly what was missing: the worker's results equal the replay (effectively-once)."""
     from kafka.errors import KafkaTimeoutError
 
-    from heatwatch.formats.registry_csv import load_registry_csv
+    from formats.registry_csv import load_registry_csv
     from producers.kafka_producer import (
         DeliveryJournal,
         ProduceError,
@@ -627,7 +627,7 @@ def test_http_push_is_answered_once_kafka_has_every_record(
     import gzip
     import urllib.request
 
-    from heatwatch.formats.registry_csv import load_registry_csv
+    from formats.registry_csv import load_registry_csv
     from producers.bridge.http import make_server, serve_in_background
     from producers.bridge.service import Bridge
     from producers.kafka_producer import Router, make_producer

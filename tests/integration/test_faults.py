@@ -31,9 +31,9 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.formats import worker_dataset
-from heatwatch.formats.registry_csv import load_registry_csv
+from contract.incidents import Incident
+from formats import worker_dataset
+from formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
 from producers.simulate import SimulationConfig, simulate
 from streams.core.clock import CST

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
+from contract.glossary import INCIDENT_KINDS, duration_text
 from dashboards import alerting
 from dashboards.common import render_flux
 from dashboards.generate import BUILDERS, dashboard_json
 from dashboards.heat import HEAT_KINDS
 from dashboards.season import UNDER_USED_TABLE
-from heatwatch.contract.glossary import INCIDENT_KINDS, duration_text
 from streams.sinks.points import household_use_line
 from tests.unit.dashboards import heat_scenario
 
@@ -1082,7 +1082,7 @@ def test_entity_rules_follow_a_replayed_run(
     import subprocess
     import sys
 
-    from heatwatch.contract.incidents import Incident
+    from contract.incidents import Incident
     from streams.core.incidents import Change
     from streams.sinks.points import incident_line
 

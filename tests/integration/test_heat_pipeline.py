@@ -14,8 +14,8 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.formats.registry_csv import REGISTRY_COLUMNS, load_registry_csv
+from contract.incidents import Incident
+from formats.registry_csv import REGISTRY_COLUMNS, load_registry_csv
 from producers.scoring import score
 from producers.simulate import SimulationConfig, simulate
 from streams.core.clock import CST

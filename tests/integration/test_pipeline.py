@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from heatwatch.formats.registry_csv import load_registry_csv
+from formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router, jsonl_lines, make_producer, produce
 from producers.scoring import score
 from producers.simulate import SimulationConfig, simulate

@@ -21,9 +21,9 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from formats import worker_dataset
+from formats.registry_csv import load_registry_csv
 from heatwatch.cli.report import app as report_app
-from heatwatch.formats import worker_dataset
-from heatwatch.formats.registry_csv import load_registry_csv
 from heatwatch.report.loading import (
     DatasetRollups,
     InfluxRollups,

@@ -437,7 +437,7 @@ def _all_command_lines() -> str:
 def test_pipeline_over_tls_sasl_keeps_secrets_out_of_every_output(
     secured: Secured, tmp_path: Path
 ) -> None:
-    from heatwatch.formats.registry_csv import load_registry_csv  # noqa: F401  (registry loads)
+    from formats.registry_csv import load_registry_csv  # noqa: F401  (registry loads)
     from producers.scoring import score
     from producers.simulate import SimulationConfig, simulate
     from tests.integration.pipeline_support import PipelineEnv, incidents_in_influx

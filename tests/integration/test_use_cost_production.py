@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 import pytest
 
-from heatwatch.formats.registry_csv import load_registry_csv
+from formats.registry_csv import load_registry_csv
 from heatwatch.report.loading import DatasetRollups, dataset_inputs, run_dir_inputs
 from heatwatch.report.stability import StabilityPolicy
 from heatwatch.report.stability.evaluate import SeasonResult

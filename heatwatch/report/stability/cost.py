@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from heatwatch.contract.registry import (
+from contract.registry import (
     ELECTRIC_RETROFITS,
     GAS_RETROFITS,
     NETWORK_RETROFITS,

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from heatwatch.contract.registry import NETWORK_RETROFITS, RetrofitType
+from contract.registry import NETWORK_RETROFITS, RetrofitType
 from heatwatch.report.stability.use import UseSettings
 
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")

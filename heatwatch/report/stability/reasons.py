@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import IntFlag, StrEnum
 from typing import Any, Literal
 
-from heatwatch.contract.glossary import EVIDENCE_NOT_RECORDED, EVIDENCE_SOURCES, VERDICTS, label
+from contract.glossary import EVIDENCE_NOT_RECORDED, EVIDENCE_SOURCES, VERDICTS, label
 
 
 class Verdict(StrEnum):

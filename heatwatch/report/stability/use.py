@@ -39,7 +39,7 @@ from enum import IntEnum
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from heatwatch.contract.registry import ELECTRIC_RETROFITS, GAS_RETROFITS
+from contract.registry import ELECTRIC_RETROFITS, GAS_RETROFITS
 from heatwatch.report.stability.columns import F32, F64, I32, B, HouseholdTable, RollupColumns
 
 # Heating degree-days base: 18 °C is the indoor design temperature of northern China's heating

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from formats import worker_dataset as wd
+from formats.registry_csv import load_registry_csv
 from heatwatch.cli.dataset import default_before
 from heatwatch.cli.main import _mount_subcommands, app
-from heatwatch.formats import worker_dataset as wd
-from heatwatch.formats.registry_csv import load_registry_csv
 from heatwatch.report.loading import load_incidents
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from formats.registry_csv import load_registry_csv
 from heatwatch.cli.main import app
-from heatwatch.formats.registry_csv import load_registry_csv
 from producers.scoring import read_dead_letter_lines, read_incidents, score
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay

@@ -15,8 +15,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from contract.telemetry import WIRE_ADAPTER
 from heatwatch.cli.main import _mount_subcommands, app
-from heatwatch.contract.telemetry import WIRE_ADAPTER
 
 _mount_subcommands()
 runner = CliRunner()

@@ -334,7 +334,7 @@ def test_unexpected_errors_are_one_line_unless_debug(monkeypatch: pytest.MonkeyP
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("heatwatch.formats.schemas.write_schemas", boom)
+    monkeypatch.setattr("formats.schemas.write_schemas", boom)
     result = runner.invoke(app, ["schema", "--out", "x"])
     assert result.exit_code == 1
     line = _one_line(result.output)

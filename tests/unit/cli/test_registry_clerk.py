@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from formats.registry_csv import RegistryError, load_registry
 from heatwatch.cli.main import _mount_subcommands, app
-from heatwatch.formats.registry_csv import RegistryError, load_registry
 
 _mount_subcommands()
 runner = CliRunner()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from formats.registry_csv import load_registry_csv
 from heatwatch.cli.main import _mount_subcommands, app
 from heatwatch.cli.registry_errors import in_chinese
-from heatwatch.formats.registry_csv import load_registry_csv
 
 _mount_subcommands()
 runner = CliRunner()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from heatwatch.contract.geography import COUNTIES, COUNTY_NAMES, COUNTY_SLUGS, COUNTY_TERMS
-from heatwatch.contract.glossary import label
+from contract.geography import COUNTIES, COUNTY_NAMES, COUNTY_SLUGS, COUNTY_TERMS
+from contract.glossary import label
 
 # The plan document's 各县（市、区）, in its order (shared/domain.md).
 PLAN_COUNTIES = "忻府区 原平市 定襄县 五台县 代县 繁峙县 宁武县 静乐县 神池县 五寨县 岢岚县 河曲县 保德县 偏关县"

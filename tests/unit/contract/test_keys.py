@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import orjson
 
-from heatwatch.contract.keys import (
+from contract.keys import (
     concentrator_key,
     household_key,
     partition_for_key,
     registry_by_partition,
 )
-from heatwatch.contract.registry import Household
+from contract.registry import Household
 from producers.kafka_producer import Router
 from tests.unit.streams.scenario import gas_household, household
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import Household
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import (
+from contract.incidents import Incident
+from contract.registry import Household
+from contract.rollups import HouseholdDay
+from contract.telemetry import (
     HeatStationReading,
     IndoorTempReading,
     StackEmissionReading,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from contract.glossary import FIELDS, INCIDENT_KINDS, RETROFIT_TYPES
 from dashboards.common import CODE_COLUMNS
 from dashboards.generate import BUILDERS, dashboard_json, render
-from heatwatch.contract.glossary import FIELDS, INCIDENT_KINDS, RETROFIT_TYPES
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from contract.glossary import INCIDENT_KINDS
 from dashboards.generate import dashboard_json
 from dashboards.heat import EMISSION_LIMITS, HEAT_KINDS
-from heatwatch.contract.glossary import INCIDENT_KINDS
 from streams.core.heat import SEVERITIES, snapshot_domain
 from tests.unit.dashboards.heat_scenario import heat_run, line_protocol
 

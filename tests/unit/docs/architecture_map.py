@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 README = ROOT / "README.md"
-PACKAGES = ("heatwatch", "streams", "producers", "dashboards")
+PACKAGES = ("contract", "formats", "streams", "producers", "dashboards", "heatwatch")
 
 MAP_BEGIN, MAP_END = "<!-- module-map:begin -->", "<!-- module-map:end -->"
 README_BEGIN = (

@@ -85,7 +85,7 @@ MAP = """intro
 
 ### formats
 
-- `heatwatch/formats/schemas.py` — JSON Schemas
+- `formats/schemas.py` — JSON Schemas
 <!-- module-map:end -->
 """
 
@@ -94,7 +94,7 @@ def test_a_new_module_is_placed_with_its_folder() -> None:
     entries = read_map(MAP)
     assert [e.layer for e in entries] == ["core", "core", "formats"]
     assert layer_for("streams/core/parts/buffer.py", entries) == "core"
-    assert layer_for("heatwatch/formats/new.py", entries) == "formats"
+    assert layer_for("formats/new.py", entries) == "formats"
     assert layer_for("dashboards/new.py", entries) is None
 
 
@@ -116,7 +116,7 @@ def test_the_generated_section_follows_the_map() -> None:
     entries = [
         Entry("core", "streams/core/engine.py", "x", 1),
         Entry("core", "streams/core/clock.py", "x", 2),
-        Entry("formats", "heatwatch/formats/schemas.py", "x", 3),
+        Entry("formats", "formats/schemas.py", "x", 3),
     ]
     section = render_readme_section(entries)
     assert "core\n  streams/core/" in section and "engine, clock" in section

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from heatwatch.formats.incident_points import newest_incidents
+from formats.incident_points import newest_incidents
 
 
 def _point(incident_id: str, state: str, severity: str, **fields: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from heatwatch.formats.registry_csv import RegistryError, load_registry, load_registry_csv
+from formats.registry_csv import RegistryError, load_registry, load_registry_csv
 
 HEADER = (
     "household_id,county,village,retrofit_type,heating_device,feeder_id,gas_station_id,"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heatwatch.formats import worker_dataset as wd
+from formats import worker_dataset as wd
 
 D1, D2 = date(2021, 12, 1), date(2021, 12, 2)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from heatwatch.contract.geography import COUNTIES
+from contract.geography import COUNTIES
 from producers.fleet import build_fleet
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from heatwatch.contract import Household
-from heatwatch.contract.geography import COUNTY_NAMES
-from heatwatch.contract.telemetry import WIRE_ADAPTER, parse_event_time
+from contract import Household
+from contract.geography import COUNTY_NAMES
+from contract.telemetry import WIRE_ADAPTER, parse_event_time
 from producers.fleet import (
     PROGRAMME_TOTAL,
     RETROFIT_MIX,

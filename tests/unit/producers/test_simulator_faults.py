@@ -8,8 +8,8 @@ import orjson
 import pydantic
 import pytest
 
-from heatwatch.contract import IncidentKind
-from heatwatch.contract.telemetry import WIRE_ADAPTER
+from contract import IncidentKind
+from contract.telemetry import WIRE_ADAPTER
 
 from .conftest import Run
 

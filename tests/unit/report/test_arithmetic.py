@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
-from heatwatch.contract.registry import HeatingDevice, PriorityGroup, RetrofitType
-from heatwatch.contract.rollups import HouseholdDay
+from contract.incidents import EntityType, Incident, IncidentKind, Severity
+from contract.registry import HeatingDevice, PriorityGroup, RetrofitType
+from contract.rollups import HouseholdDay
 from heatwatch.report.arithmetic import (
     INTERRUPTION_KINDS,
     KIND_FAMILY,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.formats.rollup_parquet import rollups_to_table
+from contract.rollups import HouseholdDay
+from formats.rollup_parquet import rollups_to_table
 from heatwatch.report.loading import ParquetRollups, build_inputs, write_rollups_jsonl
 from heatwatch.report.stability import StabilityPolicy, evaluate_season
 from heatwatch.report.stability.reasons import evidence_texts

@@ -12,10 +12,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from contract.incidents import EntityType, Incident, IncidentKind, Severity
+from contract.registry import HeatingDevice, PriorityGroup, RetrofitType
+from contract.rollups import HouseholdDay
 from heatwatch.cli.report import app
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
-from heatwatch.contract.registry import HeatingDevice, PriorityGroup, RetrofitType
-from heatwatch.contract.rollups import HouseholdDay
 from heatwatch.report.loading import write_rollups_jsonl
 
 CST = timezone(timedelta(hours=8))

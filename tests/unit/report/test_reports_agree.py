@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from formats.registry_csv import load_registry_csv
 from heatwatch.cli.report import load_policy
-from heatwatch.formats.registry_csv import load_registry_csv
 from heatwatch.report.arithmetic import INTERRUPTION_FAMILIES
 from heatwatch.report.loading import run_dir_inputs
 from heatwatch.report.monthly import compute_monthly

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.registry import Household
+from contract.registry import Household
 from producers.kafka_producer import Router
 from streams.embedded import replay
 from tests.unit.streams.pipeline.test_pipeline import Clock, Harness

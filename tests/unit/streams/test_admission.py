@@ -11,7 +11,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heatwatch.contract.telemetry import WIRE_ADAPTER, AnyReading, ElectricReading
+from contract.telemetry import WIRE_ADAPTER, AnyReading, ElectricReading
 from streams.core.engine import Engine, Rejected
 from streams.core.settings import DetectionSettings
 from streams.ingest import Tally, ingest_record

@@ -17,8 +17,8 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from heatwatch.contract.registry import Household
-from heatwatch.formats.registry_csv import load_registry, load_registry_csv
+from contract.registry import Household
+from formats.registry_csv import load_registry, load_registry_csv
 from producers.scoring import read_dead_letter_lines, read_incidents, score
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay

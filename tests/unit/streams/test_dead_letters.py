@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
+from contract.glossary import DEAD_LETTER_REASONS
 from heatwatch.cli.main import _mount_subcommands, app
-from heatwatch.contract.glossary import DEAD_LETTER_REASONS
 from streams.ingest import dead_letter_code, dead_letter_fields
 from tests.unit.streams.runners import both
 from tests.unit.streams.scenario import electric, household

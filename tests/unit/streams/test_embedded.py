@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 
-from heatwatch.formats.registry_csv import load_registry_csv
+from formats.registry_csv import load_registry_csv
 from streams.embedded import replay
 from tests.unit.streams.scenario import electric, household
 

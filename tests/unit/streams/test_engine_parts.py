@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from heatwatch.contract.registry import Household
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
-from heatwatch.formats.registry_csv import load_registry_csv
+from contract.registry import Household
+from contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
+from formats.registry_csv import load_registry_csv
 from producers.simulate import SimulationConfig, simulate
 from streams.core.context import Metric
 from streams.core.engine import Engine, Rejected

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heatwatch.contract.telemetry import event_epoch
+from contract.telemetry import event_epoch
 from streams.core.engine import Rejected
 from streams.core.settings import DetectionSettings
 from tests.unit.streams.scenario import (

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from heatwatch.contract.telemetry import event_epoch
+from contract.telemetry import event_epoch
 from streams.core.engine import Rejected
 from streams.core.eventtime import describe_offset
 from streams.embedded import replay

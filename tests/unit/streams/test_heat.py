@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
-from heatwatch.contract.glossary import HEAT_DEVICES
-from heatwatch.contract.registry import HeatStationKind, Household
-from heatwatch.contract.telemetry import (
+from contract.glossary import HEAT_DEVICES
+from contract.registry import HeatStationKind, Household
+from contract.telemetry import (
     HeatMeterReading,
     HeatStationReading,
     IndoorTempReading,

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind
-from heatwatch.formats.registry_csv import load_registry_csv
+from contract.incidents import EntityType, Incident, IncidentKind
+from formats.registry_csv import load_registry_csv
 from heatwatch.report.loading import build_inputs
 from heatwatch.report.stability.evaluate import evaluate_season
 from heatwatch.report.stability.policy import StabilityPolicy

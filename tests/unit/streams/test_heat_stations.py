@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from heatwatch.contract.telemetry import (
+from contract.telemetry import (
     HeatStationReading,
     IndoorTempReading,
     StackEmissionReading,

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from heatwatch.contract.incidents import Incident
-from heatwatch.contract.registry import Household
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import WIRE_ADAPTER, Batch
-from heatwatch.formats.registry_csv import load_registry_csv
+from contract.incidents import Incident
+from contract.registry import Household
+from contract.rollups import HouseholdDay
+from contract.telemetry import WIRE_ADAPTER, Batch
+from formats.registry_csv import load_registry_csv
 from producers.simulate import SimulationConfig, simulate
 from streams.core.clock import ValleyWindow
 from streams.core.context import DetectorContext, Metric

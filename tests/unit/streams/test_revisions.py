@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from heatwatch.contract.telemetry import event_epoch
+from contract.telemetry import event_epoch
 from streams.core.engine import AnyReading, Engine, Rejected
 from streams.core.persist import export_state, import_state
 from streams.core.settings import DetectionSettings

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from heatwatch.contract.glossary import READING_KINDS
-from heatwatch.contract.keys import concentrator_key, household_key
-from heatwatch.contract.telemetry import WIRE_ADAPTER, AnyReading
+from contract.glossary import READING_KINDS
+from contract.keys import concentrator_key, household_key
+from contract.telemetry import WIRE_ADAPTER, AnyReading
 from producers.kafka_producer import Router
 from streams.core.engine import Engine, Rejected
 from streams.core.persist import export_state, import_state

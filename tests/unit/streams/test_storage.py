@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from heatwatch.contract.incidents import Severity
-from heatwatch.contract.telemetry import ElectricReading
+from contract.incidents import Severity
+from contract.telemetry import ElectricReading
 from tests.unit.streams.scenario import at, electric, feeder, household, run
 
 

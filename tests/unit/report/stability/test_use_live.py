@@ -8,9 +8,9 @@ from datetime import date
 
 import yaml
 
+from contract.glossary import FIELDS, USE_COST_COLUMNS
 from dashboards import alerting, season
 from dashboards.generate import ALERTING_DIR, DASHBOARD_DIR
-from heatwatch.contract.glossary import FIELDS, USE_COST_COLUMNS
 from heatwatch.report.stability import SeasonResult, StabilityPolicy, evaluate_season
 from heatwatch.report.use_live import use_lines
 from tests.unit.report.stability.use_fixtures import TRUTH, fixture_inputs

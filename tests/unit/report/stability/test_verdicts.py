@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from heatwatch.contract.registry import RetrofitType
+from contract.registry import RetrofitType
 from heatwatch.report.stability import (
     HouseholdTable,
     Reason,

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
+from contract.rollups import HouseholdDay
+from formats.rollup_parquet import ROLLUP_SCHEMA
 from heatwatch.report.loading import build_inputs
 from heatwatch.report.stability.columns import HouseholdTable, RollupColumns
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from heatwatch.formats import worker_dataset as wd
+from formats import worker_dataset as wd
 from heatwatch.report.loading import dataset_inputs, load_incidents
 from producers.kafka_producer import Router
 from streams.embedded import replay

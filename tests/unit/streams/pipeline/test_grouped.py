@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from heatwatch.contract.keys import partition_for_key
+from contract.keys import partition_for_key
 from producers.kafka_producer import Router, produce
 from streams.embedded import replay
 from tests.unit.streams.pipeline.test_pipeline import PARTITIONS, Clock, Harness, _setup, sim

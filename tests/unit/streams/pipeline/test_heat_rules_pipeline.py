@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.registry import Household
-from heatwatch.contract.telemetry import HeatStationReading, StackEmissionReading
+from contract.registry import Household
+from contract.telemetry import HeatStationReading, StackEmissionReading
 from producers.kafka_producer import Router
 from streams.embedded import replay
 from tests.unit.streams.pipeline.test_pipeline import Clock, Harness

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from heatwatch.formats.registry_csv import load_registry_csv
+from formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router
 from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay

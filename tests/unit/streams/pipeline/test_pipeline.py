@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 import pytest
 
-from heatwatch.contract.keys import partition_for_key, registry_by_partition
-from heatwatch.formats.registry_csv import load_registry_csv
+from contract.keys import partition_for_key, registry_by_partition
+from formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router
 from producers.simulate import SimulationConfig, simulate
 from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
-from heatwatch.contract.registry import HeatingDevice, PriorityGroup, RetrofitType
-from heatwatch.contract.rollups import HouseholdDay
+from contract.incidents import EntityType, Incident, IncidentKind, Severity
+from contract.registry import HeatingDevice, PriorityGroup, RetrofitType
+from contract.rollups import HouseholdDay
 from streams.core.clock import CST
 from streams.core.context import Metric
 from streams.core.incidents import Change

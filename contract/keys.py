@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from heatwatch.contract.registry import Household
+from contract.registry import Household
 
 
 def _murmur2(data: bytes) -> int:

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from heatwatch.contract.registry import HeatingDevice, PriorityGroup, RetrofitType
+from contract.registry import HeatingDevice, PriorityGroup, RetrofitType
 
 
 class HouseholdDay(BaseModel):

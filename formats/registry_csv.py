@@ -12,21 +12,21 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from heatwatch.contract.glossary import Term
-from heatwatch.contract.registry import Household, RetrofitType, supply_link_problems
-from heatwatch.formats.registry_headers import (
+from contract.glossary import Term
+from contract.registry import Household, RetrofitType, supply_link_problems
+from formats.registry_headers import (
     HeaderCell,
     column_letter,
     normalize_header,
     read_header,
 )
-from heatwatch.formats.registry_problems import (
+from formats.registry_problems import (
     TERM_COLUMNS,
     column_label,
     describe,
     supply_link_zh,
 )
-from heatwatch.formats.registry_xlsx import ZIP_MAGIC, xlsx_as_csv
+from formats.registry_xlsx import ZIP_MAGIC, xlsx_as_csv
 
 log = logging.getLogger(__name__)
 

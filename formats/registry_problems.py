@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Any
 
-from heatwatch.contract.glossary import (
+from contract.glossary import (
     DATE_FORMS,
     HEAT_FUELS,
     HEAT_STATION_KINDS,

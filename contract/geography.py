@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from heatwatch.contract.glossary import Term
+from contract.glossary import Term
 
 
 class County(NamedTuple):

@@ -5,8 +5,8 @@ embedded runner and the Faust agents share them, and ``heatwatch schema`` writes
 Schemas from them. Field names and kinds follow ``contract.md`` and are fixed.
 """
 
-from heatwatch.contract.incidents import EntityType, Incident, IncidentKind, Severity
-from heatwatch.contract.registry import (
+from contract.incidents import EntityType, Incident, IncidentKind, Severity
+from contract.registry import (
     GAS_RETROFITS,
     NETWORK_RETROFITS,
     HeatFuel,
@@ -16,8 +16,8 @@ from heatwatch.contract.registry import (
     PriorityGroup,
     RetrofitType,
 )
-from heatwatch.contract.rollups import HouseholdDay
-from heatwatch.contract.telemetry import (
+from contract.rollups import HouseholdDay
+from contract.telemetry import (
     Batch,
     ElectricReading,
     FeederReading,

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from heatwatch.formats.rollup_parquet import ROLLUP_SCHEMA
+from formats.rollup_parquet import ROLLUP_SCHEMA
 
 ROLLUPS = "household_day"
 INCIDENTS = "incidents"

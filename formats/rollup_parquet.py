@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from heatwatch.contract.rollups import HouseholdDay
+from contract.rollups import HouseholdDay
 
 ROLLUP_SCHEMA = pa.schema(
     [

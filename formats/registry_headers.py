@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from heatwatch.contract.glossary import REGISTRY_COLUMNS, REGISTRY_HEADER_VARIANTS
+from contract.glossary import REGISTRY_COLUMNS, REGISTRY_HEADER_VARIANTS
 
 # A trailing bracketed unit or qualifier: 额定功率（kW）, 合同气量(m3), 县(市、区).
 _TRAILING_BRACKET = re.compile(r"[(\[][^()\[\]]*[)\]]$")

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from heatwatch.contract.incidents import Incident
+from contract.incidents import Incident
 
 BEIJING = timezone(timedelta(hours=8))
 _SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from heatwatch.contract import Household, HouseholdDay, Incident
-from heatwatch.contract.telemetry import WireMessage
+from contract import Household, HouseholdDay, Incident
+from contract.telemetry import WireMessage
 
 SCHEMAS: dict[str, TypeAdapter[object]] = {
     "registry-row": TypeAdapter(Household),
