@@ -290,6 +290,16 @@ def check_dead(sc, truth, d):
         if ok and e.get("reason_contains_any"):
             if not all(any(w in x["reason"] for w in e["reason_contains_any"]) for x in m):
                 ok, msg = False, f"{e['id']}: reason does not name the meter {e['reason_contains_any']}: {m[0]['reason'][:110]}"
+        if ok and e.get("reason_names_item"):
+            rn = e["reason_names_item"]
+            i = rn["index"]
+            forms = [f for j in (i, i + 1) for f in (f"[{j}]", f"readings.{j}", f"item {j}", f"#{j}", f"reading {j}",
+                                                         f"readings {j}", f"第{j}")]
+            def names(rs):
+                return any(d in rs for d in rn.get("ids", [])) or any(f in rs for f in forms)
+            if not all(names(x.get("reason") or "") for x in m):
+                ok, msg = False, (f"{e['id']}: reason names neither the item's device {rn.get('ids')} nor its place in the "
+                                  f"batch (index {i}): {m[0].get('reason','')[:120]!r}")
         if ok and not all((x.get("reason") or "").strip() for x in m):
             ok, msg = False, f"{e['id']}: dead letter without a reason"
         if ok and e.get("reason_contains_any_ci"):
@@ -400,8 +410,11 @@ def check_monthly(sc, truth, out, months, registry_counts):
         if "kind_label" in ch:
             p = os.path.join(rep, f"monthly-{m}.csv")
             rows = list(csv.DictReader(io.StringIO(open(p, encoding="utf-8-sig").read()))) if os.path.exists(p) else []
-            row = next((r for r in rows if r.get("County") == ch["county"] and ch["kind_label"] in r.get("Kind", "").lower()
-                        and "interrupt" in r.get("Kind", "").lower()), None)
+            # the CSV's kind column is "Kind family" since the reports issue (docs/stability-report.md,
+            # "a table per county and kind family"); older trees wrote "Kind"
+            kcol = lambda r: (r.get("Kind family") or r.get("Kind") or "").lower()
+            row = next((r for r in rows if r.get("County") == ch["county"] and ch["kind_label"] in kcol(r)
+                        and "interrupt" in kcol(r)), None)
         else:
             row = next((r for r in summ.get(m, []) if r.get("County") == ch["county"]), None)
         colname = {"interruption_hours": ("Interruption household-hours",), "households_affected": ("Households affected",),
@@ -463,7 +476,7 @@ def check_use(sc, truth, out):
     tol = truth.get("cost_tol", 1.0)
     for h, c in (cost or {}).items():
         r = rows.get(h) or {}
-        for k in ("energy_kwh", "valley_kwh", "gas_m3", "energy_cost", "subsidy", "net_cost", "cost_per_m2"):
+        for k in ("energy_kwh", "valley_kwh", "gas_m3", "energy_cost", "subsidy", "net_cost", "cost_per_m2", "peak_extra"):
             if k not in c:
                 continue
             got = num(r.get(k)) if r.get(k) not in (None, "") else None
@@ -482,6 +495,71 @@ def check_use(sc, truth, out):
             non = [i for i, r in enumerate(t) if not (r.get("priority group") or "").strip()]
             sc.add("burden", not pri or not non or max(pri) < min(non),
                    f"priority households not listed first: {[r.get('household') for r in t]}")
+
+
+def use_label(state):
+    s = (state or "").strip().lower()
+    if "empty" in s or "空置" in s:
+        return "empty"
+    if "unused" in s or "coal" in s or "under" in s or "未使用" in s:
+        return "under_used"
+    if not s or "not judged" in s or "未判定" in s:
+        return "not_judged"
+    if "used" in s or "正常" in s:
+        return "used"
+    return s
+
+
+def check_use_labels(sc, truth, out):
+    """the season ledger's use state per household (issue 24): used / under_used / empty / not_judged;
+    checks marked ambiguous are counted apart (use_label_ambig) and reported as such"""
+    labels = truth.get("use_labels")
+    amb_v = truth.get("verdicts_ambiguous")
+    if not (labels or amb_v):
+        return
+    rows = {r["household_id"]: r for r in (season_csv(out) or [])}
+    for h, x in (labels or {}).items():
+        r = rows.get(h) or {}
+        got = use_label(r.get("use_state")) if r else "missing"
+        kind = "use_label_ambig" if x.get("ambiguous") else "use_label"
+        sc.add(kind, got == x["want"],
+               f"{h}: use state {r.get('use_state')!r} (ratio {r.get('use_ratio')}, low {r.get('low_days')}/{r.get('judged_days')} "
+               f"judged days) = {got}, expected {x['want']} — {x['why'][:150]} [{x.get('cite','')[:90]}]"
+               + (" AMBIGUOUS" if x.get("ambiguous") else ""))
+    for h, want in (amb_v or {}).items():
+        r = rows.get(h) or {}
+        g = norm_verdict(r.get("verdict"))
+        sc.add("verdict_ambig", g == want, f"{h}: {g} ({r.get('reason_codes')}), expected {want} AMBIGUOUS — "
+                                           f"{truth.get('verdict_why', {}).get(h, '')[:120]}")
+
+
+def html_text(path):
+    import re, html as H
+    if not os.path.exists(path):
+        return ""
+    t = open(path, encoding="utf-8").read()
+    return H.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", t)))
+
+
+def check_html_text(sc, truth, out):
+    for c in truth.get("html_text", []):
+        txt = html_text(os.path.join(out, "reports", "stability-2021-2022.html")).lower()
+        i = txt.find("use of the new heating")
+        sect = txt[i:] if i >= 0 else txt
+        miss = [alts for alts in c["all_any"] if not any(a.lower() in sect for a in alts)]
+        sc.add("report_text", not miss, f"{c['id']}: the season report's use section lacks {miss} ({c.get('why','')[:100]})")
+
+
+def check_monthly_cost(sc, truth, out):
+    """the monthly report's use-and-cost section (issue 24 item 4), HTML table per county"""
+    for c in truth.get("monthly_cost", []):
+        t = find_table(html_tables(os.path.join(out, "reports", f"monthly-{c['month']}.html")), "median household cost to date")
+        row = next((r for r in (t or []) if r.get("county") == c["county"] or r.get("County") == c["county"]), None)
+        val = num(col(row, *c["col"].split())) if row else None
+        ok = val is not None and abs(val - c["approx"]) <= c["tol"]
+        sc.add("monthly_cost_ambig" if c.get("ambiguous") else "monthly_cost", ok,
+               f"{c['id']}: {c['month']} {c['county']} '{c['col']}' = {val}, expected {c['approx']} ± {c['tol']} ({c.get('why','')[:110]})"
+               + (" AMBIGUOUS" if c.get("ambiguous") else ""))
 
 
 def check_cli(sc, truth, r, scen_dir, out, log):
@@ -604,6 +682,9 @@ def main():
         counts = collections.Counter(row["county"] for row in csv.DictReader(open(os.path.join(sd, "registry.csv"), encoding="utf-8")))
         check_monthly(sc, truth, out, months, counts)
         check_use(sc, truth, out)
+        check_use_labels(sc, truth, out)
+        check_html_text(sc, truth, out)
+        check_monthly_cost(sc, truth, out)
         check_cli(sc, truth, r, sd, out, log)
         check_equivalence(sc, truth, r, sd, out, d, months, log, a.keep)
         sc.info.append(f"[{n}] incidents by kind: {dict(collections.Counter(i['kind'] for i in d['incidents']))}; "

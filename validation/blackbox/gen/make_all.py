@@ -529,3 +529,6 @@ if __name__ == "__main__":
     import new_scenarios
     for f in new_scenarios.ALL:
         f()
+    import issue24_scenarios   # third round: issue 24 (use and cost) and issue 23 (batch form)
+    for f in issue24_scenarios.ALL:
+        f()
