@@ -179,16 +179,13 @@ def _note_silent_at_close(station: HeatStationState, day_end: int) -> None:
 # --- silence: a station's telemetry, a home's own sensor ---------------------------------
 def _open_station_silence(ctx: DetectorContext, ss: HeatStationState, last: int) -> None:
     """One page for the station: dispatch no longer sees whether its households get heat."""
-    ss.comm = ctx.book.open(
+    ss.comm = ctx.book.open_group(
         IncidentKind.COMM_LOSS,
-        EntityType.HEAT_STATION,
-        ss.station_id,
-        ss.county,
+        (EntityType.HEAT_STATION, ss.station_id),
+        ss,
         last,
         Severity.WARNING,
-        village=ss.village,
-        households_affected=len(ss.homes),
-        priority_households=ss.priority_members,
+        affected=(len(ss.homes), ss.priority_members),
         details={
             "device": "heat_station",
             "heat_station_kind": ss.kind.value,
@@ -243,7 +240,8 @@ def on_heat_station(
         note_gap(ss, ss.accounted_until, ts - s.interval_s, ss.comm)  # fill it (revisions)
         # Runs are runs in time: a state is not assumed to last through missing data (the
         # readings that fill the gap later do not re-run detection).
-        ss.down_run = ss.low_run = 0
+        ss.down_streak.clear()
+        ss.low_streak.clear()
     if ss.comm is not None:
         ctx.book.resolve(ss.comm, ts)
         ss.comm = None
@@ -476,14 +474,12 @@ def _judge_interruption(
 ) -> None:
     s = ctx.settings
     if trigger is not None:
-        if ss.down_run == 0:
-            ss.down_first_ts = ts
-        ss.down_run += 1
-        ss.low_run = 0  # an interruption is not also a low supply
-        if ss.interruption is None and ss.down_run >= s.heat_interruption_min_readings:
+        run = ss.down_streak.add(ts)
+        ss.low_streak.clear()  # an interruption is not also a low supply
+        if ss.interruption is None and run >= s.heat_interruption_min_readings:
             _open_interruption(ctx, ss, r, trigger, ref)
         return
-    ss.down_run = 0
+    ss.down_streak.clear()
     restored = r.secondary_supply_c >= ref.dead_supply_c + s.heat_restore_margin_k
     if ss.interruption is not None and restored:
         for home in ss.homes:
@@ -521,7 +517,7 @@ def _open_interruption(
     if ss.supply_low is not None:
         low = ss.supply_low
         ss.supply_low = None
-        ss.low_run = 0
+        ss.low_streak.clear()
         ctx.book.update(
             low,
             kind=IncidentKind.HEAT_SUPPLY_INTERRUPTION,
@@ -530,16 +526,13 @@ def _open_interruption(
         )
         ss.interruption = low
     else:
-        ss.interruption = ctx.book.open(
+        ss.interruption = ctx.book.open_group(
             IncidentKind.HEAT_SUPPLY_INTERRUPTION,
-            EntityType.HEAT_STATION,
-            ss.station_id,
-            ss.county,
-            ss.down_first_ts,
+            (EntityType.HEAT_STATION, ss.station_id),
+            ss,
+            ss.down_streak.first,
             Severity.CRITICAL,
-            village=ss.village,
-            households_affected=len(ss.homes),
-            priority_households=ss.priority_members,
+            affected=(len(ss.homes), ss.priority_members),
             details=details,
         )
     ss.d_interruptions += 1
@@ -549,7 +542,7 @@ def _open_interruption(
         home.interruption = ctx.book.open_household(
             IncidentKind.HEAT_SUPPLY_INTERRUPTION,
             hh,
-            ss.down_first_ts,
+            ss.down_streak.first,
             Severity.CRITICAL if hh.is_priority else Severity.WARNING,
             parent_id=parent,
             details={"heat_station_id": ss.station_id},
@@ -559,7 +552,7 @@ def _open_interruption(
 def _not_judged_low(ctx: DetectorContext, ss: HeatStationState, supply: float, ts: int) -> None:
     """A reading not judged against a curve (unlearned, its sampled homes warm): no low run,
     and a low-supply page opened on the guess ends (the homes show the supply is enough)."""
-    ss.low_run = 0
+    ss.low_streak.clear()
     if ss.supply_low is not None:
         ctx.book.resolve(ss.supply_low, ts, secondary_supply_c=supply, ended_by="homes_warm")
         ss.supply_low = None
@@ -576,20 +569,15 @@ def _judge_supply_low(
 ) -> None:
     s = ctx.settings
     if supply < curve - s.heat_low_margin_c:
-        if ss.low_run == 0:
-            ss.low_first_ts = ts
-        ss.low_run += 1
-        if ss.supply_low is None and ss.low_run >= s.heat_low_min_readings:
-            ss.supply_low = ctx.book.open(
+        run = ss.low_streak.add(ts)
+        if ss.supply_low is None and run >= s.heat_low_min_readings:
+            ss.supply_low = ctx.book.open_group(
                 IncidentKind.HEAT_SUPPLY_LOW,
-                EntityType.HEAT_STATION,
-                ss.station_id,
-                ss.county,
-                ss.low_first_ts,
+                (EntityType.HEAT_STATION, ss.station_id),
+                ss,
+                ss.low_streak.first,
                 Severity.WARNING,
-                village=ss.village,
-                households_affected=len(ss.homes),
-                priority_households=ss.priority_members,
+                affected=(len(ss.homes), ss.priority_members),
                 details={
                     "heat_station_kind": ss.kind.value,
                     "secondary_supply_c": supply,
@@ -598,7 +586,7 @@ def _judge_supply_low(
                 },
             )
         return
-    ss.low_run = 0
+    ss.low_streak.clear()
     if ss.supply_low is not None and supply >= curve - s.heat_low_clear_margin_c:
         ctx.book.resolve(ss.supply_low, ts, secondary_supply_c=supply)
         ss.supply_low = None
@@ -646,10 +634,7 @@ def _own_span(
             ts - device.covered_until
             > (ctx.settings.indoor_missing_grace_readings + 1) * interval_s
         ):
-            if device is home.meter:
-                home.no_heat_run = 0
-            else:
-                home.cold_run = 0
+            (home.no_heat_streak if device is home.meter else home.cold_streak).clear()
     device.last_ts = device.covered_until = ts
     home.last_ts = max(home.last_ts, ts)
     if home.comm is not None and home.comm.details.get("device") == (
@@ -693,13 +678,11 @@ def on_indoor(ctx: DetectorContext, home: HeatHomeState, r: IndoorTempReading, t
             return  # a night setback is no failure; the run neither grows nor ends
         home.d_cold += span
         home.d_cold_ts.append([ts, span])
-        if home.cold_run == 0:
-            home.cold_first_ts = ts
-        home.cold_run += 1
-        if home.indoor_low is None and home.cold_run >= s.indoor_low_min_readings:
+        run = home.cold_streak.add(ts)
+        if home.indoor_low is None and run >= s.indoor_low_min_readings:
             _open_cold_home(ctx, home, r.temp_c)
         return
-    home.cold_run = 0
+    home.cold_streak.clear()
     if home.indoor_low is not None and r.temp_c >= s.indoor_clear_c:
         ctx.book.resolve(home.indoor_low, ts, indoor_temp_c=r.temp_c)
         home.indoor_low = None
@@ -713,7 +696,7 @@ def _open_cold_home(ctx: DetectorContext, home: HeatHomeState, temp_c: float) ->
     home.indoor_low = ctx.book.open_household(
         IncidentKind.INDOOR_TEMP_LOW,
         hh,
-        home.cold_first_ts,
+        home.cold_streak.first,
         Severity.CRITICAL if hh.is_priority else Severity.WARNING,
         parent_id=station.cold.incident_id if station.cold is not None else None,
         details={"heat_station_id": station.station_id, "indoor_temp_c": temp_c},
@@ -750,23 +733,21 @@ def _judge_no_heat(
 ) -> None:
     s = ctx.settings
     if not no_heat:
-        home.no_heat_run = 0
+        home.no_heat_streak.clear()
         if home.no_heat is not None:
             ctx.book.resolve(home.no_heat, ts, energy_kwh=r.energy_kwh)
             home.no_heat = None
         return
     if not supplied_before(home.station, ts, s.interval_s):
-        home.no_heat_run = 0  # the station's interruption (or its silence) explains it
+        home.no_heat_streak.clear()  # the station's interruption (or its silence) explains it
         return
-    if home.no_heat_run == 0:
-        home.no_heat_first_ts = ts
-    home.no_heat_run += 1
-    if home.no_heat is None and home.no_heat_run >= s.heat_meter_no_heat_min_readings:
+    run = home.no_heat_streak.add(ts)
+    if home.no_heat is None and run >= s.heat_meter_no_heat_min_readings:
         hh = home.household.household
         home.no_heat = ctx.book.open_household(
             IncidentKind.HEAT_SUPPLY_INTERRUPTION,
             hh,
-            home.no_heat_first_ts,
+            home.no_heat_streak.first,
             Severity.CRITICAL if hh.is_priority else Severity.WARNING,
             details={
                 "trigger": "heat_meter",
@@ -797,9 +778,7 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
             # the same event: closed into the page as its child, its homes re-parented to
             # the page (a flat tree: the reports attribute children to their top incident)
             _merge_station_cold(ctx, ss, explains, now, cold)
-        for h in cold:
-            if h.indoor_low is not None and h.indoor_low.parent_id != explains.incident_id:
-                ctx.book.update(h.indoor_low, parent_id=explains.incident_id)
+        ctx.book.adopt(explains, (h.indoor_low for h in cold))
         return
     ended = [
         h
@@ -814,22 +793,20 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
             assert h.indoor_low is not None
             ctx.book.resolve(h.indoor_low, now, closed_with_parent=True)
             h.indoor_low = None
-            h.cold_run = 0
+            h.cold_streak.clear()
             ss.cold_count -= 1
         cold = [h for h in cold if h.indoor_low is not None]
     if ss.cold is None:
         if len(cold) < need:
             return
-        ss.cold = ctx.book.open(
+        ss.cold = ctx.book.open_group(
             IncidentKind.INDOOR_TEMP_LOW,
-            EntityType.HEAT_STATION,
-            ss.station_id,
-            ss.county,
+            (EntityType.HEAT_STATION, ss.station_id),
+            ss,
             min(int(h.indoor_low.started_at.timestamp()) for h in cold if h.indoor_low),
             Severity.WARNING,
-            village=ss.village,
-            households_affected=len(cold),
-            priority_households=sum(1 for h in cold if h.household.household.is_priority),
+            affected=(len(cold), sum(1 for h in cold if h.household.household.is_priority)),
+            children=(h.indoor_low for h in cold),
             details={
                 "trigger": "sampled_homes",
                 "cold_homes": len(cold),
@@ -842,10 +819,7 @@ def roll_up_cold_homes(ctx: DetectorContext, ss: HeatStationState, now: int) -> 
         return
     elif len(cold) > ss.cold.households_affected:
         ctx.book.update(ss.cold, households_affected=len(cold))
-    parent = ss.cold.incident_id
-    for h in cold:
-        if h.indoor_low is not None and h.indoor_low.parent_id != parent:
-            ctx.book.update(h.indoor_low, parent_id=parent)
+    ctx.book.adopt(ss.cold, (h.indoor_low for h in cold))
 
 
 def _merge_station_cold(
@@ -877,7 +851,7 @@ def _end_station_cold(
         if h.indoor_low is not None and h.indoor_low.parent_id == parent:
             ctx.book.resolve(h.indoor_low, now, closed_with_parent=True)
             h.indoor_low = None
-            h.cold_run = 0
+            h.cold_streak.clear()
             ss.cold_count -= 1
 
 
@@ -1041,15 +1015,13 @@ def _judge_hour(ctx: DetectorContext, sk: StackState) -> None:
         return  # an hour with too few readings is neither a breach nor a recovery
     over = {k: v for k, v in means.items() if v > limits[k]}
     if over and sk.emission is None:
-        sk.emission = ctx.book.open(
+        sk.emission = ctx.book.open_group(
             IncidentKind.EMISSION_EXCEEDANCE,
-            EntityType.HEAT_STATION,
-            ss.station_id,
-            ss.county,
+            (EntityType.HEAT_STATION, ss.station_id),
+            ss,
             hour_start,
             Severity.WARNING,
-            village=ss.village,
-            households_affected=0,
+            affected=(0, 0),  # the air around it, not its households' heat
             details={
                 "pollutants": sorted(over),
                 "hourly_means_mg_m3": means,

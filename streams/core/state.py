@@ -223,10 +223,9 @@ class HeatStationState:
         "d_ok",
         "design",
         "dirty",
-        "down_first_ts",
         "down_now",
         "down_prior",
-        "down_run",
+        "down_streak",
         "gaps",
         "homes",
         "homes_warm",
@@ -234,8 +233,7 @@ class HeatStationState:
         "kind",
         "last_ts",
         "location",
-        "low_first_ts",
-        "low_run",
+        "low_streak",
         "norm_delta",
         "norm_flow",
         "norm_heat",
@@ -268,11 +266,9 @@ class HeatStationState:
         self.priority_members = 0
         self.last_ts = 0
         self.accounted_until = 0
-        self.down_run = 0
-        self.down_first_ts = 0
+        self.down_streak = Streak()  # readings without useful heat in a row
         self.interruption: Incident | None = None
-        self.low_run = 0
-        self.low_first_ts = 0
+        self.low_streak = Streak()  # readings below its heating curve in a row
         self.supply_low: Incident | None = None
         self.cold_count = 0
         self.cold: Incident | None = None
@@ -390,8 +386,7 @@ class HeatHomeState:
     coverage apart: ``indoor``, ``meter``)."""
 
     __slots__ = (
-        "cold_first_ts",
-        "cold_run",
+        "cold_streak",
         "comm",
         "d_cold",
         "d_cold_ts",
@@ -405,8 +400,7 @@ class HeatHomeState:
         "last_ts",
         "meter",
         "no_heat",
-        "no_heat_first_ts",
-        "no_heat_run",
+        "no_heat_streak",
         "own_source",
         "station",
     )
@@ -417,14 +411,13 @@ class HeatHomeState:
         self.last_ts = 0
         self.interruption: Incident | None = None
         self.indoor_low: Incident | None = None
-        self.cold_run = 0
-        self.cold_first_ts = 0
+        self.cold_streak = Streak()  # cold indoor readings in occupied hours in a row
         self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
         self.indoor = HeatDevice()  # its indoor sensor's coverage (``last_ts``: either's)
         self.meter = HeatDevice()  # its heat meter's
         self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
-        self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
-        self.no_heat_first_ts = 0
+        # heat-meter readings without heat while the station supplies, in a row
+        self.no_heat_streak = Streak()
         self.no_heat: Incident | None = None
         self.reset_day()
 
