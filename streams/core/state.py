@@ -2,16 +2,24 @@
 
 Kept small on purpose (the target is under 1 KB per household) and free of I/O, so the same
 state runs in the embedded runner and inside a Faust worker. Checkpoints carry it as plain
-versioned data (``streams/core/persist.py``), never pickled, so these classes can change.
+versioned data, never pickled, so these classes can change: each class says what of it is
+state with ``snapshot(refs)`` (a row of plain values, its incidents by id through
+``IncidentRefs``) and takes it back with ``restore(row, refs)``, under its own
+``SNAPSHOT_FORMAT`` (``streams/core/persist.py`` composes the rows). What the registry and
+the settings give (identity, links, members, design) and what is a cache is not in the row:
+a fresh engine rebuilds it. A field added to a class is state only once its ``snapshot``
+writes it (the persist tests fail until then: an export/import mid-run must give the
+uninterrupted run's results and the same field values).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from contract.incidents import Incident
 from contract.registry import HeatingDevice, HeatStationKind, Household
+from streams.core.snapshots import IncidentRefs, by_number, from_by_number
 
 
 @dataclass(slots=True)
@@ -39,6 +47,12 @@ class Streak:
         """A reading out of the condition (or a gap): the run is over."""
         self.n = 0
 
+    def snapshot(self) -> list[int]:
+        return [self.n, self.first]
+
+    def restore(self, row: list[int]) -> None:
+        self.n, self.first = row
+
 
 @dataclass(slots=True)
 class GasSupply:
@@ -52,6 +66,16 @@ class GasSupply:
     # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
     recent: list[float] | None = None
 
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        recent = None if self.recent is None else list(self.recent)
+        low, quota = refs.ref(self.low), refs.ref(self.quota_risk)
+        return [low, self.low_streak.snapshot(), quota, self.used, recent]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        low, streak, quota, self.used, self.recent = row
+        self.low, self.quota_risk = refs.get(low), refs.get(quota)
+        self.low_streak.restore(streak)
+
 
 @dataclass(slots=True)
 class PeakCharging:
@@ -59,6 +83,14 @@ class PeakCharging:
 
     peak: Incident | None = None
     streak: Streak = field(default_factory=Streak)  # heating days charged off the valley
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [refs.ref(self.peak), self.streak.snapshot()]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        peak, streak = row
+        self.peak = refs.get(peak)
+        self.streak.restore(streak)
 
 
 class HouseholdState:
@@ -123,6 +155,57 @@ class HouseholdState:
         self.d_valley = 0.0
         self.d_gas = 0.0
 
+    # not stored: its registry row and links, ``is_storage`` and ``energy_cap`` (from them)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        storage = None if self.storage is None else self.storage.snapshot(refs)
+        return [
+            self.last_ts,
+            self.accounted_until,
+            refs.ref(self.outage),
+            refs.ref(self.comm),
+            refs.gaps(self.gaps),
+            self.evidence,
+            self.d_readings,
+            self.d_avail,
+            self.d_outage,
+            self.d_short,
+            self.d_interruptions,
+            self.d_energy,
+            self.d_valley,
+            self.d_gas,
+            self.gas.snapshot(refs),
+            storage,
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.accounted_until,
+            outage,
+            comm,
+            gaps,
+            self.evidence,
+            self.d_readings,
+            self.d_avail,
+            self.d_outage,
+            self.d_short,
+            self.d_interruptions,
+            self.d_energy,
+            self.d_valley,
+            self.d_gas,
+            gas,
+            storage,
+        ) = row
+        self.outage, self.comm, self.gaps = refs.get(outage), refs.get(comm), refs.gaps_back(gaps)
+        self.gas.restore(gas, refs)
+        if storage is None:
+            self.storage = None
+        else:
+            self.storage = self.storage or PeakCharging()
+            self.storage.restore(storage, refs)
+
 
 class FeederState:
     """A distribution transformer area: its meters, its load and its roll-up incidents."""
@@ -167,6 +250,43 @@ class FeederState:
         # steps the feeder did not report, a late upload may fill (streams/core/revisions.py)
         self.gaps: list[list[Any]] | None = None
 
+    # not stored: identity, place, location and members (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.out_count,
+            refs.ref(self.outage),
+            refs.ref(self.overload),
+            refs.ref(self.comm),
+            self.over_streak.snapshot(),
+            self.over_rebound,
+            self.under_streak.snapshot(),
+            self.max_ratio,
+            self.pre_valley_kw,
+            refs.gaps(self.gaps),
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.out_count,
+            outage,
+            overload,
+            comm,
+            over,
+            self.over_rebound,
+            under,
+            self.max_ratio,
+            self.pre_valley_kw,
+            gaps,
+        ) = row
+        self.outage, self.overload, self.comm = refs.get(outage), refs.get(overload), refs.get(comm)
+        self.over_streak.restore(over)
+        self.under_streak.restore(under)
+        self.gaps = refs.gaps_back(gaps)
+
 
 class StationState:
     """A village gas regulator station and the households it feeds."""
@@ -201,6 +321,34 @@ class StationState:
         self.outlet_low = False
         self.d_delivered = 0.0
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
+
+    # not stored: identity, place, location and members (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.low_count,
+            refs.ref(self.shortfall),
+            self.outlet_streak.snapshot(),
+            self.outlet_low,
+            self.d_delivered,
+            refs.gaps(self.gaps),
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.low_count,
+            shortfall,
+            outlet,
+            self.outlet_low,
+            self.d_delivered,
+            gaps,
+        ) = row
+        self.shortfall = refs.get(shortfall)
+        self.outlet_streak.restore(outlet)
+        self.gaps = refs.gaps_back(gaps)
 
 
 class HeatStationState:
@@ -303,6 +451,71 @@ class HeatStationState:
         self.d_low = 0
         self.d_interruptions = 0
 
+    # not stored: identity, kind, place, location, weather, homes and design (registry and
+    # settings), ``dirty`` (the heat network's per-step set: empty between steps)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.accounted_until,
+            self.down_streak.snapshot(),
+            refs.ref(self.interruption),
+            self.low_streak.snapshot(),
+            refs.ref(self.supply_low),
+            self.cold_count,
+            refs.ref(self.cold),
+            refs.ref(self.comm),
+            self.down_now,
+            self.down_prior,
+            self.prior_ts,
+            refs.gaps(self.gaps),
+            list(self.norm_flow),
+            by_number(self.norm_delta),
+            by_number(self.norm_heat),
+            by_number(self.norm_supply),
+            self.homes_warm,
+            self.d_ok,
+            self.d_down,
+            list(self.d_down_ts),
+            self.d_low,
+            self.d_interruptions,
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.accounted_until,
+            down,
+            interruption,
+            low,
+            supply_low,
+            self.cold_count,
+            cold,
+            comm,
+            self.down_now,
+            self.down_prior,
+            self.prior_ts,
+            gaps,
+            self.norm_flow,
+            norm_delta,
+            norm_heat,
+            norm_supply,
+            self.homes_warm,
+            self.d_ok,
+            self.d_down,
+            self.d_down_ts,
+            self.d_low,
+            self.d_interruptions,
+        ) = row
+        self.down_streak.restore(down)
+        self.low_streak.restore(low)
+        self.interruption, self.supply_low = refs.get(interruption), refs.get(supply_low)
+        self.cold, self.comm, self.gaps = refs.get(cold), refs.get(comm), refs.gaps_back(gaps)
+        self.norm_delta = from_by_number(norm_delta)
+        self.norm_heat = from_by_number(norm_heat)
+        self.norm_supply = from_by_number(norm_supply)
+
 
 class StackState:
     """A heat station's stack (CEMS): the hour being averaged and the open exceedance.
@@ -358,6 +571,52 @@ class StackState:
         # [epoch hour, n, particulates, so2, nox] (sums at the reference O₂)
         self.hours: list[list[Any]] | None = None
 
+    # not stored: its station (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.em_hour,
+            self.em_n,
+            self.em_s,
+            self.em_fire,
+            self.em_first_fire,
+            self.em_last_fire,
+            self.em_pm,
+            self.em_so2,
+            self.em_nox,
+            refs.ref(self.emission),
+            self.last_state,
+            self.run_hours,
+            list(self.flue_norm),
+            dict(self.d_hours),
+            refs.gaps(self.gaps),
+            None if self.hours is None else [list(h) for h in self.hours],
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.em_hour,
+            self.em_n,
+            self.em_s,
+            self.em_fire,
+            self.em_first_fire,
+            self.em_last_fire,
+            self.em_pm,
+            self.em_so2,
+            self.em_nox,
+            emission,
+            self.last_state,
+            self.run_hours,
+            self.flue_norm,
+            self.d_hours,
+            gaps,
+            self.hours,
+        ) = row
+        self.emission, self.gaps = refs.get(emission), refs.gaps_back(gaps)
+
 
 @dataclass(slots=True)
 class HeatDevice:
@@ -378,6 +637,31 @@ class HeatDevice:
     temp_c: float = 0.0
     prior_ts: int = 0
     prior_temp_c: float = 0.0
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.covered_until,
+            self.last_ts,
+            self.every,
+            self.every_seen,
+            refs.gaps(self.gaps),
+            self.temp_c,
+            self.prior_ts,
+            self.prior_temp_c,
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.covered_until,
+            self.last_ts,
+            self.every,
+            self.every_seen,
+            gaps,
+            self.temp_c,
+            self.prior_ts,
+            self.prior_temp_c,
+        ) = row
+        self.gaps = refs.gaps_back(gaps)
 
 
 class HeatHomeState:
@@ -441,6 +725,53 @@ class HeatHomeState:
         # are the station's outage, not also the home's shortfall (``heat._home_day``)
         self.d_cold_ts: list[list[int]] = []
 
+    # not stored: its household and station (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            refs.ref(self.interruption),
+            refs.ref(self.indoor_low),
+            self.cold_streak.snapshot(),
+            self.own_source,
+            self.indoor.snapshot(refs),
+            self.meter.snapshot(refs),
+            refs.ref(self.comm),
+            self.no_heat_streak.snapshot(),
+            refs.ref(self.no_heat),
+            self.d_readings,
+            self.d_interruptions,
+            self.d_own,
+            self.d_cold,
+            [list(c) for c in self.d_cold_ts],
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            interruption,
+            indoor_low,
+            cold,
+            self.own_source,
+            indoor,
+            meter,
+            comm,
+            no_heat,
+            no_heat_inc,
+            self.d_readings,
+            self.d_interruptions,
+            self.d_own,
+            self.d_cold,
+            self.d_cold_ts,
+        ) = row
+        self.interruption, self.indoor_low = refs.get(interruption), refs.get(indoor_low)
+        self.comm, self.no_heat = refs.get(comm), refs.get(no_heat_inc)
+        self.cold_streak.restore(cold)
+        self.no_heat_streak.restore(no_heat)
+        self.indoor.restore(indoor, refs)
+        self.meter.restore(meter, refs)
+
 
 class CountyWeather:
     """Today's temperatures for one county, folded into rollups at day close; the latest
@@ -470,6 +801,35 @@ class CountyWeather:
         # [ts, temp] within the revision horizon: the outdoor temperature a late heat-station
         # reading is judged at (``outdoor_at``); pruned at day close
         self.history: list[list[Any]] = []
+
+    # all of it is state: a county's weather comes with its readings (not from the registry)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.county,
+            self.day,
+            self.last_c,
+            self.prior_c,
+            self.last_ts,
+            self.n,
+            self.t_min,
+            self.t_sum,
+            [list(h) for h in self.history],
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.county,
+            self.day,
+            self.last_c,
+            self.prior_c,
+            self.last_ts,
+            self.n,
+            self.t_min,
+            self.t_sum,
+            self.history,
+        ) = row
 
     def add(self, day: int, temp_c: float) -> None:
         if day != self.day:
