@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from contract.registry import HeatFuel, HeatStationKind, Household
 from streams.core.settings import DetectionSettings
+from streams.core.state import HeatStationState
 
 WATER_KWH_PER_M3K = 1.163  # heat carried by 1 m³ of water per kelvin, kWh (c_p × ρ)
 ROOM_C = 18.0  # indoor design temperature: no heating load at or above it
@@ -290,3 +291,11 @@ def learn_supply(
     n = entry[0] + 1
     entry[0] = n
     entry[1] += (supply_c - curve_at(design.curve, outdoor_c) - entry[1]) / n
+
+
+def design_of(s: DetectionSettings, ss: HeatStationState) -> StationDesign:
+    """The station's design (registry, defaults by kind and size), kept on it once made."""
+    if ss.design is None:  # a station state built outside a heat network (tests, tools)
+        ss.design = station_design(s, ss.kind, [h.household.household for h in ss.homes])
+    design: StationDesign = ss.design
+    return design

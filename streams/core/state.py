@@ -439,7 +439,7 @@ class HeatStationState:
         # warm: its learned heating curve (streams/core/heatnormal.py ``learned_curve_at``)
         self.norm_supply: dict[int, list[float]] = {}
         # what its sampled homes last said about its supply before its curve is learned: True
-        # warm enough, False cold enough, None not yet (``heat.station_curve``); a spell with
+        # warm enough, False cold enough, None not yet (``heatstation.station_curve``); a spell with
         # no home reporting keeps it, so a sensor's late upload does not change the judgement
         self.homes_warm: bool | None = None
         self.reset_day()
@@ -552,7 +552,7 @@ class StackState:
         self.em_hour = -1  # epoch hour of the interval starts being averaged
         self.em_n = 0  # readings of the hour
         self.em_s = 0  # seconds those readings cover (hourly validity at any cadence)
-        self.em_fire = 0  # of which the boiler was firing (streams/core/heat.py ``firing``)
+        self.em_fire = 0  # of which the boiler was firing (streams/core/heatstack.py ``firing``)
         self.em_first_fire = False  # the hour's first and latest reading fired
         self.em_last_fire = False
         self.em_pm = 0.0  # sums over the firing readings, converted to the reference O₂
@@ -561,7 +561,7 @@ class StackState:
         self.emission: Incident | None = None
         self.last_state = ""  # the operating state of the last judged hour
         # consecutive fully firing hours (start-up while few); a boiler firing when the stream
-        # begins has been running for long (streams/core/heat.py ``_LONG_RUNNING``)
+        # begins has been running for long (streams/core/heatstack.py ``_LONG_RUNNING``)
         self.run_hours = 1_000_000
         self.flue_norm: list[float] = [0, 0.0]  # [n, mean flue flow] of firing readings
         # the day's hours by operating state and validity (data completeness per stack)
