@@ -90,7 +90,7 @@ def on_heat_station(
     if not down and not low and ss.interruption is None and ss.supply_low is None:
         # only what is judged healthy is learned: a fault never becomes the normal
         delta = r.secondary_supply_c - r.secondary_return_c
-        learn(s, ss.norm_flow, ss.norm_delta, outdoor, r.flow_m3h, delta, ss.norm_heat, r.heat_kw)
+        learn(s, ss.normal, outdoor, r.flow_m3h, delta, r.heat_kw)
     station_metric(ctx, ss, r, curve, ts)
 
 
@@ -126,7 +126,7 @@ def station_curve(
     says why)."""
     if design.curve_from_registry:
         return curve_at(design.curve, outdoor), "registry"
-    learned = learned_curve_at(s, design, ss.norm_supply, outdoor)
+    learned = learned_curve_at(s, design, ss.normal.supply, outdoor)
     if learned is not None:
         return learned
     reporting, warm, cold = sampled_at(s, ss, ts)
@@ -172,12 +172,12 @@ def _learn_curve(
     design = design_of(s, ss)
     if design.curve_from_registry or low:
         return
-    entry = ss.norm_supply.get(band_of(s, outdoor))
+    entry = ss.normal.supply.get(band_of(s, outdoor))
     if entry is not None and entry[0] >= s.heat_curve_learn_readings:
         return  # that band is learned (and fixed)
     reporting, warm, _ = sampled_at(s, ss, ts)
     if _warm_enough(s, reporting, warm) or (not reporting and ss.homes_warm):
-        learn_supply(s, design, ss.norm_supply, outdoor, supply)
+        learn_supply(s, design, ss.normal.supply, outdoor, supply)
 
 
 def _warm_enough(s: DetectionSettings, reporting: int, warm: int) -> bool:
@@ -201,7 +201,7 @@ def judge_reading(
     collapsed to a share of its normal at this outdoor temperature: flow × ΔT, the heat
     output, is then ~0 although the network's water is still warm)."""
     design = design_of(s, ss)
-    ref = reference(s, design, ss.norm_flow, ss.norm_delta, outdoor, ss.norm_heat)
+    ref = reference(s, design, ss.normal, outdoor)
     supply = r.secondary_supply_c
     delta = supply - r.secondary_return_c
     curve = station_curve(s, ss, design, outdoor, ts)[0] if outdoor is not None else None

@@ -351,6 +351,29 @@ class StationState:
         self.gaps = refs.gaps_back(gaps)
 
 
+@dataclass(slots=True)
+class StationNormal:
+    """A heat station's learned normal (``streams/core/heatnormal.py``), learned from the
+    readings judged healthy only (a fault never becomes the normal): ``[n, mean]`` of its
+    flow, and per outdoor band of its supply-return difference, its heat output and — while
+    its sampled homes were warm — its supply above its kind's curve (its learned heating
+    curve)."""
+
+    flow: list[float] = field(default_factory=lambda: [0, 0.0])  # m³/h
+    delta: dict[int, list[float]] = field(default_factory=dict)  # K
+    heat: dict[int, list[float]] = field(default_factory=dict)  # kW
+    supply: dict[int, list[float]] = field(default_factory=dict)  # K above the kind's curve
+
+    def snapshot(self) -> list[Any]:
+        tables = (self.delta, self.heat, self.supply)
+        return [list(self.flow), *(by_number(t) for t in tables)]
+
+    def restore(self, row: list[Any]) -> None:
+        self.flow, delta, heat, supply = row
+        self.delta, self.heat = from_by_number(delta), from_by_number(heat)
+        self.supply = from_by_number(supply)
+
+
 class HeatStationState:
     """A heat exchange station (换热站) or boiler house, its households and its stack.
 
@@ -382,10 +405,7 @@ class HeatStationState:
         "last_ts",
         "location",
         "low_streak",
-        "norm_delta",
-        "norm_flow",
-        "norm_heat",
-        "norm_supply",
+        "normal",
         "prior_ts",
         "priority_members",
         "station_id",
@@ -430,14 +450,7 @@ class HeatStationState:
         # what the station was built for (registry, defaults by kind and size): set by the
         # heat network from the registry (streams/core/heatnormal.py); derived, not stored
         self.design: Any = None
-        # its learned normal (streams/core/heatnormal.py): [n, mean flow m³/h] over healthy
-        # readings, and per outdoor band [n, mean supply-return difference K]
-        self.norm_flow: list[float] = [0, 0.0]
-        self.norm_delta: dict[int, list[float]] = {}
-        self.norm_heat: dict[int, list[float]] = {}  # per band [n, mean heat output kW]
-        # per band [n, mean supply above its kind's curve K] while its sampled homes were
-        # warm: its learned heating curve (streams/core/heatnormal.py ``learned_curve_at``)
-        self.norm_supply: dict[int, list[float]] = {}
+        self.normal = StationNormal()  # what it learned (streams/core/heatnormal.py)
         # what its sampled homes last said about its supply before its curve is learned: True
         # warm enough, False cold enough, None not yet (``heatstation.station_curve``); a spell with
         # no home reporting keeps it, so a sensor's late upload does not change the judgement
@@ -453,7 +466,7 @@ class HeatStationState:
 
     # not stored: identity, kind, place, location, weather, homes and design (registry and
     # settings), ``dirty`` (the heat network's per-step set: empty between steps)
-    SNAPSHOT_FORMAT: ClassVar[int] = 1
+    SNAPSHOT_FORMAT: ClassVar[int] = 2  # 1 had its learned normal as four fields
 
     def snapshot(self, refs: IncidentRefs) -> list[Any]:
         return [
@@ -470,10 +483,7 @@ class HeatStationState:
             self.down_prior,
             self.prior_ts,
             refs.gaps(self.gaps),
-            list(self.norm_flow),
-            by_number(self.norm_delta),
-            by_number(self.norm_heat),
-            by_number(self.norm_supply),
+            self.normal.snapshot(),
             self.homes_warm,
             self.d_ok,
             self.d_down,
@@ -497,10 +507,7 @@ class HeatStationState:
             self.down_prior,
             self.prior_ts,
             gaps,
-            self.norm_flow,
-            norm_delta,
-            norm_heat,
-            norm_supply,
+            normal,
             self.homes_warm,
             self.d_ok,
             self.d_down,
@@ -512,9 +519,7 @@ class HeatStationState:
         self.low_streak.restore(low)
         self.interruption, self.supply_low = refs.get(interruption), refs.get(supply_low)
         self.cold, self.comm, self.gaps = refs.get(cold), refs.get(comm), refs.gaps_back(gaps)
-        self.norm_delta = from_by_number(norm_delta)
-        self.norm_heat = from_by_number(norm_heat)
-        self.norm_supply = from_by_number(norm_supply)
+        self.normal.restore(normal)
 
 
 class StackState:
