@@ -31,7 +31,7 @@ from pydantic import TypeAdapter
 from contract.incidents import Incident
 from streams.core.clock import CST
 from streams.core.engine import Engine
-from streams.core.snapshots import IncidentRefs, StateFormatError, check_format
+from streams.core.snapshots import StateFormatError, check_format
 from streams.core.sources import SOURCE_KINDS
 from streams.core.state import (
     CountyWeather,
@@ -39,6 +39,7 @@ from streams.core.state import (
     HeatHomeState,
     HeatStationState,
     HouseholdState,
+    IncidentRefs,
     StackState,
     StationState,
 )
