@@ -109,7 +109,7 @@ def _state_bytes(households: int, tmp: Path) -> None:
     print(f"\nstate after one day ({households} households, before zlib):")
     for part, noun in (("heat_stations", "station"), ("stacks", "stack"),
                        ("heat_homes", "network home"), ("households", "household")):  # fmt: skip
-        entities = state.get(part) or {}
+        entities = state[part]["rows"]  # each entity kind: its class's rows
         rows = len(entities)
         size = len(orjson.dumps(entities))
         per = size / rows if rows else 0.0

@@ -389,7 +389,7 @@ def _gas_shortfall_rule() -> RuleSpec:
 # a healthy county's series stays present). The snapshot counts a station page and its
 # household children alike, so the values are derived for the top-level incidents only:
 # every child is one household (households_affected 1), and a heat child is critical exactly
-# when its household is in a priority group (streams/core/heat.py), so
+# when its household is in a priority group (streams/core/heatstation.py), so
 #   pages       = top_level
 #   households  = households_affected − (count − top_level)
 #   priority    = priority_households − (count − top_level if critical else 0).

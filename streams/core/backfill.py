@@ -28,7 +28,7 @@ from contract.telemetry import (
 from streams.core.clock import interval_day_index
 from streams.core.context import DetectorContext
 from streams.core.gas import station_pressure_metric
-from streams.core.heat import sensor_every
+from streams.core.heathomes import sensor_every
 from streams.core.heatrevisions import fill_stack_hour, revise_home, revise_station
 from streams.core.revisions import (
     Revisable,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from contract.registry import HeatFuel, HeatStationKind, Household
 from streams.core.settings import DetectionSettings
+from streams.core.state import HeatStationState, StationNormal
 
 WATER_KWH_PER_M3K = 1.163  # heat carried by 1 m³ of water per kelvin, kWh (c_p × ρ)
 ROOM_C = 18.0  # indoor design temperature: no heating load at or above it
@@ -152,15 +153,10 @@ class Reference:
 
 
 def reference(
-    s: DetectionSettings,
-    design: StationDesign,
-    norm_flow: list[float],
-    norm_delta: dict[int, list[float]],
-    outdoor_c: float | None,
-    norm_heat: dict[int, list[float]] | None = None,
+    s: DetectionSettings, design: StationDesign, normal: StationNormal, outdoor_c: float | None
 ) -> Reference:
     """The station's thresholds at ``outdoor_c`` from its learned normal, else its design."""
-    n_flow, flow = norm_flow
+    n_flow, flow = normal.flow
     learned_flow = n_flow >= s.heat_normal_min_readings
     if learned_flow:
         stopped = flow * s.heat_flow_stopped_share
@@ -169,15 +165,14 @@ def reference(
     band = band_of(s, outdoor_c)
     entry = None
     for b in (band, band - 1, band + 1):  # the band, else a neighbour (a new cold spell)
-        e = norm_delta.get(b)
+        e = normal.delta.get(b)
         if e is not None and e[0] >= s.heat_normal_min_readings:
             entry = e
             break
     heat = None
-    if norm_heat is not None:
-        h = norm_heat.get(band)
-        if h is not None and h[0] >= s.heat_normal_min_readings:
-            heat = h[1]
+    h = normal.heat.get(band)
+    if h is not None and h[0] >= s.heat_normal_min_readings:
+        heat = h[1]
     if entry is not None:
         lost = entry[1] * s.heat_source_loss_delta_share
     else:
@@ -195,21 +190,17 @@ def reference(
 
 def learn(
     s: DetectionSettings,
-    norm_flow: list[float],
-    norm_delta: dict[int, list[float]],
+    normal: StationNormal,
     outdoor_c: float | None,
     flow: float,
     delta_k: float,
-    norm_heat: dict[int, list[float]] | None = None,
-    heat_kw: float = 0.0,
+    heat_kw: float,
 ) -> None:
     """Fold one healthy reading into the station's normal (exponential means; the first
     readings of a band are a plain mean so the early normal is not the first reading's)."""
-    _fold(s, norm_flow, flow)
+    _fold(s, normal.flow, flow)
     band = band_of(s, outdoor_c)
-    for table, value in ((norm_delta, delta_k), (norm_heat, heat_kw)):
-        if table is None:
-            continue
+    for table, value in ((normal.delta, delta_k), (normal.heat, heat_kw)):
         entry = table.get(band)
         if entry is None:
             entry = table[band] = [0, 0.0]
@@ -290,3 +281,11 @@ def learn_supply(
     n = entry[0] + 1
     entry[0] = n
     entry[1] += (supply_c - curve_at(design.curve, outdoor_c) - entry[1]) / n
+
+
+def design_of(s: DetectionSettings, ss: HeatStationState) -> StationDesign:
+    """The station's design (registry, defaults by kind and size), kept on it once made."""
+    if ss.design is None:  # a station state built outside a heat network (tests, tools)
+        ss.design = station_design(s, ss.kind, [h.household.household for h in ss.homes])
+    design: StationDesign = ss.design
+    return design

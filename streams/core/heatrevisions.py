@@ -35,24 +35,18 @@ from contract.telemetry import (
 )
 from streams.core.clock import DAY_S, day_start_s
 from streams.core.context import DetectorContext, Metric
-from streams.core.heat import (
+from streams.core.heat import home_minutes, near_down, own_cold, station_minutes
+from streams.core.heathomes import no_heat_at_meter, occupied_at, sensor_every
+from streams.core.heatstack import (
     RUNNING,
     STARTUP,
     STOPPED,
     at_reference_o2,
     firing,
-    home_minutes,
     hour_metric,
-    near_down,
-    no_heat_at_meter,
-    occupied_at,
-    own_cold,
     reference_o2,
-    sensor_every,
-    station_metric,
-    station_minutes,
-    supply_state,
 )
+from streams.core.heatstation import station_metric, supply_state
 from streams.core.state import HeatHomeState, HeatStationState, StackState
 
 DayRecord = dict[str, Any]

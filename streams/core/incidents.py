@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from contract.incidents import EntityType, Incident, IncidentKind, Severity
 from contract.registry import Household
 from streams.core.clock import to_datetime
+from streams.core.snapshots import check_format
 
 
 class Change(StrEnum):
@@ -50,6 +51,22 @@ class IncidentBook:
         self._listener = listener
         self.open_incidents: dict[str, Incident] = {}
         self.opened = 0
+
+    # the open incidents themselves are stored once with every incident a state refers to
+    # (``streams/core/persist.py``): the book stores their ids
+    SNAPSHOT_FORMAT = 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "format": self.SNAPSHOT_FORMAT,
+            "opened": self.opened,
+            "open": list(self.open_incidents),
+        }
+
+    def restore(self, data: dict[str, Any], incidents: dict[str, Incident]) -> None:
+        check_format("incident book", data, self.SNAPSHOT_FORMAT)
+        self.opened = data["opened"]
+        self.open_incidents.update((i, incidents[i]) for i in data["open"])
 
     def open(
         self,

@@ -2,16 +2,73 @@
 
 Kept small on purpose (the target is under 1 KB per household) and free of I/O, so the same
 state runs in the embedded runner and inside a Faust worker. Checkpoints carry it as plain
-versioned data (``streams/core/persist.py``), never pickled, so these classes can change.
+versioned data, never pickled, so these classes can change: each class says what of it is
+state with ``snapshot(refs)`` (a row of plain values, its incidents by id through
+``IncidentRefs``) and takes it back with ``restore(row, refs)``, under its own
+``SNAPSHOT_FORMAT`` (``streams/core/persist.py`` composes the rows). What the registry and
+the settings give (identity, links, members, design) and what is a cache is not in the row:
+a fresh engine rebuilds it. A field added to a class is state only once its ``snapshot``
+writes it (the persist tests fail until then: an export/import mid-run must give the
+uninterrupted run's results and the same field values).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from contract.incidents import Incident
 from contract.registry import HeatingDevice, HeatStationKind, Household
+from streams.core.snapshots import StateFormatError
+
+
+class IncidentRefs:
+    """Incidents in a state's snapshot, by id: each stored once (the checkpoint's list of
+    incidents), and after ``restore`` the very object the book holds, so a household's
+    ``outage`` and the open incident are one again.
+
+    A state class's ``snapshot(refs)`` writes ``refs.ref(incident)`` where it holds an
+    incident, its ``restore(row, refs)`` reads it back with ``refs.get``."""
+
+    __slots__ = ("by_id",)
+
+    def __init__(self, by_id: dict[str, Incident] | None = None) -> None:
+        self.by_id: dict[str, Incident] = {} if by_id is None else by_id
+
+    def ref(self, incident: Incident | None) -> str | None:
+        if incident is None:
+            return None
+        self.by_id.setdefault(incident.incident_id, incident)
+        return incident.incident_id
+
+    def get(self, ref: str | None) -> Incident | None:
+        if ref is None:
+            return None
+        try:
+            return self.by_id[ref]
+        except KeyError:
+            raise StateFormatError(f"incident {ref!r} is referenced but not stored") from None
+
+    def gaps(self, gaps: list[list[Any]] | None) -> list[list[Any]] | None:
+        """A source's unreported steps ``[start, end, the comm incident then open]``."""
+        if gaps is None:
+            return None
+        return [[start, end, self.ref(incident)] for start, end, incident in gaps]
+
+    def gaps_back(self, rows: list[list[Any]] | None) -> list[list[Any]] | None:
+        if rows is None:
+            return None
+        return [[start, end, self.get(ref)] for start, end, ref in rows]
+
+
+def by_number(rows: dict[int, list[float]]) -> list[list[Any]]:
+    """A map keyed by numbers (a learned normal's outdoor bands) as ``[[key, [values]], ...]``;
+    the values copied (the snapshot must not share lists the engine goes on changing)."""
+    return [[k, list(v)] for k, v in rows.items()]
+
+
+def from_by_number(rows: list[list[Any]]) -> dict[int, list[float]]:
+    return {int(k): v for k, v in rows}
 
 
 @dataclass(slots=True)
@@ -39,6 +96,12 @@ class Streak:
         """A reading out of the condition (or a gap): the run is over."""
         self.n = 0
 
+    def snapshot(self) -> list[int]:
+        return [self.n, self.first]
+
+    def restore(self, row: list[int]) -> None:
+        self.n, self.first = row
+
 
 @dataclass(slots=True)
 class GasSupply:
@@ -52,6 +115,16 @@ class GasSupply:
     # Only gas households keep recent daily volumes (a deque would cost ~600 B each).
     recent: list[float] | None = None
 
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        recent = None if self.recent is None else list(self.recent)
+        low, quota = refs.ref(self.low), refs.ref(self.quota_risk)
+        return [low, self.low_streak.snapshot(), quota, self.used, recent]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        low, streak, quota, self.used, self.recent = row
+        self.low, self.quota_risk = refs.get(low), refs.get(quota)
+        self.low_streak.restore(streak)
+
 
 @dataclass(slots=True)
 class PeakCharging:
@@ -59,6 +132,14 @@ class PeakCharging:
 
     peak: Incident | None = None
     streak: Streak = field(default_factory=Streak)  # heating days charged off the valley
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [refs.ref(self.peak), self.streak.snapshot()]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        peak, streak = row
+        self.peak = refs.get(peak)
+        self.streak.restore(streak)
 
 
 class HouseholdState:
@@ -123,6 +204,57 @@ class HouseholdState:
         self.d_valley = 0.0
         self.d_gas = 0.0
 
+    # not stored: its registry row and links, ``is_storage`` and ``energy_cap`` (from them)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        storage = None if self.storage is None else self.storage.snapshot(refs)
+        return [
+            self.last_ts,
+            self.accounted_until,
+            refs.ref(self.outage),
+            refs.ref(self.comm),
+            refs.gaps(self.gaps),
+            self.evidence,
+            self.d_readings,
+            self.d_avail,
+            self.d_outage,
+            self.d_short,
+            self.d_interruptions,
+            self.d_energy,
+            self.d_valley,
+            self.d_gas,
+            self.gas.snapshot(refs),
+            storage,
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.accounted_until,
+            outage,
+            comm,
+            gaps,
+            self.evidence,
+            self.d_readings,
+            self.d_avail,
+            self.d_outage,
+            self.d_short,
+            self.d_interruptions,
+            self.d_energy,
+            self.d_valley,
+            self.d_gas,
+            gas,
+            storage,
+        ) = row
+        self.outage, self.comm, self.gaps = refs.get(outage), refs.get(comm), refs.gaps_back(gaps)
+        self.gas.restore(gas, refs)
+        if storage is None:
+            self.storage = None
+        else:
+            self.storage = self.storage or PeakCharging()
+            self.storage.restore(storage, refs)
+
 
 class FeederState:
     """A distribution transformer area: its meters, its load and its roll-up incidents."""
@@ -167,6 +299,43 @@ class FeederState:
         # steps the feeder did not report, a late upload may fill (streams/core/revisions.py)
         self.gaps: list[list[Any]] | None = None
 
+    # not stored: identity, place, location and members (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.out_count,
+            refs.ref(self.outage),
+            refs.ref(self.overload),
+            refs.ref(self.comm),
+            self.over_streak.snapshot(),
+            self.over_rebound,
+            self.under_streak.snapshot(),
+            self.max_ratio,
+            self.pre_valley_kw,
+            refs.gaps(self.gaps),
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.out_count,
+            outage,
+            overload,
+            comm,
+            over,
+            self.over_rebound,
+            under,
+            self.max_ratio,
+            self.pre_valley_kw,
+            gaps,
+        ) = row
+        self.outage, self.overload, self.comm = refs.get(outage), refs.get(overload), refs.get(comm)
+        self.over_streak.restore(over)
+        self.under_streak.restore(under)
+        self.gaps = refs.gaps_back(gaps)
+
 
 class StationState:
     """A village gas regulator station and the households it feeds."""
@@ -202,6 +371,57 @@ class StationState:
         self.d_delivered = 0.0
         self.gaps: list[list[Any]] | None = None  # unreported steps (streams/core/revisions.py)
 
+    # not stored: identity, place, location and members (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.low_count,
+            refs.ref(self.shortfall),
+            self.outlet_streak.snapshot(),
+            self.outlet_low,
+            self.d_delivered,
+            refs.gaps(self.gaps),
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.low_count,
+            shortfall,
+            outlet,
+            self.outlet_low,
+            self.d_delivered,
+            gaps,
+        ) = row
+        self.shortfall = refs.get(shortfall)
+        self.outlet_streak.restore(outlet)
+        self.gaps = refs.gaps_back(gaps)
+
+
+@dataclass(slots=True)
+class StationNormal:
+    """A heat station's learned normal (``streams/core/heatnormal.py``), learned from the
+    readings judged healthy only (a fault never becomes the normal): ``[n, mean]`` of its
+    flow, and per outdoor band of its supply-return difference, its heat output and — while
+    its sampled homes were warm — its supply above its kind's curve (its learned heating
+    curve)."""
+
+    flow: list[float] = field(default_factory=lambda: [0, 0.0])  # m³/h
+    delta: dict[int, list[float]] = field(default_factory=dict)  # K
+    heat: dict[int, list[float]] = field(default_factory=dict)  # kW
+    supply: dict[int, list[float]] = field(default_factory=dict)  # K above the kind's curve
+
+    def snapshot(self) -> list[Any]:
+        tables = (self.delta, self.heat, self.supply)
+        return [list(self.flow), *(by_number(t) for t in tables)]
+
+    def restore(self, row: list[Any]) -> None:
+        self.flow, delta, heat, supply = row
+        self.delta, self.heat = from_by_number(delta), from_by_number(heat)
+        self.supply = from_by_number(supply)
+
 
 class HeatStationState:
     """A heat exchange station (换热站) or boiler house, its households and its stack.
@@ -223,10 +443,9 @@ class HeatStationState:
         "d_ok",
         "design",
         "dirty",
-        "down_first_ts",
         "down_now",
         "down_prior",
-        "down_run",
+        "down_streak",
         "gaps",
         "homes",
         "homes_warm",
@@ -234,12 +453,8 @@ class HeatStationState:
         "kind",
         "last_ts",
         "location",
-        "low_first_ts",
-        "low_run",
-        "norm_delta",
-        "norm_flow",
-        "norm_heat",
-        "norm_supply",
+        "low_streak",
+        "normal",
         "prior_ts",
         "priority_members",
         "station_id",
@@ -268,11 +483,9 @@ class HeatStationState:
         self.priority_members = 0
         self.last_ts = 0
         self.accounted_until = 0
-        self.down_run = 0
-        self.down_first_ts = 0
+        self.down_streak = Streak()  # readings without useful heat in a row
         self.interruption: Incident | None = None
-        self.low_run = 0
-        self.low_first_ts = 0
+        self.low_streak = Streak()  # readings below its heating curve in a row
         self.supply_low: Incident | None = None
         self.cold_count = 0
         self.cold: Incident | None = None
@@ -286,16 +499,9 @@ class HeatStationState:
         # what the station was built for (registry, defaults by kind and size): set by the
         # heat network from the registry (streams/core/heatnormal.py); derived, not stored
         self.design: Any = None
-        # its learned normal (streams/core/heatnormal.py): [n, mean flow m³/h] over healthy
-        # readings, and per outdoor band [n, mean supply-return difference K]
-        self.norm_flow: list[float] = [0, 0.0]
-        self.norm_delta: dict[int, list[float]] = {}
-        self.norm_heat: dict[int, list[float]] = {}  # per band [n, mean heat output kW]
-        # per band [n, mean supply above its kind's curve K] while its sampled homes were
-        # warm: its learned heating curve (streams/core/heatnormal.py ``learned_curve_at``)
-        self.norm_supply: dict[int, list[float]] = {}
+        self.normal = StationNormal()  # what it learned (streams/core/heatnormal.py)
         # what its sampled homes last said about its supply before its curve is learned: True
-        # warm enough, False cold enough, None not yet (``heat.station_curve``); a spell with
+        # warm enough, False cold enough, None not yet (``heatstation.station_curve``); a spell with
         # no home reporting keeps it, so a sensor's late upload does not change the judgement
         self.homes_warm: bool | None = None
         self.reset_day()
@@ -306,6 +512,63 @@ class HeatStationState:
         self.d_down_ts: list[int] = []  # the day's readings judged down (few: faults only)
         self.d_low = 0
         self.d_interruptions = 0
+
+    # not stored: identity, kind, place, location, weather, homes and design (registry and
+    # settings), ``dirty`` (the heat network's per-step set: empty between steps)
+    SNAPSHOT_FORMAT: ClassVar[int] = 2  # 1 had its learned normal as four fields
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.accounted_until,
+            self.down_streak.snapshot(),
+            refs.ref(self.interruption),
+            self.low_streak.snapshot(),
+            refs.ref(self.supply_low),
+            self.cold_count,
+            refs.ref(self.cold),
+            refs.ref(self.comm),
+            self.down_now,
+            self.down_prior,
+            self.prior_ts,
+            refs.gaps(self.gaps),
+            self.normal.snapshot(),
+            self.homes_warm,
+            self.d_ok,
+            self.d_down,
+            list(self.d_down_ts),
+            self.d_low,
+            self.d_interruptions,
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.accounted_until,
+            down,
+            interruption,
+            low,
+            supply_low,
+            self.cold_count,
+            cold,
+            comm,
+            self.down_now,
+            self.down_prior,
+            self.prior_ts,
+            gaps,
+            normal,
+            self.homes_warm,
+            self.d_ok,
+            self.d_down,
+            self.d_down_ts,
+            self.d_low,
+            self.d_interruptions,
+        ) = row
+        self.down_streak.restore(down)
+        self.low_streak.restore(low)
+        self.interruption, self.supply_low = refs.get(interruption), refs.get(supply_low)
+        self.cold, self.comm, self.gaps = refs.get(cold), refs.get(comm), refs.gaps_back(gaps)
+        self.normal.restore(normal)
 
 
 class StackState:
@@ -343,7 +606,7 @@ class StackState:
         self.em_hour = -1  # epoch hour of the interval starts being averaged
         self.em_n = 0  # readings of the hour
         self.em_s = 0  # seconds those readings cover (hourly validity at any cadence)
-        self.em_fire = 0  # of which the boiler was firing (streams/core/heat.py ``firing``)
+        self.em_fire = 0  # of which the boiler was firing (streams/core/heatstack.py ``firing``)
         self.em_first_fire = False  # the hour's first and latest reading fired
         self.em_last_fire = False
         self.em_pm = 0.0  # sums over the firing readings, converted to the reference O₂
@@ -352,7 +615,7 @@ class StackState:
         self.emission: Incident | None = None
         self.last_state = ""  # the operating state of the last judged hour
         # consecutive fully firing hours (start-up while few); a boiler firing when the stream
-        # begins has been running for long (streams/core/heat.py ``_LONG_RUNNING``)
+        # begins has been running for long (streams/core/heatstack.py ``_LONG_RUNNING``)
         self.run_hours = 1_000_000
         self.flue_norm: list[float] = [0, 0.0]  # [n, mean flue flow] of firing readings
         # the day's hours by operating state and validity (data completeness per stack)
@@ -361,6 +624,52 @@ class StackState:
         # judged hours that lacked readings, kept for late ones within the revision horizon:
         # [epoch hour, n, particulates, so2, nox] (sums at the reference O₂)
         self.hours: list[list[Any]] | None = None
+
+    # not stored: its station (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            self.em_hour,
+            self.em_n,
+            self.em_s,
+            self.em_fire,
+            self.em_first_fire,
+            self.em_last_fire,
+            self.em_pm,
+            self.em_so2,
+            self.em_nox,
+            refs.ref(self.emission),
+            self.last_state,
+            self.run_hours,
+            list(self.flue_norm),
+            dict(self.d_hours),
+            refs.gaps(self.gaps),
+            None if self.hours is None else [list(h) for h in self.hours],
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            self.em_hour,
+            self.em_n,
+            self.em_s,
+            self.em_fire,
+            self.em_first_fire,
+            self.em_last_fire,
+            self.em_pm,
+            self.em_so2,
+            self.em_nox,
+            emission,
+            self.last_state,
+            self.run_hours,
+            self.flue_norm,
+            self.d_hours,
+            gaps,
+            self.hours,
+        ) = row
+        self.emission, self.gaps = refs.get(emission), refs.gaps_back(gaps)
 
 
 @dataclass(slots=True)
@@ -383,6 +692,31 @@ class HeatDevice:
     prior_ts: int = 0
     prior_temp_c: float = 0.0
 
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.covered_until,
+            self.last_ts,
+            self.every,
+            self.every_seen,
+            refs.gaps(self.gaps),
+            self.temp_c,
+            self.prior_ts,
+            self.prior_temp_c,
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.covered_until,
+            self.last_ts,
+            self.every,
+            self.every_seen,
+            gaps,
+            self.temp_c,
+            self.prior_ts,
+            self.prior_temp_c,
+        ) = row
+        self.gaps = refs.gaps_back(gaps)
+
 
 class HeatHomeState:
     """A heat-network household's heat-side state: its station interruption child incident and,
@@ -390,8 +724,7 @@ class HeatHomeState:
     coverage apart: ``indoor``, ``meter``)."""
 
     __slots__ = (
-        "cold_first_ts",
-        "cold_run",
+        "cold_streak",
         "comm",
         "d_cold",
         "d_cold_ts",
@@ -405,8 +738,7 @@ class HeatHomeState:
         "last_ts",
         "meter",
         "no_heat",
-        "no_heat_first_ts",
-        "no_heat_run",
+        "no_heat_streak",
         "own_source",
         "station",
     )
@@ -417,14 +749,13 @@ class HeatHomeState:
         self.last_ts = 0
         self.interruption: Incident | None = None
         self.indoor_low: Incident | None = None
-        self.cold_run = 0
-        self.cold_first_ts = 0
+        self.cold_streak = Streak()  # cold indoor readings in occupied hours in a row
         self.own_source: str | None = None  # "indoor" / "heat_meter" once one has reported
         self.indoor = HeatDevice()  # its indoor sensor's coverage (``last_ts``: either's)
         self.meter = HeatDevice()  # its heat meter's
         self.comm: Incident | None = None  # its own sensor (indoor / heat meter) is silent
-        self.no_heat_run = 0  # heat-meter readings without heat while the station supplies
-        self.no_heat_first_ts = 0
+        # heat-meter readings without heat while the station supplies, in a row
+        self.no_heat_streak = Streak()
         self.no_heat: Incident | None = None
         self.reset_day()
 
@@ -447,6 +778,53 @@ class HeatHomeState:
         # [ts, span] of those readings: at day close the ones at a step its station was down
         # are the station's outage, not also the home's shortfall (``heat._home_day``)
         self.d_cold_ts: list[list[int]] = []
+
+    # not stored: its household and station (the registry's)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.last_ts,
+            refs.ref(self.interruption),
+            refs.ref(self.indoor_low),
+            self.cold_streak.snapshot(),
+            self.own_source,
+            self.indoor.snapshot(refs),
+            self.meter.snapshot(refs),
+            refs.ref(self.comm),
+            self.no_heat_streak.snapshot(),
+            refs.ref(self.no_heat),
+            self.d_readings,
+            self.d_interruptions,
+            self.d_own,
+            self.d_cold,
+            [list(c) for c in self.d_cold_ts],
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.last_ts,
+            interruption,
+            indoor_low,
+            cold,
+            self.own_source,
+            indoor,
+            meter,
+            comm,
+            no_heat,
+            no_heat_inc,
+            self.d_readings,
+            self.d_interruptions,
+            self.d_own,
+            self.d_cold,
+            self.d_cold_ts,
+        ) = row
+        self.interruption, self.indoor_low = refs.get(interruption), refs.get(indoor_low)
+        self.comm, self.no_heat = refs.get(comm), refs.get(no_heat_inc)
+        self.cold_streak.restore(cold)
+        self.no_heat_streak.restore(no_heat)
+        self.indoor.restore(indoor, refs)
+        self.meter.restore(meter, refs)
 
 
 class CountyWeather:
@@ -477,6 +855,35 @@ class CountyWeather:
         # [ts, temp] within the revision horizon: the outdoor temperature a late heat-station
         # reading is judged at (``outdoor_at``); pruned at day close
         self.history: list[list[Any]] = []
+
+    # all of it is state: a county's weather comes with its readings (not from the registry)
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
+
+    def snapshot(self, refs: IncidentRefs) -> list[Any]:
+        return [
+            self.county,
+            self.day,
+            self.last_c,
+            self.prior_c,
+            self.last_ts,
+            self.n,
+            self.t_min,
+            self.t_sum,
+            [list(h) for h in self.history],
+        ]
+
+    def restore(self, row: list[Any], refs: IncidentRefs) -> None:
+        (
+            self.county,
+            self.day,
+            self.last_c,
+            self.prior_c,
+            self.last_ts,
+            self.n,
+            self.t_min,
+            self.t_sum,
+            self.history,
+        ) = row
 
     def add(self, day: int, temp_c: float) -> None:
         if day != self.day:

@@ -127,8 +127,8 @@ def test_a_checkpoint_of_the_previous_format_is_refused(
 ) -> None:
     registry, engine = half_run
     state = export_state(engine)
-    state["format"] = 3  # the engine reflected over its attributes then
-    with pytest.raises(StateFormatError, match=rf"format 3 .*reads format {STATE_FORMAT}"):
+    state["format"] = 4  # entities were a reflection over their slots then
+    with pytest.raises(StateFormatError, match=rf"format 4 .*reads format {STATE_FORMAT}"):
         import_state(Engine(registry, DetectionSettings(), Quiet()), state)
 
 
@@ -242,8 +242,19 @@ def test_a_detector_part_stored_with_other_fields_is_refused(
 ) -> None:
     registry, engine = half_run
     state = export_state(engine)
-    state["fields"]["Streak"] = ["n", "first", "last"]  # as a later Streak might have
-    with pytest.raises(StateFormatError, match=r"Streak was stored with fields"):
+    row = next(iter(state["feeders"]["rows"].values()))
+    row[5] = [*row[5], 0]  # its overload Streak, as a later Streak might store it
+    with pytest.raises(StateFormatError, match=r"feeders '.*': stored row does not fit"):
+        import_state(Engine(registry, DetectionSettings(), Quiet()), state)
+
+
+def test_an_entity_class_of_another_format_is_refused(
+    half_run: tuple[list[Household], Engine],
+) -> None:
+    registry, engine = half_run
+    state = export_state(engine)
+    state["heat_homes"]["format"] = 0
+    with pytest.raises(StateFormatError, match=r"HeatHomeState state format 0 .*reads format 1"):
         import_state(Engine(registry, DetectionSettings(), Quiet()), state)
 
 

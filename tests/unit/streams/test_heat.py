@@ -17,7 +17,7 @@ from contract.telemetry import (
     StackEmissionReading,
 )
 from streams.core.engine import AnyReading, Engine, Rejected
-from streams.core.heat import curve_supply_c
+from streams.core.heatstation import curve_supply_c
 from streams.core.persist import export_state, import_state
 from streams.core.settings import DetectionSettings
 from tests.unit.streams.scenario import Collected, at, healthy_day, household, run, weather
