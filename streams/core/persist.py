@@ -6,8 +6,9 @@ stations, their members and locations) and the output wiring are never stored:
 ``import_state`` fills a fresh ``Engine(registry, settings, output)``, so renaming a class or
 moving a module cannot break a stored checkpoint, and a checkpoint holds no code.
 
-The engine's parts — the coordinator's own counters and times, the event clock, the stream's
-start, the reorder buffer, the revisable days, the open day and the clock faults — each give
+The engine's parts — the coordinator's own counters and times, the devices' identity clocks,
+the event clock, the stream's start, the reorder buffer, the revisable days, the open day,
+the conflicts, the refusals and the clock faults — each give
 their own versioned ``snapshot()`` and take it back with ``restore()``; this module composes
 them (a part's layout is its own business, ``streams/core/snapshots.py``).
 
@@ -37,7 +38,6 @@ from streams.core.context import DetectorContext
 from streams.core.engine import Engine
 from streams.core.incidents import IncidentBook
 from streams.core.snapshots import StateFormatError
-from streams.core.sources import SOURCE_KINDS
 from streams.core.state import (
     CountyWeather,
     FeederState,
@@ -56,8 +56,10 @@ from streams.core.state import (
 # identity clock (``last_push``, ``last_ts``) on its household/feeder/station state, one per
 # entity whatever the device; 3 keeps it per (reading kind, device) in ``sources``; 4 stores
 # the engine as its parts' snapshots (event clock, stream start, reorder buffer, revisable
-# days, day close, clock faults) instead of a reflection over the engine's attributes.
-STATE_FORMAT = 4
+# days, day close, clock faults) instead of a reflection over the engine's attributes; 5 adds
+# the devices' identity clocks, the conflicts and the refusals as parts of their own (the
+# conflict log and the implausible counts left the engine's own snapshot).
+STATE_FORMAT = 5
 
 __all__ = ["STATE_FORMAT", "StateFormatError", "export_state", "import_state"]
 
@@ -273,12 +275,6 @@ def export_state(engine: Engine) -> dict[str, Any]:
         "book": enc.slots(ctx.book),
         "open": list(ctx.book.open_incidents),
         **entities,
-        # each device's identity clock: kind -> device id -> [last pushed, last processed]
-        "sources": {
-            kind: {device: [src.last_push, src.last_ts] for device, src in by_device.items()}
-            for kind, by_device in engine.sources.items()
-            if by_device
-        },
         **_parts(engine, enc),
         # last: every incident referenced above has been collected by now
         "incidents": [inc.model_dump(mode="json") for inc in enc.incidents.values()],
@@ -290,11 +286,14 @@ def _parts(engine: Engine, enc: _Encoder) -> dict[str, Any]:
     a line number, a Kafka offset and key — made plain by the encoder)."""
     return {
         "engine": engine.own_snapshot(),
+        "devices": engine.devices.snapshot(),
         "clock": engine.clock.snapshot(),
         "start": engine.start.snapshot(),
         "buffer": engine.buffer.snapshot(lambda origin: enc.value(origin, "buffered origin")),
         "revisable": engine.revisable.snapshot(),
         "days": engine.days.snapshot(),
+        "conflicts": engine.conflicts.snapshot(),
+        "refusals": engine.refusals.snapshot(),
         "clock_faults": engine.clock_faults.snapshot(),
     }
 
@@ -303,10 +302,13 @@ def _restore_parts(engine: Engine, state: dict[str, Any], dec: _Decoder) -> None
     """Each part from its own snapshot; the buffer last, entry by entry, as it was: nothing
     is re-admitted or released."""
     engine.restore_own(state["engine"])
+    engine.devices.restore(state["devices"])
     engine.clock.restore(state["clock"])
     engine.start.restore(state["start"])
     engine.revisable.restore(state["revisable"])
     engine.days.restore(state["days"])
+    engine.conflicts.restore(state["conflicts"])
+    engine.refusals.restore(state["refusals"])
     engine.clock_faults.restore(state["clock_faults"])
     engine.buffer.restore(state["buffer"], dec.value, engine.entry_of)
 
@@ -357,15 +359,6 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         (heat.homes, "HeatHomeState", "heat_homes"),
     ):
         _fill_entities(dec, entities, fields.get(cls_name, []), state.get(key, {}), None)
-    for kind, by_device in state["sources"].items():
-        if kind not in SOURCE_KINDS:
-            raise StateFormatError(f"sources of reading kind {kind!r}, which no longer exists")
-        for device, (last_push, last_ts) in by_device.items():
-            try:
-                src = engine.source_for(kind, device)
-            except ValueError as exc:
-                raise StateFormatError(f"{kind} source {device!r}: {exc}") from exc
-            src.last_push, src.last_ts = last_push, last_ts
     _restore_parts(engine, state, dec)
     return engine
 

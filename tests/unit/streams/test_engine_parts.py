@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -15,9 +16,10 @@ from contract.registry import Household
 from contract.telemetry import WIRE_ADAPTER, Batch, event_epoch
 from formats.registry_csv import load_registry_csv
 from producers.simulate import SimulationConfig, simulate
+from streams.core.conflicts import Conflicts, FastCopy, Refused
 from streams.core.context import Metric
 from streams.core.engine import Engine, Rejected
-from streams.core.eventclock import Ahead, EventClock, StreamStart
+from streams.core.eventclock import Ahead, EventClock, StreamStart, canonical
 from streams.core.eventtime import ClockFaultJudge
 from streams.core.incidents import Change
 from streams.core.persist import STATE_FORMAT, export_state, import_state
@@ -25,6 +27,7 @@ from streams.core.reorder import ReorderBuffer
 from streams.core.revisions import Revisable
 from streams.core.settings import DetectionSettings
 from streams.core.snapshots import StateFormatError
+from streams.core.sources import SOURCE_KINDS, Source
 
 from .scenario import T0, electric
 
@@ -45,6 +48,7 @@ def half_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Household],
     simulate(SimulationConfig(households=120, days=3, batches=False, faults=True), out)
     registry, _ = load_registry_csv(out / "registry.csv")
     engine = Engine(registry, DetectionSettings(), Quiet())
+    engine.conflict_log = []  # a replay's record of conflicts: the conflicts part holds some
     readings: list[Any] = []
     for line in (out / "readings.jsonl").read_bytes().splitlines():
         try:
@@ -60,6 +64,10 @@ def half_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Household],
     for _ in range(DetectionSettings().clock_fault_readings):
         with pytest.raises(Rejected, match="clock fault"):
             engine.push(first.model_copy(update={"ts": "1999-12-01T00:15:00+08:00"}))
+    # a gas meter's impossible volume: refused at once, counted per device (the refusals)
+    gas = next(r for r in readings if r.kind == "gas")
+    with pytest.raises(Rejected, match="implausible"):
+        engine.push(gas.model_copy(update={"m3": 1e6}))
     engine.take_rejections()
     return registry, engine
 
@@ -71,6 +79,9 @@ def _json(data: dict[str, Any]) -> dict[str, Any]:
 
 
 PARTS: dict[str, Callable[[Engine], Any]] = {
+    "devices": lambda e: e.devices,
+    "conflicts": lambda e: e.conflicts,
+    "refusals": lambda e: e.refusals,
     "clock": lambda e: e.clock,
     "start": lambda e: e.start,
     "revisable": lambda e: e.revisable,
@@ -127,8 +138,8 @@ def test_a_checkpoint_of_the_previous_format_is_refused(
 ) -> None:
     registry, engine = half_run
     state = export_state(engine)
-    state["format"] = 3  # the engine reflected over its attributes then
-    with pytest.raises(StateFormatError, match=rf"format 3 .*reads format {STATE_FORMAT}"):
+    state["format"] = 4  # the devices, conflicts and refusals were the engine's then
+    with pytest.raises(StateFormatError, match=rf"format 4 .*reads format {STATE_FORMAT}"):
         import_state(Engine(registry, DetectionSettings(), Quiet()), state)
 
 
@@ -139,6 +150,7 @@ def test_empty_parts_snapshot_to_their_initial_state() -> None:
         lambda: StreamStart(settings, 3),
         Revisable,
         ClockFaultJudge,
+        lambda: Conflicts(settings),
     ]
     for make in fresh:
         part, again = make(), make()
@@ -257,3 +269,31 @@ def test_detector_parts_survive_a_checkpoint(half_run: tuple[list[Household], En
     for hid, st in engine.households.items():
         again = restored.households[hid]
         assert again.gas == st.gas and again.storage == st.storage, hid
+
+
+# --- the conflicts part settles a contested step alone -----------------------------------
+def test_conflicts_settle_a_step_by_content_and_log_what_they_kept() -> None:
+    settings = DetectionSettings()
+    conflicts = Conflicts(settings)
+    conflicts.log = []
+    kind = SOURCE_KINDS["electric"]
+    meter = SimpleNamespace(energy_cap=1.0)  # kWh/s: any reading here is physical
+    h1, h2 = Source(kind, "H1", meter), Source(kind, "H2", meter)
+    first, resend = electric("H1", 4, kwh=0.5), electric("H1", 4, kwh=0.5)
+    other = electric("H1", 4, kwh=0.1)
+    bucket = [(None, meter, first, "a", h1), (None, meter, electric("H2", 4), "b", h2)]
+    extras = [(None, meter, resend, "c", h1), (None, meter, other, "d", h1)]
+    settled = conflicts.settle(bucket, extras, None)
+    assert settled.duplicates == 1
+    (refused,) = settled.refused
+    assert type(refused) is Refused and refused.origin == "d"  # the larger JSON won: 0.5 kWh
+    assert bucket[0][2] is first and "conflict: electric of household H1" in refused.reason
+    assert [row[0] for row in conflicts.log] == ["electric|H1"]
+    # a fast clock's copy meeting the meter's own reading: a clock fault, not a conflict
+    copy = electric("H1", 8, kwh=0.7)
+    fast = {canonical(copy): 6 * 3600}
+    bucket = [(None, meter, electric("H1", 8), "e", h1)]
+    settled = conflicts.settle(bucket, [(None, meter, copy, "f", h1)], fast)
+    (refused,) = settled.refused
+    assert type(refused) is FastCopy and refused.entry[3] == "f" and refused.offset == 6 * 3600
+    assert bucket[0][3] == "e" and len(conflicts.log) == 1

@@ -294,7 +294,7 @@ def test_a_replay_has_no_wall_clock_and_follows_the_quorum() -> None:
 
 
 def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_path: Path) -> None:
-    from streams.core.engine import _canonical
+    from streams.core.eventclock import canonical as _canonical
     from streams.eventorder import find_fast_copies
 
     own = [electric("H1", s, kwh=0.1 * s) for s in range(1, 40)]
@@ -316,7 +316,7 @@ def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_pat
 def test_a_stamp_before_the_window_makes_no_fast_copy(tmp_path: Path) -> None:
     """A reset clock (1970) repeating a reading's values is refused on its own; it must not
     turn the meter's on-time reading of a conflict into a "fast copy" of it."""
-    from streams.core.engine import _canonical
+    from streams.core.eventclock import canonical as _canonical
     from streams.eventorder import find_fast_copies
 
     own = [electric("H1", s, kwh=0.1 * s) for s in range(1, 40)]

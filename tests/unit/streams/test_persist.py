@@ -18,9 +18,10 @@ from contract.rollups import HouseholdDay
 from contract.telemetry import WIRE_ADAPTER, Batch
 from formats.registry_csv import load_registry_csv
 from producers.simulate import SimulationConfig, simulate
+from streams.core.activity import OCCURRING_SEVERITIES
 from streams.core.clock import ValleyWindow
 from streams.core.context import DetectorContext, Metric
-from streams.core.engine import OCCURRING_SEVERITIES, AnyReading, Engine, Rejected
+from streams.core.engine import AnyReading, Engine, Rejected
 from streams.core.incidents import Change, IncidentBook
 from streams.core.persist import (
     DERIVED_SLOTS,
