@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from contract.registry import Household
 from contract.telemetry import EPOCH_BY_TEXT, AnyReading, Batch, event_epoch
@@ -36,14 +36,13 @@ from streams.core.devices import Devices, Route
 from streams.core.eventclock import Ahead, EventClock, StreamStart
 from streams.core.eventtime import ClockFaultJudge
 from streams.core.fleet import Fleet
-from streams.core.gas import roll_up_station
-from streams.core.outages import roll_up_feeder, scan_comm_loss
 from streams.core.refusals import Refusals, Rejected
 from streams.core.reorder import Entry, ReorderBuffer
 from streams.core.revisions import Revisable
 from streams.core.settings import DetectionSettings
 from streams.core.snapshots import check_format
 from streams.core.sources import SOURCE_KINDS, Source
+from streams.core.sweeps import Sweeps
 
 __all__ = ["Engine", "EngineCounters", "Rejected"]
 
@@ -52,6 +51,14 @@ _known_epoch = EPOCH_BY_TEXT.get
 ENGINE_FORMAT = 2  # 1 held the implausible counts and the conflict log (now their parts')
 # handlers whose readings of a step run after the step's others (``SourceKind.last_in_step``)
 _LAST_IN_STEP = frozenset(k.handler for k in SOURCE_KINDS.values() if k.last_in_step)
+
+
+class Part(Protocol):
+    """An engine part: its moving state as versioned plain data, and back."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def restore(self, data: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -103,15 +110,12 @@ class Engine:
             self.revisable,
         )  # fmt: skip
         self.conflicts = Conflicts(settings)
+        self.sweeps = Sweeps(self.ctx, fleet, self.start)
         self.clock_faults = ClockFaultJudge()
         self.refusals = Refusals(self.counters, self.clock_faults, settings)
         # shown as they are (the adapters drain ``rejections`` after every record)
         self.rejections, self.implausible = self.refusals.rejections, self.refusals.implausible
         self.released_until = 0  # the newest step released (processed)
-        self._next_comm_scan = 0
-        self._comm_scan_every = max(
-            settings.interval_s, settings.comm_loss_intervals * settings.interval_s // 2
-        )
         self._skew = settings.clock_skew_s
         self._earliest = int(settings.earliest_event.timestamp())
         self._latest = int(settings.latest_event.timestamp())
@@ -229,7 +233,7 @@ class Engine:
             if bad is not None:
                 self.refusals.implausible_now(src.device, bad)
             src.last_ts = ts
-            self._roll_up_dirty(self.released_until)
+            self.sweeps.roll_up(self.released_until)
         self.counters.rollups_revised += found.rollups_revised
         self.backfill.taken(src, r, ts)
         self.counters.backfilled += 1
@@ -313,7 +317,7 @@ class Engine:
         days = self.days
         if days.current is None:
             days.current = day
-            self._next_comm_scan = ts
+            self.sweeps.next_scan = ts
             self.start.at_first_release()
         while day > days.current:
             self._close_day(days.current)
@@ -355,7 +359,7 @@ class Engine:
             else:
                 refusals.implausible_later(src, r, origin, bad)
         counters.processed += processed
-        self._tick(ts)
+        self.sweeps.after_step(ts)
 
     def _settle(self, ts: int, bucket: list[Entry], extras: list[Entry]) -> None:
         """A step's contested readings (``Conflicts.settle``): re-sends counted duplicates
@@ -372,42 +376,10 @@ class Engine:
                 self.counters.conflicts += 1
                 self.refusals.withdraw(*refused)
 
-    def _tick(self, now: int) -> None:
-        self._roll_up_dirty(now)
-        if now >= self._next_comm_scan:
-            self._scan_silence(now)
-            self._next_comm_scan = now + self._comm_scan_every
-
-    def _scan_silence(self, now: int) -> None:
-        since = self.start.silence_since(now)
-        scan_comm_loss(self.ctx, self.households.values(), now, since)
-        self.heat.scan_silence(self.ctx, now, since)
-
-    def _roll_up_dirty(self, now: int) -> None:
-        """Feeders, stations and heat stations whose members changed in this step."""
-        ctx = self.ctx
-        if ctx.dirty_feeders:
-            for feeder in sorted(ctx.dirty_feeders, key=lambda f: f.feeder_id):
-                roll_up_feeder(ctx, feeder, now)
-            ctx.dirty_feeders.clear()
-        if ctx.dirty_stations:
-            for station in sorted(ctx.dirty_stations, key=lambda s: s.station_id):
-                roll_up_station(ctx, station, now)
-            ctx.dirty_stations.clear()
-        if self.heat.dirty:
-            self.heat.roll_up(ctx, now)
-
     def _judge_clocks(self) -> None:
         if self.clock.held:
             self._expire_held(all_ahead=False)
-        # the entity a clock fault is opened on (a household, not its heat-home state)
-        entities: dict[str, dict[str, Any]] = {
-            "household": self.households,
-            "feeder": self.feeders,
-            "gas_station": self.stations,
-            "heat_station": self.heat.stations,
-        }
-        self.clock_faults.judge(self.ctx, self.start.at, entities)
+        self.clock_faults.judge(self.ctx, self.start.at, self.fleet.faulty_entities)
 
     def _close_day(self, day: int) -> None:
         """Fold the day into rollups and run the once-a-day judgements (``DayClose``)."""
@@ -432,7 +404,7 @@ class Engine:
         if days.current is not None:
             self._judge_clocks()
         if self.released_until:
-            self._scan_silence(self.released_until)
+            self.sweeps.scan(self.released_until)
         if days.current is not None and self.released_until == day_start_s(days.current + 1):
             self._close_day(days.current)
             days.current += 1
@@ -440,6 +412,22 @@ class Engine:
         return False
 
     # --- what the coordinator shows (checkpoints, runners, tests) -----------------------
+    @property
+    def parts(self) -> dict[str, Part]:
+        """The parts that own the engine's moving state, by snapshot name (``persist.py``;
+        the reorder buffer apart: its readings' origins need the adapter's encoding)."""
+        return {
+            "devices": self.devices,
+            "clock": self.clock,
+            "start": self.start,
+            "revisable": self.revisable,
+            "days": self.days,
+            "conflicts": self.conflicts,
+            "sweeps": self.sweeps,
+            "refusals": self.refusals,
+            "clock_faults": self.clock_faults,
+        }
+
     @property
     def max_ts(self) -> int:
         """The partition's event time: the consensus of its sources (``EventClock``)."""
@@ -472,47 +460,18 @@ class Engine:
         """Event-time steps waiting in the reorder buffer."""
         return self.buffer.waiting_steps
 
-    def buffered_readings(self) -> list[AnyReading]:
-        """The readings waiting in the reorder buffer, oldest step first, in arrival order."""
-        return [r for _, r, _ in self.buffer.buffered()] + [
-            r for _, r, _ in self.buffer.contested_readings()
-        ]
-
-    def buffered_entries(self) -> list[tuple[int, AnyReading, Any]]:
-        """``(ts, reading, origin)`` of each step's first reading per source, in order."""
-        return self.buffer.buffered()
-
-    def contested_entries(self) -> list[tuple[int, AnyReading, Any]]:
-        """``(ts, reading, origin)`` of the re-sends and conflicts waiting beside the buffer."""
-        return self.buffer.contested_readings()
-
     @property
     def sources(self) -> dict[str, dict[str, Source]]:
         """The devices seen, by reading kind and device id (``Devices``)."""
         return self.devices.by_kind()
 
-    def source_for(self, kind: str, device: str) -> Source:
-        return self.devices.source_for(kind, device)
-
-    def entry_of(self, r: AnyReading, origin: Any) -> Entry:
-        return self.devices.entry_of(r, origin)
-
-    def restore_buffer(
-        self,
-        buffered: list[tuple[int, AnyReading, Any]],
-        contested: list[tuple[int, AnyReading, Any]],
-    ) -> None:
-        """Put back a stored reorder buffer as it was (checkpoints): no admission, no release."""
-        self.buffer.put_back(buffered, contested, self.entry_of)
-
     def own_snapshot(self) -> dict[str, Any]:
         """The coordinator's own moving state (its parts snapshot themselves): counters,
-        the released time, the comm-scan timer, and whether arrival order counted."""
+        the released time and whether arrival order counted."""
         return {
             "format": ENGINE_FORMAT,
             "counters": dataclasses.asdict(self.counters),
             "released_until": self.released_until,
-            "next_comm_scan": self._next_comm_scan,
             "order_sensitive": self.order_sensitive,
         }
 
@@ -521,7 +480,6 @@ class Engine:
         for name, value in data["counters"].items():  # in place: the refusals keep the tally
             setattr(self.counters, name, value)
         self.released_until = data["released_until"]
-        self._next_comm_scan = data["next_comm_scan"]
         self.order_sensitive = data["order_sensitive"]
 
     def active_counts(self) -> dict[tuple[str, str, str, str], list[int]]:

@@ -10,6 +10,7 @@ the reading kinds find their states here (``SourceKind.targets``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from contract.registry import Household
 from streams.core.heat import HeatNetwork
@@ -68,6 +69,17 @@ class Fleet:
             station.members.append(st)
             station.priority_members += hh.is_priority
         self.counties.add(hh.county)
+
+    @property
+    def faulty_entities(self) -> dict[str, dict[str, Any]]:
+        """By entity type, the states a clock fault is opened on (a household, not its
+        heat-home state): ``eventtime.ClockFaultJudge.judge``."""
+        return {
+            "household": self.households,
+            "feeder": self.feeders,
+            "gas_station": self.stations,
+            "heat_station": self.heat.stations,
+        }
 
     @property
     def meters(self) -> int:

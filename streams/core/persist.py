@@ -8,7 +8,7 @@ moving a module cannot break a stored checkpoint, and a checkpoint holds no code
 
 The engine's parts — the coordinator's own counters and times, the devices' identity clocks,
 the event clock, the stream's start, the reorder buffer, the revisable days, the open day,
-the conflicts, the refusals and the clock faults — each give
+the conflicts, the refusals, the sweeps' timer and the clock faults — each give
 their own versioned ``snapshot()`` and take it back with ``restore()``; this module composes
 them (a part's layout is its own business, ``streams/core/snapshots.py``).
 
@@ -57,8 +57,9 @@ from streams.core.state import (
 # entity whatever the device; 3 keeps it per (reading kind, device) in ``sources``; 4 stores
 # the engine as its parts' snapshots (event clock, stream start, reorder buffer, revisable
 # days, day close, clock faults) instead of a reflection over the engine's attributes; 5 adds
-# the devices' identity clocks, the conflicts and the refusals as parts of their own (the
-# conflict log and the implausible counts left the engine's own snapshot).
+# the devices' identity clocks, the conflicts, the refusals and the sweeps' timer as parts of
+# their own (the conflict log, the implausible counts and the comm-scan time left the
+# engine's own snapshot).
 STATE_FORMAT = 5
 
 __all__ = ["STATE_FORMAT", "StateFormatError", "export_state", "import_state"]
@@ -286,15 +287,8 @@ def _parts(engine: Engine, enc: _Encoder) -> dict[str, Any]:
     a line number, a Kafka offset and key — made plain by the encoder)."""
     return {
         "engine": engine.own_snapshot(),
-        "devices": engine.devices.snapshot(),
-        "clock": engine.clock.snapshot(),
-        "start": engine.start.snapshot(),
+        **{name: part.snapshot() for name, part in engine.parts.items()},
         "buffer": engine.buffer.snapshot(lambda origin: enc.value(origin, "buffered origin")),
-        "revisable": engine.revisable.snapshot(),
-        "days": engine.days.snapshot(),
-        "conflicts": engine.conflicts.snapshot(),
-        "refusals": engine.refusals.snapshot(),
-        "clock_faults": engine.clock_faults.snapshot(),
     }
 
 
@@ -302,15 +296,9 @@ def _restore_parts(engine: Engine, state: dict[str, Any], dec: _Decoder) -> None
     """Each part from its own snapshot; the buffer last, entry by entry, as it was: nothing
     is re-admitted or released."""
     engine.restore_own(state["engine"])
-    engine.devices.restore(state["devices"])
-    engine.clock.restore(state["clock"])
-    engine.start.restore(state["start"])
-    engine.revisable.restore(state["revisable"])
-    engine.days.restore(state["days"])
-    engine.conflicts.restore(state["conflicts"])
-    engine.refusals.restore(state["refusals"])
-    engine.clock_faults.restore(state["clock_faults"])
-    engine.buffer.restore(state["buffer"], dec.value, engine.entry_of)
+    for name, part in engine.parts.items():
+        part.restore(state[name])
+    engine.buffer.restore(state["buffer"], dec.value, engine.devices.entry_of)
 
 
 def _entities(enc: _Encoder, by_id: dict[str, Any]) -> dict[str, list[Any]]:

@@ -78,16 +78,14 @@ def _json(data: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-PARTS: dict[str, Callable[[Engine], Any]] = {
-    "devices": lambda e: e.devices,
-    "conflicts": lambda e: e.conflicts,
-    "refusals": lambda e: e.refusals,
-    "clock": lambda e: e.clock,
-    "start": lambda e: e.start,
-    "revisable": lambda e: e.revisable,
-    "days": lambda e: e.days,
-    "clock_faults": lambda e: e.clock_faults,
-}
+PARTS = sorted(Engine([], DetectionSettings(), Quiet()).parts)
+
+
+def test_every_moving_part_is_checkpointed(half_run: tuple[list[Household], Engine]) -> None:
+    """A part the engine wires is in ``parts`` (and so in a checkpoint) or is the buffer."""
+    _, engine = half_run
+    wired = {n for n, v in vars(engine).items() if hasattr(v, "snapshot") and hasattr(v, "restore")}
+    assert wired == set(engine.parts) | {"buffer"}
 
 
 @pytest.mark.parametrize("name", sorted(PARTS))
@@ -96,7 +94,7 @@ def test_a_part_snapshot_survives_json_and_restore(
 ) -> None:
     registry, engine = half_run
     fresh = Engine(registry, DetectionSettings(), Quiet())
-    part, other = PARTS[name](engine), PARTS[name](fresh)
+    part, other = engine.parts[name], fresh.parts[name]
     stored = _json(part.snapshot())
     assert stored != other.snapshot() or name == "start"  # the run changed it (start: maybe)
     other.restore(stored)
@@ -106,10 +104,10 @@ def test_a_part_snapshot_survives_json_and_restore(
 @pytest.mark.parametrize("name", sorted(PARTS))
 def test_a_part_refuses_another_format(half_run: tuple[list[Household], Engine], name: str) -> None:
     _, engine = half_run
-    stored = _json(PARTS[name](engine).snapshot())
+    stored = _json(engine.parts[name].snapshot())
     stored["format"] = 99
     with pytest.raises(StateFormatError, match=r"format 99 .*reads format 1"):
-        PARTS[name](Engine([], DetectionSettings(), Quiet())).restore(stored)
+        Engine([], DetectionSettings(), Quiet()).parts[name].restore(stored)
 
 
 def test_the_buffer_snapshot_puts_back_every_waiting_reading(
@@ -119,7 +117,7 @@ def test_the_buffer_snapshot_puts_back_every_waiting_reading(
     fresh = Engine(registry, DetectionSettings(), Quiet())
     stored = _json(engine.buffer.snapshot(lambda origin: origin))
     assert stored["buffered"]
-    fresh.buffer.restore(stored, lambda origin: origin, fresh.entry_of)
+    fresh.buffer.restore(stored, lambda origin: origin, fresh.devices.entry_of)
     assert fresh.buffer.buffered() == engine.buffer.buffered()
     assert fresh.buffer.contested_readings() == engine.buffer.contested_readings()
     assert fresh.buffered_steps == engine.buffered_steps
