@@ -19,10 +19,8 @@ admitting them come back through ``rejections`` with the origin they were pushed
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from contract.registry import Household
 from contract.telemetry import EPOCH_BY_TEXT, AnyReading, Batch, event_epoch
@@ -31,6 +29,7 @@ from streams.core.backfill import Backfill, Fill
 from streams.core.clock import day_start_s, interval_day_index
 from streams.core.conflicts import Conflicts, FastCopy
 from streams.core.context import DetectorContext, EngineOutput, Metric
+from streams.core.counters import EngineCounters
 from streams.core.dayclose import DayClose
 from streams.core.devices import Devices, Route
 from streams.core.eventclock import Ahead, EventClock, StreamStart
@@ -40,7 +39,7 @@ from streams.core.refusals import Refusals, Rejected
 from streams.core.reorder import Entry, ReorderBuffer
 from streams.core.revisions import Revisable
 from streams.core.settings import DetectionSettings
-from streams.core.snapshots import check_format
+from streams.core.snapshots import Part, check_format
 from streams.core.sources import SOURCE_KINDS, Source
 from streams.core.sweeps import Sweeps
 
@@ -48,33 +47,11 @@ __all__ = ["Engine", "EngineCounters", "Rejected"]
 
 _known_epoch = EPOCH_BY_TEXT.get
 # The coordinator's own snapshot (``Engine.own_snapshot``); each part versions its own.
-ENGINE_FORMAT = 2  # 1 held the implausible counts and the conflict log (now their parts')
+# 1 held the counters, the implausible counts, the conflict log and the comm-scan time (now
+# their parts')
+ENGINE_FORMAT = 2
 # handlers whose readings of a step run after the step's others (``SourceKind.last_in_step``)
 _LAST_IN_STEP = frozenset(k.handler for k in SOURCE_KINDS.values() if k.last_in_step)
-
-
-class Part(Protocol):
-    """An engine part: its moving state as versioned plain data, and back."""
-
-    def snapshot(self) -> dict[str, Any]: ...
-
-    def restore(self, data: dict[str, Any]) -> None: ...
-
-
-@dataclass
-class EngineCounters:
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    processed: int = 0
-    days_closed: int = 0
-    days_skipped: int = 0
-    conflicts: int = 0
-    held_ahead: int = 0
-    clock_rejected: int = 0
-    implausible: int = 0
-    backfilled: int = 0
-    rollups_revised: int = 0
 
 
 class Engine:
@@ -105,10 +82,7 @@ class Engine:
         self.start = StreamStart(settings, meters)
         self.revisable = Revisable()
         self.backfill = Backfill(self.ctx, self.revisable)
-        self.days = DayClose(
-            self.ctx, self.households, self.feeders, self.stations, self.weather, self.heat,
-            self.revisable,
-        )  # fmt: skip
+        self.days = DayClose(self.ctx, fleet, self.revisable)
         self.conflicts = Conflicts(settings)
         self.sweeps = Sweeps(self.ctx, fleet, self.start)
         self.clock_faults = ClockFaultJudge()
@@ -222,10 +196,7 @@ class Engine:
             self.counters.duplicates += 1
             return
         if found.fill is Fill.NOTHING:
-            self.refusals.reject(
-                f"late: ts {r.ts} arrived after readings up to "
-                f"{self.clock.now - ts} s newer (lateness bound {self._lateness} s)"
-            )
+            self.refusals.late(r, self.clock.now - ts)
         if found.fill is Fill.NEXT:
             # its source has sent nothing since: its next reading, run by its handler in the
             # source's own order (the partition's other sources moved on, untouched)
@@ -289,10 +260,8 @@ class Engine:
 
     def _expire_bucket(self, ts: int, why: str) -> None:
         """Dead-letter a step's readings as clock faults (heap entry left stale)."""
-        bucket = self.buffer.expire(ts)
         self.clock.forget_ahead(ts)
-        for _, _, r, origin, src in bucket:
-            self.refusals.expired(src, r, origin, ts, self.clock.now, why)
+        self.refusals.expired(self.buffer.expire(ts), ts, self.clock.now, why)
 
     def _expire_held(self, *, all_ahead: bool) -> None:
         """Held readings that time did not reach within ``clock_hold_s`` (or, at the end of
@@ -332,32 +301,26 @@ class Engine:
             self.clock.fast_copies_at(ts)  # released: none of its readings came ahead now
         ctx, counters, refusals = self.ctx, self.counters, self.refusals
         processed = 0
+        # A kind declared ``last_in_step`` runs after the step's others (a home with an indoor
+        # sensor and a heat meter is judged on its sensor for the step, whichever device's
+        # reading arrived first): a second pass, over what the first put aside.
         later: list[Entry] = []
-        for entry in bucket:
-            handler, target, r, origin, src = entry
-            if src.last_ts >= ts:
-                counters.duplicates += 1
-                continue
-            if handler in _LAST_IN_STEP:
-                later.append(entry)
-                continue
-            processed += 1
-            bad = handler(ctx, target, r, ts)
-            if bad is None:
-                src.last_ts = ts
-            else:
-                processed -= 1
-                refusals.implausible_later(src, r, origin, bad)
-        # A home with an indoor sensor and a heat meter is judged on its sensor for the
-        # step, whichever device's reading arrived first: the same input in any order gives
-        # the same day.
-        for handler, target, r, origin, src in later:
-            bad = handler(ctx, target, r, ts)
-            if bad is None:
-                src.last_ts = ts
+        for entries, last in ((bucket, _LAST_IN_STEP), (later, ())):
+            for entry in entries:
+                handler, target, r, origin, src = entry
+                if src.last_ts >= ts:
+                    counters.duplicates += 1
+                    continue
+                if handler in last:
+                    later.append(entry)
+                    continue
                 processed += 1
-            else:
-                refusals.implausible_later(src, r, origin, bad)
+                bad = handler(ctx, target, r, ts)
+                if bad is None:
+                    src.last_ts = ts
+                else:
+                    processed -= 1
+                    refusals.implausible_later(src, r, origin, bad)
         counters.processed += processed
         self.sweeps.after_step(ts)
 
@@ -417,6 +380,7 @@ class Engine:
         """The parts that own the engine's moving state, by snapshot name (``persist.py``;
         the reorder buffer apart: its readings' origins need the adapter's encoding)."""
         return {
+            "counters": self.counters,
             "devices": self.devices,
             "clock": self.clock,
             "start": self.start,
@@ -429,22 +393,9 @@ class Engine:
         }
 
     @property
-    def max_ts(self) -> int:
-        """The partition's event time: the consensus of its sources (``EventClock``)."""
-        return self.clock.now
-
-    @property
     def current_day(self) -> int | None:
         """The open day's index (``DayClose``); None before the first step."""
         return self.days.current
-
-    @property
-    def stream_start(self) -> int:
-        return self.start.at
-
-    @property
-    def clock_fault_counts(self) -> dict[str, list[int]]:
-        return self.clock_faults.counts
 
     @property
     def conflict_log(self) -> list[list[Any]] | None:
@@ -466,19 +417,16 @@ class Engine:
         return self.devices.by_kind()
 
     def own_snapshot(self) -> dict[str, Any]:
-        """The coordinator's own moving state (its parts snapshot themselves): counters,
-        the released time and whether arrival order counted."""
+        """The coordinator's own moving state (its parts snapshot themselves): the
+        released time and whether arrival order counted."""
         return {
             "format": ENGINE_FORMAT,
-            "counters": dataclasses.asdict(self.counters),
             "released_until": self.released_until,
             "order_sensitive": self.order_sensitive,
         }
 
     def restore_own(self, data: dict[str, Any]) -> None:
         check_format("engine", data, ENGINE_FORMAT)
-        for name, value in data["counters"].items():  # in place: the refusals keep the tally
-            setattr(self.counters, name, value)
         self.released_until = data["released_until"]
         self.order_sensitive = data["order_sensitive"]
 

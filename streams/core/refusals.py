@@ -15,11 +15,13 @@ clock, both given to it; it holds nothing of the engine.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 
 from contract.telemetry import AnyReading
 from streams.core.clock import to_datetime
+from streams.core.counters import EngineCounters
 from streams.core.eventtime import ClockFaultJudge, describe_offset
+from streams.core.reorder import Entry
 from streams.core.settings import DetectionSettings
 from streams.core.snapshots import check_format
 from streams.core.sources import Source
@@ -31,20 +33,11 @@ class Rejected(Exception):
     """A reading that is well-formed but cannot be used; the reason goes to the dead letters."""
 
 
-class Tally(Protocol):
-    """The engine's counters this part moves."""
-
-    accepted: int
-    rejected: int
-    implausible: int
-    clock_rejected: int
-
-
 class Refusals:
     __slots__ = ("clock_faults", "counters", "implausible", "rejections", "settings")
 
     def __init__(
-        self, counters: Tally, clock_faults: ClockFaultJudge, settings: DetectionSettings
+        self, counters: EngineCounters, clock_faults: ClockFaultJudge, settings: DetectionSettings
     ) -> None:
         self.counters = counters
         self.clock_faults = clock_faults
@@ -56,6 +49,13 @@ class Refusals:
     def reject(self, reason: str) -> NoReturn:
         self.counters.rejected += 1
         raise Rejected(reason)
+
+    def late(self, r: AnyReading, behind: int) -> NoReturn:
+        """Behind the released time, and neither a re-send nor a revision."""
+        self.reject(
+            f"late: ts {r.ts} arrived after readings up to {behind} s newer "
+            f"(lateness bound {self.settings.lateness_s} s)"
+        )
 
     def withdraw(self, origin: Any, r: AnyReading, reason: str) -> None:
         """Refuse a reading that was counted as accepted when it came (a conflict settled,
@@ -96,19 +96,16 @@ class Refusals:
         self._clock_fault(src, offset, ts)
         self.withdraw(origin, r, f"clock fault: {src.entity} {src.device} stamped {r.ts}, {how}")
 
-    def expired(self, src: Source, r: AnyReading, origin: Any, ts: int, now: int, why: str) -> None:
-        """A step's reading dead-lettered as a clock fault (held too long, behind the start)."""
+    def expired(self, step: list[Entry], ts: int, now: int, why: str) -> None:
+        """A step's readings dead-lettered as clock faults (held too long, behind the start)."""
         offset = ts - now if now else 0
-        self.clock_fault_later(
-            src,
-            r,
-            origin,
-            offset,
-            ts,
+        how = (
             f"{describe_offset(offset)} from the stream's consensus time "
             f"{to_datetime(now).isoformat() if now else '(not yet known)'} "
-            f"(skew bound {self.settings.clock_skew_s} s): {why}",
+            f"(skew bound {self.settings.clock_skew_s} s): {why}"
         )
+        for _, _, r, origin, src in step:
+            self.clock_fault_later(src, r, origin, offset, ts, how)
 
     def outside_window(self, src: Source, r: AnyReading, ts: int, now: int) -> NoReturn:
         s = self.settings

@@ -128,7 +128,7 @@ def test_the_engine_own_snapshot_round_trips(half_run: tuple[list[Household], En
     fresh = Engine(registry, DetectionSettings(), Quiet())
     fresh.restore_own(_json(engine.own_snapshot()))
     assert fresh.own_snapshot() == engine.own_snapshot()
-    assert fresh.counters == engine.counters
+    assert fresh.released_until == engine.released_until > 0
 
 
 def test_a_checkpoint_of_the_previous_format_is_refused(

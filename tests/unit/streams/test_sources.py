@@ -145,7 +145,7 @@ def test_an_indoor_sensor_and_a_heat_meter_of_one_home_are_two_sources(tmp_path:
     assert engine.counters.conflicts == engine.counters.duplicates == 0
     assert engine.counters.processed == len(readings)
     assert set(engine.sources["indoor_temp"]) == set(engine.sources["heat_meter"]) == {"N0"}
-    assert not engine.clock_fault_counts
+    assert not engine.clock_faults.counts
     lines = [orjson.dumps(r.model_dump(mode="json")) for r in readings]
     replayed, worked = both(REGISTRY, lines, tmp_path)
     assert replayed.dead == worked.dead == []
