@@ -97,6 +97,7 @@ def test_every_contract_kind_is_declared_once_with_every_part() -> None:
         assert (kind.check is None) == (kind.plausibility is Plausibility.NONE), tag
         assert kind.revision is Revision.NONE or kind.revision in engine.backfill.rules, tag
         assert kind.on_unknown is Unknown.CREATE or "X-9" in kind.unknown("X-9"), tag
+        assert (kind.on_unknown is Unknown.CREATE) == (kind.create is not None), tag
         assert tag in SAMPLES, f"{tag}: add a sample reading to this test"
         reading = WIRE_ADAPTER.validate_python(sample(tag))
         assert type(reading) is kind.model
