@@ -70,10 +70,10 @@ class Engine:
         )
         self.weather, self.counties, self.heat = fleet.weather, fleet.counties, fleet.heat
         self.counters = EngineCounters()
-        # The parts that own the engine's moving state (each with snapshot()/restore()): the
-        # devices seen, readings waiting for their step, the partition's consensus time, where
-        # the stream starts, what late readings may revise, the open day, contested steps,
-        # refusals and clock faults found.
+        # The parts that own the engine's moving state (each with snapshot()/restore(), listed
+        # in ``parts``): the tally, the devices seen, readings waiting for their step, the
+        # partition's consensus time, where the stream starts, what late readings may revise,
+        # the open day, contested steps, the sweeps' timer, refusals and clock faults found.
         self.devices = Devices(fleet)
         self._routes = self.devices.routes  # by reading model: the hot path's one lookup
         self.buffer = ReorderBuffer()
@@ -415,6 +415,14 @@ class Engine:
     def sources(self) -> dict[str, dict[str, Source]]:
         """The devices seen, by reading kind and device id (``Devices``)."""
         return self.devices.by_kind()
+
+    def source_for(self, kind: str, device: str) -> Source:
+        """``Devices.source_for`` (checkpoints: a stored identity clock's source)."""
+        return self.devices.source_for(kind, device)
+
+    def entry_of(self, r: AnyReading, origin: Any) -> Entry:
+        """``Devices.entry_of`` (checkpoints: a stored buffered reading's entry)."""
+        return self.devices.entry_of(r, origin)
 
     def own_snapshot(self) -> dict[str, Any]:
         """The coordinator's own moving state (its parts snapshot themselves): the
