@@ -77,7 +77,7 @@ def _is_union_tag(part: Any) -> bool:
 
 # --- dead-letter codes ----------------------------------------------------------------------
 # Every reason starts with its category, written by ``describe_validation_error`` above, by
-# ``_undecodable`` ("empty record") or by the engine (``Rejected``/``Engine._withdraw``:
+# ``_undecodable`` ("empty record") or by the engine (``core/refusals.py``, ``core/conflicts.py``:
 # "late:", "conflict:", "clock fault:", "implausible:", "unknown <device> …"); a batch's
 # reading is prefixed "readings[i]: ". Its code is stable (dashboards, alerts, the console
 # summary count by it) and has its 中文 words in the glossary (``DEAD_LETTER_REASONS``).

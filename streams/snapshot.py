@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from streams.core.engine import Engine, SnapshotKey, occurring_keys
+from streams.core.activity import SnapshotKey, occurring_keys
+from streams.core.engine import Engine
 from streams.settings import WorkerSettings
 from streams.sinks.influx import InfluxSink
 from streams.sinks.points import active_incidents_line

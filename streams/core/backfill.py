@@ -27,6 +27,7 @@ from contract.telemetry import (
 )
 from streams.core.clock import interval_day_index
 from streams.core.context import DetectorContext
+from streams.core.eventclock import canonical
 from streams.core.gas import station_pressure_metric
 from streams.core.heathomes import sensor_every
 from streams.core.heatrevisions import fill_stack_hour, revise_home, revise_station
@@ -50,6 +51,7 @@ from streams.core.storage import feeder_load_metric
 
 
 class Fill(Enum):
+    DUPLICATE = "duplicate"  # a re-send of a late reading already used: a duplicate
     NOTHING = "nothing"  # fills no gap (or its day is no longer kept): a late dead letter
     FILLED = "filled"  # it revised the record of truth
     NEXT = "next"  # its source has not passed it: the engine runs it as its next reading
@@ -61,6 +63,7 @@ class Filled(NamedTuple):
     implausible: str | None = None  # a value outside its kind's limits: refused as such
 
 
+DUPLICATE = Filled(Fill.DUPLICATE)
 NOTHING = Filled(Fill.NOTHING)
 FILLED = Filled(Fill.FILLED)
 NEXT = Filled(Fill.NEXT)
@@ -82,6 +85,28 @@ class Backfill:
             Revision.HEAT: self._heat,
             Revision.STACK: self._stack,
         }
+
+    def revise(
+        self, src: Source, target: Any, r: Any, ts: int, released: int, current_day: int | None
+    ) -> Filled:
+        """What a late reading of ``src`` does (behind ``released``, the newest step
+        released): a re-send of one already used is a duplicate; within the revision horizon
+        its kind's rule says whether it fills a gap. (A ``Fill.NEXT`` or ``Fill.FILLED``
+        answer is recorded with ``taken`` once the engine has acted.)"""
+        used = self.revisable.used.get(f"{r.kind}|{src.device}|{ts}")
+        if used is not None:
+            # a different value for a step already revised: late
+            return DUPLICATE if used == canonical(r) else NOTHING
+        if ts < released - self.ctx.settings.revision_horizon_s:
+            return NOTHING
+        rule = self.rules.get(src.kind.revision)
+        if rule is None:
+            return NOTHING  # Revision.NONE: weather (a county's day has its own readings)
+        return rule(src, target, r, ts, current_day)
+
+    def taken(self, src: Source, r: Any, ts: int) -> None:
+        """A late reading used: a re-send of it is a duplicate from now on."""
+        self.revisable.used[f"{r.kind}|{src.device}|{ts}"] = canonical(r)
 
     def _household_day(
         self, src: Source, target: Any, r: Any, ts: int, current_day: int | None

@@ -15,6 +15,7 @@ from typing import Any
 from contract.rollups import HouseholdDay
 from streams.core.clock import DAY_S, day_date, day_start_s
 from streams.core.context import DetectorContext
+from streams.core.fleet import Fleet
 from streams.core.gas import CountyQuotas, judge_quota_day, station_day_metric
 from streams.core.heat import HeatNetwork
 from streams.core.heatrevisions import forget_stack_hours
@@ -76,22 +77,13 @@ class DayClose:
         "weather",
     )
 
-    def __init__(
-        self,
-        ctx: DetectorContext,
-        households: dict[str, HouseholdState],
-        feeders: dict[str, FeederState],
-        stations: dict[str, StationState],
-        weather: dict[str, CountyWeather],
-        heat: HeatNetwork,
-        revisable: Revisable,
-    ) -> None:
+    def __init__(self, ctx: DetectorContext, fleet: Fleet, revisable: Revisable) -> None:
         self.ctx = ctx
-        self.households = households
-        self.feeders = feeders
-        self.stations = stations
-        self.weather = weather
-        self.heat = heat
+        self.households: dict[str, HouseholdState] = fleet.households
+        self.feeders: dict[str, FeederState] = fleet.feeders
+        self.stations: dict[str, StationState] = fleet.stations
+        self.weather: dict[str, CountyWeather] = fleet.weather
+        self.heat: HeatNetwork = fleet.heat
         self.revisable = revisable
         self.current: int | None = None
 

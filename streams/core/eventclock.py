@@ -23,6 +23,10 @@ from streams.core.snapshots import check_format, from_int_keyed, int_keyed
 
 CLOCK_FORMAT = 1
 START_FORMAT = 1
+# A partition of at least this many times ``2 * time_quorum + 1`` households sets its time
+# from that many distinct sources; failing them, after this many readings (memory bound).
+BOOTSTRAP_BY_SOURCES_FROM = 10
+BOOTSTRAP_READINGS_MAX = 20_000
 
 
 class Ahead(Enum):
@@ -45,10 +49,22 @@ class EventClock:
     """Consensus time (``now``), the votes that set it first, the steps held ahead of it and
     the readings that came ahead (a fast clock's, until time reaches them)."""
 
-    __slots__ = ("boot", "came_ahead", "held", "now", "settings")
+    __slots__ = ("boot", "boot_readings", "boot_sources", "came_ahead", "held", "now", "settings")
 
-    def __init__(self, settings: DetectionSettings) -> None:
+    def __init__(self, settings: DetectionSettings, households: int = 0, sure: int = 0) -> None:
         self.settings = settings
+        # Time is first set from this many readings (their median), so one bad clock at the
+        # head of a file cannot set it. In a partition of many households, from this many
+        # distinct *sources* (the median of each one's newest timestamp): a meter whose clock
+        # is hours behind comes first in an event-time-ordered file with all its readings of
+        # those hours, and must not set time alone. The sources awaited are at most the
+        # devices the registry makes sure of (``sure``: household meters and heat stations —
+        # a partition of network homes without sensors of their own has only its stations),
+        # so a partition never waits for sources it does not have. (A handful of households:
+        # the readings decide, as ever.)
+        self.boot_readings = 2 * settings.time_quorum + 1
+        many = households >= BOOTSTRAP_BY_SOURCES_FROM * self.boot_readings
+        self.boot_sources = min(self.boot_readings, max(1, sure)) if many else 0
         self.now = 0  # 0: not yet set
         self.boot: dict[str, int] = {}  # before time is set: source -> newest timestamp
         self.held: dict[int, int] = {}  # held-ahead step -> the time it arrived at
@@ -63,9 +79,20 @@ class EventClock:
             self.boot[source] = ts
         return len(self.boot)
 
-    def establish(self, buffer: ReorderBuffer, by_sources: bool) -> Established:
-        """Set time for the first time: the median of the votes (``by_sources``) or of the
-        buffered readings. Steps more than the skew bound ahead of it are held."""
+    def ready(self, source: str, ts: int, accepted: int) -> bool:
+        """Before time is set, a reading of ``source`` at ``ts`` (``accepted`` readings so
+        far): whether enough readings, or distinct sources, have come to set it."""
+        if self.boot_sources:
+            voting = self.vote(source, ts)
+            return voting >= self.boot_sources or accepted >= BOOTSTRAP_READINGS_MAX
+        return accepted >= self.boot_readings
+
+    def establish(self, buffer: ReorderBuffer, by_sources: bool | None = None) -> Established:
+        """Set time for the first time: the median of the votes (``by_sources``: by default
+        when enough sources voted) or of the buffered readings. Steps more than the skew
+        bound ahead of it are held."""
+        if by_sources is None:
+            by_sources = len(self.boot) >= self.boot_sources > 0
         steps = buffer.steps
         if by_sources:
             stamps = sorted(self.boot.values())

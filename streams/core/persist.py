@@ -7,9 +7,10 @@ stations, their members and locations) and the output wiring are never stored:
 moving a module cannot break a stored checkpoint, and a checkpoint holds no code.
 
 Everything here is composed of snapshots that their owners declare, each under its own
-format version: the engine's parts (the coordinator's own counters and times, the event
-clock, the stream's start, the reorder buffer, the revisable days, the open day, the clock
-faults: ``streams/core/snapshots.py``), the incident book, and each entity's detector state —
+format version: the engine's parts (the coordinator's own counters and times, the devices'
+identity clocks, the event clock, the stream's start, the reorder buffer, the revisable days,
+the open day, the conflicts, the refusals, the sweeps' timer and the clock faults:
+``Engine.parts``), the incident book, and each entity's detector state —
 a state class's ``snapshot(refs)`` is a row of plain values, what it leaves out (identity,
 links, caches) is rebuilt by the fresh engine (``streams/core/state.py``). Incidents are
 stored once, by value, and referenced by id (``IncidentRefs``); the buffered readings'
@@ -32,7 +33,6 @@ from contract.incidents import Incident
 from streams.core.clock import CST
 from streams.core.engine import Engine
 from streams.core.snapshots import StateFormatError, check_format
-from streams.core.sources import SOURCE_KINDS
 from streams.core.state import (
     CountyWeather,
     FeederState,
@@ -50,8 +50,11 @@ from streams.core.state import (
 # the engine as its parts' snapshots (event clock, stream start, reorder buffer, revisable
 # days, day close, clock faults) instead of a reflection over the engine's attributes; 5
 # stores each entity as the row its state class writes (``snapshot``), under that class's
-# format, instead of a reflection over its slots with the slot names in a header.
-STATE_FORMAT = 5
+# format, instead of a reflection over its slots with the slot names in a header; 6 adds
+# the devices' identity clocks, the conflicts, the refusals and the sweeps' timer as parts of
+# their own (the conflict log, the implausible counts and the comm-scan time left the
+# engine's own snapshot; the identity clocks left the ``sources`` block).
+STATE_FORMAT = 6
 
 __all__ = ["STATE_FORMAT", "StateFormatError", "export_state", "import_state"]
 
@@ -139,12 +142,6 @@ def export_state(engine: Engine) -> dict[str, Any]:
             }
             for key, cls in ENTITY_CLASSES
         },
-        # each device's identity clock: kind -> device id -> [last pushed, last processed]
-        "sources": {
-            kind: {device: [src.last_push, src.last_ts] for device, src in by_device.items()}
-            for kind, by_device in engine.sources.items()
-            if by_device
-        },
         **_parts(engine),
         # last: every incident referenced above has been collected by now
         "incidents": [inc.model_dump(mode="json") for inc in refs.by_id.values()],
@@ -156,12 +153,8 @@ def _parts(engine: Engine) -> dict[str, Any]:
     a line number, a Kafka offset and key — made plain here)."""
     return {
         "engine": engine.own_snapshot(),
-        "clock": engine.clock.snapshot(),
-        "start": engine.start.snapshot(),
+        **{name: part.snapshot() for name, part in engine.parts.items()},
         "buffer": engine.buffer.snapshot(_plain_origin),
-        "revisable": engine.revisable.snapshot(),
-        "days": engine.days.snapshot(),
-        "clock_faults": engine.clock_faults.snapshot(),
     }
 
 
@@ -169,12 +162,9 @@ def _restore_parts(engine: Engine, state: dict[str, Any]) -> None:
     """Each part from its own snapshot; the buffer last, entry by entry, as it was: nothing
     is re-admitted or released."""
     engine.restore_own(state["engine"])
-    engine.clock.restore(state["clock"])
-    engine.start.restore(state["start"])
-    engine.revisable.restore(state["revisable"])
-    engine.days.restore(state["days"])
-    engine.clock_faults.restore(state["clock_faults"])
-    engine.buffer.restore(state["buffer"], _origin_back, engine.entry_of)
+    for name, part in engine.parts.items():
+        part.restore(state[name])
+    engine.buffer.restore(state["buffer"], _origin_back, engine.devices.entry_of)
 
 
 # --- import ------------------------------------------------------------------------------
@@ -202,15 +192,6 @@ def import_state(engine: Engine, state: dict[str, Any]) -> Engine:
         # a county's weather comes with its readings: one not yet seen is made here
         make = CountyWeather if cls is CountyWeather else None
         _restore_entities(key, cls, entities[key], state[key], refs, make)
-    for kind, by_device in state["sources"].items():
-        if kind not in SOURCE_KINDS:
-            raise StateFormatError(f"sources of reading kind {kind!r}, which no longer exists")
-        for device, (last_push, last_ts) in by_device.items():
-            try:
-                src = engine.source_for(kind, device)
-            except ValueError as exc:
-                raise StateFormatError(f"{kind} source {device!r}: {exc}") from exc
-            src.last_push, src.last_ts = last_push, last_ts
     _restore_parts(engine, state)
     return engine
 

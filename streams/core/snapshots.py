@@ -8,7 +8,15 @@ naming both versions (``streams/core/persist.py`` composes the parts' snapshots)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+
+class Part(Protocol):
+    """An engine part: its moving state as versioned plain data, and back."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def restore(self, data: dict[str, Any]) -> None: ...
 
 
 class StateFormatError(ValueError):

@@ -108,6 +108,11 @@ class SourceKind:
     # A meter interval (``interval_s``) whose start may begin the stream (comm-loss scans
     # count silence from the stream's start).
     starts_stream: bool
+    # ``Unknown.CREATE``: the state a device's first reading creates (its id -> the state)
+    create: Callable[[str], Any] | None = None
+    # Its readings of a step are handled after the step's other readings: a heat meter after
+    # its home's indoor sensor, which judges the home for the step when it has one.
+    last_in_step: bool = False
 
     @property
     def device_of(self) -> Callable[[Any], str]:
@@ -262,6 +267,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
             check=None,
             revision=Revision.NONE,
             starts_stream=False,
+            create=CountyWeather,
         ),
         SourceKind(
             kind="heat_station",
@@ -310,6 +316,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
             check=None,
             revision=Revision.HEAT,
             starts_stream=False,
+            last_in_step=True,
         ),
         SourceKind(
             kind="stack_emission",

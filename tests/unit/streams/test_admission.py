@@ -127,7 +127,7 @@ def test_one_meter_behind_at_the_start_does_not_drag_the_streams_start(
         with contextlib.suppress(Rejected):  # M00's readings before the start: clock faults
             engine.push(WIRE_ADAPTER.validate_json(line))
     engine.flush()
-    assert engine.stream_start == int(at(0).timestamp())
+    assert engine.start.at == int(at(0).timestamp())
     silent = {i.entity_id for i in out.incidents.values() if i.kind.value == "comm_loss"}
     assert silent <= {"M00"}
 

@@ -29,9 +29,9 @@ def test_a_reading_ahead_of_the_skew_bound_is_held_then_admitted_when_time_reach
     for s in range(1, 9):
         for h in ("H1", "H2", "H3", "H4"):
             engine.push(electric(h, s))
-    before = engine.max_ts
+    before = engine.clock.now
     engine.push(electric("H1", 8 + 12))  # 3 h ahead of the others; the bound is 2 h
-    assert engine.max_ts == before  # one source does not move time
+    assert engine.clock.now == before  # one source does not move time
     assert engine.counters.held_ahead == 1
     for s in range(9, 30):
         for h in ("H1", "H2", "H3", "H4"):
@@ -49,7 +49,7 @@ def test_a_fast_clock_at_the_head_of_the_stream_does_not_set_time() -> None:
     for s in range(1, 30):
         for h in ("H1", "H2", "H3", "H4"):
             engine.push(electric(h, s))
-    assert engine.max_ts == event_epoch(at(29).isoformat())
+    assert engine.clock.now == event_epoch(at(29).isoformat())
     engine.flush()
     ((origin, reading, reason),) = engine.take_rejections()
     assert origin == "line 1" and reading.household_id == "H2"
@@ -266,7 +266,7 @@ def test_live_a_reading_ahead_of_the_wall_clock_never_moves_time() -> None:
     for s in range(1, 9):
         for h in ("H1", "H2", "H3", "H4"):
             engine.push(electric(h, s))
-    before = engine.max_ts
+    before = engine.clock.now
     for h in ("H1", "H2", "H3"):  # 3 h ahead of the wall clock; the bound is 2 h
         with pytest.raises(Rejected) as refused:
             engine.push(electric(h, 8 + 12), origin=f"offset {h}")
@@ -274,9 +274,9 @@ def test_live_a_reading_ahead_of_the_wall_clock_never_moves_time() -> None:
         assert "+3 h 00 min ahead of the worker's clock 2021-12-01T02:00:00+08:00" in str(
             refused.value
         )
-    assert engine.max_ts == before
+    assert engine.clock.now == before
     engine.push(electric("H4", 8 + 4))  # 1 h ahead of the wall clock: ordinary data
-    assert engine.max_ts == event_epoch(at(12).isoformat())
+    assert engine.clock.now == event_epoch(at(12).isoformat())
     wall[0] += 3 * 3600  # the real clock moved on: the same stamps are fine now
     engine.push(electric("H1", 8 + 12))
     assert engine.counters.clock_rejected == 3
@@ -290,11 +290,11 @@ def test_a_replay_has_no_wall_clock_and_follows_the_quorum() -> None:
             engine.push(electric(h, s))
     for h in ("H1", "H2", "H3"):
         engine.push(electric(h, 8 + 12))
-    assert engine.max_ts == event_epoch(at(20).isoformat())
+    assert engine.clock.now == event_epoch(at(20).isoformat())
 
 
 def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_path: Path) -> None:
-    from streams.core.engine import _canonical
+    from streams.core.eventclock import canonical as _canonical
     from streams.eventorder import find_fast_copies
 
     own = [electric("H1", s, kwh=0.1 * s) for s in range(1, 40)]
@@ -316,7 +316,7 @@ def test_find_fast_copies_knows_a_meter_repeating_its_own_earlier_values(tmp_pat
 def test_a_stamp_before_the_window_makes_no_fast_copy(tmp_path: Path) -> None:
     """A reset clock (1970) repeating a reading's values is refused on its own; it must not
     turn the meter's on-time reading of a conflict into a "fast copy" of it."""
-    from streams.core.engine import _canonical
+    from streams.core.eventclock import canonical as _canonical
     from streams.eventorder import find_fast_copies
 
     own = [electric("H1", s, kwh=0.1 * s) for s in range(1, 40)]

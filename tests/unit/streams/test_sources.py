@@ -97,6 +97,7 @@ def test_every_contract_kind_is_declared_once_with_every_part() -> None:
         assert (kind.check is None) == (kind.plausibility is Plausibility.NONE), tag
         assert kind.revision is Revision.NONE or kind.revision in engine.backfill.rules, tag
         assert kind.on_unknown is Unknown.CREATE or "X-9" in kind.unknown("X-9"), tag
+        assert (kind.on_unknown is Unknown.CREATE) == (kind.create is not None), tag
         assert tag in SAMPLES, f"{tag}: add a sample reading to this test"
         reading = WIRE_ADAPTER.validate_python(sample(tag))
         assert type(reading) is kind.model
@@ -145,7 +146,7 @@ def test_an_indoor_sensor_and_a_heat_meter_of_one_home_are_two_sources(tmp_path:
     assert engine.counters.conflicts == engine.counters.duplicates == 0
     assert engine.counters.processed == len(readings)
     assert set(engine.sources["indoor_temp"]) == set(engine.sources["heat_meter"]) == {"N0"}
-    assert not engine.clock_fault_counts
+    assert not engine.clock_faults.counts
     lines = [orjson.dumps(r.model_dump(mode="json")) for r in readings]
     replayed, worked = both(REGISTRY, lines, tmp_path)
     assert replayed.dead == worked.dead == []
