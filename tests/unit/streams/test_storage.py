@@ -7,7 +7,11 @@ import pytest
 from contract.incidents import Severity
 from contract.registry import Household
 from contract.telemetry import ElectricReading
+from streams.core.engine import Engine
+from streams.core.persist import StateFormatError, export_state, import_state
+from streams.core.settings import DetectionSettings
 from tests.unit.streams.scenario import at, electric, feeder, household, run
+from tests.unit.streams.test_persist import Recorder, _feed, _split, _uninterrupted
 
 
 def _storage_day(hid: str, valley: bool, days: int = 1) -> list:
@@ -226,3 +230,27 @@ def test_heater_charging_on_peak_power_in_a_shop_home_is_still_flagged(interval_
 
 def _key(r: ElectricReading) -> tuple[datetime, str]:
     return (r.ts, r.household_id)
+
+
+def test_learned_base_survives_a_checkpoint_and_an_old_row_is_refused() -> None:
+    """Exported mid-run (day 2, the base learned) and imported into a fresh engine, the shop
+    home's run gives the uninterrupted run's results; a checkpoint whose household rows are of
+    format 1 (no learned base) is refused, naming both versions."""
+    registry = [_shop_home("SHOP"), _shop_home("PEAK")]
+    readings = sorted(
+        [r for d in range(4) for r in _home_day("SHOP", d)]
+        + [r for d in range(4) for r in _home_day("PEAK", d, on_peak=True)],
+        key=_key,
+    )
+    clean, _ = _uninterrupted(registry, readings)
+    split, _ = _split(registry, readings, len(readings) // 2 + 37)
+    assert split.events == clean.events
+    assert [e[2]["entity_id"] for e in clean.events if e[0] == "incident"] == ["PEAK"]
+
+    engine = Engine(registry, DetectionSettings(), Recorder())
+    _feed(engine, readings[: len(readings) // 2], [])
+    state = export_state(engine)
+    assert state["households"]["rows"]["SHOP"][-1][2] is not None  # the learned valley base
+    state["households"]["format"] = 1
+    with pytest.raises(StateFormatError, match=r"HouseholdState state format 1 .*reads format 2"):
+        import_state(Engine(registry, DetectionSettings(), Recorder()), state)
