@@ -213,8 +213,8 @@ class DetectionSettings(BaseModel):
         7.0,
         ge=1,
         description="The household's base draw (its non-heating load, in and out of the valley) "
-        "is a running mean over about this many days of its intervals that were not the "
-        "heater (weight 1/N per day; the first day sets it): a week follows a shop's or a "
+        "is the mean of its first days' intervals that were not the heater, then a running "
+        "mean over about this many days (weight 1/N per day): a week follows a shop's or a "
         "family's habits changing while one odd day moves it by a seventh only. Learned from "
         "non-heater intervals alone, it cannot absorb a heater that charges on peak every day.",
     )

@@ -137,6 +137,7 @@ class PeakCharging:
     streak: Streak = field(default_factory=Streak)  # heating days charged off the valley
     base_valley_kw: float | None = None
     base_day_kw: float | None = None
+    base_days: int = 0  # days with readings the base has learned from
     # the open day: the heater's kWh (above the base) in and out of the valley ...
     d_heat_valley: float = 0.0
     d_heat_day: float = 0.0
@@ -174,6 +175,7 @@ class PeakCharging:
             self.streak.snapshot(),
             self.base_valley_kw,
             self.base_day_kw,
+            self.base_days,
             self.d_heat_valley,
             self.d_heat_day,
             self.d_rest_valley_kwh,
@@ -188,6 +190,7 @@ class PeakCharging:
             streak,
             self.base_valley_kw,
             self.base_day_kw,
+            self.base_days,
             self.d_heat_valley,
             self.d_heat_day,
             self.d_rest_valley_kwh,

@@ -30,8 +30,8 @@ def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> floa
     would be learned as "base" by any low percentile of its day-time energy, and mild days
     are not there to learn from when the season starts cold. Rated-kW steps are as clear on
     hourly meters as on 15-min ones (an element is on at full power or cycling at 55-70%).
-    A household's first day (no day-time base yet) only teaches the base: its judgement
-    starts a day later (the simulator's truth matches daily kinds within two days).
+    A household's first day with readings only teaches the base: its judgement starts a day
+    later (the simulator's truth matches daily kinds within two days).
 
     A day whose heater part is under ``peak_charging_min_rated_hours`` of rated power is not
     judged: the heater barely ran (a mild day, an empty home, or one that stopped heating or
@@ -49,10 +49,10 @@ def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> floa
     s = ctx.settings
     hh = st.household
     heat_valley, heat_day = peak.d_heat_valley, peak.d_heat_day
-    # Before its first day the household's day-time base is unknown, and a shop's busiest
-    # hours may reach half a heater's rating on their own: that day only teaches the base.
-    known = peak.base_day_kw is not None
-    _learn_base(peak, 1.0 / s.peak_charging_base_days)
+    # Before its first day the household's base is unknown, and a shop's busiest hours may
+    # reach half a heater's rating on their own: that day only teaches the base.
+    known = peak.base_days > 0
+    _learn_base(peak, s.peak_charging_base_days)
     heating_kwh = heat_valley + heat_day
     min_kwh = max(s.peak_charging_min_kwh, s.peak_charging_min_rated_hours * hh.rated_kw)
     if not known or heating_kwh < min_kwh:
@@ -79,13 +79,23 @@ def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> floa
     return share
 
 
-def _learn_base(peak: PeakCharging, weight: float) -> None:
-    """The day's non-heater draw in and out of the valley into the household's base."""
-    if peak.d_rest_valley_s >= _MIN_BASE_S:
+def _learn_base(peak: PeakCharging, days: float) -> None:
+    """The day's non-heater draw in and out of the valley into the household's base: the
+    mean of its first days, then a running mean over about ``days`` days. A part of the day
+    is learned from with 2 h of non-heater intervals — or with any, while it has no base at
+    all (a heater that charged nearly all day on its first day leaves little else to see)."""
+    seen = peak.d_rest_valley_s + peak.d_rest_day_s
+    if not seen and not peak.d_heat_valley and not peak.d_heat_day:
+        return  # no readings today: nothing to learn, and not a day of the household's
+    peak.base_days += 1
+    weight = max(1.0 / days, 1.0 / peak.base_days)
+    if peak.d_rest_valley_s >= _MIN_BASE_S or (
+        peak.base_valley_kw is None and peak.d_rest_valley_s
+    ):
         kw = peak.d_rest_valley_kwh * 3600 / peak.d_rest_valley_s
         old = peak.base_valley_kw
         peak.base_valley_kw = kw if old is None else old + weight * (kw - old)
-    if peak.d_rest_day_s >= _MIN_BASE_S:
+    if peak.d_rest_day_s >= _MIN_BASE_S or (peak.base_day_kw is None and peak.d_rest_day_s):
         kw = peak.d_rest_day_kwh * 3600 / peak.d_rest_day_s
         old = peak.base_day_kw
         peak.base_day_kw = kw if old is None else old + weight * (kw - old)

@@ -254,3 +254,17 @@ def test_learned_base_survives_a_checkpoint_and_an_old_row_is_refused() -> None:
     state["households"]["format"] = 1
     with pytest.raises(StateFormatError, match=r"HouseholdState state format 1 .*reads format 2"):
         import_state(Engine(registry, DetectionSettings(), Recorder()), state)
+
+
+def test_heater_charging_through_the_whole_day_is_flagged() -> None:
+    """A heater on peak power from 08:00 to 22:00 every day (a cold spell, a timer wired to
+    the day): no day-time interval is free of it, so no day-time base is ever learned from 2 h
+    of other load — it is judged all the same (base 0) from its second day."""
+    readings = [
+        electric("ALLDAY", s, kwh=1.5 if 32 <= (s - 1) % 96 < 88 else 0.05)
+        for s in range(1, 96 * 3 + 1)
+    ]
+    out, _ = run([_shop_home("ALLDAY")], readings)
+    (peak,) = out.of_kind("peak_charging")
+    assert peak.started_at == at(96)
+    assert peak.details["valley_share"] == 0.0
