@@ -146,6 +146,14 @@ class PeakCharging:
     d_rest_valley_s: int = 0
     d_rest_day_kwh: float = 0.0
     d_rest_day_s: int = 0
+    # An interval next to the heater's is its switching on or off, or cycling under the
+    # threshold (a partial hour on an hourly meter): not the base. So the last other interval
+    # waits (``pending_*``) until the next one shows it was not before the heater, and the
+    # one right after the heater (``after_heater``) is left out.
+    after_heater: bool = False
+    pending_kwh: float = 0.0
+    pending_s: int = 0  # 0: none waiting
+    pending_valley: bool = False
 
     def add(self, kwh: float, seconds: int, in_valley: bool, heater_kw: float) -> None:
         """One interval of the meter: the heater's when it draws at least ``heater_kw``
@@ -157,12 +165,26 @@ class PeakCharging:
                 self.d_heat_valley += excess * seconds / 3600
             else:
                 self.d_heat_day += excess * seconds / 3600
-        elif in_valley:
-            self.d_rest_valley_kwh += kwh
-            self.d_rest_valley_s += seconds
+            self.pending_s = 0  # the interval before it was the heater switching on
+            self.after_heater = True
+            return
+        if self.after_heater:
+            self.after_heater = False
+            return
+        self.settle()
+        self.pending_kwh, self.pending_s, self.pending_valley = kwh, seconds, in_valley
+
+    def settle(self) -> None:
+        """The waiting interval is the base's (the day closes, or another followed it)."""
+        if not self.pending_s:
+            return
+        if self.pending_valley:
+            self.d_rest_valley_kwh += self.pending_kwh
+            self.d_rest_valley_s += self.pending_s
         else:
-            self.d_rest_day_kwh += kwh
-            self.d_rest_day_s += seconds
+            self.d_rest_day_kwh += self.pending_kwh
+            self.d_rest_day_s += self.pending_s
+        self.pending_s = 0
 
     def reset_day(self) -> None:
         self.d_heat_valley = self.d_heat_day = 0.0
@@ -182,6 +204,10 @@ class PeakCharging:
             self.d_rest_valley_s,
             self.d_rest_day_kwh,
             self.d_rest_day_s,
+            self.after_heater,
+            self.pending_kwh,
+            self.pending_s,
+            self.pending_valley,
         ]
 
     def restore(self, row: list[Any], refs: IncidentRefs) -> None:
@@ -197,6 +223,10 @@ class PeakCharging:
             self.d_rest_valley_s,
             self.d_rest_day_kwh,
             self.d_rest_day_s,
+            self.after_heater,
+            self.pending_kwh,
+            self.pending_s,
+            self.pending_valley,
         ) = row
         self.peak = refs.get(peak)
         self.streak.restore(streak)

@@ -84,6 +84,7 @@ def _learn_base(peak: PeakCharging, days: float) -> None:
     mean of its first days, then a running mean over about ``days`` days. A part of the day
     is learned from with 2 h of non-heater intervals — or with any, while it has no base at
     all (a heater that charged nearly all day on its first day leaves little else to see)."""
+    peak.settle()
     seen = peak.d_rest_valley_s + peak.d_rest_day_s
     if not seen and not peak.d_heat_valley and not peak.d_heat_day:
         return  # no readings today: nothing to learn, and not a day of the household's
