@@ -46,8 +46,16 @@ def on_electric(
     st.accounted_until = ts
     st.d_readings += 1
     st.d_energy += kwh
-    if ctx.in_valley(start, ts):
+    in_valley = ctx.in_valley(start, ts)
+    if in_valley:
         st.d_valley += kwh
+    if st.storage is not None:  # the heater's part of the meter (streams/core/storage.py)
+        st.storage.add(
+            kwh,
+            interval,
+            in_valley,
+            ctx.settings.peak_charging_heater_share * st.household.rated_kw,
+        )
     st.last_ts = ts
     if st.comm is not None:
         ctx.book.resolve(st.comm, ts)

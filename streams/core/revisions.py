@@ -87,8 +87,16 @@ def add_to_open_day(
             st.station.d_delivered += r.m3
         return
     st.d_energy += r.kwh
-    if ctx.valley.contains((ts - r.interval_s + ts) / 2):
+    in_valley = ctx.valley.contains((ts - r.interval_s + ts) / 2)
+    if in_valley:
         st.d_valley += r.kwh
+    if st.storage is not None:  # the heater's part of the meter (streams/core/storage.py)
+        st.storage.add(
+            r.kwh,
+            r.interval_s,
+            in_valley,
+            ctx.settings.peak_charging_heater_share * st.household.rated_kw,
+        )
 
 
 def revise_closed_day(

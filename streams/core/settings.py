@@ -193,7 +193,30 @@ class DetectionSettings(BaseModel):
         "this many hours at the heater's rated kW. A storage heater that heats charges 4-7 h at "
         "rated power; a home that stopped heating draws only its appliances (a few kWh spread "
         "over the day, valley share ~0.4-0.5: a held-out home was paged at 0.477). Below it the "
-        "home is the use judgement's case (疑似未使用), not peak_charging.",
+        "home is the use judgement's case (疑似未使用), not peak_charging. Counted on the "
+        "heater's part of the meter only (peak_charging_heater_share), so a shop's or "
+        "appliances' day-time load neither makes a day judged nor lowers its share.",
+    )
+    peak_charging_heater_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="An interval is the storage heater charging when the meter draws at least "
+        "this share of the heater's rated kW above the household's own base draw for that "
+        "part of the day (valley / outside it); only that excess is the heater's energy. A "
+        "charging element draws its rated kW, and thermostat cycling after the pickup phase "
+        "still averages 55-70% of it over a 15-min or hourly interval, so half the rating "
+        "keeps every charging interval of both meter kinds; a shop's or appliances' load "
+        "varies around the learned base by far less than half a heater (6-10 kW).",
+    )
+    peak_charging_base_days: float = Field(
+        7.0,
+        ge=1,
+        description="The household's base draw (its non-heating load, in and out of the valley) "
+        "is the mean of its first days' intervals that were not the heater, then a running "
+        "mean over about this many days (weight 1/N per day): a week follows a shop's or a "
+        "family's habits changing while one odd day moves it by a seventh only. Learned from "
+        "non-heater intervals alone, it cannot absorb a heater that charges on peak every day.",
     )
     power_factor: float = Field(
         0.9, gt=0, le=1, description="kW → kVA: rated kVA × power factor is the usable kW."

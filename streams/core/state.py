@@ -128,16 +128,106 @@ class GasSupply:
 
 @dataclass(slots=True)
 class PeakCharging:
-    """A storage heater's peak-charging state (``storage.py``), written by that detector only."""
+    """A storage heater's peak-charging state (``storage.py``), written by that detector only:
+    the open incident, the run of bad heating days, the household's own non-heating base
+    draw in and out of the valley (learned from its days, kW; None before its first day),
+    and the open day's meter split into the heater's part and the rest."""
 
     peak: Incident | None = None
     streak: Streak = field(default_factory=Streak)  # heating days charged off the valley
+    base_valley_kw: float | None = None
+    base_day_kw: float | None = None
+    base_days: int = 0  # days with readings the base has learned from
+    # the open day: the heater's kWh (above the base) in and out of the valley ...
+    d_heat_valley: float = 0.0
+    d_heat_day: float = 0.0
+    # ... and the other intervals' kWh and seconds, in and out of the valley (they teach the base)
+    d_rest_valley_kwh: float = 0.0
+    d_rest_valley_s: int = 0
+    d_rest_day_kwh: float = 0.0
+    d_rest_day_s: int = 0
+    # An interval next to the heater's is its switching on or off, or cycling under the
+    # threshold (a partial hour on an hourly meter): not the base. So the last other interval
+    # waits (``pending_*``) until the next one shows it was not before the heater, and the
+    # one right after the heater (``after_heater``) is left out.
+    after_heater: bool = False
+    pending_kwh: float = 0.0
+    pending_s: int = 0  # 0: none waiting
+    pending_valley: bool = False
+
+    def add(self, kwh: float, seconds: int, in_valley: bool, heater_kw: float) -> None:
+        """One interval of the meter: the heater's when it draws at least ``heater_kw``
+        above the household's base for that part of the day (see ``storage.py``)."""
+        base = (self.base_valley_kw if in_valley else self.base_day_kw) or 0.0
+        excess = kwh * 3600 / seconds - base
+        if excess >= heater_kw:
+            if in_valley:
+                self.d_heat_valley += excess * seconds / 3600
+            else:
+                self.d_heat_day += excess * seconds / 3600
+            self.pending_s = 0  # the interval before it was the heater switching on
+            self.after_heater = True
+            return
+        if self.after_heater:
+            self.after_heater = False
+            return
+        self.settle()
+        self.pending_kwh, self.pending_s, self.pending_valley = kwh, seconds, in_valley
+
+    def settle(self) -> None:
+        """The waiting interval is the base's (the day closes, or another followed it)."""
+        if not self.pending_s:
+            return
+        if self.pending_valley:
+            self.d_rest_valley_kwh += self.pending_kwh
+            self.d_rest_valley_s += self.pending_s
+        else:
+            self.d_rest_day_kwh += self.pending_kwh
+            self.d_rest_day_s += self.pending_s
+        self.pending_s = 0
+
+    def reset_day(self) -> None:
+        self.d_heat_valley = self.d_heat_day = 0.0
+        self.d_rest_valley_kwh = self.d_rest_day_kwh = 0.0
+        self.d_rest_valley_s = self.d_rest_day_s = 0
 
     def snapshot(self, refs: IncidentRefs) -> list[Any]:
-        return [refs.ref(self.peak), self.streak.snapshot()]
+        return [
+            refs.ref(self.peak),
+            self.streak.snapshot(),
+            self.base_valley_kw,
+            self.base_day_kw,
+            self.base_days,
+            self.d_heat_valley,
+            self.d_heat_day,
+            self.d_rest_valley_kwh,
+            self.d_rest_valley_s,
+            self.d_rest_day_kwh,
+            self.d_rest_day_s,
+            self.after_heater,
+            self.pending_kwh,
+            self.pending_s,
+            self.pending_valley,
+        ]
 
     def restore(self, row: list[Any], refs: IncidentRefs) -> None:
-        peak, streak = row
+        (
+            peak,
+            streak,
+            self.base_valley_kw,
+            self.base_day_kw,
+            self.base_days,
+            self.d_heat_valley,
+            self.d_heat_day,
+            self.d_rest_valley_kwh,
+            self.d_rest_valley_s,
+            self.d_rest_day_kwh,
+            self.d_rest_day_s,
+            self.after_heater,
+            self.pending_kwh,
+            self.pending_s,
+            self.pending_valley,
+        ) = row
         self.peak = refs.get(peak)
         self.streak.restore(streak)
 
@@ -203,9 +293,13 @@ class HouseholdState:
         self.d_energy = 0.0
         self.d_valley = 0.0
         self.d_gas = 0.0
+        if self.storage is not None:
+            self.storage.reset_day()
 
-    # not stored: its registry row and links, ``is_storage`` and ``energy_cap`` (from them)
-    SNAPSHOT_FORMAT: ClassVar[int] = 1
+    # not stored: its registry row and links, ``is_storage`` and ``energy_cap`` (from them).
+    # 2: a storage heater's part (``PeakCharging``) also holds its learned base draw and the
+    # open day's heater/base split (1 held only the incident and the run of bad days).
+    SNAPSHOT_FORMAT: ClassVar[int] = 2
 
     def snapshot(self, refs: IncidentRefs) -> list[Any]:
         storage = None if self.storage is None else self.storage.snapshot(refs)

@@ -8,42 +8,98 @@ from contract.telemetry import FeederReading
 from streams.core.clock import day_start_s
 from streams.core.context import DetectorContext, Metric, location_fields
 from streams.core.revisions import note_gap
-from streams.core.state import FeederState, HouseholdState
+from streams.core.state import FeederState, HouseholdState, PeakCharging
+
+# A part of the day (valley, outside it) teaches the base only with this much of it not
+# spent charging: a day the heater ran nearly throughout says little about the rest.
+_MIN_BASE_S = 2 * 3600
 
 
 def judge_valley_day(ctx: DetectorContext, st: HouseholdState, day: int) -> float | None:
-    """At day close: the household's valley share, and the peak-charging incident's state."""
+    """At day close: the household's (whole meter's) valley share, and the peak-charging
+    incident's state, judged on the heater's part of the meter.
+
+    A storage home's meter also carries its appliances — and in a village, often a shop or a
+    workshop: tens of kWh in the day-time, every day. The whole meter's valley share then
+    says how much the home uses by day, not when the heater charges: a healthy heater in a
+    shop home, or one barely used or stopped, would read as peak charging. So the judgement
+    takes only the heater's part: intervals drawing at least half its rated kW above the
+    household's own base draw for that part of the day (``PeakCharging.add``), counted above
+    that base. The base is learned per household from its intervals that were not the
+    heater, not from a share of its day-time energy: a heater charging on peak every day
+    would be learned as "base" by any low percentile of its day-time energy, and mild days
+    are not there to learn from when the season starts cold. Rated-kW steps are as clear on
+    hourly meters as on 15-min ones (an element is on at full power or cycling at 55-70%).
+    A household's first day with readings only teaches the base: its judgement starts a day
+    later (the simulator's truth matches daily kinds within two days).
+
+    A day whose heater part is under ``peak_charging_min_rated_hours`` of rated power is not
+    judged: the heater barely ran (a mild day, an empty home, or one that stopped heating or
+    went back to coal) — that home is the use judgement's case (疑似未使用,
+    ``heatwatch/report/stability/use.py``), not this detector's. Such a day leaves an open
+    ``peak_charging`` as it is, and the run of bad days too: a day without heating says
+    nothing about when the heater charges, and closing it would reopen the same fault as a
+    new incident on the next cold day (a timer or contactor wired to the wrong window does not
+    mend itself while the heater is off). It closes on a heating day at or above the clear
+    share."""
     share = st.d_valley / st.d_energy if st.d_energy > 0 else None
-    s = ctx.settings
-    # Only days with real heating energy: a barely used heater's day is its appliances', whose
-    # valley share says nothing about when it charges (see peak_charging_min_rated_hours).
-    heating_kwh = max(
-        s.peak_charging_min_kwh, s.peak_charging_min_rated_hours * st.household.rated_kw
-    )
-    if not st.is_storage or share is None or st.d_energy < heating_kwh:
-        return share
     peak = st.storage
-    assert peak is not None  # a storage heater's (``HouseholdState``)
-    if share < s.peak_charging_valley_share:
+    if peak is None:
+        return share
+    s = ctx.settings
+    hh = st.household
+    heat_valley, heat_day = peak.d_heat_valley, peak.d_heat_day
+    # Before its first day the household's base is unknown, and a shop's busiest hours may
+    # reach half a heater's rating on their own: that day only teaches the base.
+    known = peak.base_days > 0
+    _learn_base(peak, s.peak_charging_base_days)
+    heating_kwh = heat_valley + heat_day
+    min_kwh = max(s.peak_charging_min_kwh, s.peak_charging_min_rated_hours * hh.rated_kw)
+    if not known or heating_kwh < min_kwh:
+        return share
+    heater_share = heat_valley / heating_kwh
+    details = {"valley_share": round(heater_share, 3), "heating_kwh": round(heating_kwh, 1)}
+    if heater_share < s.peak_charging_valley_share:
         days = peak.streak.add(day)
         if peak.peak is None and days >= s.peak_charging_min_days:
-            hh = st.household
             peak.peak = ctx.book.open_household(
                 IncidentKind.PEAK_CHARGING,
                 hh,
                 day_start_s(peak.streak.first),
                 Severity.INFO,
-                details={"feeder_id": hh.feeder_id, "valley_share": round(share, 3)},
+                details={"feeder_id": hh.feeder_id, **details},
             )
         elif peak.peak is not None:
-            details = {**peak.peak.details, "valley_share": round(share, 3)}
-            ctx.book.update(peak.peak, details=details)
-    elif share >= s.peak_charging_clear_share:
+            ctx.book.update(peak.peak, details={**peak.peak.details, **details})
+    elif heater_share >= s.peak_charging_clear_share:
         peak.streak.clear()
         if peak.peak is not None:
             ctx.book.resolve(peak.peak, day_start_s(day))
             peak.peak = None
     return share
+
+
+def _learn_base(peak: PeakCharging, days: float) -> None:
+    """The day's non-heater draw in and out of the valley into the household's base: the
+    mean of its first days, then a running mean over about ``days`` days. A part of the day
+    is learned from with 2 h of non-heater intervals — or with any, while it has no base at
+    all (a heater that charged nearly all day on its first day leaves little else to see)."""
+    peak.settle()
+    seen = peak.d_rest_valley_s + peak.d_rest_day_s
+    if not seen and not peak.d_heat_valley and not peak.d_heat_day:
+        return  # no readings today: nothing to learn, and not a day of the household's
+    peak.base_days += 1
+    weight = max(1.0 / days, 1.0 / peak.base_days)
+    if peak.d_rest_valley_s >= _MIN_BASE_S or (
+        peak.base_valley_kw is None and peak.d_rest_valley_s
+    ):
+        kw = peak.d_rest_valley_kwh * 3600 / peak.d_rest_valley_s
+        old = peak.base_valley_kw
+        peak.base_valley_kw = kw if old is None else old + weight * (kw - old)
+    if peak.d_rest_day_s >= _MIN_BASE_S or (peak.base_day_kw is None and peak.d_rest_day_s):
+        kw = peak.d_rest_day_kwh * 3600 / peak.d_rest_day_s
+        old = peak.base_day_kw
+        peak.base_day_kw = kw if old is None else old + weight * (kw - old)
 
 
 def on_feeder(ctx: DetectorContext, fs: FeederState, r: FeederReading, ts: int) -> None:
