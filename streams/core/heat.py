@@ -56,7 +56,7 @@ class HeatNetwork:
     re-evaluated after the current event-time step.
     """
 
-    __slots__ = ("dirty", "homes", "stacks", "stations")
+    __slots__ = ("delivered", "dirty", "homes", "stacks", "stations")
 
     def __init__(
         self,
@@ -69,6 +69,9 @@ class HeatNetwork:
         self.stacks: dict[str, StackState] = {}
         self.homes: dict[str, HeatHomeState] = {}
         self.dirty: set[HeatStationState] = set()
+        # the closing day's heat delivered per household with a heat-meter reading that day
+        # (filled by ``close_day`` for the rollups; nothing between closes)
+        self.delivered: dict[str, float] = {}
         for st in households:
             hh = st.household
             if not hh.is_network or hh.heat_station_id is None:
@@ -158,6 +161,8 @@ class HeatNetwork:
                     "daily": fields,
                 }
             for home in station.homes:
+                if home.d_heat is not None:
+                    self.delivered[home.household.household.household_id] = round(home.d_heat, 4)
                 _home_day(home, station, ctx.settings.interval_s)
             station.reset_day()
         return kept
@@ -730,6 +735,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     span = _own_span(ctx, home, ts, "heat_meter", r.interval_s)
     if home.own_source is None:  # a home with an indoor sensor is a sampled home
         home.own_source = "heat_meter"
+    home.d_heat = (home.d_heat or 0.0) + r.energy_kwh  # the home's use figure (issue 24)
     no_heat = no_heat_at_meter(s, home, r)
     if no_heat:
         home.d_cold += span

@@ -395,6 +395,7 @@ class HeatHomeState:
         "comm",
         "d_cold",
         "d_cold_ts",
+        "d_heat",
         "d_interruptions",
         "d_own",
         "d_readings",
@@ -447,6 +448,9 @@ class HeatHomeState:
         # [ts, span] of those readings: at day close the ones at a step its station was down
         # are the station's outage, not also the home's shortfall (``heat._home_day``)
         self.d_cold_ts: list[list[int]] = []
+        # kWh of heat its heat meter measured today (None: no meter reading today) — the
+        # use judgement's figure for a network home (HouseholdDay.heat_kwh, issue 24)
+        self.d_heat: float | None = None
 
 
 class CountyWeather:

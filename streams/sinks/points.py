@@ -233,6 +233,9 @@ def household_day_line(day: HouseholdDay) -> bytes:
             "village": day.village,
             "heating_device": day.heating_device.value,
             "evidence": day.evidence,
+            # a network home's heat meter (issue 24); absent otherwise, so every other
+            # household's line is as before
+            "heat_kwh": None if day.heat_kwh is None else float(day.heat_kwh),
         },
         day_start_s(date_day_index(day.day)),
     )
