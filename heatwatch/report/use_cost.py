@@ -113,18 +113,22 @@ def network_counts(r: SeasonResult) -> tuple[int, int, int, int]:
         out: np.ndarray = (ev & (1 << parts.index(name))) != 0
         return out
 
-    meter = is_net & bit("heat_meter")
+    # judged on a heat meter: its delivered heat is in the rollups (older rollups: not)
+    meter = is_net & (r.use.heat_metered if r.use is not None else bit("heat_meter"))
     indoor = is_net & bit("indoor") & ~meter
     total = int(is_net.sum())
     return total, int(meter.sum()), int(indoor.sum()), total - int(meter.sum() + indoor.sum())
 
 
 def network_note(r: SeasonResult, lang: str) -> str:
-    """What use says about heat-network homes (nothing yet, and why) — not a silent gap."""
+    """What use says about heat-network homes — the metered ones judged on delivered heat, the
+    others not, and why — not a silent gap."""
     total, meter, indoor, station = network_counts(r)
     if not total:
         return ""
-    return _w(lang, "network_note").format(total=total, meter=meter, indoor=indoor, station=station)
+    return _w(lang, "network_note").format(
+        total=total, meter=meter, unjudged=indoor + station, indoor=indoor, station=station
+    )
 
 
 def _type_blocks(r: SeasonResult, lang: str) -> list[Block]:
