@@ -50,7 +50,9 @@ def test_stable_supply_but_under_used_is_a_visit_not_eligible() -> None:
     text = reason_text(Reason.UNDER_USED, r.values_for(i, StabilityPolicy()), "zh")
     # the figures that led there: judged days, low days, ratio to the village's peers
     assert text.startswith("疑似未使用/复烧：有供热的寒冷日 104 天中 58 天用能远低于本村同类户")
-    assert "16%" in text
+    # its heating part (kWh above the 3 kWh appliance allowance) per degree-day: 5 % of its
+    # peers' (16 % on the whole meter, the appliances diluting it)
+    assert "5%" in text
     e = r.index_of("EMPTY")
     assert r.reasons[e] & Reason.HOME_EMPTY
     assert "疑似空置：连续 105 天" in reason_text(
@@ -189,3 +191,18 @@ def test_heat_meter_homes_on_one_network_are_each_others_peers() -> None:
         Reason.UNDER_USED, r.values_for(i, policy), "zh"
     )
     assert "same-network peers" in reason_text(Reason.UNDER_USED, r.values_for(i, policy), "en")
+
+
+def test_the_heating_part_of_a_whole_home_meter_is_judged() -> None:
+    """Appliances dilute the whole meter's ratio to peers: PARTIAL (a fifth of normal heat)
+    reads far lower on its heating part; without heating_share it reads the whole meter."""
+    _, on = _states()
+    _, off = _states(parse_policy("use: {heating_share: false}"))
+    assert on.use is not None and off.use is not None
+    i = on.index_of("PARTIAL")
+    # 0.30 on the whole meter, 0.23 on its heating part (the 3 kWh allowance is below its
+    # ~4 kWh of appliances: a little dilution stays)
+    assert float(on.use.median_ratio[i]) < 0.24 < 0.28 < float(off.use.median_ratio[i])
+    # normal homes keep their place among their peers
+    n = on.index_of("N-02")  # a home of 0.8× the size
+    assert 0.7 < float(on.use.median_ratio[n]) < 0.9
