@@ -540,6 +540,15 @@ USE_COST_TEXT.update(
         ),
     }
 )
+# A network home without a heat meter in the ledger: not judged, and why (not a blank).
+USE_COST_TEXT.update(
+    {
+        "not_judged_network": Term(
+            "未判定（热网户，无户用热量表：没有每户用热量）",
+            "not judged (network home without a heat meter: no per-home heat figure)",
+        )
+    }
+)
 USE_COST_TEXT.update(
     {
         "notice_visit": Term(

@@ -21,7 +21,7 @@ from heatwatch.report.render import Block, Heading, Para, Table
 from heatwatch.report.stability import StabilityPolicy, evaluate_season, parse_policy
 from heatwatch.report.stability.cost import Tariffs, by_group, parse_tariffs
 from heatwatch.report.stability.evaluate import SeasonResult
-from heatwatch.report.stability.use import UseState
+from heatwatch.report.stability.use import UseState, network_homes
 
 DEFAULT_TARIFFS = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "tariffs.yaml"
 
@@ -336,7 +336,12 @@ def ledger_use_cost_columns(
     cols: list[list[object]] = []
     if u is not None:
         names = {int(s): _state(lang, s) for s in UseState}
-        cols += [[names[s] for s in u.state[o].tolist()], _round(u.median_ratio, o, 4),
+        states: list[object] = [names[s] for s in u.state[o].tolist()]
+        # a network home without a heat meter says why it is not judged (issue 24)
+        unmetered = (network_homes(r.table) & ~u.heat_metered)[o]
+        why = _w(lang, "not_judged_network")
+        states = [why if m else x for x, m in zip(states, unmetered.tolist(), strict=True)]
+        cols += [states, _round(u.median_ratio, o, 4),
                  u.judged_days[o].tolist(), u.low_days[o].tolist()]  # fmt: skip
     else:
         cols += [blank] * 4

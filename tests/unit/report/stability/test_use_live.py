@@ -100,3 +100,19 @@ def test_the_report_says_what_network_homes_are_judged_on() -> None:
     assert "室温采集器" in zh
     assert f"{meter} have a household heat meter and are judged on use" in en
     assert "not judged" in en
+
+
+def test_the_ledger_says_why_a_network_home_without_a_heat_meter_is_not_judged() -> None:
+    """Not a blank 未判定: the reason, by household; a heat-meter home gets its state."""
+    import numpy as np
+
+    from heatwatch.report.use_cost import ledger_use_cost_columns
+
+    r = _result()
+    order = np.arange(len(r.table))
+    _, cols = ledger_use_cost_columns(r, "zh", order)
+    state = dict(zip(r.table.ids, cols[0], strict=True))
+    assert state["D-01"] == "未判定（热网户，无户用热量表：没有每户用热量）"
+    assert state["M-01"] == "正常使用" and state["M-PART"] == "疑似未使用/复烧"
+    _, en = ledger_use_cost_columns(r, "en", order)
+    assert dict(zip(r.table.ids, en[0], strict=True))["D-01"].startswith("not judged (network")
