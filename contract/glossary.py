@@ -521,18 +521,32 @@ USE_COST_TEXT.update({"by_type": Term("按改造类型的采暖费用", "Cost by
 USE_COST_TEXT.update(
     {
         "network_note": Term(
-            "热网户（集中供热、锅炉房、生物质）{total} 户未判定用能：日汇总只有换热站/锅炉房的供热分钟，"
-            "没有每户用热量。其中 {meter} 户有户用热量表——其供热量尚未进入日汇总，待进入后可按同类户"
-            "和度日判定；{indoor} 户只有室温采集器——室温说明热是否送到（已计入供热结论的室温不达标天数），"
-            "不说明住户是否在用，故不判定用能；其余 {station} 户只有换热站数据。",
-            "{total} heat-network homes (district heating, boiler houses, biomass) are not judged "
-            "on use: their rollups carry their station's supply minutes, not each home's heat. "
-            "{meter} have a household heat meter — its delivered heat is not yet in the rollups; "
-            "once it is, they can be judged against peers and degree-days like metered homes; "
-            "{indoor} have only an indoor sensor — room temperature shows whether heat arrived "
-            "(counted in the supply verdict's cold-home days), not whether the family uses it, "
-            "so use is not judged; the other {station} have only their station's data.",
+            "热网户（集中供热、锅炉房、生物质）{total} 户：其中 {meter} 户有户用热量表，按入户供热量"
+            "（千瓦时）除以采暖度日，与同一热网（否则本县各类热网）有热量表的户比较，判定用能；"
+            "其余 {unjudged} 户未判定用能，原因如下——{indoor} 户只有室温采集器：室温说明热是否送到"
+            "（已计入供热结论的室温不达标天数），不说明住户是否在用（关阀烧煤的户与外出的户、正常"
+            "采暖的户在所测房间的室温上分不出），故不判定；{station} 户只有换热站数据：日汇总只有"
+            "换热站/锅炉房的供热分钟，没有每户用热量，故不判定。",
+            "{total} heat-network homes (district heating, boiler houses, biomass): {meter} have "
+            "a household heat meter and are judged on use by the heat delivered into the home "
+            "(kWh) per degree-day against the metered homes on the same network (else the "
+            "county's metered network homes of any type); the other {unjudged} are not judged, "
+            "and why: {indoor} have only an indoor sensor — room temperature shows whether heat "
+            "arrived (counted in the supply verdict's cold-home days), not whether the family "
+            "uses it (a family that shut the valves and burns coal, one that is away and one "
+            "that heats well are not told apart by the sampled room's temperature), so use is "
+            "not judged; {station} have only their station's data — the rollups carry the "
+            "station's supply minutes, not each home's heat, so use is not judged.",
         ),
+    }
+)
+# A network home without a heat meter in the ledger: not judged, and why (not a blank).
+USE_COST_TEXT.update(
+    {
+        "not_judged_network": Term(
+            "未判定（热网户，无户用热量表：没有每户用热量）",
+            "not judged (network home without a heat meter: no per-home heat figure)",
+        )
     }
 )
 USE_COST_TEXT.update(

@@ -53,3 +53,10 @@ class HouseholdDay(BaseModel):
         description="What the minutes rest on: electric_meter, gas_meter, heat_station, "
         "heat_station+indoor or heat_station+heat_meter (optional, v1 addition).",
     )
+    heat_kwh: float | None = Field(
+        default=None,
+        ge=0,
+        description="Heat delivered at the household's own heat meter (户用热量表) that day, "
+        "kWh: the sum of its readings' energy; absent for a home without one, or whose meter "
+        "sent nothing that day (optional, issue 24 addition).",
+    )

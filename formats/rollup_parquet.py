@@ -31,6 +31,7 @@ ROLLUP_SCHEMA = pa.schema(
         ("county_min_temp_c", pa.float32()),
         ("county_mean_temp_c", pa.float32()),
         ("evidence", pa.string()),
+        ("heat_kwh", pa.float32()),  # issue 24: absent in files written before it
     ]
 )
 

@@ -179,10 +179,24 @@ def read_day(
     return out if tags else out.select(want)
 
 
+# Columns added to a table after datasets were written: a file from before has none, read as
+# nulls (``heat_kwh``, a network home's delivered heat, issue 24).
+LATE_COLUMNS = frozenset({"heat_kwh"})
+
+
 def _read(path: Path, columns: list[str], read_dictionary: list[str] | None) -> pa.Table:
     try:
         # ParquetFile, not read_table: no dataset discovery per file (2x faster for 121 days)
-        return pq.ParquetFile(path, read_dictionary=read_dictionary).read(columns=columns)
+        f = pq.ParquetFile(path, read_dictionary=read_dictionary)
+        have = set(f.schema_arrow.names)
+        late = [c for c in columns if c in LATE_COLUMNS and c not in have]
+        if not late:
+            return f.read(columns=columns)
+        tbl = f.read(columns=[c for c in columns if c not in late])
+        for name in late:
+            kind = ROLLUP_SCHEMA.field(name).type
+            tbl = tbl.append_column(pa.field(name, kind), pa.nulls(tbl.num_rows, kind))
+        return tbl.select(columns)
     except FileNotFoundError:
         raise
     except (pa.ArrowInvalid, OSError, KeyError) as exc:

@@ -136,6 +136,9 @@ class HeatStation:
     last: int
     sampled: list[int]  # heat-network household indices (in that order) with indoor sensors
     metered: list[int] = field(default_factory=list)  # ... with a household heat meter
+    # ... with a heat meter for metered billing (计量收费, issue 24): the homes whose use is
+    # judged on delivered heat; in no fault of the plan (``metered`` carries the meter faults)
+    billed: list[int] = field(default_factory=list)
     # how it was built and is run (issue 20): the simulator's truth, part of it in the registry
     design: StationBuild | None = None
 
@@ -302,7 +305,9 @@ class Fleet:
                     "village": self.village_names[hs.village],
                     "households": [self.household_ids[h] for h in self.heat[hs.first : hs.last]],
                     "indoor_sensors": [self.household_ids[int(self.heat[x])] for x in hs.sampled],
-                    "heat_meters": [self.household_ids[int(self.heat[x])] for x in hs.metered],
+                    "heat_meters": [
+                        self.household_ids[int(self.heat[x])] for x in hs.metered + hs.billed
+                    ],
                 }
                 for hs in self.heat_stations
             ],
@@ -786,3 +791,25 @@ def _fit_heat_meters(fleet: Fleet, seed: int, both_sensors: bool = False) -> Non
             hs.metered = [int(rng.choice(others))]
         if both_sensors and hs.sampled:
             hs.metered.append(hs.sampled[0])
+    _fit_billing_meters(fleet, seed)
+
+
+# Metered billing (计量收费, issue 24): a large network's newer estates bill by the heat meter,
+# so a share of its homes have one — enough for a network's metered homes to be each other's
+# peers (the use judgement's ``min_peers`` 6) on a 100-home network and up.
+BILLED_MIN_HOMES = 50
+BILLED_SHARE = 0.06
+
+
+def _fit_billing_meters(fleet: Fleet, seed: int) -> None:
+    """CHP and boiler-house networks of ``BILLED_MIN_HOMES`` homes and more: ``BILLED_SHARE``
+    of their homes with a billing heat meter, not sampled and not the fault-plan meter. Their
+    own generator ``[seed, 15]``: nothing drawn before moves with them."""
+    rng = np.random.default_rng([seed, 15])
+    for hs in fleet.heat_stations:
+        if hs.kind == "biomass" or hs.homes < BILLED_MIN_HOMES:
+            continue
+        taken = set(hs.sampled) | set(hs.metered)
+        free = [x for x in range(hs.first, hs.last) if x not in taken]
+        n = min(len(free), round(BILLED_SHARE * hs.homes))
+        hs.billed = sorted(int(x) for x in rng.choice(free, size=n, replace=False))

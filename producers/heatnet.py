@@ -32,6 +32,8 @@ LOW_DEFICIT_C = 8.0
 TRIP_DECAY_C_PER_H = 0.4  # indoor cooling while the station is down (brick houses)
 SOURCE_LOSS_COOLING_K = 0.3  # the network's water cools per interval after a source loss
 KIND_SUPPLY_C = {"chp_waste_heat": 75.0, "boiler_house": 75.0, "biomass": 70.0}
+# A home's design heat load: 100 m² at 60 W/m² (as a station's design flow is sized, fleet.py)
+HOME_DESIGN_KW = 6.0
 
 
 def curve_c(kind: str, outdoor: float, design_supply_c: float | None = None) -> float:
@@ -101,6 +103,13 @@ class HeatNetworkSim:
         # household heat meters: their own generator, so the other heat lines do not move
         self.metered = [(x, s) for s, hs in enumerate(self.stations) for x in hs.metered]
         self.meter_rng = np.random.default_rng([seed, 9])
+        # billing meters (issue 24): their own generator, so the fault-plan meters' draws stay
+        self.billed = [(x, s) for s, hs in enumerate(self.stations) for x in hs.billed]
+        self.billed_rng = np.random.default_rng([seed, 16])
+        # each network home's heat need (the fleet's per-home factor) and, per day, how much
+        # of it the family takes (producers/usage.py; 1 without use behaviours)
+        self.need = fleet.need_factor[fleet.heat]
+        self.use: F64 = np.ones(len(fleet.heat))
         self.supply = [0.0] * len(self.stations)  # this interval's secondary supply
         self.no_heat: dict[int, set[int]] = defaultdict(set)
         for x, k0, k1 in plan.meter_no_heat:
@@ -150,17 +159,36 @@ class HeatNetworkSim:
                     {"kind": "indoor_temp", "household_id": hid, "ts": ts, "temp_c": round(temp, 1)}
                 )
             )
-        out.extend(self._meter(x, s, ts, k) for x, s in self.metered)
+        out.extend(self._meter(x, s, ts, k, temps, self.meter_rng) for x, s in self.metered)
+        out.extend(self._meter(x, s, ts, k, temps, self.billed_rng) for x, s in self.billed)
         return b"".join(line + b"\n" for line in out), len(out)
 
-    def _meter(self, x: int, s: int, ts: str, k: int) -> bytes:
+    def _meter(
+        self, x: int, s: int, ts: str, k: int, temps: F64, rng: np.random.Generator
+    ) -> bytes:
         """A household heat meter: a little below the station's supply, 8-14 K cooler on the
-        return; without heat (a closed valve) the return is within a kelvin of the supply."""
-        lo, hi = (0.1, 0.8) if x in self.no_heat.get(k, ()) else (8.0, 14.0)
-        loss, drop, flow = self.meter_rng.uniform((1.0, lo, 0.04), (3.0, hi, 0.08))
+        return; without heat (a closed valve) the return is within a kelvin of the supply.
+
+        The heat it measures is the home's load (issue 24): its design load (``HOME_DESIGN_KW``
+        × its need) at the day's outdoor temperature, times the share the family takes (a
+        valve turned down lowers the flow, not the temperature drop), ±⅓ per interval; the
+        flow is what carries it. Never 0 while heat flows (a no-heat judgement's input)."""
+        no_heat = x in self.no_heat.get(k, ())
+        lo, hi = (0.1, 0.8) if no_heat else (8.0, 14.0)
+        loss, drop, noise = rng.uniform((1.0, lo, 0.04), (3.0, hi, 0.08))
         supply = self.supply[s] - float(loss)
         ret = supply - float(drop)
-        energy = float(flow) * (supply - ret) * 1.163 * self.dt / 3600
+        if no_heat:  # a closed valve: what trickles through
+            flow = float(noise)
+            energy = flow * (supply - ret) * 1.163 * self.dt / 3600
+        else:
+            hs = self.stations[s]
+            kw = HOME_DESIGN_KW * float(self.need[x]) * load_share(float(temps[hs.county]))
+            if s in self.trip.get(k, {}) or s in self.lost.get(k, {}):
+                kw *= 0.05  # the network's water cools: little heat left to give off
+            kw *= float(self.use[x]) * float(noise) / 0.06
+            flow = kw / (1.163 * float(drop))
+            energy = max(0.001, kw * self.dt / 3600)
         return orjson.dumps(
             {
                 "kind": "heat_meter",
@@ -169,7 +197,7 @@ class HeatNetworkSim:
                 "interval_s": self.dt,
                 "supply_c": round(supply, 1),
                 "return_c": round(ret, 1),
-                "flow_m3h": round(float(flow), 3),
+                "flow_m3h": round(flow, 3),
                 "energy_kwh": round(max(0.0, energy), 3),
             }
         )

@@ -170,6 +170,10 @@ class UseScore:
     missed: list[str] = field(default_factory=list)  # household ids
     false: list[str] = field(default_factory=list)
     judged: int = 0  # households the judgement gave a state other than not_judged
+    # the heat-network homes judged on their heat meter (truth ``heat_meter``), apart: a
+    # subset of ``by_state`` (issue 24), so their found/missed/false show on their own
+    network: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    network_judged: int = 0
 
     @property
     def perfect(self) -> bool:
@@ -191,20 +195,29 @@ def score_use(truth: list[dict[str, Any]], states: dict[str, str]) -> UseScore:
     exp: Counter[str] = Counter()
     found: Counter[str] = Counter()
     false: Counter[str] = Counter()
+    net: Counter[str] = Counter()  # "exp:state" / "found:state" / "false:state"
     for row in truth:
         hid, want = row["household_id"], row["expected"]
         got = states.get(hid, "not_judged")
+        on_net = bool(row.get("heat_meter"))
         out.judged += got != "not_judged"
+        out.network_judged += on_net and got != "not_judged"
         out.by_behaviour.setdefault(row["use_kind"], Counter())[f"{want}->{got}"] += 1
         for st in USE_SCORED:
             if want == st:
                 exp[st] += 1
+                net[f"exp:{st}"] += on_net
                 if got == st:
                     found[st] += 1
+                    net[f"found:{st}"] += on_net
                 else:
                     out.missed.append(hid)
             elif got == st:
                 false[st] += 1
+                net[f"false:{st}"] += on_net
                 out.false.append(hid)
     out.by_state = {st: (exp[st], found[st], false[st]) for st in USE_SCORED}
+    out.network = {
+        st: (net[f"exp:{st}"], net[f"found:{st}"], net[f"false:{st}"]) for st in USE_SCORED
+    }
     return out

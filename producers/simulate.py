@@ -257,6 +257,7 @@ class Simulation:
         self._electric.set_use(heat[self.fleet.electric], base[self.fleet.electric])
         self._gas.scale = heat[self.fleet.gas]
         self._gas.cook = self.use.cook(day)[self.fleet.gas]
+        self._heat.use = heat[self.fleet.heat]  # a network home's heat meter (issue 24)
 
     def use_truth(self) -> list[dict[str, Any]]:
         """Per household: its use behaviour and the expected use class (producers/usage.py)."""

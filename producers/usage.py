@@ -2,7 +2,8 @@
 large and small homes, and the truth the use judgement is scored against.
 
 A seeded share of the households whose own meter measures their heating (electric and gas
-retrofits) is given a behaviour; the loads (``producers/loads.py``) scale each home's heater —
+retrofits; heat-network homes with a billing heat meter, ``NETWORK_BEHAVIOURS``) is given a
+behaviour; the loads (``producers/loads.py``) scale each home's heater —
 and, for an empty home, its appliances — by the day's factors. Households in an injected fault
 are left alone: a peak charger that stopped heating, or a quota over-runner that barely burns
 gas, would change what those faults' truth means.
@@ -45,6 +46,19 @@ BEHAVIOURS: tuple[tuple[str, float, float, float], ...] = (
     ("back_to_coal", 0.015, 0.0, 1.0),
     ("away_weeks", 0.01, 0.0, 0.15),  # a fridge left on: ~0.5 kWh a day
     ("away_season", 0.01, 0.0, 0.15),
+    ("large", 0.05, 1.6, 1.0),
+    ("small", 0.05, 0.55, 1.0),
+)
+# Heat-network homes with a billing heat meter (issue 24): the same kinds, drawn apart (their
+# own generator ``[seed, 17]``), with a larger share so a 3,000-home fleet's ~100 billing
+# meters hold a few of each. Back to coal here is the valves turned down to frost protection
+# (a tenth of the heat): a valve shut altogether is the heat meter's no-heat interruption, a
+# fault of its own. No away kinds: a heat meter sees heat, not occupancy (the judgement never
+# calls a heat-meter home empty; an absent family's turned-down valves read as under-use).
+NETWORK_BEHAVIOURS: tuple[tuple[str, float, float, float], ...] = (
+    ("partial", 0.03, 0.2, 1.0),
+    ("stop_after_bill", 0.03, 0.1, 1.0),
+    ("back_to_coal", 0.03, 0.1, 1.0),
     ("large", 0.05, 1.6, 1.0),
     ("small", 0.05, 0.55, 1.0),
 )
@@ -119,16 +133,40 @@ def _eligible(fleet: Fleet, plan: FaultPlan) -> npt.NDArray[np.int64]:
     return np.array(sorted(e_ok + g_ok), dtype=np.int64)
 
 
+def billed_homes(fleet: Fleet) -> npt.NDArray[np.int64]:
+    """Household indices of the network homes with a billing heat meter (in no fault)."""
+    billed = [int(fleet.heat[x]) for hs in fleet.heat_stations for x in hs.billed]
+    return np.array(sorted(billed), dtype=np.int64)
+
+
+def heat_metered_homes(fleet: Fleet) -> npt.NDArray[np.int64]:
+    """Household indices of every network home with a heat meter (billing or not)."""
+    homes = [int(fleet.heat[x]) for hs in fleet.heat_stations for x in hs.metered + hs.billed]
+    return np.array(sorted(set(homes)), dtype=np.int64)
+
+
 def plan_use(fleet: Fleet, plan: FaultPlan, days: int, seed: int) -> UsePlan:
-    """Seeded behaviours over the eligible households (its own generator ``[seed, 13]``)."""
-    rng = np.random.default_rng([seed, 13])
-    eligible = _eligible(fleet, plan)
+    """Seeded behaviours over the eligible households (its own generator ``[seed, 13]``; the
+    heat-network homes with a billing meter ``[seed, 17]``)."""
+    behaviours = _draw(np.random.default_rng([seed, 13]), _eligible(fleet, plan), BEHAVIOURS, days)
+    behaviours += _draw(
+        np.random.default_rng([seed, 17]), billed_homes(fleet), NETWORK_BEHAVIOURS, days
+    )
+    return UsePlan(behaviours, fleet.size, days)
+
+
+def _draw(
+    rng: np.random.Generator,
+    eligible: npt.NDArray[np.int64],
+    kinds: tuple[tuple[str, float, float, float], ...],
+    days: int,
+) -> list[Behaviour]:
     order = rng.permutation(eligible)
     behaviours: list[Behaviour] = []
     pos = 0
     bill = max(1, days // 3)
     mid = max(1, (days * 2) // 5)  # 返煤 from 40 % of the run: a 40-day run still shows it
-    for kind, share, heat, base in BEHAVIOURS:
+    for kind, share, heat, base in kinds:
         n = round(share * eligible.size)
         for h in order[pos : pos + n].tolist():
             if kind == "stop_after_bill":
@@ -144,7 +182,7 @@ def plan_use(fleet: Fleet, plan: FaultPlan, days: int, seed: int) -> UsePlan:
                 span = (0, days)
             behaviours.append(Behaviour(int(h), kind, span[0], span[1], heat, base))
         pos += n
-    return UsePlan(behaviours, fleet.size, days)
+    return behaviours
 
 
 def size_gas_quotas(fleet: Fleet, use: UsePlan) -> None:
@@ -174,7 +212,10 @@ def use_truth(fleet: Fleet, use: UsePlan, start: datetime) -> list[dict[str, obj
     measured = np.zeros(fleet.size, np.bool_)
     measured[fleet.gas] = True
     measured[fleet.electric[fleet.device[fleet.electric] != DEV["district"]]] = True
+    measured[heat_metered_homes(fleet)] = True  # judged on the heat delivered (issue 24)
     day0 = start.date()
+    on_net = np.zeros(fleet.size, np.bool_)
+    on_net[heat_metered_homes(fleet)] = True
     out: list[dict[str, object]] = []
     for h, hid in enumerate(fleet.household_ids):
         b = by_h.get(h)
@@ -186,6 +227,8 @@ def use_truth(fleet: Fleet, use: UsePlan, start: datetime) -> list[dict[str, obj
                 "from": (day0 + timedelta(days=a)).isoformat(),
                 "to": (day0 + timedelta(days=z)).isoformat(),  # exclusive
                 "expected": expected_use(kind, a, z, use.days, bool(measured[h])),
+                # a network home judged on its heat meter's delivered heat (issue 24)
+                **({"heat_meter": True} if on_net[h] else {}),
             }
         )
     return out

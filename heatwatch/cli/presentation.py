@@ -92,6 +92,14 @@ def score_table(score: Score) -> Table:
             style = "green" if exp == found and not extra else "red"
             name = t("用能：", "use: ") + label(USE_STATES, st, state.lang)
             table.add_row(name, str(exp), f"[{style}]{found}[/{style}]", str(extra))
+        for st, (exp, found, extra) in score.use.network.items():
+            if not (exp or extra):
+                continue
+            style = "green" if exp == found and not extra else "red"
+            name = t("  其中热网户（热量表）：", "  of which network (heat meter): ") + label(
+                USE_STATES, st, state.lang
+            )
+            table.add_row(name, str(exp), f"[{style}]{found}[/{style}]", str(extra))
     return table
 
 
@@ -108,11 +116,13 @@ def use_score_note(score: Score) -> str | None:
             "judged days",
         )
     return t(
-        f"用能判定 {u.judged:,} 户；遗漏 {len(u.missed)} · 误判 {len(u.false)}"
-        "（标准答案 use_truth.jsonl；热网户无户内用能数据，不判定）",
-        f"use judged for {u.judged:,} households; missed {len(u.missed)} · false "
-        f"{len(u.false)} (truth: use_truth.jsonl; network homes have no per-home heating "
-        "figure and are not judged)",
+        f"用能判定 {u.judged:,} 户（其中有户用热量表的热网户 {u.network_judged:,} 户，按入户供热量判定）；"
+        f"遗漏 {len(u.missed)} · 误判 {len(u.false)}"
+        "（标准答案 use_truth.jsonl；没有热量表的热网户无户内用能数据，不判定）",
+        f"use judged for {u.judged:,} households ({u.network_judged:,} of them network homes "
+        f"judged on their heat meter's delivered heat); missed {len(u.missed)} · false "
+        f"{len(u.false)} (truth: use_truth.jsonl; network homes without a heat meter have no "
+        "per-home heating figure and are not judged)",
     )
 
 
@@ -159,6 +169,13 @@ def write_html_summary(
                 f"<tr><td>用能：{html.escape(bilingual(USE_STATES, k))}</td><td>{e}</td>"
                 f"<td>{f}</td><td>{x}</td></tr>"
                 for k, (e, f, x) in score.use.by_state.items()
+            )
+            score_rows += "".join(
+                f"<tr><td>用能（其中热网户，热量表） use (of which network, heat meter)："
+                f"{html.escape(bilingual(USE_STATES, k))}</td><td>{e}</td>"
+                f"<td>{f}</td><td>{x}</td></tr>"
+                for k, (e, f, x) in score.use.network.items()
+                if e or x
             )
         verdict = (
             "全部检出，无误报 all faults found, no false alarms"

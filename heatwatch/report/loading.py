@@ -53,7 +53,14 @@ ROLLUP_COLUMNS = [
 # Read when present: rollups written before the heat networks (issue 12) have no evidence.
 OPTIONAL_COLUMNS = ["evidence"]
 # Read when present, for use and cost (issue 24): the verdict's use check and the season's cost.
-USE_COLUMNS = ["energy_kwh", "valley_kwh", "gas_m3", "county_mean_temp_c", "heating_device"]
+USE_COLUMNS = [
+    "energy_kwh",
+    "valley_kwh",
+    "gas_m3",
+    "county_mean_temp_c",
+    "heating_device",
+    "heat_kwh",  # a network home's heat meter (absent in older rollups)
+]
 USE_DICTIONARY_COLUMNS = ["heating_device"]
 
 # Low-cardinality string columns, read as Arrow dictionary arrays. (household_id is not: the
@@ -375,7 +382,19 @@ def _household_table(
         area_m2=pad(
             registry.area_m2 if registry and len(registry.area_m2) else None, np.nan, np.float64
         ),
+        **_stations(registry, n),
     )
+
+
+def _stations(registry: Registry | None, n: int) -> dict[str, Any]:
+    """Each household's heat station as a code (-1: none, or not in the registry)."""
+    if registry is None or not registry.heat_station:
+        return {}
+    names = sorted({s for s in registry.heat_station if s})
+    pos = {s: i for i, s in enumerate(names)}
+    code = np.full(n, -1, np.int32)
+    code[: len(registry.heat_station)] = [pos.get(s, -1) for s in registry.heat_station]
+    return {"station": code, "stations": names}
 
 
 def _rollup_columns(rollups: pa.Table, household: np.ndarray) -> RollupColumns:
@@ -408,7 +427,7 @@ def _use_columns(rollups: pa.Table, num: Any) -> dict[str, Any]:
     names = rollups.column_names
     out: dict[str, Any] = {}
     for key, col in (("energy", "energy_kwh"), ("valley", "valley_kwh"), ("gas", "gas_m3"),
-                     ("county_mean_temp", "county_mean_temp_c")):  # fmt: skip
+                     ("county_mean_temp", "county_mean_temp_c"), ("heat", "heat_kwh")):  # fmt: skip
         if col in names:
             out[key] = num(col, np.float32)
     if "heating_device" in names and rollups.num_rows:

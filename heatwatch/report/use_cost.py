@@ -21,7 +21,7 @@ from heatwatch.report.render import Block, Heading, Para, Table
 from heatwatch.report.stability import StabilityPolicy, evaluate_season, parse_policy
 from heatwatch.report.stability.cost import Tariffs, by_group, parse_tariffs
 from heatwatch.report.stability.evaluate import SeasonResult
-from heatwatch.report.stability.use import UseState
+from heatwatch.report.stability.use import UseState, network_homes
 
 DEFAULT_TARIFFS = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "tariffs.yaml"
 
@@ -113,18 +113,22 @@ def network_counts(r: SeasonResult) -> tuple[int, int, int, int]:
         out: np.ndarray = (ev & (1 << parts.index(name))) != 0
         return out
 
-    meter = is_net & bit("heat_meter")
+    # judged on a heat meter: its delivered heat is in the rollups (older rollups: not)
+    meter = is_net & (r.use.heat_metered if r.use is not None else bit("heat_meter"))
     indoor = is_net & bit("indoor") & ~meter
     total = int(is_net.sum())
     return total, int(meter.sum()), int(indoor.sum()), total - int(meter.sum() + indoor.sum())
 
 
 def network_note(r: SeasonResult, lang: str) -> str:
-    """What use says about heat-network homes (nothing yet, and why) — not a silent gap."""
+    """What use says about heat-network homes — the metered ones judged on delivered heat, the
+    others not, and why — not a silent gap."""
     total, meter, indoor, station = network_counts(r)
     if not total:
         return ""
-    return _w(lang, "network_note").format(total=total, meter=meter, indoor=indoor, station=station)
+    return _w(lang, "network_note").format(
+        total=total, meter=meter, unjudged=indoor + station, indoor=indoor, station=station
+    )
 
 
 def _type_blocks(r: SeasonResult, lang: str) -> list[Block]:
@@ -332,7 +336,12 @@ def ledger_use_cost_columns(
     cols: list[list[object]] = []
     if u is not None:
         names = {int(s): _state(lang, s) for s in UseState}
-        cols += [[names[s] for s in u.state[o].tolist()], _round(u.median_ratio, o, 4),
+        states: list[object] = [names[s] for s in u.state[o].tolist()]
+        # a network home without a heat meter says why it is not judged (issue 24)
+        unmetered = (network_homes(r.table) & ~u.heat_metered)[o]
+        why = _w(lang, "not_judged_network")
+        states = [why if m else x for x, m in zip(states, unmetered.tolist(), strict=True)]
+        cols += [states, _round(u.median_ratio, o, 4),
                  u.judged_days[o].tolist(), u.low_days[o].tolist()]  # fmt: skip
     else:
         cols += [blank] * 4

@@ -10,8 +10,9 @@ runners write the same rollups, so both give the same points, byte for byte (int
 (nightly, after the day closes); each point's time is its day's start and its tags the
 household's, so publishing again overwrites rather than adds.
 
-Heat-network homes have no per-home heating figure in the rollups and get no point (see
-docs/use-and-cost.md).
+A heat-network home with a household heat meter is judged on the heat delivered into it and
+gets points in ``kWh_heat``; one without a heat meter has no per-home heating figure and gets
+no point (docs/use-and-cost.md §9).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def use_lines(r: SeasonResult, first: date | None = None, last: date | None = No
         village = village_name(tb.villages[tb.village[h]]) if tb.village[h] >= 0 else ""
         priority = tb.priorities[tb.priority[h]] if tb.priority[h] >= 0 else ""
         state = USE_STATE_CODES[UseState(int(u.state[h]))]
-        unit = "m3" if d.gas[h] else "kWh"
+        unit = "m3" if d.gas[h] else "kWh_heat" if d.heat[h] else "kWh"
         for j in days:
             ratio = float(d.ratio[h, j])
             hdd = float(d.hdd[h, j])

@@ -33,7 +33,11 @@ DAYS_FORMAT = 1
 
 
 def household_day(
-    st: HouseholdState, day: int, share: float | None, temps: tuple[float | None, float | None]
+    st: HouseholdState,
+    day: int,
+    share: float | None,
+    temps: tuple[float | None, float | None],
+    heat_kwh: float | None = None,
 ) -> HouseholdDay:
     """A household's day as the rollup row of the season evidence (minutes add up to 1,440)."""
     hh = st.household
@@ -60,6 +64,7 @@ def household_day(
         county_min_temp_c=t_min,
         county_mean_temp_c=round(t_mean, 2) if t_mean is not None else None,
         evidence=st.evidence,
+        heat_kwh=heat_kwh,
     )
 
 
@@ -101,6 +106,7 @@ class DayClose:
         quotas = CountyQuotas()
         self._forget_heat(day_end - settings.revision_horizon_s - DAY_S)
         heat_kept = self.heat.close_day(ctx, day)
+        delivered = self.heat.delivered
         if heat_kept and settings.revision_horizon_s:
             self.revisable.keep_heat(day, heat_kept)
         for st in self.households.values():
@@ -113,7 +119,16 @@ class DayClose:
                 peak_by_feeder[hh.feeder_id] += peak is not None
             if hh.is_gas:
                 quotas.add(st, judge_quota_day(ctx, st, day))
-            rollups.append(household_day(st, day, share, temps.get(hh.county, (None, None))))
+            rollups.append(
+                household_day(
+                    st,
+                    day,
+                    share,
+                    temps.get(hh.county, (None, None)),
+                    delivered.get(hh.household_id),
+                )
+            )
+        delivered.clear()
         output.rollups(rollups)
         self._keep_revisable(day, rollups, day_end)
         for feeder_id, shares in storage_shares.items():

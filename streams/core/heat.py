@@ -61,7 +61,7 @@ class HeatNetwork:
     re-evaluated after the current event-time step.
     """
 
-    __slots__ = ("dirty", "homes", "stacks", "stations")
+    __slots__ = ("delivered", "dirty", "homes", "stacks", "stations")
 
     def __init__(
         self,
@@ -74,6 +74,9 @@ class HeatNetwork:
         self.stacks: dict[str, StackState] = {}
         self.homes: dict[str, HeatHomeState] = {}
         self.dirty: set[HeatStationState] = set()
+        # the closing day's heat delivered per household with a heat-meter reading that day
+        # (filled by ``close_day`` for the rollups; nothing between closes)
+        self.delivered: dict[str, float] = {}
         for st in households:
             hh = st.household
             if not hh.is_network or hh.heat_station_id is None:
@@ -163,6 +166,8 @@ class HeatNetwork:
                     "daily": fields,
                 }
             for home in station.homes:
+                if home.d_heat is not None:
+                    self.delivered[home.household.household.household_id] = round(home.d_heat, 4)
                 _home_day(home, station, ctx.settings.interval_s)
             station.reset_day()
         return kept

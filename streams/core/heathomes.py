@@ -141,6 +141,7 @@ def on_heat_meter(ctx: DetectorContext, home: HeatHomeState, r: HeatMeterReading
     span = _own_span(ctx, home, ts, "heat_meter", r.interval_s)
     if home.own_source is None:  # a home with an indoor sensor is a sampled home
         home.own_source = "heat_meter"
+    home.d_heat = (home.d_heat or 0.0) + r.energy_kwh  # the home's use figure (issue 24)
     no_heat = no_heat_at_meter(s, home, r)
     if no_heat:
         home.d_cold += span

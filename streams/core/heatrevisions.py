@@ -126,7 +126,10 @@ def revise_home(
         span, source = sensor_every(s, home), "indoor"
     if home.own_source is None:
         home.own_source = source
+    heat = r.energy_kwh if type(r) is HeatMeterReading else None
     if closed is None:
+        if heat is not None:
+            home.d_heat = (home.d_heat or 0.0) + heat
         home.d_readings += 1
         home.d_own += span
         if cold:
@@ -144,14 +147,19 @@ def revise_home(
     elif cold and not near_down(ts, down_ts, s.interval_s):
         own[0] += span  # kept by an older close without its cold steps
     own[1] += span
-    rollup = revise_home_day(rollups[hid], record, hid, home.own_source, 1)
+    rollup = revise_home_day(rollups[hid], record, hid, home.own_source, 1, heat)
     rollups[hid] = rollup.model_dump(mode="json")
     ctx.output.rollups([rollup])
     return 1
 
 
 def revise_home_day(
-    kept: dict[str, Any], record: DayRecord, hid: str, own_source: str | None, readings: int
+    kept: dict[str, Any],
+    record: DayRecord,
+    hid: str,
+    own_source: str | None,
+    readings: int,
+    heat_kwh: float | None = None,
 ) -> HouseholdDay:
     """A network home's closed day recomputed from the kept sums (same key: it replaces the
     rollup emitted at the close), as ``heat._home_day`` and ``engine.household_day`` did."""
@@ -167,6 +175,8 @@ def revise_home_day(
     }
     if d_own > 0 and own_source is not None:
         update["evidence"] = f"heat_station+{own_source}"
+    if heat_kwh is not None:  # a late heat-meter reading's heat joins its day (issue 24)
+        update["heat_kwh"] = round((day.heat_kwh or 0.0) + heat_kwh, 4)
     return day.model_copy(update=update)
 
 

@@ -822,6 +822,7 @@ class HeatHomeState:
         "comm",
         "d_cold",
         "d_cold_ts",
+        "d_heat",
         "d_interruptions",
         "d_own",
         "d_readings",
@@ -872,9 +873,12 @@ class HeatHomeState:
         # [ts, span] of those readings: at day close the ones at a step its station was down
         # are the station's outage, not also the home's shortfall (``heat._home_day``)
         self.d_cold_ts: list[list[int]] = []
+        # kWh of heat its heat meter measured today (None: no meter reading today) — the
+        # use judgement's figure for a network home (HouseholdDay.heat_kwh, issue 24)
+        self.d_heat: float | None = None
 
-    # not stored: its household and station (the registry's)
-    SNAPSHOT_FORMAT: ClassVar[int] = 1
+    # not stored: its household and station (the registry's); 2 adds today's delivered heat
+    SNAPSHOT_FORMAT: ClassVar[int] = 2
 
     def snapshot(self, refs: IncidentRefs) -> list[Any]:
         return [
@@ -893,6 +897,7 @@ class HeatHomeState:
             self.d_own,
             self.d_cold,
             [list(c) for c in self.d_cold_ts],
+            self.d_heat,
         ]
 
     def restore(self, row: list[Any], refs: IncidentRefs) -> None:
@@ -912,6 +917,7 @@ class HeatHomeState:
             self.d_own,
             self.d_cold,
             self.d_cold_ts,
+            self.d_heat,
         ) = row
         self.interruption, self.indoor_low = refs.get(interruption), refs.get(indoor_low)
         self.comm, self.no_heat = refs.get(comm), refs.get(no_heat_inc)

@@ -52,6 +52,7 @@ ROLLUP_FIELDS: dict[str, pa.DataType] = {
     "gas_m3": pa.float64(),
     "county_mean_temp_c": pa.float64(),
     "heating_device": pa.string(),
+    "heat_kwh": pa.float64(),  # a network home's delivered heat (issue 24): absent → null
 }
 ROLLUP_TAGS = ("household_id", "county", "retrofit_type")
 

@@ -233,6 +233,9 @@ def household_day_line(day: HouseholdDay) -> bytes:
             "village": day.village,
             "heating_device": day.heating_device.value,
             "evidence": day.evidence,
+            # a network home's heat meter (issue 24); absent otherwise, so every other
+            # household's line is as before
+            "heat_kwh": None if day.heat_kwh is None else float(day.heat_kwh),
         },
         day_start_s(date_day_index(day.day)),
     )
@@ -253,7 +256,7 @@ def household_use_line(
     priority_group: str,
 ) -> bytes:
     """``household_use`` (issue 24): one household-day of the use judgement at the local (CST)
-    day start — heating energy (``unit`` kWh or m³), heating degree-days, the ratio of its
+    day start — heating energy (``unit`` kWh, m³, or kWh_heat: a heat meter's), heating degree-days, the ratio of its
     energy per degree-day to its peers' median (absent when the day is not judged), whether the
     day was judged and low, and the household's season-to-date ``state`` (used, under_used,
     empty, not_judged) with ``under_used`` as a flag. Tags ``county``, ``retrofit_type``,

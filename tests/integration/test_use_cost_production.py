@@ -3,7 +3,8 @@
 simulator (with under-using, empty, large and small homes) → Kafka → Faust worker → results
 dataset; the same readings through the embedded runner. The season's use states, ratios to
 peers, costs per household, the verdicts they change and the ``household_use`` points the
-live view publishes must be identical from both — and the simulated under-users found.
+live view publishes must be identical from both — and the simulated under-users found; the
+heat-network homes with a heat meter judged on the delivered heat both runners roll up.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def _figures(r: SeasonResult) -> dict[str, Any]:
         "valley": _values(c.valley_kwh),
         "peak": _values(c.peak_extra),
         "verdict": r.verdict.tolist(),
+        "heat_metered": u.heat_metered.tolist(),  # network homes judged on delivered heat
+        "intensity": _values(u.intensity),
     }
 
 
@@ -143,3 +146,8 @@ def test_use_and_cost_from_the_worker_equal_the_replay(
     assert found & flagged
     assert 1 in fa["state"]  # and households that use their heating
     assert any(x is not None and x > 0 for x in fa["net"])
+    # heat-network homes with a heat meter (the simulator's billing meters): judged on the
+    # heat delivered, a figure the worker's dataset and the replay carry alike
+    metered = [i for i, m in enumerate(fa["heat_metered"]) if m]
+    assert len(metered) >= 10 and {fa["state"][i] for i in metered} & {1, 2}
+    assert any('unit="kWh_heat"' in x.decode() for x in use_lines(a))

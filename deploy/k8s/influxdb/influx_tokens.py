@@ -64,6 +64,8 @@ def main() -> int:
         "worker": ("write", {"type": "buckets", "id": bucket_id, "orgID": org_id}),
         "grafana": ("read", {"type": "buckets", "orgID": org_id}),
         "report": ("read", {"type": "buckets", "orgID": org_id}),
+        # `heatwatch use publish` (use/use-publish-cronjob.yaml): writes household_use points
+        "use": ("write", {"type": "buckets", "id": bucket_id, "orgID": org_id}),
     }
     for role, (action, resource) in roles.items():
         name = f"heatwatch-influx-{role}"

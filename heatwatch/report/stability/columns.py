@@ -48,6 +48,10 @@ class HouseholdTable:
     lat: F64 = field(default_factory=lambda: np.empty(0, np.float64))
     lon: F64 = field(default_factory=lambda: np.empty(0, np.float64))
     area_m2: F64 = field(default_factory=lambda: np.empty(0, np.float64))  # heated m² (issue 24)
+    # the heat station a network home hangs on (code into ``stations``; -1 none / unknown):
+    # its heat-meter homes' peers on the same network (issue 24)
+    station: I32 = field(default_factory=lambda: np.empty(0, np.int32))
+    stations: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -60,6 +64,7 @@ class HouseholdTable:
             "lat": (np.nan, np.float64),
             "lon": (np.nan, np.float64),
             "area_m2": (np.nan, np.float64),
+            "station": (-1, np.int32),
         }
         for name, (fill, dtype) in defaults.items():
             arr = getattr(self, name)
@@ -103,10 +108,13 @@ class RollupColumns:
     county_mean_temp: F32 = field(default_factory=lambda: np.empty(0, np.float32))
     device: I8 = field(default_factory=lambda: np.empty(0, np.int8))
     devices: list[str] = field(default_factory=list)
+    # a network home's delivered heat at its own heat meter, kWh (NaN: no meter reading that
+    # day; empty when the rollups predate it)
+    heat: F32 = field(default_factory=lambda: np.empty(0, np.float32))
 
     def __post_init__(self) -> None:
         n = len(self.household)
-        for opt in ("evidence", "energy", "valley", "gas", "county_mean_temp", "device"):
+        for opt in ("evidence", "energy", "valley", "gas", "county_mean_temp", "device", "heat"):
             if len(getattr(self, opt)) not in (0, n):
                 raise ValueError(f"RollupColumns.{opt} length differs from household ({n})")
         for name in (

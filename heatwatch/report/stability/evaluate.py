@@ -184,14 +184,24 @@ class SeasonResult:
                     "use_window_days": [s.window_days] * n,
                     "use_far_ratio": [s.far_ratio] * n}  # fmt: skip
         scopes = [PeerScope(int(x)) for x in u.scope[idx].tolist()]
+        # a heat-meter home's near peers are the metered homes on its own network, not its
+        # village (use._peer_keys)
+        net = u.heat_metered[idx].tolist()
+        near_zh, near_en = "同一热网", "same-network"
         return {
             "use_judged_days": u.judged_days[idx].tolist(),
             "use_low_days": u.low_days[idx].tolist(),
             "use_ratio": _nan0_array(u.median_ratio[idx]).tolist(),
             "use_worst_share": _nan0_array(u.worst_share[idx]).tolist(),
             "use_longest_empty": u.longest_empty[idx].tolist(),
-            "use_scope": [scope_zh[x] for x in scopes],
-            "use_scope_en": [scope_en[x] for x in scopes],
+            "use_scope": [
+                near_zh if m and x is PeerScope.VILLAGE else scope_zh[x]
+                for x, m in zip(scopes, net, strict=True)
+            ],
+            "use_scope_en": [
+                near_en if m and x is PeerScope.VILLAGE else scope_en[x]
+                for x, m in zip(scopes, net, strict=True)
+            ],
             "use_window_days": [s.window_days] * n,
             "use_far_ratio": [s.far_ratio] * n,
         }

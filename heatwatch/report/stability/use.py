@@ -9,8 +9,10 @@ are identical — give the same figures.
 
 A household-day is **judged** when all of these hold (else it says nothing either way):
 
-* the household's own meter measures its heating (electric / gas retrofits; heat-network homes
-  have no per-home heating figure in the rollups and are not judged — their station is);
+* the household's own meter measures its heating: electric / gas retrofits, and heat-network
+  homes with a household heat meter (``heat_kwh``, the heat delivered into the home). A network
+  home without one has no per-home heating figure and is not judged (its station's supply is;
+  the report says so in words);
 * supply was there (``min_supply_share`` of the day available) — a cold home during an outage
   is the stability verdict's business, not use;
 * it is cold (heating degree-days ≥ ``min_hdd``): on mild days families rightly heat little;
@@ -18,7 +20,9 @@ A household-day is **judged** when all of these hold (else it says nothing eithe
 * the home is not **empty** (meter near zero: nobody lives there that day).
 
 Intensity = heating energy / HDD (base 18 °C). Peers = households of the same retrofit type and
-heating device in the same village, or in the county when the village has fewer than
+heating device in the same village (a heat-meter home: the metered homes on its own network,
+and in the county those of any network type — see ``_peer_keys``), or in the county when the
+village has fewer than
 ``min_peers`` such households or when the village's median is under ``village_floor`` of the
 county's (a whole village that stopped); the peer reference is their median intensity that day
 (a median: a few empty or under-using neighbours do not move it). A judged day is **low** when the ratio to
@@ -39,7 +43,7 @@ from enum import IntEnum
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.registry import ELECTRIC_RETROFITS, GAS_RETROFITS
+from contract.registry import ELECTRIC_RETROFITS, GAS_RETROFITS, NETWORK_RETROFITS
 from heatwatch.report.stability.columns import F32, F64, I32, B, HouseholdTable, RollupColumns
 
 # Heating degree-days base: 18 °C is the indoor design temperature of northern China's heating
@@ -137,6 +141,23 @@ class UseSettings(BaseModel):
         "third of a 100 m² neighbour's energy and is not 'barely used'. A home without an "
         "area is taken as of that median size (as before).",
     )
+    heating_share: bool = Field(
+        True,
+        description="An electric home is judged on the heating part of its whole-home meter: "
+        "the day's kWh above an appliance allowance (appliance_kwh). Appliances dilute the "
+        "ratio to peers: a solar home heating at a fifth of its peers read 0.38-0.41 on its "
+        "whole meter (the simulator's seed 7), above far_ratio. Gas (cooking ~0.3 m³ of a "
+        "day's 5-15) and heat meters (heat only) are judged as they are.",
+    )
+    appliance_kwh: float = Field(
+        3.0,
+        ge=0,
+        description="The allowance: the low end of an occupied home's appliance draw (3-8 "
+        "kWh a day, see empty_max_kwh). Taking off less than a home's appliances never makes "
+        "a normal home look low (its heating part is over-stated by the rest, as its peers' "
+        "are); it takes off most of the dilution. A household's own level is not estimated: "
+        "see _heating_part.",
+    )
     baseline_days: int = Field(
         10,
         ge=3,
@@ -189,6 +210,7 @@ class UseDays:
     judged: B
     low: B
     gas: B  # per household: measured in m³ (else kWh)
+    heat: B  # per household: kWh of heat delivered at a heat meter (else of its own meter)
 
 
 @dataclass(frozen=True)
@@ -208,6 +230,7 @@ class UseResult:
     intensity: F64  # median own energy per HDD on judged days (kWh or m³)
     peer_intensity: F64  # median peer reference on those days
     measured: B
+    heat_metered: B  # network homes judged on their heat meter's delivered heat
     days: UseDays | None = None
 
     def mask(self, s: UseState) -> B:
@@ -223,6 +246,26 @@ def measured_retrofits(table: HouseholdTable) -> tuple[B, B]:
     el_h: B = np.append(el, False)[code]
     gas_h: B = np.append(gas, False)[code]
     return el_h, gas_h
+
+
+def network_homes(table: HouseholdTable) -> B:
+    """Per household: a heat-network retrofit (central heating, boiler house, biomass)."""
+    net = np.array([r in {x.value for x in NETWORK_RETROFITS} for r in table.retrofits], np.bool_)
+    code = np.where(table.retrofit >= 0, table.retrofit, len(net)).astype(np.int64)
+    out: B = np.append(net, False)[code]
+    return out
+
+
+def heat_metered(rows: RollupColumns, table: HouseholdTable) -> B:
+    """Network homes whose heat meter reported delivered heat on some day of the rollups: the
+    heat they took is their use figure, as a meter's kWh is an electric home's."""
+    n_h = len(table)
+    out = np.zeros(n_h, np.bool_)
+    if len(rows.heat):
+        ok = (rows.household >= 0) & (rows.household < n_h) & ~np.isnan(rows.heat)
+        out[rows.household[ok]] = True
+    out &= network_homes(table)
+    return out
 
 
 def household_device(rows: RollupColumns, n_h: int) -> I32:
@@ -249,7 +292,8 @@ def measure_use(
     ``keep_days``: also the per-day figures (``UseResult.days``)."""
     n_h = len(table)
     el, gas = measured_retrofits(table)
-    measured: B = (el | gas) & (s_h <= e_h)
+    heat = heat_metered(rows, table)
+    measured: B = (el | gas | heat) & (s_h <= e_h)
     off = rows.day - np.int32(d0)
     ok = (rows.household >= 0) & (rows.household < n_h) & (off >= 0) & (off < n_d)
     idx = np.flatnonzero(ok)
@@ -266,12 +310,20 @@ def measure_use(
     # The grids are household × season-day float32 (≈ 93 MB each for the whole city): each is
     # dropped as soon as the next step no longer needs it.
     if len(rows.energy):
-        amount = scatter(np.where(gas[hh], rows.gas[idx], rows.energy[idx]))  # NaN: no row
+        own = np.where(gas[hh], rows.gas[idx], rows.energy[idx])
+        if heat.any():  # a heat-meter day without a reading stays NaN: not judged, not empty
+            own = np.where(heat[hh], rows.heat[idx], own)
+        amount = scatter(own)  # NaN: no row
     else:
         amount = np.full((n_h, n_d), np.nan, np.float32)
     # Supply was there (and so was the meter: a day with no data has no available minutes).
     supplied = scatter(rows.available[idx], 0.0) >= np.float32(settings.min_supply_share * 1440)
     empty_max = np.where(gas, settings.empty_max_m3, settings.empty_max_kwh).astype(np.float32)
+    # A heat meter sees heat, not occupancy: an empty home and one whose family shut the valves
+    # to burn coal read alike, and a meter without heat while the station supplies is already
+    # the home's interruption (its minutes are shortfall, so the day is not judged). A heat-
+    # meter home is never 疑似空置; low delivered heat is judged as low use (a visit either way).
+    empty_max[heat] = -np.inf
     # Empty: near-zero energy on a day the meter reported and supply was there (a meter that
     # never reported writes 0 kWh days with no data: that is a work order, not an empty home).
     empty = measured[:, None] & supplied & (amount < empty_max[:, None])  # NaN compares False
@@ -288,9 +340,11 @@ def measure_use(
         & (day >= (s_h + settings.warmup_days)[:, None])
     )
     judged &= supplied
+    heating = _heating_part(amount, el, settings) if settings.heating_share else amount
     del supplied
     with np.errstate(invalid="ignore", divide="ignore"):
-        intensity = np.where(judged, amount / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
+        intensity = np.where(judged, heating / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
+    del heating
     if settings.by_area:
         intensity *= area_scale(table)[:, None]
     kept = (amount, hdd) if keep_days else None
@@ -304,7 +358,7 @@ def measure_use(
     for _ in range(2):
         peers = np.where(flagged[:, None], np.float32(np.nan), intensity) if flagged.any() \
             else intensity  # fmt: skip
-        ref, scope = _peer_reference(peers, candidate, table, device, settings)
+        ref, scope = _peer_reference(peers, candidate, table, device, heat, settings)
         del peers
         judged = candidate & ~np.isnan(ref)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -352,8 +406,31 @@ def measure_use(
         intensity=(nan if med_int is None else med_int).astype(np.float64),
         peer_intensity=(nan if med_ref is None else med_ref).astype(np.float64),
         measured=measured,
-        days=None if kept is None else UseDays(kept[0], kept[1], ratio, judged, low, gas),
+        heat_metered=heat,
+        days=None if kept is None else UseDays(kept[0], kept[1], ratio, judged, low, gas, heat),
     )
+
+
+def _heating_part(amount: np.ndarray, el: B, s: UseSettings) -> np.ndarray:
+    """The heating part of each electric home's daily kWh: above ``appliance_kwh`` (never
+    below nothing: a day under the allowance is a day without heating); other homes' amount
+    as it is.
+
+    Why a fixed allowance and not the household's own appliance level: the own level is the
+    intercept of a line of its daily kWh on degree-days, and (tried) it cannot be trusted —
+    in a cold spell the degree-days hardly vary (December's county means: 1.9 K·d standard
+    deviation), so the intercept at no heating need is extrapolated across ~15 of them; over a
+    whole season a home that changed (a big home cutting back to its neighbours' level after
+    the bill, the fixtures' LARGE-CUT) mixes two lines whose intercept overstates its
+    appliances, and it read as under-used. A mild-day level fails likewise: a heat pump still
+    heats at +6 °C, and a season may start cold. An allowance at the low end of what homes
+    draw removes most of the dilution and errs, for every home alike, on the side of
+    over-stating heating."""
+    if not el.any():
+        return amount
+    allowance = np.where(el, np.float32(s.appliance_kwh), np.float32(0.0))
+    out: np.ndarray = np.maximum(amount - allowance[:, None], 0.0).astype(np.float32)  # NaN stays
+    return out
 
 
 def area_scale(table: HouseholdTable) -> F32:
@@ -373,8 +450,34 @@ def area_scale(table: HouseholdTable) -> F32:
     return scale
 
 
+def _peer_keys(table: HouseholdTable, device: I32, heat: B) -> tuple[np.ndarray, np.ndarray]:
+    """(county key, village key) per household: the groups whose median is its reference.
+
+    Metered homes: retrofit type and heating device (a heat pump needs a third of a storage
+    heater's kWh), in the village, else the county. Heat-meter homes: the heat delivered into
+    a home is heat whatever made it (CHP, boiler house, biomass), so their one group is the
+    county's heat-meter homes of every network type; the near group is its own network (the
+    station: one supply temperature, one operator's curve, a village's or an estate's houses)
+    rather than the village, which a CHP network spans and a biomass one shares."""
+    pooled = np.int32(-2)  # no retrofit type or device code is negative below -1
+    retro = np.where(heat, pooled, table.retrofit).astype(np.int32)
+    dev = np.where(heat, pooled, device).astype(np.int32)
+    near = np.where(heat, table.station, table.village).astype(np.int32)
+    # a heat-meter home whose station the registry does not name has no near group
+    alone = heat & (table.station < 0)
+    near[alone] = -3 - np.flatnonzero(alone).astype(np.int32)
+    county_key = np.stack([table.county, retro, dev], axis=1)
+    village_key = np.stack([heat.astype(np.int32), near, retro, dev], axis=1)
+    return county_key, village_key
+
+
 def _peer_reference(
-    intensity: np.ndarray, own: B, table: HouseholdTable, device: I32, settings: UseSettings
+    intensity: np.ndarray,
+    own: B,
+    table: HouseholdTable,
+    device: I32,
+    heat: B,
+    settings: UseSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per household-day: the peer median intensity (village group, else county group), and
     per household the scope used on most of its own judged days (``own``)."""
@@ -382,8 +485,7 @@ def _peer_reference(
     scope = np.zeros(n_h, np.int8)
     if not n_h or not n_d:
         return np.full((n_h, n_d), np.nan, np.float32), scope
-    county_key = np.stack([table.county, table.retrofit, device], axis=1)
-    village_key = np.stack([table.village, table.retrofit, device], axis=1)
+    county_key, village_key = _peer_keys(table, device, heat)
     c_ref = _group_median(intensity, county_key, settings.min_peers)
     v_ref = _group_median(intensity, village_key, settings.min_peers)
     # A village far below its county (a whole village that stopped: the bill is too high for

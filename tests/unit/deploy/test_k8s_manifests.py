@@ -151,6 +151,7 @@ def test_each_component_reads_only_its_own_influx_token() -> None:
     expected = {
         ("Deployment", "heatwatch-worker"): "heatwatch-influx-worker",
         ("Deployment", "grafana"): "heatwatch-influx-grafana",
+        ("CronJob", "heatwatch-use-publish"): "heatwatch-influx-use",
     }
     for (kind, name), secret in expected.items():
         container = _pod_spec(_one(kind, name))["containers"][0]
@@ -177,3 +178,36 @@ def test_the_reports_read_the_workers_results_dataset_from_a_shared_volume() -> 
     compact = _pod_spec(_one("CronJob", "heatwatch-dataset-compaction"))["containers"][0]
     assert compact["command"][:3] == ["heatwatch", "dataset", "compact"]
     assert dataset in compact["command"]
+
+
+def test_use_publish_runs_nightly_from_the_results_dataset_with_its_own_write_token() -> None:
+    """issue 24: `heatwatch use publish` as a CronJob — reads the workers' dataset read-only,
+    writes with a token the tokens Job creates and may read back, and may reach InfluxDB."""
+    worker = _pod_spec(_one("Deployment", "heatwatch-worker"))
+    dataset = _env(worker["containers"][0])["HEATWATCH_WORKER_DATASET_DIR"]["value"]
+    job = _one("CronJob", "heatwatch-use-publish")
+    assert job["spec"]["timeZone"] == "Asia/Shanghai"
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = _pod_spec(job)
+    (container,) = pod["containers"]
+    command = container["command"]
+    assert command[:3] == ["heatwatch", "use", "publish"]
+    assert command[command.index("--dataset") + 1] == dataset
+    assert "--out" not in command  # to InfluxDB, not a file in the pod
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["results"]["readOnly"] and dataset.startswith(mounts["results"]["mountPath"])
+    claims = {v["name"]: v["persistentVolumeClaim"] for v in pod["volumes"]}
+    assert claims["results"] == {"claimName": "heatwatch-results", "readOnly": True}
+    assert container["securityContext"]["readOnlyRootFilesystem"]
+    # the tokens Job makes its Secret (a write role) and may read it back
+    script = (K8S / "influxdb" / "influx_tokens.py").read_text()
+    assert '"use": ("write"' in script
+    role = _one("Role", "influx-tokens")
+    assert any("heatwatch-influx-use" in r.get("resourceNames", []) for r in role["rules"])
+    # the network policies let it reach InfluxDB (default deny otherwise)
+    name = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"][
+        "app.kubernetes.io/name"
+    ]
+    for policy in ("influxdb-clients", "to-influxdb"):
+        text = str(_one("NetworkPolicy", policy)["spec"])
+        assert name in text, policy

@@ -10,12 +10,19 @@ import pytest
 from producers.faults import FaultPlan
 from producers.fleet import DEV, build_fleet
 from producers.scoring import score_use
-from producers.usage import MIN_RUN_DAYS, expected_use, plan_use, use_truth
+from producers.usage import (
+    MIN_RUN_DAYS,
+    billed_homes,
+    expected_use,
+    heat_metered_homes,
+    plan_use,
+    use_truth,
+)
 
 CST = timezone(timedelta(hours=8))
 
 
-def test_behaviours_are_seeded_and_leave_network_homes_alone() -> None:
+def test_behaviours_are_seeded_and_network_homes_only_with_a_billing_heat_meter() -> None:
     fleet = build_fleet(3000, 7)
     a, b = plan_use(fleet, FaultPlan(), 121, 7), plan_use(fleet, FaultPlan(), 121, 7)
     assert [(x.household, x.kind) for x in a.behaviours] == [
@@ -26,7 +33,13 @@ def test_behaviours_are_seeded_and_leave_network_homes_alone() -> None:
                      "away_season", "large", "small"}  # fmt: skip
     homes = np.array([x.household for x in a.behaviours])
     assert len(set(homes.tolist())) == len(homes)  # one behaviour a home
-    assert not (fleet.device[homes] == DEV["district"]).any()
+    # network homes: only those with a billing heat meter (their use is the heat delivered),
+    # never away (a heat meter does not see occupancy), a tenth of the heat when back on coal
+    net = [x for x in a.behaviours if fleet.device[x.household] == DEV["district"]]
+    assert {x.household for x in net} <= set(billed_homes(fleet).tolist())
+    assert {x.kind for x in net} == {"partial", "stop_after_bill", "back_to_coal", "large", "small"}
+    assert all(x.heat == 0.1 for x in net if x.kind == "back_to_coal")
+    assert len(billed_homes(fleet)) >= 60  # enough for a few of each kind
     stop = next(x for x in a.behaviours if x.kind == "stop_after_bill")
     assert a.heat(stop.first_day - 1)[stop.household] == 1.0
     assert a.heat(stop.first_day)[stop.household] == 0.1
@@ -62,7 +75,16 @@ def test_truth_has_every_household() -> None:
     truth = use_truth(fleet, use, datetime(2021, 12, 1, tzinfo=CST))
     assert [r["household_id"] for r in truth] == fleet.household_ids
     net = {fleet.household_ids[int(h)] for h in fleet.heat}
-    assert all(r["expected"] == "not_judged" for r in truth if r["household_id"] in net)
+    metered = {fleet.household_ids[int(h)] for h in heat_metered_homes(fleet)}
+    assert metered and metered < net
+    # a network home without a heat meter is not judged; with one it is, and says so
+    assert all(r["expected"] == "not_judged" for r in truth if r["household_id"] in net - metered)
+    assert all(
+        r["expected"] != "not_judged" and r["heat_meter"]
+        for r in truth
+        if r["household_id"] in metered
+    )
+    assert not any(r.get("heat_meter") for r in truth if r["household_id"] not in metered)
     stop = next(r for r in truth if r["use_kind"] == "stop_after_bill")
     assert stop["from"] == "2021-12-14" and stop["to"] == "2022-01-10"
 
@@ -81,6 +103,10 @@ def test_score_use_counts_found_missed_false() -> None:
     assert s.by_behaviour["small"]["used->under_used"] == 1
     assert s.judged == 4 and s.scored
     assert not score_use(truth[4:], {}).scored
+    # the network homes judged on a heat meter are also counted on their own
+    net = [{**truth[0], "heat_meter": True}, {**truth[3], "household_id": "F", "heat_meter": True}]
+    n = score_use(truth + net, {"A": "under_used", "F": "under_used", "D": "used"})
+    assert n.network == {"under_used": (1, 1, 1), "empty": (0, 0, 0)} and n.network_judged == 2
 
 
 def test_the_demo_output_shows_use_per_state_or_says_why_not() -> None:
@@ -98,6 +124,7 @@ def test_the_demo_output_shows_use_per_state_or_says_why_not() -> None:
     console.print(score_table(s))
     text = console.export_text()
     assert "用能：疑似未使用/复烧" in text and "用能：疑似空置" in text
+    assert "其中热网户" not in text  # no network home in this truth: no row
     assert not s.perfect  # a missed empty home fails the demo like a missed fault
     assert "遗漏 1" in (use_score_note(s) or "")
     short = Score(use=score_use([{**truth[0], "expected": "not_judged"}], {}))

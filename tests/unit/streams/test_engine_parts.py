@@ -265,7 +265,7 @@ def test_an_entity_class_of_another_format_is_refused(
     registry, engine = half_run
     state = export_state(engine)
     state["heat_homes"]["format"] = 0
-    with pytest.raises(StateFormatError, match=r"HeatHomeState state format 0 .*reads format 1"):
+    with pytest.raises(StateFormatError, match=r"HeatHomeState state format 0 .*reads format 2"):
         import_state(Engine(registry, DetectionSettings(), Quiet()), state)
 
 

@@ -247,6 +247,16 @@ def test_heat_meter_is_the_homes_own_evidence() -> None:
     assert day.shortfall_minutes == 4 * 15
 
 
+def test_a_heat_meter_s_delivered_heat_is_the_homes_day_figure() -> None:
+    """``heat_kwh`` (issue 24's use figure for a network home) is the sum of its meter's
+    readings that day, heatless intervals included; a home without a meter has none."""
+    readings = [heat_station(s) for s in DAY] + _no_heat_meter("N0", range(50, 58))
+    readings += [indoor("N1", s, 20.5) for s in DAY]
+    out, _ = run([net_household("N0"), net_household("N1")], by_ts(readings))
+    assert out.day_of("N0").heat_kwh == pytest.approx(0.2 * (len(DAY) - 8) + 0.01 * 8)
+    assert out.day_of("N1").heat_kwh is None
+
+
 def heat_meter(
     hid: str, step: int, energy: float = 0.2, supply: float = 60.0, ret: float = 45.0
 ) -> HeatMeterReading:

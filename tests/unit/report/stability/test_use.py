@@ -8,7 +8,7 @@ import numpy as np
 
 from heatwatch.report.stability import SeasonResult, StabilityPolicy, evaluate_season, parse_policy
 from heatwatch.report.stability.reasons import Reason, Verdict, reason_text
-from heatwatch.report.stability.use import UseState
+from heatwatch.report.stability.use import PeerScope, UseState
 from tests.unit.report.stability.use_fixtures import TRUTH, fixture_days, fixture_inputs
 
 STATE = {UseState.USED: "used", UseState.UNDER_USED: "under_used", UseState.EMPTY: "empty",
@@ -33,24 +33,26 @@ def score(found: dict[str, str], kind: str) -> tuple[int, int, int]:
 
 def test_every_fixture_household_gets_its_true_use_state() -> None:
     found, _ = _states()
-    assert score(found, "under_used") == (11, 0, 0)
+    assert score(found, "under_used") == (13, 0, 0)
     assert score(found, "empty") == (1, 0, 0)
     # small and large homes, a big home cutting back, a family away for the Spring Festival:
-    # all used; the network home (no meter of its own) is not judged
+    # all used; the network home without a heat meter is not judged, those with one are
     assert {h: found[h] for h in TRUTH if TRUTH[h] != found[h]} == {}
 
 
 def test_stable_supply_but_under_used_is_a_visit_not_eligible() -> None:
     _, r = _states()
     verdicts = Counter(r.verdict_of(i).value for i in range(len(r.table)))
-    assert verdicts == {"eligible": 24, "visit_required": 12}
+    assert verdicts == {"eligible": 30, "visit_required": 14}
     i = r.index_of("COAL")
     assert r.verdict_of(i) is Verdict.VISIT_REQUIRED
     assert r.reasons[i] & Reason.UNDER_USED and not r.reasons[i] & Reason.ALL_CRITERIA_MET
     text = reason_text(Reason.UNDER_USED, r.values_for(i, StabilityPolicy()), "zh")
     # the figures that led there: judged days, low days, ratio to the village's peers
     assert text.startswith("疑似未使用/复烧：有供热的寒冷日 104 天中 58 天用能远低于本村同类户")
-    assert "16%" in text
+    # its heating part (kWh above the 3 kWh appliance allowance) per degree-day: 5 % of its
+    # peers' (16 % on the whole meter, the appliances diluting it)
+    assert "5%" in text
     e = r.index_of("EMPTY")
     assert r.reasons[e] & Reason.HOME_EMPTY
     assert "疑似空置：连续 105 天" in reason_text(
@@ -151,3 +153,56 @@ def test_a_small_home_heated_fully_is_used_when_its_area_is_known() -> None:
     assert found["TINY"] == "used"
     assert found["PARTIAL"] == "under_used" and found["BILL"] == "under_used"
     assert {h: found[h] for h in TRUTH if TRUTH[h] != found[h]} == {}
+
+
+def test_a_heat_meter_home_is_judged_on_delivered_heat_against_metered_network_homes() -> None:
+    """Network homes with a household heat meter (fixtures M-*): the heat delivered per
+    degree-day against the other metered network homes (the fixtures have no registry, so no
+    station: the county's metered network homes of any type); never 疑似空置 (a heat meter
+    sees heat, not occupancy). The reason names the peers."""
+    found, r = _states()
+    assert r.use is not None
+    metered = [i for i, h in enumerate(r.table.ids) if h.startswith("M-")]
+    assert r.use.heat_metered[metered].all() and not r.use.heat_metered[r.index_of("D-01")]
+    assert not r.use.heat_metered[r.index_of("N-01")]
+    i = r.index_of("M-PART")
+    assert found["M-PART"] == "under_used" and found["M-VALVE"] == "under_used"
+    assert abs(float(r.use.median_ratio[i]) - 0.2) < 0.02  # no appliances to dilute it
+    assert r.use.scope[i] == int(PeerScope.COUNTY)
+    text = reason_text(Reason.UNDER_USED, r.values_for(i, StabilityPolicy()), "zh")
+    assert "本县同类户" in text
+    assert all(found[h] == "used" for h in ("M-01", "M-02", "M-03", "M-04", "M-05", "M-06"))
+
+
+def test_heat_meter_homes_on_one_network_are_each_others_peers() -> None:
+    """With the registry's heat station, the metered homes on one network are the near group
+    (as a village is for meters): the reason says 同一热网."""
+    import dataclasses
+
+    rows, table = fixture_inputs()
+    station = np.array([0 if h.startswith("M-") else -1 for h in table.ids], np.int32)
+    table = dataclasses.replace(table, station=station, stations=["HS-1"])
+    r = evaluate_season(rows, table, StabilityPolicy(), "2021-2022")
+    assert r.use is not None
+    i = r.index_of("M-PART")
+    assert r.use.state[i] == int(UseState.UNDER_USED) and r.use.scope[i] == int(PeerScope.VILLAGE)
+    policy = StabilityPolicy()
+    assert "用能远低于同一热网同类户" in reason_text(
+        Reason.UNDER_USED, r.values_for(i, policy), "zh"
+    )
+    assert "same-network peers" in reason_text(Reason.UNDER_USED, r.values_for(i, policy), "en")
+
+
+def test_the_heating_part_of_a_whole_home_meter_is_judged() -> None:
+    """Appliances dilute the whole meter's ratio to peers: PARTIAL (a fifth of normal heat)
+    reads far lower on its heating part; without heating_share it reads the whole meter."""
+    _, on = _states()
+    _, off = _states(parse_policy("use: {heating_share: false}"))
+    assert on.use is not None and off.use is not None
+    i = on.index_of("PARTIAL")
+    # 0.30 on the whole meter, 0.23 on its heating part (the 3 kWh allowance is below its
+    # ~4 kWh of appliances: a little dilution stays)
+    assert float(on.use.median_ratio[i]) < 0.24 < 0.28 < float(off.use.median_ratio[i])
+    # normal homes keep their place among their peers
+    n = on.index_of("N-02")  # a home of 0.8× the size
+    assert 0.7 < float(on.use.median_ratio[n]) < 0.9

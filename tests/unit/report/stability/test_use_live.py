@@ -28,7 +28,8 @@ def test_points_carry_each_judged_day_and_the_state() -> None:
     for x in lines:
         hid = x.split("household_id=")[1].split(",")[0]
         by_h.setdefault(hid, []).append(x)
-    # every measured household, a point per day with a rollup; the network home gets none
+    # every measured household (heat-meter homes too), a point per day with a rollup; the
+    # network home without a heat meter gets none
     net = [h for h, t in TRUTH.items() if t == "not_judged"]
     assert all(h not in by_h for h in net)
     assert len(by_h) == len(TRUTH) - len(net)
@@ -43,6 +44,7 @@ def test_points_carry_each_judged_day_and_the_state() -> None:
     judged = [x for x in by_h["S-01"] if "judged=true" in x]
     assert judged and all("ratio=" in x and 'unit="kWh"' in x for x in judged)
     assert all('unit="m3"' in x for x in by_h["G-01"])
+    assert all('unit="kWh_heat"' in x for x in by_h["M-01"])  # a heat meter's delivered heat
 
 
 def test_points_are_deterministic_and_windowed() -> None:
@@ -80,14 +82,37 @@ def test_no_alert_rule_reads_household_use() -> None:
 
 
 def test_the_report_says_what_network_homes_are_judged_on() -> None:
-    """Network homes are not judged on use; the section says so, and why, by their devices."""
+    """Network homes with a heat meter are judged on the heat delivered; the others are not,
+    and the section says so, and why, by their devices (not a silent pass)."""
     from heatwatch.report.use_cost import network_counts, network_note
 
     r = _result()
     total, meter, indoor, station = network_counts(r)
-    assert total == sum(1 for t in TRUTH.values() if t == "not_judged") >= 1
+    net = [h for h in TRUTH if h.startswith(("D-", "M-"))]
+    assert total == len(net) and meter == sum(1 for h in net if h.startswith("M-")) == 8
     assert meter + indoor + station == total
+    assert station == sum(1 for t in TRUTH.values() if t == "not_judged") >= 1
     zh, en = network_note(r, "zh"), network_note(r, "en")
-    assert zh.startswith(f"热网户（集中供热、锅炉房、生物质）{total} 户未判定用能")
-    assert "室温采集器" in zh and "户用热量表" in zh
-    assert "not judged on use" in en
+    assert zh.startswith(
+        f"热网户（集中供热、锅炉房、生物质）{total} 户：其中 {meter} 户有户用热量表"
+    )
+    assert f"其余 {total - meter} 户未判定用能" in zh and "故不判定" in zh
+    assert "室温采集器" in zh
+    assert f"{meter} have a household heat meter and are judged on use" in en
+    assert "not judged" in en
+
+
+def test_the_ledger_says_why_a_network_home_without_a_heat_meter_is_not_judged() -> None:
+    """Not a blank 未判定: the reason, by household; a heat-meter home gets its state."""
+    import numpy as np
+
+    from heatwatch.report.use_cost import ledger_use_cost_columns
+
+    r = _result()
+    order = np.arange(len(r.table))
+    _, cols = ledger_use_cost_columns(r, "zh", order)
+    state = dict(zip(r.table.ids, cols[0], strict=True))
+    assert state["D-01"] == "未判定（热网户，无户用热量表：没有每户用热量）"
+    assert state["M-01"] == "正常使用" and state["M-PART"] == "疑似未使用/复烧"
+    _, en = ledger_use_cost_columns(r, "en", order)
+    assert dict(zip(r.table.ids, en[0], strict=True))["D-01"].startswith("not judged (network")

@@ -118,6 +118,17 @@ HOUSEHOLDS: list[tuple[str, str, str, str, float, Pattern, str]] = [
     ("G-HALF", "北营村", "coal_to_gas", "gas_boiler", 1.0, always(0.25), "under_used"),
     # --- a network home: no meter of its own shows heating → never judged on use -----------
     ("D-01", "北营村", "district_heating", "district", 1.0, always(0.0), "not_judged"),
+    # --- network homes with a household heat meter: judged on the heat delivered ----------
+    ("M-01", "东关村", "district_heating", "district", 1.0, always(1.0), "used"),
+    ("M-02", "东关村", "district_heating", "district", 0.8, always(1.0), "used"),
+    ("M-03", "东关村", "district_heating", "district", 1.3, always(1.0), "used"),
+    ("M-04", "东关村", "district_heating", "district", 0.9, always(1.0), "used"),
+    ("M-05", "东关村", "district_heating", "district", 1.1, always(1.0), "used"),
+    ("M-06", "东关村", "district_heating", "district", 1.0, always(1.0), "used"),
+    ("M-PART", "东关村", "district_heating", "district", 1.0, always(0.2), "under_used"),
+    # valves turned down to frost protection after the bill (the coal stove heats): a trickle
+    # of heat, not a closed valve (which is the heat meter's no-heat interruption)
+    ("M-VALVE", "东关村", "district_heating", "district", 1.0, until(50, 1.0, 0.1), "under_used"),
 ]
 
 TRUTH = {h[0]: h[6] for h in HOUSEHOLDS}
@@ -127,12 +138,15 @@ def days_of(hid: str, village: str, retrofit: str, device: str, size: float,
             pattern: Pattern) -> list[HouseholdDay]:  # fmt: skip
     out = []
     gas = retrofit == "coal_to_gas"
+    metered = hid.startswith("M-")  # a network home with a household heat meter
     for k in range(DAYS):
         f = pattern(k)
         heat = 0.0 if f == EMPTY else f * size * hdd(k)
         if gas:
             energy, gas_m3 = 0.0, (0.0 if f == EMPTY else 0.3 + 0.12 * heat)
             valley = 0.0
+        elif retrofit == "district_heating":  # appliances only on the electricity meter
+            energy, valley, gas_m3 = 4.0, round(4.0 * 10 / 24, 3), 0.0
         else:
             base = 0.8 if f == EMPTY else 4.0 + 0.5 * math.sin(k)  # appliances
             heat_kwh = 1.2 * heat
@@ -162,9 +176,13 @@ def days_of(hid: str, village: str, retrofit: str, device: str, size: float,
                 gas_m3=round(gas_m3, 3),
                 county_min_temp_c=round(mean_temp(k) - 6.0, 1),
                 county_mean_temp_c=mean_temp(k),
-                evidence="heat_station"
-                if retrofit == "district_heating"
-                else ("gas_meter" if gas else "electric_meter"),
+                evidence=(
+                    ("heat_station+heat_meter" if metered else "heat_station")
+                    if retrofit == "district_heating"
+                    else ("gas_meter" if gas else "electric_meter")
+                ),
+                # a heat meter: 2 kWh of heat per degree-day for a home of size 1
+                heat_kwh=round(2.0 * heat, 3) if metered else None,
             )
         )
     return out

@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow.parquet as pq
 
 from contract.registry import Household
 from contract.telemetry import HeatStationReading, StackEmissionReading
+from formats import worker_dataset as wd
 from producers.kafka_producer import Router
 from streams.embedded import replay
+from streams.sinks.dataset import DatasetSink
 from tests.unit.streams.pipeline.test_pipeline import Clock, Harness
 from tests.unit.streams.scenario import at, electric, household, weather
 from tests.unit.streams.test_heat import heat_meter, indoor, net_household
@@ -154,7 +157,7 @@ def test_heat_rules_give_the_same_incidents_through_both_runners(tmp_path: Path)
         embedded[row["incident_id"]] = row  # the newest state of each incident
     h = Harness(lines, Router(registry))
     clock = Clock()
-    h.run(h.pipeline(registry, clock), clock)
+    h.run(h.pipeline(registry, clock, ports={"dataset": DatasetSink(tmp_path / "ds")}), clock)
     assert h.dead == []  # HS-D-H0's late indoor and heat-meter readings: both revised
     # the live run saw HS-D-H0's devices go silent (the replay re-runs a late file in order):
     # its comm_loss, resolved as a communication gap by the late upload
@@ -206,3 +209,27 @@ def test_heat_rules_give_the_same_incidents_through_both_runners(tmp_path: Path)
     assert not [i for i in embedded.values() if i["entity_id"] == "HS-D-H0"]
     floor_homes = [i for i in embedded.values() if str(i["entity_id"]).startswith("HS-F-H")]
     assert len(floor_homes) == 4 and {i["parent_id"] for i in floor_homes} == {floor["incident_id"]}
+
+    # HS-D-H0's heat meter: its delivered heat per day (issue 24's use figure for a network
+    # home), its late upload included, the same from the replay's rollups, the worker's
+    # results dataset and the worker's household_day points; no other home has the figure
+    replayed = pq.read_table(tmp_path / "replay" / "rollups" / "household_days.parquet")
+    days = wd.days([tmp_path / "ds"], wd.ROLLUPS)
+    stored = wd.read_range(
+        [tmp_path / "ds"], wd.ROLLUPS, days[0], days[-1], ["household_id", "day", "heat_kwh"]
+    )
+    points: dict[int, float] = {}
+    for ln in h.written:
+        if ln.startswith(b"household_day,") and b"household_id=HS-D-H0" in ln:
+            fields = dict(f.split(b"=") for f in ln.split(b" ")[1].split(b","))
+            points[int(ln.split(b" ")[2])] = float(fields[b"heat_kwh"])
+    for tbl in (replayed, stored):
+        heat = {
+            (r["household_id"], r["day"]): r["heat_kwh"]
+            for r in tbl.select(["household_id", "day", "heat_kwh"]).to_pylist()
+            if r["heat_kwh"] is not None
+        }
+        assert set(heat) == {("HS-D-H0", d) for d in days}
+        assert all(abs(v - 96 * 0.2) < 1e-3 for v in heat.values()), heat  # float32 columns
+    assert len(points) == len(days)
+    assert all(abs(v - 96 * 0.2) < 1e-9 for v in points.values()), points
