@@ -30,8 +30,9 @@ peers is below ``far_ratio``, or below ``own_drop_max_ratio`` and under ``own_dr
 home's own early-season ratio (it stopped, e.g. after a bill). A household is **under-used**
 (疑似未使用/复烧) when in some window of ``window_days`` days with at least
 ``min_judged_in_window`` judged days, ``persist_share`` of them are low. A household empty for
-``empty_min_days`` days in a row with fewer than ``min_judged_days`` judged days is **empty**
-(疑似空置) — not under-use, and not evidence to dismantle either.
+``empty_min_days`` days in a row with fewer than ``min_judged_days`` judged days, or empty on
+``empty_season_share`` of its measured days, is **empty** (疑似空置) — not under-use, and not
+evidence to dismantle either.
 """
 
 from __future__ import annotations
@@ -95,6 +96,17 @@ class UseSettings(BaseModel):
         description="Empty this many days in a row (two weeks away: longer than a Spring "
         "Festival visit's usual days) makes the household 疑似空置 when it also has too few "
         "judged days.",
+    )
+    empty_season_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Empty on at least this share of the days it was measured with supply "
+        "(and empty_min_days in a row) makes the household 疑似空置 even with enough judged "
+        "days: 先立后破 asks for a whole season run on the new system, and a home that stood "
+        "empty most of the winter — away, or living on coal while the meter shows only a "
+        "fridge — has shown a few weeks at most. A month away (a quarter of the season) "
+        "stays judged on its other days.",
     )
     min_peers: int = Field(
         6,
@@ -327,6 +339,7 @@ def measure_use(
     # Empty: near-zero energy on a day the meter reported and supply was there (a meter that
     # never reported writes 0 kWh days with no data: that is a work order, not an empty home).
     empty = measured[:, None] & supplied & (amount < empty_max[:, None])  # NaN compares False
+    observed_days = (measured[:, None] & supplied & ~np.isnan(amount)).sum(axis=1, dtype=np.int32)
     if len(rows.county_mean_temp):
         hdd = np.maximum(np.float32(HDD_BASE_C) - scatter(rows.county_mean_temp[idx]), 0.0)
     else:
@@ -386,7 +399,9 @@ def measure_use(
     enough = judged_days >= settings.min_judged_days
     state[enough] = int(UseState.USED)
     state[under] = int(UseState.UNDER_USED)
-    state[~under & ~enough & (longest_empty >= settings.empty_min_days)] = int(UseState.EMPTY)
+    long_empty = longest_empty >= settings.empty_min_days
+    mostly_empty = empty_days >= settings.empty_season_share * observed_days
+    state[~under & long_empty & (~enough | mostly_empty)] = int(UseState.EMPTY)
     if not settings.enabled:
         state[:] = int(UseState.NOT_JUDGED)
     with warnings.catch_warnings():

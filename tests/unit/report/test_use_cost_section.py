@@ -22,22 +22,23 @@ def test_section_counts_the_under_used_lists_them_by_village_and_prices_the_seas
     blocks = use_cost_blocks(r, "zh", cap=100)
     tables = [b for b in blocks if isinstance(b, Table)]
     county, by_type, flagged, burden = tables
-    # 43 judged (the network home without a heat meter is not; the 8 with one are), 13
-    # under-used, 1 empty, 13/43 = 30.2 %
-    assert county.rows[0][:5] == ["忻府区", "43", "13", "1", "30.2%"]
+    # 45 judged (the network home without a heat meter is not; the 8 with one are), 13
+    # under-used, 3 empty (one left early, one came late, one looks empty from day 40),
+    # 13/45 = 28.9 %
+    assert county.rows[0][:5] == ["忻府区", "45", "13", "3", "28.9%"]
     assert county.rows[0][5] == f"{np.nanmedian(r.cost.net_cost):,.0f}"
     assert sorted(row[2] for row in flagged.rows) == [
-        "BILL", "COAL", "EMPTY", "G-HALF", "M-PART", "M-VALVE", "PARTIAL", "S-COAL",
-        "U-01", "U-02", "U-03", "U-04", "U-05", "U-06",
+        "BILL", "COAL", "EMPTY", "G-HALF", "GONE", "LATE", "M-PART", "M-VALVE", "PARTIAL",
+        "S-COAL", "U-01", "U-02", "U-03", "U-04", "U-05", "U-06",
     ]  # fmt: skip
     assert burden.rows == []  # nobody above the 2,000 CNY example threshold
-    # by retrofit type: 煤改电 28 households, 煤改气 7, 集中供热 9 (no area → no cost)
+    # by retrofit type: 煤改电 30 households, 煤改气 7, 集中供热 9 (no area → no cost)
     assert [(row[0], row[1]) for row in by_type.rows] == [
-        ("煤改电", "28"), ("煤改气", "7"), ("集中供热、工业余热", "9"),
+        ("煤改电", "30"), ("煤改气", "7"), ("集中供热、工业余热", "9"),
     ]  # fmt: skip
     assert by_type.rows[2][2] == "—"
     en = use_cost_blocks(r, "en", cap=2)
-    assert any(isinstance(b, Table) and b.note == "14 in all, 2 listed here" for b in en)
+    assert any(isinstance(b, Table) and b.note == "16 in all, 2 listed here" for b in en)
 
 
 def test_no_energy_in_the_rollups_no_section() -> None:
@@ -59,7 +60,7 @@ def test_monthly_view_is_the_season_to_date_against_last_month(tmp_path: Path) -
     # by the end of January the households that stopped (BILL from day 40, COAL from day 60)
     # and the partial users are found (M-VALVE, turned down from day 50, too); the empty home
     # is not under-use
-    assert row[:4] == ["忻府区", "43", "13", "30.2%"]
+    assert row[:4] == ["忻府区", "45", "13", "28.9%"]
     # the median cost grows month on month (to date vs end of December)
     assert float(row[4].replace(",", "")) > float(row[5].replace(",", "")) > 0
     # in November nothing is judged yet (two-week warm-up, then too few judged days)

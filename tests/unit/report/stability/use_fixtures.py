@@ -77,6 +77,12 @@ HOUSEHOLDS: list[tuple[str, str, str, str, float, Pattern, str]] = [
     ("COAL", "东营村", "coal_to_electric", "heat_pump", 1.1, until(60, 1.0, 0.0), "under_used"),
     # the family left for the city after two weeks: empty the rest of the winter
     ("EMPTY", "东营村", "coal_to_electric", "heat_pump", 1.0, until(16, 1.0, EMPTY), "empty"),
+    # empty from the season's start until late February, then heated its last 25 days: enough
+    # judged days, but no season on the new system
+    ("LATE", "东营村", "coal_to_electric", "heat_pump", 1.0, until(96, EMPTY, 1.0), "empty"),
+    # back to coal from day 40 and the meter then shows no more than an empty home's fridge:
+    # 26 judged days of normal use before, empty-looking for two thirds of the season
+    ("GONE", "东营村", "coal_to_electric", "heat_pump", 1.0, until(40, 1.0, EMPTY), "empty"),
     # --- 上营村: the whole village stopped after the December bill (from day 45 a trickle) -----
     *[
         (
