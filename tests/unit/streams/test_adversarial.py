@@ -190,7 +190,7 @@ def _edit(line: bytes, **changes: Any) -> bytes:
     return orjson.dumps(obj) + b"\n"
 
 
-@pytest.mark.slow  # two replays of the 600-household fleet
+@pytest.mark.slow  # two replays of the corpus
 def test_conflicts_keep_a_deterministic_winner_and_report_both_values(corpus: Corpus) -> None:
     rng = random.Random(9)
     picked = rng.sample(corpus.valid(), 20)
@@ -266,7 +266,7 @@ def test_a_fast_clock_moves_no_one_elses_time(corpus: Corpus, ahead: timedelta) 
     assert got.summary["days_rolled_up"] == 2  # no empty days up to the fast clock's date
 
 
-@pytest.mark.slow  # two replays of the 600-household fleet each
+@pytest.mark.slow  # two replays of the corpus each
 @pytest.mark.parametrize("ahead", [timedelta(hours=6), timedelta(days=1, hours=3)])
 def test_a_clock_fast_by_less_than_the_file_is_a_clock_fault_not_conflicts(
     corpus: Corpus, ahead: timedelta

@@ -54,7 +54,7 @@ def test_the_dataset_holds_what_the_embedded_runner_writes(sim: Path, tmp_path: 
     assert want and _incidents(tmp_path / "ds") == want
 
 
-@pytest.mark.slow  # a clean run and crashed runs of the 600-household fleet
+@pytest.mark.slow  # a clean run and crashed runs of the simulated fleet
 def test_crashes_between_segment_and_checkpoint_read_the_same(sim: Path, tmp_path: Path) -> None:
     registry, clean = _setup(sim)
     clock = Clock()
@@ -106,7 +106,7 @@ def withhold_upload(
     return out
 
 
-@pytest.mark.slow  # a replay and a Kafka-path run of the 600-household fleet
+@pytest.mark.slow  # a replay and a Kafka-path run of the simulated fleet
 def test_a_late_upload_revises_a_closed_day_and_the_revision_wins(
     sim: Path, tmp_path: Path
 ) -> None:
