@@ -14,9 +14,15 @@ from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
 
 
+# One fleet in the fast tier; the larger fleets, other seeds and the batch-mode input are
+# simulations the slow tier runs (`make slow`, `make test`).
 @pytest.mark.parametrize(
     ("households", "days", "batches", "seed"),
-    [(1000, 2, False, 7), (1500, 3, True, 11), (800, 2, False, 3)],
+    [
+        pytest.param(1000, 2, False, 7, marks=pytest.mark.slow),
+        pytest.param(1500, 3, True, 11, marks=pytest.mark.slow),
+        (800, 2, False, 3),
+    ],
 )
 def test_every_injected_fault_is_found_and_healthy_households_stay_quiet(
     tmp_path: Path, households: int, days: int, batches: bool, seed: int
