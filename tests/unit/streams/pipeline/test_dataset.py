@@ -42,16 +42,15 @@ def _incidents(root: Path) -> list[str]:
     return [i.model_dump_json() for i in dataset_inputs([root], None).incidents]
 
 
-def test_the_dataset_holds_what_the_embedded_runner_writes(sim: Path, tmp_path: Path) -> None:
-    registry, h = _setup(sim)
-    clock = Clock()
-    h.run(_with_dataset(h, registry, clock, tmp_path / "ds"), clock)
-    replay(registry, sim / "readings.jsonl", tmp_path / "replay")
-    expected = _replay_rollups(tmp_path / "replay")
+def test_the_dataset_holds_what_the_embedded_runner_writes(
+    fleet_through_both_runners: tuple[Path, Path],
+) -> None:
+    ds, run = fleet_through_both_runners  # conftest.py: the two runs, shared
+    expected = _replay_rollups(run)
     assert expected.num_rows > 0
-    assert _rollups(tmp_path / "ds").equals(expected)
-    want = [i.model_dump_json() for i in load_incidents(tmp_path / "replay" / "incidents.jsonl")]
-    assert want and _incidents(tmp_path / "ds") == want
+    assert _rollups(ds).equals(expected)
+    want = [i.model_dump_json() for i in load_incidents(run / "incidents.jsonl")]
+    assert want and _incidents(ds) == want
 
 
 @pytest.mark.slow  # a clean run and crashed runs of the simulated fleet
