@@ -14,9 +14,15 @@ from producers.simulate import SimulationConfig, simulate
 from streams.embedded import replay
 
 
+# One fleet in the fast tier; the larger fleets, other seeds and the batch-mode input are
+# simulations the slow tier runs (`make slow`, `make test`).
 @pytest.mark.parametrize(
     ("households", "days", "batches", "seed"),
-    [(1000, 2, False, 7), (1500, 3, True, 11), (800, 2, False, 3)],
+    [
+        pytest.param(1000, 2, False, 7, marks=pytest.mark.slow),
+        pytest.param(1500, 3, True, 11, marks=pytest.mark.slow),
+        (800, 2, False, 3),
+    ],
 )
 def test_every_injected_fault_is_found_and_healthy_households_stay_quiet(
     tmp_path: Path, households: int, days: int, batches: bool, seed: int
@@ -64,7 +70,7 @@ def test_demo_command_runs_and_reports_a_perfect_score(tmp_path: Path) -> None:
     _mount_subcommands()
     register(app)
     result = CliRunner().invoke(
-        app, ["demo", "--households", "600", "--days", "2", "--out", str(tmp_path)]
+        app, ["demo", "--households", "200", "--days", "2", "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "summary.html").read_text(encoding="utf-8").count("<tr>") > 5
@@ -75,7 +81,7 @@ def test_network_households_rest_on_heat_delivered_not_on_a_meter(tmp_path: Path
     import pyarrow.parquet as pq
 
     sim = tmp_path / "sim"
-    simulate(SimulationConfig(households=600, days=2, seed=5), sim)
+    simulate(SimulationConfig(households=200, days=2, seed=5), sim)
     registry, _ = load_registry_csv(sim / "registry.csv")
     replay(registry, sim / "readings.jsonl", tmp_path / "run")
     days = pq.read_table(tmp_path / "run" / "rollups" / "household_days.parquet").to_pylist()

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.docs.architecture_map import PACKAGES
+
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Top-level folders whose paths the docs cite in backticks (outputs such as `demo-out/` or
 # `.stack/` are made at run time and are not checked).
 TREE_ROOTS = (
-    "heatwatch/",
-    "streams/",
-    "producers/",
-    "dashboards/",
+    *(f"{package}/" for package in PACKAGES),
     "tests/",
     "deploy/",
     "bench/",
@@ -115,7 +114,7 @@ def test_repository_paths_in_backticks_exist(doc: Path) -> None:
 
 def _files_citing_tests() -> list[Path]:
     files = [*DOCS, ROOT / "Makefile", ROOT / "pyproject.toml"]
-    for folder in ("heatwatch", "streams", "producers", "dashboards", "bench", "deploy", "tests"):
+    for folder in (*PACKAGES, "bench", "deploy", "tests"):
         files.extend(p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".sh", ".md"))
     here = Path(__file__).resolve()  # cites made-up paths on purpose, below
     return [f for f in files if f.is_file() and f.resolve() != here]

@@ -42,19 +42,18 @@ def _incidents(root: Path) -> list[str]:
     return [i.model_dump_json() for i in dataset_inputs([root], None).incidents]
 
 
-def test_the_dataset_holds_what_the_embedded_runner_writes(sim: Path, tmp_path: Path) -> None:
-    registry, h = _setup(sim)
-    clock = Clock()
-    h.run(_with_dataset(h, registry, clock, tmp_path / "ds"), clock)
-    replay(registry, sim / "readings.jsonl", tmp_path / "replay")
-    expected = _replay_rollups(tmp_path / "replay")
+def test_the_dataset_holds_what_the_embedded_runner_writes(
+    fleet_through_both_runners: tuple[Path, Path],
+) -> None:
+    ds, run = fleet_through_both_runners  # conftest.py: the two runs, shared
+    expected = _replay_rollups(run)
     assert expected.num_rows > 0
-    assert _rollups(tmp_path / "ds").equals(expected)
-    want = [i.model_dump_json() for i in load_incidents(tmp_path / "replay" / "incidents.jsonl")]
-    assert want and _incidents(tmp_path / "ds") == want
+    assert _rollups(ds).equals(expected)
+    want = [i.model_dump_json() for i in load_incidents(run / "incidents.jsonl")]
+    assert want and _incidents(ds) == want
 
 
-@pytest.mark.slow  # a clean run and crashed runs of the 600-household fleet
+@pytest.mark.slow  # a clean run and crashed runs of the simulated fleet
 def test_crashes_between_segment_and_checkpoint_read_the_same(sim: Path, tmp_path: Path) -> None:
     registry, clean = _setup(sim)
     clock = Clock()
@@ -106,7 +105,7 @@ def withhold_upload(
     return out
 
 
-@pytest.mark.slow  # a replay and a Kafka-path run of the 600-household fleet
+@pytest.mark.slow  # a replay and a Kafka-path run of the simulated fleet
 def test_a_late_upload_revises_a_closed_day_and_the_revision_wins(
     sim: Path, tmp_path: Path
 ) -> None:

@@ -54,7 +54,7 @@ def _dead(h: Harness) -> list[tuple[Any, ...]]:
     return sorted((d["line_no"], d["reason"], d["raw"], d["code"]) for d in h.dead)
 
 
-@pytest.mark.slow  # two runs of the 600-household fleet and a replay
+@pytest.mark.slow  # two runs of the simulated fleet and a replay
 def test_grouped_records_give_the_same_results_and_dead_letters(sim: Path, tmp_path: Path) -> None:
     registry, one_line = _setup(sim)
     clock = Clock()

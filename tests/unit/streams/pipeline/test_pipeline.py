@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ import pytest
 from contract.keys import partition_for_key, registry_by_partition
 from formats.registry_csv import load_registry_csv
 from producers.kafka_producer import Router
-from producers.simulate import SimulationConfig, simulate
 from streams.checkpoint import Checkpoint, decode, encode, export_engine, import_engine
 from streams.core.settings import DetectionSettings
 from streams.embedded import replay
@@ -161,10 +160,9 @@ class Harness:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("sim")
-    simulate(SimulationConfig(households=600, days=2, batches=True, faults=True), out)
-    yield out
+def sim(pipeline_fleet: Path) -> Path:
+    """The simulated fleet (conftest.py: simulated once per session, not once per module)."""
+    return pipeline_fleet
 
 
 def _setup(sim: Path) -> tuple[list[Any], Harness]:
@@ -176,7 +174,9 @@ def _setup(sim: Path) -> tuple[list[Any], Harness]:
 def test_same_incidents_as_the_embedded_runner(sim: Path, tmp_path: Path) -> None:
     registry, h = _setup(sim)
     clock = Clock()
-    pipe = h.pipeline(registry, clock, checkpoint_fork=True)  # as the worker: forked export
+    # as the worker: forked export, at a commit point every 500 records (a fork each: every
+    # 100 cost the fast tier a second of CPU in forked children for no more of the path)
+    pipe = h.pipeline(registry, clock, checkpoint_fork=True, checkpoint_interval_s=5.0)
     h.run(pipe, clock)
     summary = replay(registry, sim / "readings.jsonl", tmp_path / "replay")
     expected = {
@@ -193,7 +193,7 @@ def test_same_incidents_as_the_embedded_runner(sim: Path, tmp_path: Path) -> Non
     assert all(h.committed[p] == len(h.topic[p]) for p in range(PARTITIONS))
 
 
-@pytest.mark.slow  # three runs of the 600-household fleet
+@pytest.mark.slow  # three runs of the simulated fleet
 def test_restart_from_checkpoint_gives_the_same_incidents(sim: Path) -> None:
     registry, clean = _setup(sim)
     clock = Clock()
@@ -245,7 +245,7 @@ def _active_rows(written: list[bytes]) -> dict[bytes, dict[int, int]]:
     return rows
 
 
-@pytest.mark.slow  # two runs of the 600-household fleet
+@pytest.mark.slow  # two runs of the simulated fleet
 def test_fewer_snapshot_rows_read_the_same_with_last(sim: Path) -> None:
     """Dropping repeated zero rows changes nothing for a ``last()`` at any snapshot time."""
     registry, full = _setup(sim)

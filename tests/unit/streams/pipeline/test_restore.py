@@ -32,7 +32,7 @@ def test_assignment_names_the_checkpoint_or_refuses_to_start_empty(sim: Path) ->
         fresh.check_restorable(p, h.committed[p])
 
 
-@pytest.mark.slow  # a full run of the 600-household fleet
+@pytest.mark.slow  # a full run of the simulated fleet
 def test_commits_reach_the_log_end(sim: Path) -> None:
     registry, h = _setup(sim)
     clock = Clock()

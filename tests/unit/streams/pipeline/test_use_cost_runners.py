@@ -12,9 +12,7 @@ from heatwatch.report.loading import RunInputs, build_inputs, dataset_inputs, ru
 from heatwatch.report.stability import evaluate_season, parse_policy
 from heatwatch.report.stability.evaluate import SeasonResult
 from heatwatch.report.use_cost import load_tariffs
-from streams.embedded import replay
-from tests.unit.streams.pipeline.test_dataset import _with_dataset
-from tests.unit.streams.pipeline.test_pipeline import Clock, _setup, sim
+from tests.unit.streams.pipeline.test_pipeline import sim
 
 __all__ = ["sim"]
 
@@ -31,13 +29,12 @@ def _evaluate(inputs: RunInputs) -> SeasonResult:
     return evaluate_season(rows, table, POLICY, "2021-2022", load_tariffs())
 
 
-def test_dataset_and_replay_give_the_same_use_and_cost(sim: Path, tmp_path: Path) -> None:
-    registry, h = _setup(sim)
-    clock = Clock()
-    h.run(_with_dataset(h, registry, clock, tmp_path / "ds"), clock)
-    replay(registry, sim / "readings.jsonl", tmp_path / "replay")
-    a = _evaluate(run_dir_inputs(tmp_path / "replay", sim / "registry.csv"))
-    b = _evaluate(dataset_inputs([tmp_path / "ds"], sim / "registry.csv"))
+def test_dataset_and_replay_give_the_same_use_and_cost(
+    sim: Path, fleet_through_both_runners: tuple[Path, Path]
+) -> None:
+    ds, run = fleet_through_both_runners  # conftest.py: the two runs, shared
+    a = _evaluate(run_dir_inputs(run, sim / "registry.csv"))
+    b = _evaluate(dataset_inputs([ds], sim / "registry.csv"))
     assert a.table.ids == b.table.ids
     assert a.use is not None and b.use is not None and a.cost is not None and b.cost is not None
     assert int(a.use.judged_days.sum()) > 0  # something was judged
