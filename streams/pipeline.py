@@ -114,6 +114,7 @@ class Pipeline:
             dataset=dataset,
             commit_offsets=commit_offsets,
             fork=config.checkpoint_fork,
+            export_timeout_s=config.checkpoint_export_timeout_s,
         )
         self.watch = BrokerWatch(
             config,
