@@ -161,10 +161,11 @@ class Pipeline:
             f"({len(checkpoint.engine_blob)} bytes, format {FORMAT}; committed {committed})"
         )
 
-    def open_partition(self, partition: int) -> PartitionState:
-        """The partition's engine, restored from its newest checkpoint (or empty)."""
+    def open_partition(self, partition: int, *, refreeze: bool = True) -> PartitionState:
+        """The partition's engine, restored from its newest checkpoint (or empty);
+        ``refreeze=False``: the caller freezes once after opening several."""
         stored = self.store.latest(partition)
-        st = self.lifecycle.open(partition, stored)
+        st = self.lifecycle.open(partition, stored, refreeze=refreeze)
         self.store.opened(partition, stored[1] if stored is not None else None)
         st.answers = self.watch.adopt(partition)
         st.snapshot = self.snapshots.start(st.engine)
