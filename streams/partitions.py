@@ -43,8 +43,9 @@ class PartitionOutput:
     """``EngineOutput`` for one partition: line protocol to the sink, incidents to Kafka.
 
     ``watermark`` gives the event time an incident changed at (an open incident's duration so
-    far: the engine's ``released_until``); ``offset`` the offset of the record being processed
-    (the dataset's revision order)."""
+    far: the engine's ``released_until``); ``offset`` the offset of the last record of the batch
+    being processed (the batch is pushed in one engine call): the dataset's revision order,
+    whose ties the row order settles (formats/worker_dataset.py)."""
 
     def __init__(
         self,
