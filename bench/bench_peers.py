@@ -16,6 +16,10 @@ each variant in turn, round after round (A B A B: a noisy, shared machine moves 
   built, raised thresholds);
 - ``worker-default-gc`` (not run unless named): the worker with ``HEATWATCH_WORKER_TUNE_GC=false``.
 
+``--py-spy OUT``: the first worker run is sampled with py-spy (``--py-spy-bin``, 100 Hz,
+non-blocking; collapsed stacks written to OUT) and its main thread's samples are summarised
+by where they were spent (``profile_shares``).
+
 Each run uses a new consumer group (and the worker a new data directory and bucket). Its rate
 is taken between its first committed progress and lag 0 (what survives a crash), as
 ``bench_pipeline.py`` does; its CPU seconds over the same window from ``/proc/<pid>/stat``
@@ -269,6 +273,8 @@ def main() -> None:
         help="an interpreter with quixstreams installed (pip install -e .[bench])",
     )
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--py-spy", type=Path, help="sample the first worker run into this file")
+    ap.add_argument("--py-spy-bin", default="/work/venv-bench/bin/py-spy")
     args = ap.parse_args()
     variants = args.variants.split(",")
     if any(v.startswith("quix") for v in variants):
@@ -284,6 +290,45 @@ def main() -> None:
         delete_topics(bootstrap, tag)
         shutil.rmtree(tmp, ignore_errors=True)
     report(runs, variants)
+    if args.py_spy is not None and args.py_spy.exists():
+        profile_shares(args.py_spy)
+
+
+# Where a sample of the worker's main thread was spent: the first rule matching its stack,
+# innermost frame first (so the engine's share is the engine's own work, not what it calls
+# into pydantic or the sinks). (label, text in a frame's file path or function)
+_SHARES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("checkpoint export (inline or fork)", ("streams/export.py", "streams/checkpoint.py")),
+    ("InfluxDB sink / line protocol", ("streams/sinks/",)),
+    ("decode: pydantic validate", ("validate_json", "pydantic")),
+    ("engine + detectors (streams/core)", ("streams/core/",)),
+    ("ingest + pipeline glue", ("streams/",)),
+    ("Faust + aiokafka + asyncio", ("faust", "mode/", "aiokafka", "asyncio", "kafka/")),
+)
+
+
+def profile_shares(path: Path) -> None:
+    """Print the share of the main thread's samples by ``_SHARES`` (py-spy's raw format:
+    one ``frame;frame;… count`` line per stack, outermost first)."""
+    totals: dict[str, int] = {}
+    all_samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or "MainThread" not in stack.split(";", 1)[0]:
+            continue
+        n = int(count)
+        all_samples += n
+        frames = stack.split(";")[::-1]
+        label = "other"
+        for frame in frames:
+            hit = next((lab for lab, keys in _SHARES if any(k in frame for k in keys)), None)
+            if hit is not None:
+                label = hit
+                break
+        totals[label] = totals.get(label, 0) + n
+    print(f"\npy-spy, worker main thread: {all_samples:,} samples ({path})")
+    for label, n in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print(f"  {label:40s} {n / max(all_samples, 1):6.1%}")
 
 
 def run(
@@ -350,6 +395,19 @@ def run(
                 proc = subprocess.Popen(
                     cmd, env=penv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
                 )
+                spy = None
+                if args.py_spy is not None and variant == "worker" and rnd == 0:
+                    # attached once the interpreter is up (py-spy cannot read it before)
+                    spy = subprocess.Popen(
+                        [
+                            *("sh", "-c", 'sleep 3; exec "$@"', "py-spy", args.py_spy_bin),
+                            *("record", "--pid", str(proc.pid), "--rate", "100"),
+                            *("--nonblocking", "--threads", "--format", "raw"),
+                            *("-o", str(args.py_spy)),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
                 try:
                     rate, secs, cpu = measure(env, records, per_record, proc, args.timeout)
                 except (RuntimeError, TimeoutError):
@@ -357,6 +415,8 @@ def run(
                     raise
                 finally:
                     stop(proc)
+                    if spy is not None:
+                        spy.wait(timeout=60)  # ends with the worker, writing its file
                 runs.append(Run(variant, rate, secs, cpu))
                 load = os.getloadavg()[0]
                 print(

@@ -13,10 +13,11 @@ Layout (one directory; a shared volume or object-store mount in production)::
   records writes the same name again (an atomic replace, tmp file + rename); a replay cut at
   other commit points writes overlapping segments, which the reader de-duplicates.
 * Every row carries ``partition`` and ``offset``: the offset of the record whose processing
-  emitted it. A revision by late data is emitted at a later offset, so **the newest
-  revision of a key** — ``(household_id, day)`` or ``incident_id`` — is the row with the
-  highest offset (ties: the later row in file-name order; equal offsets mean the same result
-  replayed). A household and its incidents live on one partition (``contract/keys.py``), so
+  emitted it (the worker tags a batch's rows with its last record's offset: its records are
+  pushed in one engine call). A revision by late data is emitted at a later offset, so **the
+  newest revision of a key** — ``(household_id, day)`` or ``incident_id`` — is the row with
+  the highest offset (ties: the later row in file-name and row order — revisions emitted in
+  one batch are rows of one segment in the order emitted — or the same result replayed). A household and its incidents live on one partition (``contract/keys.py``), so
   offsets of different partitions are never compared for one key.
 * **Compaction** (``compact``) rewrites a day's files as one ``compacted-*`` file (newest
   revision of each key, sorted by key, offsets kept) and then deletes what it read; a crash

@@ -262,12 +262,15 @@ class Grouped:
     value: bytes
     headers: list[tuple[str, bytes]]
     line_nos: list[int]
+    # (line number, line) of each reading: a record Kafka refuses as too large is sent again
+    # line by line (``producers.bridge``), as each line alone would have been
+    items: tuple[tuple[int, bytes], ...] = ()
 
 
 def _grouped(key: bytes, items: list[tuple[int, bytes]]) -> Grouped:
     if len(items) == 1:  # alone: sent as it came
         n, line = items[0]
-        return Grouped(key, line, [("line", str(n).encode())], [n])
+        return Grouped(key, line, [("line", str(n).encode())], [n], (items[0],))
     value = b"".join(
         (
             b'{"kind":"batch","source":',
@@ -279,7 +282,7 @@ def _grouped(key: bytes, items: list[tuple[int, bytes]]) -> Grouped:
     )
     lines = ",".join(f"{n}:{len(line)}" for n, line in items).encode()
     headers = [("line", str(items[0][0]).encode()), (LINES_HEADER, lines)]
-    return Grouped(key, value, headers, [n for n, _ in items])
+    return Grouped(key, value, headers, [n for n, _ in items], tuple(items))
 
 
 def produce(

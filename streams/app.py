@@ -141,6 +141,7 @@ class Assignments:
         await self.checkpoint_topic.maybe_declare()
         committed, took = await self.checkpoints.load(partitions, self.topic)
         async with self.pipeline.lock:
+            opened = False
             for p in partitions:
                 try:
                     line = self.pipeline.check_restorable(p, committed[p])
@@ -152,10 +153,13 @@ class Assignments:
                     # Opened now, not at its first record: a partition handed over at its log
                     # end gets no record, and its engine's tail must still be released when
                     # it is caught up and quiet.
-                    self.pipeline.open_partition(p)
+                    self.pipeline.open_partition(p, refreeze=False)
+                    opened = True
                 gate = self.ready.get(p)
                 if gate is not None:
                     gate.set()
+            if opened:  # one full collection for the whole assignment, not one per partition
+                self.pipeline.lifecycle.refreeze()
 
     async def on_revoked(self, sender: Any, revoked: Any = None, **kwargs: Any) -> None:
         gone = {tp.partition for tp in revoked or set() if tp.topic == self.topic}

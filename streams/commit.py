@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from streams.checkpoint import Checkpoint, decode, encode
-from streams.export import Export
+from streams.export import Export, ExportFailed
 from streams.sinks.dataset import DatasetSink, Segment
 from streams.sinks.influx import InfluxSink
 
@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from streams.partitions import PartitionState
 
 log = logging.getLogger(__name__)
+
+# Forked exports failed (or hung) this many times in a row: export inline from then on. A
+# fork that hangs on a lock copied from another thread may well hang again; inline costs the
+# event loop the export's time at each commit point, which is what the fork saved.
+FORK_FAILURES_BEFORE_INLINE = 2
 
 CommitFn = Callable[[dict[int, int]], Awaitable[object]]
 
@@ -114,9 +119,12 @@ class CommitProtocol:
         dataset: DatasetSink | None = None,
         commit_offsets: CommitFn | None = None,
         fork: bool = True,
+        export_timeout_s: float = 60.0,
     ) -> None:
         self.partitions = partitions
         self.fork = fork
+        self.export_timeout_s = export_timeout_s
+        self.fork_failures = 0  # forked exports failed in a row
         self.sink = sink
         self.store = store
         self.counts = counts
@@ -165,7 +173,7 @@ class CommitProtocol:
             if exported is not None or events or segment is not None:
                 captured.append(Captured(st, exported, events, upto, segment))
         # the engines as they are now (an immutable view), serialised off the event loop
-        export = Export.start(engines, fork=self.fork)
+        export = Export.start(engines, fork=self.fork, timeout_s=self.export_timeout_s)
         future = asyncio.ensure_future(self._finish(position, export, captured))
         self._in_flight = future
         return future
@@ -175,7 +183,13 @@ class CommitProtocol:
         try:
             await self.sink.flush_until(position)
             await self._write_segments([c.segment for c in captured if c.segment is not None])
-            blobs = await export.result()
+            try:
+                blobs = await export.result()
+            except ExportFailed as failed:
+                self._export_failed(failed, captured)
+                return
+            if export.forked:
+                self.fork_failures = 0
             # no await until the commit: nothing interleaves (a revocation included)
             offsets: dict[int, int] = {}
             for c in captured:
@@ -198,6 +212,34 @@ class CommitProtocol:
             self._error = exc
         finally:
             self._in_flight = None
+
+    def _export_failed(self, failed: ExportFailed, captured: list[Captured]) -> None:
+        """A forked export failed or hung: this commit point writes no checkpoint, commits no
+        offset and acks nothing (results and dataset segments written meanwhile are ahead of
+        the checkpoint, as a crash here would leave them: a replay overwrites them). Each
+        captured partition stays dirty with its events pending, so the next commit point
+        checkpoints and commits them; after ``FORK_FAILURES_BEFORE_INLINE`` failures in a
+        row, exports are taken inline."""
+        self.counts["checkpoint_export_failures"] += 1
+        self.fork_failures += 1
+        inline = self.fork and self.fork_failures >= FORK_FAILURES_BEFORE_INLINE
+        log.error(
+            "%s; no offset committed, retried at the next commit point%s",
+            failed,
+            f" with the export inline (forked exports failed {self.fork_failures} times in a row)"
+            if inline
+            else "",
+        )
+        if inline:
+            self.fork = False
+        for c in captured:
+            st = c.state
+            if self.partitions.get(st.partition) is not st:
+                continue  # revoked meanwhile: the next owner replays from its checkpoint
+            if c.checkpoint_offset is not None:
+                st.dirty = True
+            st.pending[:0] = c.events
+            st.pending_upto = max(st.pending_upto, c.upto)
 
     async def _write_segments(self, segments: list[Segment]) -> None:
         """The results dataset's segments of this commit point, before its checkpoints (a

@@ -28,15 +28,13 @@ from streams.core.engine import Engine
 from streams.core.incidents import Change
 from streams.core.settings import DetectionSettings
 from streams.eventorder import find_fast_copies, sort_by_event_time
-from streams.ingest import (
-    Tally,
-    batch_piece_feeder,
-    dead_letter_fields,
-    drain_rejections,
-    record_feeder,
-)
+from streams.ingest import Decoded, Tally, dead_letter_fields, drain_rejections, push_decoded
 
 ProgressCallback = Callable[[int, int], None]
+# Lines decoded and pushed into the engine per call (and between two looks at whether order
+# has mattered): a power of two, so the hot loop tests one mask.
+_CHUNK_LINES = 1024
+_CHUNK_MASK = _CHUNK_LINES - 1
 
 
 class DirectoryOutput:
@@ -228,27 +226,19 @@ class _Run:
                 by_code = self.rejected_by_code
                 by_code[fields["code"]] = by_code.get(fields["code"], 0) + 1
 
-            lines = self._numbered(src) if numbered else enumerate(src, start=1)
-            feed = record_feeder(engine, dead_letter, tally)
-            feed_piece = batch_piece_feeder(engine, dead_letter, tally)
-            blank = 0
-            count = 0
-            for line_no, line in lines:
-                if type(line_no) is tuple:  # a reading of a batch the ordering split by time
-                    number, index = line_no
-                    count += index == 0
-                    feed_piece(line, number, index)
-                    continue
-                count += 1
-                if not count & 0x3FF:  # every 1,024 lines: progress, and has order mattered?
-                    if progress is not None and not count & 0xFFFF:
-                        progress(src.tell(), total)
-                    if stop_if_order_sensitive and engine.order_sensitive:
-                        return False
-                if line[0] != 0x7B and not line.strip():  # not "{": maybe blank
-                    blank += 1
-                    continue
-                feed(line, line_no)
+            decoded = Decoded(tally)
+            chunks = self._numbered(src, decoded) if numbered else self._plain(src, decoded)
+            count = blank = 0
+            for chunk, (lines, blanks) in enumerate(chunks, start=1):
+                # every chunk (1,024 lines): one engine call, progress, has order mattered?
+                push_decoded(engine, decoded, dead_letter)
+                decoded.clear()
+                count += lines
+                blank += blanks
+                if progress is not None and not chunk & 0x3F:
+                    progress(src.tell(), total)
+                if stop_if_order_sensitive and engine.order_sensitive:
+                    return False
             if stop_if_order_sensitive and engine.order_sensitive:
                 return False
             self.lines = count
@@ -260,13 +250,51 @@ class _Run:
             drain_rejections(engine, dead_letter)
         return True
 
-    def _numbered(self, src: BinaryIO) -> Iterator[tuple[int | tuple[int, int], bytes]]:
-        """Lines of an ordered file (``<line_no>\\t<line>``, or ``<line_no>:<index>\\t<reading>``
-        for a reading of a split batch), with their input line number and batch index."""
+    @staticmethod
+    def _plain(src: BinaryIO, decoded: Decoded) -> Iterator[tuple[int, int]]:
+        """The file as given, decoded a chunk at a time: yields (lines, blank lines) of each
+        chunk once it is in ``decoded`` (origin: the line number). No line of a file as given
+        is a split batch's reading: that test is ``_numbered``'s alone, off this hot loop."""
+        add = decoded.add
+        line_no = blank = 0
+        for line_no, line in enumerate(src, start=1):
+            if line[0] != 0x7B and not line.strip():  # not "{": maybe blank
+                blank += 1
+            else:
+                add(line, line_no)
+            if not line_no & _CHUNK_MASK:
+                yield _CHUNK_LINES, blank
+                blank = 0
+        if line_no & _CHUNK_MASK:
+            yield line_no & _CHUNK_MASK, blank
+
+    @staticmethod
+    def _numbered(src: BinaryIO, decoded: Decoded) -> Iterator[tuple[int, int]]:
+        """An ordered file (``<line_no>\\t<line>``, or ``<line_no>:<index>\\t<reading>`` for a
+        reading of a batch the ordering split by time), a chunk at a time as ``_plain``: a
+        split batch counts as one line (at its first reading), as it was in the input."""
+        add, add_piece = decoded.add, decoded.add_piece
+        count = blank = rows = 0
         for line in src:
             tab = line.index(b"\t")
             number, colon, index = line[:tab].partition(b":")
-            yield (int(number), int(index)) if colon else int(number), line[tab + 1 :]
+            if colon:
+                at = int(index)
+                count += at == 0
+                add_piece(line[tab + 1 :], int(number), at)
+            else:
+                count += 1
+                raw = line[tab + 1 :]
+                if raw[0] != 0x7B and not raw.strip():  # not "{": maybe blank
+                    blank += 1
+                else:
+                    add(raw, int(number))
+            rows += 1
+            if not rows & _CHUNK_MASK:
+                yield count, blank
+                count = blank = 0
+        if rows & _CHUNK_MASK:
+            yield count, blank
 
     def finish(self, input_path: Path, ordering: str) -> ReplaySummary:
         output, engine = self.output, self.engine

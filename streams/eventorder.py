@@ -14,7 +14,7 @@ readings would walk event time hours ahead and refuse every other source's readi
 as late — one source moving time for everyone.
 
 Output lines: ``<line_no>\\t<original line>``, or ``<line_no>:<index>\\t<reading>`` for the
-reading at ``index`` of a split batch (``streams.ingest.batch_piece_feeder``).
+reading at ``index`` of a split batch (``streams.ingest.Decoded.add_piece``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,13 @@ asyncio, no Kafka or InfluxDB client, no ``atexit`` handler runs in it (it share
 descriptors, and closing them in the child does not close the parent's connections).
 Where ``os.fork`` does not exist, or ``WorkerSettings.checkpoint_fork`` is off, the export is
 taken inline at the capture, as before.
+
+A child can hang: a fork copies a lock another thread of the parent held at that instant
+(logging's, an executor's, the allocator's) and the child waits for it forever. So the
+parent waits at most ``timeout_s`` (``WorkerSettings.checkpoint_export_timeout_s``) for the
+whole export, then kills the child (SIGKILL) and raises ``ExportFailed``; the commit point
+then writes no checkpoint and commits nothing, and the next one tries again
+(``streams.commit``).
 """
 
 from __future__ import annotations
@@ -28,9 +35,11 @@ import asyncio
 import contextlib
 import gc
 import os
+import select
 import signal
 import struct
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 
@@ -41,21 +50,30 @@ _HEADER = struct.Struct(">iQ")  # partition, blob length
 
 
 class ExportFailed(RuntimeError):
-    """The forked export did not deliver every state (the commit point fails loudly)."""
+    """The forked export did not deliver every state: the child failed, or hung and was
+    killed (the commit point writes no checkpoint and commits nothing)."""
 
 
 class Export:
     """The states of some partitions' engines at one instant; ``result()`` gives the blobs."""
 
-    def __init__(self, blobs: dict[int, bytes] | None = None) -> None:
+    def __init__(self, blobs: dict[int, bytes] | None = None, timeout_s: float = 0.0) -> None:
         self._blobs = blobs or {}
         self._pid: int | None = None
         self._fd: int | None = None
         self._wanted: list[int] = []
+        self._timeout_s = timeout_s
+
+    @property
+    def forked(self) -> bool:
+        return self._pid is not None
 
     @classmethod
-    def start(cls, engines: Sequence[tuple[int, Engine]], *, fork: bool = True) -> Export:
-        """Capture now: inline (the blobs are ready) or in a forked child."""
+    def start(
+        cls, engines: Sequence[tuple[int, Engine]], *, fork: bool = True, timeout_s: float = 60.0
+    ) -> Export:
+        """Capture now: inline (the blobs are ready) or in a forked child, which ``result``
+        waits for at most ``timeout_s`` (0: for ever)."""
         if not engines:
             return cls()
         if not fork or not hasattr(os, "fork"):
@@ -65,7 +83,7 @@ class Export:
         if pid == 0:  # the child: export, write, leave (never returns)
             _child(engines, read_fd, write_fd)
         os.close(write_fd)
-        export = cls()
+        export = cls(timeout_s=timeout_s)
         export._pid, export._fd, export._wanted = pid, read_fd, [p for p, _ in engines]
         return export
 
@@ -74,7 +92,7 @@ class Export:
         if self._fd is not None:
             fd, pid, self._fd = self._fd, self._pid, None
             assert pid is not None
-            self._blobs = await asyncio.to_thread(_collect, fd, pid, self._wanted)
+            self._blobs = await asyncio.to_thread(_collect, fd, pid, self._wanted, self._timeout_s)
         return self._blobs
 
 
@@ -107,11 +125,23 @@ def _child(engines: Sequence[tuple[int, Engine]], read_fd: int, write_fd: int) -
         os._exit(code)
 
 
-def _collect(fd: int, pid: int, wanted: list[int]) -> dict[int, bytes]:
-    """Read the child's blobs to the end of its pipe, then reap it."""
+def _collect(fd: int, pid: int, wanted: list[int], timeout_s: float = 0.0) -> dict[int, bytes]:
+    """Read the child's blobs to the end of its pipe, then reap it; a child that has not
+    finished ``timeout_s`` after the parent began to read is killed (``ExportFailed``). The
+    time runs from the read, not the fork: the child cannot finish before (it blocks on the
+    full pipe), and the commit point reads only once its results are flushed."""
     chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout_s if timeout_s > 0 else None
+    hung = False
     try:
         while True:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([fd], [], [], left)[0]:
+                    hung = True
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                    break
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
@@ -119,6 +149,12 @@ def _collect(fd: int, pid: int, wanted: list[int]) -> dict[int, bytes]:
     finally:
         os.close(fd)
         _, status = os.waitpid(pid, 0)
+    if hung:
+        raise ExportFailed(
+            f"checkpoint export: the forked child (pid {pid}) did not finish within "
+            f"{timeout_s:g} s (checkpoint_export_timeout_s) and was killed; partitions "
+            f"{sorted(wanted)} get no checkpoint at this commit point"
+        )
     data = b"".join(chunks)
     code = os.waitstatus_to_exitcode(status)
     blobs: dict[int, bytes] = {}

@@ -4,7 +4,7 @@ push into the engine, and say why a record was refused in words an integrator ca
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contract.glossary import DEAD_LETTER_REASONS
 from contract.telemetry import WIRE_ADAPTER, Batch, Reading
-from streams.core.engine import Engine, Rejected
+from streams.core.engine import Engine
 from streams.core.sources import SOURCE_KINDS
 
 _READING_ADAPTER: TypeAdapter[Any] = TypeAdapter(Reading)
@@ -204,28 +204,155 @@ class Tally:
         return self.records - self.undecodable - self.batches + self.batch_readings
 
 
+class Decoded:
+    """Records of one runner's batch (a Kafka batch, a chunk of a file), decoded: the
+    readings to push with their origins, and what could not be decoded, in input order.
+
+    Filled record by record (``add``), pushed into the engine in one call
+    (``push_decoded``), then ``clear``-ed for the next batch. A batch's reading is pushed
+    with ``(origin, index)``, a single one with ``origin`` itself (no tuple per reading on
+    the hot path): an origin must therefore not itself be a 2-tuple."""
+
+    __slots__ = ("_emitted", "failed", "origins", "raws", "readings", "tally")
+
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
+        self.readings: list[Any] = []
+        self.origins: list[Any] = []
+        # A single reading's record (its dead letter's raw) or a salvaged reading's bytes;
+        # None: written from the reading itself, as a batch's reading always was.
+        self.raws: list[bytes | None] = []
+        # What could not be decoded: (readings before it, origin, index, raw, reason).
+        self.failed: list[tuple[int, Any, int | None, bytes, str]] = []
+        self._emitted = 0  # ``failed`` entries dead-lettered so far
+
+    def clear(self) -> None:
+        self.readings.clear()
+        self.origins.clear()
+        self.raws.clear()
+        self.failed.clear()
+        self._emitted = 0
+
+    def add(self, raw: bytes, origin: Any) -> None:
+        """Decode one record (the tally counts its batch and batch readings)."""
+        try:
+            msg = _validate_wire(raw)  # the JSON parser skips surrounding whitespace itself
+        except ValidationError as exc:
+            self._undecodable(raw, origin, exc)
+            return
+        if type(msg) is Batch:
+            items = msg.readings
+            tally = self.tally
+            tally.batches += 1
+            tally.batch_readings += len(items)
+            self.readings.extend(items)
+            self.origins.extend([(origin, i) for i in range(len(items))])
+            self.raws.extend([None] * len(items))
+        else:
+            self.readings.append(msg)
+            self.origins.append(origin)
+            self.raws.append(raw)
+
+    def add_piece(self, raw: bytes, origin: Any, index: int) -> None:
+        """One reading of a concentrator batch that the on-disk ordering
+        (``streams.eventorder``) split out of its line because the batch spans several
+        times: counted and pushed exactly as the reading at ``index`` of the whole line, so a
+        split changes nothing but the order."""
+        tally = self.tally
+        if index == 0:
+            tally.batches += 1
+        tally.batch_readings += 1
+        self.readings.append(_READING_ADAPTER.validate_json(raw))  # validated when split
+        self.origins.append((origin, index))
+        self.raws.append(None)
+
+    def _fail(self, origin: Any, index: int | None, raw: bytes, reason: str) -> None:
+        self.failed.append((len(self.readings), origin, index, raw, reason))
+
+    def _undecodable(self, raw: bytes, origin: Any, exc: ValidationError) -> None:
+        tally = self.tally
+        stripped = raw.strip()
+        if not stripped:
+            tally.undecodable += 1
+            self._fail(origin, None, raw, "empty record")
+            return
+        if stripped.startswith(_BOM):  # a BOM on the first line of a file saved by Windows
+            self.add(stripped[len(_BOM) :], origin)
+            return
+        salvaged = validate_batch_readings(stripped) if b'"batch"' in stripped else None
+        if salvaged is None:
+            tally.undecodable += 1
+            if len(stripped) != len(raw):
+                # The parser's position counts the line's end (a file's "\n": line 2 column
+                # 0) where a Kafka value has none (line 1 column 132): the reason is the
+                # record's own, without surrounding whitespace, identical on both runners.
+                try:
+                    _validate_wire(stripped)
+                except ValidationError as again:
+                    exc = again
+            self._fail(origin, None, stripped, describe_validation_error(exc))
+            return
+        tally.batches += 1
+        for index, reading, item, reason in salvaged:
+            tally.batch_readings += 1
+            if reading is None:
+                self._fail(origin, index, item, f"readings[{index}]: {reason}")
+            else:
+                self.readings.append(reading)
+                self.origins.append((origin, index))
+                self.raws.append(item)
+
+
+def push_decoded(
+    engine: Engine,
+    decoded: Decoded,
+    dead: DeadLetterFn,
+    start: int = 0,
+    stop_at: int | None = None,
+) -> int:
+    """Push ``decoded``'s readings from ``start`` in one engine call (``Engine.push_many``)
+    and dead-letter, in input order, what could not be decoded or was refused at admission,
+    then what the engine refused after admitting it (held readings, a conflict's loser).
+    ``stop_at``: as ``Engine.push_many``; returns the index of the next reading to push."""
+    readings, origins, raws, failed = (
+        decoded.readings,
+        decoded.origins,
+        decoded.raws,
+        decoded.failed,
+    )
+    refused: list[tuple[int, str]] = []
+    end = engine.push_many(readings, origins, refused, start, stop_at)
+    done = decoded._emitted
+    for i, reason in refused:
+        while done < len(failed) and failed[done][0] <= i:
+            dead(*failed[done][1:])
+            done += 1
+        at, raw = origins[i], raws[i]
+        if type(at) is tuple and len(at) == 2:  # a batch's reading: (origin, index)
+            origin, index = at
+            item = raw if raw is not None else _reading_bytes(readings[i])
+            dead(origin, index, item, f"readings[{index}]: {reason}")
+        else:
+            dead(at, None, (raw or b"").strip(), reason)
+    whole = end >= len(readings)
+    while done < len(failed) and (whole or failed[done][0] < end):
+        dead(*failed[done][1:])
+        done += 1
+    decoded._emitted = done
+    if engine.rejections:
+        drain_rejections(engine, dead)
+    return end
+
+
 def record_feeder(engine: Engine, dead: DeadLetterFn, tally: Tally) -> Callable[[bytes, Any], None]:
-    """``feed(raw, origin)``: decode one record and push what it holds; dead-letter what
-    cannot be used. A closure, so the per-record path looks nothing up twice."""
-    validate = _validate_wire  # the JSON parser skips surrounding whitespace itself
-    push = engine.push
-    batch = Batch
+    """``feed(raw, origin)``: one record through ``Decoded`` and ``push_decoded`` (a runner
+    that gets records one at a time, e.g. the peer benchmark's Quix app)."""
+    decoded = Decoded(tally)
 
     def feed(raw: bytes, origin: Any) -> None:
-        try:
-            msg = validate(raw)
-        except ValidationError as exc:
-            _undecodable(engine, raw, origin, dead, tally, exc)
-        else:
-            if type(msg) is batch:
-                _push_batch(engine, msg, origin, dead, tally)
-            else:
-                try:
-                    push(msg, origin)
-                except Rejected as rejected:
-                    dead(origin, None, raw.strip(), str(rejected))
-        if engine.rejections:
-            drain_rejections(engine, dead)
+        decoded.add(raw, origin)
+        push_decoded(engine, decoded, dead)
+        decoded.clear()
 
     return feed
 
@@ -236,93 +363,6 @@ def ingest_record(
     """One record through ``record_feeder`` (counted in ``tally.records``)."""
     tally.records += 1
     record_feeder(engine, dead, tally)(raw, origin)
-
-
-def batch_piece_feeder(
-    engine: Engine, dead: DeadLetterFn, tally: Tally
-) -> Callable[[bytes, Any, int], None]:
-    """``feed(raw, origin, index)``: one reading of a concentrator batch that the on-disk
-    ordering (``streams.eventorder``) split out of its line because the batch spans several
-    times. Pushed, counted and dead-lettered exactly as ``_push_batch`` does for the
-    reading at ``index`` of the whole line, so a split changes nothing but the order."""
-    validate = _READING_ADAPTER.validate_json
-    push = engine.push
-
-    def feed(raw: bytes, origin: Any, index: int) -> None:
-        if index == 0:
-            tally.batches += 1
-        tally.batch_readings += 1
-        reading = validate(raw)  # a piece was validated as part of its batch when split
-        _push_readings(push, (reading,), origin, dead, index)
-        if engine.rejections:
-            drain_rejections(engine, dead)
-
-    return feed
-
-
-def _push_batch(
-    engine: Engine, batch: Batch, origin: Any, dead: DeadLetterFn, tally: Tally
-) -> None:
-    tally.batches += 1
-    tally.batch_readings += len(batch.readings)
-    _push_readings(engine.push, batch.readings, origin, dead)
-
-
-def _push_readings(
-    push: Callable[..., None],
-    readings: Sequence[Any],
-    origin: Any,
-    dead: DeadLetterFn,
-    first: int = 0,
-) -> None:
-    """Push a batch's readings (from index ``first``): each refused one dead-lettered with
-    its own bytes and its index in the batch."""
-    for index, reading in enumerate(readings, first):
-        try:
-            push(reading, (origin, index))
-        except Rejected as rejected:
-            dead(origin, index, _reading_bytes(reading), f"readings[{index}]: {rejected}")
-
-
-def _undecodable(
-    engine: Engine,
-    raw: bytes,
-    origin: Any,
-    dead: DeadLetterFn,
-    tally: Tally,
-    exc: ValidationError,
-) -> None:
-    stripped = raw.strip()
-    if not stripped:
-        tally.undecodable += 1
-        dead(origin, None, raw, "empty record")
-        return
-    if stripped.startswith(_BOM):  # a BOM on the first line of a file saved by Windows tools
-        record_feeder(engine, dead, tally)(stripped[len(_BOM) :], origin)
-        return
-    salvaged = validate_batch_readings(stripped) if b'"batch"' in stripped else None
-    if salvaged is None:
-        tally.undecodable += 1
-        if len(stripped) != len(raw):
-            # The parser's position counts the line's end (a file's "\n": line 2 column 0)
-            # where a Kafka value has none (line 1 column 132): the reason is the record's
-            # own, without surrounding whitespace, identical on both runners.
-            try:
-                _validate_wire(stripped)
-            except ValidationError as again:
-                exc = again
-        dead(origin, None, stripped, describe_validation_error(exc))
-        return
-    tally.batches += 1
-    for index, reading, item, reason in salvaged:
-        tally.batch_readings += 1
-        if reading is None:
-            dead(origin, index, item, f"readings[{index}]: {reason}")
-            continue
-        try:
-            engine.push(reading, (origin, index))
-        except Rejected as rejected:
-            dead(origin, index, item, f"readings[{index}]: {rejected}")
 
 
 def drain_rejections(engine: Engine, dead: DeadLetterFn) -> None:

@@ -114,6 +114,7 @@ class Pipeline:
             dataset=dataset,
             commit_offsets=commit_offsets,
             fork=config.checkpoint_fork,
+            export_timeout_s=config.checkpoint_export_timeout_s,
         )
         self.watch = BrokerWatch(
             config,
@@ -160,10 +161,11 @@ class Pipeline:
             f"({len(checkpoint.engine_blob)} bytes, format {FORMAT}; committed {committed})"
         )
 
-    def open_partition(self, partition: int) -> PartitionState:
-        """The partition's engine, restored from its newest checkpoint (or empty)."""
+    def open_partition(self, partition: int, *, refreeze: bool = True) -> PartitionState:
+        """The partition's engine, restored from its newest checkpoint (or empty);
+        ``refreeze=False``: the caller freezes once after opening several."""
         stored = self.store.latest(partition)
-        st = self.lifecycle.open(partition, stored)
+        st = self.lifecycle.open(partition, stored, refreeze=refreeze)
         self.store.opened(partition, stored[1] if stored is not None else None)
         st.answers = self.watch.adopt(partition)
         st.snapshot = self.snapshots.start(st.engine)
@@ -200,16 +202,16 @@ class Pipeline:
         """Records of one partition, in offset order, folded into its engine in one call.
 
         Records at or below the restored checkpoint's offset are skipped (acked with the next
-        commit point). The snapshot is checked after each record, as event time may cross
-        several snapshot instants within a batch (the same rows as one record at a time)."""
+        commit point). The engine call stops at each snapshot instant its event time reaches
+        (``Engine.push_many``'s ``stop_at``) to write the snapshot there, as event time may
+        cross several snapshot instants within a batch."""
         st = self.partitions.get(partition) or self.open_partition(partition)
         if not records:
             return
         pending = st.pending
         st.answers.last_record = self.clock()
-        push = st.feed.push
-        engine = st.engine
-        snap = st.snapshot
+        feed = st.feed
+        add = feed.add
         covered = st.checkpoint_offset
         skipped = 0
         upto = st.pending_upto
@@ -221,14 +223,25 @@ class Pipeline:
                 skipped += 1
                 continue  # already folded into the restored state
             st.last_offset = offset
-            st.dirty = True
-            st.idle_released = False
-            push(offset, key, value, headers)
-            if engine.released_until >= snap.next_at:
-                self.snapshots.write(partition, engine, snap)
+            add(offset, key, value, headers)
         st.pending_upto = upto
         if skipped:
             self.counts["skipped_replayed"] += skipped
+        if skipped == len(records):
+            return
+        st.dirty = True
+        st.idle_released = False
+        engine, snap = st.engine, st.snapshot
+        try:
+            at, end = 0, feed.added
+            while True:
+                at = feed.push_added(at, snap.next_at)
+                if engine.released_until >= snap.next_at:
+                    self.snapshots.write(partition, engine, snap)
+                if at >= end:
+                    break
+        finally:
+            feed.clear()
 
     # --- timers ----------------------------------------------------------------------------
     def _release_idle(self) -> None:

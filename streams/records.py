@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from streams.core.engine import Engine
-from streams.ingest import Tally, dead_letter_fields, drain_rejections, record_feeder
+from streams.ingest import Decoded, Tally, dead_letter_fields, drain_rejections, push_decoded
 
 SendFn = Callable[[bytes | None, bytes], None]
 # The header of a record grouped by the producer: ``<line>:<bytes>,…``, one per reading.
@@ -90,31 +90,52 @@ class RecordFeed:
         self.counts = counts
         self.tally = Tally()
         self.dead_letters = 0
-        self._feed = record_feeder(engine, self._dead_at, self.tally)
+        self._decoded = Decoded(self.tally)
 
     @property
     def readings(self) -> int:
         return self.tally.readings
 
-    def push(self, offset: int, key: bytes | None, value: Any, headers: Any = None) -> None:
-        """Decode one record and push what it holds (``streams.ingest.record_feeder``).
+    @property
+    def added(self) -> int:
+        """Readings decoded by ``add`` and not yet cleared."""
+        return len(self._decoded.readings)
 
-        A record the producer grouped (a ``lines`` header) is fed line by line, each with its
-        own input line number: exactly as if each line had come as a record of its own (the
-        same dead letters, words and line numbers as the embedded runner reading the file);
-        the per-record cost of Kafka and Faust was paid once for all of them."""
+    def push(self, offset: int, key: bytes | None, value: Any, headers: Any = None) -> None:
+        """One record: ``add``, ``push_added``, ``clear``."""
+        self.add(offset, key, value, headers)
+        self.push_added()
+        self.clear()
+
+    def add(self, offset: int, key: bytes | None, value: Any, headers: Any = None) -> None:
+        """Decode one record into this partition's batch (``streams.ingest.Decoded``).
+
+        A record the producer grouped (a ``lines`` header) is decoded line by line, each with
+        its own input line number: exactly as if each line had come as a record of its own
+        (the same dead letters, words and line numbers as the embedded runner reading the
+        file); the per-record cost of Kafka and Faust was paid once for all of them."""
         raw = value if isinstance(value, bytes) else bytes(value or b"")
         line, lines = _line_numbers(headers)
+        add = self._decoded.add
         if lines is not None:
             grouped = split_grouped(raw, lines)
             if grouped is not None:
                 self.tally.records += len(grouped)
-                partition, feed = self.partition, self._feed
+                partition = self.partition
                 for n, item in grouped:
-                    feed(item, (partition, offset, key, n))
+                    add(item, (partition, offset, key, n))
                 return
         self.tally.records += 1
-        self._feed(raw, (self.partition, offset, key, line))
+        add(raw, (self.partition, offset, key, line))
+
+    def push_added(self, start: int = 0, stop_at: int | None = None) -> int:
+        """The added records' readings from ``start`` into the engine in one call, their dead
+        letters out (``streams.ingest.push_decoded``; ``stop_at`` as ``Engine.push_many``).
+        Returns the index of the next reading to push."""
+        return push_decoded(self.engine, self._decoded, self._dead_at, start, stop_at)
+
+    def clear(self) -> None:
+        self._decoded.clear()
 
     def _dead_at(self, at: Any, index: int | None, item: bytes, reason: str) -> None:
         self.dead(Origin(*at), item, reason, index)

@@ -108,6 +108,12 @@ class WorkerSettings(BaseSettings):
     # Export the engines' states for a checkpoint in a forked child, off the event loop
     # (streams/export.py says why); false: on the event loop at the commit point's capture.
     checkpoint_fork: bool = True
+    # The forked export's child is killed when it has not delivered this long after the
+    # commit point began to read it: a fork can copy a lock another thread held and wait for
+    # it for ever (streams/export.py). An export takes ~1 s per partition of 2,500 homes here
+    # and tens of seconds on a loaded machine: 60 s is far beyond a slow one, and the commit
+    # point it holds up only delays acks (results keep flowing). 0: wait for ever.
+    checkpoint_export_timeout_s: float = 60.0
     flush_interval_s: float = 0.5
     # The agent takes up to this many records per iteration, or what came within
     # batch_within_s: Faust's per-event cost (~90 µs) is paid per batch, not per record.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
+import typer.main
+from typer import _click as click
+from typer.core import TyperCommand, TyperGroup
 
 from heatwatch.cli.common import (
     EXIT_PROBLEMS,
@@ -28,9 +32,114 @@ if TYPE_CHECKING:
     from streams.core.settings import DetectionSettings
     from streams.embedded import ReplaySummary
 
+# The subcommands in other modules, loaded only when one is run (or asked for its own help):
+# importing them all (pyarrow, numpy, the dashboards) took longer than everything else
+# `heatwatch --help` does. name → (module, attribute: a command function or a Typer group,
+# the line the root's help lists — a command function's first docstring paragraph, a group's
+# help here). tests/unit/cli/test_lazy_commands.py holds these lines to the commands' own.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "simulate": (
+        "heatwatch.cli.simulate",
+        "simulate",
+        "模拟用户群并写出 registry.csv、readings.jsonl、ground_truth.jsonl、fleet.json。\n"
+        "Simulate the fleet and write registry.csv, readings.jsonl, ground_truth.jsonl, "
+        "fleet.json.",
+    ),
+    "worker": (
+        "heatwatch.cli.worker",
+        "worker",
+        "运行处理程序：从 Kafka 读遥测，把事件与指标写入 InfluxDB。 Run a Faust worker:\n"
+        "telemetry from Kafka, incidents and metrics to InfluxDB.",
+    ),
+    "produce": (
+        "heatwatch.cli.produce",
+        "produce_cmd",
+        "把遥测发布到 Kafka（按台区/调压站分区的集中器批次）。 Publish telemetry to Kafka\n"
+        "(concentrator batches keyed by feeder/station).",
+    ),
+    "ingest": (
+        "heatwatch.cli.ingest",
+        "ingest",
+        "长期运行的接入桥：投递目录与 HTTP 推送 → Kafka，记录已确认的内容，重启后续传。\n"
+        "Long-running bridge: drop folder and HTTP pushes → Kafka, with a journal of what Kafka"
+        "\nacknowledged; resumes after a restart.",
+    ),
+    "demo": (
+        "heatwatch.cli.demo",
+        "demo",
+        "演示：模拟带故障的用户群，检测、评分并汇总。 Simulate a fleet with injected faults,\n"
+        "run the detection core, score it, summarise.",
+    ),
+    "report": (
+        "heatwatch.cli.report",
+        "app",
+        "采暖季稳定性报告与月报。 Season stability and monthly reports.",
+    ),
+    "grafana": (
+        "heatwatch.cli.grafana",
+        "app",
+        "看板与告警配置即代码。 Dashboards and alerting as code.",
+    ),
+    "dataset": (
+        "heatwatch.cli.dataset",
+        "app",
+        "工作进程结果数据集的维护。 The worker's results dataset.",
+    ),
+    "use": (
+        "heatwatch.cli.use",
+        "app",
+        "新设施使用情况（实时视图）。 Use of the new heating (live view).",
+    ),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """The click command of a lazy subcommand, built as mounting it on ``app`` would."""
+    module, attribute, help_line = LAZY_COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer(add_completion=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name, help=help_line)
+        built = typer.main.get_command(holder)
+        assert isinstance(built, TyperGroup)
+        return built.commands[name]
+    holder.command(name, cls=HeatwatchCommand)(target)
+    command: click.Command = typer.main.get_command(holder)  # a Typer of one: that command
+    return command
+
+
+class _Listed(TyperCommand):
+    """A lazy subcommand as the root's help lists it (its name and line), not loaded."""
+
+    def invoke(self, ctx: click.Context) -> Any:  # never: resolve_command loads the real one
+        raise RuntimeError(f"command {self.name!r} was not loaded")
+
+
+class LazyGroup(HeatwatchGroup):
+    """The root: the commands of this module, then ``LAZY_COMMANDS`` loaded when resolved."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + [name for name in LAZY_COMMANDS if name not in own]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            return _Listed(cmd_name, help=LAZY_COMMANDS[cmd_name][2])
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else None
+        if name in LAZY_COMMANDS and name not in self.commands:
+            self.add_command(load_command(name), name)
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
     name="heatwatch",
-    cls=HeatwatchGroup,
+    cls=LazyGroup,
     help=(
         "清洁取暖运行监测：停电、谷电蓄热、燃气保供、采暖季稳定运行。 "
         "Clean-heating programme monitor: outages, off-peak storage use, gas supply, "
@@ -70,38 +179,17 @@ def root(
 
 
 def _mount_subcommands() -> None:
+    """Every subcommand on ``app`` now (tests that run ``app`` in-process); ``main`` leaves
+    them to ``LazyGroup``."""
     if getattr(app, "_heatwatch_mounted", False):
         return
     app._heatwatch_mounted = True  # type: ignore[attr-defined]
-    from heatwatch.cli.dataset import app as dataset_app
-    from heatwatch.cli.demo import register as register_demo
-    from heatwatch.cli.grafana import app as grafana_app
-    from heatwatch.cli.ingest import ingest
-    from heatwatch.cli.produce import produce_cmd
-    from heatwatch.cli.report import app as report_app
-    from heatwatch.cli.simulate import simulate
-    from heatwatch.cli.use import app as use_app
-    from heatwatch.cli.worker import worker
-
-    app.command("simulate", cls=HeatwatchCommand)(simulate)
-    app.add_typer(
-        report_app,
-        name="report",
-        help="采暖季稳定性报告与月报。 Season stability and monthly reports.",
-    )
-    app.command("worker", cls=HeatwatchCommand)(worker)
-    app.command("produce", cls=HeatwatchCommand)(produce_cmd)
-    app.command("ingest", cls=HeatwatchCommand)(ingest)
-    app.add_typer(
-        grafana_app, name="grafana", help="看板与告警配置即代码。 Dashboards and alerting as code."
-    )
-    app.add_typer(
-        dataset_app, name="dataset", help="工作进程结果数据集的维护。 The worker's results dataset."
-    )
-    app.add_typer(
-        use_app, name="use", help="新设施使用情况（实时视图）。 Use of the new heating (live view)."
-    )
-    register_demo(app)
+    for name, (module, attribute, help_line) in LAZY_COMMANDS.items():
+        target = getattr(importlib.import_module(module), attribute)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name, help=help_line)
+        else:
+            app.command(name, cls=HeatwatchCommand)(target)
 
 
 @app.command(cls=HeatwatchCommand)
@@ -225,7 +313,6 @@ def run_into(
 
 
 def main() -> None:
-    _mount_subcommands()
     try:
         app(prog_name="heatwatch")
     except Exception as exc:  # failures outside a command (e.g. while starting up)

@@ -34,7 +34,14 @@ import orjson
 
 from producers.bridge.drop import DropFolder, records_of, sha_of, version_of
 from producers.bridge.journal import Journal
-from producers.kafka_producer import Router, readings_in
+from producers.kafka_producer import (
+    GROUP_READINGS,
+    LINES_HEADER,
+    Grouped,
+    Grouper,
+    Router,
+    readings_in,
+)
 
 log = logging.getLogger("heatwatch.ingest")
 
@@ -99,11 +106,18 @@ class Publication:
 @dataclass
 class _Record:
     pub: Publication
-    line: int
+    line: int  # its (first) input line
     key: bytes | None
     value: bytes
     partition: int | None
     readings: int
+    # a grouped record (``Grouper``): its lines' (number, line) and its ``lines`` header
+    items: tuple[tuple[int, bytes], ...] = ()
+    lines_header: bytes = b""
+
+    @property
+    def lines(self) -> Iterable[int]:
+        return [n for n, _ in self.items] if self.items else (self.line,)
 
 
 class Bridge:
@@ -130,6 +144,7 @@ class Bridge:
         influx_write: Callable[[bytes], None] | None = None,
         present: Callable[[str, str, int], dict[int, set[int]]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        group: int = GROUP_READINGS,
     ) -> None:
         self.producer = producer
         self.topic = topic
@@ -147,6 +162,9 @@ class Bridge:
         self.influx_write = influx_write
         self.present = present
         self.clock = clock
+        # single readings of one key and instant grouped into records of up to this many, as
+        # ``heatwatch produce`` does (``Grouper``; 0 or 1: a record per line)
+        self.group = group
         self.metrics = {s: SourceMetrics(s) for s in ("drop", "http")}
         self.partitions: list[int] = []
         self._lock = threading.Condition()
@@ -183,6 +201,7 @@ class Bridge:
     def _send(self, rec: _Record) -> None:
         headers = [
             ("line", str(rec.line).encode()),
+            *([(LINES_HEADER, rec.lines_header)] if rec.items else []),
             ("file", rec.pub.name.encode()),
             ("version", rec.pub.sha[:16].encode()),  # which content of the file (resume)
         ]
@@ -199,7 +218,11 @@ class Bridge:
                 break
             except Exception as exc:  # blocked past max_block_ms (broker away), too large, …
                 if type(exc).__name__ in _PERMANENT or "too large" in str(exc).lower():
-                    self._dead_letter(rec, exc)
+                    if rec.items:
+                        for single in self._split(rec, exc):
+                            self._send(single)
+                    else:
+                        self._dead_letter(rec, exc)
                     return
                 log.warning("ingest: send blocked (%s: %s); retrying", type(exc).__name__, exc)
                 if self._stop.wait(1.0):
@@ -219,15 +242,42 @@ class Bridge:
 
     def _settle(self, rec: _Record) -> None:
         pub = rec.pub
-        left = pub._outstanding[rec.line] - 1
-        if left:
-            pub._outstanding[rec.line] = left
-        else:
-            del pub._outstanding[rec.line]
+        outstanding = pub._outstanding
+        advance = False
+        for n in rec.lines:
+            left = outstanding[n] - 1
+            if left:
+                outstanding[n] = left
+            else:
+                del outstanding[n]
+                advance = True
+        if advance:
             pub._advance()
         self._pending -= 1
 
+    def _split(self, rec: _Record, exc: BaseException) -> list[_Record]:
+        """A grouped record Kafka refused whatever the retry (too large): its lines as
+        records of their own, so grouping dead-letters nothing a line alone would not have
+        been. Each line stays outstanding once; the one record in flight becomes as many."""
+        log.warning(
+            "ingest: %s lines %d-%d: a grouped record was refused (%s); sent line by line",
+            rec.pub.name,
+            rec.items[0][0],
+            rec.items[-1][0],
+            type(exc).__name__,
+        )
+        singles = [_Record(rec.pub, n, rec.key, line, rec.partition, 1) for n, line in rec.items]
+        with self._lock:
+            self._pending += len(singles) - 1
+        return singles
+
     def _failed(self, rec: _Record, exc: BaseException) -> None:
+        if rec.items and type(exc).__name__ in _PERMANENT:
+            singles = self._split(rec, exc)
+            with self._lock:  # sent by the loop (not from the producer's I/O thread)
+                self._resend.extend(singles)
+                self._lock.notify_all()
+            return
         if type(exc).__name__ in _PERMANENT:
             with self._lock:
                 self._write_dead(rec, exc)
@@ -281,13 +331,15 @@ class Bridge:
         m = self.metrics[pub.source]
         with self._lock:
             self._active.append(pub)
+        grouper = Grouper(self.group) if self.group > 1 else None
         for n, value in records:
             if n <= pub.start:
                 continue
             m.lines += 1
             targets: list[int | None] = []
+            reading: dict[str, Any] | None = None
             if value is not None:
-                key, broadcast = self.router.route(value)
+                key, broadcast, reading = self.router.route_reading(value)
                 targets = list(partitions) if broadcast else [None]
                 found = skip.get(n) if skip else None
                 if found is not None:  # already in Kafka (a resume): what is missing only
@@ -297,6 +349,19 @@ class Bridge:
                     pub.last_line = n
                     pub._advance()
                 continue
+            m.bytes += len(value)
+            if grouper is not None and reading is not None and key is not None:
+                # outstanding from now: the frontier stops before it until its group is acked
+                with self._lock:
+                    pub._order.append(n)
+                    pub._outstanding[n] = 1
+                    pub.last_line = n
+                for due in grouper.add(key, reading.get("ts"), n, value):
+                    self._send_grouped(pub, due, loop)
+                continue
+            if grouper is not None:
+                for due in grouper.flush():  # what came before goes before it
+                    self._send_grouped(pub, due, loop)
             readings = readings_in(value)
             if loop:
                 self._wait_for_room()
@@ -306,13 +371,30 @@ class Bridge:
                 pub._outstanding[n] = len(targets)
                 pub.last_line = n
                 self._pending += len(targets)
-            m.bytes += len(value)
             for partition in targets:
                 self._send(_Record(pub, n, key, value, partition, readings))
+        if grouper is not None:
+            for due in grouper.flush():
+                self._send_grouped(pub, due, loop)
         with self._lock:
             pub.read_all = True
             pub._advance()
             self._lock.notify_all()
+
+    def _send_grouped(self, pub: Publication, group: Grouped, loop: bool) -> None:
+        """One record of the grouper: its lines are outstanding already (``publish``)."""
+        readings = len(group.items)
+        if loop:
+            self._wait_for_room()
+            self._pace(readings)
+        with self._lock:
+            self._pending += 1
+        n, line = group.items[0]
+        if readings == 1:  # alone: sent as it came
+            self._send(_Record(pub, n, group.key, line, None, 1))
+            return
+        lines = dict(group.headers)[LINES_HEADER]
+        self._send(_Record(pub, n, group.key, group.value, None, readings, group.items, lines))
 
     def _pace(self, readings: int) -> None:
         """``rate``: a back-fill that must not swamp the worker (or a test's pace)."""
@@ -722,11 +804,19 @@ def kafka_present(
                     for r in batch:
                         h = dict(r.headers or [])
                         if h.get("file") == want_file and h.get("version") == want_version:
-                            line = int(h["line"])
-                            if line > after:
-                                found.setdefault(line, set()).add(r.partition)
+                            for line in _lines_of(h):
+                                if line > after:
+                                    found.setdefault(line, set()).add(r.partition)
             return found
         finally:
             consumer.close()
 
     return present
+
+
+def _lines_of(headers: dict[str, bytes]) -> list[int]:
+    """The input lines of a record: its ``line``, or each of a grouped record's ``lines``."""
+    grouped = headers.get(LINES_HEADER)
+    if grouped:
+        return [int(spec.split(b":")[0]) for spec in grouped.split(b",")]
+    return [int(headers["line"])]

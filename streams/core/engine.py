@@ -19,7 +19,7 @@ admitting them come back through ``rejections`` with the origin they were pushed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from contract.registry import Household
@@ -112,6 +112,32 @@ class Engine:
             except Rejected as exc:
                 rejected.append((i, str(exc)))
         return rejected
+
+    def push_many(
+        self,
+        readings: Sequence[AnyReading],
+        origins: Sequence[Any],
+        refused: list[tuple[int, str]],
+        start: int = 0,
+        stop_at: int | None = None,
+    ) -> int:
+        """Push ``readings[start:]`` (each with its origin) in one call: a runner's batch
+        (a Kafka batch, a chunk of a file) pays the call once, not per reading. Each refused
+        at admission goes to ``refused`` as (index, reason), exactly as ``push`` raises it.
+
+        ``stop_at``: return right after the reading whose release brought ``released_until``
+        to it or beyond (a caller writes what it owes at that event time, then goes on from
+        the index returned). Returns the index of the next reading to push."""
+        push = self.push
+        end = len(readings)
+        for i in range(start, end):
+            try:
+                push(readings[i], origins[i])
+            except Rejected as exc:
+                refused.append((i, str(exc)))
+            if stop_at is not None and self.released_until >= stop_at:
+                return i + 1
+        return end
 
     def push(self, r: AnyReading, origin: Any = None) -> None:
         """Accept one reading into the reorder buffer; raise ``Rejected`` if it can't be used.

@@ -2,8 +2,9 @@
 revisions buffered per partition between commit points, written as that commit point's
 segment **before** its checkpoint (docs/production-path.md, "Results dataset").
 
-Each row is tagged with the offset of the record whose processing emitted it, so the reader
-keeps the newest revision of a key however a crash cut the segments.
+Each row is tagged with the offset of the record whose processing emitted it (the last record
+of its batch: a batch is pushed in one engine call), so the reader keeps the newest revision of
+a key however a crash cut the segments.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ import pytest
 from producers.bridge.drop import DropFolder, is_candidate, records_of, version_of
 from producers.bridge.http import make_server, serve_in_background
 from producers.bridge.journal import Journal
-from producers.bridge.service import Bridge
+from producers.bridge.service import Bridge, _lines_of
+from producers.kafka_producer import Router
+from streams.records import split_grouped
 
 
 class FakeFuture:
@@ -56,6 +58,7 @@ class FakeProducer:
         self.auto = auto
         self.in_flight: list[tuple[FakeFuture, tuple[bytes, int, str]]] = []
         self.log: list[tuple[bytes, int, str]] = []
+        self.sent_headers: list[dict[str, bytes]] = []
         self.lock = threading.Lock()
 
     def partitions_for(self, topic: str) -> set[int]:
@@ -63,6 +66,7 @@ class FakeProducer:
 
     def send(self, topic: str, *, value: bytes, key: Any, partition: Any, headers: Any) -> Any:
         h = dict(headers)
+        self.sent_headers.append(h)
         item = (value, int(h["line"]), h["file"].decode())
         fut = FakeFuture()
         if b"too-large" in value:
@@ -618,3 +622,63 @@ def test_a_file_that_grew_after_a_crash_reads_back_the_unfinished_version(tmp_pa
     b2._journal_progress()
     assert asked == [old[:16]]
     assert _lines_in_kafka(p2, "a.jsonl") == list(range(1, 26))
+
+
+def _one_feeder(n: int) -> Router:
+    """H1..Hn behind one concentrator: their readings share a key."""
+    router = Router()
+    router.household_keys = {f"H{i}": b"F1" for i in range(1, n + 1)}
+    return router
+
+
+def _at(hid: int, ts: str, extra: bytes = b"") -> bytes:
+    return b'{"kind":"electric","household_id":"H%d","ts":"%s"%s}\n' % (hid, ts.encode(), extra)
+
+
+def test_readings_of_one_key_and_instant_are_one_record_and_the_file_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """Grouped as ``heatwatch produce`` groups: one record per key and instant with a
+    ``lines`` header the worker splits back into the input lines; a line is acknowledged
+    (journaled) only with its record."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    first = [_at(i, "2021-12-01T08:15:00+08:00") for i in range(1, 6)]
+    second = [_at(i, "2021-12-01T08:30:00+08:00") for i in range(1, 4)]
+    (drop / "a.jsonl").write_bytes(b"".join(first + second))
+    clock = Clock()
+    p = FakeProducer()
+    b = _bridge(tmp_path, p, router=_one_feeder(5))
+    _scan(b, DropFolder(drop, 5, clock), clock)
+    assert len(p.in_flight) == 2 and b.metrics["drop"].records_sent == 2
+    h = p.sent_headers[0]
+    value = p.in_flight[0][1][0]
+    assert split_grouped(value, h["lines"]) == [(i, first[i - 1].strip()) for i in range(1, 6)]
+    assert _lines_of(h) == [1, 2, 3, 4, 5] and _lines_of(p.sent_headers[1]) == [6, 7, 8]
+    b._journal_progress()
+    assert b.journal.files["a.jsonl"].upto == 0
+    p.deliver(1)
+    b._journal_progress()
+    assert b.journal.files["a.jsonl"].upto == 5 and not b.journal.files["a.jsonl"].done
+    p.deliver()
+    b._journal_progress()
+    assert b.journal.files["a.jsonl"].done and b.metrics["drop"].readings_acked == 8
+
+
+def test_a_grouped_record_kafka_refuses_is_sent_line_by_line(tmp_path: Path) -> None:
+    """Too large as a group: each line goes alone, and only the line Kafka refuses alone is
+    dead-lettered (grouping dead-letters nothing a line alone would not have been)."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    ts = "2021-12-01T08:15:00+08:00"
+    lines = [_at(1, ts), _at(2, ts, b',"note":"too-large"'), _at(3, ts)]
+    (drop / "a.jsonl").write_bytes(b"".join(lines))
+    clock = Clock()
+    p = FakeProducer(auto=True)
+    b = _bridge(tmp_path, p, router=_one_feeder(3))
+    _scan(b, DropFolder(drop, 5, clock), clock)
+    b._resend_failed()  # the loop's housekeeping: the group's lines, one record each
+    b._journal_progress()
+    assert _lines_in_kafka(p, "a.jsonl") == [1, 3]
+    assert b.journal.files["a.jsonl"].done and b.journal.files["a.jsonl"].dead == 1
+    assert b.pending == 0
