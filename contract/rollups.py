@@ -60,3 +60,12 @@ class HouseholdDay(BaseModel):
         "kWh: the sum of its readings' energy; absent for a home without one, or whose meter "
         "sent nothing that day (optional, issue 24 addition).",
     )
+    heater_kwh: float | None = Field(
+        default=None,
+        ge=0,
+        description="A storage-heater home's heater energy that day, kWh: the meter's draw above "
+        "the household's own learned base load in the intervals the heater was charging (at "
+        "least peak_charging_heater_share of its rated kW above that base), as the peak-"
+        "charging detector separates it; a shop's or appliances' load is not in it. Absent for "
+        "every other home (optional, issue 24 addition).",
+    )

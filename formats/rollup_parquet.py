@@ -32,6 +32,7 @@ ROLLUP_SCHEMA = pa.schema(
         ("county_mean_temp_c", pa.float32()),
         ("evidence", pa.string()),
         ("heat_kwh", pa.float32()),  # issue 24: absent in files written before it
+        ("heater_kwh", pa.float32()),  # issue 24: a storage heater's part of the meter
     ]
 )
 

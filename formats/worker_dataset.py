@@ -181,8 +181,9 @@ def read_day(
 
 
 # Columns added to a table after datasets were written: a file from before has none, read as
-# nulls (``heat_kwh``, a network home's delivered heat, issue 24).
-LATE_COLUMNS = frozenset({"heat_kwh"})
+# nulls (``heat_kwh``, a network home's delivered heat, and ``heater_kwh``, a storage heater's
+# part of the meter; issue 24).
+LATE_COLUMNS = frozenset({"heat_kwh", "heater_kwh"})
 
 
 def _read(path: Path, columns: list[str], read_dictionary: list[str] | None) -> pa.Table:

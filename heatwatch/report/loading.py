@@ -60,6 +60,7 @@ USE_COLUMNS = [
     "county_mean_temp_c",
     "heating_device",
     "heat_kwh",  # a network home's heat meter (absent in older rollups)
+    "heater_kwh",  # a storage heater's part of the meter (absent in older rollups)
 ]
 USE_DICTIONARY_COLUMNS = ["heating_device"]
 
@@ -427,7 +428,8 @@ def _use_columns(rollups: pa.Table, num: Any) -> dict[str, Any]:
     names = rollups.column_names
     out: dict[str, Any] = {}
     for key, col in (("energy", "energy_kwh"), ("valley", "valley_kwh"), ("gas", "gas_m3"),
-                     ("county_mean_temp", "county_mean_temp_c"), ("heat", "heat_kwh")):  # fmt: skip
+                     ("county_mean_temp", "county_mean_temp_c"), ("heat", "heat_kwh"),
+                     ("heater", "heater_kwh")):  # fmt: skip
         if col in names:
             out[key] = num(col, np.float32)
     if "heating_device" in names and rollups.num_rows:

@@ -137,7 +137,7 @@ class Backfill:
         if closed is None:
             add_to_open_day(self.ctx, target, r, ts)
         else:
-            rollup = revise_closed_day(self.ctx, HouseholdDay.model_validate(closed), r, ts)
+            rollup = revise_closed_day(self.ctx, HouseholdDay.model_validate(closed), r, ts, target)
             kept[day][hid] = rollup.model_dump(mode="json")
             self.ctx.output.rollups([rollup])
             revised = 1

@@ -43,6 +43,16 @@ def household_day(
     hh = st.household
     t_min, t_mean = temps
     known = st.d_avail + st.d_outage + st.d_short
+    # a storage heater's part of the meter, as its peak-charging state split it (the use
+    # judgement's figure: a shop's day-time load is not heating, issue 24). None until its
+    # base is known: the first day with readings only teaches it (``storage.judge_valley_day``
+    # has learned from this day already), and until then a shop's hours count as the heater's.
+    peak = st.storage
+    heater = (
+        round(peak.d_heat_valley + peak.d_heat_day, 4)
+        if peak is not None and peak.base_days >= 2
+        else None
+    )
     return HouseholdDay.model_construct(
         household_id=hh.household_id,
         day=day_date(day),
@@ -65,6 +75,7 @@ def household_day(
         county_mean_temp_c=round(t_mean, 2) if t_mean is not None else None,
         evidence=st.evidence,
         heat_kwh=heat_kwh,
+        heater_kwh=heater,
     )
 
 

@@ -100,9 +100,15 @@ def add_to_open_day(
 
 
 def revise_closed_day(
-    ctx: DetectorContext, day: HouseholdDay, r: ElectricReading | GasReading, ts: int
+    ctx: DetectorContext,
+    day: HouseholdDay,
+    r: ElectricReading | GasReading,
+    ts: int,
+    st: HouseholdState | None = None,
 ) -> HouseholdDay:
-    """The closed day's rollup with one more interval (same key: it replaces the old one)."""
+    """The closed day's rollup with one more interval (same key: it replaces the old one);
+    a storage heater's interval also joins the day's heater part, split with the base its
+    household (``st``) has learned by now — the day's own is not kept."""
     minutes = r.interval_s / 60
     supplied = _supplied(ctx, r)
     update: dict[str, Any] = {
@@ -116,7 +122,14 @@ def revise_closed_day(
         return day.model_copy(update=update)
     start = ts - r.interval_s
     energy = day.energy_kwh + r.kwh
-    valley = day.valley_kwh + (r.kwh if ctx.valley.contains((start + ts) / 2) else 0.0)
+    in_valley = ctx.valley.contains((start + ts) / 2)
+    valley = day.valley_kwh + (r.kwh if in_valley else 0.0)
+    peak = None if st is None else st.storage
+    if peak is not None and st is not None and day.heater_kwh is not None:
+        heater_kw = ctx.settings.peak_charging_heater_share * st.household.rated_kw
+        heat = peak.heater_kwh(r.kwh, r.interval_s, in_valley, heater_kw)
+        if heat is not None:
+            update["heater_kwh"] = round(day.heater_kwh + heat, 4)
     share = day.valley_share
     if share is not None and energy > 0:
         share = round(valley / energy, 4)

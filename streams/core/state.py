@@ -158,13 +158,12 @@ class PeakCharging:
     def add(self, kwh: float, seconds: int, in_valley: bool, heater_kw: float) -> None:
         """One interval of the meter: the heater's when it draws at least ``heater_kw``
         above the household's base for that part of the day (see ``storage.py``)."""
-        base = (self.base_valley_kw if in_valley else self.base_day_kw) or 0.0
-        excess = kwh * 3600 / seconds - base
-        if excess >= heater_kw:
+        heat = self.heater_kwh(kwh, seconds, in_valley, heater_kw)
+        if heat is not None:
             if in_valley:
-                self.d_heat_valley += excess * seconds / 3600
+                self.d_heat_valley += heat
             else:
-                self.d_heat_day += excess * seconds / 3600
+                self.d_heat_day += heat
             self.pending_s = 0  # the interval before it was the heater switching on
             self.after_heater = True
             return
@@ -173,6 +172,16 @@ class PeakCharging:
             return
         self.settle()
         self.pending_kwh, self.pending_s, self.pending_valley = kwh, seconds, in_valley
+
+    def heater_kwh(
+        self, kwh: float, seconds: int, in_valley: bool, heater_kw: float
+    ) -> float | None:
+        """The heater's kWh in one interval (its draw above the base), None when the
+        interval is not the heater's; changes nothing (a late reading into a closed day is
+        split with the base as it is now, ``revisions.revise_closed_day``)."""
+        base = (self.base_valley_kw if in_valley else self.base_day_kw) or 0.0
+        excess = kwh * 3600 / seconds - base
+        return excess * seconds / 3600 if excess >= heater_kw else None
 
     def settle(self) -> None:
         """The waiting interval is the base's (the day closes, or another followed it)."""

@@ -53,6 +53,7 @@ ROLLUP_FIELDS: dict[str, pa.DataType] = {
     "county_mean_temp_c": pa.float64(),
     "heating_device": pa.string(),
     "heat_kwh": pa.float64(),  # a network home's delivered heat (issue 24): absent → null
+    "heater_kwh": pa.float64(),  # a storage heater's part of the meter (issue 24)
 }
 ROLLUP_TAGS = ("household_id", "county", "retrofit_type")
 

@@ -236,6 +236,8 @@ def household_day_line(day: HouseholdDay) -> bytes:
             # a network home's heat meter (issue 24); absent otherwise, so every other
             # household's line is as before
             "heat_kwh": None if day.heat_kwh is None else float(day.heat_kwh),
+            # a storage heater's part of the meter (issue 24); absent for other homes
+            "heater_kwh": None if day.heater_kwh is None else float(day.heater_kwh),
         },
         day_start_s(date_day_index(day.day)),
     )

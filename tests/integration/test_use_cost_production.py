@@ -76,6 +76,7 @@ def _figures(r: SeasonResult) -> dict[str, Any]:
         "peak": _values(c.peak_extra),
         "verdict": r.verdict.tolist(),
         "heat_metered": u.heat_metered.tolist(),  # network homes judged on delivered heat
+        "heater_part": u.heater_part.tolist(),  # storage homes judged on the heater's part
         "intensity": _values(u.intensity),
     }
 
@@ -151,3 +152,7 @@ def test_use_and_cost_from_the_worker_equal_the_replay(
     metered = [i for i, m in enumerate(fa["heat_metered"]) if m]
     assert len(metered) >= 10 and {fa["state"][i] for i in metered} & {1, 2}
     assert any('unit="kWh_heat"' in x.decode() for x in use_lines(a))
+    # storage-heater homes: judged on the heater's part of the meter (HouseholdDay.heater_kwh,
+    # split by each runner's peak-charging state), alike from both
+    heater = [i for i, m in enumerate(fa["heater_part"]) if m]
+    assert len(heater) >= 10 and {fa["state"][i] for i in heater} & {1, 2}

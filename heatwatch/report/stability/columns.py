@@ -111,10 +111,22 @@ class RollupColumns:
     # a network home's delivered heat at its own heat meter, kWh (NaN: no meter reading that
     # day; empty when the rollups predate it)
     heat: F32 = field(default_factory=lambda: np.empty(0, np.float32))
+    # a storage heater's part of its home's meter, kWh (NaN: not a storage home; empty when the
+    # rollups predate it)
+    heater: F32 = field(default_factory=lambda: np.empty(0, np.float32))
 
     def __post_init__(self) -> None:
         n = len(self.household)
-        for opt in ("evidence", "energy", "valley", "gas", "county_mean_temp", "device", "heat"):
+        for opt in (
+            "evidence",
+            "energy",
+            "valley",
+            "gas",
+            "county_mean_temp",
+            "device",
+            "heat",
+            "heater",
+        ):
             if len(getattr(self, opt)) not in (0, n):
                 raise ValueError(f"RollupColumns.{opt} length differs from household ({n})")
         for name in (

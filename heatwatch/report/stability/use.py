@@ -4,7 +4,8 @@
 supply was there: a heat pump with power all season that barely ran (the bill was too high, the
 family went back to coal — 返煤) is no evidence the stove can go. Everything here is numpy over
 the same household × season-day grid as the stability verdict, from the daily rollups alone
-(``energy_kwh`` for electric homes, ``gas_m3`` for gas homes), so both runners — whose rollups
+(``energy_kwh`` for electric homes, ``heater_kwh`` for storage heaters, ``gas_m3`` for gas
+homes), so both runners — whose rollups
 are identical — give the same figures.
 
 A household-day is **judged** when all of these hold (else it says nothing either way):
@@ -19,6 +20,8 @@ A household-day is **judged** when all of these hold (else it says nothing eithe
 * it is past the season's first ``warmup_days`` (people switch on at different dates);
 * the home is not **empty** (meter near zero: nobody lives there that day).
 
+Heating energy: a storage heater's part of its meter (``heater_kwh``: a shop on the same meter
+is not heating), an electric home's meter above an appliance allowance, gas m³, delivered heat.
 Intensity = heating energy / HDD (base 18 °C). Peers = households of the same retrofit type and
 heating device in the same village (a heat-meter home: the metered homes on its own network,
 and in the county those of any network type — see ``_peer_keys``), or in the county when the
@@ -38,7 +41,7 @@ evidence to dismantle either.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -161,6 +164,18 @@ class UseSettings(BaseModel):
         "whole meter (the simulator's seed 7), above far_ratio. Gas (cooking ~0.3 m³ of a "
         "day's 5-15) and heat meters (heat only) are judged as they are.",
     )
+    heater_part: bool = Field(
+        True,
+        description="A storage-heater home is judged on its heater's part of the meter "
+        "(HouseholdDay.heater_kwh: the draw above its own learned base load in the intervals "
+        "the heater charged, as the peak-charging detector separates it), not on the whole "
+        "meter less appliance_kwh: a village shop or workshop on the same meter (30 kWh a day "
+        "and more) is not heating, and on the whole meter a home heating at an eighth of its "
+        "peers read as used (0.57 of them). Its peers are storage homes, measured alike. A "
+        "home's day without the figure (its first day, which only teaches its base) is not "
+        "judged; a home with none (rollups from before the field) is measured as before. "
+        "Empty days are still found on the whole meter (a fridge draws, a heater need not).",
+    )
     appliance_kwh: float = Field(
         3.0,
         ge=0,
@@ -243,6 +258,9 @@ class UseResult:
     peer_intensity: F64  # median peer reference on those days
     measured: B
     heat_metered: B  # network homes judged on their heat meter's delivered heat
+    # storage-heater homes judged on their heater's part of the meter (heater_kwh) on some
+    # judgeable day (empty when nothing was)
+    heater_part: B = field(default_factory=lambda: np.zeros(0, np.bool_))
     days: UseDays | None = None
 
     def mask(self, s: UseState) -> B:
@@ -354,6 +372,19 @@ def measure_use(
     )
     judged &= supplied
     heating = _heating_part(amount, el, settings) if settings.heating_share else amount
+    on_heater: B = np.zeros(n_h, np.bool_)
+    if settings.heater_part and len(rows.heater):
+        # A storage heater's own part: a household whose rollups carry it is measured on it
+        # alone — a day without it (its first day, which only teaches its base, or a day
+        # rolled up before the field) is not judged rather than judged on another measure.
+        # Households without it (other homes; rollups from before) as before.
+        heater = scatter(rows.heater[idx])
+        has: B = ~np.isnan(heater)
+        carried: B = np.asarray(has.any(axis=1), np.bool_)
+        judged &= has | ~carried[:, None]
+        on_heater = carried & judged.any(axis=1)
+        heating = np.where(carried[:, None], heater, heating)
+        del heater, has
     del supplied
     with np.errstate(invalid="ignore", divide="ignore"):
         intensity = np.where(judged, heating / np.where(hdd > 0, hdd, 1), np.nan).astype(np.float32)
@@ -422,6 +453,7 @@ def measure_use(
         peer_intensity=(nan if med_ref is None else med_ref).astype(np.float64),
         measured=measured,
         heat_metered=heat,
+        heater_part=on_heater,
         days=None if kept is None else UseDays(kept[0], kept[1], ratio, judged, low, gas, heat),
     )
 

@@ -10,7 +10,7 @@ from contract.telemetry import ElectricReading
 from streams.core.engine import Engine
 from streams.core.persist import StateFormatError, export_state, import_state
 from streams.core.settings import DetectionSettings
-from tests.unit.streams.scenario import at, electric, feeder, household, run
+from tests.unit.streams.scenario import Collected, at, electric, feeder, household, run
 from tests.unit.streams.test_persist import Recorder, _feed, _split, _uninterrupted
 
 
@@ -268,3 +268,65 @@ def test_heater_charging_through_the_whole_day_is_flagged() -> None:
     (peak,) = out.of_kind("peak_charging")
     assert peak.started_at == at(96)
     assert peak.details["valley_share"] == 0.0
+
+
+@pytest.mark.parametrize("interval_s", [900, 3600])
+def test_rollups_carry_the_heaters_part_without_the_shop(interval_s: int) -> None:
+    """HouseholdDay.heater_kwh (the use judgement's figure, issue 24): the heater's kWh above
+    the household's own base — the shop's 30 kWh a day are not in it, so a heater used at 12%
+    reads ~12% of a healthy one beside the same shop; the first day (it only teaches the
+    base) has none, and a home without a storage heater never has it."""
+    days = 4
+    ok = [r for d in range(days) for r in _home_day("OK", d, interval_s=interval_s)]
+    low = [r for d in range(days) for r in _home_day("LOW", d, heat=0.12, interval_s=interval_s)]
+    registry = [_shop_home("OK"), _shop_home("LOW"), household("HP", heating_device="heat_pump")]
+    hp = [electric("HP", s, kwh=0.5) for s in range(1, 96 * days + 1)]
+    out, _ = run(registry, sorted(ok + low + hp, key=_key))
+    heater = {
+        hid: [d.heater_kwh for d in sorted(out.days, key=lambda d: d.day) if d.household_id == hid]
+        for hid in ("OK", "LOW", "HP")
+    }
+    assert heater["HP"] == [None] * days
+    assert heater["OK"][0] is None and heater["LOW"][0] is None
+    # the heater's 4.5 rated-hours (36 kWh), less the base under its intervals
+    assert all(x is not None and 33.0 < x <= 36.0 for x in heater["OK"][1:])
+    whole = [d.energy_kwh for d in out.days if d.household_id == "OK"]
+    assert all(x > 70 for x in whole)  # the shop and appliances are on the meter
+    for good, bad in zip(heater["OK"][1:], heater["LOW"][1:], strict=True):
+        assert good is not None and bad is not None and 0.08 < bad / good < 0.16
+
+
+def test_a_late_upload_into_a_closed_day_adds_to_its_heaters_part() -> None:
+    """A concentrator's upload of the night's charging intervals, arriving after the day
+    closed, revises that day's heater_kwh (split with the base learned by then: equal to the
+    ordered run's within what one day's learning moves the base)."""
+    readings = [r for d in range(3) for r in _home_day("SHOP", d)]
+    clean, _ = run([_shop_home("SHOP")], readings)
+    gap = set(range(96 + 1, 96 + 12))  # 00:00-02:45 of day 1: the night's charge
+    upload_at = 96 * 2 + 40  # day 2, 10:00: day 1 is closed
+    late: list[ElectricReading] = []
+    for s, r in enumerate(readings, 1):
+        if s not in gap:
+            late.append(r)
+        if s == upload_at:
+            late += [readings[g - 1] for g in sorted(gap)]
+    got, engine = run([_shop_home("SHOP")], late)
+    assert engine.counters.backfilled == len(gap) and engine.counters.rejected == 0
+
+    def final(out: Collected) -> dict[str, tuple[float, float | None]]:
+        return {str(d.day): (d.energy_kwh, d.heater_kwh) for d in out.days}  # the last wins
+
+    ordered, revised = final(clean), final(got)
+    assert ordered.keys() == revised.keys()
+    for day, (energy, heater) in ordered.items():
+        assert revised[day][0] == pytest.approx(energy)
+        if heater is None:
+            assert revised[day][1] is None
+        else:
+            assert revised[day][1] == pytest.approx(heater, abs=0.5)
+    # and the revision was needed: without it day 1 would miss the night's charge
+    day1 = sorted(ordered)[1]
+    emitted = [d.heater_kwh for d in got.days if str(d.day) == day1]
+    assert len(emitted) == 1 + len(gap)  # the close's rollup, then one per late interval
+    first, last = emitted[0], emitted[-1]
+    assert first is not None and last is not None and first < last - 10

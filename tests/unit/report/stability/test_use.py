@@ -206,3 +206,38 @@ def test_the_heating_part_of_a_whole_home_meter_is_judged() -> None:
     # normal homes keep their place among their peers
     n = on.index_of("N-02")  # a home of 0.8× the size
     assert 0.7 < float(on.use.median_ratio[n]) < 0.9
+
+
+def test_a_storage_home_with_a_shop_is_judged_on_its_heater_not_its_whole_meter() -> None:
+    """A storage-heater home that also runs a village shop (30 kWh a day, 09:00-19:00):
+    heating at 12% of its peers it is under-used, heating like them it is used — judged on
+    its heater's part of the meter (heater_kwh), which the shop is not in. On the whole meter
+    less the appliance allowance (heater_part off: the measure before) the shop hides the
+    disuse."""
+    from tests.unit.report.stability.use_fixtures import days_of
+
+    extra = [
+        *days_of("SHOP-LOW", "南营村", "coal_to_electric", "storage_heater", 1.0, lambda k: 0.12,
+                 shop_kwh=30.0),
+        *days_of("SHOP-OK", "南营村", "coal_to_electric", "storage_heater", 1.0, lambda k: 1.0,
+                 shop_kwh=30.0),
+    ]  # fmt: skip
+    rows, table = fixture_inputs(fixture_days() + extra)
+
+    def states(policy: StabilityPolicy) -> tuple[dict[str, str], SeasonResult]:
+        r = evaluate_season(rows, table, policy, "2021-2022")
+        assert r.use is not None
+        found = {h: STATE[UseState(int(r.use.state[i]))] for i, h in enumerate(table.ids)}
+        return found, r
+
+    found, r = states(StabilityPolicy())
+    assert r.use is not None
+    assert found["SHOP-LOW"] == "under_used" and found["SHOP-OK"] == "used"
+    assert abs(float(r.use.median_ratio[r.index_of("SHOP-LOW")]) - 0.12) < 0.02
+    assert r.verdict_of(r.index_of("SHOP-LOW")) is Verdict.VISIT_REQUIRED
+    storage = [i for i, h in enumerate(table.ids) if h.startswith(("S-", "SHOP-"))]
+    assert r.use.heater_part[storage].all() and not r.use.heater_part[r.index_of("N-01")]
+    # every other household keeps its true state
+    assert {h: found[h] for h in TRUTH if TRUTH[h] != found[h]} == {}
+    before, _ = states(parse_policy("use: {heater_part: false}"))
+    assert before["SHOP-LOW"] == "used"  # the shop's kWh read as heating

@@ -141,8 +141,11 @@ TRUTH = {h[0]: h[6] for h in HOUSEHOLDS}
 
 
 def days_of(hid: str, village: str, retrofit: str, device: str, size: float,
-            pattern: Pattern) -> list[HouseholdDay]:  # fmt: skip
+            pattern: Pattern, shop_kwh: float = 0.0) -> list[HouseholdDay]:  # fmt: skip
+    """A household's season; ``shop_kwh``: a shop on the same meter, drawing that much a day
+    between 09:00 and 19:00 (outside the valley)."""
     out = []
+    storage = device == "storage_heater"
     gas = retrofit == "coal_to_gas"
     metered = hid.startswith("M-")  # a network home with a household heat meter
     for k in range(DAYS):
@@ -156,7 +159,7 @@ def days_of(hid: str, village: str, retrofit: str, device: str, size: float,
         else:
             base = 0.8 if f == EMPTY else 4.0 + 0.5 * math.sin(k)  # appliances
             heat_kwh = 1.2 * heat
-            energy = base + heat_kwh
+            energy = base + heat_kwh + shop_kwh
             # storage heaters charge in the valley; heat pumps run round the clock
             share = 0.9 if device == "storage_heater" else 10 / 24
             valley = round(base * 10 / 24 + heat_kwh * share, 3)
@@ -189,6 +192,9 @@ def days_of(hid: str, village: str, retrofit: str, device: str, size: float,
                 ),
                 # a heat meter: 2 kWh of heat per degree-day for a home of size 1
                 heat_kwh=round(2.0 * heat, 3) if metered else None,
+                # a storage heater's part of the meter, as the core splits it off the home's
+                # own base load (the appliances, a shop): its heating
+                heater_kwh=round(1.2 * heat, 3) if storage else None,
             )
         )
     return out
