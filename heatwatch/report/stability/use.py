@@ -380,7 +380,14 @@ def measure_use(
         # Households without it (other homes; rollups from before) as before.
         heater = scatter(rows.heater[idx])
         has: B = ~np.isnan(heater)
-        carried: B = np.asarray(has.any(axis=1), np.bool_)
+        # …when its group's heaters are seen charging at all: a back-up element that never
+        # draws near its rating (a solar-thermal home's, a low setting) leaves the heater part
+        # at 0 for the whole group, which measures nothing — that group keeps the meter.
+        county_key, _ = _peer_keys(table, household_device(rows, n_h), heat)
+        group = _group_median(np.where(has, heater, np.nan), county_key, 1)
+        seen = (group > 0).sum(axis=1) >= np.float32(0.5) * has.sum(axis=1)
+        carried: B = np.asarray(has.any(axis=1) & seen, np.bool_)
+        del group
         judged &= has | ~carried[:, None]
         on_heater = carried & judged.any(axis=1)
         heating = np.where(carried[:, None], heater, heating)
@@ -540,6 +547,9 @@ def _peer_reference(
     with np.errstate(invalid="ignore"):
         use_v = ~np.isnan(v_ref) & ~(v_ref < np.float32(settings.village_floor) * c_ref)
     ref = np.where(use_v, v_ref, c_ref)
+    # No heating among the peers that day (a median of 0): nothing to be far below — the day
+    # is not judged, rather than judged on a ratio that cannot be formed.
+    ref = np.where(ref > 0, ref, np.float32(np.nan))
     v_days = (use_v & own).sum(axis=1)
     c_days = (~use_v & ~np.isnan(c_ref) & own).sum(axis=1)
     scope[(v_days + c_days) > 0] = int(PeerScope.COUNTY)

@@ -241,3 +241,21 @@ def test_a_storage_home_with_a_shop_is_judged_on_its_heater_not_its_whole_meter(
     assert {h: found[h] for h in TRUTH if TRUTH[h] != found[h]} == {}
     before, _ = states(parse_policy("use: {heater_part: false}"))
     assert before["SHOP-LOW"] == "used"  # the shop's kWh read as heating
+
+
+def test_a_group_whose_heaters_are_never_seen_charging_is_measured_on_the_meter() -> None:
+    # back-up elements that never draw near their rating (a solar-thermal home's, a low
+    # setting): every storage home's heater part is 0, which measures nothing — the group is
+    # judged on its meters, and S-COAL (meter at appliances only from day 30) is still found
+    days = [
+        d.model_copy(update={"heater_kwh": 0.0}) if d.heater_kwh is not None else d
+        for d in fixture_days()
+    ]
+    rows, table = fixture_inputs(days)
+    r = evaluate_season(rows, table, StabilityPolicy(), "2021-2022")
+    assert r.use is not None
+    states = {hid: STATE[UseState(int(r.use.state[i]))] for i, hid in enumerate(table.ids)}
+    storage = [h for h in TRUTH if h.startswith("S-")]
+    assert {h: states[h] for h in storage} == {h: TRUTH[h] for h in storage}
+    assert not r.use.heater_part[[r.index_of(h) for h in storage]].any()
+    assert not np.isnan(r.use.median_ratio[r.index_of("S-01")])
