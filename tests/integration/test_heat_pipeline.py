@@ -47,7 +47,10 @@ HEAT_KINDS = {
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("heat-sim")
-    simulate(SimulationConfig(households=600, days=2, faults=True, seed=13), out)
+    # three days: a live worker closes a day when the next one's readings arrive, and a
+    # storage home's peak charging is judged from its second day (its first teaches its own
+    # base load) — with two days only the replay's end of file would close that day
+    simulate(SimulationConfig(households=600, days=3, faults=True, seed=13), out)
     return out
 
 

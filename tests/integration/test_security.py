@@ -444,7 +444,9 @@ def test_pipeline_over_tls_sasl_keeps_secrets_out_of_every_output(
 
     run = _run_id()
     sim = tmp_path / "sim"
-    simulate(SimulationConfig(households=300, days=2, batches=True, faults=True), sim)
+    # three days: peak charging is judged from a storage home's second day, which a live worker
+    # closes when the third day's readings arrive
+    simulate(SimulationConfig(households=300, days=3, batches=True, faults=True), sim)
     topic, dead, incidents = (
         f"heatwatch.{t}.it-{run}" for t in ("telemetry", "dead-letters", "incidents")
     )
