@@ -105,12 +105,9 @@ class Engine:
     # --- input ---------------------------------------------------------------------------
     def push_batch(self, batch: Batch, origin: Any = None) -> list[tuple[int, str]]:
         """Push a concentrator batch; returns (index, reason) for each reading not used."""
-        rejected = []
-        for i, reading in enumerate(batch.readings):
-            try:
-                self.push(reading, (origin, i))
-            except Rejected as exc:
-                rejected.append((i, str(exc)))
+        rejected: list[tuple[int, str]] = []
+        readings = batch.readings
+        self.push_many(readings, [(origin, i) for i in range(len(readings))], rejected)
         return rejected
 
     def push_many(
