@@ -372,6 +372,7 @@ def measure_use(
     )
     judged &= supplied
     heating = _heating_part(amount, el, settings) if settings.heating_share else amount
+    device = household_device(rows, n_h)
     on_heater: B = np.zeros(n_h, np.bool_)
     if settings.heater_part and len(rows.heater):
         # A storage heater's own part: a household whose rollups carry it is measured on it
@@ -383,7 +384,7 @@ def measure_use(
         # …when its group's heaters are seen charging at all: a back-up element that never
         # draws near its rating (a solar-thermal home's, a low setting) leaves the heater part
         # at 0 for the whole group, which measures nothing — that group keeps the meter.
-        county_key, _ = _peer_keys(table, household_device(rows, n_h), heat)
+        county_key, _ = _peer_keys(table, device, heat)
         group = _group_median(np.where(has, heater, np.nan), county_key, 1)
         seen = (group > 0).sum(axis=1) >= np.float32(0.5) * has.sum(axis=1)
         carried: B = np.asarray(has.any(axis=1) & seen, np.bool_)
@@ -400,7 +401,6 @@ def measure_use(
         intensity *= area_scale(table)[:, None]
     kept = (amount, hdd) if keep_days else None
     del amount, hdd
-    device = household_device(rows, n_h)
     candidate = judged.copy()
     flagged = np.zeros(n_h, np.bool_)
     # Two passes: the second measures everyone against peers without the households the first
