@@ -13,7 +13,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contract.registry import Household
 from heatwatch.cli.common import (
-    HeatwatchCommand,
     console,
     load_registry_or_exit,
     make_progress,
@@ -198,7 +197,3 @@ def _print_verdict(result: Score) -> None:
         )
         + "[/red]"
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("demo", cls=HeatwatchCommand)(demo)
